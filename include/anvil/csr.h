@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * PKCS#10 certificate signing requests: built by the client for a set of
+ * identifiers (DNS and IP subjectAltNames), parsed and checked by the CA.
+ */
+#ifndef ANVIL_CSR_H
+#define ANVIL_CSR_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+#include <anvil/ident.h>
+#include <anvil/key.h>
+#include <anvil/problem.h>
+
+#define ACME_CSR_MAX_IDENTS 100		/* identifiers in one CSR */
+#define ACME_CSR_MAX_DER (64 * 1024)	/* bytes of one DER CSR */
+
+/*
+ * Builds and signs a CSR with key for n identifiers (copied): all as
+ * subjectAltName entries, the first DNS name (if it fits in 64 bytes) as
+ * the subject CN.  Returns a new request or NULL with prob set.
+ */
+X509_REQ *acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids,
+    size_t n, struct acme_problem *prob);
+
+/* DER encoding; caller frees; NULL on failure. */
+unsigned char *acme_csr_to_der(X509_REQ *req, size_t *len);
+/* DER encoding as base64url, the form finalize carries; caller frees. */
+char *acme_csr_to_b64url(X509_REQ *req);
+
+/*
+ * Parses DER (at most ACME_CSR_MAX_DER bytes, no trailing data) and
+ * verifies the self-signature.  Returns a new request or NULL with prob
+ * set to badCSR.
+ */
+X509_REQ *acme_csr_parse_der(const unsigned char *der, size_t len,
+    struct acme_problem *prob);
+/* As acme_csr_parse_der() from the base64url finalize value. */
+X509_REQ *acme_csr_parse_b64url(const char *b64, struct acme_problem *prob);
+
+/*
+ * The identifiers a CSR asks for: every DNS and IP subjectAltName and the
+ * subject CN (DNS name or IP literal), lowercased, deduplicated and
+ * sorted with acme_ident_cmp().  *ids is an array the caller frees.
+ * Returns 0, or ACME_ERR_INVAL with prob set to badCSR for other SAN
+ * types, invalid names, none at all or more than ACME_CSR_MAX_IDENTS.
+ */
+int acme_csr_identifiers(X509_REQ *req, struct acme_ident **ids, size_t *n,
+    struct acme_problem *prob);
+
+/*
+ * The public key of the request (borrowed from req; do not free) and its
+ * description as by acme_key_info().
+ */
+EVP_PKEY *acme_csr_pubkey(X509_REQ *req);
+int acme_csr_key_info(X509_REQ *req, enum acme_key_type *type,
+    enum acme_key_family *family, int *bits);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Small file helpers: whole-file reads with a bound, and atomic writes
+ * (mkstemp in the target directory, fchmod, write, fsync, rename, fsync
+ * of the directory) so a reader sees the old file or the new one, never
+ * a torn one.
+ */
+#ifndef ANVIL_FILEIO_H
+#define ANVIL_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <anvil/problem.h>
+
+/*
+ * Writes len bytes to path atomically with the given mode.  Returns 0, or
+ * ACME_ERR_IO with prob set (serverInternal, detail with path and errno
+ * text); on failure the previous file, if any, is untouched.
+ */
+int acme_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, struct acme_problem *prob);
+
+/*
+ * Reads all of path into a new NUL-terminated buffer the caller frees.
+ * Returns 0, ACME_ERR_IO or ACME_ERR_LIMIT (file larger than max) with
+ * prob set.
+ */
+int acme_file_read(const char *path, size_t max, char **out, size_t *len,
+    struct acme_problem *prob);
+
+#endif

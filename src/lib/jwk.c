@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: ISC */
+/* placeholder until the module lands */
+#include <stddef.h>
+#include "internal.h"
