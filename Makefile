@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: ISC
+# The front door.  `make test` and `make demo` each do the whole set-up on
+# a fresh Debian machine: install missing packages, configure, build, run.
+# The real build is Meson + Ninja; this file only sequences it.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME  ?= 60
+MESON_OPTS ?=
+
+.PHONY: all deps build test unit test-asan fuzz format check-format demo clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+# Configured with --werror: this is the build CI runs.
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --werror $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+test: build
+	scripts/run-tests $(BUILD)
+
+unit: build
+	scripts/run-tests $(BUILD) --unit-only
+
+# Unit suites under AddressSanitizer + UndefinedBehaviorSanitizer, with
+# recovery off so that any finding fails the run.
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --werror -Db_sanitize=address,undefined \
+	    -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    scripts/run-tests $(ASAN_BUILD) --unit-only
+
+# libFuzzer targets (clang); each runs FUZZ_TIME seconds.  See docs/testing.md.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzers=true -Dtests=false \
+	    -Db_sanitize=address,undefined -Db_lundef=false \
+	    -Dc_args=-fsanitize=fuzzer-no-link
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_TIME)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@scripts/check-format
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
