@@ -1,4 +1,150 @@
 /* SPDX-License-Identifier: ISC */
-/* placeholder until the module lands */
-#include <stddef.h>
+/*
+ * Atomic file writes and bounded reads (see include/anvil/fileio.h).
+ * The write path: mkstemp next to the target, fchmod to the final mode
+ * (so a key is never readable by others, whatever the umask), write all,
+ * fsync, rename over the target, fsync the directory so the rename
+ * itself survives a crash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <anvil/err.h>
+#include <anvil/fileio.h>
+
 #include "internal.h"
+
+static int
+io_error(struct acme_problem *prob, const char *what, const char *path,
+    int err)
+{
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "%s %s: %s", what,
+	    path, strerror(err));
+	return ACME_ERR_IO;
+}
+
+int
+acme_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, struct acme_problem *prob)
+{
+	char tmp[PATH_MAX], dirbuf[PATH_MAX];
+	const char *p = data;
+	int fd = -1, dfd = -1, rc = ACME_ERR_IO, err;
+	size_t off = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
+		(int)sizeof(tmp) ||
+	    snprintf(dirbuf, sizeof(dirbuf), "%s", path) >=
+		(int)sizeof(dirbuf))
+		return io_error(prob, "write", path, ENAMETOOLONG);
+	if ((fd = mkstemp(tmp)) == -1)
+		return io_error(prob, "create temporary file for", path,
+		    errno);
+	if (fchmod(fd, mode) != 0) {
+		rc = io_error(prob, "chmod", tmp, errno);
+		goto fail;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = io_error(prob, "write", tmp, errno);
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		rc = io_error(prob, "fsync", tmp, errno);
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = io_error(prob, "close", tmp, errno);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		rc = io_error(prob, "rename to", path, errno);
+		goto fail;
+	}
+	/* Best effort: the data is in place even if this fails. */
+	if ((dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	err = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = err;
+	return rc;
+}
+
+int
+acme_file_read(const char *path, size_t max, char **out, size_t *len,
+    struct acme_problem *prob)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t off = 0;
+	int fd, rc = ACME_ERR_IO;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return io_error(prob, "open", path, errno);
+	if (fstat(fd, &st) != 0) {
+		rc = io_error(prob, "stat", path, errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = io_error(prob, "read", path, EINVAL);
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "%s is larger than %zu bytes", path, max);
+		rc = ACME_ERR_LIMIT;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory reading %s", path);
+		rc = ACME_ERR_NOMEM;
+		goto out;
+	}
+	/* Read to the size seen; a file that grows meanwhile is cut there. */
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = io_error(prob, "read", path, errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	*out = buf;
+	*len = off;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
