@@ -8,6 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+
+#include <anvil/b64url.h>
+
 #include "helpers.h"
 
 char *
@@ -84,4 +90,113 @@ th_rmtree(const char *path)
 	}
 	closedir(d);
 	rmdir(path);
+}
+
+json_t *
+th_vector_json(const char *name)
+{
+	json_error_t err;
+	size_t len;
+	char *text = th_read_vector(name, &len);
+	json_t *v = json_loadb(text, len, 0, &err);
+
+	if (v == NULL)
+		fail_msg("%s: %s", name, err.text);
+	free(text);
+	return v;
+}
+
+static unsigned char *
+member(const json_t *jwk, const char *name, size_t *len)
+{
+	const char *s = json_string_value(json_object_get(jwk, name));
+	unsigned char *out = NULL;
+
+	if (s == NULL || acme_b64url_decode(s, strlen(s), &out, len) != 0)
+		fail_msg("JWK member %s missing or bad", name);
+	return out;
+}
+
+static void
+push_bn(OSSL_PARAM_BLD *bld, const char *param, const json_t *jwk,
+    const char *name, BIGNUM **keep)
+{
+	size_t len;
+	unsigned char *b = member(jwk, name, &len);
+
+	*keep = BN_bin2bn(b, (int)len, NULL);
+	free(b);
+	if (*keep == NULL || !OSSL_PARAM_BLD_push_BN(bld, param, *keep))
+		fail_msg("cannot build %s", name);
+}
+
+EVP_PKEY *
+th_private_jwk(const json_t *jwk)
+{
+	const char *kty = json_string_value(json_object_get(jwk, "kty"));
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *key = NULL;
+	BIGNUM *bn[8] = {0};
+	const char *type;
+	size_t i;
+
+	assert_non_null(kty);
+	if (strcmp(kty, "OKP") == 0) {
+		size_t len;
+		unsigned char *d = member(jwk, "d", &len);
+
+		key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, d,
+		    len);
+		free(d);
+		OSSL_PARAM_BLD_free(bld);
+		assert_non_null(key);
+		return key;
+	}
+	if (strcmp(kty, "RSA") == 0) {
+		type = "RSA";
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_N, jwk, "n", &bn[0]);
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_E, jwk, "e", &bn[1]);
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_D, jwk, "d", &bn[2]);
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, jwk, "p", &bn[3]);
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, jwk, "q", &bn[4]);
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, jwk, "dp", &bn[5]);
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, jwk, "dq", &bn[6]);
+		push_bn(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, jwk, "qi",
+		    &bn[7]);
+	} else {
+		const char *crv = json_string_value(json_object_get(jwk, "crv"));
+		unsigned char pt[97], *x, *y;
+		size_t xl, yl;
+
+		type = "EC";
+		assert_non_null(crv);
+		x = member(jwk, "x", &xl);
+		y = member(jwk, "y", &yl);
+		pt[0] = 4;
+		memcpy(pt + 1, x, xl);
+		memcpy(pt + 1 + xl, y, yl);
+		free(x);
+		free(y);
+		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
+			OSSL_PKEY_PARAM_GROUP_NAME,
+			strcmp(crv, "P-256") == 0 ? "prime256v1" : "secp384r1",
+			0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(bld,
+			OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + xl + yl))
+			fail_msg("cannot build EC params");
+		push_bn(bld, OSSL_PKEY_PARAM_PRIV_KEY, jwk, "d", &bn[0]);
+	}
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params) != 1)
+		fail_msg("cannot build %s private key", type);
+	OSSL_PARAM_free(params);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_BLD_free(bld);
+	for (i = 0; i < 8; i++)
+		BN_free(bn[i]);
+	return key;
 }

@@ -24,4 +24,18 @@ char *th_tmpdir(void);
 /* Removes a directory made by th_tmpdir() and everything in it. */
 void th_rmtree(const char *path);
 
+
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+/*
+ * Builds a private key from a private JWK (RSA with n/e/d/p/q/dp/dq/qi,
+ * EC with crv/x/y/d, OKP Ed25519 with d/x), as the RFC examples give
+ * them.  libanvil itself refuses private JWKs; only tests need this.
+ */
+EVP_PKEY *th_private_jwk(const json_t *jwk);
+
+/* Reads vectors/NAME as a JSON object; fails the test if it cannot. */
+json_t *th_vector_json(const char *name);
 #endif
