@@ -1,4 +1,781 @@
 /* SPDX-License-Identifier: ISC */
-/* placeholder until the module lands */
-#include <stddef.h>
+/*
+ * Flattened JSON Web Signatures (see include/anvil/jws.h).  Parsing
+ * checks the structure and the protected header rules for the JWS's use;
+ * verification and signing are separate, over OpenSSL EVP.  ECDSA
+ * signatures travel as raw r||s (RFC 7518 3.4) and are converted to and
+ * from OpenSSL's DER form here, with the length checked first.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <anvil/b64url.h>
+#include <anvil/err.h>
+#include <anvil/json.h>
+#include <anvil/jwk.h>
+#include <anvil/jws.h>
+#include <anvil/key.h>
+
 #include "internal.h"
+
+struct acme_jws {
+	json_t *hdr;			/* parsed protected header */
+	char *protected_b64;		/* as sent */
+	char *payload_b64;		/* as sent */
+	unsigned char *payload;		/* decoded, NUL-terminated */
+	size_t payload_len;
+	char *sig_b64;			/* as sent */
+	unsigned char *sig;		/* decoded */
+	size_t sig_len;
+	enum acme_jws_alg alg;
+	EVP_PKEY *jwk_key;		/* imported from hdr.jwk, or NULL */
+};
+
+static const struct {
+	const char *name;
+	enum acme_jws_alg alg;
+} algs[] = {
+	{"RS256", ACME_JWS_RS256},
+	{"ES256", ACME_JWS_ES256},
+	{"ES384", ACME_JWS_ES384},
+	{"EdDSA", ACME_JWS_EDDSA},
+	{"Ed25519", ACME_JWS_EDDSA},	/* RFC 9864 */
+	{"HS256", ACME_JWS_HS256},
+};
+
+enum acme_jws_alg
+acme_jws_alg_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < ACME_ARRAY_LEN(algs); i++)
+		if (strcmp(algs[i].name, name) == 0)
+			return algs[i].alg;
+	return ACME_JWS_ALG_NONE;
+}
+
+const char *
+acme_jws_alg_to_name(enum acme_jws_alg alg)
+{
+	size_t i;
+
+	for (i = 0; i < ACME_ARRAY_LEN(algs); i++)
+		if (algs[i].alg == alg)
+			return algs[i].name;
+	return "none";
+}
+
+void
+acme_jws_free(struct acme_jws *jws)
+{
+	if (jws == NULL)
+		return;
+	json_decref(jws->hdr);
+	free(jws->protected_b64);
+	free(jws->payload_b64);
+	free(jws->payload);
+	free(jws->sig_b64);
+	free(jws->sig);
+	EVP_PKEY_free(jws->jwk_key);
+	free(jws);
+}
+
+/*
+ * Checks that key is acceptable for alg: RSA >= 2048 bits for RS256, the
+ * matching curve for ES256/ES384, Ed25519 for EdDSA.
+ */
+static int
+key_suits(EVP_PKEY *key, enum acme_jws_alg alg, struct acme_problem *prob)
+{
+	enum acme_key_type type = ACME_KEY_UNKNOWN;
+	enum acme_key_family fam = ACME_KEYFAM_UNKNOWN;
+	int bits = 0, ok = 0;
+
+	if (key != NULL && acme_key_info(key, &type, &fam, &bits) == 0) {
+		switch (alg) {
+		case ACME_JWS_RS256:
+			ok = fam == ACME_KEYFAM_RSA && bits >= 2048;
+			break;
+		case ACME_JWS_ES256:
+			ok = type == ACME_KEY_EC256;
+			break;
+		case ACME_JWS_ES384:
+			ok = type == ACME_KEY_EC384;
+			break;
+		case ACME_JWS_EDDSA:
+			ok = fam == ACME_KEYFAM_ED25519;
+			break;
+		default:
+			break;
+		}
+	}
+	if (!ok)
+		return acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
+		    "key is not acceptable for alg %s",
+		    acme_jws_alg_to_name(alg));
+	return 0;
+}
+
+/* Decodes a required base64url string member; empty allowed if asked. */
+static int
+member_b64(const json_t *obj, const char *name, int allow_empty, char **raw,
+    unsigned char **dec, size_t *len, struct acme_problem *prob)
+{
+	const char *s = NULL;
+
+	if (acme_json_get_string(obj, name, ACME_JSON_REQUIRED, &s, prob) != 0)
+		return ACME_ERR_INVAL;
+	if (*s == '\0' && !allow_empty)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS member \"%s\" is empty", name);
+	if (acme_b64url_decode(s, strlen(s), dec, len) != 0)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS member \"%s\" is not base64url", name);
+	if ((*raw = strdup(s)) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	return 0;
+}
+
+/* Optional string header member; wrong type is malformed. */
+static int
+hdr_string(const json_t *hdr, const char *name, const char **out,
+    struct acme_problem *prob)
+{
+	*out = NULL;
+	return acme_json_get_string(hdr, name, ACME_JSON_OPTIONAL, out, prob) <
+		0 ?
+	    ACME_ERR_INVAL :
+	    0;
+}
+
+static int
+check_use(struct acme_jws *jws, enum acme_jws_use use,
+    struct acme_problem *prob)
+{
+	const char *nonce, *url, *kid;
+	const json_t *jwk = json_object_get(jws->hdr, "jwk");
+
+	if (hdr_string(jws->hdr, "nonce", &nonce, prob) != 0 ||
+	    hdr_string(jws->hdr, "url", &url, prob) != 0 ||
+	    hdr_string(jws->hdr, "kid", &kid, prob) != 0)
+		return ACME_ERR_INVAL;
+	if (use == ACME_JWS_USE_PLAIN)
+		return 0;
+	if (use == ACME_JWS_USE_EAB) {
+		if (jws->alg != ACME_JWS_HS256)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "external account binding must use a MAC "
+			    "algorithm (HS256)");
+		if (nonce != NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "external account binding must not have a nonce");
+		if (jwk != NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "external account binding must not have a jwk");
+		if (kid == NULL || *kid == '\0')
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "external account binding needs a kid");
+		if (url == NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "external account binding needs a url");
+		return 0;
+	}
+	/* Account and keyChange JWSs are signed with an asymmetric key. */
+	if (jws->alg == ACME_JWS_HS256)
+		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    "MAC algorithms are not allowed for account signatures");
+	if (url == NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS protected header has no url");
+	if (use == ACME_JWS_USE_KEYCHANGE) {
+		if (jwk == NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "keyChange inner JWS needs a jwk");
+		if (kid != NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "keyChange inner JWS must not have a kid");
+		if (nonce != NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "keyChange inner JWS must not have a nonce");
+		return 0;
+	}
+	if (nonce == NULL)
+		return acme_problem_set(prob, ACME_PROB_BAD_NONCE,
+		    "JWS protected header has no nonce");
+	if (!acme_b64url_valid(nonce, strlen(nonce)))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "nonce is not base64url");
+	if (jwk != NULL && kid != NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS has both jwk and kid");
+	if (jwk == NULL && kid == NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS has neither jwk nor kid");
+	return 0;
+}
+
+struct acme_jws *
+acme_jws_parse_json(const json_t *obj, enum acme_jws_use use,
+    struct acme_problem *prob)
+{
+	struct acme_jws *jws = NULL;
+	unsigned char *hdr_raw = NULL;
+	size_t hdr_len = 0;
+	const char *key, *alg;
+	json_t *v, *jwk;
+
+	if (!json_is_object(obj)) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS is not a JSON object");
+		return NULL;
+	}
+	if (json_object_get(obj, "signatures") != NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS general serialization is not allowed; use the "
+		    "flattened form");
+		return NULL;
+	}
+	if (json_object_get(obj, "header") != NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS unprotected header is not allowed");
+		return NULL;
+	}
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+		if (strcmp(key, "protected") != 0 &&
+		    strcmp(key, "payload") != 0 &&
+		    strcmp(key, "signature") != 0) {
+			acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "unknown JWS member \"%.40s\"", key);
+			return NULL;
+		}
+	}
+	if ((jws = calloc(1, sizeof(*jws))) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		return NULL;
+	}
+	if (member_b64(obj, "protected", 0, &jws->protected_b64, &hdr_raw,
+		&hdr_len, prob) != 0 ||
+	    member_b64(obj, "payload", 1, &jws->payload_b64, &jws->payload,
+		&jws->payload_len, prob) != 0 ||
+	    member_b64(obj, "signature", 0, &jws->sig_b64, &jws->sig,
+		&jws->sig_len, prob) != 0)
+		goto fail;
+	jws->hdr = acme_json_parse((const char *)hdr_raw, hdr_len,
+	    ACME_JSON_OBJECT, prob);
+	if (jws->hdr == NULL)
+		goto fail;
+	if (json_object_get(jws->hdr, "b64") != NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "unencoded payloads (b64) are not allowed");
+		goto fail;
+	}
+	if (json_object_get(jws->hdr, "crit") != NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "no critical JWS extensions are supported");
+		goto fail;
+	}
+	if (acme_json_get_string(jws->hdr, "alg", ACME_JSON_REQUIRED, &alg,
+		prob) != 0)
+		goto fail;
+	jws->alg = acme_jws_alg_from_name(alg);
+	if (jws->alg == ACME_JWS_ALG_NONE) {
+		acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    "JWS algorithm \"%.20s\" is not supported", alg);
+		goto fail;
+	}
+	jwk = json_object_get(jws->hdr, "jwk");
+	if (jwk != NULL) {
+		if ((jws->jwk_key = acme_jwk_to_key(jwk, prob)) == NULL)
+			goto fail;
+		if (jws->alg == ACME_JWS_HS256) {
+			acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "a MAC JWS cannot carry a jwk");
+			goto fail;
+		}
+		if (key_suits(jws->jwk_key, jws->alg, prob) != 0)
+			goto fail;
+	}
+	if (check_use(jws, use, prob) != 0)
+		goto fail;
+	free(hdr_raw);
+	return jws;
+fail:
+	free(hdr_raw);
+	acme_jws_free(jws);
+	return NULL;
+}
+
+struct acme_jws *
+acme_jws_parse(const char *text, size_t len, enum acme_jws_use use,
+    struct acme_problem *prob)
+{
+	struct acme_jws *jws;
+	json_t *obj;
+
+	if (len > ACME_JWS_MAX_SIZE) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS of %zu bytes exceeds the limit of %d", len,
+		    ACME_JWS_MAX_SIZE);
+		return NULL;
+	}
+	if ((obj = acme_json_parse(text, len, ACME_JSON_OBJECT, prob)) == NULL)
+		return NULL;
+	jws = acme_jws_parse_json(obj, use, prob);
+	json_decref(obj);
+	return jws;
+}
+
+enum acme_jws_alg
+acme_jws_alg(const struct acme_jws *jws)
+{
+	return jws->alg;
+}
+
+const char *
+acme_jws_alg_name(const struct acme_jws *jws)
+{
+	return json_string_value(json_object_get(jws->hdr, "alg"));
+}
+
+const char *
+acme_jws_nonce(const struct acme_jws *jws)
+{
+	return json_string_value(json_object_get(jws->hdr, "nonce"));
+}
+
+const char *
+acme_jws_url(const struct acme_jws *jws)
+{
+	return json_string_value(json_object_get(jws->hdr, "url"));
+}
+
+const char *
+acme_jws_kid(const struct acme_jws *jws)
+{
+	return json_string_value(json_object_get(jws->hdr, "kid"));
+}
+
+const json_t *
+acme_jws_jwk(const struct acme_jws *jws)
+{
+	return json_object_get(jws->hdr, "jwk");
+}
+
+EVP_PKEY *
+acme_jws_jwk_key(const struct acme_jws *jws)
+{
+	return jws->jwk_key;
+}
+
+const json_t *
+acme_jws_protected(const struct acme_jws *jws)
+{
+	return jws->hdr;
+}
+
+const unsigned char *
+acme_jws_payload(const struct acme_jws *jws, size_t *len)
+{
+	if (len != NULL)
+		*len = jws->payload_len;
+	return jws->payload;
+}
+
+const char *
+acme_jws_payload_b64(const struct acme_jws *jws)
+{
+	return jws->payload_b64;
+}
+
+json_t *
+acme_jws_payload_json(const struct acme_jws *jws, struct acme_problem *prob)
+{
+	if (jws->payload_len == 0) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "empty payload where a JSON object is required");
+		return NULL;
+	}
+	return acme_json_parse((const char *)jws->payload, jws->payload_len,
+	    ACME_JSON_OBJECT, prob);
+}
+
+/* The signing input "protected.payload"; caller frees. */
+static char *
+signing_input(const char *p, const char *q, size_t *len)
+{
+	size_t a = strlen(p), b = strlen(q);
+	char *s = malloc(a + b + 2);
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, p, a);
+	s[a] = '.';
+	memcpy(s + a + 1, q, b);
+	s[a + b + 1] = '\0';
+	*len = a + b + 1;
+	return s;
+}
+
+static const EVP_MD *
+alg_md(enum acme_jws_alg alg)
+{
+	switch (alg) {
+	case ACME_JWS_RS256:
+	case ACME_JWS_ES256:
+	case ACME_JWS_HS256:
+		return EVP_sha256();
+	case ACME_JWS_ES384:
+		return EVP_sha384();
+	default:
+		return NULL;	/* EdDSA hashes internally */
+	}
+}
+
+static size_t
+ec_field_len(enum acme_jws_alg alg)
+{
+	return alg == ACME_JWS_ES256 ? 32 : alg == ACME_JWS_ES384 ? 48 : 0;
+}
+
+/* Raw r||s to DER.  Returns a buffer the caller frees, or NULL. */
+static unsigned char *
+ecdsa_raw_to_der(const unsigned char *sig, size_t flen, size_t *derlen)
+{
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(sig, (int)flen, NULL);
+	BIGNUM *s = BN_bin2bn(sig + flen, (int)flen, NULL);
+	unsigned char *der = NULL;
+	int n;
+
+	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(es);
+		return NULL;
+	}
+	n = i2d_ECDSA_SIG(es, &der);
+	ECDSA_SIG_free(es);
+	if (n <= 0)
+		return NULL;
+	*derlen = (size_t)n;
+	return der;
+}
+
+int
+acme_jws_verify_raw(EVP_PKEY *key, enum acme_jws_alg alg, const void *input,
+    size_t inlen, const unsigned char *sig, size_t siglen,
+    struct acme_problem *prob)
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *s = sig;
+	size_t slen = siglen, flen;
+	int rc = ACME_ERR_VERIFY;
+
+	if (alg == ACME_JWS_HS256 || alg == ACME_JWS_ALG_NONE)
+		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    "alg %s needs a public key algorithm",
+		    acme_jws_alg_to_name(alg));
+	if (key_suits(key, alg, prob) != 0)
+		return ACME_ERR_VERIFY;
+	if ((flen = ec_field_len(alg)) != 0) {
+		/* S-JWS-17: exactly r||s; a DER signature has another length. */
+		if (siglen != 2 * flen) {
+			acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "ECDSA signature must be %zu bytes (r||s), not %zu",
+			    2 * flen, siglen);
+			return ACME_ERR_VERIFY;
+		}
+		if ((der = ecdsa_raw_to_der(sig, flen, &slen)) == NULL)
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
+		s = der;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit_ex(ctx, NULL,
+		alg_md(alg) != NULL ? EVP_MD_get0_name(alg_md(alg)) : NULL,
+		NULL, NULL, key, NULL) != 1)
+		goto out;
+	if (EVP_DigestVerify(ctx, s, slen, input, inlen) == 1)
+		rc = 0;
+out:
+	if (rc != 0)
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS signature does not verify");
+	ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(der);
+	return rc;
+}
+
+int
+acme_jws_verify(const struct acme_jws *jws, EVP_PKEY *key,
+    struct acme_problem *prob)
+{
+	char *input;
+	size_t len = 0;
+	int rc;
+
+	if (jws->alg == ACME_JWS_HS256)
+		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    "HS256 is verified with a MAC key");
+	if ((input = signing_input(jws->protected_b64, jws->payload_b64,
+		 &len)) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	rc = acme_jws_verify_raw(key, jws->alg, input, len, jws->sig,
+	    jws->sig_len, prob);
+	free(input);
+	return rc;
+}
+
+static int
+hmac256(const unsigned char *key, size_t keylen, const void *in, size_t inlen,
+    unsigned char out[32])
+{
+	size_t outlen = 0;
+
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, in,
+		inlen, out, 32, &outlen) == NULL ||
+	    outlen != 32)
+		return ACME_ERR_CRYPTO;
+	return 0;
+}
+
+int
+acme_jws_verify_hmac(const struct acme_jws *jws, const unsigned char *key,
+    size_t keylen, struct acme_problem *prob)
+{
+	unsigned char mac[32];
+	char *input;
+	size_t len = 0;
+	int rc = ACME_ERR_VERIFY;
+
+	if (jws->alg != ACME_JWS_HS256)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "expected an HS256 JWS");
+	if ((input = signing_input(jws->protected_b64, jws->payload_b64,
+		 &len)) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	if (hmac256(key, keylen, input, len, mac) == 0 && jws->sig_len == 32 &&
+	    CRYPTO_memcmp(mac, jws->sig, 32) == 0)
+		rc = 0;
+	else
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS MAC does not verify");
+	acme_wipe(mac, sizeof(mac));
+	free(input);
+	return rc;
+}
+
+unsigned char *
+acme_jws_sign_raw(EVP_PKEY *key, enum acme_jws_alg alg, const void *input,
+    size_t inlen, size_t *siglen, struct acme_problem *prob)
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *sig = NULL, *raw = NULL;
+	size_t slen = 0, flen;
+
+	if (alg == ACME_JWS_HS256 || key_suits(key, alg, prob) != 0) {
+		if (alg == ACME_JWS_HS256)
+			acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "HS256 signs with a MAC key");
+		return NULL;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(ctx, NULL,
+		alg_md(alg) != NULL ? EVP_MD_get0_name(alg_md(alg)) : NULL,
+		NULL, NULL, key, NULL) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &slen, input, inlen) != 1 ||
+	    (sig = OPENSSL_malloc(slen)) == NULL ||
+	    EVP_DigestSign(ctx, sig, &slen, input, inlen) != 1)
+		goto fail;
+	if ((flen = ec_field_len(alg)) != 0) {
+		const unsigned char *p = sig;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)slen);
+		const BIGNUM *r, *s;
+
+		if (es == NULL || (raw = malloc(2 * flen)) == NULL) {
+			ECDSA_SIG_free(es);
+			goto fail;
+		}
+		ECDSA_SIG_get0(es, &r, &s);
+		if (BN_bn2binpad(r, raw, (int)flen) != (int)flen ||
+		    BN_bn2binpad(s, raw + flen, (int)flen) != (int)flen) {
+			ECDSA_SIG_free(es);
+			goto fail;
+		}
+		ECDSA_SIG_free(es);
+		*siglen = 2 * flen;
+	} else {
+		if ((raw = malloc(slen)) == NULL)
+			goto fail;
+		memcpy(raw, sig, slen);
+		*siglen = slen;
+	}
+	OPENSSL_free(sig);
+	EVP_MD_CTX_free(ctx);
+	return raw;
+fail:
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "signing failed");
+	ERR_clear_error();
+	free(raw);
+	OPENSSL_free(sig);
+	EVP_MD_CTX_free(ctx);
+	return NULL;
+}
+
+/* Assembles {protected, payload, signature} from the header and a signer. */
+static json_t *
+assemble(json_t *hdr, const void *payload, size_t len, EVP_PKEY *key,
+    const unsigned char *mac, size_t maclen, struct acme_problem *prob)
+{
+	char *hdr_text = NULL, *p64 = NULL, *pl64 = NULL, *s64 = NULL;
+	char *input = NULL;
+	unsigned char *sig = NULL, macbuf[32];
+	size_t inlen = 0, siglen = 0;
+	json_t *out = NULL;
+
+	if ((hdr_text = json_dumps(hdr, JSON_COMPACT)) == NULL ||
+	    (p64 = acme_b64url_encode(hdr_text, strlen(hdr_text))) == NULL ||
+	    (pl64 = acme_b64url_encode(payload != NULL ? payload : "",
+		 len)) == NULL ||
+	    (input = signing_input(p64, pl64, &inlen)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto out;
+	}
+	if (key != NULL) {
+		sig = acme_jws_sign_raw(key,
+		    acme_jws_alg_from_name(
+			json_string_value(json_object_get(hdr, "alg"))),
+		    input, inlen, &siglen, prob);
+		if (sig == NULL)
+			goto out;
+		s64 = acme_b64url_encode(sig, siglen);
+	} else {
+		if (hmac256(mac, maclen, input, inlen, macbuf) != 0) {
+			acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "HMAC failed");
+			goto out;
+		}
+		s64 = acme_b64url_encode(macbuf, sizeof(macbuf));
+		acme_wipe(macbuf, sizeof(macbuf));
+	}
+	if (s64 == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto out;
+	}
+	out = json_pack("{s:s, s:s, s:s}", "protected", p64, "payload", pl64,
+	    "signature", s64);
+	if (out == NULL)
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+out:
+	free(hdr_text);
+	free(p64);
+	free(pl64);
+	free(s64);
+	free(input);
+	free(sig);
+	return out;
+}
+
+json_t *
+acme_jws_sign(EVP_PKEY *key, const json_t *hdr, const void *payload,
+    size_t len, struct acme_problem *prob)
+{
+	const char *alg = acme_jwk_alg_for_key(key);
+	json_t *full, *out = NULL, *v;
+	const char *k;
+
+	if (alg == NULL) {
+		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
+		    "unsupported signing key");
+		return NULL;
+	}
+	if ((full = json_pack("{s:s}", "alg", alg)) == NULL)
+		goto nomem;
+	if (hdr != NULL)
+		json_object_foreach((json_t *)(uintptr_t)hdr, k, v) {
+			if (strcmp(k, "alg") != 0 &&
+			    json_object_set(full, k, v) != 0)
+				goto nomem;
+		}
+	out = assemble(full, payload, len, key, NULL, 0, prob);
+	json_decref(full);
+	return out;
+nomem:
+	json_decref(full);
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "out of memory");
+	return NULL;
+}
+
+json_t *
+acme_jws_sign_request(EVP_PKEY *key, const char *kid, const char *nonce,
+    const char *url, const void *payload, size_t len,
+    struct acme_problem *prob)
+{
+	json_t *hdr = json_object(), *out = NULL;
+
+	if (hdr == NULL)
+		goto nomem;
+	if (nonce != NULL &&
+	    json_object_set_new(hdr, "nonce", json_string(nonce)) != 0)
+		goto nomem;
+	if (json_object_set_new(hdr, "url", json_string(url)) != 0)
+		goto nomem;
+	if (kid != NULL) {
+		if (json_object_set_new(hdr, "kid", json_string(kid)) != 0)
+			goto nomem;
+	} else {
+		json_t *jwk = acme_jwk_from_key(key, prob);
+
+		if (jwk == NULL || json_object_set_new(hdr, "jwk", jwk) != 0) {
+			json_decref(hdr);
+			return NULL;
+		}
+	}
+	out = acme_jws_sign(key, hdr, payload, len, prob);
+	json_decref(hdr);
+	return out;
+nomem:
+	json_decref(hdr);
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "out of memory");
+	return NULL;
+}
+
+json_t *
+acme_jws_sign_eab(const unsigned char *mac, size_t maclen, const char *kid,
+    const char *url, EVP_PKEY *account_key, struct acme_problem *prob)
+{
+	json_t *hdr, *jwk, *out = NULL;
+	char *payload = NULL;
+
+	if ((jwk = acme_jwk_from_key(account_key, prob)) == NULL)
+		return NULL;
+	payload = json_dumps(jwk, JSON_COMPACT);
+	hdr = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", kid, "url",
+	    url);
+	if (payload == NULL || hdr == NULL)
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	else
+		out = assemble(hdr, payload, strlen(payload), NULL, mac, maclen,
+		    prob);
+	free(payload);
+	json_decref(hdr);
+	json_decref(jwk);
+	return out;
+}
