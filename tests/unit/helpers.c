@@ -139,6 +139,7 @@ th_private_jwk(const json_t *jwk)
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
 	BIGNUM *bn[8] = {0};
+	unsigned char pt[97];	/* the builder keeps a pointer until to_param */
 	const char *type;
 	size_t i;
 
@@ -167,7 +168,7 @@ th_private_jwk(const json_t *jwk)
 		    &bn[7]);
 	} else {
 		const char *crv = json_string_value(json_object_get(jwk, "crv"));
-		unsigned char pt[97], *x, *y;
+		unsigned char *x, *y;
 		size_t xl, yl;
 
 		type = "EC";

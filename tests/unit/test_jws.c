@@ -184,7 +184,12 @@ jws__rfc7515_a2_rs256_sign_and_verify(void **state)
 	assert_string_equal(s, want);
 	free(s);
 	free(sig);
-	vector_jws("rfc7515-a2.json", &(EVP_PKEY *){NULL}, &text);
+	{
+		EVP_PKEY *same = NULL;
+
+		vector_jws("rfc7515-a2.json", &same, &text);
+		EVP_PKEY_free(same);
+	}
 	jws = expect_ok(text, ACME_JWS_USE_PLAIN);
 	assert_int_equal(acme_jws_alg(jws), ACME_JWS_RS256);
 	assert_int_equal(acme_jws_verify(jws, key, &p), 0);
