@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct acme_buf {
-	char *data;	/* NULL until the first append */
-	size_t len;	/* bytes used, excluding the trailing NUL */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* largest len allowed */
+	char *data; /* NULL until the first append */
+	size_t len; /* bytes used, excluding the trailing NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* largest len allowed */
 };
 
 /* Prepares an empty buffer that may hold up to max bytes. */

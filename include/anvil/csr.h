@@ -13,16 +13,16 @@
 #include <anvil/key.h>
 #include <anvil/problem.h>
 
-#define ACME_CSR_MAX_IDENTS 100		/* identifiers in one CSR */
-#define ACME_CSR_MAX_DER (64 * 1024)	/* bytes of one DER CSR */
+#define ACME_CSR_MAX_IDENTS 100         /* identifiers in one CSR */
+#define ACME_CSR_MAX_DER    (64 * 1024) /* bytes of one DER CSR */
 
 /*
  * Builds and signs a CSR with key for n identifiers (copied): all as
  * subjectAltName entries, the first DNS name (if it fits in 64 bytes) as
  * the subject CN.  Returns a new request or NULL with prob set.
  */
-X509_REQ *acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids,
-    size_t n, struct acme_problem *prob);
+X509_REQ *acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids, size_t n,
+    struct acme_problem *prob);
 
 /* DER encoding; caller frees; NULL on failure. */
 unsigned char *acme_csr_to_der(X509_REQ *req, size_t *len);

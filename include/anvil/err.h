@@ -10,14 +10,14 @@
 
 enum acme_err {
 	ACME_OK = 0,
-	ACME_ERR_NOMEM = -1,	  /* allocation failed */
-	ACME_ERR_INVAL = -2,	  /* bad argument or malformed input */
-	ACME_ERR_IO = -3,	  /* file or socket operation failed */
-	ACME_ERR_CRYPTO = -4,	  /* an OpenSSL operation failed */
+	ACME_ERR_NOMEM = -1,       /* allocation failed */
+	ACME_ERR_INVAL = -2,       /* bad argument or malformed input */
+	ACME_ERR_IO = -3,          /* file or socket operation failed */
+	ACME_ERR_CRYPTO = -4,      /* an OpenSSL operation failed */
 	ACME_ERR_UNSUPPORTED = -5, /* well-formed but not supported */
-	ACME_ERR_VERIFY = -6,	  /* signature or check did not verify */
-	ACME_ERR_LIMIT = -7,	  /* input exceeds a configured bound */
-	ACME_ERR_NOTFOUND = -8,	  /* the thing asked for does not exist */
+	ACME_ERR_VERIFY = -6,      /* signature or check did not verify */
+	ACME_ERR_LIMIT = -7,       /* input exceeds a configured bound */
+	ACME_ERR_NOTFOUND = -8,    /* the thing asked for does not exist */
 };
 
 /* Returns a static, lowercase description of code; never NULL. */

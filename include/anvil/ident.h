@@ -14,7 +14,7 @@ enum acme_ident_type {
 	ACME_IDENT_IP = 2,
 };
 
-#define ACME_IDENT_MAX 254	/* longest DNS name in text form, + NUL */
+#define ACME_IDENT_MAX 254 /* longest DNS name in text form, + NUL */
 
 struct acme_ident {
 	enum acme_ident_type type;

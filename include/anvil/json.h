@@ -14,12 +14,12 @@
 
 #include <anvil/problem.h>
 
-#define ACME_JSON_MAX_DEPTH 16		/* nesting of arrays and objects */
-#define ACME_JSON_MAX_SIZE (1024 * 1024) /* bytes of one document */
+#define ACME_JSON_MAX_DEPTH 16            /* nesting of arrays and objects */
+#define ACME_JSON_MAX_SIZE  (1024 * 1024) /* bytes of one document */
 
 /* Flags for acme_json_parse(). */
 enum acme_json_flags {
-	ACME_JSON_OBJECT = 1 << 0,	/* the top level must be an object */
+	ACME_JSON_OBJECT = 1 << 0, /* the top level must be an object */
 };
 
 /*

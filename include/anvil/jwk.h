@@ -12,7 +12,7 @@
 
 #include <anvil/problem.h>
 
-#define ACME_JWK_THUMBPRINT_LEN 32	/* SHA-256 */
+#define ACME_JWK_THUMBPRINT_LEN 32 /* SHA-256 */
 
 /*
  * Exports the public part of key as a JWK object with exactly the

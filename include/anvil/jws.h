@@ -20,10 +20,10 @@
 
 #include <anvil/problem.h>
 
-#define ACME_JWS_MAX_SIZE (256 * 1024)	/* bytes of one serialized JWS */
+#define ACME_JWS_MAX_SIZE (256 * 1024) /* bytes of one serialized JWS */
 
 enum acme_jws_alg {
-	ACME_JWS_ALG_NONE = 0,	/* not a valid algorithm; never accepted */
+	ACME_JWS_ALG_NONE = 0, /* not a valid algorithm; never accepted */
 	ACME_JWS_RS256,
 	ACME_JWS_ES256,
 	ACME_JWS_ES384,
@@ -70,8 +70,8 @@ struct acme_jws;
 struct acme_jws *acme_jws_parse(const char *text, size_t len,
     enum acme_jws_use use, struct acme_problem *prob);
 /* As acme_jws_parse(), from an already parsed JSON object (borrowed). */
-struct acme_jws *acme_jws_parse_json(const json_t *obj,
-    enum acme_jws_use use, struct acme_problem *prob);
+struct acme_jws *acme_jws_parse_json(const json_t *obj, enum acme_jws_use use,
+    struct acme_problem *prob);
 void acme_jws_free(struct acme_jws *jws);
 
 /* Protected-header accessors; strings are borrowed, NULL when absent. */
@@ -93,8 +93,7 @@ const json_t *acme_jws_protected(const struct acme_jws *jws);
  * The decoded payload, borrowed, NUL-terminated; *len excludes the NUL.
  * An empty payload ("" in the serialization, POST-as-GET) has *len 0.
  */
-const unsigned char *acme_jws_payload(const struct acme_jws *jws,
-    size_t *len);
+const unsigned char *acme_jws_payload(const struct acme_jws *jws, size_t *len);
 /* The raw base64url payload member as sent (borrowed). */
 const char *acme_jws_payload_b64(const struct acme_jws *jws);
 
@@ -131,8 +130,8 @@ json_t *acme_jws_sign(EVP_PKEY *key, const json_t *hdr, const void *payload,
  * Convenience for ACME requests: header {alg, nonce, url} plus jwk (when
  * kid is NULL) or kid.  nonce may be NULL (keyChange inner JWS).
  */
-json_t *acme_jws_sign_request(EVP_PKEY *key, const char *kid,
-    const char *nonce, const char *url, const void *payload, size_t len,
+json_t *acme_jws_sign_request(EVP_PKEY *key, const char *kid, const char *nonce,
+    const char *url, const void *payload, size_t len,
     struct acme_problem *prob);
 
 /*
@@ -149,11 +148,10 @@ json_t *acme_jws_sign_eab(const unsigned char *mac, size_t maclen,
  * ECDSA) in *siglen; acme_jws_verify_raw() returns 0 or ACME_ERR_VERIFY.
  */
 unsigned char *acme_jws_sign_raw(EVP_PKEY *key, enum acme_jws_alg alg,
-    const void *input, size_t inlen, size_t *siglen,
+    const void *input, size_t inlen, size_t *siglen, struct acme_problem *prob);
+int acme_jws_verify_raw(EVP_PKEY *key, enum acme_jws_alg alg, const void *input,
+    size_t inlen, const unsigned char *sig, size_t siglen,
     struct acme_problem *prob);
-int acme_jws_verify_raw(EVP_PKEY *key, enum acme_jws_alg alg,
-    const void *input, size_t inlen, const unsigned char *sig,
-    size_t siglen, struct acme_problem *prob);
 
 /* Maps alg names and back; ACME_JWS_ALG_NONE for unknown names. */
 enum acme_jws_alg acme_jws_alg_from_name(const char *name);

@@ -36,8 +36,7 @@ const char *acme_key_type_name(enum acme_key_type type);
 enum acme_key_type acme_key_type_from_name(const char *name);
 
 /* Returns a new key of the given type, or NULL with prob set. */
-EVP_PKEY *acme_key_generate(enum acme_key_type type,
-    struct acme_problem *prob);
+EVP_PKEY *acme_key_generate(enum acme_key_type type, struct acme_problem *prob);
 
 /*
  * Describes key: its family and size in bits (curve size for EC).  For an

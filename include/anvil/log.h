@@ -32,8 +32,8 @@ int acme_log_enabled(enum acme_log_level level);
  * spaces or quotes should go through acme_log_quote()).  fmt may be NULL.
  * Lines longer than 4 KiB are truncated.
  */
-void acme_log(enum acme_log_level level, const char *msg, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+void acme_log(enum acme_log_level level, const char *msg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Quotes s for a log value into out (size outsz): wraps it in double

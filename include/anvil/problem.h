@@ -44,22 +44,22 @@ enum acme_prob_type {
 	ACME_PROB_UNSUPPORTED_CONTACT,
 	ACME_PROB_UNSUPPORTED_IDENTIFIER,
 	ACME_PROB_USER_ACTION_REQUIRED,
-	ACME_PROB_ALREADY_REPLACED,	/* RFC 9773 */
-	ACME_PROB_INVALID_PROFILE,	/* draft-ietf-acme-profiles */
-	ACME_PROB_OTHER,		/* a type URI we do not know */
+	ACME_PROB_ALREADY_REPLACED, /* RFC 9773 */
+	ACME_PROB_INVALID_PROFILE,  /* draft-ietf-acme-profiles */
+	ACME_PROB_OTHER,            /* a type URI we do not know */
 	ACME_PROB__COUNT
 };
 
 #define ACME_PROB_DETAIL_MAX 512
-#define ACME_PROB_SUB_MAX 100	/* subproblems kept; more are dropped */
+#define ACME_PROB_SUB_MAX    100 /* subproblems kept; more are dropped */
 
 struct acme_problem {
 	enum acme_prob_type type;
-	int status;			/* HTTP status code */
+	int status; /* HTTP status code */
 	char detail[ACME_PROB_DETAIL_MAX];
-	int has_identifier;		/* subproblems only */
+	int has_identifier; /* subproblems only */
 	struct acme_ident identifier;
-	struct acme_problem *sub;	/* owned array of nsub entries */
+	struct acme_problem *sub; /* owned array of nsub entries */
 	size_t nsub;
 };
 
@@ -72,9 +72,8 @@ struct acme_problem {
  */
 int acme_problem_set(struct acme_problem *prob, enum acme_prob_type type,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int acme_problem_set_status(struct acme_problem *prob,
-    enum acme_prob_type type, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+int acme_problem_set_status(struct acme_problem *prob, enum acme_prob_type type,
+    int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Appends a subproblem about identifier id (copied) to prob.  Returns 0, or

@@ -13,7 +13,7 @@
 #include <anvil/ident.h>
 #include <anvil/problem.h>
 
-#define ACME_X509_MAX_CHAIN 10		/* certificates in one chain */
+#define ACME_X509_MAX_CHAIN 10 /* certificates in one chain */
 
 /*
  * Parses a PEM chain (leaf first).  Text between certificates is
@@ -22,8 +22,8 @@
  * certificates.  Returns a new stack (free with
  * sk_X509_pop_free(chain, X509_free)) or NULL with prob set (malformed).
  */
-STACK_OF(X509) *acme_x509_parse_chain(const char *pem, size_t len,
-    struct acme_problem *prob);
+STACK_OF(X509) * acme_x509_parse_chain(const char *pem, size_t len,
+		     struct acme_problem *prob);
 /* Parses exactly one PEM or DER certificate; NULL with prob set. */
 X509 *acme_x509_parse_one(const char *data, size_t len,
     struct acme_problem *prob);

@@ -50,8 +50,8 @@ acme_b64url_encode_to(const void *data, size_t len, char *out, size_t outsz)
 	    acme_b64url_encoded_len(len) >= outsz)
 		return ACME_ERR_LIMIT;
 	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
-		    p[i + 2];
+		uint32_t v =
+		    (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 
 		out[o++] = alphabet[v >> 18 & 63];
 		out[o++] = alphabet[v >> 12 & 63];

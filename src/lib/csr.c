@@ -61,7 +61,8 @@ acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids, size_t n,
 		if (ids[i].type == ACME_IDENT_DNS) {
 			ASN1_IA5STRING *s = ASN1_IA5STRING_new();
 
-			if (s == NULL || !ASN1_STRING_set(s, ids[i].value, -1)) {
+			if (s == NULL ||
+			    !ASN1_STRING_set(s, ids[i].value, -1)) {
 				ASN1_IA5STRING_free(s);
 				GENERAL_NAME_free(gn);
 				goto out;
@@ -69,9 +70,10 @@ acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids, size_t n,
 			GENERAL_NAME_set0_value(gn, GEN_DNS, s);
 		} else {
 			unsigned char a[16];
-			int alen = inet_pton(AF_INET, ids[i].value, a) == 1 ? 4 :
-			    inet_pton(AF_INET6, ids[i].value, a) == 1	    ? 16 :
-									      0;
+			int alen =
+			    inet_pton(AF_INET, ids[i].value, a) == 1  ? 4 :
+			    inet_pton(AF_INET6, ids[i].value, a) == 1 ? 16 :
+									0;
 			ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
 
 			if (o == NULL || alen == 0 ||
@@ -92,7 +94,8 @@ acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids, size_t n,
 	    !sk_X509_EXTENSION_push(exts, ext))
 		goto out;
 	ext = NULL;
-	if (!X509_REQ_add_extensions(req, exts) || !X509_REQ_set_pubkey(req, key))
+	if (!X509_REQ_add_extensions(req, exts) ||
+	    !X509_REQ_set_pubkey(req, key))
 		goto out;
 	md = EVP_PKEY_is_a(key, "ED25519") ? NULL : EVP_sha256();
 	if (X509_REQ_sign(req, key, md) <= 0)
@@ -194,7 +197,8 @@ acme_csr_parse_b64url(const char *b64, struct acme_problem *prob)
 	size_t len = 0;
 	X509_REQ *req;
 
-	if (b64 == NULL || acme_b64url_decode(b64, strlen(b64), &der, &len) != 0) {
+	if (b64 == NULL ||
+	    acme_b64url_decode(b64, strlen(b64), &der, &len) != 0) {
 		acme_problem_set(prob, ACME_PROB_BAD_CSR,
 		    "CSR is not unpadded base64url");
 		return NULL;
@@ -294,10 +298,10 @@ acme_csr_identifiers(X509_REQ *req, struct acme_ident **out, size_t *nout,
 		    add_ident(&ids, &n, &id, prob) != 0)
 			goto out;
 	/* The CN, when present, must be one of the identifiers too. */
-	for (idx = -1;
-	     (idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >= 0;) {
-		ASN1_STRING *s = X509_NAME_ENTRY_get_data(
-		    X509_NAME_get_entry(subj, idx));
+	for (idx = -1; (idx = X509_NAME_get_index_by_NID(subj, NID_commonName,
+			    idx)) >= 0;) {
+		ASN1_STRING *s =
+		    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
 		unsigned char *utf8 = NULL;
 		int len = ASN1_STRING_to_UTF8(&utf8, s);
 

@@ -22,8 +22,7 @@
 #include "internal.h"
 
 static int
-io_error(struct acme_problem *prob, const char *what, const char *path,
-    int err)
+io_error(struct acme_problem *prob, const char *what, const char *path, int err)
 {
 	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "%s %s: %s", what,
 	    path, strerror(err));
@@ -41,12 +40,10 @@ acme_file_write_atomic(const char *path, const void *data, size_t len,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
 		(int)sizeof(tmp) ||
-	    snprintf(dirbuf, sizeof(dirbuf), "%s", path) >=
-		(int)sizeof(dirbuf))
+	    snprintf(dirbuf, sizeof(dirbuf), "%s", path) >= (int)sizeof(dirbuf))
 		return io_error(prob, "write", path, ENAMETOOLONG);
 	if ((fd = mkstemp(tmp)) == -1)
-		return io_error(prob, "create temporary file for", path,
-		    errno);
+		return io_error(prob, "create temporary file for", path, errno);
 	if (fchmod(fd, mode) != 0) {
 		rc = io_error(prob, "chmod", tmp, errno);
 		goto fail;

@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-#define LABEL_MAX 63
+#define LABEL_MAX    63
 #define NAME_MAX_LEN 253
 
 const char *
@@ -86,11 +86,13 @@ set_ip(char *out, size_t outsz, const char *value)
 	unsigned char addr[16];
 
 	if (inet_pton(AF_INET, value, addr) == 1)
-		return inet_ntop(AF_INET, addr, out, (socklen_t)outsz) ? 0 :
-									  ACME_ERR_INVAL;
+		return inet_ntop(AF_INET, addr, out, (socklen_t)outsz) ?
+			   0 :
+			   ACME_ERR_INVAL;
 	if (inet_pton(AF_INET6, value, addr) == 1)
-		return inet_ntop(AF_INET6, addr, out, (socklen_t)outsz) ? 0 :
-									   ACME_ERR_INVAL;
+		return inet_ntop(AF_INET6, addr, out, (socklen_t)outsz) ?
+			   0 :
+			   ACME_ERR_INVAL;
 	return ACME_ERR_INVAL;
 }
 

@@ -70,8 +70,8 @@ acme_json_parse(const char *text, size_t len, unsigned flags,
 		    "JSON nesting deeper than %d", ACME_JSON_MAX_DEPTH);
 		return NULL;
 	}
-	v = json_loadb(text, len,
-	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+	v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &err);
 	if (v == NULL) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "invalid JSON at line %d column %d: %s", err.line,
@@ -133,8 +133,8 @@ acme_json_get_string(const json_t *obj, const char *key,
 }
 
 int
-acme_json_get_bool(const json_t *obj, const char *key,
-    enum acme_json_need need, int *out, struct acme_problem *prob)
+acme_json_get_bool(const json_t *obj, const char *key, enum acme_json_need need,
+    int *out, struct acme_problem *prob)
 {
 	json_t *v = NULL;
 	int rc;
@@ -148,8 +148,8 @@ acme_json_get_bool(const json_t *obj, const char *key,
 }
 
 int
-acme_json_get_int(const json_t *obj, const char *key,
-    enum acme_json_need need, long long *out, struct acme_problem *prob)
+acme_json_get_int(const json_t *obj, const char *key, enum acme_json_need need,
+    long long *out, struct acme_problem *prob)
 {
 	json_t *v = NULL;
 	int rc;

@@ -26,8 +26,8 @@
 #define RSA_MAX_BITS 8192
 
 /* Members that only a private or symmetric key has (RFC 7518 6.3.2, 6.4). */
-static const char *const private_members[] = {"d", "p", "q", "dp", "dq",
-	"qi", "oth", "k"};
+static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi",
+	"oth", "k" };
 
 static int
 set_b64(json_t *obj, const char *name, const unsigned char *p, size_t n)
@@ -96,8 +96,8 @@ acme_jwk_from_key(EVP_PKEY *key, struct acme_problem *prob)
 	switch (fam) {
 	case ACME_KEYFAM_RSA:
 		ok = json_object_set_new(jwk, "kty", json_string("RSA")) == 0 &&
-		    set_bn(jwk, "n", key, OSSL_PKEY_PARAM_RSA_N) == 0 &&
-		    set_bn(jwk, "e", key, OSSL_PKEY_PARAM_RSA_E) == 0;
+		     set_bn(jwk, "n", key, OSSL_PKEY_PARAM_RSA_N) == 0 &&
+		     set_bn(jwk, "e", key, OSSL_PKEY_PARAM_RSA_E) == 0;
 		break;
 	case ACME_KEYFAM_EC: {
 		int flen = type == ACME_KEY_EC256 ? 32 : 48;
@@ -105,11 +105,12 @@ acme_jwk_from_key(EVP_PKEY *key, struct acme_problem *prob)
 		if (type != ACME_KEY_EC256 && type != ACME_KEY_EC384)
 			break;
 		ok = json_object_set_new(jwk, "kty", json_string("EC")) == 0 &&
-		    json_object_set_new(jwk, "crv",
-			json_string(flen == 32 ? "P-256" : "P-384")) == 0 &&
-		    set_coord(jwk, "x", key, OSSL_PKEY_PARAM_EC_PUB_X, flen) ==
-			0 &&
-		    set_coord(jwk, "y", key, OSSL_PKEY_PARAM_EC_PUB_Y, flen) == 0;
+		     json_object_set_new(jwk, "crv",
+			 json_string(flen == 32 ? "P-256" : "P-384")) == 0 &&
+		     set_coord(jwk, "x", key, OSSL_PKEY_PARAM_EC_PUB_X, flen) ==
+			 0 &&
+		     set_coord(jwk, "y", key, OSSL_PKEY_PARAM_EC_PUB_Y, flen) ==
+			 0;
 		break;
 	}
 	case ACME_KEYFAM_ED25519: {
@@ -117,11 +118,11 @@ acme_jwk_from_key(EVP_PKEY *key, struct acme_problem *prob)
 		size_t plen = sizeof(pub);
 
 		ok = EVP_PKEY_get_raw_public_key(key, pub, &plen) == 1 &&
-		    plen == 32 &&
-		    json_object_set_new(jwk, "kty", json_string("OKP")) == 0 &&
-		    json_object_set_new(jwk, "crv", json_string("Ed25519")) ==
-			0 &&
-		    set_b64(jwk, "x", pub, plen) == 0;
+		     plen == 32 &&
+		     json_object_set_new(jwk, "kty", json_string("OKP")) == 0 &&
+		     json_object_set_new(jwk, "crv", json_string("Ed25519")) ==
+			 0 &&
+		     set_b64(jwk, "x", pub, plen) == 0;
 		break;
 	}
 	default:
@@ -143,8 +144,8 @@ out:
  * (caller frees) or an error with prob set.
  */
 static int
-get_b64(const json_t *jwk, const char *name, unsigned char **out,
-    size_t *len, struct acme_problem *prob)
+get_b64(const json_t *jwk, const char *name, unsigned char **out, size_t *len,
+    struct acme_problem *prob)
 {
 	const char *s = NULL;
 	int rc;
@@ -166,8 +167,7 @@ from_params(const char *type, OSSL_PARAM_BLD *bld, struct acme_problem *prob)
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
 	EVP_PKEY *key = NULL;
 
-	if (params == NULL || ctx == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
 	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
 		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
 		    "JWK does not describe a valid %s public key", type);
@@ -268,7 +268,7 @@ import_ec(const json_t *jwk, struct acme_problem *prob)
 		    "EC coordinates must be exactly %zu bytes", flen);
 		goto out;
 	}
-	point[0] = 0x04;	/* uncompressed */
+	point[0] = 0x04; /* uncompressed */
 	memcpy(point + 1, x, flen);
 	memcpy(point + 1 + flen, y, flen);
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
@@ -365,9 +365,9 @@ static int
 thumb_of(const json_t *jwk, unsigned char out[ACME_JWK_THUMBPRINT_LEN],
     struct acme_problem *prob)
 {
-	static const char *const rsa[] = {"e", "kty", "n", NULL};
-	static const char *const ec[] = {"crv", "kty", "x", "y", NULL};
-	static const char *const okp[] = {"crv", "kty", "x", NULL};
+	static const char *const rsa[] = { "e", "kty", "n", NULL };
+	static const char *const ec[] = { "crv", "kty", "x", "y", NULL };
+	static const char *const okp[] = { "crv", "kty", "x", NULL };
 	const char *const *req;
 	const char *kty = json_string_value(json_object_get(jwk, "kty"));
 	json_t *min = NULL;
@@ -380,8 +380,8 @@ thumb_of(const json_t *jwk, unsigned char out[ACME_JWK_THUMBPRINT_LEN],
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "JWK has no kty");
 	req = strcmp(kty, "RSA") == 0 ? rsa :
-	    strcmp(kty, "EC") == 0    ? ec :
-	    strcmp(kty, "OKP") == 0   ? okp :
+	      strcmp(kty, "EC") == 0  ? ec :
+	      strcmp(kty, "OKP") == 0 ? okp :
 					NULL;
 	if (req == NULL)
 		return acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
@@ -401,7 +401,8 @@ thumb_of(const json_t *jwk, unsigned char out[ACME_JWK_THUMBPRINT_LEN],
 	}
 	if ((text = acme_json_dump_canonical(min)) == NULL)
 		goto out;
-	if (EVP_Digest(text, strlen(text), out, &len, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(text, strlen(text), out, &len, EVP_sha256(), NULL) !=
+		1 ||
 	    len != ACME_JWK_THUMBPRINT_LEN) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "SHA-256 failed");
@@ -458,7 +459,7 @@ acme_jwk_alg_for_key(EVP_PKEY *key)
 		return "RS256";
 	case ACME_KEYFAM_EC:
 		return type == ACME_KEY_EC256 ? "ES256" :
-		    type == ACME_KEY_EC384    ? "ES384" :
+		       type == ACME_KEY_EC384 ? "ES384" :
 						NULL;
 	case ACME_KEYFAM_ED25519:
 		return "EdDSA";

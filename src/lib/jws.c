@@ -26,28 +26,28 @@
 #include "internal.h"
 
 struct acme_jws {
-	json_t *hdr;			/* parsed protected header */
-	char *protected_b64;		/* as sent */
-	char *payload_b64;		/* as sent */
-	unsigned char *payload;		/* decoded, NUL-terminated */
+	json_t *hdr;            /* parsed protected header */
+	char *protected_b64;    /* as sent */
+	char *payload_b64;      /* as sent */
+	unsigned char *payload; /* decoded, NUL-terminated */
 	size_t payload_len;
-	char *sig_b64;			/* as sent */
-	unsigned char *sig;		/* decoded */
+	char *sig_b64;      /* as sent */
+	unsigned char *sig; /* decoded */
 	size_t sig_len;
 	enum acme_jws_alg alg;
-	EVP_PKEY *jwk_key;		/* imported from hdr.jwk, or NULL */
+	EVP_PKEY *jwk_key; /* imported from hdr.jwk, or NULL */
 };
 
 static const struct {
 	const char *name;
 	enum acme_jws_alg alg;
 } algs[] = {
-	{"RS256", ACME_JWS_RS256},
-	{"ES256", ACME_JWS_ES256},
-	{"ES384", ACME_JWS_ES384},
-	{"EdDSA", ACME_JWS_EDDSA},
-	{"Ed25519", ACME_JWS_EDDSA},	/* RFC 9864 */
-	{"HS256", ACME_JWS_HS256},
+	{ "RS256", ACME_JWS_RS256 },
+	{ "ES256", ACME_JWS_ES256 },
+	{ "ES384", ACME_JWS_ES384 },
+	{ "EdDSA", ACME_JWS_EDDSA },
+	{ "Ed25519", ACME_JWS_EDDSA }, /* RFC 9864 */
+	{ "HS256", ACME_JWS_HS256 },
 };
 
 enum acme_jws_alg
@@ -151,9 +151,9 @@ hdr_string(const json_t *hdr, const char *name, const char **out,
 {
 	*out = NULL;
 	return acme_json_get_string(hdr, name, ACME_JSON_OPTIONAL, out, prob) <
-		0 ?
-	    ACME_ERR_INVAL :
-	    0;
+		       0 ?
+		   ACME_ERR_INVAL :
+		   0;
 }
 
 static int
@@ -248,7 +248,8 @@ acme_jws_parse_json(const json_t *obj, enum acme_jws_use use,
 		    "JWS unprotected header is not allowed");
 		return NULL;
 	}
-	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v)
+	{
 		if (strcmp(key, "protected") != 0 &&
 		    strcmp(key, "payload") != 0 &&
 		    strcmp(key, "signature") != 0) {
@@ -436,7 +437,7 @@ alg_md(enum acme_jws_alg alg)
 	case ACME_JWS_ES384:
 		return EVP_sha384();
 	default:
-		return NULL;	/* EdDSA hashes internally */
+		return NULL; /* EdDSA hashes internally */
 	}
 }
 
@@ -648,8 +649,8 @@ assemble(json_t *hdr, const void *payload, size_t len, EVP_PKEY *key,
 
 	if ((hdr_text = json_dumps(hdr, JSON_COMPACT)) == NULL ||
 	    (p64 = acme_b64url_encode(hdr_text, strlen(hdr_text))) == NULL ||
-	    (pl64 = acme_b64url_encode(payload != NULL ? payload : "",
-		 len)) == NULL ||
+	    (pl64 = acme_b64url_encode(payload != NULL ? payload : "", len)) ==
+		NULL ||
 	    (input = signing_input(p64, pl64, &inlen)) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
@@ -693,8 +694,8 @@ out:
 }
 
 json_t *
-acme_jws_sign(EVP_PKEY *key, const json_t *hdr, const void *payload,
-    size_t len, struct acme_problem *prob)
+acme_jws_sign(EVP_PKEY *key, const json_t *hdr, const void *payload, size_t len,
+    struct acme_problem *prob)
 {
 	const char *alg = acme_jwk_alg_for_key(key);
 	json_t *full, *out = NULL, *v;
@@ -708,7 +709,8 @@ acme_jws_sign(EVP_PKEY *key, const json_t *hdr, const void *payload,
 	if ((full = json_pack("{s:s}", "alg", alg)) == NULL)
 		goto nomem;
 	if (hdr != NULL)
-		json_object_foreach((json_t *)(uintptr_t)hdr, k, v) {
+		json_object_foreach((json_t *)(uintptr_t)hdr, k, v)
+		{
 			if (strcmp(k, "alg") != 0 &&
 			    json_object_set(full, k, v) != 0)
 				goto nomem;
@@ -724,8 +726,7 @@ nomem:
 
 json_t *
 acme_jws_sign_request(EVP_PKEY *key, const char *kid, const char *nonce,
-    const char *url, const void *payload, size_t len,
-    struct acme_problem *prob)
+    const char *url, const void *payload, size_t len, struct acme_problem *prob)
 {
 	json_t *hdr = json_object(), *out = NULL;
 

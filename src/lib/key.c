@@ -26,12 +26,12 @@ static const struct {
 	enum acme_key_type type;
 	const char *name;
 } names[] = {
-	{ACME_KEY_RSA2048, "rsa2048"},
-	{ACME_KEY_RSA3072, "rsa3072"},
-	{ACME_KEY_RSA4096, "rsa4096"},
-	{ACME_KEY_EC256, "ec256"},
-	{ACME_KEY_EC384, "ec384"},
-	{ACME_KEY_ED25519, "ed25519"},
+	{ ACME_KEY_RSA2048, "rsa2048" },
+	{ ACME_KEY_RSA3072, "rsa3072" },
+	{ ACME_KEY_RSA4096, "rsa4096" },
+	{ ACME_KEY_EC256, "ec256" },
+	{ ACME_KEY_EC384, "ec384" },
+	{ ACME_KEY_ED25519, "ed25519" },
 };
 
 const char *
@@ -130,7 +130,7 @@ acme_key_info(EVP_PKEY *key, enum acme_key_type *type,
 			    strcmp(curve, "P-256") == 0)
 				t = ACME_KEY_EC256;
 			else if (strcmp(curve, "secp384r1") == 0 ||
-			    strcmp(curve, "P-384") == 0)
+				 strcmp(curve, "P-384") == 0)
 				t = ACME_KEY_EC384;
 		}
 	} else if (EVP_PKEY_is_a(key, "ED25519")) {
@@ -165,7 +165,8 @@ acme_key_load_pem(const char *pem, size_t len, struct acme_problem *prob)
 	BIO *b;
 
 	if (len > KEY_FILE_MAX || len > INT32_MAX) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED, "key PEM too large");
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "key PEM too large");
 		return NULL;
 	}
 	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
@@ -220,8 +221,8 @@ acme_key_load_file(const char *path, struct acme_problem *prob)
 		char why[ACME_PROB_DETAIL_MAX];
 
 		memcpy(why, prob->detail, sizeof(why));
-		snprintf(prob->detail, sizeof(prob->detail), "%.100s: %.400s", path,
-		    why);
+		snprintf(prob->detail, sizeof(prob->detail), "%.100s: %.400s",
+		    path, why);
 	}
 	acme_wipe(pem, len);
 	free(pem);
@@ -274,8 +275,7 @@ acme_key_public_pem(EVP_PKEY *key, size_t *len)
 }
 
 int
-acme_key_save_file(EVP_PKEY *key, const char *path,
-    struct acme_problem *prob)
+acme_key_save_file(EVP_PKEY *key, const char *path, struct acme_problem *prob)
 {
 	size_t len = 0;
 	char *pem = acme_key_to_pem(key, &len);

@@ -19,7 +19,7 @@
 static int log_fd = 2;
 static enum acme_log_level log_min = ACME_LOG_INFO;
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void
 acme_log_init(int fd, enum acme_log_level min)
@@ -97,8 +97,8 @@ acme_log(enum acme_log_level level, const char *msg, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	r = snprintf(line, sizeof(line),
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=%s",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level],
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000000, level_names[level],
 	    acme_log_quote(msg != NULL ? msg : "", qmsg, sizeof(qmsg)));
 	if (r < 0)
 		return;
@@ -110,7 +110,8 @@ acme_log(enum acme_log_level level, const char *msg, const char *fmt, ...)
 		va_end(ap);
 		if (r > 0)
 			n += (size_t)r < sizeof(line) - n - 1 ?
-			    (size_t)r : sizeof(line) - n - 2;
+				 (size_t)r :
+				 sizeof(line) - n - 2;
 	}
 	line[n++] = '\n';
 	/* One write per line; a short write to a pipe is not retried. */

@@ -20,34 +20,35 @@ static const struct {
 	const char *name;
 	int status;
 } types[ACME_PROB__COUNT] = {
-	[ACME_PROB_NONE] = {"", 0},
-	[ACME_PROB_ACCOUNT_DOES_NOT_EXIST] = {"accountDoesNotExist", 400},
-	[ACME_PROB_ALREADY_REVOKED] = {"alreadyRevoked", 400},
-	[ACME_PROB_BAD_CSR] = {"badCSR", 400},
-	[ACME_PROB_BAD_NONCE] = {"badNonce", 400},
-	[ACME_PROB_BAD_PUBLIC_KEY] = {"badPublicKey", 400},
-	[ACME_PROB_BAD_REVOCATION_REASON] = {"badRevocationReason", 400},
-	[ACME_PROB_BAD_SIGNATURE_ALGORITHM] = {"badSignatureAlgorithm", 400},
-	[ACME_PROB_CAA] = {"caa", 403},
-	[ACME_PROB_COMPOUND] = {"compound", 400},
-	[ACME_PROB_CONNECTION] = {"connection", 400},
-	[ACME_PROB_DNS] = {"dns", 400},
-	[ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED] = {"externalAccountRequired", 400},
-	[ACME_PROB_INCORRECT_RESPONSE] = {"incorrectResponse", 400},
-	[ACME_PROB_INVALID_CONTACT] = {"invalidContact", 400},
-	[ACME_PROB_MALFORMED] = {"malformed", 400},
-	[ACME_PROB_ORDER_NOT_READY] = {"orderNotReady", 403},
-	[ACME_PROB_RATE_LIMITED] = {"rateLimited", 429},
-	[ACME_PROB_REJECTED_IDENTIFIER] = {"rejectedIdentifier", 400},
-	[ACME_PROB_SERVER_INTERNAL] = {"serverInternal", 500},
-	[ACME_PROB_TLS] = {"tls", 400},
-	[ACME_PROB_UNAUTHORIZED] = {"unauthorized", 403},
-	[ACME_PROB_UNSUPPORTED_CONTACT] = {"unsupportedContact", 400},
-	[ACME_PROB_UNSUPPORTED_IDENTIFIER] = {"unsupportedIdentifier", 400},
-	[ACME_PROB_USER_ACTION_REQUIRED] = {"userActionRequired", 403},
-	[ACME_PROB_ALREADY_REPLACED] = {"alreadyReplaced", 409},
-	[ACME_PROB_INVALID_PROFILE] = {"invalidProfile", 400},
-	[ACME_PROB_OTHER] = {"", 500},
+	[ACME_PROB_NONE] = { "", 0 },
+	[ACME_PROB_ACCOUNT_DOES_NOT_EXIST] = { "accountDoesNotExist", 400 },
+	[ACME_PROB_ALREADY_REVOKED] = { "alreadyRevoked", 400 },
+	[ACME_PROB_BAD_CSR] = { "badCSR", 400 },
+	[ACME_PROB_BAD_NONCE] = { "badNonce", 400 },
+	[ACME_PROB_BAD_PUBLIC_KEY] = { "badPublicKey", 400 },
+	[ACME_PROB_BAD_REVOCATION_REASON] = { "badRevocationReason", 400 },
+	[ACME_PROB_BAD_SIGNATURE_ALGORITHM] = { "badSignatureAlgorithm", 400 },
+	[ACME_PROB_CAA] = { "caa", 403 },
+	[ACME_PROB_COMPOUND] = { "compound", 400 },
+	[ACME_PROB_CONNECTION] = { "connection", 400 },
+	[ACME_PROB_DNS] = { "dns", 400 },
+	[ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED] = { "externalAccountRequired",
+	    400 },
+	[ACME_PROB_INCORRECT_RESPONSE] = { "incorrectResponse", 400 },
+	[ACME_PROB_INVALID_CONTACT] = { "invalidContact", 400 },
+	[ACME_PROB_MALFORMED] = { "malformed", 400 },
+	[ACME_PROB_ORDER_NOT_READY] = { "orderNotReady", 403 },
+	[ACME_PROB_RATE_LIMITED] = { "rateLimited", 429 },
+	[ACME_PROB_REJECTED_IDENTIFIER] = { "rejectedIdentifier", 400 },
+	[ACME_PROB_SERVER_INTERNAL] = { "serverInternal", 500 },
+	[ACME_PROB_TLS] = { "tls", 400 },
+	[ACME_PROB_UNAUTHORIZED] = { "unauthorized", 403 },
+	[ACME_PROB_UNSUPPORTED_CONTACT] = { "unsupportedContact", 400 },
+	[ACME_PROB_UNSUPPORTED_IDENTIFIER] = { "unsupportedIdentifier", 400 },
+	[ACME_PROB_USER_ACTION_REQUIRED] = { "userActionRequired", 403 },
+	[ACME_PROB_ALREADY_REPLACED] = { "alreadyReplaced", 409 },
+	[ACME_PROB_INVALID_PROFILE] = { "invalidProfile", 400 },
+	[ACME_PROB_OTHER] = { "", 500 },
 };
 
 static int
@@ -79,7 +80,8 @@ acme_problem_type_urn(enum acme_prob_type type)
 		U(ACME_PROB_COMPOUND, "compound"),
 		U(ACME_PROB_CONNECTION, "connection"),
 		U(ACME_PROB_DNS, "dns"),
-		U(ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED, "externalAccountRequired"),
+		U(ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED,
+		    "externalAccountRequired"),
 		U(ACME_PROB_INCORRECT_RESPONSE, "incorrectResponse"),
 		U(ACME_PROB_INVALID_CONTACT, "invalidContact"),
 		U(ACME_PROB_MALFORMED, "malformed"),
@@ -219,7 +221,8 @@ to_json(const struct acme_problem *prob, int allow_identifier)
 		return NULL;
 	if (json_object_set_new(doc, "type",
 		json_string(acme_problem_type_urn(prob->type))) != 0 ||
-	    json_object_set_new(doc, "detail", json_string(prob->detail)) != 0 ||
+	    json_object_set_new(doc, "detail", json_string(prob->detail)) !=
+		0 ||
 	    json_object_set_new(doc, "status", json_integer(prob->status)) != 0)
 		goto fail;
 	if (allow_identifier && prob->has_identifier &&
@@ -287,7 +290,8 @@ from_json(struct acme_problem *prob, const json_t *doc, int depth)
 		prob->has_identifier = 1;
 	subs = json_object_get(doc, "subproblems");
 	if (depth == 0 && json_is_array(subs)) {
-		json_array_foreach(subs, i, s) {
+		json_array_foreach(subs, i, s)
+		{
 			struct acme_problem tmp;
 			struct acme_problem *p;
 

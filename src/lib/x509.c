@@ -21,11 +21,11 @@
 #include "internal.h"
 
 #define PEM_BEGIN "-----BEGIN "
-#define PEM_CERT "-----BEGIN CERTIFICATE-----"
-#define PEM_MAX (1024 * 1024)
+#define PEM_CERT  "-----BEGIN CERTIFICATE-----"
+#define PEM_MAX   (1024 * 1024)
 
-STACK_OF(X509) *
-acme_x509_parse_chain(const char *pem, size_t len, struct acme_problem *prob)
+STACK_OF(X509) * acme_x509_parse_chain(const char *pem, size_t len,
+		     struct acme_problem *prob)
 {
 	STACK_OF(X509) *chain = NULL;
 	const char *p = pem, *end = pem + len;
@@ -101,7 +101,7 @@ X509 *
 acme_x509_parse_one(const char *data, size_t len, struct acme_problem *prob)
 {
 	const unsigned char *p = (const unsigned char *)data;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	X509 *cert;
 
 	if (len > 0 && memchr(data, '-', len < 64 ? len : 64) != NULL) {
@@ -166,9 +166,10 @@ acme_x509_sans(X509 *cert, struct acme_ident **ids, size_t *n)
 			if (acme_ident_set(&out[cnt], "dns", buf) == 0)
 				cnt++;
 		} else if (type == GEN_IPADD && (len == 4 || len == 16) &&
-		    inet_ntop(len == 4 ? AF_INET : AF_INET6,
-			ASN1_STRING_get0_data(s), buf, sizeof(buf)) != NULL &&
-		    acme_ident_set(&out[cnt], "ip", buf) == 0)
+			   inet_ntop(len == 4 ? AF_INET : AF_INET6,
+			       ASN1_STRING_get0_data(s), buf,
+			       sizeof(buf)) != NULL &&
+			   acme_ident_set(&out[cnt], "ip", buf) == 0)
 			cnt++;
 	}
 	if (cnt == 0) {

@@ -15,13 +15,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct acme_problem p = {0};
-	unsigned flags[] = {0, ACME_JSON_OBJECT};
+	struct acme_problem p = { 0 };
+	unsigned flags[] = { 0, ACME_JSON_OBJECT };
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
 		json_t *v = acme_json_parse((const char *)data, size, flags[i],
-		    &p), *again;
+			   &p),
+		       *again;
 		const char *s = NULL;
 		long long n;
 		int b;

@@ -18,18 +18,19 @@ static EVP_PKEY *ec_key;
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum acme_jws_use uses[] = {ACME_JWS_USE_PLAIN,
-		ACME_JWS_USE_ACCOUNT, ACME_JWS_USE_KEYCHANGE, ACME_JWS_USE_EAB};
-	static const unsigned char mac[32] = {1, 2, 3};
-	struct acme_problem p = {0};
+	static const enum acme_jws_use uses[] = { ACME_JWS_USE_PLAIN,
+		ACME_JWS_USE_ACCOUNT, ACME_JWS_USE_KEYCHANGE,
+		ACME_JWS_USE_EAB };
+	static const unsigned char mac[32] = { 1, 2, 3 };
+	struct acme_problem p = { 0 };
 	size_t i, len;
 
-	if (ec_key == NULL && (ec_key = acme_key_generate(ACME_KEY_EC256,
-				   NULL)) == NULL)
+	if (ec_key == NULL &&
+	    (ec_key = acme_key_generate(ACME_KEY_EC256, NULL)) == NULL)
 		abort();
 	for (i = 0; i < 4; i++) {
-		struct acme_jws *jws = acme_jws_parse((const char *)data, size,
-		    uses[i], &p);
+		struct acme_jws *jws =
+		    acme_jws_parse((const char *)data, size, uses[i], &p);
 		json_t *payload;
 
 		if (jws == NULL)

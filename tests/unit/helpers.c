@@ -27,7 +27,8 @@ th_read_vector(const char *name, size_t *len)
 
 	if (dir == NULL)
 		dir = "tests/unit/vectors";
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
 		fail_msg("vector path too long");
 	f = fopen(path, "rb");
 	if (f == NULL)
@@ -78,7 +79,8 @@ th_rmtree(const char *path)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
 		    (int)sizeof(sub))
@@ -138,8 +140,8 @@ th_private_jwk(const json_t *jwk)
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
-	BIGNUM *bn[8] = {0};
-	unsigned char pt[97];	/* the builder keeps a pointer until to_param */
+	BIGNUM *bn[8] = { 0 };
+	unsigned char pt[97]; /* the builder keeps a pointer until to_param */
 	const char *type;
 	size_t i;
 
@@ -167,7 +169,8 @@ th_private_jwk(const json_t *jwk)
 		push_bn(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, jwk, "qi",
 		    &bn[7]);
 	} else {
-		const char *crv = json_string_value(json_object_get(jwk, "crv"));
+		const char *crv =
+		    json_string_value(json_object_get(jwk, "crv"));
 		unsigned char *x, *y;
 		size_t xl, yl;
 

@@ -24,8 +24,6 @@ char *th_tmpdir(void);
 /* Removes a directory made by th_tmpdir() and everything in it. */
 void th_rmtree(const char *path);
 
-
-
 #include <jansson.h>
 #include <openssl/evp.h>
 

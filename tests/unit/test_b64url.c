@@ -23,10 +23,10 @@ decodes(const char *s)
 static void
 b64url__rfc4648_vectors(void **state)
 {
-	static const char *const in[] = {"", "f", "fo", "foo", "foob",
-		"fooba", "foobar"};
-	static const char *const out[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg",
-		"Zm9vYmE", "Zm9vYmFy"};
+	static const char *const in[] = { "", "f", "fo", "foo", "foob", "fooba",
+		"foobar" };
+	static const char *const out[] = { "", "Zg", "Zm8", "Zm9v", "Zm9vYg",
+		"Zm9vYmE", "Zm9vYmFy" };
 	size_t i;
 
 	(void)state;
@@ -39,7 +39,8 @@ b64url__rfc4648_vectors(void **state)
 		assert_string_equal(e, out[i]);
 		assert_int_equal(acme_b64url_encoded_len(strlen(in[i])),
 		    strlen(out[i]));
-		assert_int_equal(acme_b64url_decode(e, strlen(e), &d, &dlen), 0);
+		assert_int_equal(acme_b64url_decode(e, strlen(e), &d, &dlen),
+		    0);
 		assert_int_equal(dlen, strlen(in[i]));
 		assert_memory_equal(d, in[i], dlen);
 		assert_int_equal(d[dlen], '\0');
@@ -51,7 +52,7 @@ b64url__rfc4648_vectors(void **state)
 static void
 b64url__url_alphabet(void **state)
 {
-	const unsigned char raw[] = {0xfb, 0xff, 0xbf};
+	const unsigned char raw[] = { 0xfb, 0xff, 0xbf };
 	char *e;
 
 	(void)state;
@@ -76,7 +77,8 @@ b64url__round_trip_all_bytes_and_lengths(void **state)
 
 		assert_non_null(e);
 		assert_true(acme_b64url_valid(e, strlen(e)) || n == 0);
-		assert_int_equal(acme_b64url_decode(e, strlen(e), &d, &dlen), 0);
+		assert_int_equal(acme_b64url_decode(e, strlen(e), &d, &dlen),
+		    0);
 		assert_int_equal(dlen, n);
 		assert_memory_equal(d, data, n);
 		free(e);

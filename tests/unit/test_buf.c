@@ -53,7 +53,8 @@ buf__huge_length_does_not_overflow(void **state)
 	acme_buf_init(&b, SIZE_MAX);
 	assert_int_equal(acme_buf_puts(&b, "ab"), 0);
 	/* len + n would wrap around: must be refused, not allocated. */
-	assert_int_equal(acme_buf_append(&b, "x", SIZE_MAX - 1), ACME_ERR_LIMIT);
+	assert_int_equal(acme_buf_append(&b, "x", SIZE_MAX - 1),
+	    ACME_ERR_LIMIT);
 	assert_int_equal(b.len, 2);
 	acme_buf_release(&b);
 }
@@ -106,7 +107,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf__append_and_nul_terminate),
-		cmocka_unit_test(buf__limit_is_exact_and_leaves_buffer_unchanged),
+		cmocka_unit_test(
+		    buf__limit_is_exact_and_leaves_buffer_unchanged),
 		cmocka_unit_test(buf__huge_length_does_not_overflow),
 		cmocka_unit_test(buf__printf_grows),
 		cmocka_unit_test(buf__clear_and_detach),

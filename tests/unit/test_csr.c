@@ -81,11 +81,11 @@ reparse(X509_REQ *req, struct acme_problem *p)
 static void
 csr__round_trip_every_key_type(void **state)
 {
-	static const enum acme_key_type types[] = {ACME_KEY_EC256,
-		ACME_KEY_EC384, ACME_KEY_RSA2048, ACME_KEY_ED25519};
-	static const char *const names[] = {"www.example.com", "192.0.2.7",
-		"example.com", "2001:db8::1"};
-	struct acme_problem p = {0};
+	static const enum acme_key_type types[] = { ACME_KEY_EC256,
+		ACME_KEY_EC384, ACME_KEY_RSA2048, ACME_KEY_ED25519 };
+	static const char *const names[] = { "www.example.com", "192.0.2.7",
+		"example.com", "2001:db8::1" };
+	struct acme_problem p = { 0 };
 	struct acme_ident in[4], *out = NULL;
 	size_t i, n = 0;
 
@@ -144,7 +144,7 @@ csr__key_info_reports_rsa_bits(void **state)
 static void
 csr__S_FIN_7_tampered_signature_rejected(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_ident id;
 	X509_REQ *req;
 	unsigned char *der;
@@ -169,7 +169,7 @@ csr__S_FIN_7_tampered_signature_rejected(void **state)
 static void
 csr__rejects_trailing_and_truncated_der(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_ident id;
 	X509_REQ *req, *back;
 	unsigned char *der, *longer;
@@ -198,7 +198,7 @@ csr__rejects_trailing_and_truncated_der(void **state)
 static void
 csr__S_TRN_7_rejects_padded_base64(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_ident id;
 	X509_REQ *req;
 	char *b64, *padded;
@@ -228,7 +228,7 @@ csr__S_TRN_7_rejects_padded_base64(void **state)
 static void
 csr__cn_not_in_san_is_an_identifier(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	X509_REQ *req = raw_csr(ec, "cn-only.example", "DNS:san.example");
 	X509_REQ *back = reparse(req, &p);
 	struct acme_ident *ids = NULL;
@@ -248,7 +248,7 @@ csr__cn_not_in_san_is_an_identifier(void **state)
 static void
 csr__S_IDN_10_lowercases_and_dedupes(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	X509_REQ *req = raw_csr(ec, "WWW.Example.COM",
 	    "DNS:www.example.com,DNS:WWW.EXAMPLE.com,IP:192.0.2.1");
 	X509_REQ *back = reparse(req, &p);
@@ -268,14 +268,14 @@ csr__S_IDN_10_lowercases_and_dedupes(void **state)
 static void
 csr__S_FIN_2_rejects_other_san_types(void **state)
 {
-	static const char *const sans[] = {"email:a@example.com",
+	static const char *const sans[] = { "email:a@example.com",
 		"URI:https://example.com/", "DNS:bad_name.example",
-		"DNS:trailing.example."};
+		"DNS:trailing.example." };
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < 4; i++) {
-		struct acme_problem p = {0};
+		struct acme_problem p = { 0 };
 		X509_REQ *req = raw_csr(ec, NULL, sans[i]);
 		X509_REQ *back = reparse(req, &p);
 		struct acme_ident *ids = NULL;
@@ -294,7 +294,7 @@ csr__S_FIN_2_rejects_other_san_types(void **state)
 static void
 csr__rejects_no_identifiers_and_bad_cn(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	X509_REQ *req = raw_csr(ec, NULL, NULL), *back;
 	struct acme_ident *ids = NULL;
 	size_t n = 0;
@@ -317,8 +317,9 @@ csr__rejects_no_identifiers_and_bad_cn(void **state)
 static void
 csr__build_limits(void **state)
 {
-	struct acme_problem p = {0};
-	struct acme_ident *many = calloc(ACME_CSR_MAX_IDENTS + 1, sizeof(*many));
+	struct acme_problem p = { 0 };
+	struct acme_ident *many =
+	    calloc(ACME_CSR_MAX_IDENTS + 1, sizeof(*many));
 
 	(void)state;
 	assert_null(acme_csr_build(ec, many, 0, &p));

@@ -21,7 +21,8 @@ count_entries(const char *dir)
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;
@@ -30,7 +31,7 @@ count_entries(const char *dir)
 static void
 fileio__write_mode_exact_despite_umask(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *dir = th_tmpdir(), path[4096];
 	struct stat st;
 	mode_t old;
@@ -38,12 +39,14 @@ fileio__write_mode_exact_despite_umask(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/key.pem", dir);
 	old = umask(0);
-	assert_int_equal(acme_file_write_atomic(path, "secret", 6, 0600, &p), 0);
+	assert_int_equal(acme_file_write_atomic(path, "secret", 6, 0600, &p),
+	    0);
 	umask(old);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* Rewriting keeps the mode asked for, not the old file's. */
-	assert_int_equal(acme_file_write_atomic(path, "public", 6, 0644, &p), 0);
+	assert_int_equal(acme_file_write_atomic(path, "public", 6, 0644, &p),
+	    0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	th_rmtree(dir);
@@ -53,14 +56,15 @@ fileio__write_mode_exact_despite_umask(void **state)
 static void
 fileio__round_trip_and_no_temp_left(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *dir = th_tmpdir(), path[4096], *data = NULL;
 	size_t len = 0;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/f", dir);
 	assert_int_equal(acme_file_write_atomic(path, "one", 3, 0600, &p), 0);
-	assert_int_equal(acme_file_write_atomic(path, "second", 6, 0600, &p), 0);
+	assert_int_equal(acme_file_write_atomic(path, "second", 6, 0600, &p),
+	    0);
 	assert_int_equal(acme_file_read(path, 100, &data, &len, &p), 0);
 	assert_int_equal(len, 6);
 	assert_string_equal(data, "second");
@@ -73,7 +77,7 @@ fileio__round_trip_and_no_temp_left(void **state)
 static void
 fileio__write_failure_leaves_nothing(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *dir = th_tmpdir(), path[4096];
 
 	(void)state;
@@ -91,7 +95,7 @@ fileio__write_failure_leaves_nothing(void **state)
 static void
 fileio__rename_failure_keeps_old_and_cleans_up(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *dir = th_tmpdir(), path[4096];
 	struct stat st;
 
@@ -110,7 +114,7 @@ fileio__rename_failure_keeps_old_and_cleans_up(void **state)
 static void
 fileio__read_limit_and_missing(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *dir = th_tmpdir(), path[4096], *data = NULL;
 	size_t len = 0;
 
@@ -126,7 +130,8 @@ fileio__read_limit_and_missing(void **state)
 	assert_int_equal(len, 10);
 	free(data);
 	snprintf(path, sizeof(path), "%s/nope", dir);
-	assert_int_equal(acme_file_read(path, 10, &data, &len, &p), ACME_ERR_IO);
+	assert_int_equal(acme_file_read(path, 10, &data, &len, &p),
+	    ACME_ERR_IO);
 	assert_non_null(strstr(p.detail, "nope"));
 	/* A directory is not a file. */
 	assert_int_equal(acme_file_read(dir, 10, &data, &len, &p), ACME_ERR_IO);
@@ -137,7 +142,7 @@ fileio__read_limit_and_missing(void **state)
 static void
 fileio__empty_file(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *dir = th_tmpdir(), path[4096], *data = NULL;
 	size_t len = 1;
 
@@ -159,7 +164,8 @@ main(void)
 		cmocka_unit_test(fileio__write_mode_exact_despite_umask),
 		cmocka_unit_test(fileio__round_trip_and_no_temp_left),
 		cmocka_unit_test(fileio__write_failure_leaves_nothing),
-		cmocka_unit_test(fileio__rename_failure_keeps_old_and_cleans_up),
+		cmocka_unit_test(
+		    fileio__rename_failure_keeps_old_and_cleans_up),
 		cmocka_unit_test(fileio__read_limit_and_missing),
 		cmocka_unit_test(fileio__empty_file),
 	};

@@ -42,9 +42,19 @@ static void
 ident__dns_rejects_bad_syntax(void **state)
 {
 	static const char *const bad[] = {
-		"", ".", "example.com.", ".example.com", "a..b", "-a.com",
-		"a-.com", "a.-b.com", "exa mple.com", "under_score.com",
-		"caf\xc3\xa9.com", "a/b.com", "a.com\n",
+		"",
+		".",
+		"example.com.",
+		".example.com",
+		"a..b",
+		"-a.com",
+		"a-.com",
+		"a.-b.com",
+		"exa mple.com",
+		"under_score.com",
+		"caf\xc3\xa9.com",
+		"a/b.com",
+		"a.com\n",
 	};
 	struct acme_ident id;
 	size_t i;

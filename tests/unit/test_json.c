@@ -17,7 +17,7 @@ parse(const char *s, unsigned flags, struct acme_problem *p)
 static void
 json__parses_object(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *v = parse("{\"a\":1,\"b\":[true,null]}", ACME_JSON_OBJECT, &p);
 
 	(void)state;
@@ -29,7 +29,7 @@ json__parses_object(void **state)
 static void
 json__S_JWS_18_rejects_duplicate_keys(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 
 	(void)state;
 	assert_null(parse("{\"nonce\":\"a\",\"nonce\":\"b\"}", 0, &p));
@@ -42,7 +42,7 @@ json__S_JWS_18_rejects_duplicate_keys(void **state)
 static void
 json__rejects_nul_byte(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	static const char text[] = "{\"a\":\"x\0y\"}";
 
 	(void)state;
@@ -55,7 +55,7 @@ json__rejects_nul_byte(void **state)
 static void
 json__S_TRN_1_rejects_invalid_utf8(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 
 	(void)state;
 	assert_null(parse("{\"a\":\"\xc3\x28\"}", 0, &p));
@@ -66,7 +66,7 @@ json__S_TRN_1_rejects_invalid_utf8(void **state)
 static void
 json__depth_limit_exact(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char text[2 * ACME_JSON_MAX_DEPTH + 4];
 	json_t *v;
 	int i;
@@ -92,7 +92,7 @@ json__depth_limit_exact(void **state)
 static void
 json__brackets_in_strings_do_not_count(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char text[200];
 	json_t *v;
 
@@ -107,7 +107,7 @@ json__brackets_in_strings_do_not_count(void **state)
 static void
 json__size_limit(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	size_t n = ACME_JSON_MAX_SIZE + 1;
 	char *big = malloc(n + 1);
 
@@ -124,7 +124,7 @@ json__size_limit(void **state)
 static void
 json__rejects_trailing_garbage_and_non_object(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *v;
 
 	(void)state;
@@ -142,7 +142,7 @@ json__rejects_trailing_garbage_and_non_object(void **state)
 static void
 json__get_string(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *v = parse("{\"s\":\"x\",\"n\":null,\"i\":1}", 0, &p);
 	const char *s = "untouched";
 
@@ -173,9 +173,10 @@ json__get_string(void **state)
 static void
 json__get_bool_int(void **state)
 {
-	struct acme_problem p = {0};
-	json_t *v = parse("{\"t\":true,\"f\":false,\"i\":42,\"r\":1.5,\"s\":\"1\"}",
-	    0, &p);
+	struct acme_problem p = { 0 };
+	json_t *v =
+	    parse("{\"t\":true,\"f\":false,\"i\":42,\"r\":1.5,\"s\":\"1\"}", 0,
+		&p);
 	long long i = 0;
 	int b = -1;
 
@@ -198,7 +199,7 @@ json__get_bool_int(void **state)
 static void
 json__get_object_array(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *v = parse("{\"o\":{},\"a\":[]}", 0, &p);
 	json_t *o = NULL;
 
@@ -209,19 +210,22 @@ json__get_object_array(void **state)
 	    ACME_ERR_INVAL);
 	assert_int_equal(acme_json_get_array(v, "a", 0, &o, &p), 0);
 	assert_true(json_is_array(o));
-	assert_int_equal(acme_json_get_array(v, "o", 0, &o, &p), ACME_ERR_INVAL);
+	assert_int_equal(acme_json_get_array(v, "o", 0, &o, &p),
+	    ACME_ERR_INVAL);
 	/* A non-object container has no members. */
-	assert_int_equal(acme_json_get_array(o, "x", 0, &o, &p), ACME_ERR_INVAL);
+	assert_int_equal(acme_json_get_array(o, "x", 0, &o, &p),
+	    ACME_ERR_INVAL);
 	json_decref(v);
 }
 
 static void
 json__canonical_dump_sorted_compact(void **state)
 {
-	struct acme_problem p = {0};
-	json_t *v = parse("{ \"kty\" : \"EC\", \"crv\":\"P-256\",\n \"y\":\"b\", "
-			  "\"x\":\"a\", \"z\":{\"b\":1,\"a\":[2, 1]} }",
-	    0, &p);
+	struct acme_problem p = { 0 };
+	json_t *v =
+	    parse("{ \"kty\" : \"EC\", \"crv\":\"P-256\",\n \"y\":\"b\", "
+		  "\"x\":\"a\", \"z\":{\"b\":1,\"a\":[2, 1]} }",
+		0, &p);
 	char *s;
 
 	(void)state;

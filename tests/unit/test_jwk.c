@@ -15,8 +15,8 @@
 
 #include "helpers.h"
 
-static const enum acme_key_type types[] = {ACME_KEY_RSA2048,
-	ACME_KEY_EC256, ACME_KEY_EC384, ACME_KEY_ED25519};
+static const enum acme_key_type types[] = { ACME_KEY_RSA2048, ACME_KEY_EC256,
+	ACME_KEY_EC384, ACME_KEY_ED25519 };
 
 static char *
 thumb_b64(const unsigned char tp[ACME_JWK_THUMBPRINT_LEN])
@@ -32,7 +32,7 @@ jwk__rfc7638_thumbprint_vector(void **state)
 	const json_t *jwk = json_object_get(v, "jwk");
 	const char *want = json_string_value(json_object_get(v, "thumbprint"));
 	unsigned char tp[ACME_JWK_THUMBPRINT_LEN];
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	EVP_PKEY *key;
 	char *s;
 
@@ -57,7 +57,7 @@ jwk__rfc8037_ed25519_thumbprint(void **state)
 	json_t *v = th_vector_json("rfc8037-a4.json");
 	json_t *pub = json_deep_copy(json_object_get(v, "jwk"));
 	unsigned char tp[ACME_JWK_THUMBPRINT_LEN];
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	EVP_PKEY *key;
 	char *s;
 
@@ -78,14 +78,15 @@ jwk__rfc8037_ed25519_thumbprint(void **state)
 static void
 jwk__export_members_exact(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < 4; i++) {
 		EVP_PKEY *k = acme_key_generate(types[i], &p);
 		json_t *jwk = acme_jwk_from_key(k, &p);
-		const char *kty = json_string_value(json_object_get(jwk, "kty"));
+		const char *kty =
+		    json_string_value(json_object_get(jwk, "kty"));
 
 		assert_non_null(jwk);
 		if (i == 0) {
@@ -120,7 +121,7 @@ jwk__export_members_exact(void **state)
 static void
 jwk__round_trip_every_type(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	size_t i;
 
 	(void)state;
@@ -145,7 +146,7 @@ jwk__round_trip_every_type(void **state)
 static void
 jwk__S_CHAL_6_ec_leading_zero_full_length(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	int tries;
 
 	(void)state;
@@ -163,10 +164,10 @@ jwk__S_CHAL_6_ec_leading_zero_full_length(void **state)
 			json_t *jwk = acme_jwk_from_key(k, &p);
 			unsigned char *raw = NULL;
 			size_t len = 0;
-			const char *xs = json_string_value(
-			    json_object_get(jwk, "x"));
-			const char *ys = json_string_value(
-			    json_object_get(jwk, "y"));
+			const char *xs =
+			    json_string_value(json_object_get(jwk, "x"));
+			const char *ys =
+			    json_string_value(json_object_get(jwk, "y"));
 			EVP_PKEY *back;
 
 			assert_int_equal(strlen(xs), 43);
@@ -200,7 +201,7 @@ ec_jwk(void)
 static void
 expect_reject(json_t *jwk, enum acme_prob_type type)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	EVP_PKEY *k = acme_jwk_to_key(jwk, &p);
 
 	if (k != NULL)
@@ -212,8 +213,8 @@ expect_reject(json_t *jwk, enum acme_prob_type type)
 static void
 jwk__S_JWS_19_rejects_private_members(void **state)
 {
-	static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi",
-		"oth", "k"};
+	static const char *const priv[] = { "d", "p", "q", "dp", "dq", "qi",
+		"oth", "k" };
 	size_t i;
 
 	(void)state;
@@ -365,7 +366,8 @@ jwk__thumbprint_ignores_optional_members(void **state)
 static void
 jwk__alg_for_key(void **state)
 {
-	static const char *const want[] = {"RS256", "ES256", "ES384", "EdDSA"};
+	static const char *const want[] = { "RS256", "ES256", "ES384",
+		"EdDSA" };
 	size_t i;
 
 	(void)state;
@@ -393,7 +395,8 @@ main(void)
 		cmocka_unit_test(jwk__rejects_point_not_on_curve),
 		cmocka_unit_test(jwk__S_JWS_15_rejects_small_rsa),
 		cmocka_unit_test(jwk__rejects_bad_rsa_exponent),
-		cmocka_unit_test(jwk__rejects_non_base64url_and_missing_members),
+		cmocka_unit_test(
+		    jwk__rejects_non_base64url_and_missing_members),
 		cmocka_unit_test(jwk__thumbprint_ignores_optional_members),
 		cmocka_unit_test(jwk__alg_for_key),
 	};

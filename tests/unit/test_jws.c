@@ -20,7 +20,7 @@
 
 #include "helpers.h"
 
-#define URL "https://ca.example/acme/new-order"
+#define URL   "https://ca.example/acme/new-order"
 #define NONCE "bm9uY2UtMQ"
 
 static EVP_PKEY *ec256, *ec384, *rsa, *ed;
@@ -103,8 +103,9 @@ hdr_with_jwk(EVP_PKEY *key, const char *alg, const char *extra)
 	size_t n = strlen(j) + 256 + (extra ? strlen(extra) : 0);
 
 	out = malloc(n);
-	snprintf(out, n, "{\"alg\":\"%s\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
-			 "\",\"jwk\":%s%s}",
+	snprintf(out, n,
+	    "{\"alg\":\"%s\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
+	    "\",\"jwk\":%s%s}",
 	    alg, j, extra != NULL ? extra : "");
 	free(j);
 	json_decref(jwk);
@@ -115,7 +116,7 @@ hdr_with_jwk(EVP_PKEY *key, const char *alg, const char *extra)
 static void
 expect_fail(const char *text, enum acme_jws_use use, enum acme_prob_type t)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws = acme_jws_parse(text, strlen(text), use, &p);
 
 	if (jws != NULL) {
@@ -123,14 +124,14 @@ expect_fail(const char *text, enum acme_jws_use use, enum acme_prob_type t)
 		fail_msg("accepted: %s", text);
 	}
 	if (p.type != t)
-		fail_msg("wrong problem %s (%s)", acme_problem_type_name(p.type),
-		    p.detail);
+		fail_msg("wrong problem %s (%s)",
+		    acme_problem_type_name(p.type), p.detail);
 }
 
 static struct acme_jws *
 expect_ok(const char *text, enum acme_jws_use use)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws = acme_jws_parse(text, strlen(text), use, &p);
 
 	if (jws == NULL)
@@ -167,7 +168,7 @@ jws__rfc7515_a2_rs256_sign_and_verify(void **state)
 	const char *prot = json_string_value(json_object_get(v, "protected"));
 	const char *pay = json_string_value(json_object_get(v, "payload"));
 	const char *want = json_string_value(json_object_get(v, "signature"));
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws;
 	unsigned char *sig;
 	size_t siglen = 0;
@@ -202,7 +203,7 @@ jws__rfc7515_a2_rs256_sign_and_verify(void **state)
 static void
 jws__rfc7515_a3_es256_verify(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws;
 	EVP_PKEY *key;
 	char *text;
@@ -223,7 +224,8 @@ jws__rfc7515_a3_es256_verify(void **state)
 
 		sigpos[2] = sigpos[2] == 'E' ? 'F' : 'E';
 		jws = expect_ok(text, ACME_JWS_USE_PLAIN);
-		assert_int_equal(acme_jws_verify(jws, key, &p), ACME_ERR_VERIFY);
+		assert_int_equal(acme_jws_verify(jws, key, &p),
+		    ACME_ERR_VERIFY);
 		acme_jws_free(jws);
 	}
 	free(text);
@@ -238,7 +240,7 @@ jws__rfc8037_a4_a5_ed25519(void **state)
 	const char *prot = json_string_value(json_object_get(v, "protected"));
 	const char *pay = json_string_value(json_object_get(v, "payload"));
 	const char *want = json_string_value(json_object_get(v, "signature"));
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws;
 	unsigned char *sig;
 	size_t siglen = 0;
@@ -272,10 +274,10 @@ jws__rfc8037_a4_a5_ed25519(void **state)
 static void
 jws__sign_request_round_trip_every_key(void **state)
 {
-	EVP_PKEY *keys[] = {ec256, ec384, rsa, ed};
-	static const enum acme_jws_alg algs[] = {ACME_JWS_ES256,
-		ACME_JWS_ES384, ACME_JWS_RS256, ACME_JWS_EDDSA};
-	struct acme_problem p = {0};
+	EVP_PKEY *keys[] = { ec256, ec384, rsa, ed };
+	static const enum acme_jws_alg algs[] = { ACME_JWS_ES256,
+		ACME_JWS_ES384, ACME_JWS_RS256, ACME_JWS_EDDSA };
+	struct acme_problem p = { 0 };
 	size_t i;
 
 	(void)state;
@@ -291,14 +293,14 @@ jws__sign_request_round_trip_every_key(void **state)
 		assert_string_equal(acme_jws_nonce(jws), NONCE);
 		assert_null(acme_jws_kid(jws));
 		assert_non_null(acme_jws_jwk(jws));
-		assert_true(acme_key_public_equal(acme_jws_jwk_key(jws),
-		    keys[i]));
+		assert_true(
+		    acme_key_public_equal(acme_jws_jwk_key(jws), keys[i]));
 		assert_int_equal(acme_jws_verify(jws, acme_jws_jwk_key(jws),
 				     &p),
 		    0);
 		payload = acme_jws_payload_json(jws, &p);
-		assert_int_equal(json_integer_value(json_object_get(payload,
-				     "a")),
+		assert_int_equal(json_integer_value(
+				     json_object_get(payload, "a")),
 		    1);
 		json_decref(payload);
 		acme_jws_free(jws);
@@ -311,10 +313,10 @@ jws__sign_request_round_trip_every_key(void **state)
 static void
 jws__S_JWS_17_ecdsa_signature_is_raw_r_s(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	size_t len = 0;
-	unsigned char *sig = acme_jws_sign_raw(ec256, ACME_JWS_ES256, "x", 1,
-	    &len, &p);
+	unsigned char *sig =
+	    acme_jws_sign_raw(ec256, ACME_JWS_ES256, "x", 1, &len, &p);
 
 	(void)state;
 	assert_non_null(sig);
@@ -328,7 +330,7 @@ jws__S_JWS_17_ecdsa_signature_is_raw_r_s(void **state)
 static void
 jws__post_as_get_payload_is_empty(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *o = acme_jws_sign_request(ec256, "https://ca.example/acct/1",
 	    NONCE, URL, NULL, 0, &p);
 	char *text = json_dumps(o, JSON_COMPACT);
@@ -355,9 +357,9 @@ jws__post_as_get_payload_is_empty(void **state)
 static void
 jws__S_JWS_1_tampered_payload_fails(void **state)
 {
-	struct acme_problem p = {0};
-	json_t *o = acme_jws_sign_request(rsa, NULL, NONCE, URL, "{\"a\":1}",
-	    7, &p);
+	struct acme_problem p = { 0 };
+	json_t *o =
+	    acme_jws_sign_request(rsa, NULL, NONCE, URL, "{\"a\":1}", 7, &p);
 	char *evil = b64("{\"a\":2}"), *text;
 	struct acme_jws *jws;
 
@@ -376,10 +378,10 @@ jws__S_JWS_1_tampered_payload_fails(void **state)
 static void
 jws__verify_with_wrong_key_fails(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	EVP_PKEY *other = acme_key_generate(ACME_KEY_EC256, NULL);
-	json_t *o = acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2,
-	    &p);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2, &p);
 	char *text = json_dumps(o, JSON_COMPACT);
 	struct acme_jws *jws = expect_ok(text, ACME_JWS_USE_ACCOUNT);
 
@@ -399,8 +401,8 @@ jws__verify_with_wrong_key_fails(void **state)
 static void
 jws__S_JWS_2_rejects_general_serialization(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2, NULL);
 	json_t *g = json_pack("{s:O, s:[{s:O, s:O}]}", "payload",
 	    json_object_get(o, "payload"), "signatures", "protected",
 	    json_object_get(o, "protected"), "signature",
@@ -417,8 +419,8 @@ jws__S_JWS_2_rejects_general_serialization(void **state)
 static void
 jws__S_JWS_3_rejects_two_signatures(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2, NULL);
 	char *text;
 
 	(void)state;
@@ -436,7 +438,8 @@ jws__S_JWS_3_rejects_two_signatures(void **state)
 static void
 jws__S_JWS_4_rejects_b64_false(void **state)
 {
-	char *h = hdr_with_jwk(ec256, "ES256", ",\"b64\":false,\"crit\":[\"b64\"]");
+	char *h =
+	    hdr_with_jwk(ec256, "ES256", ",\"b64\":false,\"crit\":[\"b64\"]");
 	char *text = signed_with(ec256, ACME_JWS_ES256, h, "{}");
 
 	(void)state;
@@ -453,8 +456,8 @@ jws__S_JWS_4_rejects_b64_false(void **state)
 static void
 jws__S_JWS_5_rejects_unprotected_header(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2, NULL);
 	char *text;
 
 	(void)state;
@@ -468,8 +471,8 @@ jws__S_JWS_5_rejects_unprotected_header(void **state)
 static void
 jws__S_JWS_6_rejects_missing_payload(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2, NULL);
 	char *text;
 
 	(void)state;
@@ -483,8 +486,8 @@ jws__S_JWS_6_rejects_missing_payload(void **state)
 static void
 jws__rejects_unknown_top_level_member(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2, NULL);
 	char *text;
 
 	(void)state;
@@ -502,7 +505,8 @@ jws__rejects_bad_protected_header(void **state)
 
 	(void)state;
 	/* Not base64url, not JSON, not an object, empty. */
-	expect_fail("{\"protected\":\"e30=\",\"payload\":\"\",\"signature\":\"AA\"}",
+	expect_fail("{\"protected\":\"e30=\",\"payload\":\"\",\"signature\":"
+		    "\"AA\"}",
 	    ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED);
 	t = assemble("not json", "", "AA");
 	expect_fail(t, ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED);
@@ -510,7 +514,8 @@ jws__rejects_bad_protected_header(void **state)
 	t = assemble("[1]", "", "AA");
 	expect_fail(t, ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED);
 	free(t);
-	expect_fail("{\"protected\":\"\",\"payload\":\"\",\"signature\":\"AA\"}",
+	expect_fail("{\"protected\":\"\",\"payload\":\"\",\"signature\":"
+		    "\"AA\"}",
 	    ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED);
 	expect_fail("[]", ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED);
 	expect_fail("not json at all", ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED);
@@ -568,7 +573,7 @@ jws__rejects_oversize(void **state)
 {
 	size_t n = ACME_JWS_MAX_SIZE + 1;
 	char *big = malloc(n + 1);
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 
 	(void)state;
 	memset(big, ' ', n);
@@ -589,8 +594,7 @@ jws__S_JWS_8_rejects_alg_none(void **state)
 	char *t = assemble(h, "e30", "AA");
 
 	(void)state;
-	expect_fail(t, ACME_JWS_USE_ACCOUNT,
-	    ACME_PROB_BAD_SIGNATURE_ALGORITHM);
+	expect_fail(t, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	expect_fail(t, ACME_JWS_USE_PLAIN, ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	free(t);
 	free(h);
@@ -604,8 +608,7 @@ jws__S_JWS_8_rejects_hs256_for_accounts(void **state)
 	    "e30", "AAAA");
 
 	(void)state;
-	expect_fail(t, ACME_JWS_USE_ACCOUNT,
-	    ACME_PROB_BAD_SIGNATURE_ALGORITHM);
+	expect_fail(t, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	expect_fail(t, ACME_JWS_USE_KEYCHANGE,
 	    ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	free(t);
@@ -618,8 +621,7 @@ jws__S_JWS_14_rejects_unknown_alg(void **state)
 	char *t = assemble(h, "e30", "AAAA");
 
 	(void)state;
-	expect_fail(t, ACME_JWS_USE_ACCOUNT,
-	    ACME_PROB_BAD_SIGNATURE_ALGORITHM);
+	expect_fail(t, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	free(t);
 	free(h);
 	t = assemble("{\"alg\":5,\"nonce\":\"" NONCE "\",\"url\":\"" URL
@@ -633,13 +635,13 @@ jws__S_JWS_14_rejects_unknown_alg(void **state)
 static void
 jws__S_JWS_17_rejects_der_ecdsa_signature(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, NULL, NONCE, URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, NULL, NONCE, URL, "{}", 2, NULL);
 	const char *sig64 = json_string_value(json_object_get(o, "signature"));
 	unsigned char *raw = NULL, *der = NULL;
 	size_t len = 0;
 	ECDSA_SIG *es = ECDSA_SIG_new();
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws;
 	char *s, *text;
 	int dlen;
@@ -675,7 +677,7 @@ jws__rejects_truncated_signature(void **state)
 	unsigned char *raw = NULL;
 	size_t len = 0;
 	char *shorter, *text;
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws;
 
 	(void)state;
@@ -698,7 +700,7 @@ jws__S_JWS_21_accepts_ed25519_alg_name(void **state)
 {
 	char *h = hdr_with_jwk(ed, "Ed25519", NULL);
 	char *text = signed_with(ed, ACME_JWS_EDDSA, h, "{}");
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws = expect_ok(text, ACME_JWS_USE_ACCOUNT);
 
 	(void)state;
@@ -733,8 +735,8 @@ jws__alg_key_mismatch_is_bad_public_key(void **state)
 static void
 jws__S_NON_3_missing_nonce_is_bad_nonce(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, "kid", NULL, URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", NULL, URL, "{}", 2, NULL);
 	char *text = json_dumps(o, JSON_COMPACT);
 
 	(void)state;
@@ -746,8 +748,8 @@ jws__S_NON_3_missing_nonce_is_bad_nonce(void **state)
 static void
 jws__S_NON_11_nonce_must_be_base64url(void **state)
 {
-	json_t *o = acme_jws_sign_request(ec256, "kid", "a+b/", URL, "{}", 2,
-	    NULL);
+	json_t *o =
+	    acme_jws_sign_request(ec256, "kid", "a+b/", URL, "{}", 2, NULL);
 	char *text = json_dumps(o, JSON_COMPACT);
 
 	(void)state;
@@ -834,8 +836,9 @@ jws__S_JWS_15_weak_jwk_is_bad_public_key(void **state)
 	n64 = acme_b64url_encode(buf, (size_t)len);
 	hn = strlen(n64) + 200;
 	h = malloc(hn);
-	snprintf(h, hn, "{\"alg\":\"RS256\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
-			"\",\"jwk\":{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}}",
+	snprintf(h, hn,
+	    "{\"alg\":\"RS256\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
+	    "\",\"jwk\":{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}}",
 	    n64);
 	t = assemble(h, "e30", "AAAA");
 	expect_fail(t, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_PUBLIC_KEY);
@@ -852,7 +855,7 @@ jws__S_JWS_15_weak_jwk_is_bad_public_key(void **state)
 static void
 jws__keychange_inner_rules(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *o;
 	char *text;
 
@@ -883,7 +886,7 @@ static void
 jws__eab_sign_verify_and_rules(void **state)
 {
 	static const unsigned char mac[] = "0123456789abcdef0123456789abcdef";
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_jws *jws;
 	json_t *o, *payload, *jwk;
 	char *text;
@@ -923,8 +926,8 @@ jws__eab_sign_verify_and_rules(void **state)
 	    "e30", "AAAA");
 	expect_fail(text, ACME_JWS_USE_EAB, ACME_PROB_MALFORMED);
 	free(text);
-	text = assemble("{\"alg\":\"HS256\",\"url\":\"" URL "\"}", "e30",
-	    "AAAA");
+	text =
+	    assemble("{\"alg\":\"HS256\",\"url\":\"" URL "\"}", "e30", "AAAA");
 	expect_fail(text, ACME_JWS_USE_EAB, ACME_PROB_MALFORMED);
 	free(text);
 }

@@ -12,9 +12,9 @@
 
 #include "helpers.h"
 
-static const enum acme_key_type all_types[] = {ACME_KEY_RSA2048,
+static const enum acme_key_type all_types[] = { ACME_KEY_RSA2048,
 	ACME_KEY_RSA3072, ACME_KEY_RSA4096, ACME_KEY_EC256, ACME_KEY_EC384,
-	ACME_KEY_ED25519};
+	ACME_KEY_ED25519 };
 static EVP_PKEY *keys[6];
 
 static int
@@ -44,10 +44,10 @@ teardown(void **state)
 static void
 key__generate_reports_type_family_bits(void **state)
 {
-	static const int bits[] = {2048, 3072, 4096, 256, 384, 253};
-	static const enum acme_key_family fam[] = {ACME_KEYFAM_RSA,
+	static const int bits[] = { 2048, 3072, 4096, 256, 384, 253 };
+	static const enum acme_key_family fam[] = { ACME_KEYFAM_RSA,
 		ACME_KEYFAM_RSA, ACME_KEYFAM_RSA, ACME_KEYFAM_EC,
-		ACME_KEYFAM_EC, ACME_KEYFAM_ED25519};
+		ACME_KEYFAM_EC, ACME_KEYFAM_ED25519 };
 	size_t i;
 
 	(void)state;
@@ -68,7 +68,7 @@ static void
 key__pem_round_trip_every_type_mode_0600(void **state)
 {
 	char *dir = th_tmpdir(), path[4096];
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	mode_t old = umask(0);
 	size_t i;
 
@@ -98,7 +98,7 @@ key__pem_round_trip_every_type_mode_0600(void **state)
 static void
 key__loads_traditional_formats(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	BIO *b = BIO_new(BIO_s_mem());
 	EVP_PKEY *back;
 	char *data;
@@ -106,8 +106,8 @@ key__loads_traditional_formats(void **state)
 
 	(void)state;
 	/* SEC1 "EC PRIVATE KEY" and PKCS#1 "RSA PRIVATE KEY" blocks. */
-	assert_true(PEM_write_bio_PrivateKey_traditional(b, keys[3], NULL,
-	    NULL, 0, NULL, NULL));
+	assert_true(PEM_write_bio_PrivateKey_traditional(b, keys[3], NULL, NULL,
+	    0, NULL, NULL));
 	n = BIO_get_mem_data(b, &data);
 	assert_non_null(strstr(data, "BEGIN EC PRIVATE KEY"));
 	back = acme_key_load_pem(data, (size_t)n, &p);
@@ -115,8 +115,8 @@ key__loads_traditional_formats(void **state)
 	assert_true(acme_key_public_equal(back, keys[3]));
 	EVP_PKEY_free(back);
 	BIO_reset(b);
-	assert_true(PEM_write_bio_PrivateKey_traditional(b, keys[0], NULL,
-	    NULL, 0, NULL, NULL));
+	assert_true(PEM_write_bio_PrivateKey_traditional(b, keys[0], NULL, NULL,
+	    0, NULL, NULL));
 	n = BIO_get_mem_data(b, &data);
 	assert_non_null(strstr(data, "BEGIN RSA PRIVATE KEY"));
 	back = acme_key_load_pem(data, (size_t)n, &p);
@@ -128,7 +128,7 @@ key__loads_traditional_formats(void **state)
 static void
 key__rejects_garbage_and_public_keys(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	size_t len;
 	char *pub;
 
@@ -147,15 +147,15 @@ key__rejects_garbage_and_public_keys(void **state)
 static void
 key__encrypted_key_fails_without_prompt(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	BIO *b = BIO_new(BIO_s_mem());
 	char pass[] = "secret";
 	char *data;
 	long n;
 
 	(void)state;
-	assert_true(PEM_write_bio_PKCS8PrivateKey(b, keys[3],
-	    EVP_aes_128_cbc(), NULL, 0, NULL, pass));
+	assert_true(PEM_write_bio_PKCS8PrivateKey(b, keys[3], EVP_aes_128_cbc(),
+	    NULL, 0, NULL, pass));
 	n = BIO_get_mem_data(b, &data);
 	assert_null(acme_key_load_pem(data, (size_t)n, &p));
 	assert_int_equal(p.type, ACME_PROB_MALFORMED);
@@ -165,8 +165,8 @@ key__encrypted_key_fails_without_prompt(void **state)
 static void
 key__rejects_unsupported_algorithms(void **state)
 {
-	static const char *const algs[] = {"ED448", "X25519"};
-	struct acme_problem p = {0};
+	static const char *const algs[] = { "ED448", "X25519" };
+	struct acme_problem p = { 0 };
 	size_t i, len;
 
 	(void)state;

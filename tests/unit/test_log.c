@@ -40,7 +40,8 @@ log__one_line_with_level_filter(void **state)
 	assert_true(n > 0);
 	buf[n] = '\0';
 	assert_null(strstr(buf, "hidden"));
-	assert_non_null(strstr(buf, " level=warn msg=\"disk low\" free_mb=12 path=/var\n"));
+	assert_non_null(
+	    strstr(buf, " level=warn msg=\"disk low\" free_mb=12 path=/var\n"));
 	assert_int_equal(strchr(buf, '\n') - buf, n - 1);
 	assert_true(acme_log_enabled(ACME_LOG_ERROR));
 	assert_false(acme_log_enabled(ACME_LOG_DEBUG));

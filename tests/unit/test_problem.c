@@ -10,7 +10,7 @@
 static void
 problem__set_fills_type_status_detail(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 
 	(void)state;
 	assert_int_equal(acme_problem_set(&p, ACME_PROB_BAD_NONCE,
@@ -42,7 +42,8 @@ problem__default_statuses(void **state)
 	    429);
 	assert_int_equal(acme_problem_default_status(ACME_PROB_SERVER_INTERNAL),
 	    500);
-	assert_int_equal(acme_problem_default_status(ACME_PROB_ALREADY_REPLACED),
+	assert_int_equal(acme_problem_default_status(
+			     ACME_PROB_ALREADY_REPLACED),
 	    409);
 	assert_int_equal(acme_problem_default_status(ACME_PROB_CAA), 403);
 }
@@ -50,7 +51,7 @@ problem__default_statuses(void **state)
 static void
 problem__set_status_overrides(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 
 	(void)state;
 	acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405, "use POST");
@@ -68,25 +69,28 @@ problem__S_ERR_2_urn_round_trip_all_types(void **state)
 	for (t = ACME_PROB_NONE + 1; t < ACME_PROB_OTHER; t++) {
 		const char *urn = acme_problem_type_urn((enum acme_prob_type)t);
 
-		assert_true(strncmp(urn, "urn:ietf:params:acme:error:", 27) == 0);
+		assert_true(
+		    strncmp(urn, "urn:ietf:params:acme:error:", 27) == 0);
 		assert_true(strlen(urn) > 27);
 		assert_int_equal(acme_problem_type_from_urn(urn), t);
 	}
 	assert_string_equal(acme_problem_type_urn(ACME_PROB_BAD_CSR),
 	    "urn:ietf:params:acme:error:badCSR");
-	assert_int_equal(acme_problem_type_from_urn("urn:ietf:params:acme:error:nope"),
+	assert_int_equal(acme_problem_type_from_urn(
+			     "urn:ietf:params:acme:error:nope"),
 	    ACME_PROB_OTHER);
 	assert_int_equal(acme_problem_type_from_urn("about:blank"),
 	    ACME_PROB_OTHER);
 	assert_int_equal(acme_problem_type_from_urn(NULL), ACME_PROB_OTHER);
 	/* Unknown types never claim the ACME namespace. */
-	assert_string_equal(acme_problem_type_urn(ACME_PROB_OTHER), "about:blank");
+	assert_string_equal(acme_problem_type_urn(ACME_PROB_OTHER),
+	    "about:blank");
 }
 
 static void
 problem__to_json_has_rfc7807_members(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *doc;
 
 	(void)state;
@@ -97,7 +101,8 @@ problem__to_json_has_rfc7807_members(void **state)
 	    "urn:ietf:params:acme:error:unauthorized");
 	assert_string_equal(json_string_value(json_object_get(doc, "detail")),
 	    "account is deactivated");
-	assert_int_equal(json_integer_value(json_object_get(doc, "status")), 403);
+	assert_int_equal(json_integer_value(json_object_get(doc, "status")),
+	    403);
 	assert_null(json_object_get(doc, "subproblems"));
 	json_decref(doc);
 }
@@ -106,7 +111,7 @@ problem__to_json_has_rfc7807_members(void **state)
 static void
 problem__S_ERR_4_subproblems_carry_identifiers(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	struct acme_ident a, b;
 	json_t *doc, *subs, *id;
 
@@ -129,11 +134,13 @@ problem__S_ERR_4_subproblems_carry_identifiers(void **state)
 	subs = json_object_get(doc, "subproblems");
 	assert_int_equal(json_array_size(subs), 2);
 	id = json_object_get(json_array_get(subs, 0), "identifier");
-	assert_string_equal(json_string_value(json_object_get(id, "type")), "dns");
+	assert_string_equal(json_string_value(json_object_get(id, "type")),
+	    "dns");
 	assert_string_equal(json_string_value(json_object_get(id, "value")),
 	    "bad.example");
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(subs, 1), "type")),
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(subs, 1),
+				    "type")),
 	    "urn:ietf:params:acme:error:unsupportedIdentifier");
 	json_decref(doc);
 	acme_problem_release(&p);
@@ -144,7 +151,7 @@ problem__S_ERR_4_subproblems_carry_identifiers(void **state)
 static void
 problem__sub_limit(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	size_t i;
 
 	(void)state;
@@ -163,7 +170,7 @@ problem__sub_limit(void **state)
 static void
 problem__detail_truncated_not_overflowed(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char big[2000];
 
 	(void)state;
@@ -176,13 +183,13 @@ problem__detail_truncated_not_overflowed(void **state)
 static void
 problem__from_json_parses_server_document(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *doc;
 
 	(void)state;
-	doc = json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:{s:s, s:s}}]}",
-	    "type", "urn:ietf:params:acme:error:rateLimited", "detail",
-	    "too many", "status", 429, "subproblems", "type",
+	doc = json_pack("{s:s, s:s, s:i, s:[{s:s, s:s, s:{s:s, s:s}}]}", "type",
+	    "urn:ietf:params:acme:error:rateLimited", "detail", "too many",
+	    "status", 429, "subproblems", "type",
 	    "urn:ietf:params:acme:error:caa", "detail", "caa forbids",
 	    "identifier", "type", "dns", "value", "Example.COM");
 	assert_non_null(doc);
@@ -201,7 +208,7 @@ problem__from_json_parses_server_document(void **state)
 static void
 problem__from_json_rejects_non_problem(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	json_t *doc = json_pack("{s:i}", "type", 3);
 
 	(void)state;
@@ -236,7 +243,8 @@ main(void)
 		cmocka_unit_test(problem__set_status_overrides),
 		cmocka_unit_test(problem__S_ERR_2_urn_round_trip_all_types),
 		cmocka_unit_test(problem__to_json_has_rfc7807_members),
-		cmocka_unit_test(problem__S_ERR_4_subproblems_carry_identifiers),
+		cmocka_unit_test(
+		    problem__S_ERR_4_subproblems_carry_identifiers),
 		cmocka_unit_test(problem__sub_limit),
 		cmocka_unit_test(problem__detail_truncated_not_overflowed),
 		cmocka_unit_test(problem__from_json_parses_server_document),

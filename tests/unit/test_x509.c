@@ -14,8 +14,8 @@
 
 #include "helpers.h"
 
-#define NB 1700000000	/* 2023-11-14T22:13:20Z */
-#define NA 1800000000	/* 2027-01-15T08:00:00Z */
+#define NB 1700000000 /* 2023-11-14T22:13:20Z */
+#define NA 1800000000 /* 2027-01-15T08:00:00Z */
 
 static EVP_PKEY *ca_key, *leaf_key;
 static X509 *ca, *leaf;
@@ -51,8 +51,8 @@ make(EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, const char *cn,
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0);
 	X509_set_subject_name(c, n);
-	X509_set_issuer_name(c, issuer != NULL ? X509_get_subject_name(issuer) :
-						 n);
+	X509_set_issuer_name(c,
+	    issuer != NULL ? X509_get_subject_name(issuer) : n);
 	X509_NAME_free(n);
 	X509_set_pubkey(c, key);
 	ext(c, issuer != NULL ? issuer : c, NID_subject_key_identifier, "hash");
@@ -111,7 +111,7 @@ concat(const char *a, const char *b, const char *c)
 static void
 x509__chain_in_order_with_text_between(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *l = pem_of(leaf), *c = pem_of(ca);
 	char *text = concat(l, "some explanatory text\n", c);
 	STACK_OF(X509) *chain = acme_x509_parse_chain(text, strlen(text), &p);
@@ -130,7 +130,7 @@ x509__chain_in_order_with_text_between(void **state)
 static void
 x509__S_CERT_6_rejects_other_pem_blocks(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *l = pem_of(leaf);
 	size_t klen = 0;
 	char *k = acme_key_to_pem(leaf_key, &klen);
@@ -148,7 +148,7 @@ x509__S_CERT_6_rejects_other_pem_blocks(void **state)
 static void
 x509__rejects_corrupt_block(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *l = pem_of(leaf), *c = pem_of(ca), *text;
 	char *mid;
 
@@ -167,7 +167,7 @@ x509__rejects_corrupt_block(void **state)
 static void
 x509__rejects_empty_and_too_long(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	char *one = pem_of(ca), *all;
 	size_t n = strlen(one), i;
 
@@ -182,8 +182,8 @@ x509__rejects_empty_and_too_long(void **state)
 	assert_null(acme_x509_parse_chain(all, strlen(all), &p));
 	assert_non_null(strstr(p.detail, "more than"));
 	{
-		STACK_OF(X509) *ok = acme_x509_parse_chain(all,
-		    n * ACME_X509_MAX_CHAIN, &p);
+		STACK_OF(X509) *ok =
+		    acme_x509_parse_chain(all, n * ACME_X509_MAX_CHAIN, &p);
 
 		assert_non_null(ok);
 		assert_int_equal(sk_X509_num(ok), ACME_X509_MAX_CHAIN);
@@ -196,7 +196,7 @@ x509__rejects_empty_and_too_long(void **state)
 static void
 x509__parse_one_pem_and_der(void **state)
 {
-	struct acme_problem p = {0};
+	struct acme_problem p = { 0 };
 	unsigned char *der = NULL;
 	char *pem = pem_of(leaf);
 	X509 *c;
