@@ -134,8 +134,8 @@ expect_fail(const char *text, enum acme_jws_use use, enum acme_prob_type t)
  * refuse the input.
  */
 static void
-expect_fail_why(const char *text, enum acme_jws_use use,
-    enum acme_prob_type t, const char *why)
+expect_fail_why(const char *text, enum acme_jws_use use, enum acme_prob_type t,
+    const char *why)
 {
 	struct acme_problem p = { 0 };
 	struct acme_jws *jws = acme_jws_parse(text, strlen(text), use, &p);
@@ -431,7 +431,8 @@ jws__S_JWS_2_rejects_general_serialization(void **state)
 	char *text = json_dumps(g, JSON_COMPACT);
 
 	(void)state;
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "general serialization");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "general serialization");
 	free(text);
 	json_decref(g);
 	json_decref(o);
@@ -451,7 +452,8 @@ jws__S_JWS_3_rejects_two_signatures(void **state)
 		json_object_get(o, "protected"), "signature",
 		json_object_get(o, "signature")));
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "general serialization");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "general serialization");
 	free(text);
 	json_decref(o);
 }
@@ -484,7 +486,8 @@ jws__S_JWS_5_rejects_unprotected_header(void **state)
 	(void)state;
 	json_object_set_new(o, "header", json_object());
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "unprotected header");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "unprotected header");
 	free(text);
 	json_decref(o);
 }
@@ -499,7 +502,8 @@ jws__S_JWS_6_rejects_missing_payload(void **state)
 	(void)state;
 	json_object_del(o, "payload");
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "\"payload\"");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "\"payload\"");
 	free(text);
 	json_decref(o);
 }
@@ -514,7 +518,8 @@ jws__rejects_unknown_top_level_member(void **state)
 	(void)state;
 	json_object_set_new(o, "extra", json_true());
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "unknown JWS member");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "unknown JWS member");
 	free(text);
 	json_decref(o);
 }
@@ -572,7 +577,8 @@ jws__S_JWS_18_rejects_duplicate_header_names(void **state)
 	char *text = signed_with(ec256, ACME_JWS_ES256, h, "{}");
 
 	(void)state;
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "duplicate");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "duplicate");
 	free(text);
 	free(h);
 }
@@ -584,7 +590,8 @@ jws__rejects_crit(void **state)
 	char *text = signed_with(ec256, ACME_JWS_ES256, h, "{}");
 
 	(void)state;
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "critical");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "critical");
 	free(text);
 	free(h);
 }
@@ -774,7 +781,8 @@ jws__S_NON_11_nonce_must_be_base64url(void **state)
 	char *text = json_dumps(o, JSON_COMPACT);
 
 	(void)state;
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "nonce");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "nonce");
 	free(text);
 	json_decref(o);
 }
@@ -789,7 +797,8 @@ jws__S_JWS_7_missing_url(void **state)
 	p = strstr(h, "\"url\"");
 	memcpy(p, "\"uri\"", 5);
 	text = signed_with(ec256, ACME_JWS_ES256, h, "{}");
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "no url");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "no url");
 	free(text);
 	free(h);
 }
@@ -801,7 +810,8 @@ jws__S_JWS_11_rejects_jwk_and_kid(void **state)
 	char *text = signed_with(ec256, ACME_JWS_ES256, h, "{}");
 
 	(void)state;
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "both jwk and kid");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "both jwk and kid");
 	free(text);
 	free(h);
 }
@@ -814,7 +824,8 @@ jws__S_JWS_7_rejects_neither_jwk_nor_kid(void **state)
 	    "{}");
 
 	(void)state;
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "neither jwk nor kid");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "neither jwk nor kid");
 	free(text);
 }
 
@@ -835,7 +846,8 @@ jws__S_JWS_19_rejects_private_jwk(void **state)
 		h = h2;
 	}
 	text = signed_with(ec256, ACME_JWS_ES256, h, "{}");
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED, "private member");
+	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
+	    "private member");
 	free(text);
 	free(h);
 }
