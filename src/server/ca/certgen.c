@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Certificate construction (see certgen.h).  Extensions follow the CA/B
+ * Forum profiles in outline: CAs get basicConstraints (critical),
+ * keyUsage keyCertSign+cRLSign (critical) and SKI; leaves get
+ * basicConstraints CA:FALSE, keyUsage digitalSignature (+keyEncipherment
+ * for RSA), EKU serverAuth, SAN (critical when the subject is empty),
+ * SKI and AKI.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include <anvil/err.h>
+#include <anvil/fileio.h>
+
+#include "certgen.h"
+
+#include "internal.h"
+
+static int
+add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : cert, cert, NULL,
+	    NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (ext == NULL)
+		return 0;
+	ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+/* subjectAltName from identifiers, built as GENERAL_NAMEs. */
+static int
+add_sans(X509 *cert, const struct acme_ident *sans, size_t n, int critical)
+{
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	size_t i;
+	int ok = 0;
+
+	if (gens == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		GENERAL_NAME *gn = GENERAL_NAME_new();
+		unsigned char addr[16];
+		int alen = 0;
+
+		if (gn == NULL)
+			goto out;
+		if (sans[i].type == ACME_IDENT_DNS) {
+			ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+			if (s == NULL ||
+			    !ASN1_STRING_set(s, sans[i].value, -1)) {
+				ASN1_IA5STRING_free(s);
+				GENERAL_NAME_free(gn);
+				goto out;
+			}
+			GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+		} else {
+			ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
+
+			if (inet_pton(AF_INET, sans[i].value, addr) == 1)
+				alen = 4;
+			else if (inet_pton(AF_INET6, sans[i].value, addr) == 1)
+				alen = 16;
+			if (o == NULL || alen == 0 ||
+			    !ASN1_OCTET_STRING_set(o, addr, alen)) {
+				ASN1_OCTET_STRING_free(o);
+				GENERAL_NAME_free(gn);
+				goto out;
+			}
+			GENERAL_NAME_set0_value(gn, GEN_IPADD, o);
+		}
+		if (!sk_GENERAL_NAME_push(gens, gn)) {
+			GENERAL_NAME_free(gn);
+			goto out;
+		}
+	}
+	ok = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, critical,
+	    X509V3_ADD_DEFAULT) == 1;
+out:
+	GENERAL_NAMES_free(gens);
+	return ok;
+}
+
+static int
+set_serial(X509 *cert)
+{
+	unsigned char b[16];
+	BIGNUM *bn;
+	int ok;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return 0;
+	b[0] &= 0x7f;	/* positive */
+	b[0] |= 0x40;	/* full length, so the DER size is constant */
+	bn = BN_bin2bn(b, sizeof(b), NULL);
+	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
+	BN_free(bn);
+	return ok != 0;
+}
+
+X509 *
+certgen_make(const struct certgen *g, struct acme_problem *prob)
+{
+	X509 *cert = NULL;
+	X509_NAME *name = NULL;
+	const EVP_MD *md = NULL;
+	time_t nb = g->not_before, na = g->not_after;
+	int rsa, ok = 0;
+
+	if ((cert = X509_new()) == NULL || !X509_set_version(cert, 2) ||
+	    !set_serial(cert))
+		goto out;
+	if (X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &nb) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(cert), 0, 0, &na) == NULL)
+		goto out;
+	if ((name = X509_NAME_new()) == NULL)
+		goto out;
+	if (g->org != NULL &&
+	    !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+		(const unsigned char *)g->org, -1, -1, 0))
+		goto out;
+	if (g->cn != NULL &&
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+		(const unsigned char *)g->cn, -1, -1, 0))
+		goto out;
+	if (!X509_set_subject_name(cert, name) ||
+	    !X509_set_issuer_name(cert, g->issuer != NULL ?
+		    X509_get_subject_name(g->issuer) : name) ||
+	    !X509_set_pubkey(cert, g->pubkey))
+		goto out;
+	rsa = EVP_PKEY_is_a(g->pubkey, "RSA");
+	switch (g->kind) {
+	case CERTGEN_ROOT:
+		ok = add_ext(cert, NULL, NID_basic_constraints,
+			 "critical,CA:TRUE") &&
+		    add_ext(cert, NULL, NID_key_usage,
+			"critical,keyCertSign,cRLSign") &&
+		    add_ext(cert, NULL, NID_subject_key_identifier, "hash");
+		break;
+	case CERTGEN_INTERMEDIATE:
+		ok = add_ext(cert, g->issuer, NID_basic_constraints,
+			 "critical,CA:TRUE,pathlen:0") &&
+		    add_ext(cert, g->issuer, NID_key_usage,
+			"critical,digitalSignature,keyCertSign,cRLSign") &&
+		    add_ext(cert, g->issuer, NID_ext_key_usage,
+			"serverAuth,clientAuth") &&
+		    add_ext(cert, g->issuer, NID_subject_key_identifier,
+			"hash") &&
+		    add_ext(cert, g->issuer, NID_authority_key_identifier,
+			"keyid:always");
+		break;
+	case CERTGEN_LEAF:
+		ok = add_ext(cert, g->issuer, NID_basic_constraints,
+			 "critical,CA:FALSE") &&
+		    add_ext(cert, g->issuer, NID_key_usage,
+			rsa ? "critical,digitalSignature,keyEncipherment" :
+			      "critical,digitalSignature") &&
+		    add_ext(cert, g->issuer, NID_ext_key_usage, "serverAuth") &&
+		    add_ext(cert, g->issuer, NID_subject_key_identifier,
+			"hash") &&
+		    add_ext(cert, g->issuer, NID_authority_key_identifier,
+			"keyid:always") &&
+		    add_sans(cert, g->sans, g->nsans, g->cn == NULL);
+		break;
+	}
+	if (!ok)
+		goto out;
+	ok = 0;
+	/* Ed25519 signs without a separate digest. */
+	if (!EVP_PKEY_is_a(g->issuer_key, "ED25519"))
+		md = EVP_PKEY_get_bits(g->issuer_key) > 256 &&
+			!EVP_PKEY_is_a(g->issuer_key, "RSA") ?
+		    EVP_sha384() :
+		    EVP_sha256();
+	if (X509_sign(cert, g->issuer_key, md) <= 0)
+		goto out;
+	ok = 1;
+out:
+	X509_NAME_free(name);
+	if (!ok) {
+		unsigned long e = ERR_get_error();
+
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot build certificate: %s",
+		    e != 0 ? ERR_reason_error_string(e) : "unknown error");
+		ERR_clear_error();
+		X509_free(cert);
+		return NULL;
+	}
+	return cert;
+}
+
+int
+certgen_save_pem(X509 *cert, const char *path, mode_t mode,
+    struct acme_problem *prob)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	int rc;
+
+	if (b == NULL || !PEM_write_bio_X509(b, cert)) {
+		BIO_free(b);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot encode certificate");
+	}
+	len = BIO_get_mem_data(b, &data);
+	rc = acme_file_write_atomic(path, data, (size_t)len, mode, prob);
+	BIO_free(b);
+	return rc;
+}

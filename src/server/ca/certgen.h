@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Certificate construction shared by "anvil-ca init" (root,
+ * intermediate, listener TLS certificates) and issuance (end-entity
+ * certificates).  Serials are 128 random bits with the top bit clear, so
+ * they are positive and carry 127 bits of entropy (CA/B BR 7.1: >= 64).
+ */
+#ifndef ANVIL_CERTGEN_H
+#define ANVIL_CERTGEN_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include <anvil/ident.h>
+#include <anvil/problem.h>
+
+enum certgen_kind {
+	CERTGEN_ROOT = 1,	/* self-signed CA, no path length limit */
+	CERTGEN_INTERMEDIATE,	/* CA, pathlen 0 */
+	CERTGEN_LEAF,		/* end entity: serverAuth */
+};
+
+struct certgen {
+	enum certgen_kind kind;
+	const char *cn;			/* subject CN, or NULL */
+	const char *org;		/* subject O, or NULL */
+	EVP_PKEY *pubkey;		/* the subject's key */
+	X509 *issuer;			/* NULL for a root */
+	EVP_PKEY *issuer_key;		/* signs; the subject key for a root */
+	time_t not_before;
+	time_t not_after;
+	const struct acme_ident *sans;	/* leaf only */
+	size_t nsans;
+};
+
+/*
+ * Builds and signs a certificate.  Returns a new X509 or NULL with prob
+ * set (serverInternal).
+ */
+X509 *certgen_make(const struct certgen *g, struct acme_problem *prob);
+
+/* Writes cert as PEM to path atomically with mode. */
+int certgen_save_pem(X509 *cert, const char *path, mode_t mode,
+    struct acme_problem *prob);
+
+#endif

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * anvil-ca configuration (see conf.h): one table of keys drives the
+ * defaults' documentation, loading with bounds checks, and saving.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <anvil/err.h>
+#include <anvil/fileio.h>
+#include <anvil/json.h>
+
+#include "conf.h"
+
+#include "internal.h"
+
+enum ktype { K_STR, K_PATH, K_INT, K_BOOL };
+
+struct key {
+	const char *name;
+	enum ktype type;
+	size_t off;
+	size_t size;		/* strings: buffer size */
+	long min, max;		/* ints */
+};
+
+#define S(n, f) {n, K_STR, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), 0, 0}
+#define P(n, f) {n, K_PATH, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), 0, 0}
+#define I(n, f, lo, hi) {n, K_INT, offsetof(struct conf, f), 0, lo, hi}
+#define B(n, f) {n, K_BOOL, offsetof(struct conf, f), 0, 0, 1}
+
+static const struct key keys[] = {
+	S("listen", listen),
+	S("base_url", base_url),
+	S("database", database),
+	S("resolver", resolver),
+	P("dnssec_trust_anchor", dnssec_trust_anchor),
+	I("http01_port", http01_port, 1, 65535),
+	I("tls_alpn01_port", tls_alpn01_port, 1, 65535),
+	B("allow_private_addresses", allow_private_addresses),
+	P("root_cert", root_cert),
+	P("issuer_cert", issuer_cert),
+	P("issuer_key", issuer_key),
+	P("alt_chain", alt_chain),
+	P("tls_cert", tls_cert),
+	P("tls_key", tls_key),
+	P("audit_log", audit_log),
+	S("terms_of_service", terms_of_service),
+	S("website", website),
+	S("caa_identities", caa_identities),
+	B("external_account_required", external_account_required),
+	B("authz_reuse", authz_reuse),
+	I("order_lifetime", order_lifetime, 60, 30 * 86400),
+	I("authz_lifetime", authz_lifetime, 60, 30 * 86400),
+	I("valid_authz_lifetime", valid_authz_lifetime, 0, 398 * 86400),
+	I("cert_lifetime", cert_lifetime, 3600, 398 * 86400),
+	I("max_names", max_names, 1, 100),
+	B("allow_ip_identifiers", allow_ip_identifiers),
+	B("allow_wildcards", allow_wildcards),
+	I("rsa_min_bits", rsa_min_bits, 2048, 8192),
+	B("allow_ed25519_certs", allow_ed25519_certs),
+	I("orders_per_page", orders_per_page, 1, 1000),
+	I("http_threads", http_threads, 1, 256),
+	I("validation_workers", validation_workers, 1, 256),
+	I("validation_timeout", validation_timeout, 1, 120),
+	S("log_level", log_level),
+};
+
+static void
+setstr(char *dst, size_t size, const char *dir, const char *rel)
+{
+	if (dir != NULL)
+		snprintf(dst, size, "%s/%s", dir, rel);
+	else
+		snprintf(dst, size, "%s", rel);
+}
+
+void
+conf_defaults(struct conf *c, const char *dir)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:14000");
+	snprintf(c->database, sizeof(c->database), "sqlite:%s/anvil-ca.db",
+	    dir);
+	c->http01_port = 80;
+	c->tls_alpn01_port = 443;
+	setstr(c->root_cert, sizeof(c->root_cert), dir, "ca/root.pem");
+	setstr(c->issuer_cert, sizeof(c->issuer_cert), dir,
+	    "ca/intermediate.pem");
+	setstr(c->issuer_key, sizeof(c->issuer_key), dir,
+	    "ca/intermediate.key");
+	setstr(c->tls_cert, sizeof(c->tls_cert), dir, "tls/server.pem");
+	setstr(c->tls_key, sizeof(c->tls_key), dir, "tls/server.key");
+	setstr(c->audit_log, sizeof(c->audit_log), dir, "audit.log");
+	c->authz_reuse = 1;
+	c->order_lifetime = 7 * 86400;
+	c->authz_lifetime = 7 * 86400;
+	c->valid_authz_lifetime = 30 * 86400;
+	c->cert_lifetime = 90 * 86400;
+	c->max_names = 100;
+	c->allow_ip_identifiers = 1;
+	c->allow_wildcards = 1;
+	c->rsa_min_bits = 2048;
+	c->allow_ed25519_certs = 0;
+	c->orders_per_page = 100;
+	c->http_threads = 4;
+	c->validation_workers = 4;
+	c->validation_timeout = 10;
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+}
+
+static int
+load_key(struct conf *c, const struct key *k, json_t *v,
+    struct acme_problem *prob)
+{
+	char *base = (char *)c;
+
+	switch (k->type) {
+	case K_STR:
+	case K_PATH: {
+		const char *s = json_string_value(v);
+		int n;
+
+		if (s == NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s must be a string", k->name);
+		if (k->type == K_PATH && s[0] != '\0' && s[0] != '/') {
+			char dir[CONF_PATH_MAX];
+
+			/* c->dir lives in the same struct: copy it first. */
+			memcpy(dir, c->dir, sizeof(dir));
+			n = snprintf(base + k->off, k->size, "%s/%s", dir, s);
+		} else
+			n = snprintf(base + k->off, k->size, "%s", s);
+		if (n < 0 || (size_t)n >= k->size)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s is too long", k->name);
+		return 0;
+	}
+	case K_INT: {
+		json_int_t i;
+
+		if (!json_is_integer(v))
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s must be an integer", k->name);
+		i = json_integer_value(v);
+		if (i < k->min || i > k->max)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s must be between %ld and %ld",
+			    k->name, k->min, k->max);
+		*(int *)(void *)(base + k->off) = (int)i;
+		return 0;
+	}
+	case K_BOOL:
+		if (!json_is_boolean(v))
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s must be true or false", k->name);
+		*(int *)(void *)(base + k->off) = json_is_true(v);
+		return 0;
+	}
+	return ACME_ERR_INVAL;
+}
+
+int
+conf_load(struct conf *c, const char *path, struct acme_problem *prob)
+{
+	char *text = NULL, dirbuf[CONF_PATH_MAX], *dir;
+	json_t *root = NULL, *v;
+	const char *name;
+	size_t len, i;
+	int rc;
+
+	if (snprintf(dirbuf, sizeof(dirbuf), "%s", path) >= (int)sizeof(dirbuf))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "config path too long");
+	dir = dirname(dirbuf);
+	conf_defaults(c, dir);
+	rc = acme_file_read(path, 1024 * 1024, &text, &len, prob);
+	if (rc != 0)
+		goto out;
+	root = acme_json_parse(text, len, ACME_JSON_OBJECT, prob);
+	if (root == NULL) {
+		rc = ACME_ERR_INVAL;
+		goto out;
+	}
+	json_object_foreach(root, name, v) {
+		for (i = 0; i < ACME_ARRAY_LEN(keys); i++)
+			if (strcmp(keys[i].name, name) == 0)
+				break;
+		if (i == ACME_ARRAY_LEN(keys)) {
+			rc = acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "%s: unknown config key %s", path, name);
+			goto out;
+		}
+		if ((rc = load_key(c, &keys[i], v, prob)) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(text);
+	return rc;
+}
+
+int
+conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
+{
+	const char *base = (const char *)c;
+	json_t *root;
+	char *text = NULL;
+	size_t i;
+	int rc = ACME_ERR_NOMEM;
+
+	if ((root = json_object()) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	for (i = 0; i < ACME_ARRAY_LEN(keys); i++) {
+		const struct key *k = &keys[i];
+		json_t *v;
+
+		switch (k->type) {
+		case K_STR:
+		case K_PATH:
+			v = json_string(base + k->off);
+			break;
+		case K_INT:
+			v = json_integer(*(const int *)(const void *)(base + k->off));
+			break;
+		default:
+			v = json_boolean(*(const int *)(const void *)(base + k->off));
+			break;
+		}
+		if (json_object_set_new(root, k->name, v) != 0)
+			goto out;
+	}
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text == NULL)
+		goto out;
+	rc = acme_file_write_atomic(path, text, strlen(text), 0644, prob);
+out:
+	if (rc == ACME_ERR_NOMEM)
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	free(text);
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The directory (RFC 8555 7.1.1) and newNonce (7.2) resources.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "handlers.h"
+#include "../http/reply.h"
+#include "../http/router.h"
+
+#include "internal.h"
+
+static json_t *
+url(const struct req *req, const char *path)
+{
+	char buf[1024];
+
+	if (snprintf(buf, sizeof(buf), "%s%s", req->base, path) >=
+	    (int)sizeof(buf))
+		return NULL;
+	return json_string(buf);
+}
+
+/* The caaIdentities list from the comma-separated configuration. */
+static json_t *
+caa_identities(const char *list)
+{
+	json_t *a = json_array();
+	const char *p = list, *e;
+
+	while (a != NULL && *p != '\0') {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e > p)
+			json_array_append_new(a, json_stringn(p, (size_t)(e - p)));
+		p = *e == ',' ? e + 1 : e;
+	}
+	return a;
+}
+
+void
+h_directory(struct srv *srv, struct req *req, struct resp *resp)
+{
+	const struct conf *c = srv->cfg;
+	json_t *dir, *meta;
+
+	meta = json_object();
+	if (meta != NULL) {
+		if (c->terms_of_service[0] != '\0')
+			json_object_set_new(meta, "termsOfService",
+			    json_string(c->terms_of_service));
+		if (c->website[0] != '\0')
+			json_object_set_new(meta, "website",
+			    json_string(c->website));
+		if (c->caa_identities[0] != '\0')
+			json_object_set_new(meta, "caaIdentities",
+			    caa_identities(c->caa_identities));
+		json_object_set_new(meta, "externalAccountRequired",
+		    json_boolean(c->external_account_required));
+	}
+	dir = json_object();
+	if (dir != NULL) {
+		json_object_set_new(dir, "newNonce", url(req, PATH_NEW_NONCE));
+		json_object_set_new(dir, "newAccount",
+		    url(req, PATH_NEW_ACCOUNT));
+		/*
+		 * XXX: newOrder, revokeCert and keyChange join the
+		 * directory as their handlers land (issue 3); newAuthz
+		 * only if pre-authorization is offered (S-DIR-2).
+		 */
+		json_object_set_new(dir, "meta", meta);
+		meta = NULL;
+	}
+	json_decref(meta);
+	if (reply_json(resp, 200, dir) == 0)
+		reply_header(resp, "Cache-Control", "public, max-age=0, no-cache");
+}
+
+void
+h_new_nonce(struct srv *srv, struct req *req, struct resp *resp)
+{
+	(void)srv;
+	/* HEAD: 200 (RFC 8555 7.2 SHOULD); GET and POST-as-GET: 204. */
+	resp->status = strcmp(req->method, "HEAD") == 0 ? 200 : 204;
+	resp->content_type = NULL;
+	reply_header(resp, "Cache-Control", "no-store");
+}

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * libmicrohttpd glue (see front.h).  Per request: a context created on
+ * the first callback holds the bounded body; the last callback builds the
+ * struct req, runs the router and queues the reply; the completion
+ * callback logs the request with its latency and frees the context.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include <anvil/buf.h>
+#include <anvil/err.h>
+#include <anvil/fileio.h>
+#include <anvil/log.h>
+
+#include "front.h"
+#include "reply.h"
+#include "router.h"
+#include "../nonce.h"
+
+#include "internal.h"
+
+#define HOST_MAX 255
+
+struct reqctx {
+	struct acme_buf body;
+	int too_big;
+	int started;		/* the headers-only first call was seen */
+	int *inflight;		/* the server's counter, once started */
+	struct timespec start;
+	int status;
+	char method[8];
+	char path[256];
+	char ptype[48];
+};
+
+static void *
+log_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	struct reqctx *rc;
+
+	(void)cls;
+	(void)con;
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		return NULL;
+	acme_buf_init(&rc->body, REQ_MAX_BODY);
+	clock_gettime(CLOCK_MONOTONIC, &rc->start);
+	snprintf(rc->path, sizeof(rc->path), "%s", uri);
+	return rc;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *con, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct reqctx *rc = *con_cls;
+	struct timespec end;
+	double ms;
+	char q[300];
+
+	(void)cls;
+	(void)con;
+	if (rc == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (double)(end.tv_sec - rc->start.tv_sec) * 1e3 +
+	    (double)(end.tv_nsec - rc->start.tv_nsec) / 1e6;
+	acme_log(ACME_LOG_INFO, "request",
+	    "method=%s path=%s status=%d problem=%s latency_ms=%.2f%s",
+	    rc->method[0] ? rc->method : "-",
+	    acme_log_quote(rc->path, q, sizeof(q)), rc->status,
+	    rc->ptype[0] ? rc->ptype : "-", ms,
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	if (rc->inflight != NULL)
+		__atomic_sub_fetch(rc->inflight, 1, __ATOMIC_SEQ_CST);
+	acme_buf_release(&rc->body);
+	free(rc);
+	*con_cls = NULL;
+}
+
+/*
+ * A Host header is used to build URLs, so only host names, IPv4 and
+ * bracketed IPv6 literals with an optional port are accepted.
+ */
+static int
+host_ok(const char *h)
+{
+	size_t n = 0;
+
+	if (h == NULL || *h == '\0')
+		return 0;
+	for (; h[n] != '\0'; n++) {
+		char c = h[n];
+
+		if (n >= HOST_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '.' || c == '-' ||
+			c == ':' || c == '[' || c == ']'))
+			return 0;
+	}
+	return 1;
+}
+
+static enum MHD_Result
+send_resp(struct MHD_Connection *con, struct resp *resp, int head)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t i;
+
+	r = MHD_create_response_from_buffer(head ? 0 : resp->body_len,
+	    resp->body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	if (resp->content_type != NULL)
+		MHD_add_response_header(r, "Content-Type", resp->content_type);
+	for (i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->headers[i].name,
+		    resp->headers[i].value);
+	ret = MHD_queue_response(con, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *con, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct srv *srv = cls;
+	struct reqctx *rc = *con_cls;
+	struct resp resp;
+	struct req req;
+	const char *host;
+	char base[600], full[1200];
+	enum MHD_Result ret;
+
+	(void)version;
+	if (rc == NULL)
+		return MHD_NO;
+	if (!rc->started) {
+		/* MHD's first call carries headers only; the body follows. */
+		rc->started = 1;
+		rc->inflight = &srv->inflight;
+		__atomic_add_fetch(rc->inflight, 1, __ATOMIC_SEQ_CST);
+		snprintf(rc->method, sizeof(rc->method), "%s", method);
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!rc->too_big &&
+		    acme_buf_append(&rc->body, upload_data, *upload_size) != 0)
+			rc->too_big = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 500;
+	if (srv->cfg->base_url[0] != '\0')
+		snprintf(base, sizeof(base), "%s", srv->cfg->base_url);
+	else {
+		host = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_HOST);
+		if (!host_ok(host)) {
+			struct acme_problem p = {0};
+
+			acme_problem_set(&p, ACME_PROB_MALFORMED,
+			    "missing or invalid Host header");
+			reply_problem(&resp, &p);
+			goto send;
+		}
+		snprintf(base, sizeof(base), "https://%s", host);
+	}
+	if (strlen(url) > 512) {
+		reply_error(&resp, ACME_PROB_MALFORMED, "URL too long");
+		goto send;
+	}
+	snprintf(full, sizeof(full), "%s%s", base, url);
+	req.method = method;
+	req.path = url;
+	req.url = full;
+	req.base = base;
+	req.content_type = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.accept = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCEPT);
+	req.body = rc->body.data != NULL ? rc->body.data : "";
+	req.body_len = rc->body.len;
+	if (rc->too_big) {
+		struct acme_problem p = {0};
+
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 413,
+		    "request body larger than %d bytes", REQ_MAX_BODY);
+		reply_problem(&resp, &p);
+		goto send;
+	}
+	router_dispatch(srv, &req, &resp);
+	goto sent;
+send:
+	/* Refused before routing: still a fresh nonce (S-NON-2). */
+	{
+		char nonce[NONCE_LEN + 1];
+
+		if (nonce_issue(srv->nonces, nonce) == 0)
+			reply_header(&resp, "Replay-Nonce", nonce);
+	}
+sent:
+	rc->status = resp.status;
+	if (resp.prob.type != ACME_PROB_NONE)
+		snprintf(rc->ptype, sizeof(rc->ptype), "%s",
+		    acme_problem_type_name(resp.prob.type));
+	ret = send_resp(con, &resp, strcmp(method, "HEAD") == 0);
+	reply_release(&resp);
+	return ret;
+}
+
+/* Splits "ADDR:PORT" / "[V6]:PORT" into a socket address. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[256];
+	const char *colon;
+	char *end;
+	long port;
+	size_t hl;
+
+	colon = strrchr(s, ':');
+	if (colon == NULL)
+		return ACME_ERR_INVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return ACME_ERR_INVAL;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return ACME_ERR_INVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
+	    1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host,
+		&((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return ACME_ERR_INVAL;
+}
+
+int
+front_start(struct srv *srv, struct acme_problem *prob)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char *cert = NULL, *key = NULL;
+	size_t len;
+	unsigned flags;
+	int rc;
+
+	if (parse_listen(srv->cfg->listen, &ss, &sslen) != 0)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "listen address \"%s\" is not ADDR:PORT", srv->cfg->listen);
+	if ((rc = acme_file_read(srv->cfg->tls_cert, 1 << 20, &cert, &len,
+		 prob)) != 0 ||
+	    (rc = acme_file_read(srv->cfg->tls_key, 1 << 20, &key, &len,
+		 prob)) != 0)
+		goto out;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, srv,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_HTTPS_MEM_CERT, cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, key,
+	    MHD_OPTION_HTTPS_PRIORITIES,
+	    "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg->http_threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_END);
+	if (srv->mhd == NULL) {
+		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot listen on %s: %s", srv->cfg->listen,
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (key != NULL)
+		acme_wipe(key, strlen(key));
+	free(key);
+	free(cert);
+	return rc;
+}
+
+void
+front_stop(struct srv *srv, int grace_ms)
+{
+	MHD_socket ls;
+	int waited = 0;
+
+	if (srv->mhd == NULL)
+		return;
+	/* Stop accepting, then let requests in flight finish; idle
+	 * keep-alive connections are simply closed by MHD_stop_daemon. */
+	ls = MHD_quiesce_daemon(srv->mhd);
+	while (waited < grace_ms &&
+	    __atomic_load_n(&srv->inflight, __ATOMIC_SEQ_CST) > 0) {
+		usleep(10 * 1000);
+		waited += 10;
+	}
+	MHD_stop_daemon(srv->mhd);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	srv->mhd = NULL;
+}

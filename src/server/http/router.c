@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * URL routing for anvil-ca (see router.h).  The table below is the whole
+ * API.  A pattern is a literal path in which "*" stands for one id
+ * segment ([A-Za-z0-9_-], 1 to 64 bytes), handed to the handler as
+ * req->param.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <anvil/err.h>
+
+#include "authn.h"
+#include "reply.h"
+#include "router.h"
+#include "../handlers/handlers.h"
+#include "../nonce.h"
+
+#include "internal.h"
+
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
+
+struct route {
+	const char *pattern;
+	unsigned methods;
+	enum authn_mode auth;	/* for POST */
+	handler_fn fn;
+};
+
+static const struct route routes[] = {
+	{ PATH_DIRECTORY, M_GET | M_HEAD, 0, h_directory },
+	{ PATH_NEW_NONCE, M_GET | M_HEAD | M_POST, AUTHN_KID, h_new_nonce },
+	{ PATH_NEW_ACCOUNT, M_POST, AUTHN_JWK, h_new_account },
+	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account },
+};
+
+#define PARAM_MAX 64
+
+static int
+is_id_char(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/*
+ * Matches path against pattern.  On a match with a "*", copies the
+ * segment into param.  Returns nonzero on a match.
+ */
+static int
+match(const char *pattern, const char *path, char *param, size_t psize)
+{
+	const char *star = strchr(pattern, '*');
+	size_t pre, n = 0;
+
+	param[0] = '\0';
+	if (star == NULL)
+		return strcmp(pattern, path) == 0;
+	pre = (size_t)(star - pattern);
+	if (strncmp(pattern, path, pre) != 0)
+		return 0;
+	path += pre;
+	while (is_id_char((unsigned char)path[n]))
+		n++;
+	if (n == 0 || n > PARAM_MAX || n >= psize)
+		return 0;
+	memcpy(param, path, n);
+	param[n] = '\0';
+	return strcmp(star + 1, path + n) == 0;
+}
+
+static unsigned
+method_bit(const char *m)
+{
+	if (strcmp(m, "GET") == 0)
+		return M_GET;
+	if (strcmp(m, "HEAD") == 0)
+		return M_HEAD;
+	if (strcmp(m, "POST") == 0)
+		return M_POST;
+	return 0;
+}
+
+/* Headers every reply carries: a fresh nonce, and the index link. */
+static void
+common_headers(struct srv *srv, struct req *req, struct resp *resp)
+{
+	char nonce[NONCE_LEN + 1], dir[1024];
+
+	if (nonce_issue(srv->nonces, nonce) == 0)
+		reply_header(resp, "Replay-Nonce", nonce);
+	if (strcmp(req->path, PATH_DIRECTORY) != 0 &&
+	    snprintf(dir, sizeof(dir), "%s%s", req->base, PATH_DIRECTORY) <
+		(int)sizeof(dir))
+		reply_link(resp, dir, "index");
+}
+
+void
+router_dispatch(struct srv *srv, struct req *req, struct resp *resp)
+{
+	const struct route *rt = NULL;
+	char pbuf[PARAM_MAX + 1];
+	unsigned m;
+	size_t i;
+
+	for (i = 0; i < ACME_ARRAY_LEN(routes); i++)
+		if (match(routes[i].pattern, req->path, pbuf, sizeof(pbuf))) {
+			rt = &routes[i];
+			break;
+		}
+	if (rt == NULL) {
+		struct acme_problem p = {0};
+
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404,
+		    "no such resource");
+		reply_problem(resp, &p);
+		goto out;
+	}
+	req->param = pbuf[0] != '\0' ? pbuf : NULL;
+	m = method_bit(req->method);
+	if ((rt->methods & m) == 0) {
+		struct acme_problem p = {0};
+
+		/* RFC 8555 6.3: GET of a POST-as-GET resource is 405. */
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405,
+		    "method %s not allowed here", req->method);
+		reply_problem(resp, &p);
+		reply_header(resp, "Allow",
+		    rt->methods & M_GET ? "GET, HEAD" : "POST");
+		goto out;
+	}
+	if (m == M_POST && authn_check(srv, req, rt->auth, resp) != 0)
+		goto out;
+	rt->fn(srv, req, resp);
+	req->param = NULL;
+out:
+	authn_release(req);
+	common_headers(srv, req, resp);
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * anvil-ca: the command line.
+ *
+ *   anvil-ca init DIR [--listen ADDR:PORT] [--resolver ADDR:PORT]
+ *       [--http01-port N] [--tls-alpn01-port N] [--allow-private-addresses]
+ *       [--database URL] [--rsa]
+ *   anvil-ca serve -c DIR/anvil-ca.json
+ *   anvil-ca eab add -c FILE [--kid ID]
+ *
+ * serve runs until SIGTERM or SIGINT, then drains requests in flight and
+ * exits 0.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <anvil/err.h>
+#include <anvil/log.h>
+
+#include "conf.h"
+#include "srv.h"
+#include "http/front.h"
+#include "nonce.h"
+#include "store/store.h"
+#include "ca/init.h"
+
+#include "internal.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver ADDR:PORT]\n"
+	    "                [--http01-port N] [--tls-alpn01-port N]\n"
+	    "                [--allow-private-addresses] [--database URL] [--rsa]\n"
+	    "       anvil-ca serve -c DIR/anvil-ca.json\n"
+	    "       anvil-ca eab add -c FILE [--kid ID]\n"
+	    "       anvil-ca --version\n");
+	exit(2);
+}
+
+static void
+die(const char *what, const struct acme_problem *prob)
+{
+	fprintf(stderr, "anvil-ca: %s: %s\n", what,
+	    prob->detail[0] != '\0' ? prob->detail : "failed");
+	exit(1);
+}
+
+static time_t
+wall_clock(void)
+{
+	return time(NULL);
+}
+
+static enum acme_log_level
+level_from_name(const char *s)
+{
+	if (strcmp(s, "debug") == 0)
+		return ACME_LOG_DEBUG;
+	if (strcmp(s, "warn") == 0)
+		return ACME_LOG_WARN;
+	if (strcmp(s, "error") == 0)
+		return ACME_LOG_ERROR;
+	return ACME_LOG_INFO;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	struct acme_problem prob = {0};
+	struct conf cfg;
+	struct srv srv;
+	const char *path = NULL;
+	sigset_t set;
+	int c, sig;
+
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			path = optarg;
+		else
+			usage();
+	}
+	if (path == NULL)
+		usage();
+	if (conf_load(&cfg, path, &prob) != 0)
+		die(path, &prob);
+	acme_log_init(2, level_from_name(cfg.log_level));
+
+	/* Signals are taken synchronously by the main thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = &cfg;
+	srv.now = wall_clock;
+	if ((srv.nonces = nonce_pool_new(0)) == NULL) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot create the nonce pool");
+		die("nonces", &prob);
+	}
+	if ((srv.store = store_open(cfg.database, &prob)) == NULL)
+		die(cfg.database, &prob);
+	if (front_start(&srv, &prob) != 0)
+		die("listen", &prob);
+	acme_log(ACME_LOG_INFO, "listening", "addr=%s pid=%ld", cfg.listen,
+	    (long)getpid());
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP)
+			continue;
+		break;
+	}
+	acme_log(ACME_LOG_INFO, "stopping", "signal=%d", sig);
+	front_stop(&srv, 10000);
+	store_close(srv.store);
+	nonce_pool_free(srv.nonces);
+	acme_log(ACME_LOG_INFO, "stopped", NULL);
+	return 0;
+}
+
+int main(int argc, char **argv);
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("anvil-ca %s\n", ANVIL_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "init") == 0)
+		return init_main(argc - 1, argv + 1);
+	usage();
+	return 2;
+}

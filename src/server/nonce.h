@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Replay nonces (RFC 8555 6.5).  A nonce is the AES-128 encryption, under
+ * a key made at start, of a 64-bit counter, a 32-bit instance number and
+ * 32 zero bits.  Redeeming decrypts it, checks the zero bits (a forged
+ * nonce passes with probability 2^-32), checks that the counter lies in
+ * the window of the last NONCE_WINDOW issued, and sets its bit in a used
+ * bitmap.  So nonces are unpredictable, single use, and need neither a
+ * table lookup nor storage: memory is fixed at NONCE_WINDOW bits.
+ *
+ * Several instances sharing a database will need a shared key and a
+ * redemption route by instance number; the layout leaves room for that.
+ */
+#ifndef ANVIL_NONCE_H
+#define ANVIL_NONCE_H
+
+#include <stddef.h>
+
+#define NONCE_WINDOW (1u << 20)	/* outstanding nonces accepted */
+#define NONCE_LEN 22		/* base64url of 16 bytes */
+
+struct nonce_pool;
+
+/* Returns a new pool with a fresh random key, or NULL. */
+struct nonce_pool *nonce_pool_new(unsigned instance);
+void nonce_pool_free(struct nonce_pool *p);
+
+/* Writes a new nonce (NONCE_LEN chars + NUL) to out.  Returns 0 or < 0. */
+int nonce_issue(struct nonce_pool *p, char out[NONCE_LEN + 1]);
+
+/*
+ * Redeems a nonce: returns 0 the first time a nonce this pool issued is
+ * presented within the window, ACME_ERR_VERIFY otherwise (forged, reused,
+ * too old, malformed).  Thread-safe.
+ */
+int nonce_redeem(struct nonce_pool *p, const char *nonce);
+
+#endif

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The storage interface of anvil-ca.  Handlers, the validator and the
+ * issuer see only these typed records and the operations in struct
+ * store_ops; a back end (SQLite now, PostgreSQL later) implements the ops
+ * table and nothing else changes.  The same contract test runs against
+ * every back end (tests/unit/test_store.c).
+ *
+ * Threading: one struct store is shared by every thread; back ends keep
+ * what they need per thread (SQLite: one connection per thread).
+ *
+ * Ownership: get/list operations fill caller-provided records whose
+ * pointer members (JSON text, PEM) are heap strings the caller releases
+ * with the matching store_*_release().  Insert/update operations borrow.
+ *
+ * Errors: 0 on success, ACME_ERR_NOTFOUND when the record does not exist,
+ * STORE_ERR_EXISTS on a unique-key conflict, STORE_ERR_CONFLICT when a
+ * conditional update saw a state other than the one expected, and
+ * another negative acme_err (with prob set to serverInternal) on failure.
+ */
+#ifndef ANVIL_STORE_H
+#define ANVIL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <anvil/ident.h>
+#include <anvil/problem.h>
+
+#define STORE_ERR_EXISTS (-100)
+#define STORE_ERR_CONFLICT (-101)
+
+#define STORE_ID_LEN 22		/* base64url of 16 random bytes */
+#define STORE_ID_SIZE (STORE_ID_LEN + 1)
+#define STORE_TOKEN_SIZE 44	/* base64url of 32 random bytes + NUL */
+#define STORE_SERIAL_SIZE 41	/* lowercase hex of up to 20 bytes + NUL */
+#define STORE_THUMB_SIZE 44	/* base64url SHA-256 + NUL */
+#define STORE_MAX_AUTHZ 100	/* authorizations per order */
+
+/* Status values shared by every object (RFC 8555 7.1.6). */
+enum store_status {
+	ST_PENDING = 1,
+	ST_PROCESSING,
+	ST_READY,
+	ST_VALID,
+	ST_INVALID,
+	ST_DEACTIVATED,
+	ST_EXPIRED,
+	ST_REVOKED,
+};
+
+const char *store_status_name(enum store_status s);
+/* Returns 0 for an unknown name. */
+enum store_status store_status_from_name(const char *name);
+
+enum store_chall_type {
+	CHALL_HTTP01 = 1,
+	CHALL_DNS01,
+	CHALL_TLSALPN01,
+};
+
+const char *store_chall_type_name(enum store_chall_type t);
+enum store_chall_type store_chall_type_from_name(const char *name);
+
+struct store_account {
+	char id[STORE_ID_SIZE];
+	enum store_status status;	/* valid, deactivated, revoked */
+	char thumbprint[STORE_THUMB_SIZE]; /* RFC 7638, unique */
+	char *jwk;			/* public key, canonical JSON */
+	char *contact;			/* JSON array of URLs, or NULL */
+	int tos_agreed;
+	char *eab;			/* the verified EAB JWS as sent, or NULL */
+	char eab_kid[128];		/* "" when none */
+	time_t created;			/* seconds since the epoch */
+};
+
+struct store_chall {
+	char id[STORE_ID_SIZE];
+	char authz_id[STORE_ID_SIZE];
+	enum store_chall_type type;
+	enum store_status status;	/* pending, processing, valid, invalid */
+	char token[STORE_TOKEN_SIZE];
+	time_t validated;		/* 0 until valid */
+	char *error;			/* problem JSON, or NULL */
+	int attempts;			/* validation attempts made */
+};
+
+struct store_authz {
+	char id[STORE_ID_SIZE];
+	char account_id[STORE_ID_SIZE];
+	struct acme_ident ident;	/* without "*." for wildcards */
+	int wildcard;
+	enum store_status status;
+	time_t expires;
+	time_t created;
+	struct store_chall *challs;	/* owned array */
+	size_t nchall;
+};
+
+struct store_order {
+	char id[STORE_ID_SIZE];
+	char account_id[STORE_ID_SIZE];
+	enum store_status status;
+	time_t expires;
+	time_t not_before;		/* 0 when not requested */
+	time_t not_after;		/* 0 when not requested */
+	time_t created;
+	struct acme_ident *idents;	/* owned, sorted */
+	size_t nident;
+	char (*authz_ids)[STORE_ID_SIZE]; /* owned, nauthz entries */
+	size_t nauthz;
+	char *error;			/* problem JSON, or NULL */
+	char cert_id[STORE_ID_SIZE];	/* "" until issued */
+	char profile[64];		/* "" for the default */
+	char replaces[256];		/* ARI certID, "" when none */
+};
+
+struct store_cert {
+	char id[STORE_ID_SIZE];
+	char serial[STORE_SERIAL_SIZE];	/* lowercase hex, unique */
+	char account_id[STORE_ID_SIZE];
+	char order_id[STORE_ID_SIZE];
+	char *chain_pem;		/* leaf first, then issuers */
+	char *alt_chain_pem;		/* alternate chain, or NULL */
+	time_t not_before;
+	time_t not_after;
+	time_t revoked_at;		/* 0 when not revoked */
+	int reason;			/* RFC 5280 CRLReason, -1 when none */
+};
+
+struct store_eab {
+	char kid[128];
+	unsigned char key[64];		/* HMAC key */
+	size_t keylen;
+	char account_id[STORE_ID_SIZE]; /* "" until bound */
+	time_t created;
+};
+
+/* A validation that must run (or resume after a restart). */
+struct store_job {
+	char chall_id[STORE_ID_SIZE];
+	time_t not_before;		/* do not run before this time */
+};
+
+struct store;
+
+struct store_ops {
+	const char *name;
+	void (*close)(struct store *s);
+
+	/* Accounts. */
+	int (*account_insert)(struct store *s, const struct store_account *a,
+	    struct acme_problem *prob);
+	int (*account_get)(struct store *s, const char *id,
+	    struct store_account *out, struct acme_problem *prob);
+	int (*account_by_thumbprint)(struct store *s, const char *thumb,
+	    struct store_account *out, struct acme_problem *prob);
+	/* Updates status, contact, jwk and thumbprint (unique). */
+	int (*account_update)(struct store *s, const struct store_account *a,
+	    struct acme_problem *prob);
+
+	/*
+	 * Orders: insert stores the order, every authorization in authzs
+	 * that is new (reused ones are only referenced) and their
+	 * challenges, in one transaction.
+	 */
+	int (*order_insert)(struct store *s, const struct store_order *o,
+	    const struct store_authz *authzs, size_t nnew,
+	    struct acme_problem *prob);
+	int (*order_get)(struct store *s, const char *id,
+	    struct store_order *out, struct acme_problem *prob);
+	/*
+	 * Sets status (and error, cert_id when non-NULL) if the stored
+	 * status is from; STORE_ERR_CONFLICT otherwise.
+	 */
+	int (*order_set_status)(struct store *s, const char *id,
+	    enum store_status from, enum store_status to, const char *error,
+	    const char *cert_id, struct acme_problem *prob);
+	/*
+	 * Up to max order ids of an account created after the order
+	 * 'after' ("" for the start), oldest first, skipping invalid ones.
+	 * ids is an array of max entries.  *n is the count filled.
+	 */
+	int (*order_list)(struct store *s, const char *account_id,
+	    const char *after, char (*ids)[STORE_ID_SIZE], size_t max,
+	    size_t *n, struct acme_problem *prob);
+
+	/* Authorizations, with their challenges. */
+	int (*authz_get)(struct store *s, const char *id,
+	    struct store_authz *out, struct acme_problem *prob);
+	/*
+	 * The newest valid, unexpired authz of account for ident (and
+	 * wildcard flag) expiring after min_expires; ACME_ERR_NOTFOUND.
+	 */
+	int (*authz_find_valid)(struct store *s, const char *account_id,
+	    const struct acme_ident *ident, int wildcard, time_t min_expires,
+	    struct store_authz *out, struct acme_problem *prob);
+	/* Conditional status change, as order_set_status. */
+	int (*authz_set_status)(struct store *s, const char *id,
+	    enum store_status from, enum store_status to, time_t expires,
+	    struct acme_problem *prob);
+	int (*chall_get)(struct store *s, const char *id,
+	    struct store_chall *out, struct acme_problem *prob);
+	/* Conditional update of status, validated, error and attempts. */
+	int (*chall_update)(struct store *s, const struct store_chall *c,
+	    enum store_status from, struct acme_problem *prob);
+
+	/* Validation jobs: queued with the challenge, survive restarts. */
+	int (*job_add)(struct store *s, const struct store_job *j,
+	    struct acme_problem *prob);
+	int (*job_done)(struct store *s, const char *chall_id,
+	    struct acme_problem *prob);
+	/* Up to max jobs, oldest first. */
+	int (*job_list)(struct store *s, struct store_job *jobs, size_t max,
+	    size_t *n, struct acme_problem *prob);
+
+	/* Certificates. */
+	int (*cert_insert)(struct store *s, const struct store_cert *c,
+	    struct acme_problem *prob);
+	int (*cert_get)(struct store *s, const char *id, struct store_cert *out,
+	    struct acme_problem *prob);
+	int (*cert_by_serial)(struct store *s, const char *serial,
+	    struct store_cert *out, struct acme_problem *prob);
+	/* Sets revoked_at and reason if not yet revoked; else CONFLICT. */
+	int (*cert_revoke)(struct store *s, const char *id, time_t when,
+	    int reason, struct acme_problem *prob);
+
+	/* External account binding keys. */
+	int (*eab_insert)(struct store *s, const struct store_eab *e,
+	    struct acme_problem *prob);
+	int (*eab_get)(struct store *s, const char *kid, struct store_eab *out,
+	    struct acme_problem *prob);
+	/* Binds kid to account if still unbound; else CONFLICT. */
+	int (*eab_bind)(struct store *s, const char *kid,
+	    const char *account_id, struct acme_problem *prob);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/*
+ * Opens the back end named by url: "sqlite:PATH" (or a bare path) or
+ * "postgresql://..." (not yet available).  Creates and migrates the
+ * schema.  Returns a store or NULL with prob set.
+ */
+struct store *store_open(const char *url, struct acme_problem *prob);
+void store_close(struct store *s);
+
+/* Random unpredictable identifiers and tokens (S-DIR-8, S-CHAL-8). */
+int store_new_id(char out[STORE_ID_SIZE]);
+int store_new_token(char out[STORE_TOKEN_SIZE]);
+
+void store_account_release(struct store_account *a);
+void store_authz_release(struct store_authz *a);
+void store_chall_release(struct store_chall *c);
+void store_order_release(struct store_order *o);
+void store_cert_release(struct store_cert *c);
+
+#endif

@@ -1,0 +1,1093 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The SQLite back end of the storage interface (see store.h).
+ *
+ * One database file in WAL mode with synchronous=FULL: every commit is
+ * on disk before the call returns.  Each thread gets its own connection
+ * (SQLite connections are not shared between threads here), made on the
+ * thread's first call and kept, with its prepared statements, until the
+ * store is closed; the server's threads are long-lived pools, so this is
+ * a fixed number of connections.  Schema changes are numbered migrations
+ * tracked in PRAGMA user_version.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include <anvil/err.h>
+
+#include "store.h"
+#include "store_sqlite.h"
+
+#include "internal.h"
+
+/* Numbered migrations; entry i brings the schema to version i + 1. */
+static const char *const migrations[] = {
+	"CREATE TABLE accounts ("
+	" id TEXT PRIMARY KEY, status INTEGER NOT NULL,"
+	" thumbprint TEXT NOT NULL UNIQUE, jwk TEXT NOT NULL, contact TEXT,"
+	" tos_agreed INTEGER NOT NULL, eab TEXT, eab_kid TEXT NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE orders ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+	" account_id TEXT NOT NULL, status INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL, not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL, created INTEGER NOT NULL,"
+	" identifiers TEXT NOT NULL, authz_ids TEXT NOT NULL, error TEXT,"
+	" cert_id TEXT NOT NULL, profile TEXT NOT NULL,"
+	" replaces TEXT NOT NULL);"
+	"CREATE INDEX orders_by_account ON orders (account_id, seq);"
+	"CREATE TABLE authzs ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
+	" ident_type INTEGER NOT NULL, ident_value TEXT NOT NULL,"
+	" wildcard INTEGER NOT NULL, status INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL, created INTEGER NOT NULL);"
+	"CREATE INDEX authzs_reuse ON authzs"
+	" (account_id, ident_type, ident_value, wildcard, status, expires);"
+	"CREATE TABLE challs ("
+	" id TEXT PRIMARY KEY, authz_id TEXT NOT NULL, type INTEGER NOT NULL,"
+	" status INTEGER NOT NULL, token TEXT NOT NULL,"
+	" validated INTEGER NOT NULL, error TEXT, attempts INTEGER NOT NULL);"
+	"CREATE INDEX challs_by_authz ON challs (authz_id);"
+	"CREATE TABLE jobs ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" chall_id TEXT NOT NULL UNIQUE, not_before INTEGER NOT NULL);"
+	"CREATE TABLE certs ("
+	" id TEXT PRIMARY KEY, serial TEXT NOT NULL UNIQUE,"
+	" account_id TEXT NOT NULL, order_id TEXT NOT NULL,"
+	" chain_pem TEXT NOT NULL, alt_chain_pem TEXT,"
+	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL, reason INTEGER NOT NULL);"
+	"CREATE TABLE eab ("
+	" kid TEXT PRIMARY KEY, key BLOB NOT NULL, account_id TEXT NOT NULL,"
+	" created INTEGER NOT NULL);",
+};
+
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_ACCT_INSERT,
+	S_ACCT_GET,
+	S_ACCT_BY_THUMB,
+	S_ACCT_UPDATE,
+	S_ORDER_INSERT,
+	S_ORDER_GET,
+	S_ORDER_SET_STATUS,
+	S_ORDER_SEQ,
+	S_ORDER_LIST,
+	S_AUTHZ_INSERT,
+	S_AUTHZ_GET,
+	S_AUTHZ_FIND_VALID,
+	S_AUTHZ_SET_STATUS,
+	S_CHALL_INSERT,
+	S_CHALL_BY_AUTHZ,
+	S_CHALL_GET,
+	S_CHALL_UPDATE,
+	S_JOB_ADD,
+	S_JOB_DONE,
+	S_JOB_LIST,
+	S_CERT_INSERT,
+	S_CERT_GET,
+	S_CERT_BY_SERIAL,
+	S_CERT_REVOKE,
+	S_EAB_INSERT,
+	S_EAB_GET,
+	S_EAB_BIND,
+	S__COUNT
+};
+
+static const char *const sql[S__COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_ACCT_INSERT] = "INSERT INTO accounts (id, status, thumbprint, jwk,"
+			  " contact, tos_agreed, eab, eab_kid, created)"
+			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_ACCT_GET] = "SELECT id, status, thumbprint, jwk, contact,"
+		       " tos_agreed, eab, eab_kid, created FROM accounts"
+		       " WHERE id = ?",
+	[S_ACCT_BY_THUMB] = "SELECT id, status, thumbprint, jwk, contact,"
+			    " tos_agreed, eab, eab_kid, created FROM accounts"
+			    " WHERE thumbprint = ?",
+	[S_ACCT_UPDATE] = "UPDATE accounts SET status = ?, thumbprint = ?,"
+			  " jwk = ?, contact = ? WHERE id = ?",
+	[S_ORDER_INSERT] = "INSERT INTO orders (id, account_id, status,"
+			   " expires, not_before, not_after, created,"
+			   " identifiers, authz_ids, error, cert_id, profile,"
+			   " replaces)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_ORDER_GET] = "SELECT id, account_id, status, expires, not_before,"
+			" not_after, created, identifiers, authz_ids, error,"
+			" cert_id, profile, replaces FROM orders WHERE id = ?",
+	[S_ORDER_SET_STATUS] = "UPDATE orders SET status = ?,"
+			       " error = coalesce(?, error),"
+			       " cert_id = coalesce(?, cert_id)"
+			       " WHERE id = ? AND status = ?",
+	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?",
+	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"
+			 " AND seq > ? AND status != ? ORDER BY seq LIMIT ?",
+	[S_AUTHZ_INSERT] = "INSERT INTO authzs (id, account_id, ident_type,"
+			   " ident_value, wildcard, status, expires, created)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_AUTHZ_GET] = "SELECT id, account_id, ident_type, ident_value,"
+			" wildcard, status, expires, created FROM authzs"
+			" WHERE id = ?",
+	[S_AUTHZ_FIND_VALID] = "SELECT id FROM authzs WHERE account_id = ?"
+			       " AND ident_type = ? AND ident_value = ?"
+			       " AND wildcard = ? AND status = ?"
+			       " AND expires > ? ORDER BY expires DESC LIMIT 1",
+	[S_AUTHZ_SET_STATUS] = "UPDATE authzs SET status = ?,"
+			       " expires = CASE WHEN ? > 0 THEN ? ELSE expires"
+			       " END WHERE id = ? AND status = ?",
+	[S_CHALL_INSERT] = "INSERT INTO challs (id, authz_id, type, status,"
+			   " token, validated, error, attempts)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_CHALL_BY_AUTHZ] = "SELECT id, authz_id, type, status, token,"
+			     " validated, error, attempts FROM challs"
+			     " WHERE authz_id = ? ORDER BY type, id",
+	[S_CHALL_GET] = "SELECT id, authz_id, type, status, token, validated,"
+			" error, attempts FROM challs WHERE id = ?",
+	[S_CHALL_UPDATE] = "UPDATE challs SET status = ?, validated = ?,"
+			   " error = ?, attempts = ? WHERE id = ?"
+			   " AND status = ?",
+	[S_JOB_ADD] = "INSERT OR REPLACE INTO jobs (chall_id, not_before)"
+		      " VALUES (?, ?)",
+	[S_JOB_DONE] = "DELETE FROM jobs WHERE chall_id = ?",
+	[S_JOB_LIST] = "SELECT chall_id, not_before FROM jobs ORDER BY seq"
+		       " LIMIT ?",
+	[S_CERT_INSERT] = "INSERT INTO certs (id, serial, account_id,"
+			  " order_id, chain_pem, alt_chain_pem, not_before,"
+			  " not_after, revoked_at, reason)"
+			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_CERT_GET] = "SELECT id, serial, account_id, order_id, chain_pem,"
+		       " alt_chain_pem, not_before, not_after, revoked_at,"
+		       " reason FROM certs WHERE id = ?",
+	[S_CERT_BY_SERIAL] = "SELECT id, serial, account_id, order_id,"
+			     " chain_pem, alt_chain_pem, not_before,"
+			     " not_after, revoked_at, reason FROM certs"
+			     " WHERE serial = ?",
+	[S_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?, reason = ?"
+			  " WHERE id = ? AND revoked_at = 0",
+	[S_EAB_INSERT] = "INSERT INTO eab (kid, key, account_id, created)"
+			 " VALUES (?, ?, '', ?)",
+	[S_EAB_GET] = "SELECT kid, key, account_id, created FROM eab"
+		      " WHERE kid = ?",
+	[S_EAB_BIND] = "UPDATE eab SET account_id = ? WHERE kid = ?"
+		       " AND account_id = ''",
+};
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[S__COUNT];
+	struct conn *next;
+};
+
+struct sq {
+	struct store base;		/* first: a struct store * is a sq * */
+	char *path;
+	pthread_key_t key;
+	pthread_mutex_t lock;		/* guards conns */
+	struct conn *conns;
+};
+
+static const struct store_ops sqlite_ops;
+
+static int
+db_error(sqlite3 *db, const char *what, struct acme_problem *prob)
+{
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "database: %s: %s",
+	    what, db != NULL ? sqlite3_errmsg(db) : "cannot open");
+	return ACME_ERR_IO;
+}
+
+static int
+open_db(const char *path, sqlite3 **out, struct acme_problem *prob)
+{
+	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+				      "PRAGMA synchronous = FULL;"
+				      "PRAGMA foreign_keys = ON;";
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
+		db_error(db, path, prob);
+		sqlite3_close(db);
+		return ACME_ERR_IO;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		db_error(db, "pragmas", prob);
+		sqlite3_close(db);
+		return ACME_ERR_IO;
+	}
+	*out = db;
+	return 0;
+}
+
+/* The calling thread's connection, made on first use. */
+static struct conn *
+conn_get(struct sq *s, struct acme_problem *prob)
+{
+	struct conn *c = pthread_getspecific(s->key);
+
+	if (c != NULL)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		return NULL;
+	}
+	if (open_db(s->path, &c->db, prob) != 0) {
+		free(c);
+		return NULL;
+	}
+	pthread_setspecific(s->key, c);
+	pthread_mutex_lock(&s->lock);
+	c->next = s->conns;
+	s->conns = c;
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/*
+ * The prepared statement id on this thread's connection, reset and with
+ * its parameters bound from types: 's' text (NULL binds NULL), 'i'
+ * int64, 'b' blob (pointer, size_t length).
+ */
+static sqlite3_stmt *
+prep(struct store *st, enum stmt id, struct acme_problem *prob,
+    const char *types, ...)
+{
+	struct sq *s = (struct sq *)st;
+	struct conn *c = conn_get(s, prob);
+	sqlite3_stmt *q;
+	va_list ap;
+	int i, rc = SQLITE_OK;
+
+	if (c == NULL)
+		return NULL;
+	if (c->st[id] == NULL &&
+	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		&c->st[id], NULL) != SQLITE_OK) {
+		db_error(c->db, "prepare", prob);
+		return NULL;
+	}
+	q = c->st[id];
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	va_start(ap, types);
+	for (i = 0; types[i] != '\0' && rc == SQLITE_OK; i++) {
+		switch (types[i]) {
+		case 's': {
+			const char *v = va_arg(ap, const char *);
+
+			rc = v != NULL ? sqlite3_bind_text(q, i + 1, v, -1,
+					     SQLITE_TRANSIENT) :
+					 sqlite3_bind_null(q, i + 1);
+			break;
+		}
+		case 'i':
+			rc = sqlite3_bind_int64(q, i + 1,
+			    (sqlite3_int64)va_arg(ap, long long));
+			break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+
+			rc = sqlite3_bind_blob(q, i + 1, p, (int)n,
+			    SQLITE_TRANSIENT);
+			break;
+		}
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		db_error(c->db, "bind", prob);
+		return NULL;
+	}
+	return q;
+}
+
+static sqlite3 *
+db_of(struct store *st)
+{
+	struct conn *c = pthread_getspecific(((struct sq *)st)->key);
+
+	return c != NULL ? c->db : NULL;
+}
+
+/*
+ * Runs a write statement to completion.  Returns 0, STORE_ERR_EXISTS on
+ * a uniqueness conflict, or ACME_ERR_IO.
+ */
+static int
+run(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
+{
+	int rc;
+
+	if (q == NULL)
+		return ACME_ERR_IO;
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_ERR_EXISTS;
+	return db_error(db_of(st), "write", prob);
+}
+
+/* A write whose WHERE names a state: CONFLICT when no row changed. */
+static int
+run_cond(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
+{
+	int rc = run(st, q, prob);
+
+	if (rc != 0)
+		return rc;
+	return sqlite3_changes(db_of(st)) == 1 ? 0 : STORE_ERR_CONFLICT;
+}
+
+static char *
+col_dup(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+static void
+col_copy(sqlite3_stmt *q, int i, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+static int
+txn(struct store *st, enum stmt id, struct acme_problem *prob)
+{
+	return run(st, prep(st, id, prob, ""), prob);
+}
+
+/* --- accounts --- */
+
+static int
+read_account(sqlite3_stmt *q, struct store_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	col_copy(q, 0, a->id, sizeof(a->id));
+	a->status = (enum store_status)sqlite3_column_int(q, 1);
+	col_copy(q, 2, a->thumbprint, sizeof(a->thumbprint));
+	a->jwk = col_dup(q, 3);
+	a->contact = col_dup(q, 4);
+	a->tos_agreed = sqlite3_column_int(q, 5);
+	a->eab = col_dup(q, 6);
+	col_copy(q, 7, a->eab_kid, sizeof(a->eab_kid));
+	a->created = (time_t)sqlite3_column_int64(q, 8);
+	if (a->jwk == NULL) {
+		store_account_release(a);
+		return ACME_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* Steps a single-row query; NOTFOUND when there is no row. */
+static int
+one_row(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
+{
+	int rc;
+
+	if (q == NULL)
+		return ACME_ERR_IO;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		return 0;
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return ACME_ERR_NOTFOUND;
+	return db_error(db_of(st), "read", prob);
+}
+
+static int
+account_insert(struct store *st, const struct store_account *a,
+    struct acme_problem *prob)
+{
+	return run(st,
+	    prep(st, S_ACCT_INSERT, prob, "sisssissi", a->id, (long long)a->status,
+		a->thumbprint, a->jwk, a->contact, (long long)a->tos_agreed,
+		a->eab, a->eab_kid, (long long)a->created),
+	    prob);
+}
+
+static int
+account_fetch(struct store *st, sqlite3_stmt *q, struct store_account *out,
+    struct acme_problem *prob)
+{
+	int rc = one_row(st, q, prob);
+
+	if (rc != 0)
+		return rc;
+	rc = read_account(q, out);
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+account_get(struct store *st, const char *id, struct store_account *out,
+    struct acme_problem *prob)
+{
+	return account_fetch(st, prep(st, S_ACCT_GET, prob, "s", id), out,
+	    prob);
+}
+
+static int
+account_by_thumbprint(struct store *st, const char *thumb,
+    struct store_account *out, struct acme_problem *prob)
+{
+	return account_fetch(st, prep(st, S_ACCT_BY_THUMB, prob, "s", thumb),
+	    out, prob);
+}
+
+static int
+account_update(struct store *st, const struct store_account *a,
+    struct acme_problem *prob)
+{
+	int rc = run(st,
+	    prep(st, S_ACCT_UPDATE, prob, "issss", (long long)a->status,
+		a->thumbprint, a->jwk, a->contact, a->id),
+	    prob);
+
+	if (rc == 0 && sqlite3_changes(db_of(st)) != 1)
+		return ACME_ERR_NOTFOUND;
+	return rc;
+}
+
+/* --- orders, authorizations, challenges --- */
+
+static char *
+idents_json(const struct acme_ident *ids, size_t n)
+{
+	json_t *a = json_array();
+	char *s;
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "type",
+		    acme_ident_type_name(ids[i].type), "value", ids[i].value));
+	s = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return s;
+}
+
+static char *
+ids_json(char (*ids)[STORE_ID_SIZE], size_t n)
+{
+	json_t *a = json_array();
+	char *s;
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_string(ids[i]));
+	s = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return s;
+}
+
+static int
+insert_authz(struct store *st, const struct store_authz *z,
+    struct acme_problem *prob)
+{
+	size_t i;
+	int rc;
+
+	rc = run(st,
+	    prep(st, S_AUTHZ_INSERT, prob, "ssisiiii", z->id, z->account_id,
+		(long long)z->ident.type, z->ident.value, (long long)z->wildcard,
+		(long long)z->status, (long long)z->expires,
+		(long long)z->created),
+	    prob);
+	for (i = 0; rc == 0 && i < z->nchall; i++) {
+		const struct store_chall *c = &z->challs[i];
+
+		rc = run(st,
+		    prep(st, S_CHALL_INSERT, prob, "ssiisisi", c->id, z->id,
+			(long long)c->type, (long long)c->status, c->token,
+			(long long)c->validated, c->error,
+			(long long)c->attempts),
+		    prob);
+	}
+	return rc;
+}
+
+static int
+order_insert(struct store *st, const struct store_order *o,
+    const struct store_authz *authzs, size_t nnew, struct acme_problem *prob)
+{
+	char *idents = idents_json(o->idents, o->nident);
+	char *authz_ids = ids_json(o->authz_ids, o->nauthz);
+	size_t i;
+	int rc;
+
+	if (idents == NULL || authz_ids == NULL) {
+		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto out;
+	}
+	if ((rc = txn(st, S_BEGIN, prob)) != 0)
+		goto out;
+	rc = run(st,
+	    prep(st, S_ORDER_INSERT, prob, "ssiiiiissssss", o->id,
+		o->account_id, (long long)o->status, (long long)o->expires,
+		(long long)o->not_before, (long long)o->not_after,
+		(long long)o->created, idents, authz_ids, o->error, o->cert_id,
+		o->profile, o->replaces),
+	    prob);
+	for (i = 0; rc == 0 && i < nnew; i++)
+		rc = insert_authz(st, &authzs[i], prob);
+	if (rc == 0)
+		rc = txn(st, S_COMMIT, prob);
+	if (rc != 0)
+		txn(st, S_ROLLBACK, NULL);
+out:
+	free(idents);
+	free(authz_ids);
+	return rc;
+}
+
+static int
+parse_order_arrays(struct store_order *o, const char *idents,
+    const char *authz_ids)
+{
+	json_t *a = json_loads(idents != NULL ? idents : "[]", 0, NULL);
+	json_t *b = json_loads(authz_ids != NULL ? authz_ids : "[]", 0, NULL);
+	json_t *v;
+	size_t i;
+	int rc = ACME_ERR_NOMEM;
+
+	if (!json_is_array(a) || !json_is_array(b))
+		goto out;
+	o->idents = calloc(json_array_size(a) + 1, sizeof(*o->idents));
+	o->authz_ids = calloc(json_array_size(b) + 1, sizeof(*o->authz_ids));
+	if (o->idents == NULL || o->authz_ids == NULL)
+		goto out;
+	json_array_foreach(a, i, v) {
+		if (acme_ident_set(&o->idents[i],
+			json_string_value(json_object_get(v, "type")),
+			json_string_value(json_object_get(v, "value"))) != 0)
+			goto out;
+	}
+	o->nident = json_array_size(a);
+	json_array_foreach(b, i, v)
+		snprintf(o->authz_ids[i], STORE_ID_SIZE, "%s",
+		    json_string_value(v) != NULL ? json_string_value(v) : "");
+	o->nauthz = json_array_size(b);
+	rc = 0;
+out:
+	json_decref(a);
+	json_decref(b);
+	return rc;
+}
+
+static int
+order_get(struct store *st, const char *id, struct store_order *o,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_ORDER_GET, prob, "s", id);
+	int rc = one_row(st, q, prob);
+
+	if (rc != 0)
+		return rc;
+	memset(o, 0, sizeof(*o));
+	col_copy(q, 0, o->id, sizeof(o->id));
+	col_copy(q, 1, o->account_id, sizeof(o->account_id));
+	o->status = (enum store_status)sqlite3_column_int(q, 2);
+	o->expires = (time_t)sqlite3_column_int64(q, 3);
+	o->not_before = (time_t)sqlite3_column_int64(q, 4);
+	o->not_after = (time_t)sqlite3_column_int64(q, 5);
+	o->created = (time_t)sqlite3_column_int64(q, 6);
+	rc = parse_order_arrays(o, (const char *)sqlite3_column_text(q, 7),
+	    (const char *)sqlite3_column_text(q, 8));
+	o->error = col_dup(q, 9);
+	col_copy(q, 10, o->cert_id, sizeof(o->cert_id));
+	col_copy(q, 11, o->profile, sizeof(o->profile));
+	col_copy(q, 12, o->replaces, sizeof(o->replaces));
+	sqlite3_reset(q);
+	if (rc != 0) {
+		store_order_release(o);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "stored order %s is unreadable", id);
+	}
+	return 0;
+}
+
+static int
+order_set_status(struct store *st, const char *id, enum store_status from,
+    enum store_status to, const char *error, const char *cert_id,
+    struct acme_problem *prob)
+{
+	int rc = run_cond(st,
+	    prep(st, S_ORDER_SET_STATUS, prob, "isssi", (long long)to, error,
+		cert_id, id, (long long)from),
+	    prob);
+	struct store_order o;
+
+	if (rc != STORE_ERR_CONFLICT)
+		return rc;
+	/* Tell a missing order from one in another state. */
+	if (order_get(st, id, &o, NULL) != 0)
+		return ACME_ERR_NOTFOUND;
+	store_order_release(&o);
+	return rc;
+}
+
+static int
+order_list(struct store *st, const char *account_id, const char *after,
+    char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q;
+	long long seq = 0;
+	int rc;
+
+	*n = 0;
+	if (after != NULL && after[0] != '\0') {
+		q = prep(st, S_ORDER_SEQ, prob, "s", after);
+		if ((rc = one_row(st, q, prob)) != 0)
+			return rc;
+		seq = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
+	q = prep(st, S_ORDER_LIST, prob, "siii", account_id, seq,
+	    (long long)ST_INVALID, (long long)max);
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < max)
+		col_copy(q, 0, ids[(*n)++], STORE_ID_SIZE);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(db_of(st), "read", prob);
+	return 0;
+}
+
+static void
+read_chall(sqlite3_stmt *q, struct store_chall *c)
+{
+	memset(c, 0, sizeof(*c));
+	col_copy(q, 0, c->id, sizeof(c->id));
+	col_copy(q, 1, c->authz_id, sizeof(c->authz_id));
+	c->type = (enum store_chall_type)sqlite3_column_int(q, 2);
+	c->status = (enum store_status)sqlite3_column_int(q, 3);
+	col_copy(q, 4, c->token, sizeof(c->token));
+	c->validated = (time_t)sqlite3_column_int64(q, 5);
+	c->error = col_dup(q, 6);
+	c->attempts = sqlite3_column_int(q, 7);
+}
+
+static int
+authz_get(struct store *st, const char *id, struct store_authz *z,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_AUTHZ_GET, prob, "s", id);
+	int rc = one_row(st, q, prob);
+	char type[16];
+
+	if (rc != 0)
+		return rc;
+	memset(z, 0, sizeof(*z));
+	col_copy(q, 0, z->id, sizeof(z->id));
+	col_copy(q, 1, z->account_id, sizeof(z->account_id));
+	snprintf(type, sizeof(type), "%s",
+	    acme_ident_type_name((enum acme_ident_type)sqlite3_column_int(q,
+		2)));
+	acme_ident_set(&z->ident, type,
+	    (const char *)sqlite3_column_text(q, 3));
+	z->wildcard = sqlite3_column_int(q, 4);
+	z->status = (enum store_status)sqlite3_column_int(q, 5);
+	z->expires = (time_t)sqlite3_column_int64(q, 6);
+	z->created = (time_t)sqlite3_column_int64(q, 7);
+	sqlite3_reset(q);
+	q = prep(st, S_CHALL_BY_AUTHZ, prob, "s", id);
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_chall *c = realloc(z->challs,
+		    (z->nchall + 1) * sizeof(*c));
+
+		if (c == NULL) {
+			sqlite3_reset(q);
+			store_authz_release(z);
+			return acme_problem_set(prob,
+			    ACME_PROB_SERVER_INTERNAL, "out of memory");
+		}
+		z->challs = c;
+		read_chall(q, &z->challs[z->nchall++]);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		store_authz_release(z);
+		return db_error(db_of(st), "read", prob);
+	}
+	return 0;
+}
+
+static int
+authz_find_valid(struct store *st, const char *account_id,
+    const struct acme_ident *ident, int wildcard, time_t min_expires,
+    struct store_authz *out, struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_AUTHZ_FIND_VALID, prob, "sisiii",
+	    account_id, (long long)ident->type, ident->value,
+	    (long long)wildcard, (long long)ST_VALID, (long long)min_expires);
+	char id[STORE_ID_SIZE];
+	int rc = one_row(st, q, prob);
+
+	if (rc != 0)
+		return rc;
+	col_copy(q, 0, id, sizeof(id));
+	sqlite3_reset(q);
+	return authz_get(st, id, out, prob);
+}
+
+static int
+authz_set_status(struct store *st, const char *id, enum store_status from,
+    enum store_status to, time_t expires, struct acme_problem *prob)
+{
+	int rc = run_cond(st,
+	    prep(st, S_AUTHZ_SET_STATUS, prob, "iiisi", (long long)to,
+		(long long)expires, (long long)expires, id, (long long)from),
+	    prob);
+	struct store_authz z;
+
+	if (rc != STORE_ERR_CONFLICT)
+		return rc;
+	if (authz_get(st, id, &z, NULL) != 0)
+		return ACME_ERR_NOTFOUND;
+	store_authz_release(&z);
+	return rc;
+}
+
+static int
+chall_get(struct store *st, const char *id, struct store_chall *out,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_CHALL_GET, prob, "s", id);
+	int rc = one_row(st, q, prob);
+
+	if (rc != 0)
+		return rc;
+	read_chall(q, out);
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int
+chall_update(struct store *st, const struct store_chall *c,
+    enum store_status from, struct acme_problem *prob)
+{
+	int rc = run_cond(st,
+	    prep(st, S_CHALL_UPDATE, prob, "iisisi", (long long)c->status,
+		(long long)c->validated, c->error, (long long)c->attempts,
+		c->id, (long long)from),
+	    prob);
+	struct store_chall tmp;
+
+	if (rc != STORE_ERR_CONFLICT)
+		return rc;
+	if (chall_get(st, c->id, &tmp, NULL) != 0)
+		return ACME_ERR_NOTFOUND;
+	store_chall_release(&tmp);
+	return rc;
+}
+
+/* --- validation jobs --- */
+
+static int
+job_add(struct store *st, const struct store_job *j,
+    struct acme_problem *prob)
+{
+	return run(st,
+	    prep(st, S_JOB_ADD, prob, "si", j->chall_id,
+		(long long)j->not_before),
+	    prob);
+}
+
+static int
+job_done(struct store *st, const char *chall_id, struct acme_problem *prob)
+{
+	return run(st, prep(st, S_JOB_DONE, prob, "s", chall_id), prob);
+}
+
+static int
+job_list(struct store *st, struct store_job *jobs, size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_JOB_LIST, prob, "i", (long long)max);
+	int rc;
+
+	*n = 0;
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < max) {
+		col_copy(q, 0, jobs[*n].chall_id, sizeof(jobs[*n].chall_id));
+		jobs[*n].not_before = (time_t)sqlite3_column_int64(q, 1);
+		(*n)++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(db_of(st), "read", prob);
+	return 0;
+}
+
+/* --- certificates --- */
+
+static int
+cert_insert(struct store *st, const struct store_cert *c,
+    struct acme_problem *prob)
+{
+	return run(st,
+	    prep(st, S_CERT_INSERT, prob, "ssssssiiii", c->id, c->serial,
+		c->account_id, c->order_id, c->chain_pem, c->alt_chain_pem,
+		(long long)c->not_before, (long long)c->not_after,
+		(long long)c->revoked_at, (long long)c->reason),
+	    prob);
+}
+
+static int
+cert_fetch(struct store *st, sqlite3_stmt *q, struct store_cert *c,
+    struct acme_problem *prob)
+{
+	int rc = one_row(st, q, prob);
+
+	if (rc != 0)
+		return rc;
+	memset(c, 0, sizeof(*c));
+	col_copy(q, 0, c->id, sizeof(c->id));
+	col_copy(q, 1, c->serial, sizeof(c->serial));
+	col_copy(q, 2, c->account_id, sizeof(c->account_id));
+	col_copy(q, 3, c->order_id, sizeof(c->order_id));
+	c->chain_pem = col_dup(q, 4);
+	c->alt_chain_pem = col_dup(q, 5);
+	c->not_before = (time_t)sqlite3_column_int64(q, 6);
+	c->not_after = (time_t)sqlite3_column_int64(q, 7);
+	c->revoked_at = (time_t)sqlite3_column_int64(q, 8);
+	c->reason = sqlite3_column_int(q, 9);
+	sqlite3_reset(q);
+	if (c->chain_pem == NULL) {
+		store_cert_release(c);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	}
+	return 0;
+}
+
+static int
+cert_get(struct store *st, const char *id, struct store_cert *out,
+    struct acme_problem *prob)
+{
+	return cert_fetch(st, prep(st, S_CERT_GET, prob, "s", id), out, prob);
+}
+
+static int
+cert_by_serial(struct store *st, const char *serial, struct store_cert *out,
+    struct acme_problem *prob)
+{
+	return cert_fetch(st, prep(st, S_CERT_BY_SERIAL, prob, "s", serial),
+	    out, prob);
+}
+
+static int
+cert_revoke(struct store *st, const char *id, time_t when, int reason,
+    struct acme_problem *prob)
+{
+	int rc = run_cond(st,
+	    prep(st, S_CERT_REVOKE, prob, "iis", (long long)when,
+		(long long)reason, id),
+	    prob);
+	struct store_cert c;
+
+	if (rc != STORE_ERR_CONFLICT)
+		return rc;
+	if (cert_get(st, id, &c, NULL) != 0)
+		return ACME_ERR_NOTFOUND;
+	store_cert_release(&c);
+	return rc;
+}
+
+/* --- external account binding keys --- */
+
+static int
+eab_insert(struct store *st, const struct store_eab *e,
+    struct acme_problem *prob)
+{
+	return run(st,
+	    prep(st, S_EAB_INSERT, prob, "sbi", e->kid, (const void *)e->key,
+		e->keylen, (long long)e->created),
+	    prob);
+}
+
+static int
+eab_get(struct store *st, const char *kid, struct store_eab *out,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_EAB_GET, prob, "s", kid);
+	int rc = one_row(st, q, prob), n;
+
+	if (rc != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	col_copy(q, 0, out->kid, sizeof(out->kid));
+	n = sqlite3_column_bytes(q, 1);
+	if (n < 0 || (size_t)n > sizeof(out->key)) {
+		sqlite3_reset(q);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "stored EAB key is too long");
+	}
+	if (n > 0)
+		memcpy(out->key, sqlite3_column_blob(q, 1), (size_t)n);
+	out->keylen = (size_t)n;
+	col_copy(q, 2, out->account_id, sizeof(out->account_id));
+	out->created = (time_t)sqlite3_column_int64(q, 3);
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int
+eab_bind(struct store *st, const char *kid, const char *account_id,
+    struct acme_problem *prob)
+{
+	return run_cond(st,
+	    prep(st, S_EAB_BIND, prob, "ss", account_id, kid), prob);
+}
+
+/* --- open, migrate, close --- */
+
+static int
+migrate(sqlite3 *db, struct acme_problem *prob)
+{
+	sqlite3_stmt *q = NULL;
+	int version = 0, i, n = (int)ACME_ARRAY_LEN(migrations);
+	char pragma[64];
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		return db_error(db, "schema version", prob);
+	}
+	version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (version > n)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "database schema %d is newer than this anvil-ca (%d)",
+		    version, n);
+	for (i = version; i < n; i++) {
+		/* PRAGMA takes no parameters; the value is our integer. */
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
+		    i + 1);
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+			SQLITE_OK ||
+		    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) !=
+			SQLITE_OK ||
+		    sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			db_error(db, "migration", prob);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return ACME_ERR_IO;
+		}
+	}
+	return 0;
+}
+
+static void
+sqlite_close(struct store *st)
+{
+	struct sq *s = (struct sq *)st;
+	struct conn *c, *next;
+
+	for (c = s->conns; c != NULL; c = next) {
+		next = c->next;
+		conn_free(c);
+	}
+	pthread_key_delete(s->key);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+}
+
+struct store *
+store_sqlite_open(const char *path, struct acme_problem *prob)
+{
+	struct sq *s = NULL;
+	sqlite3 *db = NULL;
+
+	if (open_db(path, &db, prob) != 0)
+		return NULL;
+	if (migrate(db, prob) != 0) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_close(db);
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL ||
+	    pthread_key_create(&s->key, NULL) != 0) {
+		if (s != NULL)
+			free(s->path);
+		free(s);
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->base.ops = &sqlite_ops;
+	return &s->base;
+}
+
+static const struct store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sqlite_close,
+	.account_insert = account_insert,
+	.account_get = account_get,
+	.account_by_thumbprint = account_by_thumbprint,
+	.account_update = account_update,
+	.order_insert = order_insert,
+	.order_get = order_get,
+	.order_set_status = order_set_status,
+	.order_list = order_list,
+	.authz_get = authz_get,
+	.authz_find_valid = authz_find_valid,
+	.authz_set_status = authz_set_status,
+	.chall_get = chall_get,
+	.chall_update = chall_update,
+	.job_add = job_add,
+	.job_done = job_done,
+	.job_list = job_list,
+	.cert_insert = cert_insert,
+	.cert_get = cert_get,
+	.cert_by_serial = cert_by_serial,
+	.cert_revoke = cert_revoke,
+	.eab_insert = eab_insert,
+	.eab_get = eab_get,
+	.eab_bind = eab_bind,
+};
