@@ -24,14 +24,28 @@ struct key {
 	const char *name;
 	enum ktype type;
 	size_t off;
-	size_t size;		/* strings: buffer size */
-	long min, max;		/* ints */
+	size_t size;   /* strings: buffer size */
+	long min, max; /* ints */
 };
 
-#define S(n, f) {n, K_STR, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), 0, 0}
-#define P(n, f) {n, K_PATH, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), 0, 0}
-#define I(n, f, lo, hi) {n, K_INT, offsetof(struct conf, f), 0, lo, hi}
-#define B(n, f) {n, K_BOOL, offsetof(struct conf, f), 0, 0, 1}
+#define S(n, f)                                                                \
+	{                                                                      \
+		n, K_STR, offsetof(struct conf, f),                            \
+		    sizeof(((struct conf *)0)->f), 0, 0                        \
+	}
+#define P(n, f)                                                                \
+	{                                                                      \
+		n, K_PATH, offsetof(struct conf, f),                           \
+		    sizeof(((struct conf *)0)->f), 0, 0                        \
+	}
+#define I(n, f, lo, hi)                                                        \
+	{                                                                      \
+		n, K_INT, offsetof(struct conf, f), 0, lo, hi                  \
+	}
+#define B(n, f)                                                                \
+	{                                                                      \
+		n, K_BOOL, offsetof(struct conf, f), 0, 0, 1                   \
+	}
 
 static const struct key keys[] = {
 	S("listen", listen),
@@ -188,7 +202,8 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 		rc = ACME_ERR_INVAL;
 		goto out;
 	}
-	json_object_foreach(root, name, v) {
+	json_object_foreach(root, name, v)
+	{
 		for (i = 0; i < ACME_ARRAY_LEN(keys); i++)
 			if (strcmp(keys[i].name, name) == 0)
 				break;
@@ -229,10 +244,12 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 			v = json_string(base + k->off);
 			break;
 		case K_INT:
-			v = json_integer(*(const int *)(const void *)(base + k->off));
+			v = json_integer(
+			    *(const int *)(const void *)(base + k->off));
 			break;
 		default:
-			v = json_boolean(*(const int *)(const void *)(base + k->off));
+			v = json_boolean(
+			    *(const int *)(const void *)(base + k->off));
 			break;
 		}
 		if (json_object_set_new(root, k->name, v) != 0)

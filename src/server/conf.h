@@ -15,45 +15,45 @@
 #define CONF_PATH_MAX 1024
 
 struct conf {
-	char dir[CONF_PATH_MAX];	/* directory of the config file */
-	char listen[256];		/* ADDR:PORT of the HTTPS listener */
-	char base_url[512];		/* "" = derive from the Host header */
-	char database[CONF_PATH_MAX];	/* sqlite:PATH or postgresql://... */
-	char resolver[256];		/* ADDR:PORT, "" = system resolver */
+	char dir[CONF_PATH_MAX];      /* directory of the config file */
+	char listen[256];             /* ADDR:PORT of the HTTPS listener */
+	char base_url[512];           /* "" = derive from the Host header */
+	char database[CONF_PATH_MAX]; /* sqlite:PATH or postgresql://... */
+	char resolver[256];           /* ADDR:PORT, "" = system resolver */
 	char dnssec_trust_anchor[CONF_PATH_MAX]; /* "" = no DNSSEC */
-	int http01_port;		/* port the validator connects to */
-	int tls_alpn01_port;		/* likewise for tls-alpn-01 */
-	int allow_private_addresses;	/* validate loopback/private targets */
+	int http01_port;             /* port the validator connects to */
+	int tls_alpn01_port;         /* likewise for tls-alpn-01 */
+	int allow_private_addresses; /* validate loopback/private targets */
 
-	char root_cert[CONF_PATH_MAX];	/* issuing root, PEM */
+	char root_cert[CONF_PATH_MAX];   /* issuing root, PEM */
 	char issuer_cert[CONF_PATH_MAX]; /* intermediate, PEM */
-	char issuer_key[CONF_PATH_MAX];	/* intermediate key, PEM, 0600 */
-	char alt_chain[CONF_PATH_MAX];	/* cross-signed chain, "" = none */
-	char tls_cert[CONF_PATH_MAX];	/* listener certificate chain */
-	char tls_key[CONF_PATH_MAX];	/* listener key */
-	char audit_log[CONF_PATH_MAX];	/* JSON lines, append-only */
+	char issuer_key[CONF_PATH_MAX];  /* intermediate key, PEM, 0600 */
+	char alt_chain[CONF_PATH_MAX];   /* cross-signed chain, "" = none */
+	char tls_cert[CONF_PATH_MAX];    /* listener certificate chain */
+	char tls_key[CONF_PATH_MAX];     /* listener key */
+	char audit_log[CONF_PATH_MAX];   /* JSON lines, append-only */
 
-	char terms_of_service[512];	/* meta.termsOfService, "" = none */
-	char website[512];		/* meta.website */
-	char caa_identities[512];	/* comma-separated */
-	int external_account_required;	/* meta.externalAccountRequired */
+	char terms_of_service[512];    /* meta.termsOfService, "" = none */
+	char website[512];             /* meta.website */
+	char caa_identities[512];      /* comma-separated */
+	int external_account_required; /* meta.externalAccountRequired */
 
-	int authz_reuse;		/* reuse valid authzs for new orders */
-	int order_lifetime;		/* seconds a pending order lives */
-	int authz_lifetime;		/* seconds a pending authz lives */
-	int valid_authz_lifetime;	/* seconds a valid authz is reusable */
-	int cert_lifetime;		/* seconds of certificate validity */
-	int max_names;			/* identifiers per order */
-	int allow_ip_identifiers;	/* accept "ip" identifiers */
-	int allow_wildcards;		/* accept "*." names */
-	int rsa_min_bits;		/* smallest RSA key accepted */
-	int allow_ed25519_certs;	/* Ed25519 keys in CSRs */
-	int orders_per_page;		/* orders list page size */
+	int authz_reuse;          /* reuse valid authzs for new orders */
+	int order_lifetime;       /* seconds a pending order lives */
+	int authz_lifetime;       /* seconds a pending authz lives */
+	int valid_authz_lifetime; /* seconds a valid authz is reusable */
+	int cert_lifetime;        /* seconds of certificate validity */
+	int max_names;            /* identifiers per order */
+	int allow_ip_identifiers; /* accept "ip" identifiers */
+	int allow_wildcards;      /* accept "*." names */
+	int rsa_min_bits;         /* smallest RSA key accepted */
+	int allow_ed25519_certs;  /* Ed25519 keys in CSRs */
+	int orders_per_page;      /* orders list page size */
 
-	int http_threads;		/* HTTP worker threads */
-	int validation_workers;		/* validation threads */
-	int validation_timeout;		/* seconds per validation attempt */
-	char log_level[16];		/* debug, info, warn, error */
+	int http_threads;       /* HTTP worker threads */
+	int validation_workers; /* validation threads */
+	int validation_timeout; /* seconds per validation attempt */
+	char log_level[16];     /* debug, info, warn, error */
 };
 
 /* Fills c with the defaults for a CA rooted at dir. */

@@ -25,12 +25,17 @@
 #include <anvil/err.h>
 #include <anvil/log.h>
 
+#include <curl/curl.h>
+
 #include "conf.h"
 #include "srv.h"
 #include "http/front.h"
 #include "nonce.h"
 #include "store/store.h"
 #include "ca/init.h"
+#include "ca/issuer.h"
+#include "audit.h"
+#include "va/va.h"
 
 #include "internal.h"
 
@@ -38,9 +43,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver ADDR:PORT]\n"
+	    "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver "
+	    "ADDR:PORT]\n"
 	    "                [--http01-port N] [--tls-alpn01-port N]\n"
-	    "                [--allow-private-addresses] [--database URL] [--rsa]\n"
+	    "                [--allow-private-addresses] [--database URL] "
+	    "[--rsa]\n"
 	    "       anvil-ca serve -c DIR/anvil-ca.json\n"
 	    "       anvil-ca eab add -c FILE [--kid ID]\n"
 	    "       anvil-ca --version\n");
@@ -76,7 +83,7 @@ level_from_name(const char *s)
 static int
 cmd_serve(int argc, char **argv)
 {
-	struct acme_problem prob = {0};
+	struct acme_problem prob = { 0 };
 	struct conf cfg;
 	struct srv srv;
 	const char *path = NULL;
@@ -84,8 +91,8 @@ cmd_serve(int argc, char **argv)
 	int c, sig;
 
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
 	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -118,6 +125,13 @@ cmd_serve(int argc, char **argv)
 	}
 	if ((srv.store = store_open(cfg.database, &prob)) == NULL)
 		die(cfg.database, &prob);
+	if ((srv.issuer = issuer_open(&cfg, &prob)) == NULL)
+		die("issuer", &prob);
+	if ((srv.audit = audit_open(cfg.audit_log, &prob)) == NULL)
+		die("audit log", &prob);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((srv.va = va_start(&srv, &prob)) == NULL)
+		die("validation", &prob);
 	if (front_start(&srv, &prob) != 0)
 		die("listen", &prob);
 	acme_log(ACME_LOG_INFO, "listening", "addr=%s pid=%ld", cfg.listen,
@@ -132,7 +146,11 @@ cmd_serve(int argc, char **argv)
 	}
 	acme_log(ACME_LOG_INFO, "stopping", "signal=%d", sig);
 	front_stop(&srv, 10000);
+	va_stop(srv.va);
+	issuer_free(srv.issuer);
+	audit_close(srv.audit);
 	store_close(srv.store);
+	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);
 	acme_log(ACME_LOG_INFO, "stopped", NULL);
 	return 0;

@@ -22,9 +22,9 @@ struct nonce_pool {
 	pthread_mutex_t lock;
 	EVP_CIPHER_CTX *enc;
 	EVP_CIPHER_CTX *dec;
-	uint64_t next;			/* counter of the next nonce */
+	uint64_t next; /* counter of the next nonce */
 	uint32_t instance;
-	uint8_t used[NONCE_WINDOW / 8];	/* bit per counter mod window */
+	uint8_t used[NONCE_WINDOW / 8]; /* bit per counter mod window */
 };
 
 struct nonce_pool *
@@ -40,8 +40,10 @@ nonce_pool_new(unsigned instance)
 	p->enc = EVP_CIPHER_CTX_new();
 	p->dec = EVP_CIPHER_CTX_new();
 	if (p->enc == NULL || p->dec == NULL ||
-	    EVP_EncryptInit_ex(p->enc, EVP_aes_128_ecb(), NULL, key, NULL) != 1 ||
-	    EVP_DecryptInit_ex(p->dec, EVP_aes_128_ecb(), NULL, key, NULL) != 1 ||
+	    EVP_EncryptInit_ex(p->enc, EVP_aes_128_ecb(), NULL, key, NULL) !=
+		1 ||
+	    EVP_DecryptInit_ex(p->dec, EVP_aes_128_ecb(), NULL, key, NULL) !=
+		1 ||
 	    EVP_CIPHER_CTX_set_padding(p->enc, 0) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(p->dec, 0) != 1)
 		goto fail;
@@ -106,7 +108,7 @@ nonce_issue(struct nonce_pool *p, char out[NONCE_LEN + 1])
 	ctr = p->next++;
 	/* Clear the bit this counter reuses in the window. */
 	p->used[(ctr % NONCE_WINDOW) / 8] &=
-	    (uint8_t)~(1u << (ctr % NONCE_WINDOW % 8));
+	    (uint8_t) ~(1u << (ctr % NONCE_WINDOW % 8));
 	put64(block, ctr);
 	block[8] = (unsigned char)(p->instance >> 24);
 	block[9] = (unsigned char)(p->instance >> 16);
@@ -142,7 +144,7 @@ nonce_redeem(struct nonce_pool *p, const char *nonce)
 	ctr = get64(pt);
 	if (memcmp(pt + 12, "\0\0\0\0", 4) != 0 ||
 	    (uint32_t)((unsigned)pt[8] << 24 | (unsigned)pt[9] << 16 |
-		(unsigned)pt[10] << 8 | pt[11]) != p->instance ||
+		       (unsigned)pt[10] << 8 | pt[11]) != p->instance ||
 	    ctr >= p->next || p->next - ctr > NONCE_WINDOW) {
 		pthread_mutex_unlock(&p->lock);
 		goto out;

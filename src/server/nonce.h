@@ -16,8 +16,8 @@
 
 #include <stddef.h>
 
-#define NONCE_WINDOW (1u << 20)	/* outstanding nonces accepted */
-#define NONCE_LEN 22		/* base64url of 16 bytes */
+#define NONCE_WINDOW (1u << 20) /* outstanding nonces accepted */
+#define NONCE_LEN    22         /* base64url of 16 bytes */
 
 struct nonce_pool;
 

@@ -22,50 +22,52 @@ struct va;
 struct audit;
 
 struct srv {
-	struct conf *cfg;		/* borrowed from main */
+	struct conf *cfg; /* borrowed from main */
 	struct store *store;
 	struct nonce_pool *nonces;
 	struct issuer *issuer;
 	struct va *va;
 	struct audit *audit;
 	struct MHD_Daemon *mhd;
-	int inflight;			/* requests being served (atomic) */
-	time_t (*now)(void);		/* clock; tests may replace it */
+	int inflight;        /* requests being served (atomic) */
+	time_t (*now)(void); /* clock; tests may replace it */
 };
 
-#define REQ_MAX_BODY (64 * 1024)	/* bytes of one request body */
-#define REQ_MAX_HEADERS 64		/* response headers per reply */
+#define REQ_MAX_BODY    (64 * 1024) /* bytes of one request body */
+#define REQ_MAX_HEADERS 64          /* response headers per reply */
 
 /* One HTTP request as the router and handlers see it. */
 struct req {
-	const char *method;		/* "GET", "HEAD", "POST" */
-	const char *path;		/* path without query, as sent */
-	const char *url;		/* absolute URL as the JWS must name it */
-	const char *base;		/* scheme://host[:port] of this server */
-	const char *content_type;	/* NULL when absent */
-	const char *accept;		/* NULL when absent */
-	const char *body;		/* NUL-terminated, body_len bytes */
+	const char *method;       /* "GET", "HEAD", "POST" */
+	const char *path;         /* path without query, as sent */
+	const char *query;        /* after '?', or NULL */
+	const char *url;          /* absolute URL, with query, as the JWS
+					 * must name it */
+	const char *base;         /* scheme://host[:port] of this server */
+	const char *content_type; /* NULL when absent */
+	const char *accept;       /* NULL when absent */
+	const char *body;         /* NUL-terminated, body_len bytes */
 	size_t body_len;
-	const char *param;		/* the {id} part of the path, or NULL */
+	const char *param; /* the {id} part of the path, or NULL */
 	/* Set by authn for POSTs that passed the JWS checks. */
 	struct acme_jws *jws;
-	struct store_account *acct;	/* the kid's account, NULL for jwk */
+	struct store_account *acct; /* the kid's account, NULL for jwk */
 };
 
 struct resp_header {
-	const char *name;		/* static string */
-	char *value;			/* owned */
+	const char *name; /* static string */
+	char *value;      /* owned */
 };
 
 /* A reply being built; sent and released by the front end. */
 struct resp {
 	int status;
-	const char *content_type;	/* static string, NULL for no body */
-	char *body;			/* owned */
+	const char *content_type; /* static string, NULL for no body */
+	char *body;               /* owned */
 	size_t body_len;
 	struct resp_header headers[REQ_MAX_HEADERS];
 	size_t nheaders;
-	struct acme_problem prob;	/* for the request log */
+	struct acme_problem prob; /* for the request log */
 };
 
 #endif

@@ -32,8 +32,8 @@ add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	X509_EXTENSION *ext;
 	int ok;
 
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : cert, cert, NULL,
-	    NULL, 0);
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : cert, cert, NULL, NULL,
+	    0);
 	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
 	if (ext == NULL)
 		return 0;
@@ -90,7 +90,7 @@ add_sans(X509 *cert, const struct acme_ident *sans, size_t n, int critical)
 		}
 	}
 	ok = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, critical,
-	    X509V3_ADD_DEFAULT) == 1;
+		 X509V3_ADD_DEFAULT) == 1;
 out:
 	GENERAL_NAMES_free(gens);
 	return ok;
@@ -105,8 +105,8 @@ set_serial(X509 *cert)
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		return 0;
-	b[0] &= 0x7f;	/* positive */
-	b[0] |= 0x40;	/* full length, so the DER size is constant */
+	b[0] &= 0x7f; /* positive */
+	b[0] |= 0x40; /* full length, so the DER size is constant */
 	bn = BN_bin2bn(b, sizeof(b), NULL);
 	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
 	BN_free(bn);
@@ -139,8 +139,8 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 		(const unsigned char *)g->cn, -1, -1, 0))
 		goto out;
 	if (!X509_set_subject_name(cert, name) ||
-	    !X509_set_issuer_name(cert, g->issuer != NULL ?
-		    X509_get_subject_name(g->issuer) : name) ||
+	    !X509_set_issuer_name(cert,
+		g->issuer != NULL ? X509_get_subject_name(g->issuer) : name) ||
 	    !X509_set_pubkey(cert, g->pubkey))
 		goto out;
 	rsa = EVP_PKEY_is_a(g->pubkey, "RSA");
@@ -148,25 +148,26 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 	case CERTGEN_ROOT:
 		ok = add_ext(cert, NULL, NID_basic_constraints,
 			 "critical,CA:TRUE") &&
-		    add_ext(cert, NULL, NID_key_usage,
-			"critical,keyCertSign,cRLSign") &&
-		    add_ext(cert, NULL, NID_subject_key_identifier, "hash");
+		     add_ext(cert, NULL, NID_key_usage,
+			 "critical,keyCertSign,cRLSign") &&
+		     add_ext(cert, NULL, NID_subject_key_identifier, "hash");
 		break;
 	case CERTGEN_INTERMEDIATE:
 		ok = add_ext(cert, g->issuer, NID_basic_constraints,
 			 "critical,CA:TRUE,pathlen:0") &&
-		    add_ext(cert, g->issuer, NID_key_usage,
-			"critical,digitalSignature,keyCertSign,cRLSign") &&
-		    add_ext(cert, g->issuer, NID_ext_key_usage,
-			"serverAuth,clientAuth") &&
-		    add_ext(cert, g->issuer, NID_subject_key_identifier,
-			"hash") &&
-		    add_ext(cert, g->issuer, NID_authority_key_identifier,
-			"keyid:always");
+		     add_ext(cert, g->issuer, NID_key_usage,
+			 "critical,digitalSignature,keyCertSign,cRLSign") &&
+		     add_ext(cert, g->issuer, NID_ext_key_usage,
+			 "serverAuth,clientAuth") &&
+		     add_ext(cert, g->issuer, NID_subject_key_identifier,
+			 "hash") &&
+		     add_ext(cert, g->issuer, NID_authority_key_identifier,
+			 "keyid:always");
 		break;
 	case CERTGEN_LEAF:
-		ok = add_ext(cert, g->issuer, NID_basic_constraints,
-			 "critical,CA:FALSE") &&
+		ok =
+		    add_ext(cert, g->issuer, NID_basic_constraints,
+			"critical,CA:FALSE") &&
 		    add_ext(cert, g->issuer, NID_key_usage,
 			rsa ? "critical,digitalSignature,keyEncipherment" :
 			      "critical,digitalSignature") &&
@@ -184,9 +185,9 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 	/* Ed25519 signs without a separate digest. */
 	if (!EVP_PKEY_is_a(g->issuer_key, "ED25519"))
 		md = EVP_PKEY_get_bits(g->issuer_key) > 256 &&
-			!EVP_PKEY_is_a(g->issuer_key, "RSA") ?
-		    EVP_sha384() :
-		    EVP_sha256();
+			     !EVP_PKEY_is_a(g->issuer_key, "RSA") ?
+			 EVP_sha384() :
+			 EVP_sha256();
 	if (X509_sign(cert, g->issuer_key, md) <= 0)
 		goto out;
 	ok = 1;

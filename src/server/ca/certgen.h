@@ -16,21 +16,21 @@
 #include <anvil/problem.h>
 
 enum certgen_kind {
-	CERTGEN_ROOT = 1,	/* self-signed CA, no path length limit */
-	CERTGEN_INTERMEDIATE,	/* CA, pathlen 0 */
-	CERTGEN_LEAF,		/* end entity: serverAuth */
+	CERTGEN_ROOT = 1,     /* self-signed CA, no path length limit */
+	CERTGEN_INTERMEDIATE, /* CA, pathlen 0 */
+	CERTGEN_LEAF,         /* end entity: serverAuth */
 };
 
 struct certgen {
 	enum certgen_kind kind;
-	const char *cn;			/* subject CN, or NULL */
-	const char *org;		/* subject O, or NULL */
-	EVP_PKEY *pubkey;		/* the subject's key */
-	X509 *issuer;			/* NULL for a root */
-	EVP_PKEY *issuer_key;		/* signs; the subject key for a root */
+	const char *cn;       /* subject CN, or NULL */
+	const char *org;      /* subject O, or NULL */
+	EVP_PKEY *pubkey;     /* the subject's key */
+	X509 *issuer;         /* NULL for a root */
+	EVP_PKEY *issuer_key; /* signs; the subject key for a root */
 	time_t not_before;
 	time_t not_after;
-	const struct acme_ident *sans;	/* leaf only */
+	const struct acme_ident *sans; /* leaf only */
 	size_t nsans;
 };
 

@@ -53,8 +53,9 @@ mkdir_p(const char *path, mode_t mode, struct acme_problem *prob)
 static int
 path_in(char *out, size_t size, const char *dir, const char *rel)
 {
-	return snprintf(out, size, "%s/%s", dir, rel) < (int)size ? 0 :
-								    ACME_ERR_LIMIT;
+	return snprintf(out, size, "%s/%s", dir, rel) < (int)size ?
+		   0 :
+		   ACME_ERR_LIMIT;
 }
 
 /* Listener names: localhost, loopback addresses and the listen host. */
@@ -214,9 +215,11 @@ static void
 init_usage(void)
 {
 	fprintf(stderr,
-	    "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver ADDR:PORT]\n"
+	    "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver "
+	    "ADDR:PORT]\n"
 	    "                [--http01-port N] [--tls-alpn01-port N]\n"
-	    "                [--allow-private-addresses] [--database URL] [--rsa]\n");
+	    "                [--allow-private-addresses] [--database URL] "
+	    "[--rsa]\n");
 	exit(2);
 }
 
@@ -239,16 +242,16 @@ int
 init_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"resolver", required_argument, NULL, 'r'},
-		{"http01-port", required_argument, NULL, 'h'},
-		{"tls-alpn01-port", required_argument, NULL, 't'},
-		{"allow-private-addresses", no_argument, NULL, 'p'},
-		{"database", required_argument, NULL, 'd'},
-		{"rsa", no_argument, NULL, 'R'},
-		{NULL, 0, NULL, 0},
+		{ "listen", required_argument, NULL, 'l' },
+		{ "resolver", required_argument, NULL, 'r' },
+		{ "http01-port", required_argument, NULL, 'h' },
+		{ "tls-alpn01-port", required_argument, NULL, 't' },
+		{ "allow-private-addresses", no_argument, NULL, 'p' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "rsa", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct acme_problem prob = {0};
+	struct acme_problem prob = { 0 };
 	struct conf cfg;
 	char cfgpath[CONF_PATH_MAX], dir[CONF_PATH_MAX];
 	const char *listen = NULL, *resolver = NULL, *database = NULL;
@@ -288,8 +291,8 @@ init_main(int argc, char **argv)
 	if (realpath(argv[optind], dir) == NULL) {
 		if (mkdir(argv[optind], 0755) != 0 ||
 		    realpath(argv[optind], dir) == NULL) {
-			fprintf(stderr, "anvil-ca: init: %s: %s\n", argv[optind],
-			    strerror(errno));
+			fprintf(stderr, "anvil-ca: init: %s: %s\n",
+			    argv[optind], strerror(errno));
 			return 1;
 		}
 	}

@@ -24,7 +24,7 @@
 
 #include "internal.h"
 
-#define MAX_CONTACTS 10
+#define MAX_CONTACTS    10
 #define MAX_CONTACT_LEN 254
 
 /* The account object of RFC 8555 7.1.2 for acct (new reference). */
@@ -42,8 +42,8 @@ account_json(const struct req *req, const struct store_account *acct)
 		eab = json_loads(acct->eab, 0, NULL);
 	o = json_pack("{s:s, s:s, s:o*, s:o*}", "status",
 	    store_status_name(acct->status), "orders", orders, "contact",
-	    contact != NULL ? contact : json_array(),
-	    "externalAccountBinding", eab);
+	    contact != NULL ? contact : json_array(), "externalAccountBinding",
+	    eab);
 	if (o != NULL && acct->tos_agreed)
 		json_object_set_new(o, "termsOfServiceAgreed", json_true());
 	return o;
@@ -62,8 +62,7 @@ check_mailto(const char *addr, struct acme_problem *prob)
 		    "contact \"mailto:%.100s\" is not one email address", addr);
 	for (p = addr; p < at; p++)
 		if (*p <= ' ' || *p >= 0x7f || strchr("\"(),:;<>[\\]?&%", *p))
-			return acme_problem_set(prob,
-			    ACME_PROB_INVALID_CONTACT,
+			return acme_problem_set(prob, ACME_PROB_INVALID_CONTACT,
 			    "contact \"mailto:%.100s\" has characters not "
 			    "allowed in an address",
 			    addr);
@@ -95,7 +94,8 @@ check_contacts(const json_t *payload, char **out, struct acme_problem *prob)
 	if (json_array_size(arr) > MAX_CONTACTS)
 		return acme_problem_set(prob, ACME_PROB_INVALID_CONTACT,
 		    "at most %d contacts", MAX_CONTACTS);
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *s = json_string_value(v);
 
 		if (s == NULL || strlen(s) > MAX_CONTACT_LEN)
@@ -122,8 +122,8 @@ check_contacts(const json_t *payload, char **out, struct acme_problem *prob)
  * the outer request and returns its MAC key id in kid.
  */
 static int
-check_eab(struct srv *srv, const struct req *req, const json_t *eab,
-    char *kid, size_t kidsz, struct acme_problem *prob)
+check_eab(struct srv *srv, const struct req *req, const json_t *eab, char *kid,
+    size_t kidsz, struct acme_problem *prob)
 {
 	struct store_eab rec;
 	struct acme_jws *jws = NULL;
@@ -139,8 +139,8 @@ check_eab(struct srv *srv, const struct req *req, const json_t *eab,
 		    "external account binding url differs from the request's");
 		goto out;
 	}
-	rc = srv->store->ops->eab_get(srv->store, acme_jws_kid(jws), &rec,
-	    prob);
+	rc =
+	    srv->store->ops->eab_get(srv->store, acme_jws_kid(jws), &rec, prob);
 	if (rc == ACME_ERR_NOTFOUND) {
 		acme_problem_set(prob, ACME_PROB_UNAUTHORIZED,
 		    "unknown external account key id");
@@ -240,8 +240,8 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 		goto fail;
 	}
 	if (eab != NULL) {
-		if (check_eab(srv, req, eab, acct.eab_kid,
-			sizeof(acct.eab_kid), &prob) != 0)
+		if (check_eab(srv, req, eab, acct.eab_kid, sizeof(acct.eab_kid),
+			&prob) != 0)
 			goto fail;
 		acct.eab = json_dumps(eab, JSON_COMPACT);
 	}
@@ -270,9 +270,8 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 	}
 	if (rc != 0)
 		goto fail;
-	if (acct.eab_kid[0] != '\0' &&
-	    srv->store->ops->eab_bind(srv->store, acct.eab_kid, acct.id,
-		&prob) != 0) {
+	if (acct.eab_kid[0] != '\0' && srv->store->ops->eab_bind(srv->store,
+					   acct.eab_kid, acct.id, &prob) != 0) {
 		/* Bound meanwhile by another account: undo ours. */
 		acct.status = ST_DEACTIVATED;
 		srv->store->ops->account_update(srv->store, &acct, NULL);

@@ -36,7 +36,8 @@ caa_identities(const char *list)
 		if (e == NULL)
 			e = p + strlen(p);
 		if (e > p)
-			json_array_append_new(a, json_stringn(p, (size_t)(e - p)));
+			json_array_append_new(a,
+			    json_stringn(p, (size_t)(e - p)));
 		p = *e == ',' ? e + 1 : e;
 	}
 	return a;
@@ -67,17 +68,19 @@ h_directory(struct srv *srv, struct req *req, struct resp *resp)
 		json_object_set_new(dir, "newNonce", url(req, PATH_NEW_NONCE));
 		json_object_set_new(dir, "newAccount",
 		    url(req, PATH_NEW_ACCOUNT));
+		json_object_set_new(dir, "newOrder", url(req, PATH_NEW_ORDER));
 		/*
-		 * XXX: newOrder, revokeCert and keyChange join the
-		 * directory as their handlers land (issue 3); newAuthz
-		 * only if pre-authorization is offered (S-DIR-2).
+		 * XXX: revokeCert and keyChange join the directory as their
+		 * handlers land (issue 3); newAuthz only if
+		 * pre-authorization is offered (S-DIR-2).
 		 */
 		json_object_set_new(dir, "meta", meta);
 		meta = NULL;
 	}
 	json_decref(meta);
 	if (reply_json(resp, 200, dir) == 0)
-		reply_header(resp, "Cache-Control", "public, max-age=0, no-cache");
+		reply_header(resp, "Cache-Control",
+		    "public, max-age=0, no-cache");
 }
 
 void

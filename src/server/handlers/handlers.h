@@ -10,12 +10,18 @@
 
 #include "../srv.h"
 
-typedef void (*handler_fn)(struct srv *srv, struct req *req,
-    struct resp *resp);
+typedef void (*handler_fn)(struct srv *srv, struct req *req, struct resp *resp);
 
 void h_directory(struct srv *srv, struct req *req, struct resp *resp);
 void h_new_nonce(struct srv *srv, struct req *req, struct resp *resp);
 void h_new_account(struct srv *srv, struct req *req, struct resp *resp);
 void h_account(struct srv *srv, struct req *req, struct resp *resp);
+void h_account_orders(struct srv *srv, struct req *req, struct resp *resp);
+void h_new_order(struct srv *srv, struct req *req, struct resp *resp);
+void h_order(struct srv *srv, struct req *req, struct resp *resp);
+void h_finalize(struct srv *srv, struct req *req, struct resp *resp);
+void h_authz(struct srv *srv, struct req *req, struct resp *resp);
+void h_chall(struct srv *srv, struct req *req, struct resp *resp);
+void h_cert(struct srv *srv, struct req *req, struct resp *resp);
 
 #endif

@@ -63,7 +63,7 @@ static int
 load_account(struct srv *srv, struct req *req, const char *kid,
     struct resp *resp)
 {
-	struct acme_problem prob = {0};
+	struct acme_problem prob = { 0 };
 	struct store_account *acct;
 	size_t plen;
 	char prefix[1024];
@@ -94,7 +94,7 @@ load_account(struct srv *srv, struct req *req, const char *kid,
 	}
 	if (acct->status != ST_VALID) {
 		/* RFC 8555 7.3.6: a deactivated account gets 401. */
-		struct acme_problem p = {0};
+		struct acme_problem p = { 0 };
 
 		acme_problem_set_status(&p, ACME_PROB_UNAUTHORIZED, 401,
 		    "account is %s", store_status_name(acct->status));
@@ -116,7 +116,7 @@ int
 authn_check(struct srv *srv, struct req *req, enum authn_mode mode,
     struct resp *resp)
 {
-	struct acme_problem prob = {0};
+	struct acme_problem prob = { 0 };
 	struct acme_jws *jws = NULL;
 	EVP_PKEY *key = NULL, *acct_key = NULL;
 	json_t *jwk = NULL;

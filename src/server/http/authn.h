@@ -13,9 +13,9 @@
 #include "../srv.h"
 
 enum authn_mode {
-	AUTHN_KID = 1,		/* kid only: every request of an account */
-	AUTHN_JWK,		/* jwk only: newAccount */
-	AUTHN_EITHER,		/* revokeCert: account or certificate key */
+	AUTHN_KID = 1, /* kid only: every request of an account */
+	AUTHN_JWK,     /* jwk only: newAccount */
+	AUTHN_EITHER,  /* revokeCert: account or certificate key */
 };
 
 /*

@@ -34,12 +34,13 @@
 struct reqctx {
 	struct acme_buf body;
 	int too_big;
-	int started;		/* the headers-only first call was seen */
-	int *inflight;		/* the server's counter, once started */
+	int too_long;  /* URI did not fit in uri */
+	int started;   /* the headers-only first call was seen */
+	int *inflight; /* the server's counter, once started */
 	struct timespec start;
 	int status;
 	char method[8];
-	char path[256];
+	char uri[2048]; /* as requested, with the query */
 	char ptype[48];
 };
 
@@ -54,7 +55,9 @@ log_uri(void *cls, const char *uri, struct MHD_Connection *con)
 		return NULL;
 	acme_buf_init(&rc->body, REQ_MAX_BODY);
 	clock_gettime(CLOCK_MONOTONIC, &rc->start);
-	snprintf(rc->path, sizeof(rc->path), "%s", uri);
+	if (strlen(uri) >= sizeof(rc->uri))
+		rc->too_long = 1;
+	snprintf(rc->uri, sizeof(rc->uri), "%s", uri);
 	return rc;
 }
 
@@ -65,7 +68,7 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	struct reqctx *rc = *con_cls;
 	struct timespec end;
 	double ms;
-	char q[300];
+	char q[600];
 
 	(void)cls;
 	(void)con;
@@ -73,11 +76,11 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (double)(end.tv_sec - rc->start.tv_sec) * 1e3 +
-	    (double)(end.tv_nsec - rc->start.tv_nsec) / 1e6;
+	     (double)(end.tv_nsec - rc->start.tv_nsec) / 1e6;
 	acme_log(ACME_LOG_INFO, "request",
 	    "method=%s path=%s status=%d problem=%s latency_ms=%.2f%s",
 	    rc->method[0] ? rc->method : "-",
-	    acme_log_quote(rc->path, q, sizeof(q)), rc->status,
+	    acme_log_quote(rc->uri, q, sizeof(q)), rc->status,
 	    rc->ptype[0] ? rc->ptype : "-", ms,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	if (rc->inflight != NULL)
@@ -142,7 +145,8 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	struct resp resp;
 	struct req req;
 	const char *host;
-	char base[600], full[1200];
+	char base[600], full[2700];
+	const char *qm;
 	enum MHD_Result ret;
 
 	(void)version;
@@ -173,7 +177,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		host = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_HOST);
 		if (!host_ok(host)) {
-			struct acme_problem p = {0};
+			struct acme_problem p = { 0 };
 
 			acme_problem_set(&p, ACME_PROB_MALFORMED,
 			    "missing or invalid Host header");
@@ -182,13 +186,15 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		}
 		snprintf(base, sizeof(base), "https://%s", host);
 	}
-	if (strlen(url) > 512) {
+	if (rc->too_long || strlen(url) > 512) {
 		reply_error(&resp, ACME_PROB_MALFORMED, "URL too long");
 		goto send;
 	}
-	snprintf(full, sizeof(full), "%s%s", base, url);
+	snprintf(full, sizeof(full), "%s%s", base, rc->uri);
+	qm = strchr(rc->uri, '?');
 	req.method = method;
 	req.path = url;
+	req.query = qm != NULL ? qm + 1 : NULL;
 	req.url = full;
 	req.base = base;
 	req.content_type = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
@@ -198,7 +204,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	req.body = rc->body.data != NULL ? rc->body.data : "";
 	req.body_len = rc->body.len;
 	if (rc->too_big) {
-		struct acme_problem p = {0};
+		struct acme_problem p = { 0 };
 
 		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 413,
 		    "request body larger than %d bytes", REQ_MAX_BODY);
@@ -286,14 +292,13 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	    (rc = acme_file_read(srv->cfg->tls_key, 1 << 20, &key, &len,
 		 prob)) != 0)
 		goto out;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+		MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_HTTPS_MEM_CERT, cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, key,
+	    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
 	    MHD_OPTION_HTTPS_PRIORITIES,
 	    "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg->http_threads,
@@ -301,8 +306,7 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot listen on %s: %s", srv->cfg->listen,
@@ -330,7 +334,7 @@ front_stop(struct srv *srv, int grace_ms)
 	 * keep-alive connections are simply closed by MHD_stop_daemon. */
 	ls = MHD_quiesce_daemon(srv->mhd);
 	while (waited < grace_ms &&
-	    __atomic_load_n(&srv->inflight, __ATOMIC_SEQ_CST) > 0) {
+	       __atomic_load_n(&srv->inflight, __ATOMIC_SEQ_CST) > 0) {
 		usleep(10 * 1000);
 		waited += 10;
 	}

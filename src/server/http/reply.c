@@ -55,8 +55,7 @@ reply_link(struct resp *r, const char *url, const char *rel)
 }
 
 static void
-set_body(struct resp *r, int status, const char *ctype, char *body,
-    size_t len)
+set_body(struct resp *r, int status, const char *ctype, char *body, size_t len)
 {
 	free(r->body);
 	r->status = status;

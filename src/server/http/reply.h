@@ -41,8 +41,8 @@ void reply_problem_ex(struct resp *r, const struct acme_problem *prob,
     const json_t *extra);
 
 /* Shorthand: a problem of type with a formatted detail. */
-void reply_error(struct resp *r, enum acme_prob_type type, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+void reply_error(struct resp *r, enum acme_prob_type type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Sets a body of another type (content_type static), copying data. */
 int reply_body(struct resp *r, int status, const char *content_type,

@@ -23,7 +23,7 @@ enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 struct route {
 	const char *pattern;
 	unsigned methods;
-	enum authn_mode auth;	/* for POST */
+	enum authn_mode auth; /* for POST */
 	handler_fn fn;
 };
 
@@ -31,7 +31,14 @@ static const struct route routes[] = {
 	{ PATH_DIRECTORY, M_GET | M_HEAD, 0, h_directory },
 	{ PATH_NEW_NONCE, M_GET | M_HEAD | M_POST, AUTHN_KID, h_new_nonce },
 	{ PATH_NEW_ACCOUNT, M_POST, AUTHN_JWK, h_new_account },
+	{ PATH_NEW_ORDER, M_POST, AUTHN_KID, h_new_order },
 	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account },
+	{ PATH_ACCOUNT "*/orders", M_POST, AUTHN_KID, h_account_orders },
+	{ PATH_ORDER "*", M_POST, AUTHN_KID, h_order },
+	{ PATH_ORDER "*/finalize", M_POST, AUTHN_KID, h_finalize },
+	{ PATH_AUTHZ "*", M_POST, AUTHN_KID, h_authz },
+	{ PATH_CHALL "*", M_POST, AUTHN_KID, h_chall },
+	{ PATH_CERT "*", M_POST, AUTHN_KID, h_cert },
 };
 
 #define PARAM_MAX 64
@@ -40,7 +47,7 @@ static int
 is_id_char(int c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 /*
@@ -109,7 +116,7 @@ router_dispatch(struct srv *srv, struct req *req, struct resp *resp)
 			break;
 		}
 	if (rt == NULL) {
-		struct acme_problem p = {0};
+		struct acme_problem p = { 0 };
 
 		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404,
 		    "no such resource");
@@ -119,7 +126,7 @@ router_dispatch(struct srv *srv, struct req *req, struct resp *resp)
 	req->param = pbuf[0] != '\0' ? pbuf : NULL;
 	m = method_bit(req->method);
 	if ((rt->methods & m) == 0) {
-		struct acme_problem p = {0};
+		struct acme_problem p = { 0 };
 
 		/* RFC 8555 6.3: GET of a POST-as-GET resource is 405. */
 		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405,

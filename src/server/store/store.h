@@ -28,15 +28,15 @@
 #include <anvil/ident.h>
 #include <anvil/problem.h>
 
-#define STORE_ERR_EXISTS (-100)
+#define STORE_ERR_EXISTS   (-100)
 #define STORE_ERR_CONFLICT (-101)
 
-#define STORE_ID_LEN 22		/* base64url of 16 random bytes */
-#define STORE_ID_SIZE (STORE_ID_LEN + 1)
-#define STORE_TOKEN_SIZE 44	/* base64url of 32 random bytes + NUL */
-#define STORE_SERIAL_SIZE 41	/* lowercase hex of up to 20 bytes + NUL */
-#define STORE_THUMB_SIZE 44	/* base64url SHA-256 + NUL */
-#define STORE_MAX_AUTHZ 100	/* authorizations per order */
+#define STORE_ID_LEN      22 /* base64url of 16 random bytes */
+#define STORE_ID_SIZE     (STORE_ID_LEN + 1)
+#define STORE_TOKEN_SIZE  44  /* base64url of 32 random bytes + NUL */
+#define STORE_SERIAL_SIZE 41  /* lowercase hex of up to 20 bytes + NUL */
+#define STORE_THUMB_SIZE  44  /* base64url SHA-256 + NUL */
+#define STORE_MAX_AUTHZ   100 /* authorizations per order */
 
 /* Status values shared by every object (RFC 8555 7.1.6). */
 enum store_status {
@@ -65,36 +65,36 @@ enum store_chall_type store_chall_type_from_name(const char *name);
 
 struct store_account {
 	char id[STORE_ID_SIZE];
-	enum store_status status;	/* valid, deactivated, revoked */
+	enum store_status status;          /* valid, deactivated, revoked */
 	char thumbprint[STORE_THUMB_SIZE]; /* RFC 7638, unique */
-	char *jwk;			/* public key, canonical JSON */
-	char *contact;			/* JSON array of URLs, or NULL */
+	char *jwk;                         /* public key, canonical JSON */
+	char *contact;                     /* JSON array of URLs, or NULL */
 	int tos_agreed;
-	char *eab;			/* the verified EAB JWS as sent, or NULL */
-	char eab_kid[128];		/* "" when none */
-	time_t created;			/* seconds since the epoch */
+	char *eab;         /* the verified EAB JWS as sent, or NULL */
+	char eab_kid[128]; /* "" when none */
+	time_t created;    /* seconds since the epoch */
 };
 
 struct store_chall {
 	char id[STORE_ID_SIZE];
 	char authz_id[STORE_ID_SIZE];
 	enum store_chall_type type;
-	enum store_status status;	/* pending, processing, valid, invalid */
+	enum store_status status; /* pending, processing, valid, invalid */
 	char token[STORE_TOKEN_SIZE];
-	time_t validated;		/* 0 until valid */
-	char *error;			/* problem JSON, or NULL */
-	int attempts;			/* validation attempts made */
+	time_t validated; /* 0 until valid */
+	char *error;      /* problem JSON, or NULL */
+	int attempts;     /* validation attempts made */
 };
 
 struct store_authz {
 	char id[STORE_ID_SIZE];
 	char account_id[STORE_ID_SIZE];
-	struct acme_ident ident;	/* without "*." for wildcards */
+	struct acme_ident ident; /* without "*." for wildcards */
 	int wildcard;
 	enum store_status status;
 	time_t expires;
 	time_t created;
-	struct store_chall *challs;	/* owned array */
+	struct store_chall *challs; /* owned array */
 	size_t nchall;
 };
 
@@ -103,35 +103,35 @@ struct store_order {
 	char account_id[STORE_ID_SIZE];
 	enum store_status status;
 	time_t expires;
-	time_t not_before;		/* 0 when not requested */
-	time_t not_after;		/* 0 when not requested */
+	time_t not_before; /* 0 when not requested */
+	time_t not_after;  /* 0 when not requested */
 	time_t created;
-	struct acme_ident *idents;	/* owned, sorted */
+	struct acme_ident *idents; /* owned, sorted */
 	size_t nident;
 	char (*authz_ids)[STORE_ID_SIZE]; /* owned, nauthz entries */
 	size_t nauthz;
-	char *error;			/* problem JSON, or NULL */
-	char cert_id[STORE_ID_SIZE];	/* "" until issued */
-	char profile[64];		/* "" for the default */
-	char replaces[256];		/* ARI certID, "" when none */
+	char *error;                 /* problem JSON, or NULL */
+	char cert_id[STORE_ID_SIZE]; /* "" until issued */
+	char profile[64];            /* "" for the default */
+	char replaces[256];          /* ARI certID, "" when none */
 };
 
 struct store_cert {
 	char id[STORE_ID_SIZE];
-	char serial[STORE_SERIAL_SIZE];	/* lowercase hex, unique */
+	char serial[STORE_SERIAL_SIZE]; /* lowercase hex, unique */
 	char account_id[STORE_ID_SIZE];
 	char order_id[STORE_ID_SIZE];
-	char *chain_pem;		/* leaf first, then issuers */
-	char *alt_chain_pem;		/* alternate chain, or NULL */
+	char *chain_pem;     /* leaf first, then issuers */
+	char *alt_chain_pem; /* alternate chain, or NULL */
 	time_t not_before;
 	time_t not_after;
-	time_t revoked_at;		/* 0 when not revoked */
-	int reason;			/* RFC 5280 CRLReason, -1 when none */
+	time_t revoked_at; /* 0 when not revoked */
+	int reason;        /* RFC 5280 CRLReason, -1 when none */
 };
 
 struct store_eab {
 	char kid[128];
-	unsigned char key[64];		/* HMAC key */
+	unsigned char key[64]; /* HMAC key */
 	size_t keylen;
 	char account_id[STORE_ID_SIZE]; /* "" until bound */
 	time_t created;
@@ -140,7 +140,7 @@ struct store_eab {
 /* A validation that must run (or resume after a restart). */
 struct store_job {
 	char chall_id[STORE_ID_SIZE];
-	time_t not_before;		/* do not run before this time */
+	time_t not_before; /* do not run before this time */
 };
 
 struct store;

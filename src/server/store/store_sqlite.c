@@ -190,10 +190,10 @@ struct conn {
 };
 
 struct sq {
-	struct store base;		/* first: a struct store * is a sq * */
+	struct store base; /* first: a struct store * is a sq * */
 	char *path;
 	pthread_key_t key;
-	pthread_mutex_t lock;		/* guards conns */
+	pthread_mutex_t lock; /* guards conns */
 	struct conn *conns;
 };
 
@@ -435,9 +435,10 @@ account_insert(struct store *st, const struct store_account *a,
     struct acme_problem *prob)
 {
 	return run(st,
-	    prep(st, S_ACCT_INSERT, prob, "sisssissi", a->id, (long long)a->status,
-		a->thumbprint, a->jwk, a->contact, (long long)a->tos_agreed,
-		a->eab, a->eab_kid, (long long)a->created),
+	    prep(st, S_ACCT_INSERT, prob, "sisssissi", a->id,
+		(long long)a->status, a->thumbprint, a->jwk, a->contact,
+		(long long)a->tos_agreed, a->eab, a->eab_kid,
+		(long long)a->created),
 	    prob);
 }
 
@@ -495,7 +496,8 @@ idents_json(const struct acme_ident *ids, size_t n)
 
 	for (i = 0; a != NULL && i < n; i++)
 		json_array_append_new(a, json_pack("{s:s, s:s}", "type",
-		    acme_ident_type_name(ids[i].type), "value", ids[i].value));
+					     acme_ident_type_name(ids[i].type),
+					     "value", ids[i].value));
 	s = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
 	json_decref(a);
 	return s;
@@ -524,9 +526,9 @@ insert_authz(struct store *st, const struct store_authz *z,
 
 	rc = run(st,
 	    prep(st, S_AUTHZ_INSERT, prob, "ssisiiii", z->id, z->account_id,
-		(long long)z->ident.type, z->ident.value, (long long)z->wildcard,
-		(long long)z->status, (long long)z->expires,
-		(long long)z->created),
+		(long long)z->ident.type, z->ident.value,
+		(long long)z->wildcard, (long long)z->status,
+		(long long)z->expires, (long long)z->created),
 	    prob);
 	for (i = 0; rc == 0 && i < z->nchall; i++) {
 		const struct store_chall *c = &z->challs[i];
@@ -592,16 +594,16 @@ parse_order_arrays(struct store_order *o, const char *idents,
 	o->authz_ids = calloc(json_array_size(b) + 1, sizeof(*o->authz_ids));
 	if (o->idents == NULL || o->authz_ids == NULL)
 		goto out;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (acme_ident_set(&o->idents[i],
 			json_string_value(json_object_get(v, "type")),
 			json_string_value(json_object_get(v, "value"))) != 0)
 			goto out;
 	}
 	o->nident = json_array_size(a);
-	json_array_foreach(b, i, v)
-		snprintf(o->authz_ids[i], STORE_ID_SIZE, "%s",
-		    json_string_value(v) != NULL ? json_string_value(v) : "");
+	json_array_foreach(b, i, v) snprintf(o->authz_ids[i], STORE_ID_SIZE,
+	    "%s", json_string_value(v) != NULL ? json_string_value(v) : "");
 	o->nauthz = json_array_size(b);
 	rc = 0;
 out:
@@ -719,8 +721,8 @@ authz_get(struct store *st, const char *id, struct store_authz *z,
 	col_copy(q, 0, z->id, sizeof(z->id));
 	col_copy(q, 1, z->account_id, sizeof(z->account_id));
 	snprintf(type, sizeof(type), "%s",
-	    acme_ident_type_name((enum acme_ident_type)sqlite3_column_int(q,
-		2)));
+	    acme_ident_type_name(
+		(enum acme_ident_type)sqlite3_column_int(q, 2)));
 	acme_ident_set(&z->ident, type,
 	    (const char *)sqlite3_column_text(q, 3));
 	z->wildcard = sqlite3_column_int(q, 4);
@@ -732,14 +734,14 @@ authz_get(struct store *st, const char *id, struct store_authz *z,
 	if (q == NULL)
 		return ACME_ERR_IO;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct store_chall *c = realloc(z->challs,
-		    (z->nchall + 1) * sizeof(*c));
+		struct store_chall *c =
+		    realloc(z->challs, (z->nchall + 1) * sizeof(*c));
 
 		if (c == NULL) {
 			sqlite3_reset(q);
 			store_authz_release(z);
-			return acme_problem_set(prob,
-			    ACME_PROB_SERVER_INTERNAL, "out of memory");
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
 		}
 		z->challs = c;
 		read_chall(q, &z->challs[z->nchall++]);
@@ -824,8 +826,7 @@ chall_update(struct store *st, const struct store_chall *c,
 /* --- validation jobs --- */
 
 static int
-job_add(struct store *st, const struct store_job *j,
-    struct acme_problem *prob)
+job_add(struct store *st, const struct store_job *j, struct acme_problem *prob)
 {
 	return run(st,
 	    prep(st, S_JOB_ADD, prob, "si", j->chall_id,
@@ -977,8 +978,8 @@ static int
 eab_bind(struct store *st, const char *kid, const char *account_id,
     struct acme_problem *prob)
 {
-	return run_cond(st,
-	    prep(st, S_EAB_BIND, prob, "ss", account_id, kid), prob);
+	return run_cond(st, prep(st, S_EAB_BIND, prob, "ss", account_id, kid),
+	    prob);
 }
 
 /* --- open, migrate, close --- */

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The issuer (see issuer.h): signs end-entity certificates with the
+ * intermediate key.  The subject CN is the first DNS name that fits in
+ * 64 bytes; when there is none the subject is empty and the SAN
+ * extension is critical, as RFC 5280 4.2.1.6 requires.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+
+#include <anvil/err.h>
+#include <anvil/fileio.h>
+#include <anvil/key.h>
+#include <anvil/x509.h>
+
+#include "certgen.h"
+#include "issuer.h"
+
+#include "internal.h"
+
+struct issuer {
+	X509 *cert;
+	EVP_PKEY *key;
+	char *cert_pem;
+};
+
+struct issuer *
+issuer_open(const struct conf *cfg, struct acme_problem *prob)
+{
+	struct issuer *is = calloc(1, sizeof(*is));
+	char *pem = NULL;
+	size_t len = 0;
+
+	if (is == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		return NULL;
+	}
+	if ((is->key = acme_key_load_file(cfg->issuer_key, prob)) == NULL)
+		goto fail;
+	if (acme_file_read(cfg->issuer_cert, 1 << 20, &pem, &len, prob) != 0)
+		goto fail;
+	if ((is->cert = acme_x509_parse_one(pem, len, prob)) == NULL)
+		goto fail;
+	if (X509_check_private_key(is->cert, is->key) != 1) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "%s does not match %s", cfg->issuer_key, cfg->issuer_cert);
+		goto fail;
+	}
+	if ((is->cert_pem = acme_x509_to_pem(is->cert, NULL)) == NULL)
+		goto fail;
+	free(pem);
+	return is;
+fail:
+	free(pem);
+	issuer_free(is);
+	return NULL;
+}
+
+void
+issuer_free(struct issuer *is)
+{
+	if (is == NULL)
+		return;
+	X509_free(is->cert);
+	EVP_PKEY_free(is->key);
+	free(is->cert_pem);
+	free(is);
+}
+
+int
+issuer_issue(struct issuer *is, EVP_PKEY *pubkey,
+    const struct acme_ident *names, size_t n, time_t not_before,
+    time_t not_after, struct issued *out, struct acme_problem *prob)
+{
+	struct certgen g;
+	X509 *cert;
+	char *leaf;
+	size_t i, llen = 0, clen = strlen(is->cert_pem);
+
+	memset(&g, 0, sizeof(g));
+	memset(out, 0, sizeof(*out));
+	g.kind = CERTGEN_LEAF;
+	for (i = 0; i < n && g.cn == NULL; i++)
+		if (names[i].type == ACME_IDENT_DNS &&
+		    strlen(names[i].value) <= 64)
+			g.cn = names[i].value;
+	g.pubkey = pubkey;
+	g.issuer = is->cert;
+	g.issuer_key = is->key;
+	g.not_before = not_before;
+	g.not_after = not_after;
+	g.sans = names;
+	g.nsans = n;
+	if ((cert = certgen_make(&g, prob)) == NULL)
+		return ACME_ERR_CRYPTO;
+	leaf = acme_x509_to_pem(cert, &llen);
+	if (leaf == NULL ||
+	    acme_x509_serial_hex(cert, out->serial, sizeof(out->serial)) != 0 ||
+	    (out->chain_pem = malloc(llen + clen + 1)) == NULL) {
+		free(leaf);
+		X509_free(cert);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot encode the certificate");
+	}
+	memcpy(out->chain_pem, leaf, llen);
+	memcpy(out->chain_pem + llen, is->cert_pem, clen + 1);
+	acme_x509_validity(cert, &out->not_before, &out->not_after);
+	free(leaf);
+	X509_free(cert);
+	return 0;
+}

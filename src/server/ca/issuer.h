@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The issuer: the only module that holds the CA signing key.  Handlers
+ * ask it for a certificate through issuer_issue(); the interface is
+ * narrow so that it can move into its own process (or an HSM) later.
+ */
+#ifndef ANVIL_ISSUER_H
+#define ANVIL_ISSUER_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/evp.h>
+
+#include <anvil/ident.h>
+#include <anvil/problem.h>
+
+#include "../conf.h"
+
+struct issuer;
+
+/* Loads the intermediate certificate and key named by cfg. */
+struct issuer *issuer_open(const struct conf *cfg, struct acme_problem *prob);
+void issuer_free(struct issuer *is);
+
+struct issued {
+	char serial[41];	/* lowercase hex */
+	char *chain_pem;	/* leaf then intermediate; caller frees */
+	time_t not_before;
+	time_t not_after;
+};
+
+/*
+ * Issues an end-entity certificate for pubkey with the given names and
+ * validity.  Fills out; returns 0 or a negative error with prob set.
+ */
+int issuer_issue(struct issuer *is, EVP_PKEY *pubkey,
+    const struct acme_ident *names, size_t n, time_t not_before,
+    time_t not_after, struct issued *out, struct acme_problem *prob);
+
+#endif

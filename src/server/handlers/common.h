@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Shared by the order, authorization and challenge handlers: resource
+ * URLs, RFC 3339 times, the JSON form of each object, and the status
+ * rules of RFC 8555 7.1.6 applied when an object is read.
+ */
+#ifndef ANVIL_HANDLERS_COMMON_H
+#define ANVIL_HANDLERS_COMMON_H
+
+#include <time.h>
+#include <jansson.h>
+
+#include "../srv.h"
+#include "../store/store.h"
+
+#define URL_MAX 1024
+
+/* base + prefix + id + suffix into out; returns out ("" if too long). */
+const char *res_url(char out[URL_MAX], const struct req *req,
+    const char *prefix, const char *id, const char *suffix);
+
+/* "2026-11-22T15:04:05Z" into out (at least 21 bytes). */
+const char *rfc3339(char out[32], time_t t);
+/* Parses RFC 3339 (Z or numeric offset, optional fraction); 0 or -1. */
+int rfc3339_parse(const char *s, time_t *out);
+
+json_t *chall_json(const struct req *req, const struct store_chall *c);
+json_t *authz_json(const struct req *req, const struct store_authz *z);
+json_t *order_json(const struct req *req, const struct store_order *o);
+
+/*
+ * Loads an authorization and applies expiry (pending/valid past expires
+ * become expired, persisted).  Returns 0 or an error with prob set.
+ */
+int authz_load(struct srv *srv, const char *id, struct store_authz *z,
+    struct acme_problem *prob);
+
+/*
+ * Loads an order and brings its status up to date with its
+ * authorizations and its expiry (pending -> ready / invalid), persisting
+ * any change.  Returns 0 or an error with prob set.
+ */
+int order_load(struct srv *srv, const char *id, struct store_order *o,
+    struct acme_problem *prob);
+
+/* Replies 404 malformed for a missing object or 403 for a foreign one. */
+int owner_check(struct resp *resp, const struct req *req,
+    const char *account_id);
+
+#endif

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Orders (RFC 8555 7.4): newOrder with identifier policy and
+ * authorization reuse, the order resource, finalize with the CSR checks
+ * of 7.4 and 11.1, and the account's orders list (7.1.2.1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <anvil/csr.h>
+#include <anvil/err.h>
+#include <anvil/json.h>
+#include <anvil/jwk.h>
+#include <anvil/jws.h>
+#include <anvil/key.h>
+
+#include "common.h"
+#include "handlers.h"
+#include "../audit.h"
+#include "../ca/issuer.h"
+#include "../http/reply.h"
+#include "../http/router.h"
+#include "../policy/policy.h"
+
+#include "internal.h"
+
+/* Challenge types offered, by identifier kind (S-CHAL-4, S-IDN-7). */
+static size_t
+offered(const struct acme_ident *id, int wildcard,
+    enum store_chall_type out[3])
+{
+	size_t n = 0;
+
+	(void)id;
+	if (!wildcard)
+		out[n++] = CHALL_HTTP01;
+	return n;
+}
+
+/* A new pending authorization with one challenge per offered type. */
+static int
+new_authz(struct srv *srv, const struct req *req, const struct acme_ident *id,
+    int wildcard, struct store_authz *z, struct acme_problem *prob)
+{
+	enum store_chall_type types[3];
+	size_t n = offered(id, wildcard, types), i;
+
+	memset(z, 0, sizeof(*z));
+	if (n == 0) {
+		acme_problem_set(prob, ACME_PROB_REJECTED_IDENTIFIER,
+		    "no challenge type offered here can validate %s%s",
+		    wildcard ? "*." : "", id->value);
+		acme_problem_add_sub(prob, ACME_PROB_REJECTED_IDENTIFIER, id,
+		    "no challenge type can validate it");
+		return ACME_ERR_INVAL;
+	}
+	if (store_new_id(z->id) != 0 ||
+	    (z->challs = calloc(n, sizeof(*z->challs))) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot create an authorization");
+	snprintf(z->account_id, sizeof(z->account_id), "%s", req->acct->id);
+	z->ident = *id;
+	z->wildcard = wildcard;
+	z->status = ST_PENDING;
+	z->created = srv->now();
+	z->expires = z->created + srv->cfg->authz_lifetime;
+	for (i = 0; i < n; i++) {
+		struct store_chall *c = &z->challs[i];
+
+		if (store_new_id(c->id) != 0 || store_new_token(c->token) != 0)
+			return acme_problem_set(prob,
+			    ACME_PROB_SERVER_INTERNAL, "no randomness");
+		snprintf(c->authz_id, sizeof(c->authz_id), "%s", z->id);
+		c->type = types[i];
+		c->status = ST_PENDING;
+	}
+	z->nchall = n;
+	return 0;
+}
+
+/* Optional RFC 3339 member; *out stays 0 when absent. */
+static int
+get_time(const json_t *payload, const char *key, time_t *out,
+    struct acme_problem *prob)
+{
+	const char *s = NULL;
+	int rc = acme_json_get_string(payload, key, ACME_JSON_OPTIONAL, &s,
+	    prob);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if (rfc3339_parse(s, out) != 0)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s is not an RFC 3339 time", key);
+	return 0;
+}
+
+/*
+ * notBefore/notAfter policy (S-ORD-2): honoured exactly when notBefore is
+ * within a day of now and the span fits the configured lifetime; refused
+ * otherwise, never silently changed.
+ */
+static int
+check_validity(struct srv *srv, time_t nb, time_t na,
+    struct acme_problem *prob)
+{
+	time_t now = srv->now();
+
+	if (nb == 0 && na == 0)
+		return 0;
+	if (nb != 0 && (nb < now - 86400 || nb > now + 86400))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "notBefore must be within a day of now");
+	if (na != 0 && na <= (nb != 0 ? nb : now))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "notAfter must be after notBefore");
+	if (na != 0 && na - (nb != 0 ? nb : now) > srv->cfg->cert_lifetime)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the requested validity exceeds %d seconds",
+		    srv->cfg->cert_lifetime);
+	return 0;
+}
+
+static void
+reply_order(struct resp *resp, const struct req *req,
+    const struct store_order *o, int status)
+{
+	char url[URL_MAX];
+
+	if (reply_json(resp, status, order_json(req, o)) != 0)
+		return;
+	reply_header(resp, "Location", res_url(url, req, PATH_ORDER, o->id,
+					   NULL));
+	if (o->status == ST_PROCESSING)
+		reply_header(resp, "Retry-After", "1");
+}
+
+void
+h_new_order(struct srv *srv, struct req *req, struct resp *resp)
+{
+	struct acme_problem prob = { 0 };
+	struct store_order o;
+	struct store_authz *fresh = NULL;
+	struct acme_ident *ids = NULL;
+	json_t *payload = NULL, *arr = NULL;
+	size_t n = 0, i, nfresh = 0, nvalid = 0;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
+	    acme_json_get_array(payload, "identifiers", ACME_JSON_REQUIRED,
+		&arr, &prob) != 0 ||
+	    policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0 ||
+	    get_time(payload, "notBefore", &o.not_before, &prob) != 0 ||
+	    get_time(payload, "notAfter", &o.not_after, &prob) != 0 ||
+	    check_validity(srv, o.not_before, o.not_after, &prob) != 0)
+		goto fail;
+	if ((fresh = calloc(n, sizeof(*fresh))) == NULL ||
+	    (o.authz_ids = calloc(n, sizeof(*o.authz_ids))) == NULL ||
+	    store_new_id(o.id) != 0) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		struct acme_ident base = ids[i];
+		int wildcard = strncmp(ids[i].value, "*.", 2) == 0;
+		struct store_authz z;
+
+		/* S-IDN-5: the authorization names the base domain. */
+		if (wildcard)
+			memmove(base.value, base.value + 2,
+			    strlen(base.value + 2) + 1);
+		rc = srv->cfg->authz_reuse ?
+		    srv->store->ops->authz_find_valid(srv->store,
+			req->acct->id, &base, wildcard,
+			srv->now() + 86400, &z, &prob) :
+		    ACME_ERR_NOTFOUND;
+		if (rc == 0) {
+			snprintf(o.authz_ids[i], STORE_ID_SIZE, "%s", z.id);
+			store_authz_release(&z);
+			nvalid++;
+			continue;
+		}
+		if (rc != ACME_ERR_NOTFOUND)
+			goto fail;
+		acme_problem_release(&prob);
+		if (new_authz(srv, req, &base, wildcard, &fresh[nfresh],
+			&prob) != 0) {
+			nfresh++;	/* release what it allocated */
+			goto fail;
+		}
+		snprintf(o.authz_ids[i], STORE_ID_SIZE, "%s",
+		    fresh[nfresh].id);
+		nfresh++;
+	}
+	snprintf(o.account_id, sizeof(o.account_id), "%s", req->acct->id);
+	o.idents = ids;
+	o.nident = n;
+	o.nauthz = n;
+	o.created = srv->now();
+	o.expires = o.created + srv->cfg->order_lifetime;
+	o.status = nvalid == n ? ST_READY : ST_PENDING;
+	if (srv->store->ops->order_insert(srv->store, &o, fresh, nfresh,
+		&prob) != 0)
+		goto fail;
+	reply_order(resp, req, &o, 201);
+	goto out;
+fail:
+	reply_problem(resp, &prob);
+out:
+	for (i = 0; fresh != NULL && i < nfresh; i++)
+		store_authz_release(&fresh[i]);
+	free(fresh);
+	if (o.idents == NULL)
+		free(ids);	/* not yet handed to the order */
+	store_order_release(&o);
+	acme_problem_release(&prob);
+	json_decref(payload);
+}
+
+void
+h_order(struct srv *srv, struct req *req, struct resp *resp)
+{
+	struct acme_problem prob = { 0 };
+	struct store_order o;
+	int rc;
+
+	rc = order_load(srv, req->param, &o, &prob);
+	if (rc == ACME_ERR_NOTFOUND) {
+		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
+		    "no such order");
+		reply_problem(resp, &prob);
+	} else if (rc != 0)
+		reply_problem(resp, &prob);
+	else {
+		if (owner_check(resp, req, o.account_id) == 0)
+			reply_order(resp, req, &o, 200);
+		store_order_release(&o);
+	}
+	acme_problem_release(&prob);
+}
+
+/* S-FIN-2: the CSR names exactly the order's identifiers. */
+static int
+same_names(const struct store_order *o, const struct acme_ident *ids,
+    size_t n, struct acme_problem *prob)
+{
+	size_t i;
+
+	if (n != o->nident)
+		return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR names %zu identifiers, the order %zu", n, o->nident);
+	for (i = 0; i < n; i++)
+		if (!acme_ident_equal(&ids[i], &o->idents[i]))
+			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+			    "CSR identifier %s is not in the order",
+			    ids[i].value);
+	return 0;
+}
+
+static int
+issue(struct srv *srv, const struct req *req, struct store_order *o,
+    X509_REQ *csr, struct acme_problem *prob)
+{
+	struct issued out;
+	struct store_cert cert;
+	time_t nb, na;
+	json_t *ev, *names;
+	size_t i;
+	int rc;
+
+	nb = o->not_before != 0 ? o->not_before : srv->now() - 60;
+	na = o->not_after != 0 ? o->not_after : nb + srv->cfg->cert_lifetime;
+	rc = issuer_issue(srv->issuer, acme_csr_pubkey(csr), o->idents,
+	    o->nident, nb, na, &out, prob);
+	if (rc != 0)
+		return rc;
+	memset(&cert, 0, sizeof(cert));
+	if (store_new_id(cert.id) != 0) {
+		free(out.chain_pem);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "no randomness");
+	}
+	snprintf(cert.serial, sizeof(cert.serial), "%s", out.serial);
+	snprintf(cert.account_id, sizeof(cert.account_id), "%s", o->account_id);
+	snprintf(cert.order_id, sizeof(cert.order_id), "%s", o->id);
+	cert.chain_pem = out.chain_pem;
+	cert.not_before = out.not_before;
+	cert.not_after = out.not_after;
+	cert.reason = -1;
+	rc = srv->store->ops->cert_insert(srv->store, &cert, prob);
+	if (rc == 0)
+		rc = srv->store->ops->order_set_status(srv->store, o->id,
+		    ST_PROCESSING, ST_VALID, NULL, cert.id, prob);
+	if (rc == 0) {
+		o->status = ST_VALID;
+		snprintf(o->cert_id, sizeof(o->cert_id), "%s", cert.id);
+		names = json_array();
+		for (i = 0; names != NULL && i < o->nident; i++)
+			json_array_append_new(names,
+			    json_string(o->idents[i].value));
+		ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}",
+		    "serial", cert.serial, "cert", cert.id, "order", o->id,
+		    "account", o->account_id, "names", names, "not_before",
+		    (json_int_t)cert.not_before, "not_after",
+		    (json_int_t)cert.not_after);
+		audit_write(srv->audit, "issuance", ev);
+		json_decref(ev);
+	}
+	(void)req;
+	free(out.chain_pem);
+	return rc;
+}
+
+void
+h_finalize(struct srv *srv, struct req *req, struct resp *resp)
+{
+	struct acme_problem prob = { 0 };
+	struct store_order o;
+	struct acme_ident *ids = NULL;
+	X509_REQ *csr = NULL;
+	json_t *payload = NULL;
+	EVP_PKEY *acct_key = NULL;
+	json_t *jwk = NULL;
+	const char *b64 = NULL;
+	size_t n = 0;
+	int rc, loaded = 0;
+
+	rc = order_load(srv, req->param, &o, &prob);
+	if (rc == ACME_ERR_NOTFOUND) {
+		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
+		    "no such order");
+		goto fail;
+	}
+	if (rc != 0)
+		goto fail;
+	loaded = 1;
+	if (owner_check(resp, req, o.account_id) != 0)
+		goto out;
+	/* S-FIN-4: only a ready order can be finalized. */
+	if (o.status != ST_READY) {
+		acme_problem_set(&prob, ACME_PROB_ORDER_NOT_READY,
+		    "order is %s, not ready", store_status_name(o.status));
+		goto fail;
+	}
+	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
+	    acme_json_get_string(payload, "csr", ACME_JSON_REQUIRED, &b64,
+		&prob) != 0)
+		goto fail;
+	if ((csr = acme_csr_parse_b64url(b64, &prob)) == NULL ||
+	    acme_csr_identifiers(csr, &ids, &n, &prob) != 0 ||
+	    same_names(&o, ids, n, &prob) != 0 ||
+	    policy_cert_key(srv->cfg, acme_csr_pubkey(csr), &prob) != 0)
+		goto fail;
+	/* S-FIN-6: the certificate key is not the account key. */
+	jwk = json_loads(req->acct->jwk, 0, NULL);
+	acct_key = jwk != NULL ? acme_jwk_to_key(jwk, NULL) : NULL;
+	if (acct_key != NULL &&
+	    acme_key_public_equal(acct_key, acme_csr_pubkey(csr))) {
+		acme_problem_set(&prob, ACME_PROB_BAD_CSR,
+		    "the CSR key is the account key");
+		goto fail;
+	}
+	rc = srv->store->ops->order_set_status(srv->store, o.id, ST_READY,
+	    ST_PROCESSING, NULL, NULL, &prob);
+	if (rc == STORE_ERR_CONFLICT) {
+		acme_problem_set(&prob, ACME_PROB_ORDER_NOT_READY,
+		    "order is being finalized already");
+		goto fail;
+	}
+	if (rc != 0)
+		goto fail;
+	o.status = ST_PROCESSING;
+	if (issue(srv, req, &o, csr, &prob) != 0) {
+		/* Give the order back so the client can try again. */
+		srv->store->ops->order_set_status(srv->store, o.id,
+		    ST_PROCESSING, ST_READY, NULL, NULL, NULL);
+		goto fail;
+	}
+	reply_order(resp, req, &o, 200);
+	goto out;
+fail:
+	reply_problem(resp, &prob);
+out:
+	if (loaded)
+		store_order_release(&o);
+	EVP_PKEY_free(acct_key);
+	json_decref(jwk);
+	X509_REQ_free(csr);
+	free(ids);
+	json_decref(payload);
+	acme_problem_release(&prob);
+}
+
+void
+h_account_orders(struct srv *srv, struct req *req, struct resp *resp)
+{
+	struct acme_problem prob = { 0 };
+	char (*ids)[STORE_ID_SIZE] = NULL;
+	size_t n = 0, i, page = (size_t)srv->cfg->orders_per_page;
+	char url[URL_MAX];
+	json_t *list;
+	const char *after = "";
+	const char *q;
+
+	if (strcmp(req->param, req->acct->id) != 0) {
+		reply_error(resp, ACME_PROB_UNAUTHORIZED,
+		    "orders of another account");
+		return;
+	}
+	/* The cursor travels in the query string of Link rel="next". */
+	q = req->query != NULL ? strstr(req->query, "after=") : NULL;
+	if (q != NULL)
+		after = q + 6;
+	if ((ids = calloc(page + 1, sizeof(*ids))) == NULL) {
+		reply_error(resp, ACME_PROB_SERVER_INTERNAL, "out of memory");
+		return;
+	}
+	if (srv->store->ops->order_list(srv->store, req->acct->id, after, ids,
+		page + 1, &n, &prob) != 0) {
+		reply_problem(resp, &prob);
+		goto out;
+	}
+	list = json_array();
+	for (i = 0; list != NULL && i < n && i < page; i++)
+		json_array_append_new(list,
+		    json_string(res_url(url, req, PATH_ORDER, ids[i], NULL)));
+	if (reply_json(resp, 200, json_pack("{s:o}", "orders", list)) == 0 &&
+	    n > page) {
+		char next[URL_MAX + 64];
+
+		snprintf(next, sizeof(next), "%s%s%s/orders?after=%s",
+		    req->base, PATH_ACCOUNT, req->acct->id, ids[page - 1]);
+		reply_link(resp, next, "next");
+	}
+out:
+	acme_problem_release(&prob);
+	free(ids);
+}

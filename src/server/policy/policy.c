@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Identifier and key policy (see policy.h).  Single-label names such as
+ * "localhost" and IP literals in private ranges are internal names a
+ * public CA must refuse (BR 4.2.2); anvil-ca accepts them only when the
+ * operator set allow_private_addresses, the switch for private and test
+ * deployments.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <anvil/err.h>
+#include <anvil/key.h>
+
+#include "policy.h"
+
+#include "internal.h"
+
+static int
+refuse(struct acme_problem *prob, enum acme_prob_type type,
+    const struct acme_ident *id, const char *type_s, const char *value,
+    const char *why)
+{
+	struct acme_ident shown;
+
+	if (id == NULL) {
+		/* Not even parsable: name it as sent, as far as it fits. */
+		memset(&shown, 0, sizeof(shown));
+		shown.type = type_s != NULL && strcmp(type_s, "ip") == 0 ?
+		    ACME_IDENT_IP :
+		    ACME_IDENT_DNS;
+		snprintf(shown.value, sizeof(shown.value), "%s",
+		    value != NULL ? value : "");
+		id = &shown;
+	}
+	if (prob->type == ACME_PROB_NONE)
+		acme_problem_set(prob, type, "%s: %s", id->value, why);
+	return acme_problem_add_sub(prob, type, id, "%s", why);
+}
+
+static int
+check_one(const struct conf *cfg, const char *type, const char *value,
+    struct acme_ident *out, struct acme_problem *prob)
+{
+	struct acme_ident id;
+	const char *base;
+
+	if (type == NULL || value == NULL)
+		return refuse(prob, ACME_PROB_MALFORMED, NULL, type, value,
+			   "identifier needs a string type and value") == 0 ?
+		    ACME_ERR_INVAL :
+		    ACME_ERR_INVAL;
+	if (strcmp(type, "dns") != 0 && strcmp(type, "ip") != 0) {
+		refuse(prob, ACME_PROB_UNSUPPORTED_IDENTIFIER, NULL, type,
+		    value, "identifier type is not supported");
+		return ACME_ERR_INVAL;
+	}
+	if (acme_ident_set(&id, type, value) != 0) {
+		refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, NULL, type, value,
+		    strcmp(type, "ip") == 0 ? "not an IP address" :
+					      "not a valid DNS name");
+		return ACME_ERR_INVAL;
+	}
+	if (id.type == ACME_IDENT_IP) {
+		if (!cfg->allow_ip_identifiers) {
+			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
+			    NULL, "IP identifiers are not allowed here");
+			return ACME_ERR_INVAL;
+		}
+		*out = id;
+		return 0;
+	}
+	/* A DNS identifier that is really an address (S-IDN-9). */
+	{
+		struct acme_ident tmp;
+
+		if (acme_ident_set(&tmp, "ip", value) == 0) {
+			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
+			    NULL, "an IP address is not a DNS name");
+			return ACME_ERR_INVAL;
+		}
+	}
+	base = id.value;
+	if (strncmp(base, "*.", 2) == 0) {
+		if (!cfg->allow_wildcards) {
+			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
+			    NULL, "wildcard names are not allowed here");
+			return ACME_ERR_INVAL;
+		}
+		base += 2;
+		if (strchr(base, '.') == NULL) {
+			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
+			    NULL, "a wildcard needs at least two labels "
+				  "below it");
+			return ACME_ERR_INVAL;
+		}
+	}
+	if (strchr(base, '.') == NULL && !cfg->allow_private_addresses) {
+		refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL, NULL,
+		    "single-label names are internal names");
+		return ACME_ERR_INVAL;
+	}
+	*out = id;
+	return 0;
+}
+
+int
+policy_identifiers(const struct conf *cfg, const json_t *arr,
+    struct acme_ident **ids, size_t *n, struct acme_problem *prob)
+{
+	struct acme_ident *out;
+	const json_t *v;
+	size_t i, k, cnt = 0;
+	int bad = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "identifiers must be a non-empty array");
+	if (json_array_size(arr) > (size_t)cfg->max_names)
+		return acme_problem_set(prob, ACME_PROB_REJECTED_IDENTIFIER,
+		    "at most %d identifiers per order", cfg->max_names);
+	if ((out = calloc(json_array_size(arr), sizeof(*out))) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	json_array_foreach(arr, i, v) {
+		struct acme_ident id;
+
+		if (check_one(cfg,
+			json_string_value(json_object_get(v, "type")),
+			json_string_value(json_object_get(v, "value")), &id,
+			prob) != 0) {
+			bad = 1;
+			continue;
+		}
+		for (k = 0; k < cnt; k++)
+			if (acme_ident_equal(&out[k], &id))
+				break;
+		if (k == cnt)
+			out[cnt++] = id;
+	}
+	if (bad) {
+		free(out);
+		return ACME_ERR_INVAL;
+	}
+	qsort(out, cnt, sizeof(*out), acme_ident_cmp);
+	*ids = out;
+	*n = cnt;
+	return 0;
+}
+
+int
+policy_cert_key(const struct conf *cfg, EVP_PKEY *key,
+    struct acme_problem *prob)
+{
+	enum acme_key_type type = ACME_KEY_UNKNOWN;
+	enum acme_key_family fam = ACME_KEYFAM_UNKNOWN;
+	int bits = 0;
+
+	if (acme_key_info(key, &type, &fam, &bits) != 0)
+		return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR key algorithm is not accepted");
+	switch (fam) {
+	case ACME_KEYFAM_RSA:
+		if (bits < cfg->rsa_min_bits || bits > 8192)
+			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+			    "RSA keys of %d to 8192 bits are accepted, not %d",
+			    cfg->rsa_min_bits, bits);
+		return 0;
+	case ACME_KEYFAM_EC:
+		if (type != ACME_KEY_EC256 && type != ACME_KEY_EC384)
+			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+			    "only P-256 and P-384 EC keys are accepted");
+		return 0;
+	case ACME_KEYFAM_ED25519:
+		if (!cfg->allow_ed25519_certs)
+			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+			    "Ed25519 certificate keys are not accepted here");
+		return 0;
+	default:
+		return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR key algorithm is not accepted");
+	}
+}

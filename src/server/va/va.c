@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The validation authority (see va.h): a queue of challenge ids served by
+ * a fixed pool of threads.  A validation reads the challenge, its
+ * authorization and the account's current key (S-CHAL-7), runs the
+ * check for the challenge type, then records the outcome with
+ * conditional updates, so a validation repeated after a restart cannot
+ * undo a newer state.  Each attempt goes to the audit log.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <unbound.h>
+
+#include <anvil/err.h>
+#include <anvil/log.h>
+
+#include "va.h"
+#include "../audit.h"
+#include "../store/store.h"
+
+#include "internal.h"
+
+#define QUEUE_MAX 65536
+
+struct va {
+	struct srv *srv;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char (*queue)[STORE_ID_SIZE];	/* ring of QUEUE_MAX ids */
+	size_t head, count;
+	int stopping;
+	pthread_t *threads;
+	int nthreads;
+};
+
+static char *
+problem_text(const struct acme_problem *p)
+{
+	json_t *doc = acme_problem_to_json(p);
+	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	return s;
+}
+
+static void
+validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
+{
+	struct acme_problem prob = { 0 }, result = { 0 };
+	struct store *st = srv->store;
+	struct store_chall ch;
+	struct store_authz z;
+	struct store_account acct;
+	char keyauth[STORE_TOKEN_SIZE + STORE_THUMB_SIZE + 2];
+	const char *value;
+	int ok = 0, loaded = 0;
+	json_t *ev;
+
+	memset(&ch, 0, sizeof(ch));
+	memset(&z, 0, sizeof(z));
+	memset(&acct, 0, sizeof(acct));
+	if (st->ops->chall_get(st, chall_id, &ch, &prob) != 0 ||
+	    st->ops->authz_get(st, ch.authz_id, &z, &prob) != 0 ||
+	    st->ops->account_get(st, z.account_id, &acct, &prob) != 0) {
+		acme_log(ACME_LOG_ERROR, "validation lookup failed",
+		    "chall=%s detail=\"%s\"", chall_id, prob.detail);
+		goto done;
+	}
+	loaded = 1;
+	if (ch.status != ST_PROCESSING || z.status != ST_PENDING)
+		goto done;
+	snprintf(keyauth, sizeof(keyauth), "%s.%s", ch.token, acct.thumbprint);
+	value = z.ident.value;
+	switch (ch.type) {
+	case CHALL_HTTP01:
+		ok = va_http01(srv->cfg, ub, value, ch.token, keyauth,
+			 &result) == 0;
+		break;
+	default:
+		acme_problem_set(&result, ACME_PROB_SERVER_INTERNAL,
+		    "challenge type %s cannot be validated",
+		    store_chall_type_name(ch.type));
+		break;
+	}
+	ch.attempts++;
+	if (ok) {
+		ch.status = ST_VALID;
+		ch.validated = srv->now();
+	} else {
+		ch.status = ST_INVALID;
+		free(ch.error);
+		ch.error = problem_text(&result);
+	}
+	if (st->ops->chall_update(st, &ch, ST_PROCESSING, &prob) == 0)
+		st->ops->authz_set_status(st, z.id, ST_PENDING,
+		    ok ? ST_VALID : ST_INVALID,
+		    ok ? srv->now() + srv->cfg->valid_authz_lifetime : 0,
+		    &prob);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s*}", "chall",
+	    ch.id, "authz", z.id, "account", z.account_id, "type",
+	    store_chall_type_name(ch.type), "identifier_type",
+	    acme_ident_type_name(z.ident.type), "identifier", value, "valid",
+	    ok, "error", ok ? NULL : result.detail);
+	audit_write(srv->audit, "validation", ev);
+	json_decref(ev);
+	acme_log(ACME_LOG_INFO, "validation", "chall=%s type=%s name=%s ok=%d",
+	    ch.id, store_chall_type_name(ch.type), value, ok);
+done:
+	st->ops->job_done(st, chall_id, NULL);
+	(void)loaded;
+	acme_problem_release(&prob);
+	acme_problem_release(&result);
+	store_chall_release(&ch);
+	store_authz_release(&z);
+	store_account_release(&acct);
+}
+
+static void *
+worker(void *arg)
+{
+	struct va *va = arg;
+	char id[STORE_ID_SIZE];
+	struct ub_ctx *ub = NULL;
+
+	/* Each worker keeps its own resolver context and cache. */
+	if (va->srv->cfg->resolver[0] != '\0' &&
+	    (ub = va_resolver_new(va->srv->cfg->resolver,
+		 va->srv->cfg->dnssec_trust_anchor)) == NULL)
+		acme_log(ACME_LOG_ERROR, "cannot set up the resolver",
+		    "resolver=%s", va->srv->cfg->resolver);
+	for (;;) {
+		pthread_mutex_lock(&va->lock);
+		while (va->count == 0 && !va->stopping)
+			pthread_cond_wait(&va->cond, &va->lock);
+		if (va->stopping) {
+			pthread_mutex_unlock(&va->lock);
+			if (ub != NULL)
+				ub_ctx_delete(ub);
+			return NULL;
+		}
+		memcpy(id, va->queue[va->head], STORE_ID_SIZE);
+		va->head = (va->head + 1) % QUEUE_MAX;
+		va->count--;
+		pthread_mutex_unlock(&va->lock);
+		validate(va->srv, ub, id);
+	}
+}
+
+int
+va_submit(struct va *va, const char *chall_id)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&va->lock);
+	if (va->count >= QUEUE_MAX)
+		rc = ACME_ERR_LIMIT;	/* the stored job runs at restart */
+	else {
+		snprintf(va->queue[(va->head + va->count) % QUEUE_MAX],
+		    STORE_ID_SIZE, "%s", chall_id);
+		va->count++;
+		pthread_cond_signal(&va->cond);
+	}
+	pthread_mutex_unlock(&va->lock);
+	return rc;
+}
+
+struct va *
+va_start(struct srv *srv, struct acme_problem *prob)
+{
+	struct store_job *jobs = NULL;
+	struct va *va;
+	size_t n = 0, i;
+	int t;
+
+	if ((va = calloc(1, sizeof(*va))) == NULL ||
+	    (va->queue = calloc(QUEUE_MAX, sizeof(*va->queue))) == NULL ||
+	    (va->threads = calloc((size_t)srv->cfg->validation_workers,
+		 sizeof(*va->threads))) == NULL ||
+	    (jobs = calloc(QUEUE_MAX, sizeof(*jobs))) == NULL)
+		goto nomem;
+	va->srv = srv;
+	pthread_mutex_init(&va->lock, NULL);
+	pthread_cond_init(&va->cond, NULL);
+	/* Validations interrupted by a stop or crash resume now. */
+	if (srv->store->ops->job_list(srv->store, jobs, QUEUE_MAX, &n, prob) !=
+	    0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		va_submit(va, jobs[i].chall_id);
+	if (n > 0)
+		acme_log(ACME_LOG_INFO, "resuming validations", "count=%zu", n);
+	free(jobs);
+	jobs = NULL;
+	for (t = 0; t < srv->cfg->validation_workers; t++) {
+		if (pthread_create(&va->threads[t], NULL, worker, va) != 0)
+			break;
+		va->nthreads++;
+	}
+	return va;
+nomem:
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "out of memory");
+fail:
+	free(jobs);
+	if (va != NULL) {
+		free(va->queue);
+		free(va->threads);
+		free(va);
+	}
+	return NULL;
+}
+
+void
+va_stop(struct va *va)
+{
+	int t;
+
+	if (va == NULL)
+		return;
+	pthread_mutex_lock(&va->lock);
+	va->stopping = 1;
+	pthread_cond_broadcast(&va->cond);
+	pthread_mutex_unlock(&va->lock);
+	for (t = 0; t < va->nthreads; t++)
+		pthread_join(va->threads[t], NULL);
+	pthread_mutex_destroy(&va->lock);
+	pthread_cond_destroy(&va->cond);
+	free(va->queue);
+	free(va->threads);
+	free(va);
+}

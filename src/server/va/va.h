@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The validation authority: a pool of worker threads that validate
+ * challenges.  Every validation is recorded as a job in storage before it
+ * is queued, and jobs still in storage at start are queued again, so a
+ * validation in flight when the process died completes after restart.
+ */
+#ifndef ANVIL_VA_H
+#define ANVIL_VA_H
+
+#include <anvil/problem.h>
+
+#include "../srv.h"
+
+struct va;
+
+/* Starts the workers and re-queues stored jobs. */
+struct va *va_start(struct srv *srv, struct acme_problem *prob);
+/* Stops the workers after the validations they are running. */
+void va_stop(struct va *va);
+/* Queues a challenge whose job is already stored.  Thread-safe. */
+int va_submit(struct va *va, const char *chall_id);
+
+#define VA_MAX_ADDRS 8
+
+struct va_addrs {
+	char addr[VA_MAX_ADDRS][46];	/* textual IPv4/IPv6 */
+	size_t n;
+};
+
+struct ub_ctx;
+
+/* A libunbound context forwarding to resolver ("ADDR:PORT"), or NULL. */
+struct ub_ctx *va_resolver_new(const char *resolver,
+    const char *trust_anchor);
+
+/*
+ * Addresses of host: itself for an IP literal, else A then AAAA records
+ * from ub (or the system resolver when ub is NULL).  Returns 0 or an
+ * error with prob set to dns.
+ */
+int va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
+    struct va_addrs *out, struct acme_problem *prob);
+
+/*
+ * One http-01 attempt (RFC 8555 8.3) for the identifier value host.
+ * Returns 0 when the key authorization was served, or a negative error
+ * with prob set to connection, dns or incorrectResponse.
+ */
+int va_http01(const struct conf *cfg, struct ub_ctx *ub, const char *host,
+    const char *token, const char *keyauth, struct acme_problem *prob);
+
+#endif
