@@ -99,3 +99,57 @@ class Client:
                            payload if payload is not None
                            else {"termsOfServiceAgreed": True})
         return self.post(self.dir["newAccount"], body)
+
+
+def csr_der(key, names, cn=None):
+    """A DER CSR for names (DNS or IP), signed by key."""
+    import ipaddress
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    sans = []
+    for n in names:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(n)))
+        except ValueError:
+            sans.append(x509.DNSName(n))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]) if cn \
+        else x509.Name([])
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(subject)
+           .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+           .sign(key, hashes.SHA256()))
+    return csr.public_bytes(serialization.Encoding.DER)
+
+
+class Account:
+    """A registered account on a Client: kid plus signed POST helpers."""
+
+    def __init__(self, client, key=None):
+        self.c = client
+        self.key = key or ec_key()
+        r = client.new_account(self.key)
+        assert r.status_code in (200, 201), r.text
+        self.kid = r.headers["Location"]
+
+    def post(self, url, payload):
+        return self.c.post(url, self.c.signed(self.key, url, payload,
+                                              kid=self.kid))
+
+    def get(self, url):
+        return self.post(url, None)
+
+    def new_order(self, names, **extra):
+        ids = [{"type": "ip" if any(ch == ":" for ch in n) or n.replace(".", "").isdigit()
+                else "dns", "value": n} for n in names]
+        return self.post(self.c.dir["newOrder"], {"identifiers": ids, **extra})
+
+    def key_authorization(self, token):
+        return f"{token}.{thumbprint(self.key)}"
+
+    def wait(self, url, until=("valid", "invalid"), timeout=30):
+        import time
+        end = time.monotonic() + timeout
+        while True:
+            r = self.get(url)
+            if r.json().get("status") in until or time.monotonic() > end:
+                return r
+            time.sleep(0.1)

@@ -120,3 +120,60 @@ def ca_factory(tmp_path):
     for ca in started:
         assert ca.stop() == 0
         ca.log.close()
+
+
+class ChallTestSrv:
+    """pebble-challtestsrv as the DNS server every name resolves through:
+    A queries for any name answer 127.0.0.1."""
+
+    def __init__(self, workdir):
+        self.dns_port = free_port()
+        self.mgmt_port = free_port()
+        self.log = open(os.path.join(workdir, "challtestsrv.log"), "w")
+        self.proc = subprocess.Popen(
+            ["pebble-challtestsrv",
+             "-dns01", f"127.0.0.1:{self.dns_port}",
+             "-management", f"127.0.0.1:{self.mgmt_port}",
+             "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+             "-http01", "", "-https01", "", "-tlsalpn01", ""],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_port(self.mgmt_port, self.proc)
+
+    def post(self, path, body):
+        import json
+        import urllib.request
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.mgmt_port}{path}",
+            data=json.dumps(body).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def challtestsrv(tmp_path):
+    if shutil.which("pebble-challtestsrv") is None:
+        pytest.fail("pebble-challtestsrv is not installed (scripts/install-deps)")
+    srv = ChallTestSrv(str(tmp_path))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def validating_ca(tmp_path, challtestsrv):
+    """anvil-ca resolving through challtestsrv, validating http-01 on a
+    free loopback port (ca.http01_port)."""
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01)])
+    ca.http01_port = http01
+    ca.dns = challtestsrv
+    yield ca
+    rc = ca.stop()
+    ca.log.close()
+    assert rc == 0

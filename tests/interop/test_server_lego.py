@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: ISC
+"""lego (Debian's 4.9.1) against anvil-ca over http-01."""
+import os
+import subprocess
+
+
+def lego(ca, path, *args):
+    env = dict(os.environ, LEGO_CA_CERTIFICATES=ca.tls_ca)
+    cmd = ["lego", "--server", ca.directory, "--accept-tos",
+           "--email", "admin@example.org", "--path", str(path),
+           "--key-type", "ec256", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_lego_http01_issues(validating_ca, tmp_path):
+    r = lego(validating_ca, tmp_path / "lego", "--http",
+             "--http.port", f"127.0.0.1:{validating_ca.http01_port}",
+             "-d", "lego.example.net", "-d", "www.lego.example.net", "run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    crt = tmp_path / "lego/certificates/lego.example.net.crt"
+    # lego writes leaf + issuer into NAME.crt; verify the leaf with it.
+    v = subprocess.run(["openssl", "verify", "-CAfile", validating_ca.root,
+                        "-untrusted", str(crt), str(crt)],
+                       capture_output=True, text=True)
+    assert v.returncode == 0, v.stdout + v.stderr
+    text = subprocess.run(["openssl", "x509", "-in", str(crt), "-noout", "-ext",
+                           "subjectAltName"], capture_output=True, text=True).stdout
+    assert "DNS:lego.example.net" in text and "DNS:www.lego.example.net" in text

@@ -1,0 +1,258 @@
+# SPDX-License-Identifier: ISC
+"""anvil-ca orders, authorizations, challenges and finalize through the
+whole flow: a real HTTP responder on loopback answers http-01, the CA
+resolves names through pebble-challtestsrv.  Negative cases assert the
+problem type and the state left in the database."""
+import base64
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from acmehelp import Account, Client, b64, csr_der, ec_key
+from conftest import ANVIL_CA, CA, wait_port
+from http01 import Responder
+
+PROBLEM = "application/problem+json"
+
+
+def problem(r, kind, status=400):
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"] == PROBLEM
+    doc = r.json()
+    assert doc["type"] == "urn:ietf:params:acme:error:" + kind, doc
+    return doc
+
+
+@pytest.fixture
+def flow(validating_ca):
+    """An account on a validating CA plus a responder on its http-01 port."""
+    resp = Responder(validating_ca.http01_port)
+    acct = Account(Client(validating_ca))
+    yield validating_ca, acct, resp
+    resp.close()
+
+
+def answer_all(acct, resp, order, body=None):
+    """Publishes the key authorization for every authz and triggers it."""
+    for az in order["authorizations"]:
+        ch = [c for c in acct.get(az).json()["challenges"]
+              if c["type"] == "http-01"][0]
+        resp.tokens[ch["token"]] = body if body is not None else \
+            acct.key_authorization(ch["token"])
+        r = acct.post(ch["url"], {})
+        assert r.status_code == 200
+        assert f'<{az}>;rel="up"' in r.headers["Link"]          # S-DIR-6
+        assert r.json()["status"] in ("processing", "valid", "invalid")
+
+
+def test_full_flow_issues_and_downloads(flow, tmp_path):
+    ca, acct, resp = flow
+    r = acct.new_order(["a.example.com", "b.example.com"])
+    assert r.status_code == 201                                   # S-ORD-3
+    order, loc = r.json(), r.headers["Location"]
+    assert order["status"] == "pending" and "expires" in order    # S-ORD-4
+    answer_all(acct, resp, order)
+    assert acct.wait(loc, until=("ready", "invalid")).json()["status"] == "ready"
+    key = ec_key()
+    r = acct.post(order["finalize"],
+                  {"csr": b64(csr_der(key, ["b.example.com", "a.example.com"]))})
+    assert r.status_code == 200 and r.json()["status"] == "valid"
+    cert = acct.get(r.json()["certificate"])
+    assert cert.headers["Content-Type"] == "application/pem-certificate-chain"  # S-CERT-1
+    pem = cert.text
+    assert pem.startswith("-----BEGIN CERTIFICATE-----")          # S-CERT-2
+    assert pem.count("BEGIN CERTIFICATE") == 2
+    (tmp_path / "chain.pem").write_text(pem)
+    first = pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    (tmp_path / "leaf.pem").write_text(first)
+    v = subprocess.run(["openssl", "verify", "-CAfile", ca.root, "-untrusted",
+                        str(tmp_path / "chain.pem"), str(tmp_path / "leaf.pem")],
+                       capture_output=True, text=True)
+    assert v.returncode == 0, v.stderr
+    # The validator fetched exactly the token paths.
+    assert all(p.startswith("/.well-known/acme-challenge/") for p in resp.requests)
+
+
+def test_S_HTTP_3_wrong_answer_is_incorrect_response(flow):
+    ca, acct, resp = flow
+    r = acct.new_order(["wrong.example.com"])
+    order, loc = r.json(), r.headers["Location"]
+    answer_all(acct, resp, order, body="not-the-key-authorization")
+    az = acct.wait(order["authorizations"][0]).json()
+    assert az["status"] == "invalid"
+    ch = az["challenges"][0]
+    assert ch["status"] == "invalid"
+    assert ch["error"]["type"] == "urn:ietf:params:acme:error:incorrectResponse"
+    o = acct.get(loc).json()
+    assert o["status"] == "invalid" and "type" in o["error"]      # S-ORD-9
+    assert ca.db("SELECT count(*) FROM certs") == [(0,)]
+    with open(os.path.join(ca.dir, "audit.log")) as f:
+        assert any('"valid":false' in line for line in f)
+
+
+def test_S_HTTP_5_404_is_unauthorized(flow):
+    ca, acct, resp = flow
+    order = acct.new_order(["missing.example.com"]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    r = acct.post(az["challenges"][0]["url"], {})      # nothing published
+    ch = acct.wait(order["authorizations"][0]).json()["challenges"][0]
+    assert ch["status"] == "invalid"
+    assert ch["error"]["type"] == "urn:ietf:params:acme:error:unauthorized"
+
+
+def test_S_FIN_4_finalize_pending_is_order_not_ready(flow):
+    ca, acct, resp = flow
+    r = acct.new_order(["pending.example.com"])
+    order = r.json()
+    problem(acct.post(order["finalize"],
+                      {"csr": b64(csr_der(ec_key(), ["pending.example.com"]))}),
+            "orderNotReady", 403)
+    assert acct.get(r.headers["Location"]).json()["status"] == "pending"
+
+
+def ready_order(acct, resp, names):
+    r = acct.new_order(names)
+    order, loc = r.json(), r.headers["Location"]
+    answer_all(acct, resp, order)
+    assert acct.wait(loc, until=("ready", "invalid")).json()["status"] == "ready"
+    return order, loc
+
+
+def test_S_FIN_2_S_FIN_3_bad_csr_leaves_order_ready(flow):
+    ca, acct, resp = flow
+    order, loc = ready_order(acct, resp, ["csr.example.com"])
+    doc = problem(acct.post(order["finalize"], {"csr": b64(csr_der(
+        ec_key(), ["csr.example.com", "extra.example.com"]))}), "badCSR")
+    assert "extra.example.com" in doc["detail"] or "2" in doc["detail"]
+    assert acct.get(loc).json()["status"] == "ready"
+    problem(acct.post(order["finalize"], {"csr": b64(csr_der(ec_key(), []))
+                                          if False else "not-base64url=="}),
+            "badCSR")
+    r = acct.post(order["finalize"],
+                  {"csr": b64(csr_der(ec_key(), ["csr.example.com"]))})
+    assert r.json()["status"] == "valid"
+
+
+def test_S_FIN_6_csr_with_account_key(flow):
+    ca, acct, resp = flow
+    order, loc = ready_order(acct, resp, ["samekey.example.com"])
+    problem(acct.post(order["finalize"],
+                      {"csr": b64(csr_der(acct.key, ["samekey.example.com"]))}),
+            "badCSR")
+    assert acct.get(loc).json()["status"] == "ready"
+
+
+def test_S_ORD_5_valid_authz_is_reused(flow):
+    ca, acct, resp = flow
+    first, _ = ready_order(acct, resp, ["reuse.example.com"])
+    r = acct.new_order(["reuse.example.com"])
+    assert r.json()["status"] == "ready"
+    assert r.json()["authorizations"] == first["authorizations"]
+
+
+def test_S_IDN_3_unsupported_identifier_type(anvil_ca):
+    acct = Account(Client(anvil_ca))
+    r = acct.post(acct.c.dir["newOrder"],
+                  {"identifiers": [{"type": "email", "value": "a@b.example"}]})
+    doc = problem(r, "unsupportedIdentifier")
+    assert doc["subproblems"][0]["identifier"]["value"] == "a@b.example"  # S-ERR-4
+    assert anvil_ca.db("SELECT count(*) FROM orders") == [(0,)]
+
+
+@pytest.mark.parametrize("name", ["*.*.example.com", "f*.example.com",
+                                  "bad_name.example.com", "example.com.",
+                                  "127.0.0.1"])
+def test_S_IDN_4_S_IDN_9_rejected_names(anvil_ca, name):
+    acct = Account(Client(anvil_ca))
+    r = acct.post(acct.c.dir["newOrder"],
+                  {"identifiers": [{"type": "dns", "value": name}]})
+    problem(r, "rejectedIdentifier")
+    assert anvil_ca.db("SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_S_IDN_10_identifiers_deduplicated(anvil_ca):
+    acct = Account(Client(anvil_ca))
+    r = acct.new_order(["Dup.Example.com", "dup.example.com"])
+    assert r.status_code == 201
+    assert r.json()["identifiers"] == [{"type": "dns", "value": "dup.example.com"}]
+    assert len(r.json()["authorizations"]) == 1
+
+
+def test_S_ORD_2_not_after_beyond_policy(anvil_ca):
+    acct = Account(Client(anvil_ca))
+    r = acct.new_order(["time.example.com"], notAfter="2099-01-01T00:00:00Z")
+    problem(r, "malformed")
+    problem(acct.new_order(["time.example.com"], notBefore="yesterday"), "malformed")
+
+
+def test_S_AUTHZ_2_other_account_cannot_read(flow):
+    ca, acct, resp = flow
+    order = acct.new_order(["mine.example.com"]).json()
+    other = Account(acct.c)
+    problem(other.get(order["authorizations"][0]), "unauthorized", 403)
+
+
+def test_S_AUTHZ_9_S_AUTHZ_10_deactivated_authz(flow):
+    ca, acct, resp = flow
+    order, loc = ready_order(acct, resp, ["deact.example.com"])
+    r = acct.post(order["authorizations"][0], {"status": "deactivated"})
+    assert r.json()["status"] == "deactivated"
+    # A ready order already counted the authz; a new one needs a new authz.
+    r2 = acct.new_order(["deact.example.com"])
+    assert r2.json()["status"] == "pending"
+    assert r2.json()["authorizations"] != order["authorizations"]
+
+
+def test_S_GET_5_empty_object_to_authz_changes_nothing(flow):
+    ca, acct, resp = flow
+    order = acct.new_order(["noop.example.com"]).json()
+    r = acct.post(order["authorizations"][0], {})
+    assert r.status_code == 200 and r.json()["status"] == "pending"
+    ch = r.json()["challenges"][0]
+    assert ch["status"] == "pending"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", ch["token"])           # S-CHAL-8
+    assert "wildcard" not in r.json()
+
+
+def test_S_ACCT_15_orders_list_pages(ca_factory):
+    ca = ca_factory({"orders_per_page": 2})
+    acct = Account(Client(ca))
+    made = [acct.new_order([f"o{i}.example.com"]).headers["Location"]
+            for i in range(3)]
+    r = acct.get(acct.kid + "/orders")
+    assert r.json()["orders"] == made[:2]
+    nxt = re.search(r'<([^>]+)>;rel="next"', r.headers["Link"]).group(1)
+    r2 = acct.get(nxt)
+    assert r2.json()["orders"] == made[2:]
+    assert 'rel="next"' not in r2.headers.get("Link", "")
+
+
+def test_restart_resumes_validation_in_flight(flow, tmp_path):
+    """kill -9 while a validation waits on the responder; after restart
+    the stored job runs again and the challenge becomes valid."""
+    ca, acct, resp = flow
+    r = acct.new_order(["crash.example.com"])
+    order, loc = r.json(), r.headers["Location"]
+    az = acct.get(order["authorizations"][0]).json()
+    ch = az["challenges"][0]
+    resp.tokens[ch["token"]] = acct.key_authorization(ch["token"])
+    resp.delay = 2.0
+    acct.post(ch["url"], {})
+    time.sleep(0.5)                       # the validator is now waiting
+    assert ca.db("SELECT count(*) FROM jobs") == [(1,)]
+    ca.proc.send_signal(signal.SIGKILL)
+    ca.proc.wait()
+    resp.delay = 0
+    proc = subprocess.Popen([ANVIL_CA, "serve", "-c",
+                             os.path.join(ca.dir, "anvil-ca.json")],
+                            stdout=ca.log, stderr=subprocess.STDOUT)
+    ca.proc = proc
+    wait_port(ca.port, proc)
+    acct.c.nonce = None
+    assert acct.wait(order["authorizations"][0]).json()["status"] == "valid"
+    assert ca.db("SELECT count(*) FROM jobs") == [(0,)]
+    assert acct.get(loc).json()["status"] == "ready"
