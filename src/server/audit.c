@@ -17,7 +17,7 @@
 
 struct audit {
 	int fd;
-	pthread_mutex_t lock;	/* one line at a time, then fsync */
+	pthread_mutex_t lock; /* one line at a time, then fsync */
 };
 
 struct audit *
@@ -66,19 +66,19 @@ audit_write(struct audit *a, const char *kind, json_t *event)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000000);
 	rec = json_pack("{s:s, s:s}", "time", when, "event", kind);
 	if (rec == NULL || json_object_update(rec, event) != 0)
 		goto out;
 	if ((line = json_dumps(rec, JSON_COMPACT)) == NULL)
 		goto out;
 	len = strlen(line);
-	line[len++] = '\n';	/* json_dumps left room for the NUL */
+	line[len++] = '\n'; /* json_dumps left room for the NUL */
 	pthread_mutex_lock(&a->lock);
 	rc = write(a->fd, line, len) == (ssize_t)len && fsync(a->fd) == 0 ?
-	    0 :
-	    ACME_ERR_IO;
+		 0 :
+		 ACME_ERR_IO;
 	pthread_mutex_unlock(&a->lock);
 out:
 	free(line);

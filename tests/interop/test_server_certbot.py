@@ -77,3 +77,17 @@ def test_certbot_http01_webroot_issues(validating_ca, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     check_cert(validating_ca, str(tmp_path / "cb/config/live/webroot.example.org"),
                ["webroot.example.org"])
+
+
+def test_certbot_revokes(validating_ca, tmp_path):
+    wd = tmp_path / "cb"
+    r = certbot(validating_ca, wd, "certonly", "--standalone",
+                "--preferred-challenges", "http-01",
+                "--http-01-port", str(validating_ca.http01_port),
+                "--http-01-address", "127.0.0.1", "-d", "revoke.example.com")
+    assert r.returncode == 0, r.stdout + r.stderr
+    cert = wd / "config/live/revoke.example.com/cert.pem"
+    r = certbot(validating_ca, wd, "revoke", "--cert-path", str(cert),
+                "--reason", "keycompromise", "--no-delete-after-revoke")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert validating_ca.db("SELECT revoked_at > 0, reason FROM certs") == [(1, 1)]

@@ -27,3 +27,13 @@ def test_lego_http01_issues(validating_ca, tmp_path):
     text = subprocess.run(["openssl", "x509", "-in", str(crt), "-noout", "-ext",
                            "subjectAltName"], capture_output=True, text=True).stdout
     assert "DNS:lego.example.net" in text and "DNS:www.lego.example.net" in text
+
+
+def test_lego_revokes(validating_ca, tmp_path):
+    args = ("--http", "--http.port", f"127.0.0.1:{validating_ca.http01_port}",
+            "-d", "lego-revoke.example.net")
+    r = lego(validating_ca, tmp_path / "lego", *args, "run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = lego(validating_ca, tmp_path / "lego", *args, "revoke", "--reason", "4")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert validating_ca.db("SELECT revoked_at > 0, reason FROM certs") == [(1, 4)]

@@ -256,3 +256,74 @@ def test_restart_resumes_validation_in_flight(flow, tmp_path):
     assert acct.wait(order["authorizations"][0]).json()["status"] == "valid"
     assert ca.db("SELECT count(*) FROM jobs") == [(0,)]
     assert acct.get(loc).json()["status"] == "ready"
+
+
+def issued(acct, resp, names, key=None):
+    """Orders, validates and finalizes; returns (cert DER, cert key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    key = key or ec_key()
+    order, loc = ready_order(acct, resp, names)
+    r = acct.post(order["finalize"], {"csr": b64(csr_der(key, names))})
+    pem = acct.get(r.json()["certificate"]).text
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return cert.public_bytes(serialization.Encoding.DER), key
+
+
+def test_S_REV_2_by_certificate_key_then_S_REV_5(flow):
+    from acmehelp import jwk_of, sign
+    ca, acct, resp = flow
+    der, key = issued(acct, resp, ["rev-key.example.com"])
+    c = acct.c
+    url = c.dir["revokeCert"]
+    body = sign(key, {"alg": "ES256", "nonce": c.new_nonce(), "url": url,
+                      "jwk": jwk_of(key)}, {"certificate": b64(der), "reason": 1})
+    r = c.post(url, body)
+    assert r.status_code == 200, r.text
+    assert ca.db("SELECT revoked_at > 0, reason FROM certs") == [(1, 1)]
+    with open(os.path.join(ca.dir, "audit.log")) as f:
+        assert any('"revocation"' in line for line in f)
+    # Again, by the ordering account: already revoked.
+    problem(acct.post(url, {"certificate": b64(der)}), "alreadyRevoked")
+
+
+def test_S_REV_4_unrelated_account_is_refused(flow):
+    ca, acct, resp = flow
+    der, _ = issued(acct, resp, ["rev-other.example.com"])
+    stranger = Account(acct.c)
+    problem(stranger.post(acct.c.dir["revokeCert"], {"certificate": b64(der)}),
+            "unauthorized", 403)
+    assert ca.db("SELECT revoked_at FROM certs") == [(0,)]
+
+
+def test_S_REV_3_account_with_authorizations_may_revoke(flow):
+    ca, acct, resp = flow
+    der, _ = issued(acct, resp, ["rev-authz.example.com"])
+    other = Account(acct.c)
+    ready_order(other, resp, ["rev-authz.example.com"])
+    r = other.post(acct.c.dir["revokeCert"], {"certificate": b64(der)})
+    assert r.status_code == 200, r.text
+    assert ca.db("SELECT revoked_at > 0, reason FROM certs") == [(1, -1)]  # S-REV-6
+
+
+@pytest.mark.parametrize("reason", [2, 6, 8, 9, 10, 42])
+def test_S_REV_7_S_REV_8_disallowed_reasons(flow, reason):
+    ca, acct, resp = flow
+    der, _ = issued(acct, resp, [f"rev-reason-{reason}.example.com"])
+    doc = problem(acct.post(acct.c.dir["revokeCert"],
+                            {"certificate": b64(der), "reason": reason}),
+                  "badRevocationReason")
+    assert "0, 1, 3, 4 or 5" in doc["detail"]
+    assert ca.db("SELECT revoked_at FROM certs") == [(0,)]
+
+
+def test_revoke_unknown_certificate(flow, tmp_path):
+    ca, acct, resp = flow
+    # A certificate from another CA (the listener's own) is not ours.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    with open(ca.tls_ca, "rb") as f:
+        foreign = x509.load_pem_x509_certificate(f.read())
+    der = foreign.public_bytes(serialization.Encoding.DER)
+    problem(acct.post(acct.c.dir["revokeCert"], {"certificate": b64(der)}),
+            "malformed", 404)

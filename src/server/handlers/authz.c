@@ -153,8 +153,8 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 			    c->id);
 			job.not_before = srv->now();
 			/* Job first: a crash between the two resumes it. */
-			if (srv->store->ops->job_add(srv->store, &job,
-				&prob) != 0 ||
+			if (srv->store->ops->job_add(srv->store, &job, &prob) !=
+				0 ||
 			    (rc = srv->store->ops->chall_update(srv->store, c,
 				 ST_PENDING, &prob)) != 0) {
 				if (rc == STORE_ERR_CONFLICT)
@@ -168,7 +168,8 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 		}
 	}
 	if (reply_json(resp, 200, chall_json(req, c)) == 0) {
-		reply_link(resp, res_url(up, req, PATH_AUTHZ, z.id, NULL), "up");
+		reply_link(resp, res_url(up, req, PATH_AUTHZ, z.id, NULL),
+		    "up");
 		if (c->status == ST_PROCESSING)
 			reply_header(resp, "Retry-After", "1");
 	}

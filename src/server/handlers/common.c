@@ -124,14 +124,15 @@ order_json(const struct req *req, const struct store_order *o)
 
 	ids = json_array();
 	for (i = 0; ids != NULL && i < o->nident; i++)
-		json_array_append_new(ids, json_pack("{s:s, s:s}", "type",
-		    acme_ident_type_name(o->idents[i].type), "value",
-		    o->idents[i].value));
+		json_array_append_new(ids,
+		    json_pack("{s:s, s:s}", "type",
+			acme_ident_type_name(o->idents[i].type), "value",
+			o->idents[i].value));
 	authzs = json_array();
 	for (i = 0; authzs != NULL && i < o->nauthz; i++)
 		json_array_append_new(authzs,
-		    json_string(res_url(url, req, PATH_AUTHZ,
-			o->authz_ids[i], NULL)));
+		    json_string(
+			res_url(url, req, PATH_AUTHZ, o->authz_ids[i], NULL)));
 	obj = json_pack("{s:s, s:s, s:o, s:o, s:s}", "status",
 	    store_status_name(o->status), "expires", rfc3339(t, o->expires),
 	    "identifiers", ids, "authorizations", authzs, "finalize",
@@ -149,8 +150,8 @@ order_json(const struct req *req, const struct store_order *o)
 		    json_loads(o->error, 0, NULL));
 	if (o->status == ST_VALID && o->cert_id[0] != '\0')
 		json_object_set_new(obj, "certificate",
-		    json_string(res_url(url, req, PATH_CERT, o->cert_id,
-			NULL)));
+		    json_string(
+			res_url(url, req, PATH_CERT, o->cert_id, NULL)));
 	return obj;
 }
 
@@ -165,19 +166,19 @@ authz_load(struct srv *srv, const char *id, struct store_authz *z,
 	if ((z->status == ST_PENDING || z->status == ST_VALID) &&
 	    z->expires <= srv->now()) {
 		/* A lost race means someone else already moved it on. */
-		if (srv->store->ops->authz_set_status(srv->store, id,
-			z->status, ST_EXPIRED, 0, NULL) == 0)
+		if (srv->store->ops->authz_set_status(srv->store, id, z->status,
+			ST_EXPIRED, 0, NULL) == 0)
 			z->status = ST_EXPIRED;
 	}
 	return 0;
 }
 
 static int
-set_order_status(struct srv *srv, struct store_order *o,
-    enum store_status to, const char *error, struct acme_problem *prob)
+set_order_status(struct srv *srv, struct store_order *o, enum store_status to,
+    const char *error, struct acme_problem *prob)
 {
-	int rc = srv->store->ops->order_set_status(srv->store, o->id,
-	    o->status, to, error, NULL, prob);
+	int rc = srv->store->ops->order_set_status(srv->store, o->id, o->status,
+	    to, error, NULL, prob);
 
 	if (rc == STORE_ERR_CONFLICT) {
 		/* Moved on concurrently: read the current state. */

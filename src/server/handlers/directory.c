@@ -69,10 +69,11 @@ h_directory(struct srv *srv, struct req *req, struct resp *resp)
 		json_object_set_new(dir, "newAccount",
 		    url(req, PATH_NEW_ACCOUNT));
 		json_object_set_new(dir, "newOrder", url(req, PATH_NEW_ORDER));
+		json_object_set_new(dir, "revokeCert", url(req, PATH_REVOKE));
 		/*
-		 * XXX: revokeCert and keyChange join the directory as their
-		 * handlers land (issue 3); newAuthz only if
-		 * pre-authorization is offered (S-DIR-2).
+		 * XXX: keyChange joins the directory when its handler lands
+		 * (issue 3); newAuthz only if pre-authorization is offered
+		 * (S-DIR-2).
 		 */
 		json_object_set_new(dir, "meta", meta);
 		meta = NULL;

@@ -29,8 +29,7 @@
 
 /* Challenge types offered, by identifier kind (S-CHAL-4, S-IDN-7). */
 static size_t
-offered(const struct acme_ident *id, int wildcard,
-    enum store_chall_type out[3])
+offered(const struct acme_ident *id, int wildcard, enum store_chall_type out[3])
 {
 	size_t n = 0;
 
@@ -71,8 +70,8 @@ new_authz(struct srv *srv, const struct req *req, const struct acme_ident *id,
 		struct store_chall *c = &z->challs[i];
 
 		if (store_new_id(c->id) != 0 || store_new_token(c->token) != 0)
-			return acme_problem_set(prob,
-			    ACME_PROB_SERVER_INTERNAL, "no randomness");
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "no randomness");
 		snprintf(c->authz_id, sizeof(c->authz_id), "%s", z->id);
 		c->type = types[i];
 		c->status = ST_PENDING;
@@ -87,8 +86,8 @@ get_time(const json_t *payload, const char *key, time_t *out,
     struct acme_problem *prob)
 {
 	const char *s = NULL;
-	int rc = acme_json_get_string(payload, key, ACME_JSON_OPTIONAL, &s,
-	    prob);
+	int rc =
+	    acme_json_get_string(payload, key, ACME_JSON_OPTIONAL, &s, prob);
 
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
@@ -104,8 +103,7 @@ get_time(const json_t *payload, const char *key, time_t *out,
  * otherwise, never silently changed.
  */
 static int
-check_validity(struct srv *srv, time_t nb, time_t na,
-    struct acme_problem *prob)
+check_validity(struct srv *srv, time_t nb, time_t na, struct acme_problem *prob)
 {
 	time_t now = srv->now();
 
@@ -132,8 +130,8 @@ reply_order(struct resp *resp, const struct req *req,
 
 	if (reply_json(resp, status, order_json(req, o)) != 0)
 		return;
-	reply_header(resp, "Location", res_url(url, req, PATH_ORDER, o->id,
-					   NULL));
+	reply_header(resp, "Location",
+	    res_url(url, req, PATH_ORDER, o->id, NULL));
 	if (o->status == ST_PROCESSING)
 		reply_header(resp, "Retry-After", "1");
 }
@@ -175,10 +173,10 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 			memmove(base.value, base.value + 2,
 			    strlen(base.value + 2) + 1);
 		rc = srv->cfg->authz_reuse ?
-		    srv->store->ops->authz_find_valid(srv->store,
-			req->acct->id, &base, wildcard,
-			srv->now() + 86400, &z, &prob) :
-		    ACME_ERR_NOTFOUND;
+			 srv->store->ops->authz_find_valid(srv->store,
+			     req->acct->id, &base, wildcard, srv->now() + 86400,
+			     &z, &prob) :
+			 ACME_ERR_NOTFOUND;
 		if (rc == 0) {
 			snprintf(o.authz_ids[i], STORE_ID_SIZE, "%s", z.id);
 			store_authz_release(&z);
@@ -190,11 +188,10 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 		acme_problem_release(&prob);
 		if (new_authz(srv, req, &base, wildcard, &fresh[nfresh],
 			&prob) != 0) {
-			nfresh++;	/* release what it allocated */
+			nfresh++; /* release what it allocated */
 			goto fail;
 		}
-		snprintf(o.authz_ids[i], STORE_ID_SIZE, "%s",
-		    fresh[nfresh].id);
+		snprintf(o.authz_ids[i], STORE_ID_SIZE, "%s", fresh[nfresh].id);
 		nfresh++;
 	}
 	snprintf(o.account_id, sizeof(o.account_id), "%s", req->acct->id);
@@ -216,7 +213,7 @@ out:
 		store_authz_release(&fresh[i]);
 	free(fresh);
 	if (o.idents == NULL)
-		free(ids);	/* not yet handed to the order */
+		free(ids); /* not yet handed to the order */
 	store_order_release(&o);
 	acme_problem_release(&prob);
 	json_decref(payload);
@@ -246,8 +243,8 @@ h_order(struct srv *srv, struct req *req, struct resp *resp)
 
 /* S-FIN-2: the CSR names exactly the order's identifiers. */
 static int
-same_names(const struct store_order *o, const struct acme_ident *ids,
-    size_t n, struct acme_problem *prob)
+same_names(const struct store_order *o, const struct acme_ident *ids, size_t n,
+    struct acme_problem *prob)
 {
 	size_t i;
 
@@ -303,9 +300,9 @@ issue(struct srv *srv, const struct req *req, struct store_order *o,
 		for (i = 0; names != NULL && i < o->nident; i++)
 			json_array_append_new(names,
 			    json_string(o->idents[i].value));
-		ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}",
-		    "serial", cert.serial, "cert", cert.id, "order", o->id,
-		    "account", o->account_id, "names", names, "not_before",
+		ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}", "serial",
+		    cert.serial, "cert", cert.id, "order", o->id, "account",
+		    o->account_id, "names", names, "not_before",
 		    (json_int_t)cert.not_before, "not_after",
 		    (json_int_t)cert.not_after);
 		audit_write(srv->audit, "issuance", ev);
@@ -400,7 +397,7 @@ void
 h_account_orders(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
-	char (*ids)[STORE_ID_SIZE] = NULL;
+	char(*ids)[STORE_ID_SIZE] = NULL;
 	size_t n = 0, i, page = (size_t)srv->cfg->orders_per_page;
 	char url[URL_MAX];
 	json_t *list;

@@ -28,8 +28,8 @@ refuse(struct acme_problem *prob, enum acme_prob_type type,
 		/* Not even parsable: name it as sent, as far as it fits. */
 		memset(&shown, 0, sizeof(shown));
 		shown.type = type_s != NULL && strcmp(type_s, "ip") == 0 ?
-		    ACME_IDENT_IP :
-		    ACME_IDENT_DNS;
+				 ACME_IDENT_IP :
+				 ACME_IDENT_DNS;
 		snprintf(shown.value, sizeof(shown.value), "%s",
 		    value != NULL ? value : "");
 		id = &shown;
@@ -49,8 +49,8 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 	if (type == NULL || value == NULL)
 		return refuse(prob, ACME_PROB_MALFORMED, NULL, type, value,
 			   "identifier needs a string type and value") == 0 ?
-		    ACME_ERR_INVAL :
-		    ACME_ERR_INVAL;
+			   ACME_ERR_INVAL :
+			   ACME_ERR_INVAL;
 	if (strcmp(type, "dns") != 0 && strcmp(type, "ip") != 0) {
 		refuse(prob, ACME_PROB_UNSUPPORTED_IDENTIFIER, NULL, type,
 		    value, "identifier type is not supported");
@@ -91,8 +91,9 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 		base += 2;
 		if (strchr(base, '.') == NULL) {
 			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
-			    NULL, "a wildcard needs at least two labels "
-				  "below it");
+			    NULL,
+			    "a wildcard needs at least two labels "
+			    "below it");
 			return ACME_ERR_INVAL;
 		}
 	}
@@ -125,7 +126,8 @@ policy_identifiers(const struct conf *cfg, const json_t *arr,
 	if ((out = calloc(json_array_size(arr), sizeof(*out))) == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		struct acme_ident id;
 
 		if (check_one(cfg,

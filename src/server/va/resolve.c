@@ -21,8 +21,8 @@
 
 #include "internal.h"
 
-#define RR_A 1
-#define RR_AAAA 28
+#define RR_A     1
+#define RR_AAAA  28
 #define CLASS_IN 1
 
 /* "127.0.0.1:8053" -> "127.0.0.1@8053", the form libunbound takes. */
@@ -41,9 +41,9 @@ fwd_spec(const char *resolver, char *out, size_t size)
 		hl -= 2;
 	}
 	return snprintf(out, size, "%.*s@%s", (int)hl, host, colon + 1) <
-		(int)size ?
-	    0 :
-	    -1;
+		       (int)size ?
+		   0 :
+		   -1;
 }
 
 struct lookup {
@@ -68,8 +68,8 @@ on_result(void *arg, int err, struct ub_result *result)
  * asynchronously and is cancelled when timeout_ms passes.
  */
 static int
-resolve_bounded(struct ub_ctx *ub, const char *host, int type,
-    int timeout_ms, struct ub_result **out)
+resolve_bounded(struct ub_ctx *ub, const char *host, int type, int timeout_ms,
+    struct ub_result **out)
 {
 	struct lookup l = { 0, 0, NULL };
 	struct timespec start, now;
@@ -84,9 +84,9 @@ resolve_bounded(struct ub_ctx *ub, const char *host, int type,
 		struct pollfd pfd = { ub_fd(ub), POLLIN, 0 };
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms -
-		    (int)((now.tv_sec - start.tv_sec) * 1000 +
-			(now.tv_nsec - start.tv_nsec) / 1000000);
+		left =
+		    timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
+				       (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0) {
 			ub_cancel(ub, id);
 			return UB_SERVFAIL;
@@ -172,8 +172,8 @@ va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 			ub_resolve_free(r);
 			return ACME_ERR_VERIFY;
 		}
-		for (i = 0; r->havedata && r->data[i] != NULL &&
-		     out->n < VA_MAX_ADDRS;
+		for (i = 0;
+		     r->havedata && r->data[i] != NULL && out->n < VA_MAX_ADDRS;
 		     i++) {
 			if (r->len[i] != (types[t] == RR_A ? 4 : 16))
 				continue;

@@ -31,7 +31,7 @@ struct va {
 	struct srv *srv;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	char (*queue)[STORE_ID_SIZE];	/* ring of QUEUE_MAX ids */
+	char (*queue)[STORE_ID_SIZE]; /* ring of QUEUE_MAX ids */
 	size_t head, count;
 	int stopping;
 	pthread_t *threads;
@@ -158,7 +158,7 @@ va_submit(struct va *va, const char *chall_id)
 
 	pthread_mutex_lock(&va->lock);
 	if (va->count >= QUEUE_MAX)
-		rc = ACME_ERR_LIMIT;	/* the stored job runs at restart */
+		rc = ACME_ERR_LIMIT; /* the stored job runs at restart */
 	else {
 		snprintf(va->queue[(va->head + va->count) % QUEUE_MAX],
 		    STORE_ID_SIZE, "%s", chall_id);

@@ -24,15 +24,14 @@ int va_submit(struct va *va, const char *chall_id);
 #define VA_MAX_ADDRS 8
 
 struct va_addrs {
-	char addr[VA_MAX_ADDRS][46];	/* textual IPv4/IPv6 */
+	char addr[VA_MAX_ADDRS][46]; /* textual IPv4/IPv6 */
 	size_t n;
 };
 
 struct ub_ctx;
 
 /* A libunbound context forwarding to resolver ("ADDR:PORT"), or NULL. */
-struct ub_ctx *va_resolver_new(const char *resolver,
-    const char *trust_anchor);
+struct ub_ctx *va_resolver_new(const char *resolver, const char *trust_anchor);
 
 /*
  * Addresses of host: itself for an IP literal, else A then AAAA records

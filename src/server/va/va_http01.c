@@ -25,38 +25,40 @@
 #include "internal.h"
 
 #define MAX_REDIRECTS 10
-#define MAX_BODY (64 * 1024)
+#define MAX_BODY      (64 * 1024)
 
 /* Loopback, private, link-local, CGNAT, multicast and reserved ranges. */
 static int
 addr_private(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+		uint32_t a =
+		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
 
 		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-		    (a >> 20) == 0xac1 ||	/* 172.16/12 */
-		    (a >> 16) == 0xc0a8 ||	/* 192.168/16 */
-		    (a >> 16) == 0xa9fe ||	/* 169.254/16 */
-		    (a >> 22) == 0x191 ||	/* 100.64/10 */
-		    (a >> 28) >= 0xe;		/* multicast and 240/4 */
+		       (a >> 20) == 0xac1 ||  /* 172.16/12 */
+		       (a >> 16) == 0xc0a8 || /* 192.168/16 */
+		       (a >> 16) == 0xa9fe || /* 169.254/16 */
+		       (a >> 22) == 0x191 ||  /* 100.64/10 */
+		       (a >> 28) >= 0xe;      /* multicast and 240/4 */
 	}
 	if (sa->sa_family == AF_INET6) {
 		const unsigned char *b =
 		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0,
-			0, 0, 0, 0, 0xff, 0xff };
+		static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
+			0, 0, 0, 0xff, 0xff };
 		static const unsigned char zero[15] = { 0 };
 
-		if (memcmp(b, zero, 15) == 0)	/* :: and ::1 */
+		if (memcmp(b, zero, 15) == 0) /* :: and ::1 */
 			return 1;
 		if (memcmp(b, v4mapped, 12) == 0)
 			return 1;
-		return (b[0] & 0xfe) == 0xfc ||		   /* fc00::/7 */
-		    (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 */
-		    b[0] == 0xff ||			   /* multicast */
-		    (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d &&
-			b[3] == 0xb8);			   /* 2001:db8::/32 */
+		return (b[0] & 0xfe) == 0xfc || /* fc00::/7 */
+		       (b[0] == 0xfe &&
+			   (b[1] & 0xc0) == 0x80) || /* fe80::/10 */
+		       b[0] == 0xff ||               /* multicast */
+		       (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d &&
+			   b[3] == 0xb8); /* 2001:db8::/32 */
 	}
 	return 1;
 }
@@ -67,8 +69,8 @@ addr_private(const struct sockaddr *sa)
  * set (dns or connection).
  */
 static int
-resolve(const struct conf *cfg, struct ub_ctx *ub, const char *host,
-    char *addr, size_t size, struct acme_problem *prob)
+resolve(const struct conf *cfg, struct ub_ctx *ub, const char *host, char *addr,
+    size_t size, struct acme_problem *prob)
 {
 	struct va_addrs a;
 	size_t i;
@@ -85,8 +87,8 @@ resolve(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 				&((struct sockaddr_in *)&ss)->sin_addr) == 1)
 				ss.ss_family = AF_INET;
 			else if (inet_pton(AF_INET6, a.addr[i],
-				     &((struct sockaddr_in6 *)&ss)->sin6_addr) ==
-			    1)
+				     &((struct sockaddr_in6 *)&ss)
+					  ->sin6_addr) == 1)
 				ss.ss_family = AF_INET6;
 			else
 				continue;
@@ -203,7 +205,8 @@ va_http01(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 		int v6;
 		CURLcode cc;
 
-		if ((rc = resolve(cfg, ub, t.host, addr, sizeof(addr), prob)) != 0)
+		if ((rc = resolve(cfg, ub, t.host, addr, sizeof(addr), prob)) !=
+		    0)
 			goto out;
 		rc = ACME_ERR_INVAL;
 		v6 = strchr(addr, ':') != NULL;
