@@ -37,3 +37,36 @@ def test_lego_revokes(validating_ca, tmp_path):
     r = lego(validating_ca, tmp_path / "lego", *args, "revoke", "--reason", "4")
     assert r.returncode == 0, r.stdout + r.stderr
     assert validating_ca.db("SELECT revoked_at > 0, reason FROM certs") == [(1, 4)]
+
+
+def lego_dns(ca, tmp_path, *names):
+    env_extra = {
+        "EXEC_PATH": os.path.join(os.path.dirname(__file__), "challtestsrv-hook"),
+        "EXEC_POLLING_INTERVAL": "1", "EXEC_PROPAGATION_TIMEOUT": "30",
+        "EXEC_SEQUENCE_INTERVAL": "1", "CTS_MGMT": str(ca.dns.mgmt_port),
+    }
+    os.environ.update(env_extra)
+    try:
+        return lego(ca, tmp_path / "lego", "--dns", "exec", "--dns.resolvers",
+                    f"127.0.0.1:{ca.dns.dns_port}", "--dns.disable-cp",
+                    *sum((["-d", n] for n in names), []), "run")
+    finally:
+        for k in env_extra:
+            os.environ.pop(k, None)
+
+
+def test_lego_dns01_wildcard_issues(validating_ca, tmp_path):
+    r = lego_dns(validating_ca, tmp_path, "*.wild.example.net", "wild.example.net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    crt = tmp_path / "lego/certificates/_.wild.example.net.crt"
+    text = subprocess.run(["openssl", "x509", "-in", str(crt), "-noout", "-ext",
+                           "subjectAltName"], capture_output=True, text=True).stdout
+    assert "DNS:*.wild.example.net" in text and "DNS:wild.example.net" in text
+    v = subprocess.run(["openssl", "verify", "-CAfile", validating_ca.root,
+                        "-untrusted", str(crt), str(crt)],
+                       capture_output=True, text=True)
+    assert v.returncode == 0, v.stdout + v.stderr
+    # The wildcard authorization names the base domain and says so.
+    rows = validating_ca.db("SELECT ident_value, wildcard FROM authzs "
+                            "WHERE wildcard = 1")
+    assert rows == [("wild.example.net", 1)]

@@ -327,3 +327,45 @@ def test_revoke_unknown_certificate(flow, tmp_path):
     der = foreign.public_bytes(serialization.Encoding.DER)
     problem(acct.post(acct.c.dir["revokeCert"], {"certificate": b64(der)}),
             "malformed", 404)
+
+
+def test_S_IDN_5_S_IDN_7_wildcard_authz_offers_dns01_only(validating_ca):
+    acct = Account(Client(validating_ca))
+    order = acct.new_order(["*.w.example.com"]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    assert az["identifier"] == {"type": "dns", "value": "w.example.com"}
+    assert az["wildcard"] is True
+    assert [c["type"] for c in az["challenges"]] == ["dns-01"]
+
+
+def test_S_DNS_1_dns01_valid_and_wrong_txt(validating_ca):
+    import hashlib
+    acct = Account(Client(validating_ca))
+    dns = validating_ca.dns
+    # Right record (next to an unrelated one, S-DNS-3) -> valid.
+    order = acct.new_order(["txt.example.com"]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "dns-01"][0]
+    value = b64(hashlib.sha256(acct.key_authorization(ch["token"]).encode()).digest())
+    dns.post("/set-txt", {"host": "_acme-challenge.txt.example.com.", "value": value})
+    assert acct.post(ch["url"], {}).status_code == 200
+    assert acct.wait(order["authorizations"][0]).json()["status"] == "valid"
+    # Wrong record -> invalid with incorrectResponse.
+    order = acct.new_order(["badtxt.example.com"]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "dns-01"][0]
+    dns.post("/set-txt", {"host": "_acme-challenge.badtxt.example.com.",
+                          "value": "definitely-not-it"})
+    acct.post(ch["url"], {})
+    az = acct.wait(order["authorizations"][0]).json()
+    assert az["status"] == "invalid"
+    bad = [c for c in az["challenges"] if c["type"] == "dns-01"][0]
+    assert bad["error"]["type"] == "urn:ietf:params:acme:error:incorrectResponse"
+    # No record at all -> unauthorized.
+    order = acct.new_order(["notxt.example.com"]).json()
+    ch = [c for c in acct.get(order["authorizations"][0]).json()["challenges"]
+          if c["type"] == "dns-01"][0]
+    acct.post(ch["url"], {})
+    az = acct.wait(order["authorizations"][0]).json()
+    assert [c for c in az["challenges"] if c["type"] == "dns-01"][0]["error"]["type"] \
+        == "urn:ietf:params:acme:error:unauthorized"

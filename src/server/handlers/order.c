@@ -33,9 +33,11 @@ offered(const struct acme_ident *id, int wildcard, enum store_chall_type out[3])
 {
 	size_t n = 0;
 
-	(void)id;
 	if (!wildcard)
 		out[n++] = CHALL_HTTP01;
+	/* No dns-01 for IP addresses (RFC 8738 7). */
+	if (id->type == ACME_IDENT_DNS)
+		out[n++] = CHALL_DNS01;
 	return n;
 }
 

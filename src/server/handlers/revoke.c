@@ -128,7 +128,7 @@ h_revoke(struct srv *srv, struct req *req, struct resp *resp)
 			goto fail;
 		}
 	} else if (strcmp(req->acct->id, rec.account_id) != 0 &&
-	    !holds_all_authz(srv, req->acct->id, cert)) {
+		   !holds_all_authz(srv, req->acct->id, cert)) {
 		acme_problem_set(&prob, ACME_PROB_UNAUTHORIZED,
 		    "this account may not revoke that certificate");
 		goto fail;

@@ -67,9 +67,9 @@ on_result(void *arg, int err, struct ub_result *result)
  * its own and keeps retrying an unresponsive server, so the query runs
  * asynchronously and is cancelled when timeout_ms passes.
  */
-static int
-resolve_bounded(struct ub_ctx *ub, const char *host, int type, int timeout_ms,
-    struct ub_result **out)
+int
+va_resolve_bounded(struct ub_ctx *ub, const char *host, int type,
+    int timeout_ms, struct ub_result **out)
 {
 	struct lookup l = { 0, 0, NULL };
 	struct timespec start, now;
@@ -104,10 +104,13 @@ va_resolver_new(const char *resolver, const char *trust_anchor)
 	struct ub_ctx *ctx = ub_ctx_create();
 	char fwd[300];
 
-	if (ctx == NULL || fwd_spec(resolver, fwd, sizeof(fwd)) != 0 ||
-	    ub_ctx_async(ctx, 1) != 0 ||
+	if (ctx == NULL || ub_ctx_async(ctx, 1) != 0 ||
 	    ub_ctx_set_option(ctx, "do-not-query-localhost:", "no") != 0 ||
-	    ub_ctx_set_fwd(ctx, fwd) != 0 ||
+	    (resolver[0] != '\0' &&
+		(fwd_spec(resolver, fwd, sizeof(fwd)) != 0 ||
+		    ub_ctx_set_fwd(ctx, fwd) != 0)) ||
+	    /* No resolver configured: the system's, from resolv.conf. */
+	    (resolver[0] == '\0' && ub_ctx_resolvconf(ctx, NULL) != 0) ||
 	    (trust_anchor != NULL && trust_anchor[0] != '\0' &&
 		ub_ctx_add_ta_file(ctx, trust_anchor) != 0)) {
 		if (ctx != NULL)
@@ -133,6 +136,8 @@ va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 		out->n = 1;
 		return 0;
 	}
+	/* No resolver configured: addresses come from the system (hosts
+	 * file included), as any other program would see them. */
 	if (ub == NULL || cfg->resolver[0] == '\0') {
 		struct addrinfo hints, *res = NULL, *ai;
 		int rc;
@@ -157,7 +162,7 @@ va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 	}
 	for (t = 0; t < 2; t++) {
 		struct ub_result *r = NULL;
-		int rc = resolve_bounded(ub, host, types[t],
+		int rc = va_resolve_bounded(ub, host, types[t],
 		    cfg->validation_timeout * 1000 / 2, &r);
 
 		if (rc != 0) {

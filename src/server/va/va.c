@@ -81,6 +81,9 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 		ok = va_http01(srv->cfg, ub, value, ch.token, keyauth,
 			 &result) == 0;
 		break;
+	case CHALL_DNS01:
+		ok = va_dns01(srv->cfg, ub, value, keyauth, &result) == 0;
+		break;
 	default:
 		acme_problem_set(&result, ACME_PROB_SERVER_INTERNAL,
 		    "challenge type %s cannot be validated",
@@ -128,8 +131,7 @@ worker(void *arg)
 	struct ub_ctx *ub = NULL;
 
 	/* Each worker keeps its own resolver context and cache. */
-	if (va->srv->cfg->resolver[0] != '\0' &&
-	    (ub = va_resolver_new(va->srv->cfg->resolver,
+	if ((ub = va_resolver_new(va->srv->cfg->resolver,
 		 va->srv->cfg->dnssec_trust_anchor)) == NULL)
 		acme_log(ACME_LOG_ERROR, "cannot set up the resolver",
 		    "resolver=%s", va->srv->cfg->resolver);

@@ -30,7 +30,10 @@ struct va_addrs {
 
 struct ub_ctx;
 
-/* A libunbound context forwarding to resolver ("ADDR:PORT"), or NULL. */
+/*
+ * A libunbound context forwarding to resolver ("ADDR:PORT"), or to the
+ * system's resolvers when resolver is "".  NULL on failure.
+ */
 struct ub_ctx *va_resolver_new(const char *resolver, const char *trust_anchor);
 
 /*
@@ -40,6 +43,18 @@ struct ub_ctx *va_resolver_new(const char *resolver, const char *trust_anchor);
  */
 int va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
     struct va_addrs *out, struct acme_problem *prob);
+
+/*
+ * ub_resolve() bounded by timeout_ms (UB_SERVFAIL when it passes).
+ * *out is freed with ub_resolve_free().
+ */
+struct ub_result;
+int va_resolve_bounded(struct ub_ctx *ub, const char *host, int type,
+    int timeout_ms, struct ub_result **out);
+
+/* One dns-01 attempt for name (the base domain of a wildcard). */
+int va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
+    const char *keyauth, struct acme_problem *prob);
 
 /*
  * One http-01 attempt (RFC 8555 8.3) for the identifier value host.
