@@ -165,13 +165,15 @@ def challtestsrv(tmp_path):
 
 @pytest.fixture
 def validating_ca(tmp_path, challtestsrv):
-    """anvil-ca resolving through challtestsrv, validating http-01 on a
-    free loopback port (ca.http01_port)."""
-    http01 = free_port()
+    """anvil-ca resolving through challtestsrv, validating http-01 and
+    tls-alpn-01 on free loopback ports (ca.http01_port,
+    ca.tls_alpn01_port)."""
+    http01, alpn = free_port(), free_port()
     ca = start_ca(tmp_path, extra_init=[
         "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
-        "--http01-port", str(http01)])
+        "--http01-port", str(http01), "--tls-alpn01-port", str(alpn)])
     ca.http01_port = http01
+    ca.tls_alpn01_port = alpn
     ca.dns = challtestsrv
     yield ca
     rc = ca.stop()

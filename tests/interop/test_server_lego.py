@@ -70,3 +70,16 @@ def test_lego_dns01_wildcard_issues(validating_ca, tmp_path):
     rows = validating_ca.db("SELECT ident_value, wildcard FROM authzs "
                             "WHERE wildcard = 1")
     assert rows == [("wild.example.net", 1)]
+
+
+def test_lego_tls_alpn01_issues(validating_ca, tmp_path):
+    r = lego(validating_ca, tmp_path / "lego", "--tls",
+             "--tls.port", f"127.0.0.1:{validating_ca.tls_alpn01_port}",
+             "-d", "alpn.example.net", "run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    crt = tmp_path / "lego/certificates/alpn.example.net.crt"
+    v = subprocess.run(["openssl", "verify", "-CAfile", validating_ca.root,
+                        "-untrusted", str(crt), str(crt)],
+                       capture_output=True, text=True)
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert validating_ca.db("SELECT type FROM challs WHERE status = 4") == [(3,)]

@@ -369,3 +369,53 @@ def test_S_DNS_1_dns01_valid_and_wrong_txt(validating_ca):
     az = acct.wait(order["authorizations"][0]).json()
     assert [c for c in az["challenges"] if c["type"] == "dns-01"][0]["error"]["type"] \
         == "urn:ietf:params:acme:error:unauthorized"
+
+
+@pytest.mark.parametrize("case", ["wrong-digest", "two-sans", "not-critical"])
+def test_S_ALPN_wrong_certificate_is_invalid(validating_ca, tmp_path, case):
+    import hashlib
+    from alpn import AlpnResponder
+    acct = Account(Client(validating_ca))
+    name = "alpn-bad.example.com"
+    order = acct.new_order([name]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "tls-alpn-01"][0]
+    good = hashlib.sha256(acct.key_authorization(ch["token"]).encode()).digest()
+    names, digest, critical = [name], good, True
+    if case == "wrong-digest":
+        digest = hashlib.sha256(b"something else").digest()
+    elif case == "two-sans":
+        names = [name, "other.example.com"]
+    else:
+        critical = False
+    srv = AlpnResponder(validating_ca.tls_alpn01_port, tmp_path, names, digest,
+                        critical)
+    try:
+        acct.post(ch["url"], {})
+        az = acct.wait(order["authorizations"][0]).json()
+    finally:
+        srv.close()
+    assert az["status"] == "invalid"
+    err = [c for c in az["challenges"] if c["type"] == "tls-alpn-01"][0]["error"]
+    assert err["type"] in ("urn:ietf:params:acme:error:incorrectResponse",
+                           "urn:ietf:params:acme:error:unauthorized"), err
+    assert validating_ca.db("SELECT count(*) FROM certs") == [(0,)]
+
+
+def test_S_ALPN_good_certificate_is_valid(validating_ca, tmp_path):
+    """The same responder with the right digest passes: the negative cases
+    above fail for their defect, not for the responder."""
+    import hashlib
+    from alpn import AlpnResponder
+    acct = Account(Client(validating_ca))
+    name = "alpn-good.example.com"
+    order = acct.new_order([name]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "tls-alpn-01"][0]
+    digest = hashlib.sha256(acct.key_authorization(ch["token"]).encode()).digest()
+    srv = AlpnResponder(validating_ca.tls_alpn01_port, tmp_path, [name], digest)
+    try:
+        acct.post(ch["url"], {})
+        assert acct.wait(order["authorizations"][0]).json()["status"] == "valid"
+    finally:
+        srv.close()

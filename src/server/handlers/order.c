@@ -38,6 +38,8 @@ offered(const struct acme_ident *id, int wildcard, enum store_chall_type out[3])
 	/* No dns-01 for IP addresses (RFC 8738 7). */
 	if (id->type == ACME_IDENT_DNS)
 		out[n++] = CHALL_DNS01;
+	if (!wildcard)
+		out[n++] = CHALL_TLSALPN01;
 	return n;
 }
 

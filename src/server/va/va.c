@@ -81,6 +81,9 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 		ok = va_http01(srv->cfg, ub, value, ch.token, keyauth,
 			 &result) == 0;
 		break;
+	case CHALL_TLSALPN01:
+		ok = va_tlsalpn01(srv->cfg, ub, value, keyauth, &result) == 0;
+		break;
 	case CHALL_DNS01:
 		ok = va_dns01(srv->cfg, ub, value, keyauth, &result) == 0;
 		break;

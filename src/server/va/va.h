@@ -56,6 +56,13 @@ int va_resolve_bounded(struct ub_ctx *ub, const char *host, int type,
 int va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
     const char *keyauth, struct acme_problem *prob);
 
+/* One tls-alpn-01 attempt (RFC 8737) for an identifier value. */
+int va_tlsalpn01(const struct conf *cfg, struct ub_ctx *ub, const char *value,
+    const char *keyauth, struct acme_problem *prob);
+
+/* Nonzero for loopback, private, link-local and reserved addresses. */
+int va_addr_private(const char *addr);
+
 /*
  * One http-01 attempt (RFC 8555 8.3) for the identifier value host.
  * Returns 0 when the key authorization was served, or a negative error

@@ -104,6 +104,23 @@ resolve(const struct conf *cfg, struct ub_ctx *ub, const char *host, char *addr,
 	    "%.200s has no public address to validate", host);
 }
 
+int
+va_addr_private(const char *addr)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) ==
+	    1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, addr,
+		     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return 1;
+	return addr_private((struct sockaddr *)&ss);
+}
+
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
