@@ -104,7 +104,15 @@ acme_x509_parse_one(const char *data, size_t len, struct acme_problem *prob)
 	STACK_OF(X509) * chain;
 	X509 *cert;
 
-	if (len > 0 && memchr(data, '-', len < 64 ? len : 64) != NULL) {
+	size_t skip = 0;
+
+	/* PEM starts with its BEGIN line (after any whitespace); a '-' byte
+	 * elsewhere is just DER content, e.g. in a serial number. */
+	while (skip < len && (data[skip] == ' ' || data[skip] == '\t' ||
+				 data[skip] == '\r' || data[skip] == '\n'))
+		skip++;
+	if (len - skip >= sizeof(PEM_BEGIN) - 1 &&
+	    memcmp(data + skip, PEM_BEGIN, sizeof(PEM_BEGIN) - 1) == 0) {
 		chain = acme_x509_parse_chain(data, len, prob);
 		if (chain == NULL)
 			return NULL;

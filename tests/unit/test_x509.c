@@ -218,6 +218,27 @@ x509__parse_one_pem_and_der(void **state)
 	free(pem);
 }
 
+/* A '-' byte early in DER (here in the serial) is not PEM. */
+static void
+x509__der_with_dash_bytes_is_der(void **state)
+{
+	struct acme_problem p = { 0 };
+	unsigned char *der = NULL;
+	X509 *c = make(leaf_key, ca, ca_key, "dash", "2D2D2D2D2D2D2D2D", 1),
+	     *back;
+	int n;
+
+	(void)state;
+	n = i2d_X509(c, &der);
+	assert_non_null(memchr(der, '-', 32));
+	back = acme_x509_parse_one((const char *)der, (size_t)n, &p);
+	assert_non_null(back);
+	assert_int_equal(X509_cmp(back, c), 0);
+	X509_free(back);
+	X509_free(c);
+	OPENSSL_free(der);
+}
+
 static void
 x509__sans_dns_and_ip_canonical(void **state)
 {
@@ -293,6 +314,7 @@ main(void)
 		cmocka_unit_test(x509__rejects_corrupt_block),
 		cmocka_unit_test(x509__rejects_empty_and_too_long),
 		cmocka_unit_test(x509__parse_one_pem_and_der),
+		cmocka_unit_test(x509__der_with_dash_bytes_is_der),
 		cmocka_unit_test(x509__sans_dns_and_ip_canonical),
 		cmocka_unit_test(x509__serial_hex),
 		cmocka_unit_test(x509__aki_matches_issuer_ski),
