@@ -16,6 +16,7 @@
 #include <anvil/jwk.h>
 #include <anvil/jws.h>
 
+#include "common.h"
 #include "handlers.h"
 #include "../http/authn.h"
 #include "../http/reply.h"
@@ -27,8 +28,7 @@
 #define MAX_CONTACTS    10
 #define MAX_CONTACT_LEN 254
 
-/* The account object of RFC 8555 7.1.2 for acct (new reference). */
-static json_t *
+json_t *
 account_json(const struct req *req, const struct store_account *acct)
 {
 	char orders[1024];

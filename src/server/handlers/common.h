@@ -24,6 +24,8 @@ const char *rfc3339(char out[32], time_t t);
 /* Parses RFC 3339 (Z or numeric offset, optional fraction); 0 or -1. */
 int rfc3339_parse(const char *s, time_t *out);
 
+/* The account object of RFC 8555 7.1.2 for acct (new reference). */
+json_t *account_json(const struct req *req, const struct store_account *acct);
 json_t *chall_json(const struct req *req, const struct store_chall *c);
 json_t *authz_json(const struct req *req, const struct store_authz *z);
 json_t *order_json(const struct req *req, const struct store_order *o);

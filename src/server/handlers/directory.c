@@ -70,11 +70,9 @@ h_directory(struct srv *srv, struct req *req, struct resp *resp)
 		    url(req, PATH_NEW_ACCOUNT));
 		json_object_set_new(dir, "newOrder", url(req, PATH_NEW_ORDER));
 		json_object_set_new(dir, "revokeCert", url(req, PATH_REVOKE));
-		/*
-		 * XXX: keyChange joins the directory when its handler lands
-		 * (issue 3); newAuthz only if pre-authorization is offered
-		 * (S-DIR-2).
-		 */
+		json_object_set_new(dir, "keyChange",
+		    url(req, PATH_KEY_CHANGE));
+		/* newAuthz only if pre-authorization is offered (S-DIR-2). */
 		json_object_set_new(dir, "meta", meta);
 		meta = NULL;
 	}

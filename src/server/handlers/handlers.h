@@ -24,5 +24,6 @@ void h_authz(struct srv *srv, struct req *req, struct resp *resp);
 void h_chall(struct srv *srv, struct req *req, struct resp *resp);
 void h_cert(struct srv *srv, struct req *req, struct resp *resp);
 void h_revoke(struct srv *srv, struct req *req, struct resp *resp);
+void h_key_change(struct srv *srv, struct req *req, struct resp *resp);
 
 #endif

@@ -33,6 +33,7 @@ static const struct route routes[] = {
 	{ PATH_NEW_ACCOUNT, M_POST, AUTHN_JWK, h_new_account },
 	{ PATH_NEW_ORDER, M_POST, AUTHN_KID, h_new_order },
 	{ PATH_REVOKE, M_POST, AUTHN_EITHER, h_revoke },
+	{ PATH_KEY_CHANGE, M_POST, AUTHN_KID, h_key_change },
 	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account },
 	{ PATH_ACCOUNT "*/orders", M_POST, AUTHN_KID, h_account_orders },
 	{ PATH_ORDER "*", M_POST, AUTHN_KID, h_order },

@@ -145,13 +145,12 @@ check_cert(X509 *cert, const char *value, const char *keyauth,
 	}
 	ext_data = X509_EXTENSION_get_data(ext);
 	p = ASN1_STRING_get0_data(ext_data);
-	inner = d2i_ASN1_OCTET_STRING(NULL, &p,
-	    (long)ASN1_STRING_length(ext_data));
-	EVP_Digest(keyauth, strlen(keyauth), digest, &dlen, EVP_sha256(),
-	    NULL);
+	inner =
+	    d2i_ASN1_OCTET_STRING(NULL, &p, (long)ASN1_STRING_length(ext_data));
+	EVP_Digest(keyauth, strlen(keyauth), digest, &dlen, EVP_sha256(), NULL);
 	if (inner == NULL ||
 	    p != ASN1_STRING_get0_data(ext_data) +
-		    ASN1_STRING_length(ext_data) ||
+		     ASN1_STRING_length(ext_data) ||
 	    ASN1_STRING_length(inner) != 32 ||
 	    memcmp(ASN1_STRING_get0_data(inner), digest, 32) != 0) {
 		acme_problem_set(prob, ACME_PROB_INCORRECT_RESPONSE,
@@ -185,8 +184,7 @@ va_tlsalpn01(const struct conf *cfg, struct ub_ctx *ub, const char *value,
 		return rc;
 	rc = ACME_ERR_VERIFY;
 	for (i = 0; i < a.n && fd == -1; i++)
-		if (cfg->allow_private_addresses ||
-		    !va_addr_private(a.addr[i]))
+		if (cfg->allow_private_addresses || !va_addr_private(a.addr[i]))
 			fd = connect_to(a.addr[i], cfg->tls_alpn01_port,
 			    cfg->validation_timeout);
 	if (fd == -1) {
