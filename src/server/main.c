@@ -22,10 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <anvil/b64url.h>
 #include <anvil/err.h>
 #include <anvil/log.h>
 
 #include <curl/curl.h>
+#include <openssl/rand.h>
 
 #include "conf.h"
 #include "srv.h"
@@ -156,6 +158,87 @@ cmd_serve(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * "anvil-ca eab add -c FILE [--kid ID]": creates an External Account
+ * Binding key (S-EAB-1): an ASCII key id and a random 256-bit HMAC key,
+ * printed once as "kid: ID" and "hmac_key: BASE64URL" lines.
+ */
+static int
+cmd_eab(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "kid", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct acme_problem prob = { 0 };
+	struct store_eab e;
+	struct store *st;
+	struct conf cfg;
+	const char *path = NULL, *kid = NULL;
+	char keyb64[64];
+	int c, rc;
+
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		usage();
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			path = optarg;
+		else if (c == 'k')
+			kid = optarg;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	if (conf_load(&cfg, path, &prob) != 0)
+		die(path, &prob);
+	memset(&e, 0, sizeof(e));
+	if (kid == NULL) {
+		if (store_new_id(e.kid) != 0)
+			die("eab", &prob);
+	} else {
+		size_t i;
+
+		for (i = 0; kid[i] != '\0'; i++)
+			if (kid[i] <= ' ' || kid[i] >= 0x7f)
+				break;
+		if (kid[i] != '\0' || i == 0 || i >= sizeof(e.kid)) {
+			fprintf(stderr,
+			    "anvil-ca: eab: --kid must be 1 to %zu "
+			    "printable ASCII characters\n",
+			    sizeof(e.kid) - 1);
+			return 2;
+		}
+		snprintf(e.kid, sizeof(e.kid), "%s", kid);
+	}
+	e.keylen = 32;
+	if (RAND_bytes(e.key, (int)e.keylen) != 1 ||
+	    acme_b64url_encode_to(e.key, e.keylen, keyb64, sizeof(keyb64)) !=
+		0) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "no randomness");
+		die("eab", &prob);
+	}
+	e.created = time(NULL);
+	if ((st = store_open(cfg.database, &prob)) == NULL)
+		die(cfg.database, &prob);
+	rc = st->ops->eab_insert(st, &e, &prob);
+	store_close(st);
+	acme_wipe(e.key, sizeof(e.key));
+	if (rc == STORE_ERR_EXISTS) {
+		fprintf(stderr, "anvil-ca: eab: key id %s exists already\n",
+		    e.kid);
+		return 1;
+	}
+	if (rc != 0)
+		die("eab", &prob);
+	printf("kid: %s\nhmac_key: %s\n", e.kid, keyb64);
+	acme_wipe(keyb64, sizeof(keyb64));
+	return 0;
+}
+
 int main(int argc, char **argv);
 
 int
@@ -171,6 +254,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "init") == 0)
 		return init_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "eab") == 0)
+		return cmd_eab(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

@@ -54,8 +54,8 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 	if ((payload = acme_jws_payload_json(inner, &prob)) == NULL ||
 	    acme_json_get_string(payload, "account", ACME_JSON_REQUIRED,
 		&account, &prob) != 0 ||
-	    acme_json_get_object(payload, "oldKey", ACME_JSON_REQUIRED,
-		&oldkey, &prob) != 0)
+	    acme_json_get_object(payload, "oldKey", ACME_JSON_REQUIRED, &oldkey,
+		&prob) != 0)
 		goto fail;
 	if (authn_account_url(req, acct->id, url, sizeof(url)) != 0 ||
 	    strcmp(account, url) != 0 ||
@@ -71,8 +71,8 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 		    "oldKey is not the account's current key");
 		goto fail;
 	}
-	if ((thumb = acme_jwk_thumbprint_b64(acme_jws_jwk_key(inner),
-		 &prob)) == NULL)
+	if ((thumb = acme_jwk_thumbprint_b64(acme_jws_jwk_key(inner), &prob)) ==
+	    NULL)
 		goto fail;
 	rc = srv->store->ops->account_by_thumbprint(srv->store, thumb, &other,
 	    &prob);
