@@ -73,6 +73,7 @@ class CA:
 
 
 def start_ca(tmp_path, extra_init=(), config=None):
+    """init + serve; config entries are merged into anvil-ca.json."""
     workdir = str(tmp_path / "ca")
     port = free_port()
     subprocess.run([ANVIL_CA, "init", workdir, "--listen", f"127.0.0.1:{port}",
@@ -171,7 +172,8 @@ def validating_ca(tmp_path, challtestsrv):
     http01, alpn = free_port(), free_port()
     ca = start_ca(tmp_path, extra_init=[
         "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
-        "--http01-port", str(http01), "--tls-alpn01-port", str(alpn)])
+        "--http01-port", str(http01), "--tls-alpn01-port", str(alpn)],
+        config={"caa_identities": "anvil.test"})
     ca.http01_port = http01
     ca.tls_alpn01_port = alpn
     ca.dns = challtestsrv

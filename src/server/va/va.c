@@ -93,6 +93,11 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 		    store_chall_type_name(ch.type));
 		break;
 	}
+	/* CAA is checked once control is shown (S-CAA, BR 3.2.2.8). */
+	if (ok && z.ident.type == ACME_IDENT_DNS &&
+	    va_caa(srv->cfg, ub, value, z.wildcard, z.account_id,
+		store_chall_type_name(ch.type), &result) != 0)
+		ok = 0;
 	ch.attempts++;
 	if (ok) {
 		ch.status = ST_VALID;

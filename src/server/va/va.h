@@ -56,6 +56,15 @@ int va_resolve_bounded(struct ub_ctx *ub, const char *host, int type,
 int va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
     const char *keyauth, struct acme_problem *prob);
 
+/*
+ * CAA check (RFC 8659, 8657) for a DNS name (the base name of a
+ * wildcard, with wildcard set), for account_id validating with method.
+ * Returns 0 when this CA may issue, else an error with prob set (caa).
+ */
+int va_caa(const struct conf *cfg, struct ub_ctx *ub, const char *name,
+    int wildcard, const char *account_id, const char *method,
+    struct acme_problem *prob);
+
 /* One tls-alpn-01 attempt (RFC 8737) for an identifier value. */
 int va_tlsalpn01(const struct conf *cfg, struct ub_ctx *ub, const char *value,
     const char *keyauth, struct acme_problem *prob);

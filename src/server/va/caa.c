@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * CAA checking (RFC 8659, RFC 8657): find the relevant CAA RRset by
+ * climbing from the name towards the root, then decide whether this CA
+ * (one of the configured caaIdentities) may issue: "issuewild" governs
+ * wildcards when present, else "issue"; an unknown tag with the critical
+ * flag forbids issuance; the accounturi and validationmethods parameters
+ * of RFC 8657 are honoured.  Lookup failures forbid issuance (fail
+ * closed).  IP identifiers have no CAA (RFC 8738 7).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <unbound.h>
+
+#include <anvil/err.h>
+
+#include "va.h"
+
+#include "internal.h"
+
+#define RR_CAA 257
+#define CAA_CRITICAL 0x80
+
+struct caa_rr {
+	int flags;
+	char tag[16];
+	char value[512];
+};
+
+/* Trims spaces at both ends in place; returns the start. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
+/* Is issuer one of the configured identities (comma-separated)? */
+static int
+our_identity(const struct conf *cfg, const char *issuer)
+{
+	char list[sizeof(cfg->caa_identities)], *p, *save = NULL;
+
+	snprintf(list, sizeof(list), "%s", cfg->caa_identities);
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	     p = strtok_r(NULL, ",", &save))
+		if (strcasecmp(trim(p), issuer) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Does one issue/issuewild value permit us?  value is
+ * "issuer-domain [; key=value]*" (RFC 8659 4.2).
+ */
+static int
+permits(const struct conf *cfg, const char *value, const char *account_id,
+    const char *method)
+{
+	char buf[512], *params, *issuer, *p, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	params = strchr(buf, ';');
+	if (params != NULL)
+		*params++ = '\0';
+	issuer = trim(buf);
+	if (*issuer == '\0' || !our_identity(cfg, issuer))
+		return 0;
+	for (p = params != NULL ? strtok_r(params, ";", &save) : NULL;
+	     p != NULL; p = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(p, '='), *key, *val;
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		key = trim(p);
+		val = trim(eq + 1);
+		if (strcasecmp(key, "accounturi") == 0) {
+			/* RFC 8657 3: the account URL; this CA's paths end in
+			 * /acme/acct/<id>, the host is whatever clients used. */
+			char suffix[64];
+			size_t vl = strlen(val), sl;
+
+			snprintf(suffix, sizeof(suffix), "/acme/acct/%s",
+			    account_id);
+			sl = strlen(suffix);
+			if (strncmp(val, "https://", 8) != 0 || vl < sl ||
+			    strcmp(val + vl - sl, suffix) != 0)
+				return 0;
+		} else if (strcasecmp(key, "validationmethods") == 0) {
+			char *m, *save2 = NULL;
+			int found = 0;
+
+			for (m = strtok_r(val, ",", &save2); m != NULL;
+			     m = strtok_r(NULL, ",", &save2))
+				if (strcmp(trim(m), method) == 0)
+					found = 1;
+			if (!found)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
+{
+	size_t tl, vl, i;
+
+	if (len < 2)
+		return -1;
+	rr->flags = d[0];
+	tl = d[1];
+	if (tl == 0 || tl >= sizeof(rr->tag) || 2 + tl > len)
+		return -1;
+	for (i = 0; i < tl; i++)
+		rr->tag[i] = (char)tolower(d[2 + i]);
+	rr->tag[tl] = '\0';
+	vl = len - 2 - tl;
+	if (vl >= sizeof(rr->value))
+		vl = sizeof(rr->value) - 1;
+	memcpy(rr->value, d + 2 + tl, vl);
+	rr->value[vl] = '\0';
+	return 0;
+}
+
+int
+va_caa(const struct conf *cfg, struct ub_ctx *ub, const char *name,
+    int wildcard, const char *account_id, const char *method,
+    struct acme_problem *prob)
+{
+	const char *at = name;
+	struct ub_result *r = NULL;
+	int i, rc;
+
+	if (ub == NULL)
+		return acme_problem_set(prob, ACME_PROB_CAA,
+		    "no resolver to check CAA");
+	for (;;) {
+		struct caa_rr rrs[32];
+		int n = 0, has_issue = 0, has_wild = 0, ok = 0;
+
+		rc = va_resolve_bounded(ub, at, RR_CAA,
+		    cfg->validation_timeout * 1000, &r);
+		if (rc != 0 || r->bogus || (r->rcode != 0 && r->rcode != 3)) {
+			if (r != NULL)
+				ub_resolve_free(r);
+			return acme_problem_set(prob, ACME_PROB_CAA,
+			    "CAA lookup for %.200s failed", at);
+		}
+		for (i = 0; r->havedata && r->data[i] != NULL && n < 32; i++)
+			if (parse_rr((const unsigned char *)r->data[i],
+				(size_t)r->len[i], &rrs[n]) == 0)
+				n++;
+		ub_resolve_free(r);
+		r = NULL;
+		if (n > 0) {
+			for (i = 0; i < n; i++) {
+				if (strcmp(rrs[i].tag, "issue") == 0)
+					has_issue = 1;
+				else if (strcmp(rrs[i].tag, "issuewild") == 0)
+					has_wild = 1;
+				else if ((rrs[i].flags & CAA_CRITICAL) &&
+				    strcmp(rrs[i].tag, "iodef") != 0)
+					return acme_problem_set(prob,
+					    ACME_PROB_CAA,
+					    "CAA at %.200s has an unknown "
+					    "critical property \"%s\"",
+					    at, rrs[i].tag);
+			}
+			/* RFC 8659 4.3: issuewild wins for wildcards. */
+			{
+				const char *tag = wildcard && has_wild ?
+				    "issuewild" :
+				    "issue";
+
+				if (!has_issue && !(wildcard && has_wild))
+					return 0;
+				for (i = 0; i < n && !ok; i++)
+					if (strcmp(rrs[i].tag, tag) == 0 &&
+					    permits(cfg, rrs[i].value,
+						account_id, method))
+						ok = 1;
+				if (!ok)
+					return acme_problem_set(prob,
+					    ACME_PROB_CAA,
+					    "CAA records at %.200s do not "
+					    "allow this CA to issue for "
+					    "%s%.200s",
+					    at, wildcard ? "*." : "", name);
+				return 0;
+			}
+		}
+		at = strchr(at, '.');
+		if (at == NULL || at[1] == '\0')
+			return 0;	/* no CAA up to the root */
+		at++;
+	}
+}

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: ISC
+"""CAA (RFC 8659, RFC 8657) at validation time: records served by
+pebble-challtestsrv, the CA's identity "anvil.test".  A challenge whose
+proof is correct still ends invalid with a caa error when CAA forbids."""
+import pytest
+
+from acmehelp import Account, Client
+from http01 import Responder
+
+
+def caa(ca, host, *policies):
+    ca.dns.post("/add-caa", {"host": host + ".", "policies": [
+        {"tag": t, "value": v} for t, v in policies]})
+
+
+@pytest.fixture
+def flow(validating_ca):
+    resp = Responder(validating_ca.http01_port)
+    acct = Account(Client(validating_ca))
+    yield validating_ca, acct, resp
+    resp.close()
+
+
+def validate_http01(acct, resp, name):
+    order = acct.new_order([name]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "http-01"][0]
+    resp.tokens[ch["token"]] = acct.key_authorization(ch["token"])
+    acct.post(ch["url"], {})
+    return acct.wait(order["authorizations"][0]).json()
+
+
+def caa_error(az):
+    errs = [c.get("error") for c in az["challenges"] if c.get("error")]
+    assert errs, az
+    return errs[0]
+
+
+def test_S_CAA_no_records_allows(flow):
+    ca, acct, resp = flow
+    assert validate_http01(acct, resp, "nocaa.example.com")["status"] == "valid"
+
+
+def test_S_CAA_other_ca_forbids(flow):
+    ca, acct, resp = flow
+    caa(ca, "forbid.example.com", ("issue", "other-ca.example"))
+    az = validate_http01(acct, resp, "forbid.example.com")
+    assert az["status"] == "invalid"
+    assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"
+
+
+def test_S_CAA_our_identity_allows(flow):
+    ca, acct, resp = flow
+    caa(ca, "allow.example.com", ("issue", "anvil.test"))
+    assert validate_http01(acct, resp, "allow.example.com")["status"] == "valid"
+
+
+def test_S_CAA_tree_climbing_uses_parent(flow):
+    ca, acct, resp = flow
+    caa(ca, "parent.example.com", ("issue", "other-ca.example"))
+    az = validate_http01(acct, resp, "child.parent.example.com")
+    assert az["status"] == "invalid"
+    assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"
+
+
+def test_S_CAA_unknown_noncritical_tag_allows(flow):
+    ca, acct, resp = flow
+    # challtestsrv cannot set the critical flag (128), so only the
+    # non-critical case is exercised here: unknown tags alone allow.
+    caa(ca, "unknowntag.example.com", ("futuretag", "x"))
+    assert validate_http01(acct, resp, "unknowntag.example.com")["status"] == "valid"
+
+
+def test_RFC8657_accounturi_must_match(flow):
+    ca, acct, resp = flow
+    caa(ca, "acct.example.com",
+        ("issue", "anvil.test; accounturi=https://elsewhere/acme/acct/nope"))
+    az = validate_http01(acct, resp, "acct.example.com")
+    assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"
+    caa(ca, "acct2.example.com", ("issue", f"anvil.test; accounturi={acct.kid}"))
+    assert validate_http01(acct, resp, "acct2.example.com")["status"] == "valid"
+
+
+def test_RFC8657_validationmethods(flow):
+    ca, acct, resp = flow
+    caa(ca, "meth.example.com", ("issue", "anvil.test; validationmethods=dns-01"))
+    az = validate_http01(acct, resp, "meth.example.com")
+    assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"
+    caa(ca, "meth2.example.com",
+        ("issue", "anvil.test; validationmethods=dns-01,http-01"))
+    assert validate_http01(acct, resp, "meth2.example.com")["status"] == "valid"
