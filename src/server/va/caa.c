@@ -22,7 +22,7 @@
 
 #include "internal.h"
 
-#define RR_CAA 257
+#define RR_CAA       257
 #define CAA_CRITICAL 0x80
 
 struct caa_rr {
@@ -171,7 +171,7 @@ va_caa(const struct conf *cfg, struct ub_ctx *ub, const char *name,
 				else if (strcmp(rrs[i].tag, "issuewild") == 0)
 					has_wild = 1;
 				else if ((rrs[i].flags & CAA_CRITICAL) &&
-				    strcmp(rrs[i].tag, "iodef") != 0)
+					 strcmp(rrs[i].tag, "iodef") != 0)
 					return acme_problem_set(prob,
 					    ACME_PROB_CAA,
 					    "CAA at %.200s has an unknown "
@@ -181,8 +181,8 @@ va_caa(const struct conf *cfg, struct ub_ctx *ub, const char *name,
 			/* RFC 8659 4.3: issuewild wins for wildcards. */
 			{
 				const char *tag = wildcard && has_wild ?
-				    "issuewild" :
-				    "issue";
+						      "issuewild" :
+						      "issue";
 
 				if (!has_issue && !(wildcard && has_wild))
 					return 0;
@@ -203,7 +203,7 @@ va_caa(const struct conf *cfg, struct ub_ctx *ub, const char *name,
 		}
 		at = strchr(at, '.');
 		if (at == NULL || at[1] == '\0')
-			return 0;	/* no CAA up to the root */
+			return 0; /* no CAA up to the root */
 		at++;
 	}
 }

@@ -35,7 +35,13 @@ struct va {
 	size_t head, count;
 	int stopping;
 	pthread_t *threads;
+	struct ub_ctx **ubs; /* one resolver per worker */
 	int nthreads;
+};
+
+struct worker_arg {
+	struct va *va;
+	struct ub_ctx *ub;
 };
 
 static char *
@@ -134,23 +140,18 @@ done:
 static void *
 worker(void *arg)
 {
-	struct va *va = arg;
+	struct worker_arg *wa = arg;
+	struct va *va = wa->va;
+	struct ub_ctx *ub = wa->ub;
 	char id[STORE_ID_SIZE];
-	struct ub_ctx *ub = NULL;
 
-	/* Each worker keeps its own resolver context and cache. */
-	if ((ub = va_resolver_new(va->srv->cfg->resolver,
-		 va->srv->cfg->dnssec_trust_anchor)) == NULL)
-		acme_log(ACME_LOG_ERROR, "cannot set up the resolver",
-		    "resolver=%s", va->srv->cfg->resolver);
+	free(wa);
 	for (;;) {
 		pthread_mutex_lock(&va->lock);
 		while (va->count == 0 && !va->stopping)
 			pthread_cond_wait(&va->cond, &va->lock);
 		if (va->stopping) {
 			pthread_mutex_unlock(&va->lock);
-			if (ub != NULL)
-				ub_ctx_delete(ub);
 			return NULL;
 		}
 		memcpy(id, va->queue[va->head], STORE_ID_SIZE);
@@ -191,6 +192,8 @@ va_start(struct srv *srv, struct acme_problem *prob)
 	    (va->queue = calloc(QUEUE_MAX, sizeof(*va->queue))) == NULL ||
 	    (va->threads = calloc((size_t)srv->cfg->validation_workers,
 		 sizeof(*va->threads))) == NULL ||
+	    (va->ubs = calloc((size_t)srv->cfg->validation_workers,
+		 sizeof(*va->ubs))) == NULL ||
 	    (jobs = calloc(QUEUE_MAX, sizeof(*jobs))) == NULL)
 		goto nomem;
 	va->srv = srv;
@@ -207,8 +210,26 @@ va_start(struct srv *srv, struct acme_problem *prob)
 	free(jobs);
 	jobs = NULL;
 	for (t = 0; t < srv->cfg->validation_workers; t++) {
-		if (pthread_create(&va->threads[t], NULL, worker, va) != 0)
+		struct worker_arg *wa = malloc(sizeof(*wa));
+
+		/*
+		 * Resolver contexts are made here, one after the other:
+		 * libunbound's global set-up is not safe to run from several
+		 * threads at once.
+		 */
+		va->ubs[t] = va_resolver_new(srv->cfg->resolver,
+		    srv->cfg->dnssec_trust_anchor);
+		if (va->ubs[t] == NULL)
+			acme_log(ACME_LOG_ERROR, "cannot set up the resolver",
+			    "resolver=%s", srv->cfg->resolver);
+		if (wa == NULL)
 			break;
+		wa->va = va;
+		wa->ub = va->ubs[t];
+		if (pthread_create(&va->threads[t], NULL, worker, wa) != 0) {
+			free(wa);
+			break;
+		}
 		va->nthreads++;
 	}
 	return va;
@@ -219,6 +240,7 @@ fail:
 	if (va != NULL) {
 		free(va->queue);
 		free(va->threads);
+		free(va->ubs);
 		free(va);
 	}
 	return NULL;
@@ -237,6 +259,10 @@ va_stop(struct va *va)
 	pthread_mutex_unlock(&va->lock);
 	for (t = 0; t < va->nthreads; t++)
 		pthread_join(va->threads[t], NULL);
+	for (t = 0; t < va->srv->cfg->validation_workers; t++)
+		if (va->ubs[t] != NULL)
+			ub_ctx_delete(va->ubs[t]);
+	free(va->ubs);
 	pthread_mutex_destroy(&va->lock);
 	pthread_cond_destroy(&va->cond);
 	free(va->queue);

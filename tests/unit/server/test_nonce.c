@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for the server's nonce pool (S-NON-4, S-NON-7, S-NON-8). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <anvil/b64url.h>
+#include <anvil/err.h>
+
+#include "nonce.h"
+
+#include "../helpers.h"
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void
+nonce__S_NON_7_S_NON_8_unique_and_base64url(void **state)
+{
+	struct nonce_pool *p = nonce_pool_new(0);
+	size_t n = 100000, i;
+	char (*all)[NONCE_LEN + 1] = calloc(n, sizeof(*all));
+
+	(void)state;
+	assert_non_null(p);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(nonce_issue(p, all[i]), 0);
+		assert_int_equal(strlen(all[i]), NONCE_LEN);
+		assert_true(acme_b64url_valid(all[i], NONCE_LEN));
+	}
+	qsort(all, n, sizeof(*all), cmp);
+	for (i = 1; i < n; i++)
+		assert_string_not_equal(all[i - 1], all[i]);
+	free(all);
+	nonce_pool_free(p);
+}
+
+static void
+nonce__S_NON_4_redeemed_once(void **state)
+{
+	struct nonce_pool *p = nonce_pool_new(0);
+	char a[NONCE_LEN + 1], b[NONCE_LEN + 1];
+
+	(void)state;
+	nonce_issue(p, a);
+	nonce_issue(p, b);
+	assert_int_equal(nonce_redeem(p, b), 0);
+	assert_int_equal(nonce_redeem(p, b), ACME_ERR_VERIFY);
+	assert_int_equal(nonce_redeem(p, a), 0);
+	assert_int_equal(nonce_redeem(p, a), ACME_ERR_VERIFY);
+	nonce_pool_free(p);
+}
+
+static void
+nonce__forged_and_foreign_rejected(void **state)
+{
+	struct nonce_pool *p = nonce_pool_new(0), *q = nonce_pool_new(0);
+	char a[NONCE_LEN + 1];
+
+	(void)state;
+	nonce_issue(q, a);
+	/* Another pool's nonce decrypts to garbage here. */
+	assert_int_equal(nonce_redeem(p, a), ACME_ERR_VERIFY);
+	assert_int_equal(nonce_redeem(p, "AAAAAAAAAAAAAAAAAAAAAA"),
+	    ACME_ERR_VERIFY);
+	assert_int_equal(nonce_redeem(p, "short"), ACME_ERR_VERIFY);
+	assert_int_equal(nonce_redeem(p, NULL), ACME_ERR_VERIFY);
+	assert_int_equal(nonce_redeem(p, "AAAAAAAAAAAAAAAAAAAAA="),
+	    ACME_ERR_VERIFY);
+	nonce_pool_free(p);
+	nonce_pool_free(q);
+}
+
+static void
+nonce__old_nonces_expire_past_the_window(void **state)
+{
+	struct nonce_pool *p = nonce_pool_new(0);
+	char first[NONCE_LEN + 1], x[NONCE_LEN + 1], last[NONCE_LEN + 1];
+	size_t i;
+
+	(void)state;
+	nonce_issue(p, first);
+	for (i = 0; i < NONCE_WINDOW; i++)
+		nonce_issue(p, x);
+	nonce_issue(p, last);
+	assert_int_equal(nonce_redeem(p, first), ACME_ERR_VERIFY);
+	assert_int_equal(nonce_redeem(p, last), 0);
+	nonce_pool_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nonce__S_NON_7_S_NON_8_unique_and_base64url),
+		cmocka_unit_test(nonce__S_NON_4_redeemed_once),
+		cmocka_unit_test(nonce__forged_and_foreign_rejected),
+		cmocka_unit_test(nonce__old_nonces_expire_past_the_window),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests for identifier and key policy (S-IDN-3/4/9/10, S-FIN). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <anvil/err.h>
+#include <anvil/key.h>
+
+#include <openssl/ec.h>
+
+#include "policy/policy.h"
+
+#include "../helpers.h"
+
+static struct conf cfg;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	conf_defaults(&cfg, "/tmp");
+	return 0;
+}
+
+static int
+run(const char *json, struct acme_ident **ids, size_t *n,
+    struct acme_problem *p)
+{
+	json_t *arr = json_loads(json, 0, NULL);
+	int rc;
+
+	assert_non_null(arr);
+	rc = policy_identifiers(&cfg, arr, ids, n, p);
+	json_decref(arr);
+	return rc;
+}
+
+static void
+policy__sorted_deduplicated(void **state)
+{
+	struct acme_problem p = { 0 };
+	struct acme_ident *ids = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"B.example.com\"},"
+			     "{\"type\":\"ip\",\"value\":\"192.0.2.1\"},"
+			     "{\"type\":\"dns\",\"value\":\"a.example.com\"},"
+			     "{\"type\":\"dns\",\"value\":\"b.EXAMPLE.com\"}]",
+			     &ids, &n, &p),
+	    0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ids[0].value, "a.example.com");
+	assert_string_equal(ids[1].value, "b.example.com");
+	assert_string_equal(ids[2].value, "192.0.2.1");
+	free(ids);
+}
+
+static void
+policy__S_IDN_3_every_refusal_is_a_subproblem(void **state)
+{
+	struct acme_problem p = { 0 };
+	struct acme_ident *ids = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(run("[{\"type\":\"email\",\"value\":\"a@b.c\"},"
+			     "{\"type\":\"dns\",\"value\":\"ok.example.com\"},"
+			     "{\"type\":\"dns\",\"value\":\"bad..example\"}]",
+			     &ids, &n, &p),
+	    ACME_ERR_INVAL);
+	assert_null(ids);
+	assert_int_equal(p.type, ACME_PROB_UNSUPPORTED_IDENTIFIER);
+	assert_int_equal(p.nsub, 2);
+	assert_int_equal(p.sub[0].type, ACME_PROB_UNSUPPORTED_IDENTIFIER);
+	assert_string_equal(p.sub[0].identifier.value, "a@b.c");
+	assert_int_equal(p.sub[1].type, ACME_PROB_REJECTED_IDENTIFIER);
+	acme_problem_release(&p);
+}
+
+static void
+policy__S_IDN_9_internal_names_need_the_switch(void **state)
+{
+	struct acme_problem p = { 0 };
+	struct acme_ident *ids = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"localhost\"}]",
+			     &ids, &n, &p),
+	    ACME_ERR_INVAL);
+	acme_problem_release(&p);
+	cfg.allow_private_addresses = 1;
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"localhost\"}]",
+			     &ids, &n, &p),
+	    0);
+	cfg.allow_private_addresses = 0;
+	free(ids);
+	/* An address spelled as a DNS name is never one. */
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"10.0.0.1\"}]",
+			     &ids, &n, &p),
+	    ACME_ERR_INVAL);
+	acme_problem_release(&p);
+}
+
+static void
+policy__wildcards(void **state)
+{
+	struct acme_problem p = { 0 };
+	struct acme_ident *ids = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"*.example.com\"}]",
+			     &ids, &n, &p),
+	    0);
+	free(ids);
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"*.com\"}]", &ids,
+			     &n, &p),
+	    ACME_ERR_INVAL);
+	acme_problem_release(&p);
+	cfg.allow_wildcards = 0;
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"*.example.com\"}]",
+			     &ids, &n, &p),
+	    ACME_ERR_INVAL);
+	cfg.allow_wildcards = 1;
+	acme_problem_release(&p);
+}
+
+static void
+policy__limits(void **state)
+{
+	struct acme_problem p = { 0 };
+	struct acme_ident *ids = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(run("[]", &ids, &n, &p), ACME_ERR_INVAL);
+	cfg.max_names = 1;
+	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"a.example.com\"},"
+			     "{\"type\":\"dns\",\"value\":\"b.example.com\"}]",
+			     &ids, &n, &p),
+	    ACME_ERR_INVAL);
+	cfg.max_names = 100;
+	cfg.allow_ip_identifiers = 0;
+	assert_int_equal(run("[{\"type\":\"ip\",\"value\":\"192.0.2.1\"}]",
+			     &ids, &n, &p),
+	    ACME_ERR_INVAL);
+	cfg.allow_ip_identifiers = 1;
+	acme_problem_release(&p);
+}
+
+static void
+policy__cert_keys(void **state)
+{
+	struct acme_problem p = { 0 };
+	EVP_PKEY *ec = acme_key_generate(ACME_KEY_EC256, NULL);
+	EVP_PKEY *ed = acme_key_generate(ACME_KEY_ED25519, NULL);
+	EVP_PKEY *p521 = EVP_EC_gen("P-521");
+
+	(void)state;
+	assert_int_equal(policy_cert_key(&cfg, ec, &p), 0);
+	assert_int_equal(policy_cert_key(&cfg, ed, &p), ACME_ERR_INVAL);
+	assert_int_equal(p.type, ACME_PROB_BAD_CSR);
+	cfg.allow_ed25519_certs = 1;
+	assert_int_equal(policy_cert_key(&cfg, ed, &p), 0);
+	assert_int_equal(policy_cert_key(&cfg, p521, &p), ACME_ERR_INVAL);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(p521);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(policy__sorted_deduplicated),
+		cmocka_unit_test(policy__S_IDN_3_every_refusal_is_a_subproblem),
+		cmocka_unit_test(policy__S_IDN_9_internal_names_need_the_switch),
+		cmocka_unit_test(policy__wildcards),
+		cmocka_unit_test(policy__limits),
+		cmocka_unit_test(policy__cert_keys),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
