@@ -39,7 +39,8 @@ def test_S_DIR_1_S_GET_4_directory(anvil_ca):
     assert d["newNonce"] == anvil_ca.base + "/acme/new-nonce"
     assert d["newAccount"] == anvil_ca.base + "/acme/new-account"
     assert d["meta"]["externalAccountRequired"] is False
-    assert "newAuthz" not in d               # S-DIR-2: not offered
+    assert d["newAuthz"] == anvil_ca.base + "/acme/new-authz"   # S-DIR-2
+    assert d["revokeCert"] and d["keyChange"] and d["newOrder"]
 
 
 def test_S_NON_12_S_NON_13_new_nonce_head_and_get(anvil_ca):

@@ -419,3 +419,30 @@ def test_S_ALPN_good_certificate_is_valid(validating_ca, tmp_path):
         assert acct.wait(order["authorizations"][0]).json()["status"] == "valid"
     finally:
         srv.close()
+
+
+def test_S_PRE_1_S_PRE_3_pre_authorization_then_order_is_ready(flow):
+    ca, acct, resp = flow
+    r = acct.post(acct.c.dir["newAuthz"],
+                  {"identifier": {"type": "dns", "value": "pre.example.com"}})
+    assert r.status_code == 201, r.text
+    az, loc = r.json(), r.headers["Location"]
+    assert az["status"] == "pending"
+    assert loc.startswith(ca.base + "/acme/authz/")
+    ch = [c for c in az["challenges"] if c["type"] == "http-01"][0]
+    resp.tokens[ch["token"]] = acct.key_authorization(ch["token"])
+    acct.post(ch["url"], {})
+    assert acct.wait(loc).json()["status"] == "valid"
+    order = acct.new_order(["pre.example.com"]).json()
+    assert order["status"] == "ready" and order["authorizations"] == [loc]
+
+
+@pytest.mark.parametrize("ident,kind", [
+    ({"type": "dns", "value": "*.pre.example.com"}, "rejectedIdentifier"),  # S-IDN-6
+    ({"type": "dns", "value": "bad..example"}, "rejectedIdentifier"),       # S-PRE-2
+    ({"type": "email", "value": "a@example.com"}, "unsupportedIdentifier"),
+])
+def test_S_PRE_2_S_IDN_6_refused_pre_authorizations(anvil_ca, ident, kind):
+    acct = Account(Client(anvil_ca))
+    problem(acct.post(acct.c.dir["newAuthz"], {"identifier": ident}), kind, 403)
+    assert anvil_ca.db("SELECT count(*) FROM authzs") == [(0,)]

@@ -72,7 +72,7 @@ h_directory(struct srv *srv, struct req *req, struct resp *resp)
 		json_object_set_new(dir, "revokeCert", url(req, PATH_REVOKE));
 		json_object_set_new(dir, "keyChange",
 		    url(req, PATH_KEY_CHANGE));
-		/* newAuthz only if pre-authorization is offered (S-DIR-2). */
+		json_object_set_new(dir, "newAuthz", url(req, PATH_NEW_AUTHZ));
 		json_object_set_new(dir, "meta", meta);
 		meta = NULL;
 	}

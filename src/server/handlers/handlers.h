@@ -18,6 +18,7 @@ void h_new_account(struct srv *srv, struct req *req, struct resp *resp);
 void h_account(struct srv *srv, struct req *req, struct resp *resp);
 void h_account_orders(struct srv *srv, struct req *req, struct resp *resp);
 void h_new_order(struct srv *srv, struct req *req, struct resp *resp);
+void h_new_authz(struct srv *srv, struct req *req, struct resp *resp);
 void h_order(struct srv *srv, struct req *req, struct resp *resp);
 void h_finalize(struct srv *srv, struct req *req, struct resp *resp);
 void h_authz(struct srv *srv, struct req *req, struct resp *resp);

@@ -223,6 +223,57 @@ out:
 	json_decref(payload);
 }
 
+/*
+ * Pre-authorization (RFC 8555 7.4.1): one identifier, never a wildcard
+ * (S-IDN-6); refusals are 403 (S-PRE-2); the new authorization is
+ * pending (S-PRE-3).
+ */
+void
+h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
+{
+	struct acme_problem prob = { 0 };
+	struct acme_ident *ids = NULL;
+	struct store_authz z;
+	json_t *payload = NULL, *id = NULL, *arr = NULL;
+	char url[URL_MAX];
+	size_t n = 0;
+
+	memset(&z, 0, sizeof(z));
+	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
+	    acme_json_get_object(payload, "identifier", ACME_JSON_REQUIRED, &id,
+		&prob) != 0)
+		goto fail;
+	if ((arr = json_pack("[O]", id)) == NULL) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto fail;
+	}
+	if (policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0) {
+		prob.status = 403;
+		goto fail;
+	}
+	if (strncmp(ids[0].value, "*.", 2) == 0) {
+		acme_problem_set_status(&prob, ACME_PROB_REJECTED_IDENTIFIER,
+		    403, "wildcards cannot be pre-authorized; order them");
+		goto fail;
+	}
+	if (new_authz(srv, req, &ids[0], 0, &z, &prob) != 0 ||
+	    srv->store->ops->authz_insert(srv->store, &z, &prob) != 0)
+		goto fail;
+	if (reply_json(resp, 201, authz_json(req, &z)) == 0)
+		reply_header(resp, "Location",
+		    res_url(url, req, PATH_AUTHZ, z.id, NULL));
+	goto out;
+fail:
+	reply_problem(resp, &prob);
+out:
+	store_authz_release(&z);
+	free(ids);
+	json_decref(arr);
+	json_decref(payload);
+	acme_problem_release(&prob);
+}
+
 void
 h_order(struct srv *srv, struct req *req, struct resp *resp)
 {

@@ -32,6 +32,7 @@ static const struct route routes[] = {
 	{ PATH_NEW_NONCE, M_GET | M_HEAD | M_POST, AUTHN_KID, h_new_nonce },
 	{ PATH_NEW_ACCOUNT, M_POST, AUTHN_JWK, h_new_account },
 	{ PATH_NEW_ORDER, M_POST, AUTHN_KID, h_new_order },
+	{ PATH_NEW_AUTHZ, M_POST, AUTHN_KID, h_new_authz },
 	{ PATH_REVOKE, M_POST, AUTHN_EITHER, h_revoke },
 	{ PATH_KEY_CHANGE, M_POST, AUTHN_KID, h_key_change },
 	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account },

@@ -187,6 +187,9 @@ struct store_ops {
 	    size_t *n, struct acme_problem *prob);
 
 	/* Authorizations, with their challenges. */
+	/* Inserts a pre-authorization (newAuthz) and its challenges. */
+	int (*authz_insert)(struct store *s, const struct store_authz *z,
+	    struct acme_problem *prob);
 	int (*authz_get)(struct store *s, const char *id,
 	    struct store_authz *out, struct acme_problem *prob);
 	/*

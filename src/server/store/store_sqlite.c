@@ -579,6 +579,22 @@ out:
 }
 
 static int
+authz_insert(struct store *st, const struct store_authz *z,
+    struct acme_problem *prob)
+{
+	int rc;
+
+	if ((rc = txn(st, S_BEGIN, prob)) != 0)
+		return rc;
+	rc = insert_authz(st, z, prob);
+	if (rc == 0)
+		rc = txn(st, S_COMMIT, prob);
+	if (rc != 0)
+		txn(st, S_ROLLBACK, NULL);
+	return rc;
+}
+
+static int
 parse_order_arrays(struct store_order *o, const char *idents,
     const char *authz_ids)
 {
@@ -1076,6 +1092,7 @@ static const struct store_ops sqlite_ops = {
 	.order_get = order_get,
 	.order_set_status = order_set_status,
 	.order_list = order_list,
+	.authz_insert = authz_insert,
 	.authz_get = authz_get,
 	.authz_find_valid = authz_find_valid,
 	.authz_set_status = authz_set_status,
