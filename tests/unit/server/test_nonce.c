@@ -21,7 +21,7 @@ nonce__S_NON_7_S_NON_8_unique_and_base64url(void **state)
 {
 	struct nonce_pool *p = nonce_pool_new(0);
 	size_t n = 100000, i;
-	char (*all)[NONCE_LEN + 1] = calloc(n, sizeof(*all));
+	char(*all)[NONCE_LEN + 1] = calloc(n, sizeof(*all));
 
 	(void)state;
 	assert_non_null(p);

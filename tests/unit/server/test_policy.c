@@ -176,7 +176,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(policy__sorted_deduplicated),
 		cmocka_unit_test(policy__S_IDN_3_every_refusal_is_a_subproblem),
-		cmocka_unit_test(policy__S_IDN_9_internal_names_need_the_switch),
+		cmocka_unit_test(
+		    policy__S_IDN_9_internal_names_need_the_switch),
 		cmocka_unit_test(policy__wildcards),
 		cmocka_unit_test(policy__limits),
 		cmocka_unit_test(policy__cert_keys),

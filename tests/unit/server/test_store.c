@@ -74,8 +74,8 @@ store__account_round_trip_and_unique_key(void **state)
 	assert_int_equal(got.status, ST_VALID);
 	assert_int_equal(got.created, 1000);
 	store_account_release(&got);
-	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-a",
-			     &got, NULL),
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-a", &got,
+			     NULL),
 	    0);
 	assert_string_equal(got.id, a.id);
 	store_account_release(&got);
@@ -93,8 +93,8 @@ store__account_round_trip_and_unique_key(void **state)
 	b.status = ST_DEACTIVATED;
 	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-c");
 	assert_int_equal(f->s->ops->account_update(f->s, &b, NULL), 0);
-	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-c",
-			     &got, NULL),
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-c", &got,
+			     NULL),
 	    0);
 	assert_int_equal(got.status, ST_DEACTIVATED);
 	store_account_release(&got);
@@ -228,27 +228,27 @@ store__authz_find_valid(void **state)
 	make_order(&o, z, "acct1");
 	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
 	/* Pending: not found. */
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1",
-			     &z[0].ident, 0, 0, &got, NULL),
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
+			     0, 0, &got, NULL),
 	    ACME_ERR_NOTFOUND);
-	assert_int_equal(f->s->ops->authz_set_status(f->s, z[0].id,
-			     ST_PENDING, ST_VALID, 9000, NULL),
+	assert_int_equal(f->s->ops->authz_set_status(f->s, z[0].id, ST_PENDING,
+			     ST_VALID, 9000, NULL),
 	    0);
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1",
-			     &z[0].ident, 0, 8000, &got, NULL),
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
+			     0, 8000, &got, NULL),
 	    0);
 	assert_string_equal(got.id, z[0].id);
 	assert_int_equal(got.expires, 9000);
 	store_authz_release(&got);
 	/* Expiring too soon, another account, or the wildcard flag. */
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1",
-			     &z[0].ident, 0, 9500, &got, NULL),
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
+			     0, 9500, &got, NULL),
 	    ACME_ERR_NOTFOUND);
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct2",
-			     &z[0].ident, 0, 0, &got, NULL),
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct2", &z[0].ident,
+			     0, 0, &got, NULL),
 	    ACME_ERR_NOTFOUND);
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1",
-			     &z[0].ident, 1, 0, &got, NULL),
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
+			     1, 0, &got, NULL),
 	    ACME_ERR_NOTFOUND);
 	free_order(&o, z);
 }
@@ -278,8 +278,8 @@ store__order_list_pages_and_skips_invalid(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(page[0], ids[0]);
 	assert_string_equal(page[1], ids[1]);
-	assert_int_equal(f->s->ops->order_list(f->s, "lister", ids[1], page,
-			     10, &n, NULL),
+	assert_int_equal(f->s->ops->order_list(f->s, "lister", ids[1], page, 10,
+			     &n, NULL),
 	    0);
 	assert_int_equal(n, 2);
 	assert_string_equal(page[0], ids[3]);
