@@ -132,7 +132,7 @@ cmd_serve(int argc, char **argv)
 	if ((srv.audit = audit_open(cfg.audit_log, &prob)) == NULL)
 		die("audit log", &prob);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((srv.va = va_start(&srv, &prob)) == NULL)
+	if ((srv.va = va_open(&srv, &prob)) == NULL)
 		die("validation", &prob);
 	if (front_start(&srv, &prob) != 0)
 		die("listen", &prob);
@@ -148,7 +148,7 @@ cmd_serve(int argc, char **argv)
 	}
 	acme_log(ACME_LOG_INFO, "stopping", "signal=%d", sig);
 	front_stop(&srv, 10000);
-	va_stop(srv.va);
+	va_close(srv.va);
 	issuer_free(srv.issuer);
 	audit_close(srv.audit);
 	store_close(srv.store);

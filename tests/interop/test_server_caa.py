@@ -89,3 +89,33 @@ def test_RFC8657_validationmethods(flow):
     caa(ca, "meth2.example.com",
         ("issue", "anvil.test; validationmethods=dns-01,http-01"))
     assert validate_http01(acct, resp, "meth2.example.com")["status"] == "valid"
+
+
+def test_S_CAA_rechecked_at_finalize_after_8_hours(flow):
+    """A validation older than 8 hours has its CAA checked again at
+    finalize (BR 3.2.2.8); a record added since forbids issuance."""
+    import sqlite3
+    import time
+    from acmehelp import b64, csr_der, ec_key
+    ca, acct, resp = flow
+    name = "recheck.example.com"
+    order = acct.new_order([name])
+    loc, order = order.headers["Location"], order.json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "http-01"][0]
+    resp.tokens[ch["token"]] = acct.key_authorization(ch["token"])
+    acct.post(ch["url"], {})
+    assert acct.wait(loc, until=("ready", "invalid")).json()["status"] == "ready"
+    caa(ca, name, ("issue", "other-ca.example"))
+    csr = {"csr": b64(csr_der(ec_key(), [name]))}
+    # Fresh validation: no re-check, but first move it 9 hours back.
+    con = sqlite3.connect(ca.db_path)
+    con.execute("UPDATE challs SET validated = ? WHERE status = 4",
+                (int(time.time()) - 9 * 3600,))
+    con.commit()
+    con.close()
+    r = acct.post(order["finalize"], csr)
+    assert r.status_code == 403, r.text
+    assert r.json()["type"] == "urn:ietf:params:acme:error:caa"
+    assert acct.get(loc).json()["status"] == "ready"
+    assert ca.db("SELECT count(*) FROM certs") == [(0,)]

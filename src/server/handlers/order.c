@@ -24,6 +24,7 @@
 #include "../http/reply.h"
 #include "../http/router.h"
 #include "../policy/policy.h"
+#include "../va/va.h"
 
 #include "internal.h"
 
@@ -416,6 +417,18 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 		acme_problem_set(&prob, ACME_PROB_BAD_CSR,
 		    "the CSR key is the account key");
 		goto fail;
+	}
+	/* CAA results older than 8 hours are checked again (S-CAA). */
+	for (size_t i = 0; i < o.nauthz; i++) {
+		struct store_authz z;
+
+		if (srv->store->ops->authz_get(srv->store, o.authz_ids[i], &z,
+			&prob) != 0)
+			goto fail;
+		rc = va_recheck_caa(srv->va, &z, &prob);
+		store_authz_release(&z);
+		if (rc != 0)
+			goto fail;
 	}
 	rc = srv->store->ops->order_set_status(srv->store, o.id, ST_READY,
 	    ST_PROCESSING, NULL, NULL, &prob);

@@ -35,7 +35,9 @@ struct va {
 	size_t head, count;
 	int stopping;
 	pthread_t *threads;
-	struct ub_ctx **ubs; /* one resolver per worker */
+	struct ub_ctx **ubs;          /* one resolver per worker */
+	struct ub_ctx *recheck_ub;    /* for CAA re-checks at finalize */
+	pthread_mutex_t recheck_lock; /* guards recheck_ub */
 	int nthreads;
 };
 
@@ -163,6 +165,29 @@ worker(void *arg)
 }
 
 int
+va_recheck_caa(struct va *va, const struct store_authz *z,
+    struct acme_problem *prob)
+{
+	const struct store_chall *won = NULL;
+	size_t i;
+	int rc;
+
+	if (z->ident.type != ACME_IDENT_DNS)
+		return 0;
+	for (i = 0; i < z->nchall; i++)
+		if (z->challs[i].status == ST_VALID)
+			won = &z->challs[i];
+	if (won == NULL ||
+	    va->srv->now() - won->validated <= VA_CAA_RECHECK_AFTER)
+		return 0;
+	pthread_mutex_lock(&va->recheck_lock);
+	rc = va_caa(va->srv->cfg, va->recheck_ub, z->ident.value, z->wildcard,
+	    z->account_id, store_chall_type_name(won->type), prob);
+	pthread_mutex_unlock(&va->recheck_lock);
+	return rc;
+}
+
+int
 va_submit(struct va *va, const char *chall_id)
 {
 	int rc = 0;
@@ -181,7 +206,7 @@ va_submit(struct va *va, const char *chall_id)
 }
 
 struct va *
-va_start(struct srv *srv, struct acme_problem *prob)
+va_open(struct srv *srv, struct acme_problem *prob)
 {
 	struct store_job *jobs = NULL;
 	struct va *va;
@@ -207,6 +232,9 @@ va_start(struct srv *srv, struct acme_problem *prob)
 		va_submit(va, jobs[i].chall_id);
 	if (n > 0)
 		acme_log(ACME_LOG_INFO, "resuming validations", "count=%zu", n);
+	pthread_mutex_init(&va->recheck_lock, NULL);
+	va->recheck_ub =
+	    va_resolver_new(srv->cfg->resolver, srv->cfg->dnssec_trust_anchor);
 	free(jobs);
 	jobs = NULL;
 	for (t = 0; t < srv->cfg->validation_workers; t++) {
@@ -247,7 +275,7 @@ fail:
 }
 
 void
-va_stop(struct va *va)
+va_close(struct va *va)
 {
 	int t;
 
@@ -263,6 +291,9 @@ va_stop(struct va *va)
 		if (va->ubs[t] != NULL)
 			ub_ctx_delete(va->ubs[t]);
 	free(va->ubs);
+	if (va->recheck_ub != NULL)
+		ub_ctx_delete(va->recheck_ub);
+	pthread_mutex_destroy(&va->recheck_lock);
 	pthread_mutex_destroy(&va->lock);
 	pthread_cond_destroy(&va->cond);
 	free(va->queue);

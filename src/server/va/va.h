@@ -15,9 +15,22 @@
 struct va;
 
 /* Starts the workers and re-queues stored jobs. */
-struct va *va_start(struct srv *srv, struct acme_problem *prob);
+struct va *va_open(struct srv *srv, struct acme_problem *prob);
 /* Stops the workers after the validations they are running. */
-void va_stop(struct va *va);
+void va_close(struct va *va);
+/* CAA results older than this are checked again at finalize (BR 3.2.2.8). */
+#define VA_CAA_RECHECK_AFTER (8 * 3600)
+
+struct store_authz;
+
+/*
+ * Re-checks CAA for a valid DNS authorization whose validation is older
+ * than VA_CAA_RECHECK_AFTER.  Returns 0 when issuance may go ahead, else
+ * an error with prob set (caa).  Thread-safe.
+ */
+int va_recheck_caa(struct va *va, const struct store_authz *z,
+    struct acme_problem *prob);
+
 /* Queues a challenge whose job is already stored.  Thread-safe. */
 int va_submit(struct va *va, const char *chall_id);
 
