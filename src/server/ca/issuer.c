@@ -25,6 +25,7 @@ struct issuer {
 	X509 *cert;
 	EVP_PKEY *key;
 	char *cert_pem;
+	char *alt_pem; /* alternate chain after the leaf, or NULL */
 };
 
 struct issuer *
@@ -52,6 +53,33 @@ issuer_open(const struct conf *cfg, struct acme_problem *prob)
 	}
 	if ((is->cert_pem = acme_x509_to_pem(is->cert, NULL)) == NULL)
 		goto fail;
+	if (cfg->alt_chain[0] != '\0') {
+		STACK_OF(X509) * alt;
+		X509 *first;
+
+		free(pem);
+		pem = NULL;
+		/* S-CERT-3: the alternate chain must start with a
+		 * certificate for the same issuer name and key. */
+		if (acme_file_read(cfg->alt_chain, 1 << 20, &pem, &len, prob) !=
+			0 ||
+		    (alt = acme_x509_parse_chain(pem, len, prob)) == NULL)
+			goto fail;
+		first = sk_X509_value(alt, 0);
+		if (X509_NAME_cmp(X509_get_subject_name(first),
+			X509_get_subject_name(is->cert)) != 0 ||
+		    X509_check_private_key(first, is->key) != 1) {
+			sk_X509_pop_free(alt, X509_free);
+			acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "%s does not start with the intermediate's name "
+			    "and key",
+			    cfg->alt_chain);
+			goto fail;
+		}
+		sk_X509_pop_free(alt, X509_free);
+		is->alt_pem = pem;
+		pem = NULL;
+	}
 	free(pem);
 	return is;
 fail:
@@ -68,6 +96,7 @@ issuer_free(struct issuer *is)
 	X509_free(is->cert);
 	EVP_PKEY_free(is->key);
 	free(is->cert_pem);
+	free(is->alt_pem);
 	free(is);
 }
 
@@ -108,6 +137,20 @@ issuer_issue(struct issuer *is, EVP_PKEY *pubkey,
 	}
 	memcpy(out->chain_pem, leaf, llen);
 	memcpy(out->chain_pem + llen, is->cert_pem, clen + 1);
+	if (is->alt_pem != NULL) {
+		size_t alen = strlen(is->alt_pem);
+
+		if ((out->alt_chain_pem = malloc(llen + alen + 1)) == NULL) {
+			free(out->chain_pem);
+			out->chain_pem = NULL;
+			free(leaf);
+			X509_free(cert);
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
+		}
+		memcpy(out->alt_chain_pem, leaf, llen);
+		memcpy(out->alt_chain_pem + llen, is->alt_pem, alen + 1);
+	}
 	acme_x509_validity(cert, &out->not_before, &out->not_after);
 	free(leaf);
 	X509_free(cert);

@@ -23,8 +23,9 @@ struct issuer *issuer_open(const struct conf *cfg, struct acme_problem *prob);
 void issuer_free(struct issuer *is);
 
 struct issued {
-	char serial[41]; /* lowercase hex */
-	char *chain_pem; /* leaf then intermediate; caller frees */
+	char serial[41];     /* lowercase hex */
+	char *chain_pem;     /* leaf then intermediate; caller frees */
+	char *alt_chain_pem; /* leaf then the alternate chain, or NULL */
 	time_t not_before;
 	time_t not_after;
 };

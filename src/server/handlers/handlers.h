@@ -24,6 +24,7 @@ void h_finalize(struct srv *srv, struct req *req, struct resp *resp);
 void h_authz(struct srv *srv, struct req *req, struct resp *resp);
 void h_chall(struct srv *srv, struct req *req, struct resp *resp);
 void h_cert(struct srv *srv, struct req *req, struct resp *resp);
+void h_cert_alt(struct srv *srv, struct req *req, struct resp *resp);
 void h_revoke(struct srv *srv, struct req *req, struct resp *resp);
 void h_key_change(struct srv *srv, struct req *req, struct resp *resp);
 

@@ -335,6 +335,7 @@ issue(struct srv *srv, const struct req *req, struct store_order *o,
 	memset(&cert, 0, sizeof(cert));
 	if (store_new_id(cert.id) != 0) {
 		free(out.chain_pem);
+		free(out.alt_chain_pem);
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "no randomness");
 	}
@@ -342,6 +343,7 @@ issue(struct srv *srv, const struct req *req, struct store_order *o,
 	snprintf(cert.account_id, sizeof(cert.account_id), "%s", o->account_id);
 	snprintf(cert.order_id, sizeof(cert.order_id), "%s", o->id);
 	cert.chain_pem = out.chain_pem;
+	cert.alt_chain_pem = out.alt_chain_pem;
 	cert.not_before = out.not_before;
 	cert.not_after = out.not_after;
 	cert.reason = -1;
@@ -366,6 +368,7 @@ issue(struct srv *srv, const struct req *req, struct store_order *o,
 	}
 	(void)req;
 	free(out.chain_pem);
+	free(out.alt_chain_pem);
 	return rc;
 }
 

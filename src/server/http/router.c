@@ -42,6 +42,7 @@ static const struct route routes[] = {
 	{ PATH_AUTHZ "*", M_POST, AUTHN_KID, h_authz },
 	{ PATH_CHALL "*", M_POST, AUTHN_KID, h_chall },
 	{ PATH_CERT "*", M_POST, AUTHN_KID, h_cert },
+	{ PATH_CERT "*/1", M_POST, AUTHN_KID, h_cert_alt },
 };
 
 #define PARAM_MAX 64
