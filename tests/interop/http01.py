@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: ISC
 """A real HTTP server on loopback that answers http-01 requests from a
 dict of token -> body, optionally after a delay (to keep a validation in
-flight) or with a wrong body (to make one fail)."""
+flight) or with a wrong body (to make one fail).  A body of the form
+"REDIRECT <url>" answers 302 to url; /moved/<token> serves the token too."""
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,14 @@ class Responder:
                 if outer.delay:
                     time.sleep(outer.delay)
                 body = outer.tokens.get(token)
+                if body is not None and body.startswith("REDIRECT "):
+                    self.send_response(302)
+                    self.send_header("Location", body[len("REDIRECT "):])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if body is None and self.path.startswith("/moved/"):
+                    body = outer.tokens.get(self.path[len("/moved/"):])
                 if body is None:
                     self.send_response(404)
                     self.end_headers()

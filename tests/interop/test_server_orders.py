@@ -446,3 +446,65 @@ def test_S_PRE_2_S_IDN_6_refused_pre_authorizations(anvil_ca, ident, kind):
     acct = Account(Client(anvil_ca))
     problem(acct.post(acct.c.dir["newAuthz"], {"identifier": ident}), kind, 403)
     assert anvil_ca.db("SELECT count(*) FROM authzs") == [(0,)]
+
+
+def one_http01(acct, resp, name, body):
+    order = acct.new_order([name]).json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "http-01"][0]
+    resp.tokens[ch["token"]] = body(ch["token"])
+    acct.post(ch["url"], {})
+    return acct.wait(order["authorizations"][0]).json(), ch["token"]
+
+
+def test_S_HTTP_4_redirect_within_policy_is_followed(flow):
+    ca, acct, resp = flow
+    port = ca.http01_port
+    r = acct.new_order(["redir.example.com"]).json()
+    a = acct.get(r["authorizations"][0]).json()
+    ch = [c for c in a["challenges"] if c["type"] == "http-01"][0]
+    t = ch["token"]
+    # One hop, to another name and path on an allowed port.
+    resp.tokens[t] = f"REDIRECT http://elsewhere.example.com:{port}/moved/alias"
+    resp.tokens["alias"] = acct.key_authorization(t)
+    acct.post(ch["url"], {})
+    assert acct.wait(r["authorizations"][0]).json()["status"] == "valid"
+    assert "/moved/alias" in resp.requests
+
+
+def test_S_HTTP_4_redirect_to_other_port_is_refused(flow):
+    ca, acct, resp = flow
+    az, _ = one_http01(acct, resp, "redir-port.example.com",
+                       lambda t: f"REDIRECT http://redir-port.example.com:8081/x")
+    assert az["status"] == "invalid"
+    err = [c for c in az["challenges"] if c["type"] == "http-01"][0]["error"]
+    assert err["type"] == "urn:ietf:params:acme:error:connection"
+    assert "port 8081" in err["detail"]
+
+
+def test_S_HTTP_4_redirect_loop_stops_at_ten(flow):
+    ca, acct, resp = flow
+    port = ca.http01_port
+    az, tok = one_http01(acct, resp, "loop.example.com", lambda t:
+                         f"REDIRECT http://loop.example.com:{port}"
+                         f"/.well-known/acme-challenge/{t}")
+    assert az["status"] == "invalid"
+    err = [c for c in az["challenges"] if c["type"] == "http-01"][0]["error"]
+    assert "redirects" in err["detail"]
+    assert len([p for p in resp.requests if tok in p]) == 11
+
+
+def test_S_HTTP_6_body_over_64KiB_is_refused(flow):
+    ca, acct, resp = flow
+    az, _ = one_http01(acct, resp, "big.example.com",
+                       lambda t: acct.key_authorization(t) + " " * 70000 + "x")
+    assert az["status"] == "invalid"
+    err = [c for c in az["challenges"] if c["type"] == "http-01"][0]["error"]
+    assert "64 KiB" in err["detail"]
+
+
+def test_S_HTTP_3_trailing_whitespace_is_tolerated(flow):
+    ca, acct, resp = flow
+    az, _ = one_http01(acct, resp, "ws.example.com",
+                       lambda t: acct.key_authorization(t) + " \r\n\t\n")
+    assert az["status"] == "valid"

@@ -96,6 +96,29 @@ out:
 	return ok;
 }
 
+/* certificatePolicies: the CA/B Forum domain-validated OID (BR 7.1.6.1). */
+static int
+add_dv_policy(X509 *cert)
+{
+	CERTIFICATEPOLICIES *cp = sk_POLICYINFO_new_null();
+	POLICYINFO *pi = POLICYINFO_new();
+	int ok = 0;
+
+	if (cp == NULL || pi == NULL)
+		goto out;
+	ASN1_OBJECT_free(pi->policyid);
+	if ((pi->policyid = OBJ_txt2obj("2.23.140.1.2.1", 1)) == NULL ||
+	    !sk_POLICYINFO_push(cp, pi))
+		goto out;
+	pi = NULL;
+	ok = X509_add1_ext_i2d(cert, NID_certificate_policies, cp, 0,
+		 X509V3_ADD_DEFAULT) == 1;
+out:
+	POLICYINFO_free(pi);
+	CERTIFICATEPOLICIES_free(cp);
+	return ok;
+}
+
 static int
 set_serial(X509 *cert)
 {
@@ -172,6 +195,7 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 			rsa ? "critical,digitalSignature,keyEncipherment" :
 			      "critical,digitalSignature") &&
 		    add_ext(cert, g->issuer, NID_ext_key_usage, "serverAuth") &&
+		    add_dv_policy(cert) &&
 		    add_ext(cert, g->issuer, NID_subject_key_identifier,
 			"hash") &&
 		    add_ext(cert, g->issuer, NID_authority_key_identifier,
