@@ -72,7 +72,7 @@ class CA:
         return self.proc.returncode
 
 
-def start_ca(tmp_path, extra_init=(), config=None):
+def start_ca(tmp_path, extra_init=(), config=None, **kw):
     """init + serve; config entries are merged into anvil-ca.json."""
     workdir = str(tmp_path / "ca")
     port = free_port()
