@@ -508,3 +508,49 @@ def test_S_HTTP_3_trailing_whitespace_is_tolerated(flow):
     az, _ = one_http01(acct, resp, "ws.example.com",
                        lambda t: acct.key_authorization(t) + " \r\n\t\n")
     assert az["status"] == "valid"
+
+
+def test_restart_keeps_orders_and_certificates(flow):
+    ca, acct, resp = flow
+    order, loc = ready_order(acct, resp, ["keep.example.com"])
+    r = acct.post(order["finalize"],
+                  {"csr": b64(csr_der(ec_key(), ["keep.example.com"]))})
+    cert_url = r.json()["certificate"]
+    pem = acct.get(cert_url).text
+    pending = acct.new_order(["later.example.com"]).headers["Location"]
+    assert ca.stop() == 0
+    proc = subprocess.Popen([ANVIL_CA, "serve", "-c",
+                             os.path.join(ca.dir, "anvil-ca.json")],
+                            stdout=ca.log, stderr=subprocess.STDOUT)
+    ca.proc = proc
+    wait_port(ca.port, proc)
+    assert acct.get(loc).json()["status"] == "valid"
+    assert acct.get(cert_url).text == pem
+    assert acct.get(pending).json()["status"] == "pending"
+
+
+def test_init_rsa_hierarchy_and_key_modes(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    d = tmp_path / "rsaca"
+    subprocess.run([ANVIL_CA, "init", str(d), "--rsa"], check=True,
+                   capture_output=True)
+    with open(d / "ca/root.pem", "rb") as f:
+        root = x509.load_pem_x509_certificate(f.read())
+    with open(d / "ca/intermediate.pem", "rb") as f:
+        inter = x509.load_pem_x509_certificate(f.read())
+    assert isinstance(root.public_key(), rsa.RSAPublicKey)
+    assert root.public_key().key_size == 4096
+    assert inter.public_key().key_size == 2048
+    for key in ("ca/root.key", "ca/intermediate.key", "tls/ca.key",
+                "tls/server.key"):
+        assert (d / key).stat().st_mode & 0o777 == 0o600, key
+    v = subprocess.run(["openssl", "verify", "-CAfile", str(d / "ca/root.pem"),
+                        str(d / "ca/intermediate.pem")], capture_output=True)
+    assert v.returncode == 0
+    # A second init refuses to overwrite.
+    r = subprocess.run([ANVIL_CA, "init", str(d)], capture_output=True, text=True)
+    assert r.returncode == 1 and "exists" in r.stderr
+    cfg = __import__("json").loads((d / "anvil-ca.json").read_text())
+    assert cfg["listen"] == "127.0.0.1:14000" and cfg["http01_port"] == 80
+    assert cfg["resolver"] == "" and cfg["allow_private_addresses"] is False
