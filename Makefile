@@ -53,6 +53,10 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_TIME)
 
+# Starts a local CA, gets a certificate for localhost, shows it, stops.
+demo: build
+	scripts/demo $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The ACME client flow (RFC 8555 section 7), shared by the anvil command
+ * and anvil-bench.  It speaks to one CA over one keep-alive connection,
+ * keeps the freshest Replay-Nonce, retries once on badNonce (S-NON-6),
+ * and signs through a struct acme_signer so the account key can live
+ * elsewhere (another process, an HSM) later.
+ */
+#ifndef ANVIL_CLIENT_H
+#define ANVIL_CLIENT_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include <anvil/ident.h>
+#include <anvil/problem.h>
+
+/* Signs JWS requests with the account key, wherever that key lives. */
+struct acme_signer {
+	/* Flattened JWS for url with kid (NULL: embed the jwk) and nonce. */
+	json_t *(*sign)(void *ctx, const char *kid, const char *nonce,
+	    const char *url, const void *payload, size_t len,
+	    struct acme_problem *prob);
+	/* The RFC 7638 thumbprint, base64url (static storage in ctx). */
+	const char *(*thumbprint)(void *ctx);
+	void *ctx;
+};
+
+/* A signer over an in-process key (borrowed; must outlive the signer). */
+int acme_signer_from_key(struct acme_signer *s, EVP_PKEY *key,
+    struct acme_problem *prob);
+void acme_signer_release(struct acme_signer *s);
+
+struct acme_client;
+
+struct acme_client *acme_client_new(const char *directory_url,
+    const char *ca_bundle, struct acme_signer *signer,
+    struct acme_problem *prob);
+void acme_client_free(struct acme_client *c);
+
+/* Fetches the directory.  Returns 0 or an error with prob set. */
+int acme_client_directory(struct acme_client *c, struct acme_problem *prob);
+/* A directory member ("newOrder", ...) or meta member; NULL if absent. */
+const char *acme_client_dir_url(struct acme_client *c, const char *name);
+const char *acme_client_terms(struct acme_client *c);
+
+/*
+ * newAccount: contact email (or NULL), terms agreement, optional EAB.
+ * On success the account URL is stored in the client (acme_client_kid).
+ */
+int acme_client_account(struct acme_client *c, const char *email,
+    int agree_tos, const char *eab_kid, const char *eab_hmac_b64,
+    struct acme_problem *prob);
+/* Uses an account URL already known (from the state directory). */
+void acme_client_set_kid(struct acme_client *c, const char *kid);
+const char *acme_client_kid(struct acme_client *c);
+
+/*
+ * Signed POST of payload (NULL for POST-as-GET) to url; returns the
+ * parsed JSON body (new reference) or NULL with prob set to the CA's
+ * problem document.  loc (optional) gets the Location header.
+ */
+json_t *acme_client_post(struct acme_client *c, const char *url,
+    const json_t *payload, char *loc, size_t locsz,
+    struct acme_problem *prob);
+
+/* POST-as-GET returning the raw body (certificates); caller frees. */
+char *acme_client_get_raw(struct acme_client *c, const char *url,
+    size_t *len, struct acme_problem *prob);
+
+/* keyAuthorization = token "." thumbprint (RFC 8555 8.1); caller frees. */
+char *acme_client_key_authorization(struct acme_client *c, const char *token);
+
+/*
+ * Polls url (POST-as-GET) until status is not one of the pending states
+ * (pending, processing; and ready when wait_ready), honouring
+ * Retry-After, for at most timeout seconds.  Returns the final object.
+ */
+json_t *acme_client_poll(struct acme_client *c, const char *url,
+    int timeout, struct acme_problem *prob);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: ISC */
+/* The anvil command line: parsed options and output helpers. */
+#ifndef ANVIL_CLI_H
+#define ANVIL_CLI_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+#include <anvil/key.h>
+#include <anvil/problem.h>
+
+#define CLI_MAX_NAMES 100
+
+struct cli {
+	const char *names[CLI_MAX_NAMES];
+	size_t nnames;
+	const char *server;		/* directory URL */
+	const char *ca_bundle;		/* NULL: system trust store */
+	const char *webroot;		/* NULL: standalone */
+	int http_port;
+	enum acme_key_type key_type;
+	const char *email;
+	int agree_tos;
+	const char *eab_kid;
+	const char *eab_hmac;
+	char state_dir[1024];
+	int json;			/* --json output */
+	int verbose;
+	int tty;			/* progress lines on stderr */
+};
+
+/* Progress line when stderr is a terminal (or -v). */
+void cli_progress(const struct cli *o, const char *step);
+/* The success line (or JSON object) for an issued certificate. */
+void cli_issued(const struct cli *o, const char *certdir, X509 *leaf);
+
+int cmd_issue(const struct cli *o, struct acme_problem *prob);
+
+#endif

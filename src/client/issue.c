@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * "anvil issue": account (made or reused), order, every authorization
+ * answered at once and then polled (S-AUTHZ-8), finalize with a fresh
+ * key, download, checks on what came back (S-CERT-6/7), and the files
+ * written atomically.  Nothing in the live certificate directory changes
+ * unless the whole issuance succeeded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include <anvil/client.h>
+#include <anvil/csr.h>
+#include <anvil/err.h>
+#include <anvil/fileio.h>
+#include <anvil/json.h>
+#include <anvil/key.h>
+#include <anvil/x509.h>
+
+#include "cli.h"
+#include "solver.h"
+#include "state.h"
+
+#include "internal.h"
+
+#define POLL_TIMEOUT 120	/* seconds per authorization / order */
+
+/* Loads or creates the account key and account URL for this CA. */
+static int
+account_setup(const struct cli *o, struct acme_client *c, EVP_PKEY **key,
+    struct acme_signer *signer, struct acme_problem *prob)
+{
+	char dir[STATE_PATH_MAX], ca[256], path[STATE_PATH_MAX + 32];
+	char *text = NULL;
+	size_t len = 0;
+	json_t *acct = NULL;
+	struct stat st;
+	int rc = ACME_ERR_INVAL;
+
+	state_ca_dirname(o->server, ca, sizeof(ca));
+	snprintf(dir, sizeof(dir), "%s/accounts/%s", o->state_dir, ca);
+	if (state_mkdirs(dir, 0700, prob) != 0)
+		return ACME_ERR_IO;
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	if (stat(path, &st) == 0)
+		*key = acme_key_load_file(path, prob);
+	else if ((*key = acme_key_generate(ACME_KEY_EC256, prob)) != NULL &&
+	    acme_key_save_file(*key, path, prob) != 0) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+	}
+	if (*key == NULL || acme_signer_from_key(signer, *key, prob) != 0)
+		return ACME_ERR_INVAL;
+	/* The client is made here, now that the signer exists. */
+	(void)c;
+	snprintf(path, sizeof(path), "%s/account.json", dir);
+	if (acme_file_read(path, 64 * 1024, &text, &len, NULL) == 0 &&
+	    (acct = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL)) !=
+		NULL &&
+	    json_string_value(json_object_get(acct, "url")) != NULL)
+		rc = 1;		/* known account */
+	else
+		rc = 0;
+	free(text);
+	json_decref(acct);
+	return rc;
+}
+
+static int
+account_register(const struct cli *o, struct acme_client *c,
+    struct acme_problem *prob)
+{
+	char dir[STATE_PATH_MAX], ca[256], path[STATE_PATH_MAX + 32];
+	char *text = NULL, *out = NULL;
+	size_t len = 0;
+	json_t *acct = NULL;
+	int rc;
+
+	state_ca_dirname(o->server, ca, sizeof(ca));
+	snprintf(dir, sizeof(dir), "%s/accounts/%s", o->state_dir, ca);
+	snprintf(path, sizeof(path), "%s/account.json", dir);
+	if (acme_file_read(path, 64 * 1024, &text, &len, NULL) == 0 &&
+	    (acct = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL)) !=
+		NULL &&
+	    json_string_value(json_object_get(acct, "url")) != NULL) {
+		acme_client_set_kid(c,
+		    json_string_value(json_object_get(acct, "url")));
+		rc = 0;
+		goto out;
+	}
+	if (acme_client_terms(c) != NULL && !o->agree_tos) {
+		rc = acme_problem_set(prob, ACME_PROB_USER_ACTION_REQUIRED,
+		    "the CA asks you to agree to its terms at %s; read them "
+		    "and rerun with --agree-tos",
+		    acme_client_terms(c));
+		goto out;
+	}
+	if ((rc = acme_client_account(c, o->email, o->agree_tos, o->eab_kid,
+		 o->eab_hmac, prob)) != 0)
+		goto out;
+	json_decref(acct);
+	acct = json_pack("{s:s, s:s, s:s*}", "url", acme_client_kid(c),
+	    "server", o->server, "email", o->email);
+	out = acct != NULL ? json_dumps(acct, JSON_INDENT(2)) : NULL;
+	rc = out != NULL ? acme_file_write_atomic(path, out, strlen(out), 0600,
+			       prob) :
+			   ACME_ERR_NOMEM;
+out:
+	free(out);
+	free(text);
+	json_decref(acct);
+	return rc;
+}
+
+/* Publishes and triggers the chosen challenge of one authorization. */
+static int
+answer(struct acme_client *c, struct solver *sv, const char *authz_url,
+    json_t **authz_out, struct acme_problem *prob)
+{
+	json_t *az, *ch, *chs, *resp;
+	const char *status, *token, *url, *name;
+	char *keyauth;
+	size_t i;
+	int rc = ACME_ERR_INVAL;
+
+	*authz_out = NULL;
+	if ((az = acme_client_post(c, authz_url, NULL, NULL, 0, prob)) == NULL)
+		return ACME_ERR_IO;
+	*authz_out = az;
+	status = json_string_value(json_object_get(az, "status"));
+	name = json_string_value(json_object_get(json_object_get(az,
+	    "identifier"), "value"));
+	if (status != NULL && strcmp(status, "valid") == 0)
+		return 0;
+	if (name == NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "authorization without an identifier");
+	chs = json_object_get(az, "challenges");
+	json_array_foreach(chs, i, ch) {
+		const char *type = json_string_value(json_object_get(ch,
+		    "type"));
+
+		if (type == NULL || strcmp(type, sv->type) != 0)
+			continue;
+		token = json_string_value(json_object_get(ch, "token"));
+		url = json_string_value(json_object_get(ch, "url"));
+		if (token == NULL || url == NULL)
+			break;
+		if ((keyauth = acme_client_key_authorization(c, token)) ==
+		    NULL)
+			return acme_problem_set(prob,
+			    ACME_PROB_SERVER_INTERNAL, "out of memory");
+		rc = sv->publish(sv, name, token, keyauth, prob);
+		free(keyauth);
+		if (rc != 0)
+			return rc;
+		/* S-AUTHZ-3: respond with {} at the challenge URL. */
+		{
+			json_t *empty = json_object();
+
+			resp = acme_client_post(c, url, empty, NULL, 0, prob);
+			json_decref(empty);
+		}
+		if (resp == NULL)
+			return ACME_ERR_IO;
+		json_decref(resp);
+		return 0;
+	}
+	return acme_problem_set(prob, ACME_PROB_MALFORMED,
+	    "the CA offers no %s challenge for %s", sv->type, name);
+}
+
+static void
+unpublish_all(struct solver *sv, json_t **azs, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		json_t *chs = json_object_get(azs[i], "challenges"), *ch;
+		const char *name = json_string_value(json_object_get(
+		    json_object_get(azs[i], "identifier"), "value"));
+
+		json_array_foreach(chs, k, ch) {
+			const char *type = json_string_value(
+			    json_object_get(ch, "type"));
+			const char *token = json_string_value(
+			    json_object_get(ch, "token"));
+
+			if (type != NULL && token != NULL &&
+			    strcmp(type, sv->type) == 0)
+				sv->unpublish(sv, name != NULL ? name : "",
+				    token);
+		}
+	}
+}
+
+/* The failed challenge's problem as this run's problem. */
+static int
+authz_failure(const json_t *az, struct acme_problem *prob)
+{
+	const char *name = json_string_value(json_object_get(
+	    json_object_get(az, "identifier"), "value"));
+	json_t *chs = json_object_get(az, "challenges"), *ch;
+	size_t i;
+
+	json_array_foreach(chs, i, ch) {
+		json_t *err = json_object_get(ch, "error");
+
+		if (err != NULL && acme_problem_from_json(prob, err) == 0) {
+			char why[ACME_PROB_DETAIL_MAX];
+
+			memcpy(why, prob->detail, sizeof(why));
+			snprintf(prob->detail, sizeof(prob->detail),
+			    "%.100s: %.400s", name != NULL ? name : "?", why);
+			return ACME_ERR_VERIFY;
+		}
+	}
+	return acme_problem_set(prob, ACME_PROB_UNAUTHORIZED,
+	    "authorization for %s is %s", name != NULL ? name : "?",
+	    json_string_value(json_object_get(az, "status")));
+}
+
+/* S-CERT-6/7: a chain of certificates whose leaf is ours. */
+static int
+check_chain(const char *pem, size_t len, EVP_PKEY *key,
+    const struct acme_ident *ids, size_t n, X509 **leaf_out,
+    struct acme_problem *prob)
+{
+	STACK_OF(X509) *chain = acme_x509_parse_chain(pem, len, prob);
+	struct acme_ident *sans = NULL;
+	size_t ns = 0, i;
+	X509 *leaf;
+	int rc = ACME_ERR_VERIFY;
+
+	if (chain == NULL)
+		return ACME_ERR_INVAL;
+	leaf = sk_X509_value(chain, 0);
+	if (!acme_key_public_equal(X509_get0_pubkey(leaf), key)) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the certificate is not for the key we sent");
+		goto out;
+	}
+	if (acme_x509_sans(leaf, &sans, &ns) != 0 || ns != n)
+		goto names;
+	qsort(sans, ns, sizeof(*sans), acme_ident_cmp);
+	for (i = 0; i < n; i++)
+		if (!acme_ident_equal(&sans[i], &ids[i]))
+			goto names;
+	*leaf_out = X509_dup(leaf);
+	rc = 0;
+	goto out;
+names:
+	acme_problem_set(prob, ACME_PROB_MALFORMED,
+	    "the certificate does not name exactly what was ordered");
+out:
+	free(sans);
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+/* Writes the four PEM files and renewal.json into certdir. */
+static int
+save_files(const struct cli *o, const char *certdir, const char *pem,
+    EVP_PKEY *certkey, X509 *leaf, struct acme_problem *prob)
+{
+	const char *end = strstr(pem, "-----END CERTIFICATE-----");
+	char path[STATE_PATH_MAX], *keypem = NULL, *renewal = NULL;
+	size_t leaflen, keylen = 0;
+	time_t nb = 0, na = 0;
+	json_t *r, *names;
+	size_t i;
+	int rc;
+
+	if (end == NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "no certificate in the download");
+	leaflen = (size_t)(end - pem) + sizeof("-----END CERTIFICATE-----") - 1;
+	while (pem[leaflen] == '\r' || pem[leaflen] == '\n')
+		leaflen++;
+	if ((rc = state_mkdirs(certdir, 0700, prob)) != 0 ||
+	    (rc = state_archive(certdir, prob)) != 0)
+		return rc;
+	if ((keypem = acme_key_to_pem(certkey, &keylen)) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot encode the key");
+	acme_x509_validity(leaf, &nb, &na);
+	names = json_array();
+	for (i = 0; i < o->nnames; i++)
+		json_array_append_new(names, json_string(o->names[i]));
+	r = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I}", "server", o->server,
+	    "names", names, "key_type", acme_key_type_name(o->key_type),
+	    "solver", o->webroot != NULL ? "webroot" : "standalone",
+	    "not_before", (json_int_t)nb, "not_after", (json_int_t)na);
+	if (r != NULL && o->webroot != NULL)
+		json_object_set_new(r, "webroot", json_string(o->webroot));
+	if (r != NULL && o->webroot == NULL)
+		json_object_set_new(r, "http_port", json_integer(o->http_port));
+	if (r != NULL && o->ca_bundle != NULL)
+		json_object_set_new(r, "ca_bundle", json_string(o->ca_bundle));
+	renewal = r != NULL ? json_dumps(r, JSON_INDENT(2)) : NULL;
+	json_decref(r);
+	rc = ACME_ERR_NOMEM;
+	if (renewal == NULL)
+		goto out;
+	/* Key first: a fullchain.pem is never newer than its key. */
+	snprintf(path, sizeof(path), "%s/privkey.pem", certdir);
+	if ((rc = acme_file_write_atomic(path, keypem, keylen, 0600, prob)) !=
+	    0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/cert.pem", certdir);
+	if ((rc = acme_file_write_atomic(path, pem, leaflen, 0644, prob)) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/chain.pem", certdir);
+	if ((rc = acme_file_write_atomic(path, pem + leaflen,
+		 strlen(pem + leaflen), 0644, prob)) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/fullchain.pem", certdir);
+	if ((rc = acme_file_write_atomic(path, pem, strlen(pem), 0644,
+		 prob)) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
+	rc = acme_file_write_atomic(path, renewal, strlen(renewal), 0644,
+	    prob);
+out:
+	if (keypem != NULL)
+		acme_wipe(keypem, keylen);
+	free(keypem);
+	free(renewal);
+	return rc;
+}
+
+int
+cmd_issue(const struct cli *o, struct acme_problem *prob)
+{
+	struct acme_signer signer = { 0 };
+	struct acme_client *c = NULL;
+	struct solver sv;
+	struct acme_ident *ids = NULL;
+	EVP_PKEY *acct_key = NULL, *cert_key = NULL;
+	json_t *order = NULL, *payload = NULL, **azs = NULL, *fin = NULL;
+	X509_REQ *csr = NULL;
+	X509 *leaf = NULL;
+	char order_url[1024] = "", certdir[1536], dn[300];
+	char *b64 = NULL, *pem = NULL;
+	size_t i, naz = 0, pemlen = 0, nids = 0;
+	int rc = ACME_ERR_INVAL, solver_open = 0;
+
+	memset(&sv, 0, sizeof(sv));
+	if ((ids = calloc(o->nnames, sizeof(*ids))) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	for (i = 0; i < o->nnames; i++)
+		if (acme_ident_from_name(&ids[i], o->names[i]) != 0) {
+			acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "\"%s\" is not a DNS name or IP address",
+			    o->names[i]);
+			goto out;
+		}
+	qsort(ids, o->nnames, sizeof(*ids), acme_ident_cmp);
+	/* Names given twice are one identifier (S-IDN-10). */
+	for (i = 1, nids = o->nnames > 0 ? 1 : 0; i < o->nnames; i++)
+		if (!acme_ident_equal(&ids[i], &ids[nids - 1]))
+			ids[nids++] = ids[i];
+	cli_progress(o, "account");
+	if (account_setup(o, c, &acct_key, &signer, prob) < 0)
+		goto out;
+	if ((c = acme_client_new(o->server, o->ca_bundle, &signer, prob)) ==
+		NULL ||
+	    acme_client_directory(c, prob) != 0 ||
+	    account_register(o, c, prob) != 0)
+		goto out;
+	/* The solver first: a port that is taken fails before ordering. */
+	if ((o->webroot != NULL ?
+		    solver_webroot_open(&sv, o->webroot, prob) :
+		    solver_standalone_open(&sv, o->http_port, prob)) != 0)
+		goto out;
+	solver_open = 1;
+	cli_progress(o, "order");
+	payload = json_object();
+	{
+		json_t *arr = json_array();
+
+		for (i = 0; i < nids; i++)
+			json_array_append_new(arr,
+			    json_pack("{s:s, s:s}", "type",
+				acme_ident_type_name(ids[i].type), "value",
+				ids[i].value));
+		json_object_set_new(payload, "identifiers", arr);
+	}
+	if ((order = acme_client_post(c, acme_client_dir_url(c, "newOrder"),
+		 payload, order_url, sizeof(order_url), prob)) == NULL)
+		goto out;
+	{
+		json_t *list = json_object_get(order, "authorizations"), *u;
+
+		naz = json_array_size(list);
+		if ((azs = calloc(naz + 1, sizeof(*azs))) == NULL)
+			goto out;
+		cli_progress(o, "authorizations");
+		json_array_foreach(list, i, u) {
+			if (!json_is_string(u) ||
+			    answer(c, &sv, json_string_value(u), &azs[i],
+				prob) != 0)
+				goto cleanup;
+		}
+		/* All answered; now wait for each (they run in parallel). */
+		json_array_foreach(list, i, u) {
+			json_t *done = acme_client_poll(c, json_string_value(u),
+			    POLL_TIMEOUT, prob);
+			const char *st = json_string_value(
+			    json_object_get(done, "status"));
+
+			if (done == NULL)
+				goto cleanup;
+			if (st == NULL || strcmp(st, "valid") != 0) {
+				authz_failure(done, prob);
+				json_decref(done);
+				goto cleanup;
+			}
+			json_decref(done);
+		}
+	}
+	unpublish_all(&sv, azs, naz);
+	cli_progress(o, "finalize");
+	if ((cert_key = acme_key_generate(o->key_type, prob)) == NULL ||
+	    (csr = acme_csr_build(cert_key, ids, nids, prob)) == NULL ||
+	    (b64 = acme_csr_to_b64url(csr)) == NULL)
+		goto out;
+	json_decref(payload);
+	payload = json_pack("{s:s}", "csr", b64);
+	{
+		const char *fin_url = json_string_value(json_object_get(order,
+		    "finalize"));
+
+		if (fin_url == NULL ||
+		    (fin = acme_client_post(c, fin_url, payload, NULL, 0,
+			 prob)) == NULL)
+			goto out;
+	}
+	json_decref(fin);
+	if ((fin = acme_client_poll(c, order_url, POLL_TIMEOUT, prob)) == NULL)
+		goto out;
+	if (json_string_value(json_object_get(fin, "certificate")) == NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "order ended %s without a certificate",
+		    json_string_value(json_object_get(fin, "status")));
+		goto out;
+	}
+	cli_progress(o, "download");
+	if ((pem = acme_client_get_raw(c,
+		 json_string_value(json_object_get(fin, "certificate")),
+		 &pemlen, prob)) == NULL ||
+	    check_chain(pem, pemlen, cert_key, ids, nids, &leaf, prob) != 0)
+		goto out;
+	state_cert_dirname(o->names[0], dn, sizeof(dn));
+	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
+	if (save_files(o, certdir, pem, cert_key, leaf, prob) != 0)
+		goto out;
+	cli_issued(o, certdir, leaf);
+	rc = 0;
+	goto out;
+cleanup:
+	unpublish_all(&sv, azs, naz);
+out:
+	if (solver_open)
+		sv.close(&sv);
+	for (i = 0; azs != NULL && i < naz; i++)
+		json_decref(azs[i]);
+	free(azs);
+	free(pem);
+	free(b64);
+	X509_free(leaf);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(cert_key);
+	json_decref(fin);
+	json_decref(order);
+	json_decref(payload);
+	acme_client_free(c);
+	acme_signer_release(&signer);
+	EVP_PKEY_free(acct_key);
+	free(ids);
+	return rc;
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * anvil: the ACME client.
+ *
+ *   anvil issue -d NAME [-d NAME ...] (--standalone [--http-port N] |
+ *       --webroot DIR) [--server URL | --staging] [--ca-bundle FILE]
+ *       [--key-type TYPE] [--email ADDR] [--agree-tos]
+ *       [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR] [--json] [-v]
+ *
+ * On failure: one line "anvil: <what failed>: <the CA's detail>" on stderr
+ * and exit status 1 (2 for usage errors).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include <anvil/err.h>
+#include <anvil/x509.h>
+
+#include "cli.h"
+#include "state.h"
+
+#include "internal.h"
+
+#define LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
+#define LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: anvil issue -d NAME [-d NAME ...]\n"
+	    "           (--standalone [--http-port N] | --webroot DIR)\n"
+	    "           [--server URL | --staging] [--ca-bundle FILE]\n"
+	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
+	    "           [--email ADDR] [--agree-tos]\n"
+	    "           [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR]\n"
+	    "           [--json] [-v]\n"
+	    "       anvil --version\n");
+	exit(2);
+}
+
+void
+cli_progress(const struct cli *o, const char *step)
+{
+	if (o->tty || o->verbose)
+		fprintf(stderr, "anvil: %s...\n", step);
+}
+
+void
+cli_issued(const struct cli *o, const char *certdir, X509 *leaf)
+{
+	time_t nb = 0, na = 0;
+	char serial[64] = "", exp[32];
+	struct tm tm;
+
+	acme_x509_validity(leaf, &nb, &na);
+	acme_x509_serial_hex(leaf, serial, sizeof(serial));
+	gmtime_r(&na, &tm);
+	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "status",
+		    "issued", "directory", certdir, "serial", serial,
+		    "not_after", exp);
+		char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+		return;
+	}
+	printf("issued %s: %s/fullchain.pem (serial %s, expires %s)\n",
+	    o->names[0], certdir, serial, exp);
+}
+
+static int
+port_arg(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end != '\0' || v < 1 || v > 65535) {
+		fprintf(stderr, "anvil: bad port \"%s\"\n", s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+static int
+cmd_issue_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "domain", required_argument, NULL, 'd' },
+		{ "standalone", no_argument, NULL, 'S' },
+		{ "http-port", required_argument, NULL, 'P' },
+		{ "webroot", required_argument, NULL, 'w' },
+		{ "server", required_argument, NULL, 's' },
+		{ "staging", no_argument, NULL, 'T' },
+		{ "ca-bundle", required_argument, NULL, 'b' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "agree-tos", no_argument, NULL, 'A' },
+		{ "eab-kid", required_argument, NULL, 'K' },
+		{ "eab-hmac-key", required_argument, NULL, 'H' },
+		{ "state-dir", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct acme_problem prob = { 0 };
+	struct cli o;
+	int c, standalone = 0, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.server = LE_PRODUCTION;
+	o.http_port = 80;
+	o.key_type = ACME_KEY_EC256;
+	state_default_dir(o.state_dir, sizeof(o.state_dir));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (o.nnames >= CLI_MAX_NAMES)
+				usage();
+			o.names[o.nnames++] = optarg;
+			break;
+		case 'S':
+			standalone = 1;
+			break;
+		case 'P':
+			o.http_port = port_arg(optarg);
+			break;
+		case 'w':
+			o.webroot = optarg;
+			break;
+		case 's':
+			o.server = optarg;
+			break;
+		case 'T':
+			o.server = LE_STAGING;
+			break;
+		case 'b':
+			o.ca_bundle = optarg;
+			break;
+		case 'k':
+			if ((o.key_type = acme_key_type_from_name(optarg)) ==
+			    ACME_KEY_UNKNOWN || o.key_type == ACME_KEY_ED25519) {
+				fprintf(stderr, "anvil: unknown key type "
+						"\"%s\"\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'e':
+			o.email = optarg;
+			break;
+		case 'A':
+			o.agree_tos = 1;
+			break;
+		case 'K':
+			o.eab_kid = optarg;
+			break;
+		case 'H':
+			o.eab_hmac = optarg;
+			break;
+		case 'D':
+			snprintf(o.state_dir, sizeof(o.state_dir), "%s",
+			    optarg);
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || o.nnames == 0 || standalone == (o.webroot != NULL) ||
+	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
+		usage();
+	o.tty = isatty(2);
+	rc = cmd_issue(&o, &prob);
+	if (rc != 0) {
+		fprintf(stderr, "anvil: issue %s: %s\n", o.names[0],
+		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));
+		acme_problem_release(&prob);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv);
+
+int
+main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("anvil %s\n", ANVIL_VERSION);
+		return 0;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (strcmp(argv[1], "issue") == 0)
+		rc = cmd_issue_main(argc - 1, argv + 1);
+	else
+		usage();
+	curl_global_cleanup();
+	return rc;
+}

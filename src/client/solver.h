@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Challenge solvers: small modules behind one interface.  A solver
+ * publishes the response for a challenge and removes it afterwards.
+ */
+#ifndef ANVIL_SOLVER_H
+#define ANVIL_SOLVER_H
+
+#include <anvil/problem.h>
+
+struct solver {
+	const char *type;	/* the ACME challenge type it answers */
+	/* Makes keyauth answerable for token (and identifier name). */
+	int (*publish)(struct solver *s, const char *name, const char *token,
+	    const char *keyauth, struct acme_problem *prob);
+	void (*unpublish)(struct solver *s, const char *name,
+	    const char *token);
+	void (*close)(struct solver *s);
+	void *ctx;
+};
+
+/*
+ * http-01 from a built-in HTTP server listening on port (all addresses).
+ * Returns 0 or an error with prob set (e.g. the port is taken).
+ */
+int solver_standalone_open(struct solver *s, int port,
+    struct acme_problem *prob);
+
+/* http-01 by files under webroot/.well-known/acme-challenge/. */
+int solver_webroot_open(struct solver *s, const char *webroot,
+    struct acme_problem *prob);
+
+/* Nonzero when token is a plausible ACME token (S-HTTP-7). */
+int solver_token_ok(const char *token);
+
+#endif
