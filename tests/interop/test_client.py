@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: ISC
+"""anvil (the client) against pebble 2.4.0 (Let's Encrypt's test CA, with
+its default 5 % of nonces rejected, which exercises the badNonce retry)
+and against anvil-ca.  Each run checks the exit status and the files:
+the chain verifies, the key matches the certificate, modes are right."""
+import datetime
+import json
+import os
+import shutil
+import stat
+import subprocess
+import time
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from conftest import BUILD, free_port, wait_port
+
+ANVIL = os.path.join(BUILD, "src", "client", "anvil")
+
+
+def anvil(*args, timeout=120):
+    return subprocess.run([ANVIL, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def tls_pair(d):
+    """A throwaway CA and a localhost leaf for pebble's listener."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cakey = ec.generate_private_key(ec.SECP256R1())
+    caname = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pebble test ca")])
+    ca = (x509.CertificateBuilder().subject_name(caname).issuer_name(caname)
+          .public_key(cakey.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+          .sign(cakey, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    import ipaddress
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(caname).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(cakey, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    paths = {n: os.path.join(d, n) for n in ("ca.pem", "cert.pem", "key.pem")}
+    open(paths["ca.pem"], "wb").write(ca.public_bytes(pem))
+    open(paths["cert.pem"], "wb").write(leaf.public_bytes(pem))
+    open(paths["key.pem"], "wb").write(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+@pytest.fixture
+def pebble(tmp_path, challtestsrv):
+    if shutil.which("pebble") is None:
+        pytest.fail("pebble is not installed (scripts/install-deps)")
+    d = str(tmp_path / "pebble")
+    os.makedirs(d)
+    tls = tls_pair(d)
+    port, mgmt, http01, alpn = free_port(), free_port(), free_port(), free_port()
+    cfg = {"pebble": {"listenAddress": f"127.0.0.1:{port}",
+                      "managementListenAddress": f"127.0.0.1:{mgmt}",
+                      "certificate": tls["cert.pem"], "privateKey": tls["key.pem"],
+                      "httpPort": http01, "tlsPort": alpn,
+                      "ocspResponderURL": "",
+                      "externalAccountBindingRequired": False}}
+    with open(os.path.join(d, "pebble.json"), "w") as f:
+        json.dump(cfg, f)
+    log = open(os.path.join(d, "pebble.log"), "w")
+    env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
+    proc = subprocess.Popen(["pebble", "-config", os.path.join(d, "pebble.json"),
+                             "-dnsserver", f"127.0.0.1:{challtestsrv.dns_port}"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    wait_port(port, proc)
+
+    class P:
+        pass
+    p = P()
+    p.directory = f"https://127.0.0.1:{port}/dir"
+    p.ca_bundle = tls["ca.pem"]
+    p.http01_port = http01
+    p.mgmt = mgmt
+    yield p
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+def check_files(state, name, root_pem):
+    d = os.path.join(state, "certs", name.replace("*", "_"))
+    for f in ("cert.pem", "chain.pem", "fullchain.pem", "privkey.pem",
+              "renewal.json"):
+        assert os.path.exists(os.path.join(d, f)), f
+    assert stat.S_IMODE(os.stat(os.path.join(d, "privkey.pem")).st_mode) == 0o600
+    root = os.path.join(state, "root.pem")
+    with open(root, "w") as f:
+        f.write(root_pem)
+    v = subprocess.run(["openssl", "verify", "-CAfile", root, "-untrusted",
+                        os.path.join(d, "chain.pem"), os.path.join(d, "cert.pem")],
+                       capture_output=True, text=True)
+    assert v.returncode == 0, v.stdout + v.stderr
+    with open(os.path.join(d, "cert.pem"), "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    with open(os.path.join(d, "privkey.pem"), "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), None)
+    pub = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    assert cert.public_key().public_bytes(*pub) == key.public_key().public_bytes(*pub)
+    with open(os.path.join(d, "fullchain.pem")) as f:
+        full = f.read()
+    with open(os.path.join(d, "cert.pem")) as f1, open(os.path.join(d, "chain.pem")) as f2:
+        assert full == f1.read() + f2.read()
+    acct = os.listdir(os.path.join(state, "accounts"))
+    assert len(acct) == 1
+    kp = os.path.join(state, "accounts", acct[0], "key.pem")
+    assert stat.S_IMODE(os.stat(kp).st_mode) == 0o600
+    return cert
+
+
+def test_S_ACCT_12_terms_need_explicit_agreement(pebble, tmp_path):
+    r = anvil("issue", "-d", "tos.example.com", "--standalone", "--http-port",
+              str(pebble.http01_port), "--server", pebble.directory,
+              "--ca-bundle", pebble.ca_bundle, "--state-dir", str(tmp_path / "s"))
+    assert r.returncode == 1
+    assert "--agree-tos" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_anvil_issues_from_pebble_standalone(pebble, tmp_path):
+    state = str(tmp_path / "state")
+    r = anvil("issue", "-d", "client.example.com", "-d", "www.client.example.com",
+              "--standalone", "--http-port", str(pebble.http01_port),
+              "--server", pebble.directory, "--ca-bundle", pebble.ca_bundle,
+              "--state-dir", state, "--agree-tos")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "issued client.example.com" in r.stdout
+    root = requests.get(f"https://127.0.0.1:{pebble.mgmt}/roots/0",
+                        verify=pebble.ca_bundle).text
+    cert = check_files(state, "client.example.com", root)
+    names = cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert sorted(names) == ["client.example.com", "www.client.example.com"]
+    # A second issue reuses the account and archives the first files.
+    r = anvil("issue", "-d", "client.example.com", "-d", "www.client.example.com",
+              "--standalone", "--http-port", str(pebble.http01_port),
+              "--server", pebble.directory, "--ca-bundle", pebble.ca_bundle,
+              "--state-dir", state, "--json", "--agree-tos")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "issued" and out["serial"]
+    arch = os.path.join(state, "certs", "client.example.com", "archive")
+    assert len(os.listdir(arch)) == 1
+
+
+def test_anvil_issues_from_anvil_ca_standalone_and_webroot(validating_ca, tmp_path):
+    state = str(tmp_path / "state")
+    common = ["--server", validating_ca.directory, "--ca-bundle",
+              validating_ca.tls_ca, "--state-dir", state]
+    r = anvil("issue", "-d", "alone.example.com", "--standalone", "--http-port",
+              str(validating_ca.http01_port), *common)
+    assert r.returncode == 0, r.stdout + r.stderr
+    root = open(validating_ca.root).read()
+    check_files(state, "alone.example.com", root)
+    # webroot, served by a plain HTTP server on the validation port.
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+    webroot = tmp_path / "www"
+    webroot.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(webroot))
+    handler.log_message = lambda *a: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", validating_ca.http01_port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        r = anvil("issue", "-d", "webroot.example.com", "--webroot",
+                  str(webroot), *common)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert r.returncode == 0, r.stdout + r.stderr
+    # The challenge files were removed afterwards (S-HTTP-7).
+    assert os.listdir(webroot / ".well-known" / "acme-challenge") == []
+    assert validating_ca.db("SELECT count(*) FROM accounts") == [(1,)]
+
+
+def test_anvil_failure_is_one_line_with_the_ca_detail(validating_ca, tmp_path):
+    # Nothing answers on the validation port: the CA reports why.
+    webroot = tmp_path / "www"
+    webroot.mkdir()
+    r = anvil("issue", "-d", "nobody.example.com", "--webroot", str(webroot),
+              "--server", validating_ca.directory, "--ca-bundle",
+              validating_ca.tls_ca, "--state-dir", str(tmp_path / "s"))
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("anvil: issue nobody.example.com: ")
+    assert "nobody.example.com" in lines[0]
+    assert not os.path.exists(tmp_path / "s/certs/nobody.example.com/fullchain.pem")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--server", "http://127.0.0.1:1/directory"], "https"),
+    (["--server", "https://127.0.0.1:1/directory"], "connect to server"),
+])
+def test_anvil_bad_server_is_one_line(tmp_path, args, needle):
+    r = anvil("issue", "-d", "x.example.com", "--standalone", "--http-port",
+              str(free_port()), "--state-dir", str(tmp_path / "s"), *args)
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert needle in r.stderr
+
+
+def test_anvil_usage_errors_exit_2(tmp_path):
+    assert anvil("issue", "--standalone").returncode == 2
+    assert anvil("issue", "-d", "a.example", "--standalone", "--webroot",
+                 "/tmp").returncode == 2
+    assert anvil("issue", "-d", "a.example", "--standalone",
+                 "--key-type", "dsa").returncode == 2
+    assert anvil("frobnicate").returncode == 2
