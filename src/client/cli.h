@@ -14,9 +14,9 @@
 struct cli {
 	const char *names[CLI_MAX_NAMES];
 	size_t nnames;
-	const char *server;		/* directory URL */
-	const char *ca_bundle;		/* NULL: system trust store */
-	const char *webroot;		/* NULL: standalone */
+	const char *server;    /* directory URL */
+	const char *ca_bundle; /* NULL: system trust store */
+	const char *webroot;   /* NULL: standalone */
 	int http_port;
 	enum acme_key_type key_type;
 	const char *email;
@@ -24,9 +24,9 @@ struct cli {
 	const char *eab_kid;
 	const char *eab_hmac;
 	char state_dir[1024];
-	int json;			/* --json output */
+	int json; /* --json output */
 	int verbose;
-	int tty;			/* progress lines on stderr */
+	int tty; /* progress lines on stderr */
 };
 
 /* Progress line when stderr is a terminal (or -v). */
@@ -34,6 +34,21 @@ void cli_progress(const struct cli *o, const char *step);
 /* The success line (or JSON object) for an issued certificate. */
 void cli_issued(const struct cli *o, const char *certdir, X509 *leaf);
 
+struct acme_client;
+struct acme_signer;
+
+/*
+ * Loads or creates the account key for o->server, connects, reads the
+ * directory and makes sure an account exists (registering it once).
+ */
+int client_open(const struct cli *o, struct acme_client **c, EVP_PKEY **key,
+    struct acme_signer *signer, struct acme_problem *prob);
+
 int cmd_issue(const struct cli *o, struct acme_problem *prob);
+int cmd_renew(struct cli *o, const char *name, int all, int force,
+    struct acme_problem *prob);
+int cmd_revoke(const struct cli *o, const char *name, const char *certfile,
+    int reason, struct acme_problem *prob);
+int cmd_list(const struct cli *o, struct acme_problem *prob);
 
 #endif

@@ -28,7 +28,7 @@
 
 #include "internal.h"
 
-#define POLL_TIMEOUT 120	/* seconds per authorization / order */
+#define POLL_TIMEOUT 120 /* seconds per authorization / order */
 
 /* Loads or creates the account key and account URL for this CA. */
 static int
@@ -50,7 +50,7 @@ account_setup(const struct cli *o, struct acme_client *c, EVP_PKEY **key,
 	if (stat(path, &st) == 0)
 		*key = acme_key_load_file(path, prob);
 	else if ((*key = acme_key_generate(ACME_KEY_EC256, prob)) != NULL &&
-	    acme_key_save_file(*key, path, prob) != 0) {
+		 acme_key_save_file(*key, path, prob) != 0) {
 		EVP_PKEY_free(*key);
 		*key = NULL;
 	}
@@ -63,7 +63,7 @@ account_setup(const struct cli *o, struct acme_client *c, EVP_PKEY **key,
 	    (acct = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL)) !=
 		NULL &&
 	    json_string_value(json_object_get(acct, "url")) != NULL)
-		rc = 1;		/* known account */
+		rc = 1; /* known account */
 	else
 		rc = 0;
 	free(text);
@@ -107,9 +107,9 @@ account_register(const struct cli *o, struct acme_client *c,
 	acct = json_pack("{s:s, s:s, s:s*}", "url", acme_client_kid(c),
 	    "server", o->server, "email", o->email);
 	out = acct != NULL ? json_dumps(acct, JSON_INDENT(2)) : NULL;
-	rc = out != NULL ? acme_file_write_atomic(path, out, strlen(out), 0600,
-			       prob) :
-			   ACME_ERR_NOMEM;
+	rc = out != NULL ?
+		 acme_file_write_atomic(path, out, strlen(out), 0600, prob) :
+		 ACME_ERR_NOMEM;
 out:
 	free(out);
 	free(text);
@@ -133,17 +133,18 @@ answer(struct acme_client *c, struct solver *sv, const char *authz_url,
 		return ACME_ERR_IO;
 	*authz_out = az;
 	status = json_string_value(json_object_get(az, "status"));
-	name = json_string_value(json_object_get(json_object_get(az,
-	    "identifier"), "value"));
+	name = json_string_value(
+	    json_object_get(json_object_get(az, "identifier"), "value"));
 	if (status != NULL && strcmp(status, "valid") == 0)
 		return 0;
 	if (name == NULL)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "authorization without an identifier");
 	chs = json_object_get(az, "challenges");
-	json_array_foreach(chs, i, ch) {
-		const char *type = json_string_value(json_object_get(ch,
-		    "type"));
+	json_array_foreach(chs, i, ch)
+	{
+		const char *type =
+		    json_string_value(json_object_get(ch, "type"));
 
 		if (type == NULL || strcmp(type, sv->type) != 0)
 			continue;
@@ -151,10 +152,9 @@ answer(struct acme_client *c, struct solver *sv, const char *authz_url,
 		url = json_string_value(json_object_get(ch, "url"));
 		if (token == NULL || url == NULL)
 			break;
-		if ((keyauth = acme_client_key_authorization(c, token)) ==
-		    NULL)
-			return acme_problem_set(prob,
-			    ACME_PROB_SERVER_INTERNAL, "out of memory");
+		if ((keyauth = acme_client_key_authorization(c, token)) == NULL)
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
 		rc = sv->publish(sv, name, token, keyauth, prob);
 		free(keyauth);
 		if (rc != 0)
@@ -182,14 +182,16 @@ unpublish_all(struct solver *sv, json_t **azs, size_t n)
 
 	for (i = 0; i < n; i++) {
 		json_t *chs = json_object_get(azs[i], "challenges"), *ch;
-		const char *name = json_string_value(json_object_get(
-		    json_object_get(azs[i], "identifier"), "value"));
+		const char *name = json_string_value(
+		    json_object_get(json_object_get(azs[i], "identifier"),
+			"value"));
 
-		json_array_foreach(chs, k, ch) {
-			const char *type = json_string_value(
-			    json_object_get(ch, "type"));
-			const char *token = json_string_value(
-			    json_object_get(ch, "token"));
+		json_array_foreach(chs, k, ch)
+		{
+			const char *type =
+			    json_string_value(json_object_get(ch, "type"));
+			const char *token =
+			    json_string_value(json_object_get(ch, "token"));
 
 			if (type != NULL && token != NULL &&
 			    strcmp(type, sv->type) == 0)
@@ -203,12 +205,13 @@ unpublish_all(struct solver *sv, json_t **azs, size_t n)
 static int
 authz_failure(const json_t *az, struct acme_problem *prob)
 {
-	const char *name = json_string_value(json_object_get(
-	    json_object_get(az, "identifier"), "value"));
+	const char *name = json_string_value(
+	    json_object_get(json_object_get(az, "identifier"), "value"));
 	json_t *chs = json_object_get(az, "challenges"), *ch;
 	size_t i;
 
-	json_array_foreach(chs, i, ch) {
+	json_array_foreach(chs, i, ch)
+	{
 		json_t *err = json_object_get(ch, "error");
 
 		if (err != NULL && acme_problem_from_json(prob, err) == 0) {
@@ -320,18 +323,37 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 		 strlen(pem + leaflen), 0644, prob)) != 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/fullchain.pem", certdir);
-	if ((rc = acme_file_write_atomic(path, pem, strlen(pem), 0644,
-		 prob)) != 0)
+	if ((rc = acme_file_write_atomic(path, pem, strlen(pem), 0644, prob)) !=
+	    0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
-	rc = acme_file_write_atomic(path, renewal, strlen(renewal), 0644,
-	    prob);
+	rc = acme_file_write_atomic(path, renewal, strlen(renewal), 0644, prob);
 out:
 	if (keypem != NULL)
 		acme_wipe(keypem, keylen);
 	free(keypem);
 	free(renewal);
 	return rc;
+}
+
+int
+client_open(const struct cli *o, struct acme_client **cp, EVP_PKEY **key,
+    struct acme_signer *signer, struct acme_problem *prob)
+{
+	struct acme_client *c = NULL;
+
+	*cp = NULL;
+	if (account_setup(o, NULL, key, signer, prob) < 0)
+		return ACME_ERR_INVAL;
+	if ((c = acme_client_new(o->server, o->ca_bundle, signer, prob)) ==
+		NULL ||
+	    acme_client_directory(c, prob) != 0 ||
+	    account_register(o, c, prob) != 0) {
+		acme_client_free(c);
+		return ACME_ERR_INVAL;
+	}
+	*cp = c;
+	return 0;
 }
 
 int
@@ -367,12 +389,7 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		if (!acme_ident_equal(&ids[i], &ids[nids - 1]))
 			ids[nids++] = ids[i];
 	cli_progress(o, "account");
-	if (account_setup(o, c, &acct_key, &signer, prob) < 0)
-		goto out;
-	if ((c = acme_client_new(o->server, o->ca_bundle, &signer, prob)) ==
-		NULL ||
-	    acme_client_directory(c, prob) != 0 ||
-	    account_register(o, c, prob) != 0)
+	if (client_open(o, &c, &acct_key, &signer, prob) != 0)
 		goto out;
 	/* The solver first: a port that is taken fails before ordering. */
 	if ((o->webroot != NULL ?
@@ -402,18 +419,20 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		if ((azs = calloc(naz + 1, sizeof(*azs))) == NULL)
 			goto out;
 		cli_progress(o, "authorizations");
-		json_array_foreach(list, i, u) {
+		json_array_foreach(list, i, u)
+		{
 			if (!json_is_string(u) ||
 			    answer(c, &sv, json_string_value(u), &azs[i],
 				prob) != 0)
 				goto cleanup;
 		}
 		/* All answered; now wait for each (they run in parallel). */
-		json_array_foreach(list, i, u) {
+		json_array_foreach(list, i, u)
+		{
 			json_t *done = acme_client_poll(c, json_string_value(u),
 			    POLL_TIMEOUT, prob);
-			const char *st = json_string_value(
-			    json_object_get(done, "status"));
+			const char *st =
+			    json_string_value(json_object_get(done, "status"));
 
 			if (done == NULL)
 				goto cleanup;
@@ -434,12 +453,11 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	json_decref(payload);
 	payload = json_pack("{s:s}", "csr", b64);
 	{
-		const char *fin_url = json_string_value(json_object_get(order,
-		    "finalize"));
+		const char *fin_url =
+		    json_string_value(json_object_get(order, "finalize"));
 
-		if (fin_url == NULL ||
-		    (fin = acme_client_post(c, fin_url, payload, NULL, 0,
-			 prob)) == NULL)
+		if (fin_url == NULL || (fin = acme_client_post(c, fin_url,
+					    payload, NULL, 0, prob)) == NULL)
 			goto out;
 	}
 	json_decref(fin);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@
 #include "internal.h"
 
 #define LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
-#define LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+#define LE_STAGING    "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 static void
 usage(void)
@@ -42,6 +43,12 @@ usage(void)
 	    "           [--email ADDR] [--agree-tos]\n"
 	    "           [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR]\n"
 	    "           [--json] [-v]\n"
+	    "       anvil renew [NAME | --all] [--force] [--state-dir DIR] "
+	    "[--json]\n"
+	    "       anvil revoke (NAME | --cert FILE --server URL [--ca-bundle "
+	    "FILE])\n"
+	    "           [--reason R] [--state-dir DIR]\n"
+	    "       anvil list [--state-dir DIR] [--json]\n"
 	    "       anvil --version\n");
 	exit(2);
 }
@@ -151,9 +158,11 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'k':
 			if ((o.key_type = acme_key_type_from_name(optarg)) ==
-			    ACME_KEY_UNKNOWN || o.key_type == ACME_KEY_ED25519) {
-				fprintf(stderr, "anvil: unknown key type "
-						"\"%s\"\n",
+				ACME_KEY_UNKNOWN ||
+			    o.key_type == ACME_KEY_ED25519) {
+				fprintf(stderr,
+				    "anvil: unknown key type "
+				    "\"%s\"\n",
 				    optarg);
 				return 2;
 			}
@@ -184,13 +193,127 @@ cmd_issue_main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || o.nnames == 0 || standalone == (o.webroot != NULL) ||
+	if (optind != argc || o.nnames == 0 ||
+	    standalone == (o.webroot != NULL) ||
 	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
 		usage();
 	o.tty = isatty(2);
 	rc = cmd_issue(&o, &prob);
 	if (rc != 0) {
 		fprintf(stderr, "anvil: issue %s: %s\n", o.names[0],
+		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));
+		acme_problem_release(&prob);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+reason_arg(const char *s)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} names[] = { { "unspecified", 0 }, { "keycompromise", 1 },
+		{ "affiliationchanged", 3 }, { "superseded", 4 },
+		{ "cessationofoperation", 5 } };
+	char *end;
+	long v;
+	size_t i;
+
+	for (i = 0; i < ACME_ARRAY_LEN(names); i++)
+		if (strcasecmp(s, names[i].name) == 0)
+			return names[i].code;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || end == s || v < 0 || v > 10) {
+		fprintf(stderr, "anvil: bad revocation reason \"%s\"\n", s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+/* renew, revoke and list share their option parsing. */
+static int
+cmd_other_main(const char *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "server", required_argument, NULL, 's' },
+		{ "ca-bundle", required_argument, NULL, 'b' },
+		{ "state-dir", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct acme_problem prob = { 0 };
+	struct cli o;
+	const char *certfile = NULL, *name = NULL;
+	int c, all = 0, force = 0, reason = -1, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.server = LE_PRODUCTION;
+	o.http_port = 80;
+	o.key_type = ACME_KEY_EC256;
+	state_default_dir(o.state_dir, sizeof(o.state_dir));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = 1;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'c':
+			certfile = optarg;
+			break;
+		case 'r':
+			reason = reason_arg(optarg);
+			break;
+		case 's':
+			o.server = optarg;
+			break;
+		case 'b':
+			o.ca_bundle = optarg;
+			break;
+		case 'D':
+			snprintf(o.state_dir, sizeof(o.state_dir), "%s",
+			    optarg);
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind < argc)
+		name = argv[optind++];
+	if (optind != argc)
+		usage();
+	o.tty = isatty(2);
+	if (strcmp(cmd, "renew") == 0) {
+		if ((name == NULL) == !all)
+			usage();
+		rc = cmd_renew(&o, name, all, force, &prob);
+	} else if (strcmp(cmd, "revoke") == 0) {
+		if ((name == NULL) == (certfile == NULL))
+			usage();
+		rc = cmd_revoke(&o, name, certfile, reason, &prob);
+	} else {
+		if (name != NULL)
+			usage();
+		rc = cmd_list(&o, &prob);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "anvil: %s%s%s: %s\n", cmd,
+		    name != NULL ? " " : "", name != NULL ? name : "",
 		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));
 		acme_problem_release(&prob);
 		return 1;
@@ -214,6 +337,9 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (strcmp(argv[1], "issue") == 0)
 		rc = cmd_issue_main(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "renew") == 0 ||
+		 strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "list") == 0)
+		rc = cmd_other_main(argv[1], argc - 1, argv + 1);
 	else
 		usage();
 	curl_global_cleanup();

@@ -9,12 +9,12 @@
 #include <anvil/problem.h>
 
 struct solver {
-	const char *type;	/* the ACME challenge type it answers */
+	const char *type; /* the ACME challenge type it answers */
 	/* Makes keyauth answerable for token (and identifier name). */
 	int (*publish)(struct solver *s, const char *name, const char *token,
 	    const char *keyauth, struct acme_problem *prob);
-	void (*unpublish)(struct solver *s, const char *name,
-	    const char *token);
+	void (
+	    *unpublish)(struct solver *s, const char *name, const char *token);
 	void (*close)(struct solver *s);
 	void *ctx;
 };

@@ -25,7 +25,7 @@
 #include "internal.h"
 
 #define MAX_TOKENS 128
-#define PREFIX "/.well-known/acme-challenge/"
+#define PREFIX     "/.well-known/acme-challenge/"
 
 int
 solver_token_ok(const char *token)
@@ -60,7 +60,7 @@ serve_one(struct standalone *st, int c)
 
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (got < (ssize_t)sizeof(req) - 1 &&
-	    (r = read(c, req + got, sizeof(req) - 1 - (size_t)got)) > 0) {
+	       (r = read(c, req + got, sizeof(req) - 1 - (size_t)got)) > 0) {
 		got += r;
 		req[got] = '\0';
 		if (strstr(req, "\r\n\r\n") != NULL)
@@ -247,8 +247,8 @@ webroot_path(struct solver *s, const char *token, char *out, size_t size)
 {
 	return snprintf(out, size, "%s/.well-known/acme-challenge/%s",
 		   (const char *)s->ctx, token) < (int)size ?
-	    0 :
-	    -1;
+		   0 :
+		   -1;
 }
 
 static int

@@ -79,10 +79,14 @@ state_archive(const char *certdir, struct acme_problem *prob)
 {
 	static const char *const files[] = { "cert.pem", "chain.pem",
 		"fullchain.pem", "privkey.pem", "renewal.json" };
-	char arch[STATE_PATH_MAX], from[STATE_PATH_MAX], to[STATE_PATH_MAX];
+	char arch[STATE_PATH_MAX], from[STATE_PATH_MAX];
+	char to[STATE_PATH_MAX + 32];
 	struct stat st;
 	size_t i;
 
+	if (strlen(certdir) > STATE_PATH_MAX - 64)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "state directory path too long");
 	snprintf(from, sizeof(from), "%s/fullchain.pem", certdir);
 	if (stat(from, &st) != 0)
 		return 0;

@@ -225,3 +225,57 @@ def test_anvil_usage_errors_exit_2(tmp_path):
     assert anvil("issue", "-d", "a.example", "--standalone",
                  "--key-type", "dsa").returncode == 2
     assert anvil("frobnicate").returncode == 2
+
+
+def serial_of(state, name):
+    with open(os.path.join(state, "certs", name, "cert.pem"), "rb") as f:
+        return x509.load_pem_x509_certificate(f.read()).serial_number
+
+
+def test_anvil_renew_revoke_list(validating_ca, tmp_path):
+    state = str(tmp_path / "state")
+    common = ["--server", validating_ca.directory, "--ca-bundle",
+              validating_ca.tls_ca, "--state-dir", state]
+    for name in ("one.example.com", "two.example.com"):
+        r = anvil("issue", "-d", name, "--standalone", "--http-port",
+                  str(validating_ca.http01_port), *common)
+        assert r.returncode == 0, r.stderr
+    first = serial_of(state, "one.example.com")
+    # Nothing is due: renew --all changes nothing and exits 0.
+    r = anvil("renew", "--all", "--state-dir", state)
+    assert r.returncode == 0, r.stderr
+    assert serial_of(state, "one.example.com") == first
+    assert validating_ca.db("SELECT count(*) FROM certs") == [(2,)]
+    # --force renews from renewal.json alone.
+    r = anvil("renew", "one.example.com", "--force", "--state-dir", state)
+    assert r.returncode == 0, r.stderr
+    assert serial_of(state, "one.example.com") != first
+    assert validating_ca.db("SELECT count(*) FROM certs") == [(3,)]
+    # list shows both, with expiry and renewal time.
+    r = anvil("list", "--state-dir", state, "--json")
+    rows = {x["name"]: x for x in json.loads(r.stdout)}
+    assert set(rows) == {"one.example.com", "two.example.com"}
+    assert rows["two.example.com"]["identifiers"] == ["two.example.com"]
+    assert rows["one.example.com"]["renew_after"] < rows["one.example.com"]["expires"]
+    # revoke by name, with a reason.
+    r = anvil("revoke", "two.example.com", "--reason", "superseded",
+              "--state-dir", state)
+    assert r.returncode == 0, r.stderr
+    assert validating_ca.db("SELECT reason FROM certs WHERE revoked_at > 0") == [(4,)]
+    # A second revoke reports the CA's alreadyRevoked detail on one line.
+    r = anvil("revoke", "two.example.com", "--state-dir", state)
+    assert r.returncode == 1 and "already revoked" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_anvil_revoke_by_file(validating_ca, tmp_path):
+    state = str(tmp_path / "state")
+    common = ["--server", validating_ca.directory, "--ca-bundle",
+              validating_ca.tls_ca, "--state-dir", state]
+    r = anvil("issue", "-d", "file.example.com", "--standalone", "--http-port",
+              str(validating_ca.http01_port), *common)
+    assert r.returncode == 0, r.stderr
+    cert = os.path.join(state, "certs/file.example.com/cert.pem")
+    r = anvil("revoke", "--cert", cert, "--reason", "1", *common)
+    assert r.returncode == 0, r.stderr
+    assert validating_ca.db("SELECT reason FROM certs") == [(1,)]

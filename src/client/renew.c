@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * "anvil renew", "anvil revoke" and "anvil list": the commands that work
+ * from what "anvil issue" saved.  A certificate is due when a third of
+ * its lifetime is left, or half for lifetimes of 10 days or less (short
+ * certificates need more slack); renewal replays renewal.json, so it
+ * asks for exactly what was issued before.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <anvil/b64url.h>
+#include <anvil/client.h>
+#include <anvil/err.h>
+#include <anvil/fileio.h>
+#include <anvil/json.h>
+#include <anvil/key.h>
+#include <anvil/x509.h>
+
+#include "cli.h"
+#include "state.h"
+
+#include "internal.h"
+
+struct saved {
+	json_t *renewal;	/* renewal.json */
+	time_t not_before;
+	time_t not_after;
+};
+
+static int
+load_saved(const char *certdir, struct saved *sv, struct acme_problem *prob)
+{
+	char path[STATE_PATH_MAX], *text = NULL;
+	size_t len = 0;
+	X509 *cert = NULL;
+	int rc;
+
+	memset(sv, 0, sizeof(*sv));
+	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
+	if ((rc = acme_file_read(path, 1 << 20, &text, &len, prob)) != 0)
+		return rc;
+	sv->renewal = acme_json_parse(text, len, ACME_JSON_OBJECT, prob);
+	free(text);
+	text = NULL;
+	if (sv->renewal == NULL)
+		return ACME_ERR_INVAL;
+	snprintf(path, sizeof(path), "%s/cert.pem", certdir);
+	if ((rc = acme_file_read(path, 1 << 20, &text, &len, prob)) != 0 ||
+	    (cert = acme_x509_parse_one(text, len, prob)) == NULL ||
+	    acme_x509_validity(cert, &sv->not_before, &sv->not_after) != 0) {
+		json_decref(sv->renewal);
+		sv->renewal = NULL;
+		free(text);
+		X509_free(cert);
+		return rc != 0 ? rc : ACME_ERR_INVAL;
+	}
+	free(text);
+	X509_free(cert);
+	return 0;
+}
+
+/* When renewal is due (seconds since the epoch). */
+static time_t
+due_at(const struct saved *sv)
+{
+	time_t life = sv->not_after - sv->not_before;
+
+	if (life <= 10 * 86400)
+		return sv->not_after - life / 2;
+	return sv->not_after - life / 3;
+}
+
+/* Fills o from renewal.json; strings point into sv->renewal. */
+static int
+cli_from_saved(struct cli *o, const struct saved *sv,
+    struct acme_problem *prob)
+{
+	const json_t *r = sv->renewal, *names = json_object_get(r, "names"), *v;
+	const char *solver = json_string_value(json_object_get(r, "solver"));
+	size_t i;
+
+	o->server = json_string_value(json_object_get(r, "server"));
+	o->ca_bundle = json_string_value(json_object_get(r, "ca_bundle"));
+	o->key_type = acme_key_type_from_name(
+	    json_string_value(json_object_get(r, "key_type")));
+	o->nnames = 0;
+	json_array_foreach(names, i, v)
+		if (json_is_string(v) && o->nnames < CLI_MAX_NAMES)
+			o->names[o->nnames++] = json_string_value(v);
+	o->webroot = NULL;
+	if (solver != NULL && strcmp(solver, "webroot") == 0)
+		o->webroot = json_string_value(json_object_get(r, "webroot"));
+	else if (json_is_integer(json_object_get(r, "http_port")))
+		o->http_port = (int)json_integer_value(json_object_get(r,
+		    "http_port"));
+	if (o->server == NULL || o->nnames == 0 ||
+	    o->key_type == ACME_KEY_UNKNOWN ||
+	    (solver != NULL && strcmp(solver, "webroot") == 0 &&
+		o->webroot == NULL))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "renewal.json is incomplete");
+	return 0;
+}
+
+/* Records the outcome of a renewal attempt in renewal.json. */
+static void
+note_result(const char *certdir, const char *error)
+{
+	char path[STATE_PATH_MAX], *text = NULL, *out;
+	size_t len = 0;
+	json_t *r;
+
+	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
+	if (acme_file_read(path, 1 << 20, &text, &len, NULL) != 0)
+		return;
+	r = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL);
+	free(text);
+	if (r == NULL)
+		return;
+	if (error != NULL)
+		json_object_set_new(r, "last_error", json_string(error));
+	else
+		json_object_del(r, "last_error");
+	json_object_set_new(r, "last_attempt", json_integer(time(NULL)));
+	if ((out = json_dumps(r, JSON_INDENT(2))) != NULL)
+		acme_file_write_atomic(path, out, strlen(out), 0644, NULL);
+	free(out);
+	json_decref(r);
+}
+
+static int
+renew_one(struct cli *o, const char *dn, int force, int *renewed,
+    struct acme_problem *prob)
+{
+	char certdir[2048];
+	struct saved sv;
+	struct cli run = *o;
+	int rc;
+
+	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
+	if ((rc = load_saved(certdir, &sv, prob)) != 0)
+		return rc;
+	if (!force && time(NULL) < due_at(&sv)) {
+		json_decref(sv.renewal);
+		return 0;
+	}
+	if ((rc = cli_from_saved(&run, &sv, prob)) == 0) {
+		rc = cmd_issue(&run, prob);
+		note_result(certdir, rc == 0 ? NULL : prob->detail);
+		if (rc == 0)
+			(*renewed)++;
+	}
+	json_decref(sv.renewal);
+	return rc;
+}
+
+int
+cmd_renew(struct cli *o, const char *name, int all, int force,
+    struct acme_problem *prob)
+{
+	char certs[2048], dn[300];
+	struct dirent *de;
+	DIR *d;
+	int renewed = 0, failed = 0, rc;
+
+	if (!all) {
+		state_cert_dirname(name, dn, sizeof(dn));
+		return renew_one(o, dn, force, &renewed, prob);
+	}
+	snprintf(certs, sizeof(certs), "%s/certs", o->state_dir);
+	if ((d = opendir(certs)) == NULL)
+		return 0;	/* nothing issued yet: nothing due */
+	while ((de = readdir(d)) != NULL) {
+		struct acme_problem p = { 0 };
+
+		if (de->d_name[0] == '.')
+			continue;
+		rc = renew_one(o, de->d_name, force, &renewed, &p);
+		if (rc != 0) {
+			/* Keep going; report each failure on its own line. */
+			fprintf(stderr, "anvil: renew %s: %s\n", de->d_name,
+			    p.detail);
+			failed++;
+		}
+		acme_problem_release(&p);
+	}
+	closedir(d);
+	if (failed > 0)
+		return acme_problem_set(prob, ACME_PROB_OTHER,
+		    "%d certificate(s) failed to renew", failed);
+	return 0;
+}
+
+int
+cmd_revoke(const struct cli *o, const char *name, const char *certfile,
+    int reason, struct acme_problem *prob)
+{
+	struct acme_signer signer = { 0 };
+	struct acme_client *c = NULL;
+	struct cli run = *o;
+	struct saved sv = { 0 };
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	unsigned char *der = NULL;
+	char path[STATE_PATH_MAX], *text = NULL, *b64 = NULL;
+	json_t *payload = NULL, *res = NULL;
+	size_t len = 0;
+	int n, rc = ACME_ERR_INVAL;
+
+	if (name != NULL) {
+		char dn[300];
+
+		state_cert_dirname(name, dn, sizeof(dn));
+		snprintf(path, sizeof(path), "%s/certs/%s", o->state_dir, dn);
+		if (load_saved(path, &sv, prob) != 0 ||
+		    cli_from_saved(&run, &sv, prob) != 0)
+			goto out;
+		snprintf(path, sizeof(path), "%s/certs/%s/cert.pem",
+		    o->state_dir, dn);
+		certfile = path;
+	}
+	if (acme_file_read(certfile, 1 << 20, &text, &len, prob) != 0 ||
+	    (cert = acme_x509_parse_one(text, len, prob)) == NULL)
+		goto out;
+	if ((n = i2d_X509(cert, &der)) <= 0 ||
+	    (b64 = acme_b64url_encode(der, (size_t)n)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot encode the certificate");
+		goto out;
+	}
+	if (client_open(&run, &c, &key, &signer, prob) != 0)
+		goto out;
+	payload = json_pack("{s:s}", "certificate", b64);
+	if (reason >= 0)
+		json_object_set_new(payload, "reason",
+		    json_integer(reason));
+	if (acme_client_dir_url(c, "revokeCert") == NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the CA does not offer revocation");
+		goto out;
+	}
+	if ((res = acme_client_post(c, acme_client_dir_url(c, "revokeCert"),
+		 payload, NULL, 0, prob)) == NULL)
+		goto out;
+	if (o->json)
+		printf("{\"status\":\"revoked\",\"certificate\":\"%s\"}\n",
+		    certfile);
+	else
+		printf("revoked %s\n", certfile);
+	rc = 0;
+out:
+	json_decref(res);
+	json_decref(payload);
+	json_decref(sv.renewal);
+	acme_client_free(c);
+	acme_signer_release(&signer);
+	EVP_PKEY_free(key);
+	OPENSSL_free(der);
+	free(b64);
+	free(text);
+	X509_free(cert);
+	return rc;
+}
+
+int
+cmd_list(const struct cli *o, struct acme_problem *prob)
+{
+	char certs[2048], dir[STATE_PATH_MAX];
+	struct dirent *de;
+	json_t *all = json_array();
+	DIR *d;
+
+	(void)prob;
+	snprintf(certs, sizeof(certs), "%s/certs", o->state_dir);
+	if ((d = opendir(certs)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			struct saved sv;
+			char exp[32], due[32];
+			struct tm tm;
+			time_t when;
+			const char *err;
+			json_t *names;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s", certs, de->d_name);
+			if (load_saved(dir, &sv, NULL) != 0)
+				continue;
+			gmtime_r(&sv.not_after, &tm);
+			strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			when = due_at(&sv);
+			gmtime_r(&when, &tm);
+			strftime(due, sizeof(due), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			names = json_object_get(sv.renewal, "names");
+			err = json_string_value(json_object_get(sv.renewal,
+			    "last_error"));
+			if (o->json)
+				json_array_append_new(all,
+				    json_pack("{s:s, s:O, s:s, s:s, s:s*}",
+					"name", de->d_name, "identifiers",
+					names, "expires", exp, "renew_after",
+					due, "last_error", err));
+			else {
+				char *ids = json_dumps(names, JSON_COMPACT);
+
+				printf("%s\t%s\texpires %s\trenew after %s%s%s\n",
+				    de->d_name, ids != NULL ? ids : "[]", exp,
+				    due, err != NULL ? "\tlast error: " : "",
+				    err != NULL ? err : "");
+				free(ids);
+			}
+			json_decref(sv.renewal);
+		}
+		closedir(d);
+	}
+	if (o->json) {
+		char *s = json_dumps(all, JSON_COMPACT);
+
+		printf("%s\n", s != NULL ? s : "[]");
+		free(s);
+	}
+	json_decref(all);
+	return 0;
+}
