@@ -26,7 +26,7 @@
 #include "internal.h"
 
 struct saved {
-	json_t *renewal;	/* renewal.json */
+	json_t *renewal; /* renewal.json */
 	time_t not_before;
 	time_t not_after;
 };
@@ -48,6 +48,17 @@ load_saved(const char *certdir, struct saved *sv, struct acme_problem *prob)
 	text = NULL;
 	if (sv->renewal == NULL)
 		return ACME_ERR_INVAL;
+	/* renewal.json records the validity it was written with, which
+	 * spares parsing thousands of certificates on every run. */
+	if (json_is_integer(json_object_get(sv->renewal, "not_before")) &&
+	    json_is_integer(json_object_get(sv->renewal, "not_after"))) {
+		sv->not_before = (time_t)json_integer_value(
+		    json_object_get(sv->renewal, "not_before"));
+		sv->not_after = (time_t)json_integer_value(
+		    json_object_get(sv->renewal, "not_after"));
+		if (sv->not_after > sv->not_before)
+			return 0;
+	}
 	snprintf(path, sizeof(path), "%s/cert.pem", certdir);
 	if ((rc = acme_file_read(path, 1 << 20, &text, &len, prob)) != 0 ||
 	    (cert = acme_x509_parse_one(text, len, prob)) == NULL ||
@@ -76,8 +87,7 @@ due_at(const struct saved *sv)
 
 /* Fills o from renewal.json; strings point into sv->renewal. */
 static int
-cli_from_saved(struct cli *o, const struct saved *sv,
-    struct acme_problem *prob)
+cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 {
 	const json_t *r = sv->renewal, *names = json_object_get(r, "names"), *v;
 	const char *solver = json_string_value(json_object_get(r, "solver"));
@@ -88,15 +98,15 @@ cli_from_saved(struct cli *o, const struct saved *sv,
 	o->key_type = acme_key_type_from_name(
 	    json_string_value(json_object_get(r, "key_type")));
 	o->nnames = 0;
-	json_array_foreach(names, i, v)
-		if (json_is_string(v) && o->nnames < CLI_MAX_NAMES)
-			o->names[o->nnames++] = json_string_value(v);
+	json_array_foreach(names, i,
+	    v) if (json_is_string(v) && o->nnames < CLI_MAX_NAMES)
+	    o->names[o->nnames++] = json_string_value(v);
 	o->webroot = NULL;
 	if (solver != NULL && strcmp(solver, "webroot") == 0)
 		o->webroot = json_string_value(json_object_get(r, "webroot"));
 	else if (json_is_integer(json_object_get(r, "http_port")))
-		o->http_port = (int)json_integer_value(json_object_get(r,
-		    "http_port"));
+		o->http_port =
+		    (int)json_integer_value(json_object_get(r, "http_port"));
 	if (o->server == NULL || o->nnames == 0 ||
 	    o->key_type == ACME_KEY_UNKNOWN ||
 	    (solver != NULL && strcmp(solver, "webroot") == 0 &&
@@ -173,7 +183,7 @@ cmd_renew(struct cli *o, const char *name, int all, int force,
 	}
 	snprintf(certs, sizeof(certs), "%s/certs", o->state_dir);
 	if ((d = opendir(certs)) == NULL)
-		return 0;	/* nothing issued yet: nothing due */
+		return 0; /* nothing issued yet: nothing due */
 	while ((de = readdir(d)) != NULL) {
 		struct acme_problem p = { 0 };
 
@@ -236,8 +246,7 @@ cmd_revoke(const struct cli *o, const char *name, const char *certfile,
 		goto out;
 	payload = json_pack("{s:s}", "certificate", b64);
 	if (reason >= 0)
-		json_object_set_new(payload, "reason",
-		    json_integer(reason));
+		json_object_set_new(payload, "reason", json_integer(reason));
 	if (acme_client_dir_url(c, "revokeCert") == NULL) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "the CA does not offer revocation");
@@ -296,8 +305,8 @@ cmd_list(const struct cli *o, struct acme_problem *prob)
 			gmtime_r(&when, &tm);
 			strftime(due, sizeof(due), "%Y-%m-%dT%H:%M:%SZ", &tm);
 			names = json_object_get(sv.renewal, "names");
-			err = json_string_value(json_object_get(sv.renewal,
-			    "last_error"));
+			err = json_string_value(
+			    json_object_get(sv.renewal, "last_error"));
 			if (o->json)
 				json_array_append_new(all,
 				    json_pack("{s:s, s:O, s:s, s:s, s:s*}",
@@ -307,7 +316,8 @@ cmd_list(const struct cli *o, struct acme_problem *prob)
 			else {
 				char *ids = json_dumps(names, JSON_COMPACT);
 
-				printf("%s\t%s\texpires %s\trenew after %s%s%s\n",
+				printf("%s\t%s\texpires %s\trenew after "
+				       "%s%s%s\n",
 				    de->d_name, ids != NULL ? ids : "[]", exp,
 				    due, err != NULL ? "\tlast error: " : "",
 				    err != NULL ? err : "");
