@@ -17,6 +17,8 @@ struct cli {
 	const char *server;    /* directory URL */
 	const char *ca_bundle; /* NULL: system trust store */
 	const char *webroot;   /* NULL: standalone */
+	const char *dns_hook;  /* dns-01 hook script, or NULL */
+	const char *dns_check; /* --dns-check-server, or NULL */
 	int http_port;
 	enum acme_key_type key_type;
 	const char *email;

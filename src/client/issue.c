@@ -297,11 +297,19 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 		json_array_append_new(names, json_string(o->names[i]));
 	r = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I}", "server", o->server,
 	    "names", names, "key_type", acme_key_type_name(o->key_type),
-	    "solver", o->webroot != NULL ? "webroot" : "standalone",
+	    "solver",
+	    o->dns_hook != NULL ? "dns-hook" :
+	    o->webroot != NULL  ? "webroot" :
+				  "standalone",
 	    "not_before", (json_int_t)nb, "not_after", (json_int_t)na);
 	if (r != NULL && o->webroot != NULL)
 		json_object_set_new(r, "webroot", json_string(o->webroot));
-	if (r != NULL && o->webroot == NULL)
+	if (r != NULL && o->dns_hook != NULL)
+		json_object_set_new(r, "dns_hook", json_string(o->dns_hook));
+	if (r != NULL && o->dns_check != NULL)
+		json_object_set_new(r, "dns_check_server",
+		    json_string(o->dns_check));
+	if (r != NULL && o->webroot == NULL && o->dns_hook == NULL)
 		json_object_set_new(r, "http_port", json_integer(o->http_port));
 	if (r != NULL && o->ca_bundle != NULL)
 		json_object_set_new(r, "ca_bundle", json_string(o->ca_bundle));
@@ -392,7 +400,9 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	if (client_open(o, &c, &acct_key, &signer, prob) != 0)
 		goto out;
 	/* The solver first: a port that is taken fails before ordering. */
-	if ((o->webroot != NULL ?
+	if ((o->dns_hook != NULL ?
+		    solver_dnshook_open(&sv, o->dns_hook, o->dns_check, prob) :
+		o->webroot != NULL ?
 		    solver_webroot_open(&sv, o->webroot, prob) :
 		    solver_standalone_open(&sv, o->http_port, prob)) != 0)
 		goto out;

@@ -37,7 +37,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: anvil issue -d NAME [-d NAME ...]\n"
-	    "           (--standalone [--http-port N] | --webroot DIR)\n"
+	    "           (--standalone [--http-port N] | --webroot DIR |\n"
+	    "            --dns-hook SCRIPT [--dns-check-server ADDR[:PORT]])\n"
 	    "           [--server URL | --staging] [--ca-bundle FILE]\n"
 	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
 	    "           [--email ADDR] [--agree-tos]\n"
@@ -108,6 +109,8 @@ cmd_issue_main(int argc, char **argv)
 		{ "standalone", no_argument, NULL, 'S' },
 		{ "http-port", required_argument, NULL, 'P' },
 		{ "webroot", required_argument, NULL, 'w' },
+		{ "dns-hook", required_argument, NULL, 'H' + 256 },
+		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
 		{ "server", required_argument, NULL, 's' },
 		{ "staging", no_argument, NULL, 'T' },
 		{ "ca-bundle", required_argument, NULL, 'b' },
@@ -146,6 +149,12 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'w':
 			o.webroot = optarg;
+			break;
+		case 'H' + 256:
+			o.dns_hook = optarg;
+			break;
+		case 'C' + 256:
+			o.dns_check = optarg;
 			break;
 		case 's':
 			o.server = optarg;
@@ -194,7 +203,8 @@ cmd_issue_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || o.nnames == 0 ||
-	    standalone == (o.webroot != NULL) ||
+	    standalone + (o.webroot != NULL) + (o.dns_hook != NULL) != 1 ||
+	    (o.dns_check != NULL && o.dns_hook == NULL) ||
 	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
 		usage();
 	o.tty = isatty(2);

@@ -102,7 +102,12 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	    v) if (json_is_string(v) && o->nnames < CLI_MAX_NAMES)
 	    o->names[o->nnames++] = json_string_value(v);
 	o->webroot = NULL;
-	if (solver != NULL && strcmp(solver, "webroot") == 0)
+	o->dns_hook = NULL;
+	o->dns_check =
+	    json_string_value(json_object_get(r, "dns_check_server"));
+	if (solver != NULL && strcmp(solver, "dns-hook") == 0)
+		o->dns_hook = json_string_value(json_object_get(r, "dns_hook"));
+	else if (solver != NULL && strcmp(solver, "webroot") == 0)
 		o->webroot = json_string_value(json_object_get(r, "webroot"));
 	else if (json_is_integer(json_object_get(r, "http_port")))
 		o->http_port =

@@ -30,6 +30,14 @@ int solver_standalone_open(struct solver *s, int port,
 int solver_webroot_open(struct solver *s, const char *webroot,
     struct acme_problem *prob);
 
+/*
+ * dns-01 through a hook script ("SCRIPT add|remove FQDN VALUE"), waiting
+ * until the record is visible at check_server (ADDR[:PORT]) or, when
+ * NULL, at the zone's authoritative servers.
+ */
+int solver_dnshook_open(struct solver *s, const char *script,
+    const char *check_server, struct acme_problem *prob);
+
 /* Nonzero when token is a plausible ACME token (S-HTTP-7). */
 int solver_token_ok(const char *token);
 

@@ -279,3 +279,49 @@ def test_anvil_revoke_by_file(validating_ca, tmp_path):
     r = anvil("revoke", "--cert", cert, "--reason", "1", *common)
     assert r.returncode == 0, r.stderr
     assert validating_ca.db("SELECT reason FROM certs") == [(1,)]
+
+
+HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "challtestsrv-hook")
+
+
+def anvil_env(env, *args):
+    return subprocess.run([ANVIL, *args], capture_output=True, text=True,
+                          timeout=180, env=dict(os.environ, **env))
+
+
+@pytest.mark.parametrize("ca_kind", ["anvil-ca", "pebble"])
+def test_anvil_dns_hook_wildcard(ca_kind, request, tmp_path):
+    if ca_kind == "pebble":
+        ca = request.getfixturevalue("pebble")
+        server, bundle, cts = ca.directory, ca.ca_bundle, \
+            request.getfixturevalue("challtestsrv")
+        root = requests.get(f"https://127.0.0.1:{ca.mgmt}/roots/0",
+                            verify=ca.ca_bundle).text
+    else:
+        ca = request.getfixturevalue("validating_ca")
+        server, bundle, cts = ca.directory, ca.tls_ca, ca.dns
+        root = open(ca.root).read()
+    state = str(tmp_path / "state")
+    r = anvil_env({"CTS_MGMT": str(cts.mgmt_port)}, "issue",
+                  "-d", "*.hook.example.com", "-d", "hook.example.com",
+                  "--dns-hook", HOOK, "--dns-check-server",
+                  f"127.0.0.1:{cts.dns_port}", "--server", server,
+                  "--ca-bundle", bundle, "--state-dir", state, "--agree-tos")
+    assert r.returncode == 0, r.stdout + r.stderr
+    cert = check_files(state, "*.hook.example.com", root)
+    names = cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert sorted(names) == ["*.hook.example.com", "hook.example.com"]
+    saved = json.load(open(os.path.join(state, "certs/_.hook.example.com/renewal.json")))
+    assert saved["solver"] == "dns-hook" and saved["dns_hook"] == HOOK
+
+
+def test_anvil_dns_hook_failure_is_reported(validating_ca, tmp_path):
+    hook = tmp_path / "failing-hook"
+    hook.write_text("#!/bin/sh\nexit 3\n")
+    hook.chmod(0o755)
+    r = anvil("issue", "-d", "fail.example.com", "--dns-hook", str(hook),
+              "--server", validating_ca.directory, "--ca-bundle",
+              validating_ca.tls_ca, "--state-dir", str(tmp_path / "s"))
+    assert r.returncode == 1
+    assert "status 3" in r.stderr and len(r.stderr.strip().splitlines()) == 1

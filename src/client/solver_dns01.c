@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dns-01 through a hook script: "SCRIPT add|remove FQDN VALUE", FQDN the
+ * full record name _acme-challenge.<name> without a trailing dot, VALUE
+ * the TXT value.  After "add" the solver waits, at most DNS_WAIT seconds,
+ * until the record is visible: at --dns-check-server when given, else at
+ * each authoritative server of the zone (found through the system's
+ * resolver), so the CA's lookup cannot beat propagation (S-DNS-7).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <unbound.h>
+
+#include <anvil/b64url.h>
+#include <anvil/err.h>
+
+#include "solver.h"
+
+#include "internal.h"
+
+#define DNS_WAIT 120	/* seconds to wait for a record to appear */
+#define RR_TXT 16
+#define RR_NS 2
+#define RR_A 1
+
+#define MAX_RECORDS 128
+
+struct dnshook {
+	char *script;
+	char *check;		/* ADDR[:PORT] or NULL */
+	struct {
+		char token[130];
+		char value[64];
+	} pub[MAX_RECORDS];	/* what was added, for "remove" */
+	size_t npub;
+};
+
+/* Runs the hook without a shell; returns its exit status or -1. */
+static int
+run_hook(const char *script, const char *action, const char *fqdn,
+    const char *value)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char *const argv[] = { (char *)(uintptr_t)script,
+			(char *)(uintptr_t)action, (char *)(uintptr_t)fqdn,
+			(char *)(uintptr_t)value, NULL };
+
+		execv(script, argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A resolver context that asks server ("ADDR[:PORT]") directly. */
+static struct ub_ctx *
+ctx_for(const char *server)
+{
+	struct ub_ctx *c = ub_ctx_create();
+	char fwd[300];
+	const char *colon = strrchr(server, ':');
+
+	if (c == NULL)
+		return NULL;
+	if (colon != NULL && strchr(server, ':') == colon)
+		snprintf(fwd, sizeof(fwd), "%.*s@%s", (int)(colon - server),
+		    server, colon + 1);
+	else
+		snprintf(fwd, sizeof(fwd), "%s", server);
+	if (ub_ctx_set_option(c, "do-not-query-localhost:", "no") != 0 ||
+	    ub_ctx_set_fwd(c, fwd) != 0) {
+		ub_ctx_delete(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+txt_present(struct ub_ctx *c, const char *fqdn, const char *value)
+{
+	struct ub_result *r = NULL;
+	int i, found = 0;
+
+	if (ub_resolve(c, fqdn, RR_TXT, 1, &r) != 0 || r == NULL)
+		return 0;
+	for (i = 0; r->havedata && r->data[i] != NULL; i++) {
+		const unsigned char *d = (const unsigned char *)r->data[i];
+		size_t len = (size_t)r->len[i];
+
+		/* One character-string holding exactly the value. */
+		if (len >= 1 && d[0] == len - 1 &&
+		    len - 1 == strlen(value) && memcmp(d + 1, value, len - 1) == 0)
+			found = 1;
+	}
+	ub_resolve_free(r);
+	return found;
+}
+
+/*
+ * The authoritative servers' addresses for fqdn's zone: climb until a
+ * name has NS records, then resolve each server's A records.
+ */
+static size_t
+auth_servers(const char *fqdn, char addrs[][64], size_t max)
+{
+	struct ub_ctx *c = ub_ctx_create();
+	const char *at = fqdn;
+	size_t n = 0;
+
+	if (c == NULL)
+		return 0;
+	ub_ctx_resolvconf(c, NULL);
+	while (at != NULL && *at != '\0' && n == 0) {
+		struct ub_result *r = NULL;
+		int i;
+
+		if (ub_resolve(c, at, RR_NS, 1, &r) == 0 && r->havedata) {
+			for (i = 0; r->data[i] != NULL && n < max; i++) {
+				char ns[256];
+				struct ub_result *a = NULL;
+				size_t o = 0, p = 0, len = (size_t)r->len[i];
+				const unsigned char *d =
+				    (const unsigned char *)r->data[i];
+
+				/* Uncompressed wire name to text. */
+				while (p < len && d[p] != 0 &&
+				    o + d[p] + 2 < sizeof(ns)) {
+					memcpy(ns + o, d + p + 1, d[p]);
+					o += d[p];
+					ns[o++] = '.';
+					p += (size_t)d[p] + 1;
+				}
+				ns[o] = '\0';
+				if (ub_resolve(c, ns, RR_A, 1, &a) == 0 &&
+				    a->havedata && a->len[0] == 4)
+					inet_ntop(AF_INET, a->data[0],
+					    addrs[n++], 64);
+				if (a != NULL)
+					ub_resolve_free(a);
+			}
+		}
+		if (r != NULL)
+			ub_resolve_free(r);
+		at = strchr(at, '.');
+		if (at != NULL)
+			at++;
+	}
+	ub_ctx_delete(c);
+	return n;
+}
+
+static int
+wait_visible(struct dnshook *h, const char *fqdn, const char *value,
+    struct acme_problem *prob)
+{
+	char servers[8][64];
+	size_t n, i;
+	time_t end = time(NULL) + DNS_WAIT;
+
+	if (h->check != NULL) {
+		snprintf(servers[0], sizeof(servers[0]), "%s", h->check);
+		n = 1;
+	} else if ((n = auth_servers(fqdn, servers, 8)) == 0)
+		return 0;	/* nothing to ask: let the CA try */
+	for (i = 0; i < n; i++) {
+		struct ub_ctx *c = ctx_for(servers[i]);
+
+		if (c == NULL)
+			continue;
+		while (!txt_present(c, fqdn, value)) {
+			if (time(NULL) >= end) {
+				ub_ctx_delete(c);
+				return acme_problem_set(prob, ACME_PROB_DNS,
+				    "%s TXT not visible at %s after %d s",
+				    fqdn, servers[i], DNS_WAIT);
+			}
+			sleep(1);
+			/* A fresh context: no cached negative answer. */
+			ub_ctx_delete(c);
+			if ((c = ctx_for(servers[i])) == NULL)
+				break;
+		}
+		if (c != NULL)
+			ub_ctx_delete(c);
+	}
+	return 0;
+}
+
+static void
+txt_value(const char *keyauth, char out[64])
+{
+	unsigned char d[32];
+	unsigned int n = 0;
+
+	EVP_Digest(keyauth, strlen(keyauth), d, &n, EVP_sha256(), NULL);
+	acme_b64url_encode_to(d, n, out, 64);
+}
+
+static int
+dns_publish(struct solver *s, const char *name, const char *token,
+    const char *keyauth, struct acme_problem *prob)
+{
+	struct dnshook *h = s->ctx;
+	char fqdn[300], value[64];
+	int st;
+
+	snprintf(fqdn, sizeof(fqdn), "_acme-challenge.%s", name);
+	txt_value(keyauth, value);
+	if (h->npub < MAX_RECORDS) {
+		snprintf(h->pub[h->npub].token, sizeof(h->pub[0].token), "%s",
+		    token);
+		memcpy(h->pub[h->npub].value, value, sizeof(value));
+		h->npub++;
+	}
+	if ((st = run_hook(h->script, "add", fqdn, value)) != 0)
+		return acme_problem_set(prob, ACME_PROB_DNS,
+		    "dns hook \"%s add %s\" failed (status %d)", h->script,
+		    fqdn, st);
+	return wait_visible(h, fqdn, value, prob);
+}
+
+static void
+dns_unpublish(struct solver *s, const char *name, const char *token)
+{
+	struct dnshook *h = s->ctx;
+	char fqdn[300];
+	size_t i;
+
+	snprintf(fqdn, sizeof(fqdn), "_acme-challenge.%s", name);
+	for (i = 0; i < h->npub; i++)
+		if (strcmp(h->pub[i].token, token) == 0) {
+			run_hook(h->script, "remove", fqdn, h->pub[i].value);
+			h->pub[i] = h->pub[--h->npub];
+			return;
+		}
+}
+
+static void
+dns_close(struct solver *s)
+{
+	struct dnshook *h = s->ctx;
+
+	free(h->script);
+	free(h->check);
+	free(h);
+}
+
+int
+solver_dnshook_open(struct solver *s, const char *script,
+    const char *check_server, struct acme_problem *prob)
+{
+	struct dnshook *h = calloc(1, sizeof(*h));
+
+	if (access(script, X_OK) != 0) {
+		free(h);
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "dns hook %s is not executable", script);
+	}
+	if (h == NULL || (h->script = strdup(script)) == NULL ||
+	    (check_server != NULL &&
+		(h->check = strdup(check_server)) == NULL)) {
+		if (h != NULL)
+			free(h->script);
+		free(h);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	}
+	s->type = "dns-01";
+	s->publish = dns_publish;
+	s->unpublish = dns_unpublish;
+	s->close = dns_close;
+	s->ctx = h;
+	return 0;
+}
