@@ -299,6 +299,7 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 	    "names", names, "key_type", acme_key_type_name(o->key_type),
 	    "solver",
 	    o->dns_hook != NULL ? "dns-hook" :
+	    o->tls_alpn		? "tls-alpn" :
 	    o->webroot != NULL  ? "webroot" :
 				  "standalone",
 	    "not_before", (json_int_t)nb, "not_after", (json_int_t)na);
@@ -309,7 +310,10 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 	if (r != NULL && o->dns_check != NULL)
 		json_object_set_new(r, "dns_check_server",
 		    json_string(o->dns_check));
-	if (r != NULL && o->webroot == NULL && o->dns_hook == NULL)
+	if (r != NULL && o->tls_alpn)
+		json_object_set_new(r, "tls_port", json_integer(o->tls_port));
+	if (r != NULL && o->webroot == NULL && o->dns_hook == NULL &&
+	    !o->tls_alpn)
 		json_object_set_new(r, "http_port", json_integer(o->http_port));
 	if (r != NULL && o->ca_bundle != NULL)
 		json_object_set_new(r, "ca_bundle", json_string(o->ca_bundle));
@@ -402,6 +406,7 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	/* The solver first: a port that is taken fails before ordering. */
 	if ((o->dns_hook != NULL ?
 		    solver_dnshook_open(&sv, o->dns_hook, o->dns_check, prob) :
+		    o->tls_alpn ? solver_tlsalpn_open(&sv, o->tls_port, prob) :
 		o->webroot != NULL ?
 		    solver_webroot_open(&sv, o->webroot, prob) :
 		    solver_standalone_open(&sv, o->http_port, prob)) != 0)

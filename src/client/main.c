@@ -38,6 +38,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: anvil issue -d NAME [-d NAME ...]\n"
 	    "           (--standalone [--http-port N] | --webroot DIR |\n"
+	    "            --tls-alpn [--tls-port N] |\n"
 	    "            --dns-hook SCRIPT [--dns-check-server ADDR[:PORT]])\n"
 	    "           [--server URL | --staging] [--ca-bundle FILE]\n"
 	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
@@ -110,6 +111,8 @@ cmd_issue_main(int argc, char **argv)
 		{ "http-port", required_argument, NULL, 'P' },
 		{ "webroot", required_argument, NULL, 'w' },
 		{ "dns-hook", required_argument, NULL, 'H' + 256 },
+		{ "tls-alpn", no_argument, NULL, 'L' + 256 },
+		{ "tls-port", required_argument, NULL, 'Q' + 256 },
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
 		{ "server", required_argument, NULL, 's' },
 		{ "staging", no_argument, NULL, 'T' },
@@ -131,6 +134,7 @@ cmd_issue_main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.server = LE_PRODUCTION;
 	o.http_port = 80;
+	o.tls_port = 443;
 	o.key_type = ACME_KEY_EC256;
 	state_default_dir(o.state_dir, sizeof(o.state_dir));
 	optind = 1;
@@ -152,6 +156,12 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'H' + 256:
 			o.dns_hook = optarg;
+			break;
+		case 'L' + 256:
+			o.tls_alpn = 1;
+			break;
+		case 'Q' + 256:
+			o.tls_port = port_arg(optarg);
 			break;
 		case 'C' + 256:
 			o.dns_check = optarg;
@@ -203,7 +213,8 @@ cmd_issue_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || o.nnames == 0 ||
-	    standalone + (o.webroot != NULL) + (o.dns_hook != NULL) != 1 ||
+	    standalone + (o.webroot != NULL) + (o.dns_hook != NULL) +
+		    o.tls_alpn != 1 ||
 	    (o.dns_check != NULL && o.dns_hook == NULL) ||
 	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
 		usage();

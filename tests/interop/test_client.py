@@ -89,6 +89,7 @@ def pebble(tmp_path, challtestsrv):
     p.directory = f"https://127.0.0.1:{port}/dir"
     p.ca_bundle = tls["ca.pem"]
     p.http01_port = http01
+    p.tls_port = alpn
     p.mgmt = mgmt
     yield p
     proc.terminate()
@@ -325,3 +326,22 @@ def test_anvil_dns_hook_failure_is_reported(validating_ca, tmp_path):
               validating_ca.tls_ca, "--state-dir", str(tmp_path / "s"))
     assert r.returncode == 1
     assert "status 3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("ca_kind", ["anvil-ca", "pebble"])
+def test_anvil_tls_alpn(ca_kind, request, tmp_path):
+    if ca_kind == "pebble":
+        ca = request.getfixturevalue("pebble")
+        server, bundle, port = ca.directory, ca.ca_bundle, ca.tls_port
+        root = requests.get(f"https://127.0.0.1:{ca.mgmt}/roots/0",
+                            verify=ca.ca_bundle).text
+    else:
+        ca = request.getfixturevalue("validating_ca")
+        server, bundle, port = ca.directory, ca.tls_ca, ca.tls_alpn01_port
+        root = open(ca.root).read()
+    state = str(tmp_path / "state")
+    r = anvil("issue", "-d", "alpn.example.com", "--tls-alpn", "--tls-port",
+              str(port), "--server", server, "--ca-bundle", bundle,
+              "--state-dir", state, "--agree-tos")
+    assert r.returncode == 0, r.stdout + r.stderr
+    check_files(state, "alpn.example.com", root)
