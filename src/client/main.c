@@ -11,6 +11,7 @@
  * and exit status 1 (2 for usage errors).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,8 @@ main(int argc, char **argv)
 		printf("anvil %s\n", ANVIL_VERSION);
 		return 0;
 	}
+	/* Responders write to peers that may hang up: errors, not signals. */
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (strcmp(argv[1], "issue") == 0)
 		rc = cmd_issue_main(argc - 1, argv + 1);
