@@ -49,9 +49,8 @@ const char *acme_client_terms(struct acme_client *c);
  * newAccount: contact email (or NULL), terms agreement, optional EAB.
  * On success the account URL is stored in the client (acme_client_kid).
  */
-int acme_client_account(struct acme_client *c, const char *email,
-    int agree_tos, const char *eab_kid, const char *eab_hmac_b64,
-    struct acme_problem *prob);
+int acme_client_account(struct acme_client *c, const char *email, int agree_tos,
+    const char *eab_kid, const char *eab_hmac_b64, struct acme_problem *prob);
 /* Uses an account URL already known (from the state directory). */
 void acme_client_set_kid(struct acme_client *c, const char *kid);
 const char *acme_client_kid(struct acme_client *c);
@@ -62,12 +61,11 @@ const char *acme_client_kid(struct acme_client *c);
  * problem document.  loc (optional) gets the Location header.
  */
 json_t *acme_client_post(struct acme_client *c, const char *url,
-    const json_t *payload, char *loc, size_t locsz,
-    struct acme_problem *prob);
+    const json_t *payload, char *loc, size_t locsz, struct acme_problem *prob);
 
 /* POST-as-GET returning the raw body (certificates); caller frees. */
-char *acme_client_get_raw(struct acme_client *c, const char *url,
-    size_t *len, struct acme_problem *prob);
+char *acme_client_get_raw(struct acme_client *c, const char *url, size_t *len,
+    struct acme_problem *prob);
 
 /* keyAuthorization = token "." thumbprint (RFC 8555 8.1); caller frees. */
 char *acme_client_key_authorization(struct acme_client *c, const char *token);
@@ -77,7 +75,7 @@ char *acme_client_key_authorization(struct acme_client *c, const char *token);
  * (pending, processing; and ready when wait_ready), honouring
  * Retry-After, for at most timeout seconds.  Returns the final object.
  */
-json_t *acme_client_poll(struct acme_client *c, const char *url,
-    int timeout, struct acme_problem *prob);
+json_t *acme_client_poll(struct acme_client *c, const char *url, int timeout,
+    struct acme_problem *prob);
 
 #endif

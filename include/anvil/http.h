@@ -12,21 +12,21 @@
 
 #include <anvil/problem.h>
 
-#define ACME_HTTP_MAX_BODY (1024 * 1024)	/* bytes of one response */
+#define ACME_HTTP_MAX_BODY  (1024 * 1024) /* bytes of one response */
 #define ACME_HTTP_MAX_LINKS 8
 
 struct acme_http;
 
 struct acme_http_resp {
 	long status;
-	char *body;			/* NUL-terminated, owned */
+	char *body; /* NUL-terminated, owned */
 	size_t len;
 	char content_type[128];
 	char location[1024];
 	char nonce[256];
-	char links[ACME_HTTP_MAX_LINKS][1024];	/* raw Link values */
+	char links[ACME_HTTP_MAX_LINKS][1024]; /* raw Link values */
 	size_t nlinks;
-	long retry_after;		/* seconds, -1 when absent */
+	long retry_after; /* seconds, -1 when absent */
 };
 
 /*
@@ -41,8 +41,8 @@ void acme_http_free(struct acme_http *h);
  * application/jose+json).  Returns 0 when a response arrived (any
  * status), or ACME_ERR_IO with prob set (connection, tls) when none did.
  */
-int acme_http_request(struct acme_http *h, const char *method,
-    const char *url, const char *body, size_t len, struct acme_http_resp *r,
+int acme_http_request(struct acme_http *h, const char *method, const char *url,
+    const char *body, size_t len, struct acme_http_resp *r,
     struct acme_problem *prob);
 
 void acme_http_resp_release(struct acme_http_resp *r);

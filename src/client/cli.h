@@ -20,7 +20,7 @@ struct cli {
 	const char *dns_hook;  /* dns-01 hook script, or NULL */
 	const char *dns_check; /* --dns-check-server, or NULL */
 	int http_port;
-	int tls_alpn;			/* --tls-alpn */
+	int tls_alpn; /* --tls-alpn */
 	int tls_port;
 	enum acme_key_type key_type;
 	const char *email;

@@ -299,7 +299,7 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 	    "names", names, "key_type", acme_key_type_name(o->key_type),
 	    "solver",
 	    o->dns_hook != NULL ? "dns-hook" :
-	    o->tls_alpn		? "tls-alpn" :
+	    o->tls_alpn         ? "tls-alpn" :
 	    o->webroot != NULL  ? "webroot" :
 				  "standalone",
 	    "not_before", (json_int_t)nb, "not_after", (json_int_t)na);
@@ -406,7 +406,8 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	/* The solver first: a port that is taken fails before ordering. */
 	if ((o->dns_hook != NULL ?
 		    solver_dnshook_open(&sv, o->dns_hook, o->dns_check, prob) :
-		    o->tls_alpn ? solver_tlsalpn_open(&sv, o->tls_port, prob) :
+		o->tls_alpn ?
+		    solver_tlsalpn_open(&sv, o->tls_port, prob) :
 		o->webroot != NULL ?
 		    solver_webroot_open(&sv, o->webroot, prob) :
 		    solver_standalone_open(&sv, o->http_port, prob)) != 0)

@@ -215,7 +215,8 @@ cmd_issue_main(int argc, char **argv)
 	}
 	if (optind != argc || o.nnames == 0 ||
 	    standalone + (o.webroot != NULL) + (o.dns_hook != NULL) +
-		    o.tls_alpn != 1 ||
+		    o.tls_alpn !=
+		1 ||
 	    (o.dns_check != NULL && o.dns_hook == NULL) ||
 	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
 		usage();

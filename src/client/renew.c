@@ -107,8 +107,8 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	    json_string_value(json_object_get(r, "dns_check_server"));
 	o->tls_alpn = solver != NULL && strcmp(solver, "tls-alpn") == 0;
 	if (o->tls_alpn)
-		o->tls_port = (int)json_integer_value(json_object_get(r,
-		    "tls_port"));
+		o->tls_port =
+		    (int)json_integer_value(json_object_get(r, "tls_port"));
 	if (solver != NULL && strcmp(solver, "dns-hook") == 0)
 		o->dns_hook = json_string_value(json_object_get(r, "dns_hook"));
 	else if (solver != NULL && strcmp(solver, "webroot") == 0)

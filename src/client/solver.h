@@ -27,8 +27,7 @@ int solver_standalone_open(struct solver *s, int port,
     struct acme_problem *prob);
 
 /* tls-alpn-01 from a built-in TLS responder on port (all addresses). */
-int solver_tlsalpn_open(struct solver *s, int port,
-    struct acme_problem *prob);
+int solver_tlsalpn_open(struct solver *s, int port, struct acme_problem *prob);
 
 /* http-01 by files under webroot/.well-known/acme-challenge/. */
 int solver_webroot_open(struct solver *s, const char *webroot,

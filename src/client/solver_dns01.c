@@ -26,20 +26,20 @@
 
 #include "internal.h"
 
-#define DNS_WAIT 120	/* seconds to wait for a record to appear */
-#define RR_TXT 16
-#define RR_NS 2
-#define RR_A 1
+#define DNS_WAIT 120 /* seconds to wait for a record to appear */
+#define RR_TXT   16
+#define RR_NS    2
+#define RR_A     1
 
 #define MAX_RECORDS 128
 
 struct dnshook {
 	char *script;
-	char *check;		/* ADDR[:PORT] or NULL */
+	char *check; /* ADDR[:PORT] or NULL */
 	struct {
 		char token[130];
 		char value[64];
-	} pub[MAX_RECORDS];	/* what was added, for "remove" */
+	} pub[MAX_RECORDS]; /* what was added, for "remove" */
 	size_t npub;
 };
 
@@ -103,8 +103,8 @@ txt_present(struct ub_ctx *c, const char *fqdn, const char *value)
 		size_t len = (size_t)r->len[i];
 
 		/* One character-string holding exactly the value. */
-		if (len >= 1 && d[0] == len - 1 &&
-		    len - 1 == strlen(value) && memcmp(d + 1, value, len - 1) == 0)
+		if (len >= 1 && d[0] == len - 1 && len - 1 == strlen(value) &&
+		    memcmp(d + 1, value, len - 1) == 0)
 			found = 1;
 	}
 	ub_resolve_free(r);
@@ -139,7 +139,7 @@ auth_servers(const char *fqdn, char addrs[][64], size_t max)
 
 				/* Uncompressed wire name to text. */
 				while (p < len && d[p] != 0 &&
-				    o + d[p] + 2 < sizeof(ns)) {
+				       o + d[p] + 2 < sizeof(ns)) {
 					memcpy(ns + o, d + p + 1, d[p]);
 					o += d[p];
 					ns[o++] = '.';
@@ -176,7 +176,7 @@ wait_visible(struct dnshook *h, const char *fqdn, const char *value,
 		snprintf(servers[0], sizeof(servers[0]), "%s", h->check);
 		n = 1;
 	} else if ((n = auth_servers(fqdn, servers, 8)) == 0)
-		return 0;	/* nothing to ask: let the CA try */
+		return 0; /* nothing to ask: let the CA try */
 	for (i = 0; i < n; i++) {
 		struct ub_ctx *c = ctx_for(servers[i]);
 
@@ -186,8 +186,8 @@ wait_visible(struct dnshook *h, const char *fqdn, const char *value,
 			if (time(NULL) >= end) {
 				ub_ctx_delete(c);
 				return acme_problem_set(prob, ACME_PROB_DNS,
-				    "%s TXT not visible at %s after %d s",
-				    fqdn, servers[i], DNS_WAIT);
+				    "%s TXT not visible at %s after %d s", fqdn,
+				    servers[i], DNS_WAIT);
 			}
 			sleep(1);
 			/* A fresh context: no cached negative answer. */

@@ -38,9 +38,9 @@ struct alpn {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	SSL_CTX *ctx;
-	EVP_PKEY *key;		/* one key for every challenge certificate */
+	EVP_PKEY *key; /* one key for every challenge certificate */
 	struct {
-		char name[256];	/* the SNI it answers */
+		char name[256]; /* the SNI it answers */
 		char token[130];
 		X509 *cert;
 	} tab[MAX_CERTS];
@@ -79,7 +79,7 @@ challenge_cert(EVP_PKEY *key, const char *name, const char *keyauth)
 	if (x == NULL || os == NULL || oid == NULL)
 		goto out;
 	EVP_Digest(keyauth, strlen(keyauth), digest, &dlen, EVP_sha256(), NULL);
-	der[0] = 0x04;	/* OCTET STRING of 32 bytes, DER */
+	der[0] = 0x04; /* OCTET STRING of 32 bytes, DER */
 	der[1] = 0x20;
 	memcpy(der + 2, digest, 32);
 	if (!ASN1_OCTET_STRING_set(os, der, sizeof(der)) ||
@@ -89,9 +89,8 @@ challenge_cert(EVP_PKEY *key, const char *name, const char *keyauth)
 	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)now);
 	X509_time_adj_ex(X509_getm_notBefore(x), 0, -3600, &now);
 	X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &end);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
-	    MBSTRING_ASC, (const unsigned char *)"acme tls-alpn-01", -1, -1,
-	    0);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"acme tls-alpn-01", -1, -1, 0);
 	X509_set_issuer_name(x, X509_get_subject_name(x));
 	X509_set_pubkey(x, key);
 	snprintf(sanval, sizeof(sanval), "%s:%s",

@@ -140,7 +140,8 @@ response_problem(const struct acme_http_resp *r, const char *what,
 
 	if (strncmp(r->content_type, "application/problem+json", 24) == 0)
 		doc = acme_json_parse(r->body, r->len, ACME_JSON_OBJECT, NULL);
-	if (doc != NULL && prob != NULL && acme_problem_from_json(prob, doc) == 0) {
+	if (doc != NULL && prob != NULL &&
+	    acme_problem_from_json(prob, doc) == 0) {
 		json_decref(doc);
 		return ACME_ERR_VERIFY;
 	}
@@ -185,8 +186,8 @@ acme_client_dir_url(struct acme_client *c, const char *name)
 const char *
 acme_client_terms(struct acme_client *c)
 {
-	return json_string_value(json_object_get(
-	    json_object_get(c->dir, "meta"), "termsOfService"));
+	return json_string_value(
+	    json_object_get(json_object_get(c->dir, "meta"), "termsOfService"));
 }
 
 static int
@@ -224,7 +225,7 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 		if (c->nonce[0] == '\0' && (rc = fetch_nonce(c, prob)) != 0)
 			return rc;
 		snprintf(nonce, sizeof(nonce), "%s", c->nonce);
-		c->nonce[0] = '\0';	/* a nonce is good for one request */
+		c->nonce[0] = '\0'; /* a nonce is good for one request */
 		jws = c->signer->sign(c->signer->ctx, use_kid ? c->kid : NULL,
 		    nonce, url, payload, payload != NULL ? strlen(payload) : 0,
 		    prob);
@@ -233,10 +234,10 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 		body = json_dumps(jws, JSON_COMPACT);
 		json_decref(jws);
 		if (body == NULL)
-			return acme_problem_set(prob,
-			    ACME_PROB_SERVER_INTERNAL, "out of memory");
-		rc = acme_http_request(c->http, "POST", url, body,
-		    strlen(body), r, prob);
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
+		rc = acme_http_request(c->http, "POST", url, body, strlen(body),
+		    r, prob);
 		free(body);
 		if (rc != 0)
 			return rc;
@@ -288,9 +289,8 @@ post_json(struct acme_client *c, const char *url, const json_t *payload,
 }
 
 json_t *
-acme_client_post(struct acme_client *c, const char *url,
-    const json_t *payload, char *loc, size_t locsz,
-    struct acme_problem *prob)
+acme_client_post(struct acme_client *c, const char *url, const json_t *payload,
+    char *loc, size_t locsz, struct acme_problem *prob)
 {
 	return post_json(c, url, payload, 1, loc, locsz, prob);
 }
@@ -371,10 +371,10 @@ acme_client_account(struct acme_client *c, const char *email, int agree_tos,
 			struct key_signer *ks = c->signer->ctx;
 
 			eab = c->signer->sign == key_sign ?
-			    acme_jws_sign_eab(mac, maclen, eab_kid,
-				acme_client_dir_url(c, "newAccount"), ks->key,
-				prob) :
-			    NULL;
+				  acme_jws_sign_eab(mac, maclen, eab_kid,
+				      acme_client_dir_url(c, "newAccount"),
+				      ks->key, prob) :
+				  NULL;
 		}
 		acme_wipe(mac, maclen);
 		free(mac);
@@ -455,8 +455,9 @@ acme_client_poll(struct acme_client *c, const char *url, int timeout,
 
 			acme_http_resp_release(&r);
 			if (ra >= 0)
-				delay_ms = (unsigned)(ra > 10 ? 10000 :
-								ra * 1000 + 100);
+				delay_ms =
+				    (unsigned)(ra > 10 ? 10000 :
+							 ra * 1000 + 100);
 			usleep(delay_ms * 1000);
 			if (ra < 0 && delay_ms < 2000)
 				delay_ms *= 2;

@@ -70,8 +70,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
 static void
 copy_value(char *out, size_t size, const char *v, size_t len)
 {
-	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' ||
-			      v[len - 1] == ' '))
+	while (len > 0 &&
+	       (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
 		len--;
 	while (len > 0 && (*v == ' ' || *v == '\t')) {
 		v++;
@@ -123,8 +123,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 
 			if (when > 0)
 				r->retry_after = when > time(NULL) ?
-				    (long)(when - time(NULL)) :
-				    0;
+						     (long)(when - time(NULL)) :
+						     0;
 		}
 	}
 #undef IS
@@ -171,7 +171,8 @@ acme_http_request(struct acme_http *h, const char *method, const char *url,
 	if (cc != CURLE_OK) {
 		acme_buf_release(&b);
 		acme_problem_set(prob,
-		    cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ?
+		    cc == CURLE_SSL_CACERT ||
+			    cc == CURLE_PEER_FAILED_VERIFICATION ?
 			ACME_PROB_TLS :
 			ACME_PROB_CONNECTION,
 		    "%s %.300s: %s", method, url,
