@@ -29,6 +29,7 @@
 static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi",
 	"oth", "k" };
 
+/* Sets obj[name] to the base64url encoding of p.  Returns 0 or -1. */
 static int
 set_b64(json_t *obj, const char *name, const unsigned char *p, size_t n)
 {
@@ -42,7 +43,10 @@ set_b64(json_t *obj, const char *name, const unsigned char *p, size_t n)
 	return rc;
 }
 
-/* A BIGNUM parameter as unsigned big-endian bytes without leading zeros. */
+/*
+ * Sets obj[name] to key's BIGNUM parameter param as unsigned big-endian
+ * bytes without leading zeros (RFC 7518 6.3.1).  Returns 0 or -1.
+ */
 static int
 set_bn(json_t *obj, const char *name, EVP_PKEY *key, const char *param)
 {
@@ -63,7 +67,11 @@ out:
 	return rc;
 }
 
-/* EC coordinate as exactly flen bytes (RFC 7518 6.2.1.2). */
+/*
+ * Sets obj[name] to an EC coordinate left-padded to exactly flen bytes
+ * (RFC 7518 6.2.1.2), so a coordinate with leading zero bytes keeps its
+ * full length.  Returns 0 or -1.
+ */
 static int
 set_coord(json_t *obj, const char *name, EVP_PKEY *key, const char *param,
     int flen)
@@ -160,6 +168,11 @@ get_b64(const json_t *jwk, const char *name, unsigned char **out, size_t *len,
 	return 0;
 }
 
+/*
+ * Makes a public key of OpenSSL type name type from the parameters in
+ * bld (borrowed).  OpenSSL validates them; a rejection is badPublicKey.
+ * Returns a new key or NULL with prob set.
+ */
 static EVP_PKEY *
 from_params(const char *type, OSSL_PARAM_BLD *bld, struct acme_problem *prob)
 {
@@ -179,6 +192,12 @@ from_params(const char *type, OSSL_PARAM_BLD *bld, struct acme_problem *prob)
 	return key;
 }
 
+/*
+ * Builds an RSA public key from the JWK's n and e after checking them:
+ * no leading zero octets (malformed), a modulus of RSA_MIN_BITS to
+ * RSA_MAX_BITS that is odd, and an odd exponent from 3 to 2^32 - 1
+ * (badPublicKey).  Returns a new key or NULL with prob set.
+ */
 static EVP_PKEY *
 import_rsa(const json_t *jwk, struct acme_problem *prob)
 {
@@ -198,21 +217,34 @@ import_rsa(const json_t *jwk, struct acme_problem *prob)
 		    "RSA JWK members must not have leading zero octets");
 		goto out;
 	}
-	bn = BN_bin2bn(n, (int)nlen, NULL);
-	be = BN_bin2bn(e, (int)elen, NULL);
-	if (bn == NULL || be == NULL)
-		goto nomem;
+	/* Bound the lengths before any conversion to int. */
+	if (nlen > RSA_MAX_BITS / 8) {
+		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
+		    "RSA modulus over %d bits", RSA_MAX_BITS);
+		goto out;
+	}
+	if (elen > 4) {
+		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
+		    "RSA public exponent over 32 bits");
+		goto out;
+	}
+	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
+	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto out;
+	}
+	/* No leading zeros and at most RSA_MAX_BITS / 8 bytes: not too big. */
 	bits = BN_num_bits(bn);
-	if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+	if (bits < RSA_MIN_BITS) {
 		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
 		    "RSA modulus of %d bits; %d to %d are accepted", bits,
 		    RSA_MIN_BITS, RSA_MAX_BITS);
 		goto out;
 	}
-	if (!BN_is_odd(be) || BN_num_bits(be) < 2 || BN_num_bits(be) > 32) {
+	if (!BN_is_odd(be) || BN_num_bits(be) < 2) {
 		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
-		    "RSA public exponent must be odd, at least 3 and at most "
-		    "32 bits");
+		    "RSA public exponent must be odd and at least 3");
 		goto out;
 	}
 	if (!BN_is_odd(bn)) {
@@ -222,12 +254,12 @@ import_rsa(const json_t *jwk, struct acme_problem *prob)
 	}
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
-		goto nomem;
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be)) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto out;
+	}
 	key = from_params("RSA", bld, prob);
-	goto out;
-nomem:
-	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "out of memory");
 out:
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn);
@@ -237,6 +269,11 @@ out:
 	return key;
 }
 
+/*
+ * Builds a P-256 or P-384 public key from crv, x and y; each coordinate
+ * must be exactly the field length and the point must lie on the curve.
+ * Returns a new key or NULL with prob set.
+ */
 static EVP_PKEY *
 import_ec(const json_t *jwk, struct acme_problem *prob)
 {
@@ -289,6 +326,10 @@ out:
 	return key;
 }
 
+/*
+ * Builds an Ed25519 public key from crv and a 32-byte x.  Returns a new
+ * key or NULL with prob set.
+ */
 static EVP_PKEY *
 import_okp(const json_t *jwk, struct acme_problem *prob)
 {
@@ -360,7 +401,12 @@ acme_jwk_to_key(const json_t *jwk, struct acme_problem *prob)
 	return NULL;
 }
 
-/* SHA-256 of the canonical JSON of the required members only. */
+/*
+ * RFC 7638 section 3: SHA-256 over the canonical JSON (sorted keys, no
+ * whitespace) of a copy of jwk holding only its kty's required members.
+ * Other members, such as alg or kid, do not change the result.  Returns
+ * 0 or a negative error with prob set.
+ */
 static int
 thumb_of(const json_t *jwk, unsigned char out[ACME_JWK_THUMBPRINT_LEN],
     struct acme_problem *prob)
@@ -373,7 +419,7 @@ thumb_of(const json_t *jwk, unsigned char out[ACME_JWK_THUMBPRINT_LEN],
 	json_t *min = NULL;
 	char *text = NULL;
 	unsigned int len = 0;
-	int rc = ACME_ERR_INVAL;
+	int rc = ACME_ERR_NOMEM;
 	size_t i;
 
 	if (kty == NULL)
@@ -392,7 +438,7 @@ thumb_of(const json_t *jwk, unsigned char out[ACME_JWK_THUMBPRINT_LEN],
 		json_t *v = json_object_get(jwk, req[i]);
 
 		if (!json_is_string(v)) {
-			acme_problem_set(prob, ACME_PROB_MALFORMED,
+			rc = acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "JWK lacks member \"%s\"", req[i]);
 			goto out;
 		}
@@ -404,12 +450,16 @@ thumb_of(const json_t *jwk, unsigned char out[ACME_JWK_THUMBPRINT_LEN],
 	if (EVP_Digest(text, strlen(text), out, &len, EVP_sha256(), NULL) !=
 		1 ||
 	    len != ACME_JWK_THUMBPRINT_LEN) {
-		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "SHA-256 failed");
+		rc = ACME_ERR_CRYPTO;
 		goto out;
 	}
 	rc = 0;
 out:
+	if (rc == ACME_ERR_NOMEM || rc == ACME_ERR_CRYPTO) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot compute the JWK thumbprint: %s", acme_strerror(rc));
+		ERR_clear_error();
+	}
 	free(text);
 	json_decref(min);
 	return rc;

@@ -3,7 +3,6 @@
  * Private keys (see include/anvil/key.h): generation, PEM load/save and
  * classification, on OpenSSL 3's EVP interface only.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,52 +157,61 @@ no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/*
+ * Whether a loaded key is one libanvil accepts: RSA of 2048 bits or more,
+ * EC on P-256 or P-384, or Ed25519.  Fills prob with badPublicKey if not.
+ */
+static int
+key_supported(EVP_PKEY *key, struct acme_problem *prob)
+{
+	enum acme_key_type t = ACME_KEY_UNKNOWN;
+	enum acme_key_family f = ACME_KEYFAM_UNKNOWN;
+	const char *name = EVP_PKEY_get0_type_name(key);
+	int bits = 0;
+
+	if (acme_key_info(key, &t, &f, &bits) == 0 &&
+	    !(f == ACME_KEYFAM_EC && t == ACME_KEY_UNKNOWN) &&
+	    !(f == ACME_KEYFAM_RSA && bits < 2048))
+		return 1;
+	acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
+	    "unsupported key type %s (%d bits)", name != NULL ? name : "?",
+	    bits);
+	return 0;
+}
+
 EVP_PKEY *
 acme_key_load_pem(const char *pem, size_t len, struct acme_problem *prob)
 {
 	EVP_PKEY *key = NULL;
-	BIO *b;
+	BIO *b = NULL;
 
-	if (len > KEY_FILE_MAX || len > INT32_MAX) {
+	if (pem == NULL || len > KEY_FILE_MAX) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "key PEM too large");
+		    "key PEM missing or too large");
 		return NULL;
 	}
 	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
-		return NULL;
+		goto out;
 	}
+	/*
+	 * The callback refuses every passphrase, so an encrypted key fails
+	 * instead of prompting on the terminal.
+	 */
 	key = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
-	BIO_free(b);
 	if (key == NULL) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "not a PEM private key: %s", ossl_reason());
-		ERR_clear_error();
-		return NULL;
+		goto out;
 	}
-	{
-		enum acme_key_type t = ACME_KEY_UNKNOWN;
-		enum acme_key_family f = ACME_KEYFAM_UNKNOWN;
-		int bits = 0;
-
-		/*
-		 * RSA of any size from 2048 up loads; EC only on the two
-		 * curves ACME uses; other algorithms not at all.
-		 */
-		if (acme_key_info(key, &t, &f, &bits) != 0 ||
-		    (f == ACME_KEYFAM_EC && t == ACME_KEY_UNKNOWN) ||
-		    (f == ACME_KEYFAM_RSA && bits < 2048)) {
-			acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
-			    "unsupported key type %s (%d bits)",
-			    EVP_PKEY_get0_type_name(key) != NULL ?
-				EVP_PKEY_get0_type_name(key) :
-				"?",
-			    bits);
-			EVP_PKEY_free(key);
-			return NULL;
-		}
+	if (!key_supported(key, prob)) {
+		EVP_PKEY_free(key);
+		key = NULL;
 	}
+out:
+	BIO_free(b);
+	ERR_clear_error();
 	return key;
 }
 
@@ -248,9 +256,13 @@ bio_string(BIO *b, size_t *len)
 char *
 acme_key_to_pem(EVP_PKEY *key, size_t *len)
 {
-	BIO *b = BIO_new(BIO_s_secmem());
+	BIO *b = NULL;
 	char *out = NULL;
 
+	if (key == NULL)
+		return NULL;
+	/* A secure-heap BIO cleanses the PEM text when it is freed. */
+	b = BIO_new(BIO_s_secmem());
 	if (b == NULL)
 		b = BIO_new(BIO_s_mem());
 	if (b != NULL &&
@@ -264,10 +276,12 @@ acme_key_to_pem(EVP_PKEY *key, size_t *len)
 char *
 acme_key_public_pem(EVP_PKEY *key, size_t *len)
 {
-	BIO *b = BIO_new(BIO_s_mem());
+	BIO *b = NULL;
 	char *out = NULL;
 
-	if (b != NULL && PEM_write_bio_PUBKEY(b, key))
+	if (key == NULL || (b = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	if (PEM_write_bio_PUBKEY(b, key))
 		out = bio_string(b, len);
 	BIO_free(b);
 	ERR_clear_error();
