@@ -345,3 +345,30 @@ def test_anvil_tls_alpn(ca_kind, request, tmp_path):
               "--state-dir", state, "--agree-tos")
     assert r.returncode == 0, r.stdout + r.stderr
     check_files(state, "alpn.example.com", root)
+
+
+def test_anvil_eab_against_anvil_ca(tmp_path, challtestsrv):
+    from conftest import ANVIL_CA, start_ca
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01)],
+        config={"external_account_required": True})
+    try:
+        out = subprocess.run([ANVIL_CA, "eab", "add", "-c",
+                              os.path.join(ca.dir, "anvil-ca.json")],
+                             capture_output=True, text=True, check=True).stdout
+        f = dict(l.split(": ", 1) for l in out.strip().splitlines())
+        common = ["-d", "eab.example.com", "--standalone", "--http-port",
+                  str(http01), "--server", ca.directory, "--ca-bundle",
+                  ca.tls_ca]
+        # Without the binding the CA refuses, on one line.
+        r = anvil("issue", *common, "--state-dir", str(tmp_path / "s0"))
+        assert r.returncode == 1 and "external account" in r.stderr
+        r = anvil("issue", *common, "--state-dir", str(tmp_path / "s1"),
+                  "--eab-kid", f["kid"], "--eab-hmac-key", f["hmac_key"])
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert ca.db("SELECT eab_kid FROM accounts") == [(f["kid"],)]
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
