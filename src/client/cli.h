@@ -54,5 +54,7 @@ int cmd_renew(struct cli *o, const char *name, int all, int force,
 int cmd_revoke(const struct cli *o, const char *name, const char *certfile,
     int reason, struct acme_problem *prob);
 int cmd_list(const struct cli *o, struct acme_problem *prob);
+int cmd_account(const struct cli *o, const char *action, const char *email,
+    struct acme_problem *prob);
 
 #endif

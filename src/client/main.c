@@ -52,6 +52,9 @@ usage(void)
 	    "FILE])\n"
 	    "           [--reason R] [--state-dir DIR]\n"
 	    "       anvil list [--state-dir DIR] [--json]\n"
+	    "       anvil account show|update --email "
+	    "ADDR|rollover|deactivate\n"
+	    "           [--server URL] [--ca-bundle FILE] [--state-dir DIR]\n"
 	    "       anvil --version\n");
 	exit(2);
 }
@@ -269,11 +272,12 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "email", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
 	struct cli o;
-	const char *certfile = NULL, *name = NULL;
+	const char *certfile = NULL, *name = NULL, *email = NULL;
 	int c, all = 0, force = 0, reason = -1, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -312,6 +316,9 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		case 'v':
 			o.verbose = 1;
 			break;
+		case 'e':
+			email = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -325,6 +332,14 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		if ((name == NULL) == !all)
 			usage();
 		rc = cmd_renew(&o, name, all, force, &prob);
+	} else if (strcmp(cmd, "account") == 0) {
+		if (name == NULL ||
+		    (strcmp(name, "show") != 0 && strcmp(name, "update") != 0 &&
+			strcmp(name, "rollover") != 0 &&
+			strcmp(name, "deactivate") != 0) ||
+		    (strcmp(name, "update") == 0) != (email != NULL))
+			usage();
+		rc = cmd_account(&o, name, email, &prob);
 	} else if (strcmp(cmd, "revoke") == 0) {
 		if ((name == NULL) == (certfile == NULL))
 			usage();
@@ -363,7 +378,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "issue") == 0)
 		rc = cmd_issue_main(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "renew") == 0 ||
-		 strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "list") == 0)
+		 strcmp(argv[1], "revoke") == 0 ||
+		 strcmp(argv[1], "list") == 0 ||
+		 strcmp(argv[1], "account") == 0)
 		rc = cmd_other_main(argv[1], argc - 1, argv + 1);
 	else
 		usage();

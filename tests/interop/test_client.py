@@ -372,3 +372,40 @@ def test_anvil_eab_against_anvil_ca(tmp_path, challtestsrv):
     finally:
         assert ca.stop() == 0
         ca.log.close()
+
+
+def test_anvil_account_commands_against_pebble(pebble, tmp_path):
+    state = str(tmp_path / "state")
+    ca = ["--server", pebble.directory, "--ca-bundle", pebble.ca_bundle,
+          "--state-dir", state]
+    # No account yet: one clear line.
+    r = anvil("account", "show", *ca)
+    assert r.returncode == 1 and "no account" in r.stderr
+    r = anvil("issue", "-d", "acct.example.com", "--standalone", "--http-port",
+              str(pebble.http01_port), "--agree-tos", "--email",
+              "first@example.com", *ca)
+    assert r.returncode == 0, r.stderr
+    r = anvil("account", "show", "--json", *ca)
+    shown = json.loads(r.stdout)
+    assert shown["status"] == "valid"
+    assert shown["contact"] == ["mailto:first@example.com"]
+    r = anvil("account", "update", "--email", "second@example.com", "--json", *ca)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["contact"] == ["mailto:second@example.com"]
+    # Rollover: a new key.pem, the same account URL, and it still works.
+    keyfile = os.path.join(state, "accounts", os.listdir(
+        os.path.join(state, "accounts"))[0], "key.pem")
+    before = open(keyfile).read()
+    r = anvil("account", "rollover", *ca)
+    assert r.returncode == 0, r.stderr
+    assert open(keyfile).read() != before
+    assert stat.S_IMODE(os.stat(keyfile).st_mode) == 0o600
+    assert not os.path.exists(keyfile + ".old")
+    r = anvil("account", "show", "--json", *ca)
+    assert r.returncode == 0 and json.loads(r.stdout)["url"] == shown["url"]
+    # Deactivate: the CA says so, and the state forgets the account.
+    r = anvil("account", "deactivate", "--json", *ca)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == "deactivated"
+    r = anvil("account", "show", *ca)
+    assert r.returncode == 1 and "no account" in r.stderr
