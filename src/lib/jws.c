@@ -4,7 +4,13 @@
  * checks the structure and the protected header rules for the JWS's use;
  * verification and signing are separate, over OpenSSL EVP.  ECDSA
  * signatures travel as raw r||s (RFC 7518 3.4) and are converted to and
- * from OpenSSL's DER form here, with the length checked first.
+ * from OpenSSL's DER form here, with the length checked first.  Rule
+ * order matters for the problem type: the alg is judged (unknown, or not
+ * allowed for the use) before a jwk is imported, so HS256 on an account
+ * request is badSignatureAlgorithm even when it carries a jwk; a jwk that
+ * does not suit the alg (RS256 with an EC key) is badPublicKey, as the
+ * key is what the server cannot accept.  Every verification failure
+ * returns ACME_ERR_VERIFY, whatever the problem type.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -123,7 +129,12 @@ key_suits(EVP_PKEY *key, enum acme_jws_alg alg, struct acme_problem *prob)
 	return 0;
 }
 
-/* Decodes a required base64url string member; empty allowed if asked. */
+/*
+ * Decodes the required base64url string member name of obj into *dec
+ * (NUL-terminated, *len bytes) and keeps the text in *raw; both are new
+ * and the caller frees them, also on failure.  An empty value is allowed
+ * only when allow_empty is set.
+ */
 static int
 member_b64(const json_t *obj, const char *name, int allow_empty, char **raw,
     unsigned char **dec, size_t *len, struct acme_problem *prob)
@@ -150,14 +161,93 @@ hdr_string(const json_t *hdr, const char *name, const char **out,
     struct acme_problem *prob)
 {
 	*out = NULL;
-	return acme_json_get_string(hdr, name, ACME_JSON_OPTIONAL, out, prob) <
-		       0 ?
-		   ACME_ERR_INVAL :
-		   0;
+	if (acme_json_get_string(hdr, name, ACME_JSON_OPTIONAL, out, prob) < 0)
+		return ACME_ERR_INVAL;
+	return 0;
 }
 
+/*
+ * The top level: a JSON object holding exactly protected, payload and
+ * signature.  The general serialization and the unprotected header get
+ * their own messages (S-JWS-2, S-JWS-3, S-JWS-5).
+ */
 static int
-check_use(struct acme_jws *jws, enum acme_jws_use use,
+check_members(const json_t *obj, struct acme_problem *prob)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS is not a JSON object");
+	if (json_object_get(obj, "signatures") != NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS general serialization is not allowed; use the "
+		    "flattened form");
+	if (json_object_get(obj, "header") != NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS unprotected header is not allowed");
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v)
+	{
+		if (strcmp(key, "protected") != 0 &&
+		    strcmp(key, "payload") != 0 &&
+		    strcmp(key, "signature") != 0)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "unknown JWS member \"%.40s\"", key);
+	}
+	return 0;
+}
+
+/*
+ * Use-independent header rules, then the alg for the use, then the jwk:
+ * no b64 (S-JWS-4) or crit (S-JWS-18), a known alg (S-JWS-8, S-JWS-14),
+ * and a jwk that imports as a public key suiting the alg (S-JWS-15,
+ * S-JWS-19).  Sets jws->alg and jws->jwk_key.
+ */
+static int
+check_header(struct acme_jws *jws, enum acme_jws_use use,
+    struct acme_problem *prob)
+{
+	const char *alg = NULL;
+	const json_t *jwk;
+
+	if (json_object_get(jws->hdr, "b64") != NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "unencoded payloads (b64) are not allowed");
+	if (json_object_get(jws->hdr, "crit") != NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "no critical JWS extensions are supported");
+	if (acme_json_get_string(jws->hdr, "alg", ACME_JSON_REQUIRED, &alg,
+		prob) != 0)
+		return ACME_ERR_INVAL;
+	jws->alg = acme_jws_alg_from_name(alg);
+	if (jws->alg == ACME_JWS_ALG_NONE)
+		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    "JWS algorithm \"%.20s\" is not supported", alg);
+	if ((use == ACME_JWS_USE_ACCOUNT || use == ACME_JWS_USE_KEYCHANGE) &&
+	    jws->alg == ACME_JWS_HS256)
+		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    "MAC algorithms are not allowed for account signatures");
+	if (use == ACME_JWS_USE_EAB && jws->alg != ACME_JWS_HS256)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "external account binding must use a MAC algorithm "
+		    "(HS256)");
+	if ((jwk = json_object_get(jws->hdr, "jwk")) == NULL)
+		return 0;
+	if (jws->alg == ACME_JWS_HS256)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "a MAC JWS must not carry a jwk");
+	if ((jws->jwk_key = acme_jwk_to_key(jwk, prob)) == NULL)
+		return ACME_ERR_INVAL;
+	return key_suits(jws->jwk_key, jws->alg, prob);
+}
+
+/*
+ * The ACME members for the use: nonce, url, kid and jwk presence.  The
+ * alg was judged by check_header().
+ */
+static int
+check_use(const struct acme_jws *jws, enum acme_jws_use use,
     struct acme_problem *prob)
 {
 	const char *nonce, *url, *kid;
@@ -167,19 +257,14 @@ check_use(struct acme_jws *jws, enum acme_jws_use use,
 	    hdr_string(jws->hdr, "url", &url, prob) != 0 ||
 	    hdr_string(jws->hdr, "kid", &kid, prob) != 0)
 		return ACME_ERR_INVAL;
-	if (use == ACME_JWS_USE_PLAIN)
+	switch (use) {
+	case ACME_JWS_USE_PLAIN:
 		return 0;
-	if (use == ACME_JWS_USE_EAB) {
-		if (jws->alg != ACME_JWS_HS256)
-			return acme_problem_set(prob, ACME_PROB_MALFORMED,
-			    "external account binding must use a MAC "
-			    "algorithm (HS256)");
+	case ACME_JWS_USE_EAB:
+		/* A jwk was refused with the MAC alg in check_header(). */
 		if (nonce != NULL)
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "external account binding must not have a nonce");
-		if (jwk != NULL)
-			return acme_problem_set(prob, ACME_PROB_MALFORMED,
-			    "external account binding must not have a jwk");
 		if (kid == NULL || *kid == '\0')
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "external account binding needs a kid");
@@ -187,15 +272,10 @@ check_use(struct acme_jws *jws, enum acme_jws_use use,
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "external account binding needs a url");
 		return 0;
-	}
-	/* Account and keyChange JWSs are signed with an asymmetric key. */
-	if (jws->alg == ACME_JWS_HS256)
-		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
-		    "MAC algorithms are not allowed for account signatures");
-	if (url == NULL)
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "JWS protected header has no url");
-	if (use == ACME_JWS_USE_KEYCHANGE) {
+	case ACME_JWS_USE_KEYCHANGE:
+		if (url == NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "keyChange inner JWS has no url");
 		if (jwk == NULL)
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "keyChange inner JWS needs a jwk");
@@ -206,6 +286,11 @@ check_use(struct acme_jws *jws, enum acme_jws_use use,
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "keyChange inner JWS must not have a nonce");
 		return 0;
+	case ACME_JWS_USE_ACCOUNT:
+		break;
+	default:
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "unknown JWS use %d", (int)use);
 	}
 	if (nonce == NULL)
 		return acme_problem_set(prob, ACME_PROB_BAD_NONCE,
@@ -213,6 +298,9 @@ check_use(struct acme_jws *jws, enum acme_jws_use use,
 	if (!acme_b64url_valid(nonce, strlen(nonce)))
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "nonce is not base64url");
+	if (url == NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "JWS protected header has no url");
 	if (jwk != NULL && kid != NULL)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "JWS has both jwk and kid");
@@ -226,38 +314,12 @@ struct acme_jws *
 acme_jws_parse_json(const json_t *obj, enum acme_jws_use use,
     struct acme_problem *prob)
 {
-	struct acme_jws *jws = NULL;
+	struct acme_jws *jws = NULL, *ret = NULL;
 	unsigned char *hdr_raw = NULL;
 	size_t hdr_len = 0;
-	const char *key, *alg;
-	json_t *v, *jwk;
 
-	if (!json_is_object(obj)) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "JWS is not a JSON object");
+	if (check_members(obj, prob) != 0)
 		return NULL;
-	}
-	if (json_object_get(obj, "signatures") != NULL) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "JWS general serialization is not allowed; use the "
-		    "flattened form");
-		return NULL;
-	}
-	if (json_object_get(obj, "header") != NULL) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "JWS unprotected header is not allowed");
-		return NULL;
-	}
-	json_object_foreach((json_t *)(uintptr_t)obj, key, v)
-	{
-		if (strcmp(key, "protected") != 0 &&
-		    strcmp(key, "payload") != 0 &&
-		    strcmp(key, "signature") != 0) {
-			acme_problem_set(prob, ACME_PROB_MALFORMED,
-			    "unknown JWS member \"%.40s\"", key);
-			return NULL;
-		}
-	}
 	if ((jws = calloc(1, sizeof(*jws))) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
@@ -269,50 +331,19 @@ acme_jws_parse_json(const json_t *obj, enum acme_jws_use use,
 		&jws->payload_len, prob) != 0 ||
 	    member_b64(obj, "signature", 0, &jws->sig_b64, &jws->sig,
 		&jws->sig_len, prob) != 0)
-		goto fail;
+		goto out;
+	/* Strict: duplicate names are refused here (S-JWS-18). */
 	jws->hdr = acme_json_parse((const char *)hdr_raw, hdr_len,
 	    ACME_JSON_OBJECT, prob);
-	if (jws->hdr == NULL)
-		goto fail;
-	if (json_object_get(jws->hdr, "b64") != NULL) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "unencoded payloads (b64) are not allowed");
-		goto fail;
-	}
-	if (json_object_get(jws->hdr, "crit") != NULL) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "no critical JWS extensions are supported");
-		goto fail;
-	}
-	if (acme_json_get_string(jws->hdr, "alg", ACME_JSON_REQUIRED, &alg,
-		prob) != 0)
-		goto fail;
-	jws->alg = acme_jws_alg_from_name(alg);
-	if (jws->alg == ACME_JWS_ALG_NONE) {
-		acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
-		    "JWS algorithm \"%.20s\" is not supported", alg);
-		goto fail;
-	}
-	jwk = json_object_get(jws->hdr, "jwk");
-	if (jwk != NULL) {
-		if ((jws->jwk_key = acme_jwk_to_key(jwk, prob)) == NULL)
-			goto fail;
-		if (jws->alg == ACME_JWS_HS256) {
-			acme_problem_set(prob, ACME_PROB_MALFORMED,
-			    "a MAC JWS cannot carry a jwk");
-			goto fail;
-		}
-		if (key_suits(jws->jwk_key, jws->alg, prob) != 0)
-			goto fail;
-	}
-	if (check_use(jws, use, prob) != 0)
-		goto fail;
-	free(hdr_raw);
-	return jws;
-fail:
+	if (jws->hdr == NULL || check_header(jws, use, prob) != 0 ||
+	    check_use(jws, use, prob) != 0)
+		goto out;
+	ret = jws;
+	jws = NULL;
+out:
 	free(hdr_raw);
 	acme_jws_free(jws);
-	return NULL;
+	return ret;
 }
 
 struct acme_jws *
@@ -426,48 +457,63 @@ signing_input(const char *p, const char *q, size_t *len)
 	return s;
 }
 
-static const EVP_MD *
+/* The digest name for alg; NULL for EdDSA, which hashes internally. */
+static const char *
 alg_md(enum acme_jws_alg alg)
 {
 	switch (alg) {
 	case ACME_JWS_RS256:
 	case ACME_JWS_ES256:
 	case ACME_JWS_HS256:
-		return EVP_sha256();
+		return "SHA256";
 	case ACME_JWS_ES384:
-		return EVP_sha384();
+		return "SHA384";
 	default:
-		return NULL; /* EdDSA hashes internally */
+		return NULL;
 	}
 }
 
+/* Bytes of r (and of s) in an ECDSA signature; 0 for other algs. */
 static size_t
 ec_field_len(enum acme_jws_alg alg)
 {
-	return alg == ACME_JWS_ES256 ? 32 : alg == ACME_JWS_ES384 ? 48 : 0;
+	switch (alg) {
+	case ACME_JWS_ES256:
+		return 32;
+	case ACME_JWS_ES384:
+		return 48;
+	default:
+		return 0;
+	}
 }
 
-/* Raw r||s to DER.  Returns a buffer the caller frees, or NULL. */
+/*
+ * Raw r||s (2 * flen bytes) to DER.  Returns a buffer the caller frees
+ * with OPENSSL_free(), or NULL.
+ */
 static unsigned char *
 ecdsa_raw_to_der(const unsigned char *sig, size_t flen, size_t *derlen)
 {
-	ECDSA_SIG *es = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(sig, (int)flen, NULL);
-	BIGNUM *s = BN_bin2bn(sig + flen, (int)flen, NULL);
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
 	unsigned char *der = NULL;
 	int n;
 
-	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(es);
-		return NULL;
+	if ((es = ECDSA_SIG_new()) == NULL ||
+	    (r = BN_bin2bn(sig, (int)flen, NULL)) == NULL ||
+	    (s = BN_bin2bn(sig + flen, (int)flen, NULL)) == NULL ||
+	    ECDSA_SIG_set0(es, r, s) != 1)
+		goto out;
+	r = s = NULL; /* owned by es now */
+	if ((n = i2d_ECDSA_SIG(es, &der)) <= 0) {
+		der = NULL;
+		goto out;
 	}
-	n = i2d_ECDSA_SIG(es, &der);
-	ECDSA_SIG_free(es);
-	if (n <= 0)
-		return NULL;
 	*derlen = (size_t)n;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
 	return der;
 }
 
@@ -479,39 +525,49 @@ acme_jws_verify_raw(EVP_PKEY *key, enum acme_jws_alg alg, const void *input,
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char *der = NULL;
 	const unsigned char *s = sig;
-	size_t slen = siglen, flen;
+	size_t slen = siglen, flen = ec_field_len(alg);
 	int rc = ACME_ERR_VERIFY;
 
-	if (alg == ACME_JWS_HS256 || alg == ACME_JWS_ALG_NONE)
-		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
-		    "alg %s needs a public key algorithm",
+	if (alg == ACME_JWS_HS256 || alg == ACME_JWS_ALG_NONE) {
+		acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    "alg %s is not a public key algorithm",
 		    acme_jws_alg_to_name(alg));
+		return ACME_ERR_VERIFY;
+	}
 	if (key_suits(key, alg, prob) != 0)
 		return ACME_ERR_VERIFY;
-	if ((flen = ec_field_len(alg)) != 0) {
+	if (flen != 0) {
 		/* S-JWS-17: exactly r||s; a DER signature has another length. */
 		if (siglen != 2 * flen) {
 			acme_problem_set(prob, ACME_PROB_MALFORMED,
-			    "ECDSA signature must be %zu bytes (r||s), not %zu",
+			    "JWS signature does not verify: ECDSA signature "
+			    "must be %zu bytes (r||s), not %zu",
 			    2 * flen, siglen);
 			return ACME_ERR_VERIFY;
 		}
-		if ((der = ecdsa_raw_to_der(sig, flen, &slen)) == NULL)
-			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		if ((der = ecdsa_raw_to_der(sig, flen, &slen)) == NULL) {
+			acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 			    "out of memory");
+			rc = ACME_ERR_NOMEM;
+			goto out;
+		}
 		s = der;
 	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit_ex(ctx, NULL,
-		alg_md(alg) != NULL ? EVP_MD_get0_name(alg_md(alg)) : NULL,
-		NULL, NULL, key, NULL) != 1)
+	if ((ctx = EVP_MD_CTX_new()) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		rc = ACME_ERR_NOMEM;
 		goto out;
-	if (EVP_DigestVerify(ctx, s, slen, input, inlen) == 1)
-		rc = 0;
-out:
-	if (rc != 0)
+	}
+	if (EVP_DigestVerifyInit_ex(ctx, NULL, alg_md(alg), NULL, NULL, key,
+		NULL) != 1 ||
+	    EVP_DigestVerify(ctx, s, slen, input, inlen) != 1) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "JWS signature does not verify");
+		goto out;
+	}
+	rc = 0;
+out:
 	ERR_clear_error();
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_free(der);
@@ -526,19 +582,20 @@ acme_jws_verify(const struct acme_jws *jws, EVP_PKEY *key,
 	size_t len = 0;
 	int rc;
 
-	if (jws->alg == ACME_JWS_HS256)
-		return acme_problem_set(prob, ACME_PROB_BAD_SIGNATURE_ALGORITHM,
-		    "HS256 is verified with a MAC key");
+	/* acme_jws_verify_raw() refuses HS256 (badSignatureAlgorithm). */
 	if ((input = signing_input(jws->protected_b64, jws->payload_b64,
-		 &len)) == NULL)
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		 &len)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
+		return ACME_ERR_NOMEM;
+	}
 	rc = acme_jws_verify_raw(key, jws->alg, input, len, jws->sig,
 	    jws->sig_len, prob);
 	free(input);
 	return rc;
 }
 
+/* HMAC-SHA256 of in under key into out.  Returns 0 or ACME_ERR_CRYPTO. */
 static int
 hmac256(const unsigned char *key, size_t keylen, const void *in, size_t inlen,
     unsigned char out[32])
@@ -547,8 +604,10 @@ hmac256(const unsigned char *key, size_t keylen, const void *in, size_t inlen,
 
 	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, in,
 		inlen, out, 32, &outlen) == NULL ||
-	    outlen != 32)
+	    outlen != 32) {
+		ERR_clear_error();
 		return ACME_ERR_CRYPTO;
+	}
 	return 0;
 }
 
@@ -557,23 +616,36 @@ acme_jws_verify_hmac(const struct acme_jws *jws, const unsigned char *key,
     size_t keylen, struct acme_problem *prob)
 {
 	unsigned char mac[32];
-	char *input;
+	char *input = NULL;
 	size_t len = 0;
 	int rc = ACME_ERR_VERIFY;
 
-	if (jws->alg != ACME_JWS_HS256)
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+	if (jws->alg != ACME_JWS_HS256) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "expected an HS256 JWS");
+		return ACME_ERR_VERIFY;
+	}
+	if (key == NULL || keylen == 0) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "empty MAC key");
+		return ACME_ERR_VERIFY;
+	}
 	if ((input = signing_input(jws->protected_b64, jws->payload_b64,
-		 &len)) == NULL)
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		 &len)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
-	if (hmac256(key, keylen, input, len, mac) == 0 && jws->sig_len == 32 &&
-	    CRYPTO_memcmp(mac, jws->sig, 32) == 0)
-		rc = 0;
-	else
+		return ACME_ERR_NOMEM;
+	}
+	/* The length is public; the comparison of the bytes is not. */
+	if (jws->sig_len != sizeof(mac) ||
+	    hmac256(key, keylen, input, len, mac) != 0 ||
+	    CRYPTO_memcmp(mac, jws->sig, sizeof(mac)) != 0) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "JWS MAC does not verify");
+		goto out;
+	}
+	rc = 0;
+out:
 	acme_wipe(mac, sizeof(mac));
 	free(input);
 	return rc;
@@ -584,68 +656,75 @@ acme_jws_sign_raw(EVP_PKEY *key, enum acme_jws_alg alg, const void *input,
     size_t inlen, size_t *siglen, struct acme_problem *prob)
 {
 	EVP_MD_CTX *ctx = NULL;
-	unsigned char *sig = NULL, *raw = NULL;
-	size_t slen = 0, flen;
+	ECDSA_SIG *es = NULL;
+	unsigned char *der = NULL, *raw = NULL, *ret = NULL;
+	const unsigned char *p;
+	const BIGNUM *r = NULL, *s = NULL;
+	size_t dlen = 0, flen = ec_field_len(alg);
 
-	if (alg == ACME_JWS_HS256 || key_suits(key, alg, prob) != 0) {
-		if (alg == ACME_JWS_HS256)
-			acme_problem_set(prob, ACME_PROB_MALFORMED,
-			    "HS256 signs with a MAC key");
+	if (alg == ACME_JWS_HS256 || alg == ACME_JWS_ALG_NONE) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "alg %s does not sign with a key",
+		    acme_jws_alg_to_name(alg));
 		return NULL;
 	}
+	if (key_suits(key, alg, prob) != 0)
+		return NULL;
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit_ex(ctx, NULL,
-		alg_md(alg) != NULL ? EVP_MD_get0_name(alg_md(alg)) : NULL,
-		NULL, NULL, key, NULL) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &slen, input, inlen) != 1 ||
-	    (sig = OPENSSL_malloc(slen)) == NULL ||
-	    EVP_DigestSign(ctx, sig, &slen, input, inlen) != 1)
-		goto fail;
-	if ((flen = ec_field_len(alg)) != 0) {
-		const unsigned char *p = sig;
-		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)slen);
-		const BIGNUM *r, *s;
-
-		if (es == NULL || (raw = malloc(2 * flen)) == NULL) {
-			ECDSA_SIG_free(es);
-			goto fail;
-		}
+	    EVP_DigestSignInit_ex(ctx, NULL, alg_md(alg), NULL, NULL, key,
+		NULL) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &dlen, input, inlen) != 1 ||
+	    (der = OPENSSL_malloc(dlen)) == NULL ||
+	    EVP_DigestSign(ctx, der, &dlen, input, inlen) != 1)
+		goto out;
+	if (flen == 0) {
+		/* RSA and Ed25519 signatures are already in JWS form. */
+		if ((raw = malloc(dlen)) == NULL)
+			goto out;
+		memcpy(raw, der, dlen);
+		*siglen = dlen;
+	} else {
+		/* S-JWS-17: DER to fixed-length r||s. */
+		p = der;
+		if ((es = d2i_ECDSA_SIG(NULL, &p, (long)dlen)) == NULL ||
+		    (raw = malloc(2 * flen)) == NULL)
+			goto out;
 		ECDSA_SIG_get0(es, &r, &s);
 		if (BN_bn2binpad(r, raw, (int)flen) != (int)flen ||
-		    BN_bn2binpad(s, raw + flen, (int)flen) != (int)flen) {
-			ECDSA_SIG_free(es);
-			goto fail;
-		}
-		ECDSA_SIG_free(es);
+		    BN_bn2binpad(s, raw + flen, (int)flen) != (int)flen)
+			goto out;
 		*siglen = 2 * flen;
-	} else {
-		if ((raw = malloc(slen)) == NULL)
-			goto fail;
-		memcpy(raw, sig, slen);
-		*siglen = slen;
 	}
-	OPENSSL_free(sig);
-	EVP_MD_CTX_free(ctx);
-	return raw;
-fail:
-	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "signing failed");
+	ret = raw;
+	raw = NULL;
+out:
+	if (ret == NULL)
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "signing failed");
 	ERR_clear_error();
+	ECDSA_SIG_free(es);
 	free(raw);
-	OPENSSL_free(sig);
+	OPENSSL_free(der);
 	EVP_MD_CTX_free(ctx);
-	return NULL;
+	return ret;
 }
 
-/* Assembles {protected, payload, signature} from the header and a signer. */
+/*
+ * Assembles the flattened JWS {protected, payload, signature} over hdr
+ * (borrowed), signed with key or, when key is NULL, HS256 with mac.  The
+ * header is serialized compactly in its insertion order (jansson keeps
+ * it), so the same inputs give the same protected member.  Returns a new
+ * object or NULL with prob set.
+ */
 static json_t *
-assemble(json_t *hdr, const void *payload, size_t len, EVP_PKEY *key,
+assemble(const json_t *hdr, const void *payload, size_t len, EVP_PKEY *key,
     const unsigned char *mac, size_t maclen, struct acme_problem *prob)
 {
 	char *hdr_text = NULL, *p64 = NULL, *pl64 = NULL, *s64 = NULL;
 	char *input = NULL;
 	unsigned char *sig = NULL, macbuf[32];
 	size_t inlen = 0, siglen = 0;
-	json_t *out = NULL;
+	json_t *ret = NULL;
 
 	if ((hdr_text = json_dumps(hdr, JSON_COMPACT)) == NULL ||
 	    (p64 = acme_b64url_encode(hdr_text, strlen(hdr_text))) == NULL ||
@@ -671,26 +750,42 @@ assemble(json_t *hdr, const void *payload, size_t len, EVP_PKEY *key,
 			goto out;
 		}
 		s64 = acme_b64url_encode(macbuf, sizeof(macbuf));
-		acme_wipe(macbuf, sizeof(macbuf));
 	}
-	if (s64 == NULL) {
-		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
-		goto out;
-	}
-	out = json_pack("{s:s, s:s, s:s}", "protected", p64, "payload", pl64,
-	    "signature", s64);
-	if (out == NULL)
+	if (s64 == NULL || (ret = json_pack("{s:s, s:s, s:s}", "protected", p64,
+				"payload", pl64, "signature", s64)) == NULL)
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 out:
+	acme_wipe(macbuf, sizeof(macbuf));
 	free(hdr_text);
 	free(p64);
 	free(pl64);
 	free(s64);
 	free(input);
 	free(sig);
-	return out;
+	return ret;
+}
+
+/*
+ * {"alg": alg} followed by the members of hdr (borrowed; may be NULL)
+ * other than alg, in hdr's order.  Returns a new object or NULL.
+ */
+static json_t *
+full_header(const char *alg, const json_t *hdr)
+{
+	json_t *full, *v;
+	const char *k;
+
+	if ((full = json_pack("{s:s}", "alg", alg)) == NULL)
+		return NULL;
+	json_object_foreach((json_t *)(uintptr_t)hdr, k, v)
+	{
+		if (strcmp(k, "alg") != 0 && json_object_set(full, k, v) != 0) {
+			json_decref(full);
+			return NULL;
+		}
+	}
+	return full;
 }
 
 json_t *
@@ -698,85 +793,86 @@ acme_jws_sign(EVP_PKEY *key, const json_t *hdr, const void *payload, size_t len,
     struct acme_problem *prob)
 {
 	const char *alg = acme_jwk_alg_for_key(key);
-	json_t *full, *out = NULL, *v;
-	const char *k;
+	json_t *full, *ret;
 
 	if (alg == NULL) {
 		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
 		    "unsupported signing key");
 		return NULL;
 	}
-	if ((full = json_pack("{s:s}", "alg", alg)) == NULL)
-		goto nomem;
-	if (hdr != NULL)
-		json_object_foreach((json_t *)(uintptr_t)hdr, k, v)
-		{
-			if (strcmp(k, "alg") != 0 &&
-			    json_object_set(full, k, v) != 0)
-				goto nomem;
-		}
-	out = assemble(full, payload, len, key, NULL, 0, prob);
+	if (hdr != NULL && !json_is_object(hdr)) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "JWS header is not an object");
+		return NULL;
+	}
+	if ((full = full_header(alg, hdr)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		return NULL;
+	}
+	ret = assemble(full, payload, len, key, NULL, 0, prob);
 	json_decref(full);
-	return out;
-nomem:
-	json_decref(full);
-	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "out of memory");
-	return NULL;
+	return ret;
 }
 
 json_t *
 acme_jws_sign_request(EVP_PKEY *key, const char *kid, const char *nonce,
     const char *url, const void *payload, size_t len, struct acme_problem *prob)
 {
-	json_t *hdr = json_object(), *out = NULL;
+	json_t *hdr = NULL, *jwk = NULL, *ret = NULL;
 
-	if (hdr == NULL)
-		goto nomem;
-	if (nonce != NULL &&
-	    json_object_set_new(hdr, "nonce", json_string(nonce)) != 0)
-		goto nomem;
-	if (json_object_set_new(hdr, "url", json_string(url)) != 0)
-		goto nomem;
-	if (kid != NULL) {
-		if (json_object_set_new(hdr, "kid", json_string(kid)) != 0)
-			goto nomem;
-	} else {
-		json_t *jwk = acme_jwk_from_key(key, prob);
-
-		if (jwk == NULL || json_object_set_new(hdr, "jwk", jwk) != 0) {
-			json_decref(hdr);
-			return NULL;
-		}
+	if (url == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "JWS request without a url");
+		return NULL;
 	}
-	out = acme_jws_sign(key, hdr, payload, len, prob);
+	if (kid == NULL && (jwk = acme_jwk_from_key(key, prob)) == NULL)
+		return NULL;
+	/* json_string() refuses invalid UTF-8, hence no "out of memory". */
+	if ((hdr = json_object()) == NULL ||
+	    (nonce != NULL &&
+		json_object_set_new(hdr, "nonce", json_string(nonce)) != 0) ||
+	    json_object_set_new(hdr, "url", json_string(url)) != 0 ||
+	    (kid != NULL &&
+		json_object_set_new(hdr, "kid", json_string(kid)) != 0) ||
+	    (jwk != NULL && json_object_set(hdr, "jwk", jwk) != 0)) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot build the JWS header");
+		goto out;
+	}
+	ret = acme_jws_sign(key, hdr, payload, len, prob);
+out:
+	json_decref(jwk);
 	json_decref(hdr);
-	return out;
-nomem:
-	json_decref(hdr);
-	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "out of memory");
-	return NULL;
+	return ret;
 }
 
 json_t *
 acme_jws_sign_eab(const unsigned char *mac, size_t maclen, const char *kid,
     const char *url, EVP_PKEY *account_key, struct acme_problem *prob)
 {
-	json_t *hdr, *jwk, *out = NULL;
+	json_t *hdr = NULL, *jwk = NULL, *ret = NULL;
 	char *payload = NULL;
 
+	if (mac == NULL || maclen == 0) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "empty MAC key");
+		return NULL;
+	}
 	if ((jwk = acme_jwk_from_key(account_key, prob)) == NULL)
 		return NULL;
-	payload = json_dumps(jwk, JSON_COMPACT);
-	hdr = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", kid, "url",
-	    url);
-	if (payload == NULL || hdr == NULL)
+	if ((payload = json_dumps(jwk, JSON_COMPACT)) == NULL || kid == NULL ||
+	    url == NULL ||
+	    (hdr = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", kid,
+		 "url", url)) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
-	else
-		out = assemble(hdr, payload, strlen(payload), NULL, mac, maclen,
-		    prob);
+		    "cannot build the external account binding");
+		goto out;
+	}
+	ret = assemble(hdr, payload, strlen(payload), NULL, mac, maclen, prob);
+out:
 	free(payload);
 	json_decref(hdr);
 	json_decref(jwk);
-	return out;
+	return ret;
 }

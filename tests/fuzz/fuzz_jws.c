@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for the JWS parser, under every use, followed by the
- * accessors, payload parsing and verification with fixed keys.
+ * accessors, payload parsing and verification with a fixed P-256 key
+ * (generated once), the jwk's own key and a fixed MAC key.  Aborts when
+ * an accepted JWS breaks an invariant the parser promises.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,11 +37,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (jws == NULL)
 			continue;
-		(void)acme_jws_alg_name(jws);
+		if (acme_jws_alg_name(jws) == NULL ||
+		    acme_jws_alg_from_name(acme_jws_alg_name(jws)) !=
+			acme_jws_alg(jws))
+			abort();
+		(void)acme_jws_alg_to_name(acme_jws_alg(jws));
 		(void)acme_jws_nonce(jws);
 		(void)acme_jws_url(jws);
 		(void)acme_jws_kid(jws);
-		(void)acme_jws_jwk(jws);
+		/* A jwk is imported at parse time or the parse fails. */
+		if ((acme_jws_jwk(jws) != NULL) !=
+		    (acme_jws_jwk_key(jws) != NULL))
+			abort();
 		(void)acme_jws_protected(jws);
 		(void)acme_jws_payload_b64(jws);
 		if (acme_jws_payload(jws, &len) == NULL)

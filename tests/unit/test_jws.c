@@ -162,6 +162,29 @@ expect_ok(const char *text, enum acme_jws_use use)
 
 /* --- known answers --- */
 
+/*
+ * The public half of a vector's private JWK, imported the way the server
+ * imports a jwk header (acme_jwk_to_key), so the known answers also cover
+ * that path.
+ */
+static EVP_PKEY *
+vector_public_key(const json_t *v)
+{
+	static const char *priv[] = { "d", "p", "q", "dp", "dq", "qi" };
+	json_t *jwk = json_deep_copy(json_object_get(v, "jwk"));
+	struct acme_problem p = { 0 };
+	EVP_PKEY *key;
+	size_t i;
+
+	for (i = 0; i < sizeof(priv) / sizeof(priv[0]); i++)
+		json_object_del(jwk, priv[i]);
+	key = acme_jwk_to_key(jwk, &p);
+	if (key == NULL)
+		fail_msg("vector jwk rejected: %s", p.detail);
+	json_decref(jwk);
+	return key;
+}
+
 static void
 vector_jws(const char *file, EVP_PKEY **keyp, char **text)
 {
@@ -215,6 +238,9 @@ jws__rfc7515_a2_rs256_sign_and_verify(void **state)
 	jws = expect_ok(text, ACME_JWS_USE_PLAIN);
 	assert_int_equal(acme_jws_alg(jws), ACME_JWS_RS256);
 	assert_int_equal(acme_jws_verify(jws, key, &p), 0);
+	EVP_PKEY_free(key);
+	key = vector_public_key(v);
+	assert_int_equal(acme_jws_verify(jws, key, &p), 0);
 	acme_jws_free(jws);
 	free(text);
 	EVP_PKEY_free(key);
@@ -231,8 +257,13 @@ jws__rfc7515_a3_es256_verify(void **state)
 	size_t len;
 	const unsigned char *payload;
 
+	json_t *v = th_vector_json("rfc7515-a3.json");
+
 	(void)state;
 	vector_jws("rfc7515-a3.json", &key, &text);
+	EVP_PKEY_free(key);
+	key = vector_public_key(v);
+	json_decref(v);
 	jws = expect_ok(text, ACME_JWS_USE_PLAIN);
 	assert_int_equal(acme_jws_alg(jws), ACME_JWS_ES256);
 	assert_int_equal(acme_jws_verify(jws, key, &p), 0);
@@ -281,10 +312,22 @@ jws__rfc8037_a4_a5_ed25519(void **state)
 	free(sig);
 	EVP_PKEY_free(key);
 	vector_jws("rfc8037-a4.json", &key, &text);
+	EVP_PKEY_free(key);
+	key = vector_public_key(v);
 	jws = expect_ok(text, ACME_JWS_USE_PLAIN);
 	assert_int_equal(acme_jws_alg(jws), ACME_JWS_EDDSA);
 	assert_int_equal(acme_jws_verify(jws, key, &p), 0);
 	acme_jws_free(jws);
+	/* A.5 with one signature bit changed. */
+	{
+		char *sigpos = strstr(text, "hgyY0il");
+
+		sigpos[0] = 'i';
+		jws = expect_ok(text, ACME_JWS_USE_PLAIN);
+		assert_int_equal(acme_jws_verify(jws, key, &p),
+		    ACME_ERR_VERIFY);
+		acme_jws_free(jws);
+	}
 	free(text);
 	EVP_PKEY_free(key);
 	json_decref(v);
@@ -750,10 +793,20 @@ jws__alg_key_mismatch_is_bad_public_key(void **state)
 	expect_fail(t, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_PUBLIC_KEY);
 	free(t);
 	free(h);
-	/* ES384 with a P-256 key. */
+	/* ES384 with a P-256 key, EdDSA with an RSA key, ES256 with Ed25519. */
 	h = hdr_with_jwk(ec256, "ES384", NULL);
 	t = assemble(h, "e30", "AAAA");
 	expect_fail(t, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_PUBLIC_KEY);
+	free(t);
+	free(h);
+	h = hdr_with_jwk(rsa, "EdDSA", NULL);
+	t = assemble(h, "e30", "AAAA");
+	expect_fail(t, ACME_JWS_USE_KEYCHANGE, ACME_PROB_BAD_PUBLIC_KEY);
+	free(t);
+	free(h);
+	h = hdr_with_jwk(ed, "ES256", NULL);
+	t = assemble(h, "e30", "AAAA");
+	expect_fail(t, ACME_JWS_USE_PLAIN, ACME_PROB_BAD_PUBLIC_KEY);
 	free(t);
 	free(h);
 }
@@ -856,7 +909,6 @@ static void
 jws__S_JWS_15_weak_jwk_is_bad_public_key(void **state)
 {
 	EVP_PKEY *weak = EVP_RSA_gen(1024);
-	json_t *jwk = json_object();
 	char *n64, *h, *t;
 	BIGNUM *n = NULL;
 	unsigned char buf[256];
@@ -879,18 +931,27 @@ jws__S_JWS_15_weak_jwk_is_bad_public_key(void **state)
 	free(h);
 	free(n64);
 	BN_free(n);
-	json_decref(jwk);
 	EVP_PKEY_free(weak);
 }
 
 /* --- keyChange inner JWS and EAB --- */
+
+/* Signs hdr_json honestly with ec384 and expects KEYCHANGE to refuse it. */
+static void
+keychange_refuses(const char *hdr_json, const char *why)
+{
+	char *text = signed_with(ec384, ACME_JWS_ES384, hdr_json, "{}");
+
+	expect_fail_why(text, ACME_JWS_USE_KEYCHANGE, ACME_PROB_MALFORMED, why);
+	free(text);
+}
 
 static void
 jws__keychange_inner_rules(void **state)
 {
 	struct acme_problem p = { 0 };
 	json_t *o;
-	char *text;
+	char *text, *h;
 
 	(void)state;
 	/* Valid inner: jwk, url, no nonce. */
@@ -901,18 +962,43 @@ jws__keychange_inner_rules(void **state)
 	expect_fail(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_NONCE);
 	free(text);
 	json_decref(o);
-	/* With a nonce: refused. */
+	/* With a nonce. */
 	o = acme_jws_sign_request(ec384, NULL, NONCE, URL, "{}", 2, &p);
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail(text, ACME_JWS_USE_KEYCHANGE, ACME_PROB_MALFORMED);
+	expect_fail_why(text, ACME_JWS_USE_KEYCHANGE, ACME_PROB_MALFORMED,
+	    "must not have a nonce");
 	free(text);
 	json_decref(o);
-	/* With a kid instead of a jwk: refused. */
+	/* With a kid instead of a jwk. */
 	o = acme_jws_sign_request(ec384, "kid", NULL, URL, "{}", 2, &p);
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail(text, ACME_JWS_USE_KEYCHANGE, ACME_PROB_MALFORMED);
+	expect_fail_why(text, ACME_JWS_USE_KEYCHANGE, ACME_PROB_MALFORMED,
+	    "needs a jwk");
 	free(text);
 	json_decref(o);
+	/* With a kid as well as the jwk (and no nonce). */
+	h = hdr_with_jwk(ec384, "ES384", ",\"kid\":\"k\"");
+	{
+		char *q = strstr(h, "\"nonce\":\"" NONCE "\",");
+
+		memmove(q, q + strlen("\"nonce\":\"" NONCE "\","),
+		    strlen(q + strlen("\"nonce\":\"" NONCE "\",")) + 1);
+	}
+	keychange_refuses(h, "must not have a kid");
+	/* Without a url. */
+	memcpy(strstr(h, "\"url\""), "\"uri\"", 5);
+	keychange_refuses(h, "no url");
+	free(h);
+}
+
+/* An HS256 header with the given extra members and a dummy MAC. */
+static void
+eab_refuses(const char *hdr_json, const char *why)
+{
+	char *text = assemble(hdr_json, "e30", "AAAA");
+
+	expect_fail_why(text, ACME_JWS_USE_EAB, ACME_PROB_MALFORMED, why);
+	free(text);
 }
 
 static void
@@ -922,7 +1008,7 @@ jws__eab_sign_verify_and_rules(void **state)
 	struct acme_problem p = { 0 };
 	struct acme_jws *jws;
 	json_t *o, *payload, *jwk;
-	char *text;
+	char *text, *h;
 
 	(void)state;
 	o = acme_jws_sign_eab(mac, 32, "kid-1", URL, ec256, &p);
@@ -931,15 +1017,22 @@ jws__eab_sign_verify_and_rules(void **state)
 	jws = expect_ok(text, ACME_JWS_USE_EAB);
 	assert_int_equal(acme_jws_alg(jws), ACME_JWS_HS256);
 	assert_string_equal(acme_jws_kid(jws), "kid-1");
+	assert_string_equal(acme_jws_url(jws), URL);
+	assert_null(acme_jws_nonce(jws));
+	assert_null(acme_jws_jwk_key(jws));
 	assert_int_equal(acme_jws_verify_hmac(jws, mac, 32, &p), 0);
 	assert_int_equal(acme_jws_verify_hmac(jws, mac, 31, &p),
 	    ACME_ERR_VERIFY);
+	assert_int_equal(acme_jws_verify_hmac(jws, mac, 0, &p),
+	    ACME_ERR_VERIFY);
+	assert_non_null(strstr(p.detail, "empty MAC key"));
 	/* The payload is the account key's JWK. */
 	payload = acme_jws_payload_json(jws, &p);
 	jwk = acme_jwk_from_key(ec256, NULL);
 	assert_true(json_equal(payload, jwk));
 	/* An HS256 JWS is never verified as a signature. */
-	assert_int_equal(acme_jws_verify(jws, ec256, &p), ACME_ERR_INVAL);
+	assert_int_equal(acme_jws_verify(jws, ec256, &p), ACME_ERR_VERIFY);
+	assert_int_equal(p.type, ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	json_decref(payload);
 	json_decref(jwk);
 	acme_jws_free(jws);
@@ -948,21 +1041,361 @@ jws__eab_sign_verify_and_rules(void **state)
 	    ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	free(text);
 	json_decref(o);
-	/* EAB must be HS256 and must not carry a nonce. */
+	/* EAB must be HS256. */
 	o = acme_jws_sign_request(ec256, "kid-1", NULL, URL, "{}", 2, &p);
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail(text, ACME_JWS_USE_EAB, ACME_PROB_MALFORMED);
+	expect_fail_why(text, ACME_JWS_USE_EAB, ACME_PROB_MALFORMED, "HS256");
 	free(text);
 	json_decref(o);
-	text = assemble("{\"alg\":\"HS256\",\"kid\":\"k\",\"url\":\"" URL
-			"\",\"nonce\":\"" NONCE "\"}",
-	    "e30", "AAAA");
-	expect_fail(text, ACME_JWS_USE_EAB, ACME_PROB_MALFORMED);
+	eab_refuses("{\"alg\":\"HS256\",\"kid\":\"k\",\"url\":\"" URL
+		    "\",\"nonce\":\"" NONCE "\"}",
+	    "must not have a nonce");
+	eab_refuses("{\"alg\":\"HS256\",\"url\":\"" URL "\"}", "needs a kid");
+	eab_refuses("{\"alg\":\"HS256\",\"kid\":\"k\"}", "needs a url");
+	/* A jwk never rides on a MAC JWS. */
+	h = hdr_with_jwk(ec256, "HS256", ",\"kid\":\"k\"");
+	eab_refuses(h, "must not carry a jwk");
+	free(h);
+}
+
+/* S-JWS-8: the MAC alg is judged before the jwk, for accounts too. */
+static void
+jws__S_JWS_8_hs256_with_jwk_is_bad_signature_algorithm(void **state)
+{
+	char *h = hdr_with_jwk(ec256, "HS256", NULL);
+	char *t = assemble(h, "e30", "AAAA");
+
+	(void)state;
+	expect_fail_why(t, ACME_JWS_USE_ACCOUNT,
+	    ACME_PROB_BAD_SIGNATURE_ALGORITHM, "MAC");
+	expect_fail_why(t, ACME_JWS_USE_KEYCHANGE,
+	    ACME_PROB_BAD_SIGNATURE_ALGORITHM, "MAC");
+	/* With no use rules, a jwk on a MAC JWS is still refused. */
+	expect_fail_why(t, ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED,
+	    "must not carry a jwk");
+	free(t);
+	free(h);
+}
+
+/* Every key type under every use it may sign for; each verifies. */
+static void
+jws__round_trip_every_use_and_key(void **state)
+{
+	static const unsigned char mac[32] = { 7, 7, 7 };
+	EVP_PKEY *keys[] = { ec256, ec384, rsa, ed };
+	struct acme_problem p = { 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		json_t *o[3];
+		struct acme_jws *jws;
+		char *text;
+		size_t j;
+
+		o[0] = acme_jws_sign_request(keys[i], "https://ca/acct/7",
+		    NONCE, URL, "{\"b\":2}", 7, &p);
+		o[1] = acme_jws_sign_request(keys[i], NULL, NULL, URL,
+		    "{\"b\":2}", 7, &p);
+		o[2] = acme_jws_sign_eab(mac, sizeof(mac), "eab-kid", URL,
+		    keys[i], &p);
+		for (j = 0; j < 3; j++) {
+			static const enum acme_jws_use uses[] = {
+				ACME_JWS_USE_ACCOUNT, ACME_JWS_USE_KEYCHANGE,
+				ACME_JWS_USE_EAB
+			};
+
+			assert_non_null(o[j]);
+			text = json_dumps(o[j], JSON_COMPACT);
+			jws = expect_ok(text, uses[j]);
+			if (uses[j] == ACME_JWS_USE_EAB) {
+				assert_int_equal(acme_jws_verify_hmac(jws, mac,
+						     sizeof(mac), &p),
+				    0);
+			} else {
+				assert_int_equal(acme_jws_verify(jws, keys[i],
+						     &p),
+				    0);
+			}
+			if (uses[j] == ACME_JWS_USE_KEYCHANGE)
+				assert_int_equal(acme_jws_verify(jws,
+						     acme_jws_jwk_key(jws), &p),
+				    0);
+			acme_jws_free(jws);
+			free(text);
+			json_decref(o[j]);
+		}
+	}
+}
+
+/*
+ * The protected header is {"alg", then hdr's members in order}, compact,
+ * and the same every time; an "alg" in hdr does not override the key's.
+ */
+static void
+jws__sign_protected_header_is_deterministic(void **state)
+{
+	json_t *hdr = json_pack("{s:s, s:s, s:s, s:s}", "nonce", NONCE, "url",
+	    URL, "alg", "HS256", "kid", "k");
+	json_t *a = acme_jws_sign(ec256, hdr, "{}", 2, NULL);
+	json_t *b = acme_jws_sign(ec256, hdr, "{}", 2, NULL);
+	const char *pa = json_string_value(json_object_get(a, "protected"));
+	unsigned char *dec = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(pa);
+	assert_string_equal(pa,
+	    json_string_value(json_object_get(b, "protected")));
+	assert_int_equal(acme_b64url_decode(pa, strlen(pa), &dec, &len), 0);
+	assert_string_equal((char *)dec,
+	    "{\"alg\":\"ES256\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
+	    "\",\"kid\":\"k\"}");
+	free(dec);
+	json_decref(a);
+	json_decref(b);
+	json_decref(hdr);
+}
+
+/* S-JWS-1: one flipped signature byte fails under every algorithm. */
+static void
+jws__S_JWS_1_flipped_signature_byte_fails_every_alg(void **state)
+{
+	static const unsigned char mac[32] = { 9 };
+	EVP_PKEY *keys[] = { ec256, ec384, rsa, ed, NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		json_t *o = keys[i] != NULL ?
+				acme_jws_sign_request(keys[i], "k", NONCE, URL,
+				    "{}", 2, NULL) :
+				acme_jws_sign_eab(mac, sizeof(mac), "k", URL,
+				    ec256, NULL);
+		const char *sig64 =
+		    json_string_value(json_object_get(o, "signature"));
+		struct acme_problem p = { 0 };
+		struct acme_jws *jws;
+		unsigned char *raw = NULL;
+		size_t len = 0;
+		char *s, *text;
+
+		assert_int_equal(acme_b64url_decode(sig64, strlen(sig64), &raw,
+				     &len),
+		    0);
+		raw[len / 2] ^= 0x01;
+		s = acme_b64url_encode(raw, len);
+		json_object_set_new(o, "signature", json_string(s));
+		text = json_dumps(o, JSON_COMPACT);
+		jws = expect_ok(text,
+		    keys[i] != NULL ? ACME_JWS_USE_ACCOUNT : ACME_JWS_USE_EAB);
+		if (keys[i] != NULL)
+			assert_int_equal(acme_jws_verify(jws, keys[i], &p),
+			    ACME_ERR_VERIFY);
+		else
+			assert_int_equal(acme_jws_verify_hmac(jws, mac,
+					     sizeof(mac), &p),
+			    ACME_ERR_VERIFY);
+		assert_int_equal(p.type, ACME_PROB_MALFORMED);
+		assert_non_null(strstr(p.detail, "does not verify"));
+		acme_jws_free(jws);
+		free(text);
+		free(s);
+		free(raw);
+		json_decref(o);
+	}
+}
+
+/* S-JWS-17: ECDSA signatures of any other length never reach OpenSSL. */
+static void
+jws__S_JWS_17_rejects_wrong_length_ecdsa(void **state)
+{
+	unsigned char sig[97];
+	struct acme_problem p = { 0 };
+	size_t i;
+	static const struct {
+		enum acme_jws_alg alg;
+		size_t len;
+	} cases[] = {
+		{ ACME_JWS_ES256, 63 },
+		{ ACME_JWS_ES256, 65 },
+		{ ACME_JWS_ES256, 96 },
+		{ ACME_JWS_ES384, 64 },
+		{ ACME_JWS_ES384, 97 },
+	};
+
+	(void)state;
+	memset(sig, 0x11, sizeof(sig));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		EVP_PKEY *k = cases[i].alg == ACME_JWS_ES256 ? ec256 : ec384;
+
+		assert_int_equal(acme_jws_verify_raw(k, cases[i].alg, "x", 1,
+				     sig, cases[i].len, &p),
+		    ACME_ERR_VERIFY);
+		assert_non_null(strstr(p.detail, "r||s"));
+	}
+}
+
+/* Members of the wrong JSON type are malformed, never ignored. */
+static void
+jws__rejects_members_of_wrong_type(void **state)
+{
+	static const char *bad[] = {
+		"{\"protected\":1,\"payload\":\"\",\"signature\":\"AA\"}",
+		"{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"payload\":{},"
+		"\"signature\":\"AA\"}",
+		"{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"payload\":\"\","
+		"\"signature\":null}",
+		"{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"payload\":\"\","
+		"\"signature\":[\"AA\"]}",
+	};
+	static const char *hdrs[] = {
+		"{\"alg\":\"ES256\",\"nonce\":5,\"url\":\"" URL
+		"\",\"kid\":\"k\"}",
+		"{\"alg\":\"ES256\",\"nonce\":\"" NONCE "\",\"url\":true,"
+		"\"kid\":\"k\"}",
+		"{\"alg\":\"ES256\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
+		"\",\"kid\":{}}",
+		"{\"alg\":\"ES256\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
+		"\",\"jwk\":\"not an object\"}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_fail(bad[i], ACME_JWS_USE_PLAIN, ACME_PROB_MALFORMED);
+	for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+		char *t = assemble(hdrs[i], "e30", "AAAA");
+
+		expect_fail(t, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED);
+		free(t);
+	}
+}
+
+/* acme_jws_parse_json() takes a borrowed object and applies the same rules. */
+static void
+jws__parse_json_borrows_and_checks(void **state)
+{
+	json_t *o = acme_jws_sign_request(ed, NULL, NONCE, URL, "{}", 2, NULL);
+	json_t *arr = json_array();
+	struct acme_problem p = { 0 };
+	struct acme_jws *jws;
+
+	(void)state;
+	jws = acme_jws_parse_json(o, ACME_JWS_USE_ACCOUNT, &p);
+	assert_non_null(jws);
+	assert_int_equal(o->refcount, 1);
+	assert_int_equal(acme_jws_verify(jws, ed, &p), 0);
+	acme_jws_free(jws);
+	assert_null(acme_jws_parse_json(o, ACME_JWS_USE_KEYCHANGE, &p));
+	assert_int_equal(p.type, ACME_PROB_MALFORMED);
+	assert_null(acme_jws_parse_json(arr, ACME_JWS_USE_PLAIN, &p));
+	assert_null(acme_jws_parse_json(NULL, ACME_JWS_USE_PLAIN, NULL));
+	acme_jws_free(NULL);
+	json_decref(arr);
+	json_decref(o);
+}
+
+/* Signing refuses keys and algs that could never verify. */
+static void
+jws__sign_refuses_unsuitable_keys(void **state)
+{
+	EVP_PKEY *weak = EVP_RSA_gen(1024);
+	struct acme_problem p = { 0 };
+	size_t len = 0;
+
+	(void)state;
+	assert_null(acme_jws_sign_request(weak, "k", NONCE, URL, "{}", 2, &p));
+	assert_int_equal(p.type, ACME_PROB_BAD_PUBLIC_KEY);
+	assert_null(acme_jws_sign_raw(ec256, ACME_JWS_ES384, "x", 1, &len, &p));
+	assert_int_equal(p.type, ACME_PROB_BAD_PUBLIC_KEY);
+	assert_null(acme_jws_sign_raw(ec256, ACME_JWS_HS256, "x", 1, &len, &p));
+	assert_null(acme_jws_sign_raw(ed, ACME_JWS_ALG_NONE, "x", 1, &len, &p));
+	assert_int_equal(acme_jws_verify_raw(ed, ACME_JWS_HS256, "x", 1,
+			     (const unsigned char *)"x", 1, &p),
+	    ACME_ERR_VERIFY);
+	assert_int_equal(p.type, ACME_PROB_BAD_SIGNATURE_ALGORITHM);
+	assert_null(acme_jws_sign_eab(NULL, 0, "k", URL, ec256, &p));
+	assert_null(acme_jws_sign_request(ec256, "k", NONCE, NULL, "", 0, &p));
+	EVP_PKEY_free(weak);
+}
+
+/* A MAC is exactly 32 bytes: a correct MAC with a byte appended fails. */
+static void
+jws__hmac_length_and_alg_are_checked(void **state)
+{
+	static const unsigned char mac[32] = { 5, 4, 3 };
+	json_t *o = acme_jws_sign_eab(mac, sizeof(mac), "k", URL, ed, NULL);
+	const char *sig64 = json_string_value(json_object_get(o, "signature"));
+	unsigned char *raw = NULL, longer[33];
+	struct acme_problem p = { 0 };
+	struct acme_jws *jws;
+	size_t len = 0;
+	char *s, *text;
+
+	(void)state;
+	assert_int_equal(acme_b64url_decode(sig64, strlen(sig64), &raw, &len),
+	    0);
+	assert_int_equal(len, 32);
+	memcpy(longer, raw, 32);
+	longer[32] = 0;
+	s = acme_b64url_encode(longer, sizeof(longer));
+	json_object_set_new(o, "signature", json_string(s));
+	text = json_dumps(o, JSON_COMPACT);
+	jws = expect_ok(text, ACME_JWS_USE_EAB);
+	assert_int_equal(acme_jws_verify_hmac(jws, mac, sizeof(mac), &p),
+	    ACME_ERR_VERIFY);
+	acme_jws_free(jws);
 	free(text);
-	text =
-	    assemble("{\"alg\":\"HS256\",\"url\":\"" URL "\"}", "e30", "AAAA");
-	expect_fail(text, ACME_JWS_USE_EAB, ACME_PROB_MALFORMED);
+	free(s);
+	free(raw);
+	json_decref(o);
+	/* verify_hmac() only takes HS256 JWSs. */
+	o = acme_jws_sign_request(ec256, "k", NONCE, URL, "{}", 2, NULL);
+	text = json_dumps(o, JSON_COMPACT);
+	jws = expect_ok(text, ACME_JWS_USE_ACCOUNT);
+	assert_int_equal(acme_jws_verify_hmac(jws, mac, sizeof(mac), &p),
+	    ACME_ERR_VERIFY);
+	assert_non_null(strstr(p.detail, "expected an HS256"));
+	acme_jws_free(jws);
 	free(text);
+	json_decref(o);
+}
+
+/*
+ * S-JWS-17: r and s are left-padded to the field length.  About one
+ * signature in 128 has an r or s with a leading zero byte, so a thousand
+ * P-256 signatures all but surely include some.
+ */
+static void
+jws__S_JWS_17_short_r_or_s_is_padded(void **state)
+{
+	struct acme_problem p = { 0 };
+	unsigned char msg[8];
+	int i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		EVP_PKEY *key = k == 0 ? ec256 : ec384;
+		enum acme_jws_alg alg =
+		    k == 0 ? ACME_JWS_ES256 : ACME_JWS_ES384;
+
+		/* The padding code is shared; P-384 needs fewer rounds. */
+		for (i = 0; i < (k == 0 ? 1000 : 200); i++) {
+			unsigned char *sig;
+			size_t len = 0;
+
+			memcpy(msg, &i, sizeof(i));
+			sig = acme_jws_sign_raw(key, alg, msg, sizeof(msg),
+			    &len, &p);
+			assert_non_null(sig);
+			assert_int_equal(len, k == 0 ? 64 : 96);
+			assert_int_equal(acme_jws_verify_raw(key, alg, msg,
+					     sizeof(msg), sig, len, &p),
+			    0);
+			free(sig);
+		}
+	}
 }
 
 static void
@@ -1016,6 +1449,18 @@ main(void)
 		cmocka_unit_test(jws__keychange_inner_rules),
 		cmocka_unit_test(jws__eab_sign_verify_and_rules),
 		cmocka_unit_test(jws__alg_names),
+		cmocka_unit_test(
+		    jws__S_JWS_8_hs256_with_jwk_is_bad_signature_algorithm),
+		cmocka_unit_test(jws__round_trip_every_use_and_key),
+		cmocka_unit_test(jws__sign_protected_header_is_deterministic),
+		cmocka_unit_test(
+		    jws__S_JWS_1_flipped_signature_byte_fails_every_alg),
+		cmocka_unit_test(jws__S_JWS_17_rejects_wrong_length_ecdsa),
+		cmocka_unit_test(jws__rejects_members_of_wrong_type),
+		cmocka_unit_test(jws__parse_json_borrows_and_checks),
+		cmocka_unit_test(jws__sign_refuses_unsuitable_keys),
+		cmocka_unit_test(jws__hmac_length_and_alg_are_checked),
+		cmocka_unit_test(jws__S_JWS_17_short_r_or_s_is_padded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
