@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <time.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <anvil/ident.h>
 #include <anvil/problem.h>
@@ -51,6 +52,13 @@ int acme_x509_ski(X509 *cert, unsigned char *out, size_t outsz, size_t *len);
 
 /* notBefore and notAfter as time_t (UTC).  Returns 0 or ACME_ERR_INVAL. */
 int acme_x509_validity(X509 *cert, time_t *not_before, time_t *not_after);
+
+/*
+ * subjectAltName entries for identifiers: dNSName for DNS, iPAddress (4 or
+ * 16 octets) for IP.  Returns a new GENERAL_NAMES (free with
+ * GENERAL_NAMES_free) or NULL on failure.  Used for CSRs and certificates.
+ */
+GENERAL_NAMES *acme_x509_general_names(const struct acme_ident *ids, size_t n);
 
 /* PEM of one certificate, appended to a new string the caller frees. */
 char *acme_x509_to_pem(X509 *cert, size_t *len);

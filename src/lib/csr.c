@@ -18,6 +18,7 @@
 #include <anvil/b64url.h>
 #include <anvil/csr.h>
 #include <anvil/err.h>
+#include <anvil/x509.h>
 
 #include "internal.h"
 
@@ -40,8 +41,7 @@ acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids, size_t n,
 		return NULL;
 	}
 	if ((req = X509_REQ_new()) == NULL || !X509_REQ_set_version(req, 0) ||
-	    (name = X509_NAME_new()) == NULL ||
-	    (gens = sk_GENERAL_NAME_new_null()) == NULL)
+	    (name = X509_NAME_new()) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (ids[i].type == ACME_IDENT_DNS &&
@@ -53,42 +53,8 @@ acme_csr_build(EVP_PKEY *key, const struct acme_ident *ids, size_t n,
 	}
 	if (!X509_REQ_set_subject_name(req, name))
 		goto out;
-	for (i = 0; i < n; i++) {
-		GENERAL_NAME *gn = GENERAL_NAME_new();
-
-		if (gn == NULL)
-			goto out;
-		if (ids[i].type == ACME_IDENT_DNS) {
-			ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-
-			if (s == NULL ||
-			    !ASN1_STRING_set(s, ids[i].value, -1)) {
-				ASN1_IA5STRING_free(s);
-				GENERAL_NAME_free(gn);
-				goto out;
-			}
-			GENERAL_NAME_set0_value(gn, GEN_DNS, s);
-		} else {
-			unsigned char a[16];
-			int alen =
-			    inet_pton(AF_INET, ids[i].value, a) == 1  ? 4 :
-			    inet_pton(AF_INET6, ids[i].value, a) == 1 ? 16 :
-									0;
-			ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
-
-			if (o == NULL || alen == 0 ||
-			    !ASN1_OCTET_STRING_set(o, a, alen)) {
-				ASN1_OCTET_STRING_free(o);
-				GENERAL_NAME_free(gn);
-				goto out;
-			}
-			GENERAL_NAME_set0_value(gn, GEN_IPADD, o);
-		}
-		if (!sk_GENERAL_NAME_push(gens, gn)) {
-			GENERAL_NAME_free(gn);
-			goto out;
-		}
-	}
+	if ((gens = acme_x509_general_names(ids, n)) == NULL)
+		goto out;
 	if ((exts = sk_X509_EXTENSION_new_null()) == NULL ||
 	    (ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) == NULL ||
 	    !sk_X509_EXTENSION_push(exts, ext))

@@ -289,3 +289,54 @@ acme_x509_to_pem(X509 *cert, size_t *len)
 	BIO_free(b);
 	return out;
 }
+
+GENERAL_NAMES *
+acme_x509_general_names(const struct acme_ident *ids, size_t n)
+{
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	size_t i;
+
+	if (gens == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		GENERAL_NAME *gn = GENERAL_NAME_new();
+		unsigned char a[16];
+		int alen = 0;
+
+		if (gn == NULL)
+			goto fail;
+		if (ids[i].type == ACME_IDENT_DNS) {
+			ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+			if (s == NULL ||
+			    !ASN1_STRING_set(s, ids[i].value, -1)) {
+				ASN1_IA5STRING_free(s);
+				GENERAL_NAME_free(gn);
+				goto fail;
+			}
+			GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+		} else {
+			ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
+
+			if (inet_pton(AF_INET, ids[i].value, a) == 1)
+				alen = 4;
+			else if (inet_pton(AF_INET6, ids[i].value, a) == 1)
+				alen = 16;
+			if (o == NULL || alen == 0 ||
+			    !ASN1_OCTET_STRING_set(o, a, alen)) {
+				ASN1_OCTET_STRING_free(o);
+				GENERAL_NAME_free(gn);
+				goto fail;
+			}
+			GENERAL_NAME_set0_value(gn, GEN_IPADD, o);
+		}
+		if (!sk_GENERAL_NAME_push(gens, gn)) {
+			GENERAL_NAME_free(gn);
+			goto fail;
+		}
+	}
+	return gens;
+fail:
+	GENERAL_NAMES_free(gens);
+	return NULL;
+}

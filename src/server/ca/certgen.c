@@ -20,6 +20,7 @@
 
 #include <anvil/err.h>
 #include <anvil/fileio.h>
+#include <anvil/x509.h>
 
 #include "certgen.h"
 
@@ -42,56 +43,17 @@ add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	return ok;
 }
 
-/* subjectAltName from identifiers, built as GENERAL_NAMEs. */
+/* subjectAltName from identifiers (critical when the subject is empty). */
 static int
 add_sans(X509 *cert, const struct acme_ident *sans, size_t n, int critical)
 {
-	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-	size_t i;
-	int ok = 0;
+	GENERAL_NAMES *gens = acme_x509_general_names(sans, n);
+	int ok;
 
 	if (gens == NULL)
 		return 0;
-	for (i = 0; i < n; i++) {
-		GENERAL_NAME *gn = GENERAL_NAME_new();
-		unsigned char addr[16];
-		int alen = 0;
-
-		if (gn == NULL)
-			goto out;
-		if (sans[i].type == ACME_IDENT_DNS) {
-			ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-
-			if (s == NULL ||
-			    !ASN1_STRING_set(s, sans[i].value, -1)) {
-				ASN1_IA5STRING_free(s);
-				GENERAL_NAME_free(gn);
-				goto out;
-			}
-			GENERAL_NAME_set0_value(gn, GEN_DNS, s);
-		} else {
-			ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
-
-			if (inet_pton(AF_INET, sans[i].value, addr) == 1)
-				alen = 4;
-			else if (inet_pton(AF_INET6, sans[i].value, addr) == 1)
-				alen = 16;
-			if (o == NULL || alen == 0 ||
-			    !ASN1_OCTET_STRING_set(o, addr, alen)) {
-				ASN1_OCTET_STRING_free(o);
-				GENERAL_NAME_free(gn);
-				goto out;
-			}
-			GENERAL_NAME_set0_value(gn, GEN_IPADD, o);
-		}
-		if (!sk_GENERAL_NAME_push(gens, gn)) {
-			GENERAL_NAME_free(gn);
-			goto out;
-		}
-	}
 	ok = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, critical,
 		 X509V3_ADD_DEFAULT) == 1;
-out:
 	GENERAL_NAMES_free(gens);
 	return ok;
 }
