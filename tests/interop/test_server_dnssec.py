@@ -126,7 +126,9 @@ def test_S_DNS_5_signed_txt_validates_and_tampered_is_bogus(tmp_path, bind):
             text = f.read()
         assert tokens["bad"][2] in text
         with open(signed, "w") as f:
-            f.write(text.replace(tokens["bad"][2], "x" + tokens["bad"][2][1:]))
+            bad = tokens["bad"][2]
+            # Change the first character to a different one, always.
+            f.write(text.replace(bad, ("A" if bad[0] != "A" else "B") + bad[1:]))
         bind.proc.terminate()
         bind.proc.wait(timeout=10)
         bind.log.close()
