@@ -2,7 +2,7 @@
 /*
  * The ACME client flow (RFC 8555 section 7), shared by the anvil command
  * and anvil-bench.  It speaks to one CA over one keep-alive connection,
- * keeps the freshest Replay-Nonce, retries once on badNonce (S-NON-6),
+ * keeps the freshest Replay-Nonce, retries on badNonce (S-NON-6),
  * and signs through a struct acme_signer so the account key can live
  * elsewhere (another process, an HSM) later.
  */

@@ -3,8 +3,8 @@
  * The ACME client flow (see include/anvil/client.h).  Every signed
  * request goes through post_once(): take the saved nonce (or fetch one),
  * sign, send, save the response's nonce.  A badNonce answer is retried
- * once with the nonce that came with it (S-NON-6); any other problem
- * document is handed to the caller as is.
+ * with the nonce that came with it (S-NON-6), a few times; any other
+ * problem document is handed to the caller as is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,13 @@
 #include "internal.h"
 
 #define USER_AGENT "anvil/" ANVIL_VERSION " libcurl"
+
+/*
+ * Attempts per request while the CA answers badNonce, each with the nonce
+ * that came with the refusal (S-NON-6).  More than one retry: a CA may
+ * reject nonces at random (pebble does 5 %), and two in a row happen.
+ */
+#define BADNONCE_TRIES 5
 
 struct key_signer {
 	EVP_PKEY *key;
@@ -209,7 +216,7 @@ fetch_nonce(struct acme_client *c, struct acme_problem *prob)
 
 /*
  * One signed POST.  payload NULL is POST-as-GET.  use_kid 0 embeds the
- * jwk (newAccount).  Fills r.  Retries once on badNonce.
+ * jwk (newAccount).  Fills r.  Retries on badNonce (BADNONCE_TRIES).
  */
 static int
 post_once(struct acme_client *c, const char *url, const char *payload,
@@ -217,7 +224,7 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 {
 	int attempt, rc;
 
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (attempt = 0; attempt < BADNONCE_TRIES; attempt++) {
 		char nonce[256];
 		json_t *jws;
 		char *body;
@@ -245,7 +252,7 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 		if (r->status == 400 &&
 		    strstr(r->body, "urn:ietf:params:acme:error:badNonce") !=
 			NULL &&
-		    attempt == 0) {
+		    attempt + 1 < BADNONCE_TRIES) {
 			acme_http_resp_release(r);
 			continue;
 		}
