@@ -84,21 +84,26 @@ zone "{ZONE}" {{ type primary; file "{d}/{ZONE}.signed"; }};
     b = Bind()
     b.dir, b.port, b.trust_anchor, b.proc = d, port, ta, None
 
+    def wait_up():
+        # Until named answers for the zone (dig from bind9-dnsutils).
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            r = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p",
+                                str(port), "@127.0.0.1", "SOA", ZONE],
+                               capture_output=True, text=True)
+            if r.stdout.strip():
+                return
+            time.sleep(0.1)
+        raise TimeoutError("named did not start")
+
     def start(txt):
         write_zone(d, txt)
         b.log = open(os.path.join(d, "named.log"), "w")
         b.proc = subprocess.Popen(["named", "-g", "-c", os.path.join(d, "named.conf")],
                                   stdout=b.log, stderr=subprocess.STDOUT)
-        end = time.monotonic() + 15
-        while time.monotonic() < end:
-            r = subprocess.run(["dig", "+short", "-p", str(port), "@127.0.0.1",
-                                "SOA", ZONE], capture_output=True, text=True) \
-                if shutil.which("dig") else None
-            if r is None or r.stdout.strip():
-                break
-            time.sleep(0.1)
-        time.sleep(0.3)
+        wait_up()
     b.start = start
+    b.wait_up = wait_up
     yield b
     if b.proc is not None:
         b.proc.terminate()
@@ -136,7 +141,7 @@ def test_S_DNS_5_signed_txt_validates_and_tampered_is_bogus(tmp_path, bind):
         bind.proc = subprocess.Popen(["named", "-g", "-c",
                                       os.path.join(bind.dir, "named.conf")],
                                      stdout=bind.log, stderr=subprocess.STDOUT)
-        time.sleep(1.0)
+        bind.wait_up()
         acct.post(tokens["good"][1], {})
         good = acct.wait(tokens["good"][0]).json()
         assert good["status"] == "valid", good
