@@ -67,6 +67,13 @@ json_t *acme_client_post(struct acme_client *c, const char *url,
 char *acme_client_get_raw(struct acme_client *c, const char *url, size_t *len,
     struct acme_problem *prob);
 
+/*
+ * As acme_client_get_raw() for a certificate URL, also returning up to
+ * max alternate chain URLs (Link rel="alternate") in alts (*nalt).
+ */
+char *acme_client_get_cert(struct acme_client *c, const char *url, size_t *len,
+    char (*alts)[1024], size_t max, size_t *nalt, struct acme_problem *prob);
+
 /* keyAuthorization = token "." thumbprint (RFC 8555 8.1); caller frees. */
 char *acme_client_key_authorization(struct acme_client *c, const char *token);
 

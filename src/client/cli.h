@@ -25,6 +25,7 @@ struct cli {
 	enum acme_key_type key_type;
 	const char *email;
 	int agree_tos;
+	const char *preferred_chain; /* issuer CN to prefer, or NULL */
 	const char *eab_kid;
 	const char *eab_hmac;
 	char state_dir[1024];

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <openssl/x509.h>
+#include <openssl/objects.h>
 
 #include <anvil/client.h>
 #include <anvil/csr.h>
@@ -317,6 +318,9 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 		json_object_set_new(r, "http_port", json_integer(o->http_port));
 	if (r != NULL && o->ca_bundle != NULL)
 		json_object_set_new(r, "ca_bundle", json_string(o->ca_bundle));
+	if (r != NULL && o->preferred_chain != NULL)
+		json_object_set_new(r, "preferred_chain",
+		    json_string(o->preferred_chain));
 	renewal = r != NULL ? json_dumps(r, JSON_INDENT(2)) : NULL;
 	json_decref(r);
 	rc = ACME_ERR_NOMEM;
@@ -346,6 +350,61 @@ out:
 	free(keypem);
 	free(renewal);
 	return rc;
+}
+
+/* The issuer CN of the topmost certificate of a PEM chain, or "". */
+static void
+top_issuer_cn(const char *pem, size_t len, char *out, size_t size)
+{
+	STACK_OF(X509) *chain = acme_x509_parse_chain(pem, len, NULL);
+	X509_NAME *iss;
+	int n;
+
+	out[0] = '\0';
+	if (chain == NULL)
+		return;
+	iss =
+	    X509_get_issuer_name(sk_X509_value(chain, sk_X509_num(chain) - 1));
+	n = X509_NAME_get_text_by_NID(iss, NID_commonName, out, (int)size);
+	if (n < 0)
+		out[0] = '\0';
+	sk_X509_pop_free(chain, X509_free);
+}
+
+/*
+ * Downloads the certificate; with --preferred-chain, the first chain
+ * (default, then the alternates in the CA's order) whose topmost
+ * certificate is issued by that CN, else the default (as certbot does).
+ */
+static char *
+download(const struct cli *o, struct acme_client *c, const char *url,
+    size_t *len, struct acme_problem *prob)
+{
+	char alts[8][1024], cn[256];
+	size_t nalt = 0, i;
+	char *pem;
+
+	pem = acme_client_get_cert(c, url, len, alts, 8, &nalt, prob);
+	if (pem == NULL || o->preferred_chain == NULL)
+		return pem;
+	top_issuer_cn(pem, *len, cn, sizeof(cn));
+	if (strcmp(cn, o->preferred_chain) == 0)
+		return pem;
+	for (i = 0; i < nalt; i++) {
+		size_t alen = 0;
+		char *alt = acme_client_get_raw(c, alts[i], &alen, NULL);
+
+		if (alt == NULL)
+			continue;
+		top_issuer_cn(alt, alen, cn, sizeof(cn));
+		if (strcmp(cn, o->preferred_chain) == 0) {
+			free(pem);
+			*len = alen;
+			return alt;
+		}
+		free(alt);
+	}
+	return pem;
 }
 
 int
@@ -486,7 +545,7 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		goto out;
 	}
 	cli_progress(o, "download");
-	if ((pem = acme_client_get_raw(c,
+	if ((pem = download(o, c,
 		 json_string_value(json_object_get(fin, "certificate")),
 		 &pemlen, prob)) == NULL ||
 	    check_chain(pem, pemlen, cert_key, ids, nids, &leaf, prob) != 0)

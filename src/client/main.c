@@ -43,7 +43,7 @@ usage(void)
 	    "            --dns-hook SCRIPT [--dns-check-server ADDR[:PORT]])\n"
 	    "           [--server URL | --staging] [--ca-bundle FILE]\n"
 	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
-	    "           [--email ADDR] [--agree-tos]\n"
+	    "           [--email ADDR] [--agree-tos] [--preferred-chain CN]\n"
 	    "           [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR]\n"
 	    "           [--json] [-v]\n"
 	    "       anvil renew [NAME | --all] [--force] [--state-dir DIR] "
@@ -116,6 +116,7 @@ cmd_issue_main(int argc, char **argv)
 		{ "webroot", required_argument, NULL, 'w' },
 		{ "dns-hook", required_argument, NULL, 'H' + 256 },
 		{ "tls-alpn", no_argument, NULL, 'L' + 256 },
+		{ "preferred-chain", required_argument, NULL, 'P' + 256 },
 		{ "tls-port", required_argument, NULL, 'Q' + 256 },
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
 		{ "server", required_argument, NULL, 's' },
@@ -163,6 +164,9 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'L' + 256:
 			o.tls_alpn = 1;
+			break;
+		case 'P' + 256:
+			o.preferred_chain = optarg;
 			break;
 		case 'Q' + 256:
 			o.tls_port = port_arg(optarg);

@@ -95,6 +95,8 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 
 	o->server = json_string_value(json_object_get(r, "server"));
 	o->ca_bundle = json_string_value(json_object_get(r, "ca_bundle"));
+	o->preferred_chain =
+	    json_string_value(json_object_get(r, "preferred_chain"));
 	o->key_type = acme_key_type_from_name(
 	    json_string_value(json_object_get(r, "key_type")));
 	o->nnames = 0;

@@ -306,9 +306,19 @@ char *
 acme_client_get_raw(struct acme_client *c, const char *url, size_t *len,
     struct acme_problem *prob)
 {
+	return acme_client_get_cert(c, url, len, NULL, 0, NULL, prob);
+}
+
+char *
+acme_client_get_cert(struct acme_client *c, const char *url, size_t *len,
+    char (*alts)[1024], size_t max, size_t *nalt, struct acme_problem *prob)
+{
 	struct acme_http_resp r;
 	char *body;
+	size_t i;
 
+	if (nalt != NULL)
+		*nalt = 0;
 	if (post_once(c, url, NULL, 1, &r, prob) != 0)
 		return NULL;
 	if (r.status != 200) {
@@ -316,6 +326,13 @@ acme_client_get_raw(struct acme_client *c, const char *url, size_t *len,
 		acme_http_resp_release(&r);
 		return NULL;
 	}
+	/* S-CERT-3: alternate chains are announced with rel="alternate". */
+	for (i = 0; alts != NULL && nalt != NULL && *nalt < max; i++)
+		if (acme_http_link(&r, "alternate", i, alts[*nalt],
+			sizeof(alts[0])) == NULL)
+			break;
+		else
+			(*nalt)++;
 	body = r.body;
 	if (len != NULL)
 		*len = r.len;

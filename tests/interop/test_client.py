@@ -409,3 +409,38 @@ def test_anvil_account_commands_against_pebble(pebble, tmp_path):
     assert json.loads(r.stdout)["status"] == "deactivated"
     r = anvil("account", "show", *ca)
     assert r.returncode == 1 and "no account" in r.stderr
+
+
+def test_anvil_preferred_chain(tmp_path, challtestsrv):
+    """--preferred-chain picks the alternate chain whose top certificate
+    the named CA issued; without it, the default chain."""
+    from conftest import ANVIL_CA, CA, start_ca
+    from test_server_chains import cross_sign
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01)])
+    assert ca.stop() == 0
+    alt_root, alt_chain = cross_sign(ca.dir, str(tmp_path))
+    cfg_path = os.path.join(ca.dir, "anvil-ca.json")
+    cfg = json.load(open(cfg_path))
+    cfg["alt_chain"] = alt_chain
+    json.dump(cfg, open(cfg_path, "w"))
+    ca.proc = subprocess.Popen([ANVIL_CA, "serve", "-c", cfg_path],
+                               stdout=ca.log, stderr=subprocess.STDOUT)
+    wait_port(ca.port, ca.proc)
+    try:
+        common = ["--standalone", "--http-port", str(http01), "--server",
+                  ca.directory, "--ca-bundle", ca.tls_ca, "--state-dir",
+                  str(tmp_path / "s")]
+        r = anvil("issue", "-d", "pref.example.com", "--preferred-chain",
+                  "anvil alt root", *common)
+        assert r.returncode == 0, r.stderr
+        check_files(str(tmp_path / "s"), "pref.example.com", open(alt_root).read())
+        r = anvil("issue", "-d", "nopref.example.com", *common)
+        assert r.returncode == 0, r.stderr
+        check_files(str(tmp_path / "s"), "nopref.example.com",
+                    open(os.path.join(ca.dir, "ca/root.pem")).read())
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
