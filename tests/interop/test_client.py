@@ -366,7 +366,7 @@ def test_anvil_eab_against_anvil_ca(tmp_path, challtestsrv):
         r = anvil("issue", *common, "--state-dir", str(tmp_path / "s0"))
         assert r.returncode == 1 and "external account" in r.stderr
         r = anvil("issue", *common, "--state-dir", str(tmp_path / "s1"),
-                  "--eab-kid", f["kid"], "--eab-hmac-key", f["hmac_key"])
+                  f"--eab-kid={f['kid']}", f"--eab-hmac-key={f['hmac_key']}")
         assert r.returncode == 0, r.stdout + r.stderr
         assert ca.db("SELECT eab_kid FROM accounts") == [(f["kid"],)]
     finally:

@@ -117,8 +117,9 @@ def test_certbot_registers_with_eab(eab_ca, tmp_path):
     env = dict(os.environ, REQUESTS_CA_BUNDLE=eab_ca.tls_ca)
     r = subprocess.run(["certbot", "register", "--non-interactive", "--agree-tos",
                         "--register-unsafely-without-email", "--no-eff-email",
-                        "--server", eab_ca.directory, "--eab-kid", kid,
-                        "--eab-hmac-key", mac,
+                        "--server", eab_ca.directory, f"--eab-kid={kid}",
+                        # "=" form: a base64url key may start with "-".
+                        f"--eab-hmac-key={mac}",
                         "--config-dir", str(tmp_path / "c"), "--work-dir",
                         str(tmp_path / "w"), "--logs-dir", str(tmp_path / "l")],
                        env=env, capture_output=True, text=True, timeout=120)
