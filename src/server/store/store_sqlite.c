@@ -3,12 +3,15 @@
  * The SQLite back end of the storage interface (see store.h).
  *
  * One database file in WAL mode with synchronous=FULL: every commit is
- * on disk before the call returns.  Each thread gets its own connection
- * (SQLite connections are not shared between threads here), made on the
- * thread's first call and kept, with its prepared statements, until the
- * store is closed; the server's threads are long-lived pools, so this is
- * a fixed number of connections.  Schema changes are numbered migrations
- * tracked in PRAGMA user_version.
+ * on disk before the call returns.  Each thread gets its own connection,
+ * opened on the thread's first call with SQLITE_OPEN_NOMUTEX (it is never
+ * shared) and kept, with its prepared statements, until the thread exits
+ * (a pthread key destructor closes it) or the store is closed, whichever
+ * comes first.  Statements are prepared once per connection, indexed by
+ * enum stmt, and reset after each use; every value goes in as a bound
+ * parameter.  Schema changes are numbered migrations tracked in PRAGMA
+ * user_version and applied in one transaction.  store_close() must only
+ * be called once the threads that used the store have stopped using it.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -27,7 +30,12 @@
 
 #include "internal.h"
 
-/* Numbered migrations; entry i brings the schema to version i + 1. */
+/*
+ * Numbered migrations; entry i brings the schema to version i + 1 and
+ * ends by setting PRAGMA user_version to that number (a constant: PRAGMA
+ * takes no parameters), which migrate() checks.  Never edit an entry that
+ * has shipped; append a new one.
+ */
 static const char *const migrations[] = {
 	"CREATE TABLE accounts ("
 	" id TEXT PRIMARY KEY, status INTEGER NOT NULL,"
@@ -66,7 +74,8 @@ static const char *const migrations[] = {
 	" revoked_at INTEGER NOT NULL, reason INTEGER NOT NULL);"
 	"CREATE TABLE eab ("
 	" kid TEXT PRIMARY KEY, key BLOB NOT NULL, account_id TEXT NOT NULL,"
-	" created INTEGER NOT NULL);",
+	" created INTEGER NOT NULL);"
+	"PRAGMA user_version = 1;",
 };
 
 enum stmt {
@@ -79,16 +88,19 @@ enum stmt {
 	S_ACCT_UPDATE,
 	S_ORDER_INSERT,
 	S_ORDER_GET,
+	S_ORDER_EXISTS,
 	S_ORDER_SET_STATUS,
 	S_ORDER_SEQ,
 	S_ORDER_LIST,
 	S_AUTHZ_INSERT,
 	S_AUTHZ_GET,
+	S_AUTHZ_EXISTS,
 	S_AUTHZ_FIND_VALID,
 	S_AUTHZ_SET_STATUS,
 	S_CHALL_INSERT,
 	S_CHALL_BY_AUTHZ,
 	S_CHALL_GET,
+	S_CHALL_EXISTS,
 	S_CHALL_UPDATE,
 	S_JOB_ADD,
 	S_JOB_DONE,
@@ -96,9 +108,11 @@ enum stmt {
 	S_CERT_INSERT,
 	S_CERT_GET,
 	S_CERT_BY_SERIAL,
+	S_CERT_EXISTS,
 	S_CERT_REVOKE,
 	S_EAB_INSERT,
 	S_EAB_GET,
+	S_EAB_EXISTS,
 	S_EAB_BIND,
 	S__COUNT
 };
@@ -126,11 +140,13 @@ static const char *const sql[S__COUNT] = {
 	[S_ORDER_GET] = "SELECT id, account_id, status, expires, not_before,"
 			" not_after, created, identifiers, authz_ids, error,"
 			" cert_id, profile, replaces FROM orders WHERE id = ?",
+	[S_ORDER_EXISTS] = "SELECT 1 FROM orders WHERE id = ?",
 	[S_ORDER_SET_STATUS] = "UPDATE orders SET status = ?,"
 			       " error = coalesce(?, error),"
 			       " cert_id = coalesce(?, cert_id)"
 			       " WHERE id = ? AND status = ?",
-	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?",
+	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?"
+			" AND account_id = ?",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"
 			 " AND seq > ? AND status != ? ORDER BY seq LIMIT ?",
 	[S_AUTHZ_INSERT] = "INSERT INTO authzs (id, account_id, ident_type,"
@@ -139,10 +155,13 @@ static const char *const sql[S__COUNT] = {
 	[S_AUTHZ_GET] = "SELECT id, account_id, ident_type, ident_value,"
 			" wildcard, status, expires, created FROM authzs"
 			" WHERE id = ?",
+	[S_AUTHZ_EXISTS] = "SELECT 1 FROM authzs WHERE id = ?",
 	[S_AUTHZ_FIND_VALID] = "SELECT id FROM authzs WHERE account_id = ?"
 			       " AND ident_type = ? AND ident_value = ?"
 			       " AND wildcard = ? AND status = ?"
-			       " AND expires > ? ORDER BY expires DESC LIMIT 1",
+			       " AND expires > ?"
+			       " ORDER BY expires DESC, created DESC,"
+			       " rowid DESC LIMIT 1",
 	[S_AUTHZ_SET_STATUS] = "UPDATE authzs SET status = ?,"
 			       " expires = CASE WHEN ? > 0 THEN ? ELSE expires"
 			       " END WHERE id = ? AND status = ?",
@@ -154,6 +173,7 @@ static const char *const sql[S__COUNT] = {
 			     " WHERE authz_id = ? ORDER BY type, id",
 	[S_CHALL_GET] = "SELECT id, authz_id, type, status, token, validated,"
 			" error, attempts FROM challs WHERE id = ?",
+	[S_CHALL_EXISTS] = "SELECT 1 FROM challs WHERE id = ?",
 	[S_CHALL_UPDATE] = "UPDATE challs SET status = ?, validated = ?,"
 			   " error = ?, attempts = ? WHERE id = ?"
 			   " AND status = ?",
@@ -173,67 +193,134 @@ static const char *const sql[S__COUNT] = {
 			     " chain_pem, alt_chain_pem, not_before,"
 			     " not_after, revoked_at, reason FROM certs"
 			     " WHERE serial = ?",
+	[S_CERT_EXISTS] = "SELECT 1 FROM certs WHERE id = ?",
 	[S_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?, reason = ?"
 			  " WHERE id = ? AND revoked_at = 0",
 	[S_EAB_INSERT] = "INSERT INTO eab (kid, key, account_id, created)"
 			 " VALUES (?, ?, '', ?)",
 	[S_EAB_GET] = "SELECT kid, key, account_id, created FROM eab"
 		      " WHERE kid = ?",
+	[S_EAB_EXISTS] = "SELECT 1 FROM eab WHERE kid = ?",
 	[S_EAB_BIND] = "UPDATE eab SET account_id = ? WHERE kid = ?"
 		       " AND account_id = ''",
 };
 
+struct sq;
+
+/* One thread's connection and its statement cache. */
 struct conn {
+	struct sq *owner;
 	sqlite3 *db;
-	sqlite3_stmt *st[S__COUNT];
+	sqlite3_stmt *st[S__COUNT]; /* prepared on first use */
 	struct conn *next;
 };
 
 struct sq {
-	struct store base; /* first: a struct store * is a sq * */
+	struct store base; /* first: a struct store * is a struct sq * */
 	char *path;
-	pthread_key_t key;
+	pthread_key_t key;    /* the calling thread's struct conn */
 	pthread_mutex_t lock; /* guards conns */
-	struct conn *conns;
+	struct conn *conns;   /* every open connection */
 };
 
 static const struct store_ops sqlite_ops;
 
+/* Fills prob with SQLite's message for db; returns ACME_ERR_IO. */
 static int
-db_error(sqlite3 *db, const char *what, struct acme_problem *prob)
+db_fail(sqlite3 *db, const char *what, struct acme_problem *prob)
 {
 	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "database: %s: %s",
-	    what, db != NULL ? sqlite3_errmsg(db) : "cannot open");
+	    what, db != NULL ? sqlite3_errmsg(db) : "out of memory");
 	return ACME_ERR_IO;
 }
 
 static int
+oom(struct acme_problem *prob)
+{
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL, "out of memory");
+	return ACME_ERR_NOMEM;
+}
+
+/*
+ * Opens path with the pragmas every connection needs: WAL (checked: a
+ * file system without shared memory would silently keep the rollback
+ * journal), synchronous=FULL, a 5 s busy timeout and foreign keys.
+ * Returns 0 with *out set, or ACME_ERR_IO with prob set.
+ */
+static int
 open_db(const char *path, sqlite3 **out, struct acme_problem *prob)
 {
-	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+	static const char pragmas[] = "PRAGMA busy_timeout = 5000;"
 				      "PRAGMA synchronous = FULL;"
 				      "PRAGMA foreign_keys = ON;";
 	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	const unsigned char *mode;
+	int rc = ACME_ERR_IO;
 
 	if (sqlite3_open_v2(path, &db,
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		    SQLITE_OPEN_NOMUTEX,
 		NULL) != SQLITE_OK) {
-		db_error(db, path, prob);
-		sqlite3_close(db);
-		return ACME_ERR_IO;
+		db_fail(db, path, prob);
+		goto out;
 	}
-	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
-		db_error(db, "pragmas", prob);
-		sqlite3_close(db);
-		return ACME_ERR_IO;
+		db_fail(db, "pragmas", prob);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &q, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		db_fail(db, "journal_mode", prob);
+		goto out;
+	}
+	mode = sqlite3_column_text(q, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "database: %s: cannot use WAL mode", path);
+		goto out;
 	}
 	*out = db;
-	return 0;
+	db = NULL;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return rc;
 }
 
-/* The calling thread's connection, made on first use. */
+static void
+conn_free(struct conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* The key destructor: a thread exits, its connection goes. */
+static void
+conn_dtor(void *arg)
+{
+	struct conn *c = arg, **pp;
+	struct sq *s = c->owner;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	conn_free(c);
+}
+
+/* The calling thread's connection, opened on first use; NULL, prob set. */
 static struct conn *
 conn_get(struct sq *s, struct acme_problem *prob)
 {
@@ -242,15 +329,19 @@ conn_get(struct sq *s, struct acme_problem *prob)
 	if (c != NULL)
 		return c;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
+		oom(prob);
 		return NULL;
 	}
+	c->owner = s;
 	if (open_db(s->path, &c->db, prob) != 0) {
 		free(c);
 		return NULL;
 	}
-	pthread_setspecific(s->key, c);
+	if (pthread_setspecific(s->key, c) != 0) {
+		oom(prob);
+		conn_free(c);
+		return NULL;
+	}
 	pthread_mutex_lock(&s->lock);
 	c->next = s->conns;
 	s->conns = c;
@@ -258,21 +349,11 @@ conn_get(struct sq *s, struct acme_problem *prob)
 	return c;
 }
 
-static void
-conn_free(struct conn *c)
-{
-	size_t i;
-
-	for (i = 0; i < S__COUNT; i++)
-		sqlite3_finalize(c->st[i]);
-	sqlite3_close(c->db);
-	free(c);
-}
-
 /*
  * The prepared statement id on this thread's connection, reset and with
  * its parameters bound from types: 's' text (NULL binds NULL), 'i'
- * int64, 'b' blob (pointer, size_t length).
+ * long long, 'b' blob (pointer, size_t length).  Returns NULL with prob
+ * set on failure; the callers then return ACME_ERR_IO.
  */
 static sqlite3_stmt *
 prep(struct store *st, enum stmt id, struct acme_problem *prob,
@@ -289,7 +370,7 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
 	if (c->st[id] == NULL &&
 	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 		&c->st[id], NULL) != SQLITE_OK) {
-		db_error(c->db, "prepare", prob);
+		db_fail(c->db, "prepare", prob);
 		return NULL;
 	}
 	q = c->st[id];
@@ -301,9 +382,11 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
 		case 's': {
 			const char *v = va_arg(ap, const char *);
 
-			rc = v != NULL ? sqlite3_bind_text(q, i + 1, v, -1,
-					     SQLITE_TRANSIENT) :
-					 sqlite3_bind_null(q, i + 1);
+			if (v != NULL)
+				rc = sqlite3_bind_text(q, i + 1, v, -1,
+				    SQLITE_TRANSIENT);
+			else
+				rc = sqlite3_bind_null(q, i + 1);
 			break;
 		}
 		case 'i':
@@ -314,8 +397,9 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
 			const void *p = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
 
-			rc = sqlite3_bind_blob(q, i + 1, p, (int)n,
-			    SQLITE_TRANSIENT);
+			rc = n > INT32_MAX ? SQLITE_TOOBIG :
+					     sqlite3_bind_blob(q, i + 1, p,
+						 (int)n, SQLITE_TRANSIENT);
 			break;
 		}
 		default:
@@ -324,57 +408,98 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
 	}
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		db_error(c->db, "bind", prob);
+		db_fail(c->db, "bind", prob);
+		sqlite3_clear_bindings(q);
 		return NULL;
 	}
 	return q;
 }
 
-static sqlite3 *
-db_of(struct store *st)
+/*
+ * Runs a write statement to completion.  Returns 0, STORE_ERR_EXISTS on
+ * a unique or primary key conflict, or ACME_ERR_IO with prob set.
+ */
+static int
+run(sqlite3_stmt *q, struct acme_problem *prob)
 {
-	struct conn *c = pthread_getspecific(((struct sq *)st)->key);
+	sqlite3 *db;
+	int rc, ext;
 
-	return c != NULL ? c->db : NULL;
+	if (q == NULL)
+		return ACME_ERR_IO;
+	db = sqlite3_db_handle(q);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(q);
+		return 0;
+	}
+	ext = sqlite3_extended_errcode(db);
+	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
+	    ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = STORE_ERR_EXISTS;
+	else
+		rc = db_fail(db, "write", prob);
+	sqlite3_reset(q);
+	return rc;
 }
 
 /*
- * Runs a write statement to completion.  Returns 0, STORE_ERR_EXISTS on
- * a uniqueness conflict, or ACME_ERR_IO.
+ * Steps a single-row query.  Returns 0 with the row current (the caller
+ * resets q), ACME_ERR_NOTFOUND when there is no row, or ACME_ERR_IO.
  */
 static int
-run(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
+one_row(sqlite3_stmt *q, struct acme_problem *prob)
 {
 	int rc;
 
 	if (q == NULL)
 		return ACME_ERR_IO;
 	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_ROW)
 		return 0;
-	if (rc == SQLITE_CONSTRAINT)
-		return STORE_ERR_EXISTS;
-	return db_error(db_of(st), "write", prob);
+	if (rc == SQLITE_DONE)
+		rc = ACME_ERR_NOTFOUND;
+	else
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+	sqlite3_reset(q);
+	return rc;
 }
 
-/* A write whose WHERE names a state: CONFLICT when no row changed. */
+/*
+ * A write whose WHERE names the expected state (q, bound).  When no row
+ * changed, the statement exists (bound with id) tells a missing record
+ * (ACME_ERR_NOTFOUND) from one in another state (STORE_ERR_CONFLICT).
+ * Records are never deleted, so the answer cannot go stale.
+ */
 static int
-run_cond(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
+run_cond(struct store *st, sqlite3_stmt *q, enum stmt exists, const char *id,
+    struct acme_problem *prob)
 {
-	int rc = run(st, q, prob);
+	int rc = run(q, prob);
 
 	if (rc != 0)
 		return rc;
-	return sqlite3_changes(db_of(st)) == 1 ? 0 : STORE_ERR_CONFLICT;
+	if (sqlite3_changes(sqlite3_db_handle(q)) > 0)
+		return 0;
+	q = prep(st, exists, prob, "s", id);
+	if ((rc = one_row(q, prob)) != 0)
+		return rc;
+	sqlite3_reset(q);
+	return STORE_ERR_CONFLICT;
 }
 
+/* A new copy of text column i, or NULL when it is NULL; *err on OOM. */
 static char *
-col_dup(sqlite3_stmt *q, int i)
+col_dup(sqlite3_stmt *q, int i, int *err)
 {
 	const unsigned char *t = sqlite3_column_text(q, i);
+	char *s;
 
-	return t != NULL ? strdup((const char *)t) : NULL;
+	if (t == NULL)
+		return NULL;
+	if ((s = strdup((const char *)t)) == NULL)
+		*err = 1;
+	return s;
 }
 
 static void
@@ -388,135 +513,117 @@ col_copy(sqlite3_stmt *q, int i, char *out, size_t size)
 static int
 txn(struct store *st, enum stmt id, struct acme_problem *prob)
 {
-	return run(st, prep(st, id, prob, ""), prob);
+	return run(prep(st, id, prob, ""), prob);
 }
 
 /* --- accounts --- */
 
 static int
-read_account(sqlite3_stmt *q, struct store_account *a)
+account_insert(struct store *st, const struct store_account *a,
+    struct acme_problem *prob)
 {
+	return run(prep(st, S_ACCT_INSERT, prob, "sisssissi", a->id,
+		       (long long)a->status, a->thumbprint, a->jwk, a->contact,
+		       (long long)a->tos_agreed, a->eab, a->eab_kid,
+		       (long long)a->created),
+	    prob);
+}
+
+/* Reads the row of an account query into out. */
+static int
+account_fetch(sqlite3_stmt *q, struct store_account *a,
+    struct acme_problem *prob)
+{
+	int rc = one_row(q, prob), err = 0;
+
+	if (rc != 0)
+		return rc;
 	memset(a, 0, sizeof(*a));
 	col_copy(q, 0, a->id, sizeof(a->id));
 	a->status = (enum store_status)sqlite3_column_int(q, 1);
 	col_copy(q, 2, a->thumbprint, sizeof(a->thumbprint));
-	a->jwk = col_dup(q, 3);
-	a->contact = col_dup(q, 4);
+	a->jwk = col_dup(q, 3, &err);
+	a->contact = col_dup(q, 4, &err);
 	a->tos_agreed = sqlite3_column_int(q, 5);
-	a->eab = col_dup(q, 6);
+	a->eab = col_dup(q, 6, &err);
 	col_copy(q, 7, a->eab_kid, sizeof(a->eab_kid));
 	a->created = (time_t)sqlite3_column_int64(q, 8);
-	if (a->jwk == NULL) {
+	sqlite3_reset(q);
+	if (err || a->jwk == NULL) {
 		store_account_release(a);
-		return ACME_ERR_NOMEM;
+		return oom(prob);
 	}
 	return 0;
-}
-
-/* Steps a single-row query; NOTFOUND when there is no row. */
-static int
-one_row(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
-{
-	int rc;
-
-	if (q == NULL)
-		return ACME_ERR_IO;
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		return 0;
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return ACME_ERR_NOTFOUND;
-	return db_error(db_of(st), "read", prob);
-}
-
-static int
-account_insert(struct store *st, const struct store_account *a,
-    struct acme_problem *prob)
-{
-	return run(st,
-	    prep(st, S_ACCT_INSERT, prob, "sisssissi", a->id,
-		(long long)a->status, a->thumbprint, a->jwk, a->contact,
-		(long long)a->tos_agreed, a->eab, a->eab_kid,
-		(long long)a->created),
-	    prob);
-}
-
-static int
-account_fetch(struct store *st, sqlite3_stmt *q, struct store_account *out,
-    struct acme_problem *prob)
-{
-	int rc = one_row(st, q, prob);
-
-	if (rc != 0)
-		return rc;
-	rc = read_account(q, out);
-	sqlite3_reset(q);
-	return rc;
 }
 
 static int
 account_get(struct store *st, const char *id, struct store_account *out,
     struct acme_problem *prob)
 {
-	return account_fetch(st, prep(st, S_ACCT_GET, prob, "s", id), out,
-	    prob);
+	return account_fetch(prep(st, S_ACCT_GET, prob, "s", id), out, prob);
 }
 
 static int
 account_by_thumbprint(struct store *st, const char *thumb,
     struct store_account *out, struct acme_problem *prob)
 {
-	return account_fetch(st, prep(st, S_ACCT_BY_THUMB, prob, "s", thumb),
-	    out, prob);
+	return account_fetch(prep(st, S_ACCT_BY_THUMB, prob, "s", thumb), out,
+	    prob);
 }
 
 static int
 account_update(struct store *st, const struct store_account *a,
     struct acme_problem *prob)
 {
-	int rc = run(st,
-	    prep(st, S_ACCT_UPDATE, prob, "issss", (long long)a->status,
-		a->thumbprint, a->jwk, a->contact, a->id),
-	    prob);
+	sqlite3_stmt *q = prep(st, S_ACCT_UPDATE, prob, "issss",
+	    (long long)a->status, a->thumbprint, a->jwk, a->contact, a->id);
+	int rc = run(q, prob);
 
-	if (rc == 0 && sqlite3_changes(db_of(st)) != 1)
+	if (rc == 0 && sqlite3_changes(sqlite3_db_handle(q)) == 0)
 		return ACME_ERR_NOTFOUND;
 	return rc;
 }
 
 /* --- orders, authorizations, challenges --- */
 
+/* The identifiers as a JSON array text (caller frees), or NULL. */
 static char *
 idents_json(const struct acme_ident *ids, size_t n)
 {
-	json_t *a = json_array();
-	char *s;
+	json_t *a = json_array(), *v;
+	char *s = NULL;
 	size_t i;
 
-	for (i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "type",
-					     acme_ident_type_name(ids[i].type),
-					     "value", ids[i].value));
-	s = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+	for (i = 0; i < n; i++) {
+		v = json_pack("{s:s, s:s}", "type",
+		    acme_ident_type_name(ids[i].type), "value", ids[i].value);
+		if (json_array_append_new(a, v) != 0)
+			goto out;
+	}
+	s = json_dumps(a, JSON_COMPACT);
+out:
 	json_decref(a);
 	return s;
 }
 
+/* The ids as a JSON array text (caller frees), or NULL. */
 static char *
 ids_json(char (*ids)[STORE_ID_SIZE], size_t n)
 {
 	json_t *a = json_array();
-	char *s;
+	char *s = NULL;
 	size_t i;
 
-	for (i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_string(ids[i]));
-	s = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(ids[i])) != 0)
+			goto out;
+	s = json_dumps(a, JSON_COMPACT);
+out:
 	json_decref(a);
 	return s;
 }
 
+/* Inserts z and its challenges; the caller holds the transaction. */
 static int
 insert_authz(struct store *st, const struct store_authz *z,
     struct acme_problem *prob)
@@ -524,20 +631,18 @@ insert_authz(struct store *st, const struct store_authz *z,
 	size_t i;
 	int rc;
 
-	rc = run(st,
-	    prep(st, S_AUTHZ_INSERT, prob, "ssisiiii", z->id, z->account_id,
-		(long long)z->ident.type, z->ident.value,
-		(long long)z->wildcard, (long long)z->status,
-		(long long)z->expires, (long long)z->created),
+	rc = run(prep(st, S_AUTHZ_INSERT, prob, "ssisiiii", z->id,
+		     z->account_id, (long long)z->ident.type, z->ident.value,
+		     (long long)(z->wildcard != 0), (long long)z->status,
+		     (long long)z->expires, (long long)z->created),
 	    prob);
 	for (i = 0; rc == 0 && i < z->nchall; i++) {
 		const struct store_chall *c = &z->challs[i];
 
-		rc = run(st,
-		    prep(st, S_CHALL_INSERT, prob, "ssiisisi", c->id, z->id,
-			(long long)c->type, (long long)c->status, c->token,
-			(long long)c->validated, c->error,
-			(long long)c->attempts),
+		rc = run(prep(st, S_CHALL_INSERT, prob, "ssiisisi", c->id,
+			     z->id, (long long)c->type, (long long)c->status,
+			     c->token, (long long)c->validated, c->error,
+			     (long long)c->attempts),
 		    prob);
 	}
 	return rc;
@@ -553,18 +658,16 @@ order_insert(struct store *st, const struct store_order *o,
 	int rc;
 
 	if (idents == NULL || authz_ids == NULL) {
-		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
+		rc = oom(prob);
 		goto out;
 	}
 	if ((rc = txn(st, S_BEGIN, prob)) != 0)
 		goto out;
-	rc = run(st,
-	    prep(st, S_ORDER_INSERT, prob, "ssiiiiissssss", o->id,
-		o->account_id, (long long)o->status, (long long)o->expires,
-		(long long)o->not_before, (long long)o->not_after,
-		(long long)o->created, idents, authz_ids, o->error, o->cert_id,
-		o->profile, o->replaces),
+	rc = run(prep(st, S_ORDER_INSERT, prob, "ssiiiiissssss", o->id,
+		     o->account_id, (long long)o->status, (long long)o->expires,
+		     (long long)o->not_before, (long long)o->not_after,
+		     (long long)o->created, idents, authz_ids, o->error,
+		     o->cert_id, o->profile, o->replaces),
 	    prob);
 	for (i = 0; rc == 0 && i < nnew; i++)
 		rc = insert_authz(st, &authzs[i], prob);
@@ -594,6 +697,7 @@ authz_insert(struct store *st, const struct store_authz *z,
 	return rc;
 }
 
+/* Fills o's idents and authz_ids from their JSON texts. */
 static int
 parse_order_arrays(struct store_order *o, const char *idents,
     const char *authz_ids)
@@ -602,24 +706,31 @@ parse_order_arrays(struct store_order *o, const char *idents,
 	json_t *b = json_loads(authz_ids != NULL ? authz_ids : "[]", 0, NULL);
 	json_t *v;
 	size_t i;
-	int rc = ACME_ERR_NOMEM;
+	int rc = ACME_ERR_INVAL;
 
 	if (!json_is_array(a) || !json_is_array(b))
 		goto out;
 	o->idents = calloc(json_array_size(a) + 1, sizeof(*o->idents));
 	o->authz_ids = calloc(json_array_size(b) + 1, sizeof(*o->authz_ids));
-	if (o->idents == NULL || o->authz_ids == NULL)
+	if (o->idents == NULL || o->authz_ids == NULL) {
+		rc = ACME_ERR_NOMEM;
 		goto out;
-	json_array_foreach(a, i, v)
-	{
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		v = json_array_get(a, i);
 		if (acme_ident_set(&o->idents[i],
 			json_string_value(json_object_get(v, "type")),
 			json_string_value(json_object_get(v, "value"))) != 0)
 			goto out;
 	}
 	o->nident = json_array_size(a);
-	json_array_foreach(b, i, v) snprintf(o->authz_ids[i], STORE_ID_SIZE,
-	    "%s", json_string_value(v) != NULL ? json_string_value(v) : "");
+	for (i = 0; i < json_array_size(b); i++) {
+		v = json_array_get(b, i);
+		if (!json_is_string(v))
+			goto out;
+		snprintf(o->authz_ids[i], STORE_ID_SIZE, "%s",
+		    json_string_value(v));
+	}
 	o->nauthz = json_array_size(b);
 	rc = 0;
 out:
@@ -633,7 +744,7 @@ order_get(struct store *st, const char *id, struct store_order *o,
     struct acme_problem *prob)
 {
 	sqlite3_stmt *q = prep(st, S_ORDER_GET, prob, "s", id);
-	int rc = one_row(st, q, prob);
+	int rc = one_row(q, prob), err = 0;
 
 	if (rc != 0)
 		return rc;
@@ -647,17 +758,19 @@ order_get(struct store *st, const char *id, struct store_order *o,
 	o->created = (time_t)sqlite3_column_int64(q, 6);
 	rc = parse_order_arrays(o, (const char *)sqlite3_column_text(q, 7),
 	    (const char *)sqlite3_column_text(q, 8));
-	o->error = col_dup(q, 9);
+	o->error = col_dup(q, 9, &err);
 	col_copy(q, 10, o->cert_id, sizeof(o->cert_id));
 	col_copy(q, 11, o->profile, sizeof(o->profile));
 	col_copy(q, 12, o->replaces, sizeof(o->replaces));
 	sqlite3_reset(q);
-	if (rc != 0) {
-		store_order_release(o);
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "stored order %s is unreadable", id);
-	}
-	return 0;
+	if (rc == 0 && !err)
+		return 0;
+	store_order_release(o);
+	if (err || rc == ACME_ERR_NOMEM)
+		return oom(prob);
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+	    "database: stored order %s is unreadable", id);
+	return ACME_ERR_IO;
 }
 
 static int
@@ -665,19 +778,10 @@ order_set_status(struct store *st, const char *id, enum store_status from,
     enum store_status to, const char *error, const char *cert_id,
     struct acme_problem *prob)
 {
-	int rc = run_cond(st,
+	return run_cond(st,
 	    prep(st, S_ORDER_SET_STATUS, prob, "isssi", (long long)to, error,
 		cert_id, id, (long long)from),
-	    prob);
-	struct store_order o;
-
-	if (rc != STORE_ERR_CONFLICT)
-		return rc;
-	/* Tell a missing order from one in another state. */
-	if (order_get(st, id, &o, NULL) != 0)
-		return ACME_ERR_NOTFOUND;
-	store_order_release(&o);
-	return rc;
+	    S_ORDER_EXISTS, id, prob);
 }
 
 static int
@@ -687,31 +791,41 @@ order_list(struct store *st, const char *account_id, const char *after,
 {
 	sqlite3_stmt *q;
 	long long seq = 0;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	*n = 0;
 	if (after != NULL && after[0] != '\0') {
-		q = prep(st, S_ORDER_SEQ, prob, "s", after);
-		if ((rc = one_row(st, q, prob)) != 0)
+		q = prep(st, S_ORDER_SEQ, prob, "ss", after, account_id);
+		rc = one_row(q, prob);
+		if (rc == ACME_ERR_NOTFOUND)
+			acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "unknown order list cursor");
+		if (rc != 0)
 			return rc;
 		seq = sqlite3_column_int64(q, 0);
 		sqlite3_reset(q);
+		rc = SQLITE_DONE;
 	}
 	q = prep(st, S_ORDER_LIST, prob, "siii", account_id, seq,
-	    (long long)ST_INVALID, (long long)max);
+	    (long long)ST_INVALID,
+	    (long long)(max > INT64_MAX ? INT64_MAX : max));
 	if (q == NULL)
 		return ACME_ERR_IO;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < max)
+	while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW)
 		col_copy(q, 0, ids[(*n)++], STORE_ID_SIZE);
+	if (*n < max && rc != SQLITE_DONE)
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+	else
+		rc = 0;
 	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(db_of(st), "read", prob);
-	return 0;
+	return rc;
 }
 
-static void
+static int
 read_chall(sqlite3_stmt *q, struct store_chall *c)
 {
+	int err = 0;
+
 	memset(c, 0, sizeof(*c));
 	col_copy(q, 0, c->id, sizeof(c->id));
 	col_copy(q, 1, c->authz_id, sizeof(c->authz_id));
@@ -719,8 +833,9 @@ read_chall(sqlite3_stmt *q, struct store_chall *c)
 	c->status = (enum store_status)sqlite3_column_int(q, 3);
 	col_copy(q, 4, c->token, sizeof(c->token));
 	c->validated = (time_t)sqlite3_column_int64(q, 5);
-	c->error = col_dup(q, 6);
+	c->error = col_dup(q, 6, &err);
 	c->attempts = sqlite3_column_int(q, 7);
+	return err ? ACME_ERR_NOMEM : 0;
 }
 
 static int
@@ -728,46 +843,45 @@ authz_get(struct store *st, const char *id, struct store_authz *z,
     struct acme_problem *prob)
 {
 	sqlite3_stmt *q = prep(st, S_AUTHZ_GET, prob, "s", id);
-	int rc = one_row(st, q, prob);
-	char type[16];
+	struct store_chall *c;
+	int rc = one_row(q, prob);
 
 	if (rc != 0)
 		return rc;
 	memset(z, 0, sizeof(*z));
 	col_copy(q, 0, z->id, sizeof(z->id));
 	col_copy(q, 1, z->account_id, sizeof(z->account_id));
-	snprintf(type, sizeof(type), "%s",
-	    acme_ident_type_name(
-		(enum acme_ident_type)sqlite3_column_int(q, 2)));
-	acme_ident_set(&z->ident, type,
-	    (const char *)sqlite3_column_text(q, 3));
+	/* Stored canonical by acme_ident_set(); copied back as is. */
+	z->ident.type = (enum acme_ident_type)sqlite3_column_int(q, 2);
+	col_copy(q, 3, z->ident.value, sizeof(z->ident.value));
 	z->wildcard = sqlite3_column_int(q, 4);
 	z->status = (enum store_status)sqlite3_column_int(q, 5);
 	z->expires = (time_t)sqlite3_column_int64(q, 6);
 	z->created = (time_t)sqlite3_column_int64(q, 7);
 	sqlite3_reset(q);
-	q = prep(st, S_CHALL_BY_AUTHZ, prob, "s", id);
-	if (q == NULL)
+	if ((q = prep(st, S_CHALL_BY_AUTHZ, prob, "s", id)) == NULL)
 		return ACME_ERR_IO;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct store_chall *c =
-		    realloc(z->challs, (z->nchall + 1) * sizeof(*c));
-
+		c = realloc(z->challs, (z->nchall + 1) * sizeof(*c));
 		if (c == NULL) {
-			sqlite3_reset(q);
-			store_authz_release(z);
-			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-			    "out of memory");
+			rc = oom(prob);
+			goto out;
 		}
 		z->challs = c;
-		read_chall(q, &z->challs[z->nchall++]);
+		if (read_chall(q, &z->challs[z->nchall++]) != 0) {
+			rc = oom(prob);
+			goto out;
+		}
 	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+out:
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
+	if (rc != 0)
 		store_authz_release(z);
-		return db_error(db_of(st), "read", prob);
-	}
-	return 0;
+	return rc;
 }
 
 static int
@@ -777,9 +891,10 @@ authz_find_valid(struct store *st, const char *account_id,
 {
 	sqlite3_stmt *q = prep(st, S_AUTHZ_FIND_VALID, prob, "sisiii",
 	    account_id, (long long)ident->type, ident->value,
-	    (long long)wildcard, (long long)ST_VALID, (long long)min_expires);
+	    (long long)(wildcard != 0), (long long)ST_VALID,
+	    (long long)min_expires);
 	char id[STORE_ID_SIZE];
-	int rc = one_row(st, q, prob);
+	int rc = one_row(q, prob);
 
 	if (rc != 0)
 		return rc;
@@ -792,18 +907,10 @@ static int
 authz_set_status(struct store *st, const char *id, enum store_status from,
     enum store_status to, time_t expires, struct acme_problem *prob)
 {
-	int rc = run_cond(st,
+	return run_cond(st,
 	    prep(st, S_AUTHZ_SET_STATUS, prob, "iiisi", (long long)to,
 		(long long)expires, (long long)expires, id, (long long)from),
-	    prob);
-	struct store_authz z;
-
-	if (rc != STORE_ERR_CONFLICT)
-		return rc;
-	if (authz_get(st, id, &z, NULL) != 0)
-		return ACME_ERR_NOTFOUND;
-	store_authz_release(&z);
-	return rc;
+	    S_AUTHZ_EXISTS, id, prob);
 }
 
 static int
@@ -811,12 +918,16 @@ chall_get(struct store *st, const char *id, struct store_chall *out,
     struct acme_problem *prob)
 {
 	sqlite3_stmt *q = prep(st, S_CHALL_GET, prob, "s", id);
-	int rc = one_row(st, q, prob);
+	int rc = one_row(q, prob);
 
 	if (rc != 0)
 		return rc;
-	read_chall(q, out);
+	rc = read_chall(q, out);
 	sqlite3_reset(q);
+	if (rc != 0) {
+		store_chall_release(out);
+		return oom(prob);
+	}
 	return 0;
 }
 
@@ -824,57 +935,52 @@ static int
 chall_update(struct store *st, const struct store_chall *c,
     enum store_status from, struct acme_problem *prob)
 {
-	int rc = run_cond(st,
+	return run_cond(st,
 	    prep(st, S_CHALL_UPDATE, prob, "iisisi", (long long)c->status,
 		(long long)c->validated, c->error, (long long)c->attempts,
 		c->id, (long long)from),
-	    prob);
-	struct store_chall tmp;
-
-	if (rc != STORE_ERR_CONFLICT)
-		return rc;
-	if (chall_get(st, c->id, &tmp, NULL) != 0)
-		return ACME_ERR_NOTFOUND;
-	store_chall_release(&tmp);
-	return rc;
+	    S_CHALL_EXISTS, c->id, prob);
 }
 
 /* --- validation jobs --- */
 
+/* Queues a job; queueing one for the same challenge replaces it. */
 static int
 job_add(struct store *st, const struct store_job *j, struct acme_problem *prob)
 {
-	return run(st,
-	    prep(st, S_JOB_ADD, prob, "si", j->chall_id,
-		(long long)j->not_before),
+	return run(prep(st, S_JOB_ADD, prob, "si", j->chall_id,
+		       (long long)j->not_before),
 	    prob);
 }
 
 static int
 job_done(struct store *st, const char *chall_id, struct acme_problem *prob)
 {
-	return run(st, prep(st, S_JOB_DONE, prob, "s", chall_id), prob);
+	return run(prep(st, S_JOB_DONE, prob, "s", chall_id), prob);
 }
 
 static int
 job_list(struct store *st, struct store_job *jobs, size_t max, size_t *n,
     struct acme_problem *prob)
 {
-	sqlite3_stmt *q = prep(st, S_JOB_LIST, prob, "i", (long long)max);
-	int rc;
+	sqlite3_stmt *q = prep(st, S_JOB_LIST, prob, "i",
+	    (long long)(max > INT64_MAX ? INT64_MAX : max));
+	int rc = SQLITE_DONE;
 
 	*n = 0;
 	if (q == NULL)
 		return ACME_ERR_IO;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < max) {
+	while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		col_copy(q, 0, jobs[*n].chall_id, sizeof(jobs[*n].chall_id));
 		jobs[*n].not_before = (time_t)sqlite3_column_int64(q, 1);
 		(*n)++;
 	}
+	if (*n < max && rc != SQLITE_DONE)
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+	else
+		rc = 0;
 	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(db_of(st), "read", prob);
-	return 0;
+	return rc;
 }
 
 /* --- certificates --- */
@@ -883,19 +989,19 @@ static int
 cert_insert(struct store *st, const struct store_cert *c,
     struct acme_problem *prob)
 {
-	return run(st,
-	    prep(st, S_CERT_INSERT, prob, "ssssssiiii", c->id, c->serial,
-		c->account_id, c->order_id, c->chain_pem, c->alt_chain_pem,
-		(long long)c->not_before, (long long)c->not_after,
-		(long long)c->revoked_at, (long long)c->reason),
+	return run(prep(st, S_CERT_INSERT, prob, "ssssssiiii", c->id, c->serial,
+		       c->account_id, c->order_id, c->chain_pem,
+		       c->alt_chain_pem, (long long)c->not_before,
+		       (long long)c->not_after, (long long)c->revoked_at,
+		       (long long)c->reason),
 	    prob);
 }
 
+/* Reads the row of a certificate query into c. */
 static int
-cert_fetch(struct store *st, sqlite3_stmt *q, struct store_cert *c,
-    struct acme_problem *prob)
+cert_fetch(sqlite3_stmt *q, struct store_cert *c, struct acme_problem *prob)
 {
-	int rc = one_row(st, q, prob);
+	int rc = one_row(q, prob), err = 0;
 
 	if (rc != 0)
 		return rc;
@@ -904,17 +1010,16 @@ cert_fetch(struct store *st, sqlite3_stmt *q, struct store_cert *c,
 	col_copy(q, 1, c->serial, sizeof(c->serial));
 	col_copy(q, 2, c->account_id, sizeof(c->account_id));
 	col_copy(q, 3, c->order_id, sizeof(c->order_id));
-	c->chain_pem = col_dup(q, 4);
-	c->alt_chain_pem = col_dup(q, 5);
+	c->chain_pem = col_dup(q, 4, &err);
+	c->alt_chain_pem = col_dup(q, 5, &err);
 	c->not_before = (time_t)sqlite3_column_int64(q, 6);
 	c->not_after = (time_t)sqlite3_column_int64(q, 7);
 	c->revoked_at = (time_t)sqlite3_column_int64(q, 8);
 	c->reason = sqlite3_column_int(q, 9);
 	sqlite3_reset(q);
-	if (c->chain_pem == NULL) {
+	if (err || c->chain_pem == NULL) {
 		store_cert_release(c);
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
+		return oom(prob);
 	}
 	return 0;
 }
@@ -923,33 +1028,25 @@ static int
 cert_get(struct store *st, const char *id, struct store_cert *out,
     struct acme_problem *prob)
 {
-	return cert_fetch(st, prep(st, S_CERT_GET, prob, "s", id), out, prob);
+	return cert_fetch(prep(st, S_CERT_GET, prob, "s", id), out, prob);
 }
 
 static int
 cert_by_serial(struct store *st, const char *serial, struct store_cert *out,
     struct acme_problem *prob)
 {
-	return cert_fetch(st, prep(st, S_CERT_BY_SERIAL, prob, "s", serial),
-	    out, prob);
+	return cert_fetch(prep(st, S_CERT_BY_SERIAL, prob, "s", serial), out,
+	    prob);
 }
 
 static int
 cert_revoke(struct store *st, const char *id, time_t when, int reason,
     struct acme_problem *prob)
 {
-	int rc = run_cond(st,
+	return run_cond(st,
 	    prep(st, S_CERT_REVOKE, prob, "iis", (long long)when,
 		(long long)reason, id),
-	    prob);
-	struct store_cert c;
-
-	if (rc != STORE_ERR_CONFLICT)
-		return rc;
-	if (cert_get(st, id, &c, NULL) != 0)
-		return ACME_ERR_NOTFOUND;
-	store_cert_release(&c);
-	return rc;
+	    S_CERT_EXISTS, id, prob);
 }
 
 /* --- external account binding keys --- */
@@ -958,9 +1055,11 @@ static int
 eab_insert(struct store *st, const struct store_eab *e,
     struct acme_problem *prob)
 {
-	return run(st,
-	    prep(st, S_EAB_INSERT, prob, "sbi", e->kid, (const void *)e->key,
-		e->keylen, (long long)e->created),
+	if (e->keylen > sizeof(e->key))
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "EAB key is too long");
+	return run(prep(st, S_EAB_INSERT, prob, "sbi", e->kid,
+		       (const void *)e->key, e->keylen, (long long)e->created),
 	    prob);
 }
 
@@ -969,7 +1068,7 @@ eab_get(struct store *st, const char *kid, struct store_eab *out,
     struct acme_problem *prob)
 {
 	sqlite3_stmt *q = prep(st, S_EAB_GET, prob, "s", kid);
-	int rc = one_row(st, q, prob), n;
+	int rc = one_row(q, prob), n;
 
 	if (rc != 0)
 		return rc;
@@ -978,8 +1077,9 @@ eab_get(struct store *st, const char *kid, struct store_eab *out,
 	n = sqlite3_column_bytes(q, 1);
 	if (n < 0 || (size_t)n > sizeof(out->key)) {
 		sqlite3_reset(q);
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "stored EAB key is too long");
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "database: stored EAB key %s is too long", kid);
+		return ACME_ERR_IO;
 	}
 	if (n > 0)
 		memcpy(out->key, sqlite3_column_blob(q, 1), (size_t)n);
@@ -995,46 +1095,81 @@ eab_bind(struct store *st, const char *kid, const char *account_id,
     struct acme_problem *prob)
 {
 	return run_cond(st, prep(st, S_EAB_BIND, prob, "ss", account_id, kid),
-	    prob);
+	    S_EAB_EXISTS, kid, prob);
 }
 
 /* --- open, migrate, close --- */
 
+/* PRAGMA user_version of db into *version. */
 static int
-migrate(sqlite3 *db, struct acme_problem *prob)
+schema_version(sqlite3 *db, int *version, struct acme_problem *prob)
 {
 	sqlite3_stmt *q = NULL;
-	int version = 0, i, n = (int)ACME_ARRAY_LEN(migrations);
-	char pragma[64];
+	int rc = ACME_ERR_IO;
 
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) !=
 		SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW) {
-		sqlite3_finalize(q);
-		return db_error(db, "schema version", prob);
+		db_fail(db, "schema version", prob);
+		goto out;
 	}
-	version = sqlite3_column_int(q, 0);
+	*version = sqlite3_column_int(q, 0);
+	rc = 0;
+out:
 	sqlite3_finalize(q);
-	if (version > n)
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+	return rc;
+}
+
+/*
+ * Applies the pending migrations in one IMMEDIATE transaction, so two
+ * processes opening a new file at once cannot both apply them.
+ */
+static int
+migrate(sqlite3 *db, struct acme_problem *prob)
+{
+	int version = 0, i, n = (int)ACME_ARRAY_LEN(migrations), intxn = 0;
+	int rc = ACME_ERR_IO;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		db_fail(db, "migration", prob);
+		goto out;
+	}
+	intxn = 1;
+	if (schema_version(db, &version, prob) != 0)
+		goto out;
+	if (version > n) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "database schema %d is newer than this anvil-ca (%d)",
 		    version, n);
+		goto out;
+	}
 	for (i = version; i < n; i++) {
-		/* PRAGMA takes no parameters; the value is our integer. */
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
-		    i + 1);
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-			SQLITE_OK ||
-		    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) !=
-			SQLITE_OK ||
-		    sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-			db_error(db, "migration", prob);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return ACME_ERR_IO;
+		if (sqlite3_exec(db, migrations[i], NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			db_fail(db, "migration", prob);
+			goto out;
+		}
+		if (schema_version(db, &version, prob) != 0)
+			goto out;
+		if (version != i + 1) {
+			acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "database: migration %d did not set"
+			    " user_version",
+			    i + 1);
+			goto out;
 		}
 	}
-	return 0;
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(db, "migration", prob);
+		goto out;
+	}
+	intxn = 0;
+	rc = 0;
+out:
+	if (intxn)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }
 
 static void
@@ -1043,11 +1178,16 @@ sqlite_close(struct store *st)
 	struct sq *s = (struct sq *)st;
 	struct conn *c, *next;
 
-	for (c = s->conns; c != NULL; c = next) {
+	/* No destructor runs once the key is gone; the list is ours. */
+	pthread_key_delete(s->key);
+	pthread_mutex_lock(&s->lock);
+	c = s->conns;
+	s->conns = NULL;
+	pthread_mutex_unlock(&s->lock);
+	for (; c != NULL; c = next) {
 		next = c->next;
 		conn_free(c);
 	}
-	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
 	free(s->path);
 	free(s);
@@ -1058,27 +1198,45 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 {
 	struct sq *s = NULL;
 	sqlite3 *db = NULL;
+	int haskey = 0, haslock = 0;
+	struct store *ret = NULL;
 
-	if (open_db(path, &db, prob) != 0)
-		return NULL;
-	if (migrate(db, prob) != 0) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_close(db);
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->path = strdup(path)) == NULL ||
-	    pthread_key_create(&s->key, NULL) != 0) {
-		if (s != NULL)
-			free(s->path);
-		free(s);
+	if (sqlite3_threadsafe() == 0) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
-		return NULL;
+		    "database: SQLite was built without thread support");
+		goto out;
 	}
-	pthread_mutex_init(&s->lock, NULL);
+	if (open_db(path, &db, prob) != 0 || migrate(db, prob) != 0)
+		goto out;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
+		oom(prob);
+		goto out;
+	}
+	if (pthread_key_create(&s->key, conn_dtor) != 0) {
+		oom(prob);
+		goto out;
+	}
+	haskey = 1;
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		oom(prob);
+		goto out;
+	}
+	haslock = 1;
 	s->base.ops = &sqlite_ops;
-	return &s->base;
+	ret = &s->base;
+	s = NULL;
+out:
+	sqlite3_close(db);
+	if (s != NULL) {
+		if (haslock)
+			pthread_mutex_destroy(&s->lock);
+		if (haskey)
+			pthread_key_delete(s->key);
+		free(s->path);
+		free(s);
+	}
+	return ret;
 }
 
 static const struct store_ops sqlite_ops = {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The storage contract, through the ops table only, against SQLite.  A
- * PostgreSQL back end must pass the same cases.
+ * The storage contract of store.h, exercised through the ops table only,
+ * each case against a fresh SQLite file in its own temporary directory.
+ * A PostgreSQL back end must pass the same cases: nothing here may rely
+ * on SQLite beyond the URL given to store_open().
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +27,8 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
+	if (f == NULL)
+		return -1;
 	f->dir = th_tmpdir();
 	snprintf(f->url, sizeof(f->url), "sqlite:%s/t.db", f->dir);
 	f->s = store_open(f->url, NULL);
@@ -45,8 +49,12 @@ teardown(void **state)
 }
 
 static char jwk_text[] = "{\"kty\":\"EC\"}";
+static char jwk2_text[] = "{\"kty\":\"OKP\"}";
 static char contact_text[] = "[\"mailto:a@example.org\"]";
+static char eab_text[] = "{\"protected\":\"x\"}";
 static char pem_text[] = "-----BEGIN CERTIFICATE-----\n";
+static char alt_pem_text[] = "-----BEGIN CERTIFICATE-----\nalt\n";
+static char err_text[] = "{\"type\":\"urn:ietf:params:acme:error:dns\"}";
 
 static void
 make_account(struct store_account *a, const char *thumb)
@@ -60,85 +68,64 @@ make_account(struct store_account *a, const char *thumb)
 	a->created = 1000;
 }
 
+/* An authorization for ident with three pending challenges. */
 static void
-store__account_round_trip_and_unique_key(void **state)
+make_authz(struct store_authz *z, const char *acct,
+    const struct acme_ident *ident, time_t expires)
 {
-	struct fx *f = *state;
-	struct store_account a, b, got;
+	size_t k;
 
-	make_account(&a, "thumb-a");
-	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
-	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
-	assert_string_equal(got.thumbprint, "thumb-a");
-	assert_string_equal(got.contact, a.contact);
-	assert_int_equal(got.status, ST_VALID);
-	assert_int_equal(got.created, 1000);
-	store_account_release(&got);
-	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-a", &got,
-			     NULL),
-	    0);
-	assert_string_equal(got.id, a.id);
-	store_account_release(&got);
-	make_account(&b, "thumb-a");
-	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL),
-	    STORE_ERR_EXISTS);
-	assert_int_equal(f->s->ops->account_get(f->s, "nope", &got, NULL),
-	    ACME_ERR_NOTFOUND);
-	/* Update to a key another account holds: refused. */
-	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-b");
-	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL), 0);
-	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-a");
-	assert_int_equal(f->s->ops->account_update(f->s, &b, NULL),
-	    STORE_ERR_EXISTS);
-	b.status = ST_DEACTIVATED;
-	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-c");
-	assert_int_equal(f->s->ops->account_update(f->s, &b, NULL), 0);
-	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-c", &got,
-			     NULL),
-	    0);
-	assert_int_equal(got.status, ST_DEACTIVATED);
-	store_account_release(&got);
+	memset(z, 0, sizeof(*z));
+	assert_int_equal(store_new_id(z->id), 0);
+	snprintf(z->account_id, sizeof(z->account_id), "%s", acct);
+	z->ident = *ident;
+	z->status = ST_PENDING;
+	z->expires = expires;
+	z->created = 1000;
+	z->nchall = 3;
+	z->challs = calloc(3, sizeof(*z->challs));
+	assert_non_null(z->challs);
+	/* Inserted in reverse type order: authz_get must sort them. */
+	for (k = 0; k < 3; k++) {
+		struct store_chall *c = &z->challs[k];
+
+		assert_int_equal(store_new_id(c->id), 0);
+		assert_int_equal(store_new_token(c->token), 0);
+		snprintf(c->authz_id, sizeof(c->authz_id), "%s", z->id);
+		c->type = (enum store_chall_type)(3 - k);
+		c->status = ST_PENDING;
+	}
 }
 
 /* An order with two new authorizations of three challenges each. */
 static void
 make_order(struct store_order *o, struct store_authz z[2], const char *acct)
 {
-	size_t i, k;
+	size_t i;
 
 	memset(o, 0, sizeof(*o));
-	store_new_id(o->id);
+	assert_int_equal(store_new_id(o->id), 0);
 	snprintf(o->account_id, sizeof(o->account_id), "%s", acct);
 	o->status = ST_PENDING;
 	o->expires = 5000;
+	o->not_before = 1100;
+	o->not_after = 9100;
 	o->created = 1000;
+	snprintf(o->profile, sizeof(o->profile), "shortlived");
+	snprintf(o->replaces, sizeof(o->replaces),
+	    "aYhba4dGQEHhs3uEe6CuLN4B.AIdlQyE");
 	o->nident = 2;
 	o->idents = calloc(2, sizeof(*o->idents));
-	acme_ident_set(&o->idents[0], "dns", "a.example.com");
-	acme_ident_set(&o->idents[1], "ip", "192.0.2.1");
+	assert_non_null(o->idents);
+	assert_int_equal(acme_ident_set(&o->idents[0], "dns", "a.example.com"),
+	    0);
+	assert_int_equal(acme_ident_set(&o->idents[1], "ip", "192.0.2.1"), 0);
 	o->nauthz = 2;
 	o->authz_ids = calloc(2, sizeof(*o->authz_ids));
+	assert_non_null(o->authz_ids);
 	for (i = 0; i < 2; i++) {
-		memset(&z[i], 0, sizeof(z[i]));
-		store_new_id(z[i].id);
+		make_authz(&z[i], acct, &o->idents[i], 4000);
 		snprintf(o->authz_ids[i], STORE_ID_SIZE, "%s", z[i].id);
-		snprintf(z[i].account_id, sizeof(z[i].account_id), "%s", acct);
-		z[i].ident = o->idents[i];
-		z[i].status = ST_PENDING;
-		z[i].expires = 4000;
-		z[i].created = 1000;
-		z[i].nchall = 3;
-		z[i].challs = calloc(3, sizeof(*z[i].challs));
-		for (k = 0; k < 3; k++) {
-			struct store_chall *c = &z[i].challs[k];
-
-			store_new_id(c->id);
-			store_new_token(c->token);
-			snprintf(c->authz_id, sizeof(c->authz_id), "%s",
-			    z[i].id);
-			c->type = (enum store_chall_type)(k + 1);
-			c->status = ST_PENDING;
-		}
 	}
 }
 
@@ -151,41 +138,359 @@ free_order(struct store_order *o, struct store_authz z[2])
 }
 
 static void
+assert_chall_equal(const struct store_chall *a, const struct store_chall *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_string_equal(a->authz_id, b->authz_id);
+	assert_int_equal(a->type, b->type);
+	assert_int_equal(a->status, b->status);
+	assert_string_equal(a->token, b->token);
+	assert_int_equal(a->validated, b->validated);
+	if (b->error == NULL)
+		assert_null(a->error);
+	else
+		assert_string_equal(a->error, b->error);
+	assert_int_equal(a->attempts, b->attempts);
+}
+
+/* got (from the store) equals want (as inserted, challs in any order). */
+static void
+assert_authz_equal(const struct store_authz *got,
+    const struct store_authz *want)
+{
+	size_t i, k;
+
+	assert_string_equal(got->id, want->id);
+	assert_string_equal(got->account_id, want->account_id);
+	assert_int_equal(got->ident.type, want->ident.type);
+	assert_string_equal(got->ident.value, want->ident.value);
+	assert_int_equal(got->wildcard, want->wildcard);
+	assert_int_equal(got->status, want->status);
+	assert_int_equal(got->expires, want->expires);
+	assert_int_equal(got->created, want->created);
+	assert_int_equal(got->nchall, want->nchall);
+	for (i = 0; i < got->nchall; i++) {
+		if (i > 0)
+			assert_true(
+			    got->challs[i - 1].type <= got->challs[i].type);
+		for (k = 0; k < want->nchall; k++)
+			if (strcmp(want->challs[k].id, got->challs[i].id) == 0)
+				break;
+		assert_true(k < want->nchall);
+		assert_chall_equal(&got->challs[i], &want->challs[k]);
+	}
+}
+
+static void
+store__account_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, got;
+
+	make_account(&a, "thumb-a");
+	a.tos_agreed = 1;
+	a.eab = eab_text;
+	snprintf(a.eab_kid, sizeof(a.eab_kid), "kid-7");
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_string_equal(got.id, a.id);
+	assert_int_equal(got.status, ST_VALID);
+	assert_string_equal(got.thumbprint, "thumb-a");
+	assert_string_equal(got.jwk, jwk_text);
+	assert_string_equal(got.contact, contact_text);
+	assert_int_equal(got.tos_agreed, 1);
+	assert_string_equal(got.eab, eab_text);
+	assert_string_equal(got.eab_kid, "kid-7");
+	assert_int_equal(got.created, 1000);
+	store_account_release(&got);
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-a", &got,
+			     NULL),
+	    0);
+	assert_string_equal(got.id, a.id);
+	store_account_release(&got);
+	/* No contact and no EAB read back as NULL, not "". */
+	make_account(&a, "thumb-b");
+	a.contact = NULL;
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_null(got.contact);
+	assert_null(got.eab);
+	assert_string_equal(got.eab_kid, "");
+	store_account_release(&got);
+	assert_int_equal(f->s->ops->account_get(f->s, "nope", &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "nope", &got,
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+}
+
+static void
+store__account_duplicate_thumbprint_exists(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b;
+
+	make_account(&a, "thumb-a");
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	make_account(&b, "thumb-a");
+	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL),
+	    STORE_ERR_EXISTS);
+	/* The same id twice is a conflict too. */
+	snprintf(a.thumbprint, sizeof(a.thumbprint), "thumb-other");
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL),
+	    STORE_ERR_EXISTS);
+	/* Updating to a key another account holds: refused. */
+	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-b");
+	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL), 0);
+	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-a");
+	assert_int_equal(f->s->ops->account_update(f->s, &b, NULL),
+	    STORE_ERR_EXISTS);
+}
+
+static void
+store__account_update(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, got;
+
+	make_account(&a, "thumb-a");
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	a.status = ST_DEACTIVATED;
+	a.jwk = jwk2_text;
+	a.contact = NULL;
+	snprintf(a.thumbprint, sizeof(a.thumbprint), "thumb-c");
+	assert_int_equal(f->s->ops->account_update(f->s, &a, NULL), 0);
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-c", &got,
+			     NULL),
+	    0);
+	assert_string_equal(got.id, a.id);
+	assert_int_equal(got.status, ST_DEACTIVATED);
+	assert_string_equal(got.jwk, jwk2_text);
+	assert_null(got.contact);
+	store_account_release(&got);
+	/* The old key no longer finds it. */
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-a", &got,
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+	snprintf(a.id, sizeof(a.id), "missing");
+	snprintf(a.thumbprint, sizeof(a.thumbprint), "thumb-d");
+	assert_int_equal(f->s->ops->account_update(f->s, &a, NULL),
+	    ACME_ERR_NOTFOUND);
+}
+
+static void
 store__order_authz_chall_round_trip(void **state)
 {
 	struct fx *f = *state;
 	struct store_order o, got;
 	struct store_authz z[2], az;
+	struct store_chall c;
 	size_t i;
 
 	make_order(&o, z, "acct1");
 	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
 	assert_int_equal(f->s->ops->order_get(f->s, o.id, &got, NULL), 0);
-	assert_int_equal(got.nident, 2);
-	assert_string_equal(got.idents[1].value, "192.0.2.1");
-	assert_int_equal(got.idents[1].type, ACME_IDENT_IP);
-	assert_string_equal(got.authz_ids[0], z[0].id);
+	assert_string_equal(got.id, o.id);
+	assert_string_equal(got.account_id, "acct1");
+	assert_int_equal(got.status, ST_PENDING);
 	assert_int_equal(got.expires, 5000);
-	assert_string_equal(got.cert_id, "");
-	store_order_release(&got);
-	assert_int_equal(f->s->ops->authz_get(f->s, z[1].id, &az, NULL), 0);
-	assert_int_equal(az.nchall, 3);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(az.challs[i].type, (int)i + 1);
-		assert_string_equal(az.challs[i].token, z[1].challs[i].token);
+	assert_int_equal(got.not_before, 1100);
+	assert_int_equal(got.not_after, 9100);
+	assert_int_equal(got.created, 1000);
+	assert_int_equal(got.nident, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(got.idents[i].type, o.idents[i].type);
+		assert_string_equal(got.idents[i].value, o.idents[i].value);
 	}
-	assert_string_equal(az.ident.value, "192.0.2.1");
-	store_authz_release(&az);
+	assert_int_equal(got.nauthz, 2);
+	assert_string_equal(got.authz_ids[0], z[0].id);
+	assert_string_equal(got.authz_ids[1], z[1].id);
+	assert_null(got.error);
+	assert_string_equal(got.cert_id, "");
+	assert_string_equal(got.profile, "shortlived");
+	assert_string_equal(got.replaces, o.replaces);
+	store_order_release(&got);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(f->s->ops->authz_get(f->s, z[i].id, &az, NULL),
+		    0);
+		assert_authz_equal(&az, &z[i]);
+		assert_int_equal(az.challs[0].type, CHALL_HTTP01);
+		assert_int_equal(az.challs[2].type, CHALL_TLSALPN01);
+		store_authz_release(&az);
+	}
+	assert_int_equal(f->s->ops->chall_get(f->s, z[1].challs[1].id, &c,
+			     NULL),
+	    0);
+	assert_chall_equal(&c, &z[1].challs[1]);
+	store_chall_release(&c);
+	assert_int_equal(f->s->ops->order_get(f->s, "nope", &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->authz_get(f->s, "nope", &az, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->chall_get(f->s, "nope", &c, NULL),
+	    ACME_ERR_NOTFOUND);
 	free_order(&o, z);
 }
 
+/* A second order referencing an existing authz stores only the new one. */
 static void
-store__conditional_updates(void **state)
+store__order_reuses_authz(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o, o2, got;
+	struct store_authz z[2], z2[2], az;
+
+	make_order(&o, z, "acct1");
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
+	make_order(&o2, z2, "acct1");
+	/* o2 reuses z[0] and brings z2[1] as its only new authz. */
+	snprintf(o2.authz_ids[0], STORE_ID_SIZE, "%s", z[0].id);
+	assert_int_equal(f->s->ops->order_insert(f->s, &o2, &z2[1], 1, NULL),
+	    0);
+	assert_int_equal(f->s->ops->order_get(f->s, o2.id, &got, NULL), 0);
+	assert_string_equal(got.authz_ids[0], z[0].id);
+	assert_string_equal(got.authz_ids[1], z2[1].id);
+	store_order_release(&got);
+	assert_int_equal(f->s->ops->authz_get(f->s, z2[1].id, &az, NULL), 0);
+	assert_authz_equal(&az, &z2[1]);
+	store_authz_release(&az);
+	assert_int_equal(f->s->ops->authz_get(f->s, z2[0].id, &az, NULL),
+	    ACME_ERR_NOTFOUND);
+	free_order(&o, z);
+	free_order(&o2, z2);
+}
+
+/* A failure part-way through order_insert leaves nothing behind. */
+static void
+store__order_insert_is_atomic(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o, o2, got;
+	struct store_authz z[2], z2[2], az;
+	struct store_chall c;
+
+	make_order(&o, z, "acct1");
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
+	/* o2's second new authz collides with an existing id. */
+	make_order(&o2, z2, "acct1");
+	snprintf(z2[1].id, sizeof(z2[1].id), "%s", z[1].id);
+	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL),
+	    STORE_ERR_EXISTS);
+	assert_int_equal(f->s->ops->order_get(f->s, o2.id, &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->authz_get(f->s, z2[0].id, &az, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->chall_get(f->s, z2[0].challs[0].id, &c,
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+	/* The existing authz kept its own challenges only. */
+	assert_int_equal(f->s->ops->authz_get(f->s, z[1].id, &az, NULL), 0);
+	assert_authz_equal(&az, &z[1]);
+	store_authz_release(&az);
+	/* And the connection is usable: no transaction was left open. */
+	snprintf(z2[1].id, sizeof(z2[1].id), "fresh-authz-id");
+	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL), 0);
+	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL),
+	    STORE_ERR_EXISTS);
+	free_order(&o, z);
+	free_order(&o2, z2);
+}
+
+static void
+store__authz_insert_preauthorization(void **state)
+{
+	struct fx *f = *state;
+	struct store_authz z, got;
+	struct acme_ident id;
+
+	assert_int_equal(acme_ident_set(&id, "dns", "example.net"), 0);
+	make_authz(&z, "acct1", &id, 7000);
+	z.wildcard = 1;
+	z.challs[0].error = err_text;
+	z.challs[0].attempts = 2;
+	assert_int_equal(f->s->ops->authz_insert(f->s, &z, NULL), 0);
+	assert_int_equal(f->s->ops->authz_get(f->s, z.id, &got, NULL), 0);
+	assert_authz_equal(&got, &z);
+	store_authz_release(&got);
+	assert_int_equal(f->s->ops->authz_insert(f->s, &z, NULL),
+	    STORE_ERR_EXISTS);
+	z.challs[0].error = NULL;
+	store_authz_release(&z);
+}
+
+/* Inserts a valid authz of acct for id; returns its id in out. */
+static void
+put_valid(struct fx *f, const char *acct, const struct acme_ident *id,
+    int wildcard, enum store_status status, time_t expires,
+    char out[STORE_ID_SIZE])
+{
+	struct store_authz z;
+
+	make_authz(&z, acct, id, expires);
+	z.wildcard = wildcard;
+	z.status = status;
+	assert_int_equal(f->s->ops->authz_insert(f->s, &z, NULL), 0);
+	memcpy(out, z.id, STORE_ID_SIZE);
+	store_authz_release(&z);
+}
+
+static void
+store__authz_find_valid_newest(void **state)
+{
+	struct fx *f = *state;
+	struct acme_ident id, other;
+	struct store_authz got;
+	char old[STORE_ID_SIZE], newest[STORE_ID_SIZE], x[STORE_ID_SIZE];
+	char wild[STORE_ID_SIZE];
+
+	assert_int_equal(acme_ident_set(&id, "dns", "a.example.com"), 0);
+	assert_int_equal(acme_ident_set(&other, "dns", "b.example.com"), 0);
+	/*
+	 * Not eligible: pending, expired (at "now" 5000), another account,
+	 * another name, the other wildcard flag, invalid.
+	 */
+	put_valid(f, "acct1", &id, 0, ST_PENDING, 99000, x);
+	put_valid(f, "acct1", &id, 0, ST_VALID, 4000, x);
+	put_valid(f, "acct2", &id, 0, ST_VALID, 99000, x);
+	put_valid(f, "acct1", &other, 0, ST_VALID, 99000, x);
+	put_valid(f, "acct1", &id, 1, ST_VALID, 99000, wild);
+	put_valid(f, "acct1", &id, 0, ST_INVALID, 99000, x);
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &id, 0,
+			     5000, &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	put_valid(f, "acct1", &id, 0, ST_VALID, 8000, old);
+	put_valid(f, "acct1", &id, 0, ST_VALID, 9000, newest);
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &id, 0,
+			     5000, &got, NULL),
+	    0);
+	assert_string_equal(got.id, newest);
+	assert_int_equal(got.status, ST_VALID);
+	assert_int_equal(got.nchall, 3);
+	store_authz_release(&got);
+	/* min_expires excludes the ones expiring before it. */
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &id, 0,
+			     8500, &got, NULL),
+	    0);
+	assert_string_equal(got.id, newest);
+	store_authz_release(&got);
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &id, 0,
+			     9000, &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	/* The wildcard flag is part of the key. */
+	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &id, 1,
+			     5000, &got, NULL),
+	    0);
+	assert_string_equal(got.id, wild);
+	assert_int_equal(got.wildcard, 1);
+	store_authz_release(&got);
+}
+
+static void
+store__order_set_status_conditional(void **state)
 {
 	struct fx *f = *state;
 	struct store_order o, got;
 	struct store_authz z[2];
-	struct store_chall c;
 
 	make_order(&o, z, "acct1");
 	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
@@ -193,62 +498,84 @@ store__conditional_updates(void **state)
 			     ST_PROCESSING, NULL, NULL, NULL),
 	    STORE_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_PENDING,
+			     ST_READY, NULL, NULL, NULL),
+	    0);
+	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_READY,
 			     ST_VALID, NULL, "cert1", NULL),
 	    0);
 	assert_int_equal(f->s->ops->order_get(f->s, o.id, &got, NULL), 0);
 	assert_int_equal(got.status, ST_VALID);
 	assert_string_equal(got.cert_id, "cert1");
+	assert_null(got.error);
+	store_order_release(&got);
+	/* error is set when given; NULL cert_id keeps the stored one. */
+	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_VALID,
+			     ST_INVALID, err_text, NULL, NULL),
+	    0);
+	assert_int_equal(f->s->ops->order_get(f->s, o.id, &got, NULL), 0);
+	assert_int_equal(got.status, ST_INVALID);
+	assert_string_equal(got.error, err_text);
+	assert_string_equal(got.cert_id, "cert1");
 	store_order_release(&got);
 	assert_int_equal(f->s->ops->order_set_status(f->s, "missing",
 			     ST_PENDING, ST_VALID, NULL, NULL, NULL),
 	    ACME_ERR_NOTFOUND);
-	c = z[0].challs[0];
-	c.error = NULL;
-	c.status = ST_PROCESSING;
-	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PENDING, NULL),
-	    0);
-	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PENDING, NULL),
-	    STORE_ERR_CONFLICT);
+	free_order(&o, z);
+}
+
+static void
+store__authz_and_chall_conditional(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o;
+	struct store_authz z[2], got;
+	struct store_chall c, cg;
+
+	make_order(&o, z, "acct1");
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
 	assert_int_equal(f->s->ops->authz_set_status(f->s, z[0].id, ST_VALID,
 			     ST_INVALID, 0, NULL),
 	    STORE_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->authz_set_status(f->s, "nope", ST_PENDING,
 			     ST_VALID, 0, NULL),
 	    ACME_ERR_NOTFOUND);
-	free_order(&o, z);
-}
-
-static void
-store__authz_find_valid(void **state)
-{
-	struct fx *f = *state;
-	struct store_order o;
-	struct store_authz z[2], got;
-
-	make_order(&o, z, "acct1");
-	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
-	/* Pending: not found. */
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
-			     0, 0, &got, NULL),
-	    ACME_ERR_NOTFOUND);
+	/* expires 0 keeps the stored expiry; non-zero replaces it. */
 	assert_int_equal(f->s->ops->authz_set_status(f->s, z[0].id, ST_PENDING,
-			     ST_VALID, 9000, NULL),
+			     ST_PROCESSING, 0, NULL),
 	    0);
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
-			     0, 8000, &got, NULL),
+	assert_int_equal(f->s->ops->authz_set_status(f->s, z[0].id,
+			     ST_PROCESSING, ST_VALID, 9000, NULL),
 	    0);
-	assert_string_equal(got.id, z[0].id);
+	assert_int_equal(f->s->ops->authz_get(f->s, z[0].id, &got, NULL), 0);
+	assert_int_equal(got.status, ST_VALID);
 	assert_int_equal(got.expires, 9000);
 	store_authz_release(&got);
-	/* Expiring too soon, another account, or the wildcard flag. */
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
-			     0, 9500, &got, NULL),
-	    ACME_ERR_NOTFOUND);
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct2", &z[0].ident,
-			     0, 0, &got, NULL),
-	    ACME_ERR_NOTFOUND);
-	assert_int_equal(f->s->ops->authz_find_valid(f->s, "acct1", &z[0].ident,
-			     1, 0, &got, NULL),
+
+	c = z[1].challs[0];
+	c.status = ST_PROCESSING;
+	c.attempts = 1;
+	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PENDING, NULL),
+	    0);
+	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PENDING, NULL),
+	    STORE_ERR_CONFLICT);
+	c.status = ST_INVALID;
+	c.error = err_text;
+	c.attempts = 2;
+	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PROCESSING, NULL),
+	    0);
+	assert_int_equal(f->s->ops->chall_get(f->s, c.id, &cg, NULL), 0);
+	assert_chall_equal(&cg, &c);
+	store_chall_release(&cg);
+	c.status = ST_VALID;
+	c.error = NULL;
+	c.validated = 4242;
+	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_INVALID, NULL),
+	    0);
+	assert_int_equal(f->s->ops->chall_get(f->s, c.id, &cg, NULL), 0);
+	assert_chall_equal(&cg, &c);
+	store_chall_release(&cg);
+	snprintf(c.id, sizeof(c.id), "missing");
+	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PENDING, NULL),
 	    ACME_ERR_NOTFOUND);
 	free_order(&o, z);
 }
@@ -257,54 +584,106 @@ static void
 store__order_list_pages_and_skips_invalid(void **state)
 {
 	struct fx *f = *state;
-	char ids[5][STORE_ID_SIZE], page[10][STORE_ID_SIZE];
+	char ids[6][STORE_ID_SIZE], page[10][STORE_ID_SIZE];
 	struct store_order o;
 	struct store_authz z[2];
+	struct acme_problem prob = { 0 };
 	size_t i, n = 0;
 
-	for (i = 0; i < 5; i++) {
-		make_order(&o, z, "lister");
+	for (i = 0; i < 6; i++) {
+		/* Interleave another account's orders. */
+		make_order(&o, z, i == 4 ? "other" : "lister");
 		assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL),
 		    0);
 		memcpy(ids[i], o.id, STORE_ID_SIZE);
 		if (i == 2)
-			f->s->ops->order_set_status(f->s, o.id, ST_PENDING,
-			    ST_INVALID, NULL, NULL, NULL);
+			assert_int_equal(f->s->ops->order_set_status(f->s, o.id,
+					     ST_PENDING, ST_INVALID, NULL, NULL,
+					     NULL),
+			    0);
 		free_order(&o, z);
 	}
+	/* lister: 0, 1, (2 invalid), 3, 5. */
 	assert_int_equal(f->s->ops->order_list(f->s, "lister", "", page, 2, &n,
 			     NULL),
 	    0);
 	assert_int_equal(n, 2);
 	assert_string_equal(page[0], ids[0]);
 	assert_string_equal(page[1], ids[1]);
-	assert_int_equal(f->s->ops->order_list(f->s, "lister", ids[1], page, 10,
+	assert_int_equal(f->s->ops->order_list(f->s, "lister", ids[1], page, 2,
 			     &n, NULL),
 	    0);
 	assert_int_equal(n, 2);
 	assert_string_equal(page[0], ids[3]);
-	assert_string_equal(page[1], ids[4]);
+	assert_string_equal(page[1], ids[5]);
+	assert_int_equal(f->s->ops->order_list(f->s, "lister", ids[5], page, 10,
+			     &n, NULL),
+	    0);
+	assert_int_equal(n, 0);
+	/* A cursor may itself be an invalid order. */
+	assert_int_equal(f->s->ops->order_list(f->s, "lister", ids[2], page, 10,
+			     &n, NULL),
+	    0);
+	assert_int_equal(n, 2);
+	assert_string_equal(page[0], ids[3]);
+	assert_int_equal(f->s->ops->order_list(f->s, "nobody", "", page, 10, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 0);
+	/* Unknown cursors, or another account's order: NOTFOUND. */
+	assert_int_equal(f->s->ops->order_list(f->s, "lister", "bogus", page,
+			     10, &n, &prob),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(prob.type, ACME_PROB_MALFORMED);
+	acme_problem_release(&prob);
+	assert_int_equal(f->s->ops->order_list(f->s, "lister", ids[4], page, 10,
+			     &n, NULL),
+	    ACME_ERR_NOTFOUND);
 }
 
 static void
-store__certs_and_revocation(void **state)
+store__cert_round_trip_and_revoke_once(void **state)
 {
 	struct fx *f = *state;
 	struct store_cert c, got;
 
 	memset(&c, 0, sizeof(c));
-	store_new_id(c.id);
-	snprintf(c.serial, sizeof(c.serial), "abc123");
+	assert_int_equal(store_new_id(c.id), 0);
+	snprintf(c.serial, sizeof(c.serial), "0a1b2c3d4e5f");
 	snprintf(c.account_id, sizeof(c.account_id), "acct1");
+	snprintf(c.order_id, sizeof(c.order_id), "order1");
 	c.chain_pem = pem_text;
+	c.alt_chain_pem = alt_pem_text;
+	c.not_before = 1000;
+	c.not_after = 2000;
 	c.reason = -1;
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL), 0);
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL),
 	    STORE_ERR_EXISTS);
-	assert_int_equal(f->s->ops->cert_by_serial(f->s, "abc123", &got, NULL),
+	assert_int_equal(f->s->ops->cert_get(f->s, c.id, &got, NULL), 0);
+	assert_string_equal(got.id, c.id);
+	assert_string_equal(got.serial, c.serial);
+	assert_string_equal(got.account_id, "acct1");
+	assert_string_equal(got.order_id, "order1");
+	assert_string_equal(got.chain_pem, pem_text);
+	assert_string_equal(got.alt_chain_pem, alt_pem_text);
+	assert_int_equal(got.not_before, 1000);
+	assert_int_equal(got.not_after, 2000);
+	assert_int_equal(got.revoked_at, 0);
+	assert_int_equal(got.reason, -1);
+	store_cert_release(&got);
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, c.serial, &got, NULL),
 	    0);
 	assert_string_equal(got.id, c.id);
-	assert_int_equal(got.revoked_at, 0);
+	store_cert_release(&got);
+	/* Another id with the same serial: the serial is unique. */
+	assert_int_equal(store_new_id(c.id), 0);
+	c.alt_chain_pem = NULL;
+	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL),
+	    STORE_ERR_EXISTS);
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, c.serial, &got, NULL),
+	    0);
+	memcpy(c.id, got.id, sizeof(c.id));
 	store_cert_release(&got);
 	assert_int_equal(f->s->ops->cert_revoke(f->s, c.id, 77, 4, NULL), 0);
 	assert_int_equal(f->s->ops->cert_revoke(f->s, c.id, 88, 1, NULL),
@@ -315,70 +694,147 @@ store__certs_and_revocation(void **state)
 	store_cert_release(&got);
 	assert_int_equal(f->s->ops->cert_revoke(f->s, "nope", 1, 0, NULL),
 	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, "ff", &got, NULL),
+	    ACME_ERR_NOTFOUND);
 }
 
 static void
-store__eab_binds_once_and_jobs(void **state)
+store__eab_binds_once(void **state)
 {
 	struct fx *f = *state;
 	struct store_eab e, got;
-	struct store_job j, list[4];
-	size_t n = 0;
 
 	memset(&e, 0, sizeof(e));
 	snprintf(e.kid, sizeof(e.kid), "kid-1");
 	memset(e.key, 7, 32);
+	e.key[0] = 0; /* binary, not text */
 	e.keylen = 32;
+	e.created = 1234;
 	assert_int_equal(f->s->ops->eab_insert(f->s, &e, NULL), 0);
+	assert_int_equal(f->s->ops->eab_insert(f->s, &e, NULL),
+	    STORE_ERR_EXISTS);
 	assert_int_equal(f->s->ops->eab_get(f->s, "kid-1", &got, NULL), 0);
+	assert_string_equal(got.kid, "kid-1");
 	assert_int_equal(got.keylen, 32);
 	assert_memory_equal(got.key, e.key, 32);
 	assert_string_equal(got.account_id, "");
+	assert_int_equal(got.created, 1234);
 	assert_int_equal(f->s->ops->eab_bind(f->s, "kid-1", "a1", NULL), 0);
 	assert_int_equal(f->s->ops->eab_bind(f->s, "kid-1", "a2", NULL),
 	    STORE_ERR_CONFLICT);
+	assert_int_equal(f->s->ops->eab_get(f->s, "kid-1", &got, NULL), 0);
+	assert_string_equal(got.account_id, "a1");
+	assert_int_equal(f->s->ops->eab_bind(f->s, "kid-x", "a1", NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->eab_get(f->s, "kid-x", &got, NULL),
+	    ACME_ERR_NOTFOUND);
+}
+
+static void
+store__jobs_oldest_first(void **state)
+{
+	struct fx *f = *state;
+	struct store_job j, list[4];
+	size_t n = 0;
+	int i;
+
 	memset(&j, 0, sizeof(j));
-	snprintf(j.chall_id, sizeof(j.chall_id), "c1");
-	assert_int_equal(f->s->ops->job_add(f->s, &j, NULL), 0);
-	snprintf(j.chall_id, sizeof(j.chall_id), "c2");
-	assert_int_equal(f->s->ops->job_add(f->s, &j, NULL), 0);
+	for (i = 1; i <= 3; i++) {
+		snprintf(j.chall_id, sizeof(j.chall_id), "c%d", i);
+		j.not_before = 100 * i;
+		assert_int_equal(f->s->ops->job_add(f->s, &j, NULL), 0);
+	}
 	assert_int_equal(f->s->ops->job_list(f->s, list, 4, &n, NULL), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_string_equal(list[0].chall_id, "c1");
+	assert_int_equal(list[0].not_before, 100);
+	assert_string_equal(list[2].chall_id, "c3");
+	assert_int_equal(f->s->ops->job_list(f->s, list, 2, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[1].chall_id, "c2");
 	assert_int_equal(f->s->ops->job_done(f->s, "c1", NULL), 0);
 	assert_int_equal(f->s->ops->job_list(f->s, list, 4, &n, NULL), 0);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_string_equal(list[0].chall_id, "c2");
+	assert_string_equal(list[1].chall_id, "c3");
+	/* Done twice, or never queued: no error. */
+	assert_int_equal(f->s->ops->job_done(f->s, "c1", NULL), 0);
+	assert_int_equal(f->s->ops->job_list(f->s, list, 0, &n, NULL), 0);
+	assert_int_equal(n, 0);
 }
 
 static void
 store__durable_across_reopen(void **state)
 {
 	struct fx *f = *state;
-	struct store_account a, got;
+	struct store_account a, ga;
+	struct store_order o, go;
+	struct store_authz z[2], gz;
+	struct store_job j, list[2];
+	size_t n = 0;
 
 	make_account(&a, "durable");
 	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	make_order(&o, z, a.id);
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
+	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_PENDING,
+			     ST_READY, NULL, NULL, NULL),
+	    0);
+	memset(&j, 0, sizeof(j));
+	memcpy(j.chall_id, z[0].challs[0].id, STORE_ID_SIZE);
+	assert_int_equal(f->s->ops->job_add(f->s, &j, NULL), 0);
 	store_close(f->s);
 	f->s = store_open(f->url, NULL);
 	assert_non_null(f->s);
-	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
-	store_account_release(&got);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &ga, NULL), 0);
+	assert_string_equal(ga.thumbprint, "durable");
+	store_account_release(&ga);
+	assert_int_equal(f->s->ops->order_get(f->s, o.id, &go, NULL), 0);
+	assert_int_equal(go.status, ST_READY);
+	assert_int_equal(go.nauthz, 2);
+	store_order_release(&go);
+	assert_int_equal(f->s->ops->authz_get(f->s, z[1].id, &gz, NULL), 0);
+	assert_authz_equal(&gz, &z[1]);
+	store_authz_release(&gz);
+	assert_int_equal(f->s->ops->job_list(f->s, list, 2, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].chall_id, j.chall_id);
+	/* Opening again migrates nothing and loses nothing. */
+	store_close(f->s);
+	f->s = store_open(f->url, NULL);
+	assert_non_null(f->s);
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "durable", &ga,
+			     NULL),
+	    0);
+	store_account_release(&ga);
+	free_order(&o, z);
 }
 
+#define NTHREAD   4
+#define PERTHREAD 25
+
+/* Inserts PERTHREAD accounts and orders; returns NULL on success. */
 static void *
 inserter(void *arg)
 {
 	struct store *s = arg;
 	struct store_account a;
-	char thumb[32];
-	int i;
+	struct store_order o;
+	struct store_authz z[2];
+	char thumb[STORE_THUMB_SIZE];
+	int i, rc;
 
-	for (i = 0; i < 50; i++) {
-		snprintf(thumb, sizeof(thumb), "t-%p-%d", (void *)&a, i);
-		make_account(&a, thumb);
+	for (i = 0; i < PERTHREAD; i++) {
+		make_account(&a, "");
+		snprintf(thumb, sizeof(thumb), "t-%s", a.id);
+		memcpy(a.thumbprint, thumb, sizeof(thumb));
 		if (s->ops->account_insert(s, &a, NULL) != 0)
 			return (void *)1;
+		make_order(&o, z, "shared");
+		rc = s->ops->order_insert(s, &o, z, 2, NULL);
+		free_order(&o, z);
+		if (rc != 0)
+			return (void *)2;
 	}
 	return NULL;
 }
@@ -387,36 +843,61 @@ static void
 store__concurrent_threads(void **state)
 {
 	struct fx *f = *state;
-	pthread_t t[4];
+	char(*ids)[STORE_ID_SIZE];
+	pthread_t t[NTHREAD];
 	void *rv;
+	size_t n = 0;
 	int i;
 
-	for (i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, inserter, f->s);
-	for (i = 0; i < 4; i++) {
-		pthread_join(t[i], &rv);
+	for (i = 0; i < NTHREAD; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, inserter, f->s),
+		    0);
+	for (i = 0; i < NTHREAD; i++) {
+		assert_int_equal(pthread_join(t[i], &rv), 0);
 		assert_null(rv);
 	}
+	ids = calloc(NTHREAD * PERTHREAD + 1, sizeof(*ids));
+	assert_non_null(ids);
+	assert_int_equal(f->s->ops->order_list(f->s, "shared", "", ids,
+			     NTHREAD * PERTHREAD + 1, &n, NULL),
+	    0);
+	assert_int_equal(n, NTHREAD * PERTHREAD);
+	free(ids);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    store__account_round_trip_and_unique_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    store__order_authz_chall_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(store__conditional_updates,
+		cmocka_unit_test_setup_teardown(store__account_round_trip,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(store__authz_find_valid, setup,
+		cmocka_unit_test_setup_teardown(
+		    store__account_duplicate_thumbprint_exists, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(store__account_update, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
+		    store__order_authz_chall_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(store__order_reuses_authz,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(store__order_insert_is_atomic,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__authz_insert_preauthorization, setup, teardown),
+		cmocka_unit_test_setup_teardown(store__authz_find_valid_newest,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__order_set_status_conditional, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__authz_and_chall_conditional, setup, teardown),
+		cmocka_unit_test_setup_teardown(
 		    store__order_list_pages_and_skips_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(store__certs_and_revocation,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(store__eab_binds_once_and_jobs,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__cert_round_trip_and_revoke_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(store__eab_binds_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(store__jobs_oldest_first, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(store__durable_across_reopen,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__concurrent_threads,
