@@ -292,7 +292,12 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	    (rc = acme_file_read(srv->cfg->tls_key, 1 << 20, &key, &len,
 		 prob)) != 0)
 		goto out;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+	/*
+	 * poll(), not epoll: with epoll and a thread pool, libmicrohttpd
+	 * 0.9.75 can abort in MHD_quiesce_daemon ("Failed to remove listen
+	 * FD from epoll set") when a request is in flight (decision D20).
+	 */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TLS |
 		MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
