@@ -21,9 +21,25 @@ ANVIL_CA = os.path.join(BUILD, "src", "server", "anvil-ca")
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range, so that outgoing
+    connections (which take ephemeral ports) cannot grab it between the
+    moment it is chosen and the moment a test server binds it."""
+    import random
+    lo = 20000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            hi = int(f.read().split()[0]) - 1
+    except (OSError, ValueError):
+        hi = 32767
+    for _ in range(200):
+        port = random.randint(lo, hi)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
 
 
 def wait_port(port, proc, timeout=15.0):
