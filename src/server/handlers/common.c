@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <anvil/ari.h>
 #include <anvil/err.h>
 
 #include "common.h"
@@ -29,47 +30,13 @@ res_url(char out[URL_MAX], const struct req *req, const char *prefix,
 const char *
 rfc3339(char out[32], time_t t)
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return out;
+	return acme_rfc3339(out, t);
 }
 
 int
 rfc3339_parse(const char *s, time_t *out)
 {
-	struct tm tm;
-	const char *p;
-	long off = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL)
-		return -1;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z')
-		p++;
-	else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		int h = (p[1] - '0') * 10 + (p[2] - '0');
-		int m = (p[4] - '0') * 10 + (p[5] - '0');
-
-		if (h > 23 || m > 59)
-			return -1;
-		off = (h * 3600L + m * 60L) * (*p == '+' ? 1 : -1);
-		p += 6;
-	} else
-		return -1;
-	if (*p != '\0')
-		return -1;
-	*out = timegm(&tm) - off;
-	return 0;
+	return acme_rfc3339_parse(s, out);
 }
 
 json_t *
