@@ -10,6 +10,7 @@
 #define ANVIL_CLIENT_H
 
 #include <stddef.h>
+#include <time.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -44,6 +45,8 @@ int acme_client_directory(struct acme_client *c, struct acme_problem *prob);
 /* A directory member ("newOrder", ...) or meta member; NULL if absent. */
 const char *acme_client_dir_url(struct acme_client *c, const char *name);
 const char *acme_client_terms(struct acme_client *c);
+/* A directory member as JSON (borrowed), e.g. "meta"; NULL if absent. */
+const json_t *acme_client_dir_json(struct acme_client *c, const char *name);
 
 /*
  * newAccount: contact email (or NULL), terms agreement, optional EAB.
@@ -76,6 +79,26 @@ char *acme_client_get_cert(struct acme_client *c, const char *url, size_t *len,
 
 /* keyAuthorization = token "." thumbprint (RFC 8555 8.1); caller frees. */
 char *acme_client_key_authorization(struct acme_client *c, const char *token);
+
+/* What a renewalInfo resource said (RFC 9773 4.2). */
+struct acme_renewal_info {
+	time_t start; /* suggestedWindow, start < end */
+	time_t end;
+	char explanation[512]; /* explanationURL, "" when none */
+	long retry_after;      /* seconds, -1 when absent */
+};
+
+/*
+ * Fetches renewalInfo for cert_id (an unauthenticated GET, S-ARI-3)
+ * from the directory's renewalInfo URL, or from base when not NULL (no
+ * directory needed).  Returns 0; ACME_ERR_UNSUPPORTED when the CA offers
+ * no renewal information; ACME_ERR_IO for a temporary failure (no
+ * response, a 5xx: worth retrying soon); another error for a long-term
+ * one (a bad window, 4xx), S-ARI-10.  prob says which.
+ */
+int acme_client_renewal_info(struct acme_client *c, const char *base,
+    const char *cert_id, struct acme_renewal_info *ri,
+    struct acme_problem *prob);
 
 /*
  * Polls url (POST-as-GET) until status is not one of the pending states

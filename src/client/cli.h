@@ -4,6 +4,8 @@
 #define ANVIL_CLI_H
 
 #include <stddef.h>
+#include <time.h>
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include <anvil/key.h>
@@ -28,6 +30,8 @@ struct cli {
 	const char *preferred_chain; /* issuer CN to prefer, or NULL */
 	const char *eab_kid;
 	const char *eab_hmac;
+	const char *replaces;    /* ARI certID of the predecessor, or NULL */
+	const char *deploy_hook; /* run after issuance (sh -c), or NULL */
 	char state_dir[1024];
 	int json; /* --json output */
 	int verbose;
@@ -48,6 +52,28 @@ struct acme_signer;
  */
 int client_open(const struct cli *o, struct acme_client **c, EVP_PKEY **key,
     struct acme_signer *signer, struct acme_problem *prob);
+
+/*
+ * Renewal information (client/ari.c).  ari_after_issue() builds the
+ * "ari" object of renewal.json for a new certificate, asking the CA at
+ * once; NULL when the CA offers none.  ari_refresh() asks again and
+ * records the answer in ari (0, or an error with prob set; the object
+ * is updated either way).  ari_check_due() says whether next_check has
+ * passed, ari_renew_at() gives the time picked (0: none known).
+ */
+json_t *ari_after_issue(struct acme_client *c, X509 *leaf);
+int ari_refresh(json_t *ari, struct acme_client *c, time_t now,
+    struct acme_problem *prob);
+int ari_check_due(const json_t *ari, time_t now);
+time_t ari_renew_at(const json_t *ari);
+
+/*
+ * Runs o->deploy_hook (if any) for the certificate just saved in
+ * certdir.  Returns 0, or an error with prob set when the hook failed
+ * or timed out (the new files stay in place).
+ */
+int hook_deploy(const struct cli *o, const char *certdir, X509 *leaf,
+    struct acme_problem *prob);
 
 int cmd_issue(const struct cli *o, struct acme_problem *prob);
 int cmd_renew(struct cli *o, const char *name, int all, int force,

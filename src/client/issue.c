@@ -101,6 +101,15 @@ account_register(const struct cli *o, struct acme_client *c,
 		    acme_client_terms(c));
 		goto out;
 	}
+	/* Said before asking, in words an admin can act on (S-EAB-2). */
+	if (o->eab_kid == NULL &&
+	    json_is_true(json_object_get(acme_client_dir_json(c, "meta"),
+		"externalAccountRequired"))) {
+		rc = acme_problem_set(prob, ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED,
+		    "the CA requires an external account binding: rerun with "
+		    "--eab-kid ID --eab-hmac-key KEY as the CA gave them");
+		goto out;
+	}
 	if ((rc = acme_client_account(c, o->email, o->agree_tos, o->eab_kid,
 		 o->eab_hmac, prob)) != 0)
 		goto out;
@@ -267,10 +276,13 @@ out:
 	return rc;
 }
 
-/* Writes the four PEM files and renewal.json into certdir. */
+/*
+ * Writes the four PEM files and renewal.json into certdir; ari (or
+ * NULL) is the renewal information to keep with it.
+ */
 static int
 save_files(const struct cli *o, const char *certdir, const char *pem,
-    EVP_PKEY *certkey, X509 *leaf, struct acme_problem *prob)
+    EVP_PKEY *certkey, X509 *leaf, json_t *ari, struct acme_problem *prob)
 {
 	const char *end = strstr(pem, "-----END CERTIFICATE-----");
 	char path[STATE_PATH_MAX], *keypem = NULL, *renewal = NULL;
@@ -318,9 +330,14 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 		json_object_set_new(r, "http_port", json_integer(o->http_port));
 	if (r != NULL && o->ca_bundle != NULL)
 		json_object_set_new(r, "ca_bundle", json_string(o->ca_bundle));
+	if (r != NULL && o->deploy_hook != NULL)
+		json_object_set_new(r, "deploy_hook",
+		    json_string(o->deploy_hook));
 	if (r != NULL && o->preferred_chain != NULL)
 		json_object_set_new(r, "preferred_chain",
 		    json_string(o->preferred_chain));
+	if (r != NULL && ari != NULL)
+		json_object_set(r, "ari", ari);
 	renewal = r != NULL ? json_dumps(r, JSON_INDENT(2)) : NULL;
 	json_decref(r);
 	rc = ACME_ERR_NOMEM;
@@ -436,6 +453,7 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	struct acme_ident *ids = NULL;
 	EVP_PKEY *acct_key = NULL, *cert_key = NULL;
 	json_t *order = NULL, *payload = NULL, **azs = NULL, *fin = NULL;
+	json_t *ari = NULL;
 	X509_REQ *csr = NULL;
 	X509 *leaf = NULL;
 	char order_url[1024] = "", certdir[1536], dn[300];
@@ -484,8 +502,26 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 				ids[i].value));
 		json_object_set_new(payload, "identifiers", arr);
 	}
-	if ((order = acme_client_post(c, acme_client_dir_url(c, "newOrder"),
-		 payload, order_url, sizeof(order_url), prob)) == NULL)
+	/* S-ARI-11: name the predecessor only to a CA that offers ARI. */
+	if (o->replaces != NULL &&
+	    acme_client_dir_url(c, "renewalInfo") != NULL)
+		json_object_set_new(payload, "replaces",
+		    json_string(o->replaces));
+	order = acme_client_post(c, acme_client_dir_url(c, "newOrder"), payload,
+	    order_url, sizeof(order_url), prob);
+	if (order == NULL && json_object_get(payload, "replaces") != NULL) {
+		/* Refused (already replaced, say): once more without it. */
+		if (o->verbose)
+			fprintf(stderr,
+			    "anvil: newOrder with replaces refused (%s); "
+			    "retrying without\n",
+			    prob->detail);
+		acme_problem_release(prob);
+		json_object_del(payload, "replaces");
+		order = acme_client_post(c, acme_client_dir_url(c, "newOrder"),
+		    payload, order_url, sizeof(order_url), prob);
+	}
+	if (order == NULL)
 		goto out;
 	{
 		json_t *list = json_object_get(order, "authorizations"), *u;
@@ -552,10 +588,11 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		goto out;
 	state_cert_dirname(o->names[0], dn, sizeof(dn));
 	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
-	if (save_files(o, certdir, pem, cert_key, leaf, prob) != 0)
+	ari = ari_after_issue(c, leaf);
+	if (save_files(o, certdir, pem, cert_key, leaf, ari, prob) != 0)
 		goto out;
 	cli_issued(o, certdir, leaf);
-	rc = 0;
+	rc = hook_deploy(o, certdir, leaf, prob);
 	goto out;
 cleanup:
 	unpublish_all(&sv, azs, naz);
@@ -573,6 +610,7 @@ out:
 	json_decref(fin);
 	json_decref(order);
 	json_decref(payload);
+	json_decref(ari);
 	acme_client_free(c);
 	acme_signer_release(&signer);
 	EVP_PKEY_free(acct_key);

@@ -5,7 +5,8 @@
  *   anvil issue -d NAME [-d NAME ...] (--standalone [--http-port N] |
  *       --webroot DIR) [--server URL | --staging] [--ca-bundle FILE]
  *       [--key-type TYPE] [--email ADDR] [--agree-tos]
- *       [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR] [--json] [-v]
+ *       [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR]
+ *       [--deploy-hook CMD] [--json] [-v]
  *
  * On failure: one line "anvil: <what failed>: <the CA's detail>" on stderr
  * and exit status 1 (2 for usage errors).
@@ -45,7 +46,7 @@ usage(void)
 	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
 	    "           [--email ADDR] [--agree-tos] [--preferred-chain CN]\n"
 	    "           [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR]\n"
-	    "           [--json] [-v]\n"
+	    "           [--deploy-hook CMD] [--json] [-v]\n"
 	    "       anvil renew [NAME | --all] [--force] [--state-dir DIR] "
 	    "[--json]\n"
 	    "       anvil revoke (NAME | --cert FILE --server URL [--ca-bundle "
@@ -119,6 +120,7 @@ cmd_issue_main(int argc, char **argv)
 		{ "preferred-chain", required_argument, NULL, 'P' + 256 },
 		{ "tls-port", required_argument, NULL, 'Q' + 256 },
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
+		{ "deploy-hook", required_argument, NULL, 'Y' + 256 },
 		{ "server", required_argument, NULL, 's' },
 		{ "staging", no_argument, NULL, 'T' },
 		{ "ca-bundle", required_argument, NULL, 'b' },
@@ -173,6 +175,9 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'C' + 256:
 			o.dns_check = optarg;
+			break;
+		case 'Y' + 256:
+			o.deploy_hook = optarg;
 			break;
 		case 's':
 			o.server = optarg;

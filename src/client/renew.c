@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <anvil/ari.h>
 #include <anvil/b64url.h>
 #include <anvil/client.h>
 #include <anvil/err.h>
@@ -97,6 +98,7 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	o->ca_bundle = json_string_value(json_object_get(r, "ca_bundle"));
 	o->preferred_chain =
 	    json_string_value(json_object_get(r, "preferred_chain"));
+	o->deploy_hook = json_string_value(json_object_get(r, "deploy_hook"));
 	o->key_type = acme_key_type_from_name(
 	    json_string_value(json_object_get(r, "key_type")));
 	o->nnames = 0;
@@ -153,28 +155,139 @@ note_result(const char *certdir, const char *error)
 	json_decref(r);
 }
 
-static int
-renew_one(struct cli *o, const char *dn, int force, int *renewed,
+/* Clients for renewalInfo checks, one per CA, kept for one run. */
+#define ARI_CLIENTS 8
+struct ari_cache {
+	struct {
+		char server[1024];
+		struct acme_client *c;
+	} e[ARI_CLIENTS];
+	size_t n;
+};
+
+static struct acme_client *
+ari_client(struct ari_cache *ac, const struct cli *run,
     struct acme_problem *prob)
+{
+	struct acme_client *c;
+	size_t i;
+
+	for (i = 0; i < ac->n; i++)
+		if (strcmp(ac->e[i].server, run->server) == 0)
+			return ac->e[i].c;
+	/* A plain GET needs no account, no signer, no directory. */
+	if ((c = acme_client_new(run->server, run->ca_bundle, NULL, prob)) ==
+	    NULL)
+		return NULL;
+	if (ac->n == ARI_CLIENTS) /* many CAs: the last one makes room */
+		acme_client_free(ac->e[--ac->n].c);
+	snprintf(ac->e[ac->n].server, sizeof(ac->e[0].server), "%s",
+	    run->server);
+	ac->e[ac->n++].c = c;
+	return c;
+}
+
+static void
+ari_cache_free(struct ari_cache *ac)
+{
+	size_t i;
+
+	for (i = 0; i < ac->n; i++)
+		acme_client_free(ac->e[i].c);
+	ac->n = 0;
+}
+
+/*
+ * Asks the CA for renewal information when renewal.json says it is time
+ * (S-ARI-8), never for an expired certificate (S-ARI-9), and saves what
+ * it said.  Failures are not fatal: the last answer, or the built-in
+ * threshold, decides.
+ */
+static void
+ari_maybe_refresh(const struct cli *o, struct ari_cache *ac,
+    const char *certdir, const char *dn, struct saved *sv, struct cli *run,
+    time_t now)
+{
+	json_t *ari = json_object_get(sv->renewal, "ari");
+	struct acme_problem p = { 0 };
+	struct acme_client *c;
+	const char *why, *before;
+	char path[STATE_PATH_MAX], *out, *old = NULL;
+
+	if (!json_is_object(ari) || now >= sv->not_after ||
+	    !ari_check_due(ari, now))
+		return;
+	before = json_string_value(json_object_get(ari, "explanation"));
+	if (before != NULL)
+		old = strdup(before);
+	if ((c = ari_client(ac, run, &p)) == NULL) {
+		json_object_set_new(ari, "last_error", json_string(p.detail));
+		goto save;
+	}
+	if (ari_refresh(ari, c, now, &p) != 0 && o->verbose)
+		fprintf(stderr, "anvil: %s: renewal information: %s\n", dn,
+		    p.detail);
+	/* S-ARI-7: the operator sees why the CA wants an early renewal. */
+	why = json_string_value(json_object_get(ari, "explanation"));
+	if (why != NULL && (old == NULL || strcmp(old, why) != 0))
+		fprintf(stderr,
+		    "anvil: %s: the CA explains its renewal "
+		    "window: %s\n",
+		    dn, why);
+save:
+	free(old);
+	acme_problem_release(&p);
+	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
+	if ((out = json_dumps(sv->renewal, JSON_INDENT(2))) != NULL)
+		acme_file_write_atomic(path, out, strlen(out), 0644, NULL);
+	free(out);
+}
+
+/* When the certificate is due: the CA's pick when known, else ours. */
+static time_t
+renew_time(const struct saved *sv)
+{
+	const json_t *ari = json_object_get(sv->renewal, "ari");
+	time_t at = json_is_object(ari) ? ari_renew_at(ari) : 0;
+
+	return at > 0 ? at : due_at(sv);
+}
+
+static int
+renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
+    int *renewed, struct acme_problem *prob)
 {
 	char certdir[2048];
 	struct saved sv;
 	struct cli run = *o;
+	time_t now = time(NULL);
 	int rc;
 
 	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
 	if ((rc = load_saved(certdir, &sv, prob)) != 0)
 		return rc;
-	if (!force && time(NULL) < due_at(&sv)) {
-		json_decref(sv.renewal);
-		return 0;
+	if ((rc = cli_from_saved(&run, &sv, prob)) != 0)
+		goto out;
+	if (!force) {
+		ari_maybe_refresh(o, ac, certdir, dn, &sv, &run, now);
+		if (now < renew_time(&sv) && now < sv.not_after) {
+			if (o->verbose) {
+				char t[32];
+
+				fprintf(stderr, "anvil: %s: not due until %s\n",
+				    dn, acme_rfc3339(t, renew_time(&sv)));
+			}
+			goto out;
+		}
 	}
-	if ((rc = cli_from_saved(&run, &sv, prob)) == 0) {
-		rc = cmd_issue(&run, prob);
-		note_result(certdir, rc == 0 ? NULL : prob->detail);
-		if (rc == 0)
-			(*renewed)++;
-	}
+	/* RFC 9773 5: the new order names the certificate it replaces. */
+	run.replaces = json_string_value(
+	    json_object_get(json_object_get(sv.renewal, "ari"), "cert_id"));
+	rc = cmd_issue(&run, prob);
+	note_result(certdir, rc == 0 ? NULL : prob->detail);
+	if (rc == 0)
+		(*renewed)++;
+out:
 	json_decref(sv.renewal);
 	return rc;
 }
@@ -184,13 +297,16 @@ cmd_renew(struct cli *o, const char *name, int all, int force,
     struct acme_problem *prob)
 {
 	char certs[2048], dn[300];
+	struct ari_cache ac = { 0 };
 	struct dirent *de;
 	DIR *d;
 	int renewed = 0, failed = 0, rc;
 
 	if (!all) {
 		state_cert_dirname(name, dn, sizeof(dn));
-		return renew_one(o, dn, force, &renewed, prob);
+		rc = renew_one(o, dn, force, &ac, &renewed, prob);
+		ari_cache_free(&ac);
+		return rc;
 	}
 	snprintf(certs, sizeof(certs), "%s/certs", o->state_dir);
 	if ((d = opendir(certs)) == NULL)
@@ -200,7 +316,7 @@ cmd_renew(struct cli *o, const char *name, int all, int force,
 
 		if (de->d_name[0] == '.')
 			continue;
-		rc = renew_one(o, de->d_name, force, &renewed, &p);
+		rc = renew_one(o, de->d_name, force, &ac, &renewed, &p);
 		if (rc != 0) {
 			/* Keep going; report each failure on its own line. */
 			fprintf(stderr, "anvil: renew %s: %s\n", de->d_name,
@@ -210,6 +326,7 @@ cmd_renew(struct cli *o, const char *name, int all, int force,
 		acme_problem_release(&p);
 	}
 	closedir(d);
+	ari_cache_free(&ac);
 	if (failed > 0)
 		return acme_problem_set(prob, ACME_PROB_OTHER,
 		    "%d certificate(s) failed to renew", failed);
@@ -312,7 +429,7 @@ cmd_list(const struct cli *o, struct acme_problem *prob)
 				continue;
 			gmtime_r(&sv.not_after, &tm);
 			strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			when = due_at(&sv);
+			when = renew_time(&sv);
 			gmtime_r(&when, &tm);
 			strftime(due, sizeof(due), "%Y-%m-%dT%H:%M:%SZ", &tm);
 			names = json_object_get(sv.renewal, "names");

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <anvil/ari.h>
 #include <anvil/b64url.h>
 #include <anvil/client.h>
 #include <anvil/err.h>
@@ -190,6 +191,12 @@ acme_client_dir_url(struct acme_client *c, const char *name)
 	return json_string_value(json_object_get(c->dir, name));
 }
 
+const json_t *
+acme_client_dir_json(struct acme_client *c, const char *name)
+{
+	return json_object_get(c->dir, name);
+}
+
 const char *
 acme_client_terms(struct acme_client *c)
 {
@@ -339,6 +346,51 @@ acme_client_get_cert(struct acme_client *c, const char *url, size_t *len,
 	r.body = NULL;
 	acme_http_resp_release(&r);
 	return body;
+}
+
+int
+acme_client_renewal_info(struct acme_client *c, const char *base,
+    const char *cert_id, struct acme_renewal_info *ri,
+    struct acme_problem *prob)
+{
+	struct acme_http_resp r;
+	const char *why = NULL;
+	char url[2048];
+	json_t *doc;
+	int rc;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->retry_after = -1;
+	if (base == NULL &&
+	    (base = acme_client_dir_url(c, "renewalInfo")) == NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the CA offers no renewal information");
+		return ACME_ERR_UNSUPPORTED;
+	}
+	if (snprintf(url, sizeof(url), "%s%s%s", base,
+		base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/",
+		cert_id) >= (int)sizeof(url))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the renewalInfo URL is too long");
+	if ((rc = acme_http_request(c->http, "GET", url, NULL, 0, &r, prob)) !=
+	    0)
+		return ACME_ERR_IO;
+	ri->retry_after = r.retry_after;
+	if (r.status != 200) {
+		response_problem(&r, "renewalInfo", prob);
+		rc = r.status >= 500 ? ACME_ERR_IO : ACME_ERR_INVAL;
+		acme_http_resp_release(&r);
+		return rc;
+	}
+	doc = acme_json_parse(r.body, r.len, ACME_JSON_OBJECT, prob);
+	acme_http_resp_release(&r);
+	if (doc == NULL)
+		return ACME_ERR_INVAL;
+	rc = acme_ari_window(doc, &ri->start, &ri->end, &why, prob);
+	if (rc == 0 && why != NULL)
+		snprintf(ri->explanation, sizeof(ri->explanation), "%s", why);
+	json_decref(doc);
+	return rc;
 }
 
 void

@@ -78,6 +78,7 @@ static const struct key keys[] = {
 	I("rsa_min_bits", rsa_min_bits, 2048, 8192),
 	B("allow_ed25519_certs", allow_ed25519_certs),
 	I("orders_per_page", orders_per_page, 1, 1000),
+	I("ari_retry_after", ari_retry_after, 1, 7 * 86400),
 	I("http_threads", http_threads, 1, 256),
 	I("validation_workers", validation_workers, 1, 256),
 	I("validation_timeout", validation_timeout, 1, 120),
@@ -122,6 +123,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->rsa_min_bits = 2048;
 	c->allow_ed25519_certs = 0;
 	c->orders_per_page = 100;
+	c->ari_retry_after = 6 * 3600;
 	c->http_threads = 4;
 	c->validation_workers = 4;
 	c->validation_timeout = 10;

@@ -49,6 +49,7 @@ struct conf {
 	int rsa_min_bits;         /* smallest RSA key accepted */
 	int allow_ed25519_certs;  /* Ed25519 keys in CSRs */
 	int orders_per_page;      /* orders list page size */
+	int ari_retry_after;      /* Retry-After of renewalInfo, seconds */
 
 	int http_threads;       /* HTTP worker threads */
 	int validation_workers; /* validation threads */

@@ -7,6 +7,8 @@
  *       [--database URL] [--rsa]
  *   anvil-ca serve -c DIR/anvil-ca.json
  *   anvil-ca eab add -c FILE [--kid ID]
+ *   anvil-ca ari set -c FILE (--serial HEX | --all) --start T --end T
+ *       [--explanation-url URL]
  *
  * serve runs until SIGTERM or SIGINT, then drains requests in flight and
  * exits 0.
@@ -22,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <anvil/ari.h>
 #include <anvil/b64url.h>
 #include <anvil/err.h>
 #include <anvil/log.h>
@@ -52,6 +55,10 @@ usage(void)
 	    "[--rsa]\n"
 	    "       anvil-ca serve -c DIR/anvil-ca.json\n"
 	    "       anvil-ca eab add -c FILE [--kid ID]\n"
+	    "       anvil-ca ari set -c FILE (--serial HEX | --all) "
+	    "--start T --end T\n"
+	    "                [--explanation-url URL]   (T: RFC 3339, now, "
+	    "now+SECONDS, now-SECONDS)\n"
 	    "       anvil-ca --version\n");
 	exit(2);
 }
@@ -239,6 +246,140 @@ cmd_eab(int argc, char **argv)
 	return 0;
 }
 
+/* RFC 3339, "now", "now+N" or "now-N" (seconds). */
+static int
+parse_when(const char *s, time_t now, time_t *out)
+{
+	char *end;
+	long n;
+
+	if (strncmp(s, "now", 3) != 0)
+		return acme_rfc3339_parse(s, out);
+	if (s[3] == '\0') {
+		*out = now;
+		return 0;
+	}
+	if (s[3] != '+' && s[3] != '-')
+		return -1;
+	n = strtol(s + 4, &end, 10);
+	if (end == s + 4 || *end != '\0' || n < 0 || n > 3650L * 86400)
+		return -1;
+	*out = s[3] == '+' ? now + n : now - n;
+	return 0;
+}
+
+/* Lowercase hex without leading zeros or colons, as serials are kept. */
+static int
+norm_serial(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in != '\0'; in++) {
+		char ch =
+		    *in >= 'A' && *in <= 'F' ? (char)(*in - 'A' + 'a') : *in;
+
+		if (ch == ':')
+			continue;
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) ||
+		    o + 1 >= size)
+			return -1;
+		if (o == 0 && ch == '0')
+			continue;
+		out[o++] = ch;
+	}
+	if (o == 0)
+		out[o++] = '0';
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * "anvil-ca ari set": the operator's renewal window for one certificate
+ * or for every live one (before a mass revocation, say).  Clients that
+ * follow RFC 9773 renew inside it once their Retry-After has passed.
+ */
+static int
+cmd_ari(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "start", required_argument, NULL, 'b' },
+		{ "end", required_argument, NULL, 'e' },
+		{ "explanation-url", required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct acme_problem prob = { 0 };
+	const char *path = NULL, *serial = NULL, *ts = NULL, *te = NULL;
+	const char *why = NULL;
+	char hex[STORE_SERIAL_SIZE];
+	time_t now = time(NULL), start, end;
+	struct store *st;
+	struct conf cfg;
+	size_t n = 0;
+	int c, all = 0, rc;
+
+	if (argc < 2 || strcmp(argv[1], "set") != 0)
+		usage();
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			serial = optarg;
+			break;
+		case 'a':
+			all = 1;
+			break;
+		case 'b':
+			ts = optarg;
+			break;
+		case 'e':
+			te = optarg;
+			break;
+		case 'x':
+			why = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (path == NULL || optind != argc || ts == NULL || te == NULL ||
+	    (serial == NULL) == (all == 0))
+		usage();
+	if (serial != NULL && norm_serial(serial, hex, sizeof(hex)) != 0) {
+		fprintf(stderr, "anvil-ca: ari: %s is not a serial number\n",
+		    serial);
+		return 2;
+	}
+	if (parse_when(ts, now, &start) != 0 ||
+	    parse_when(te, now, &end) != 0 || end <= start) {
+		/* A window must end after it starts (S-ARI-5). */
+		fprintf(stderr, "anvil-ca: ari: --start and --end must be "
+				"times, the end after the start\n");
+		return 2;
+	}
+	if (conf_load(&cfg, path, &prob) != 0)
+		die(path, &prob);
+	if ((st = store_open(cfg.database, &prob)) == NULL)
+		die(cfg.database, &prob);
+	rc = st->ops->cert_set_window(st, serial != NULL ? hex : NULL, start,
+	    end, why, now, &n, &prob);
+	store_close(st);
+	if (rc != 0)
+		die("ari", &prob);
+	if (serial != NULL && n == 0) {
+		fprintf(stderr, "anvil-ca: ari: no certificate has serial %s\n",
+		    hex);
+		return 1;
+	}
+	printf("renewal window set for %zu certificate(s)\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv);
 
 int
@@ -256,6 +397,8 @@ main(int argc, char **argv)
 		return init_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "eab") == 0)
 		return cmd_eab(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ari") == 0)
+		return cmd_ari(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

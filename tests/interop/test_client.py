@@ -60,41 +60,51 @@ def tls_pair(d):
     return paths
 
 
+class Pebble:
+    """A running pebble 2.4.0 resolving through challtestsrv."""
+
+    def __init__(self, tmp_path, challtestsrv, extra=None):
+        if shutil.which("pebble") is None:
+            pytest.fail("pebble is not installed (scripts/install-deps)")
+        d = str(tmp_path / "pebble")
+        os.makedirs(d)
+        tls = tls_pair(d)
+        port, mgmt = free_port(), free_port()
+        http01, alpn = free_port(), free_port()
+        cfg = {"pebble": {"listenAddress": f"127.0.0.1:{port}",
+                          "managementListenAddress": f"127.0.0.1:{mgmt}",
+                          "certificate": tls["cert.pem"],
+                          "privateKey": tls["key.pem"],
+                          "httpPort": http01, "tlsPort": alpn,
+                          "ocspResponderURL": "",
+                          "externalAccountBindingRequired": False,
+                          **(extra or {})}}
+        with open(os.path.join(d, "pebble.json"), "w") as f:
+            json.dump(cfg, f)
+        self.log = open(os.path.join(d, "pebble.log"), "w")
+        env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
+        self.proc = subprocess.Popen(
+            ["pebble", "-config", os.path.join(d, "pebble.json"),
+             "-dnsserver", f"127.0.0.1:{challtestsrv.dns_port}"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        wait_port(port, self.proc)
+        self.directory = f"https://127.0.0.1:{port}/dir"
+        self.ca_bundle = tls["ca.pem"]
+        self.http01_port = http01
+        self.tls_port = alpn
+        self.mgmt = mgmt
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
 @pytest.fixture
 def pebble(tmp_path, challtestsrv):
-    if shutil.which("pebble") is None:
-        pytest.fail("pebble is not installed (scripts/install-deps)")
-    d = str(tmp_path / "pebble")
-    os.makedirs(d)
-    tls = tls_pair(d)
-    port, mgmt, http01, alpn = free_port(), free_port(), free_port(), free_port()
-    cfg = {"pebble": {"listenAddress": f"127.0.0.1:{port}",
-                      "managementListenAddress": f"127.0.0.1:{mgmt}",
-                      "certificate": tls["cert.pem"], "privateKey": tls["key.pem"],
-                      "httpPort": http01, "tlsPort": alpn,
-                      "ocspResponderURL": "",
-                      "externalAccountBindingRequired": False}}
-    with open(os.path.join(d, "pebble.json"), "w") as f:
-        json.dump(cfg, f)
-    log = open(os.path.join(d, "pebble.log"), "w")
-    env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
-    proc = subprocess.Popen(["pebble", "-config", os.path.join(d, "pebble.json"),
-                             "-dnsserver", f"127.0.0.1:{challtestsrv.dns_port}"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    wait_port(port, proc)
-
-    class P:
-        pass
-    p = P()
-    p.directory = f"https://127.0.0.1:{port}/dir"
-    p.ca_bundle = tls["ca.pem"]
-    p.http01_port = http01
-    p.tls_port = alpn
-    p.mgmt = mgmt
+    p = Pebble(tmp_path, challtestsrv)
     yield p
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    p.stop()
 
 
 def check_files(state, name, root_pem):

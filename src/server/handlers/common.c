@@ -115,6 +115,8 @@ order_json(const struct req *req, const struct store_order *o)
 	if (o->error != NULL)
 		json_object_set_new(obj, "error",
 		    json_loads(o->error, 0, NULL));
+	if (o->replaces[0] != '\0') /* S-ARI-14 */
+		json_object_set_new(obj, "replaces", json_string(o->replaces));
 	if (o->status == ST_VALID && o->cert_id[0] != '\0')
 		json_object_set_new(obj, "certificate",
 		    json_string(

@@ -45,6 +45,16 @@ int authz_load(struct srv *srv, const char *id, struct store_authz *z,
 int order_load(struct srv *srv, const char *id, struct store_order *o,
     struct acme_problem *prob);
 
+/*
+ * The "replaces" member of a newOrder payload (RFC 9773 5), if any:
+ * checks it names a certificate of this CA issued to this account that
+ * shares an identifier with ids and is not already being replaced, and
+ * copies it into o->replaces.  Returns 0 or an error with prob set.
+ */
+int renewal_check_replaces(struct srv *srv, const struct req *req,
+    const json_t *payload, const struct acme_ident *ids, size_t n,
+    struct store_order *o, struct acme_problem *prob);
+
 /* Replies 404 malformed for a missing object or 403 for a foreign one. */
 int owner_check(struct resp *resp, const struct req *req,
     const char *account_id);

@@ -73,6 +73,8 @@ h_directory(struct srv *srv, struct req *req, struct resp *resp)
 		json_object_set_new(dir, "keyChange",
 		    url(req, PATH_KEY_CHANGE));
 		json_object_set_new(dir, "newAuthz", url(req, PATH_NEW_AUTHZ));
+		json_object_set_new(dir, "renewalInfo",
+		    url(req, PATH_RENEWAL_INFO)); /* S-ARI-1 */
 		json_object_set_new(dir, "meta", meta);
 		meta = NULL;
 	}

@@ -159,7 +159,8 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	    policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0 ||
 	    get_time(payload, "notBefore", &o.not_before, &prob) != 0 ||
 	    get_time(payload, "notAfter", &o.not_after, &prob) != 0 ||
-	    check_validity(srv, o.not_before, o.not_after, &prob) != 0)
+	    check_validity(srv, o.not_before, o.not_after, &prob) != 0 ||
+	    renewal_check_replaces(srv, req, payload, ids, n, &o, &prob) != 0)
 		goto fail;
 	if ((fresh = calloc(n, sizeof(*fresh))) == NULL ||
 	    (o.authz_ids = calloc(n, sizeof(*o.authz_ids))) == NULL ||
@@ -206,8 +207,15 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	o.created = srv->now();
 	o.expires = o.created + srv->cfg->order_lifetime;
 	o.status = nvalid == n ? ST_READY : ST_PENDING;
-	if (srv->store->ops->order_insert(srv->store, &o, fresh, nfresh,
-		&prob) != 0)
+	rc =
+	    srv->store->ops->order_insert(srv->store, &o, fresh, nfresh, &prob);
+	if (rc == STORE_ERR_EXISTS && o.replaces[0] != '\0') {
+		/* Another newOrder replacing it won the race (S-ARI-13). */
+		acme_problem_release(&prob);
+		acme_problem_set(&prob, ACME_PROB_ALREADY_REPLACED,
+		    "certificate %s is already being replaced", o.replaces);
+	}
+	if (rc != 0)
 		goto fail;
 	reply_order(resp, req, &o, 201);
 	goto out;

@@ -2,7 +2,7 @@
 /*
  * URL routing for anvil-ca (see router.h).  The table below is the whole
  * API.  A pattern is a literal path in which "*" stands for one id
- * segment ([A-Za-z0-9_-], 1 to 64 bytes), handed to the handler as
+ * segment ([A-Za-z0-9_.-], 1 to 128 bytes), handed to the handler as
  * req->param.
  */
 #include <stdio.h>
@@ -35,6 +35,8 @@ static const struct route routes[] = {
 	{ PATH_NEW_AUTHZ, M_POST, AUTHN_KID, h_new_authz },
 	{ PATH_REVOKE, M_POST, AUTHN_EITHER, h_revoke },
 	{ PATH_KEY_CHANGE, M_POST, AUTHN_KID, h_key_change },
+	/* RFC 9773 4.1: a plain GET, no JWS (S-ARI-3). */
+	{ PATH_RENEWAL_INFO "/*", M_GET | M_HEAD, 0, h_renewal_info },
 	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account },
 	{ PATH_ACCOUNT "*/orders", M_POST, AUTHN_KID, h_account_orders },
 	{ PATH_ORDER "*", M_POST, AUTHN_KID, h_order },
@@ -45,13 +47,14 @@ static const struct route routes[] = {
 	{ PATH_CERT "*/1", M_POST, AUTHN_KID, h_cert_alt },
 };
 
-#define PARAM_MAX 64
+#define PARAM_MAX 128
 
 static int
 is_id_char(int c)
 {
+	/* '.' for ARI certIDs; no other id holds one. */
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
 /*

@@ -174,5 +174,6 @@ store_cert_release(struct store_cert *c)
 		return;
 	free(c->chain_pem);
 	free(c->alt_chain_pem);
-	c->chain_pem = c->alt_chain_pem = NULL;
+	free(c->ari_explanation);
+	c->chain_pem = c->alt_chain_pem = c->ari_explanation = NULL;
 }

@@ -127,6 +127,10 @@ struct store_cert {
 	time_t not_after;
 	time_t revoked_at; /* 0 when not revoked */
 	int reason;        /* RFC 5280 CRLReason, -1 when none */
+	/* A renewal window the operator set (RFC 9773), 0/0 for none. */
+	time_t ari_start;
+	time_t ari_end;
+	char *ari_explanation; /* explanationURL, or NULL */
 };
 
 struct store_eab {
@@ -228,6 +232,22 @@ struct store_ops {
 	/* Sets revoked_at and reason if not yet revoked; else CONFLICT. */
 	int (*cert_revoke)(struct store *s, const char *id, time_t when,
 	    int reason, struct acme_problem *prob);
+	/*
+	 * Sets the renewal window (and explanation URL, or NULL) of the
+	 * certificate with serial, or, when serial is NULL, of every
+	 * certificate neither revoked nor expired at now.  *n is the count
+	 * changed.
+	 */
+	int (*cert_set_window)(struct store *s, const char *serial,
+	    time_t start, time_t end, const char *explanation, time_t now,
+	    size_t *n, struct acme_problem *prob);
+	/*
+	 * The id of an order, not invalid, whose replaces is cert_id (an
+	 * ARI certID); ACME_ERR_NOTFOUND when there is none.  order_insert
+	 * of a second such order fails with STORE_ERR_EXISTS.
+	 */
+	int (*order_replacing)(struct store *s, const char *cert_id,
+	    char out[STORE_ID_SIZE], struct acme_problem *prob);
 
 	/* External account binding keys. */
 	int (*eab_insert)(struct store *s, const struct store_eab *e,

@@ -76,6 +76,16 @@ static const char *const migrations[] = {
 	" kid TEXT PRIMARY KEY, key BLOB NOT NULL, account_id TEXT NOT NULL,"
 	" created INTEGER NOT NULL);"
 	"PRAGMA user_version = 1;",
+	/* 2: renewal information (RFC 9773).  A window the operator set
+	 * (0/0: none), and at most one order that is not invalid (status
+	 * 5) replacing a given certificate, enforced by the index so that
+	 * two racing newOrders cannot both win (S-ARI-13). */
+	"ALTER TABLE certs ADD COLUMN ari_start INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE certs ADD COLUMN ari_end INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE certs ADD COLUMN ari_explanation TEXT;"
+	"CREATE UNIQUE INDEX orders_replacing ON orders (replaces)"
+	" WHERE replaces != '' AND status != 5;"
+	"PRAGMA user_version = 2;",
 };
 
 enum stmt {
@@ -110,6 +120,9 @@ enum stmt {
 	S_CERT_BY_SERIAL,
 	S_CERT_EXISTS,
 	S_CERT_REVOKE,
+	S_CERT_WINDOW,
+	S_CERT_WINDOW_ALL,
+	S_ORDER_REPLACING,
 	S_EAB_INSERT,
 	S_EAB_GET,
 	S_EAB_EXISTS,
@@ -188,14 +201,24 @@ static const char *const sql[S__COUNT] = {
 			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_CERT_GET] = "SELECT id, serial, account_id, order_id, chain_pem,"
 		       " alt_chain_pem, not_before, not_after, revoked_at,"
-		       " reason FROM certs WHERE id = ?",
+		       " reason, ari_start, ari_end, ari_explanation"
+		       " FROM certs WHERE id = ?",
 	[S_CERT_BY_SERIAL] = "SELECT id, serial, account_id, order_id,"
 			     " chain_pem, alt_chain_pem, not_before,"
-			     " not_after, revoked_at, reason FROM certs"
+			     " not_after, revoked_at, reason, ari_start,"
+			     " ari_end, ari_explanation FROM certs"
 			     " WHERE serial = ?",
 	[S_CERT_EXISTS] = "SELECT 1 FROM certs WHERE id = ?",
 	[S_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?, reason = ?"
 			  " WHERE id = ? AND revoked_at = 0",
+	[S_CERT_WINDOW] = "UPDATE certs SET ari_start = ?, ari_end = ?,"
+			  " ari_explanation = ? WHERE serial = ?",
+	[S_CERT_WINDOW_ALL] = "UPDATE certs SET ari_start = ?, ari_end = ?,"
+			      " ari_explanation = ? WHERE revoked_at = 0"
+			      " AND not_after > ?",
+	[S_ORDER_REPLACING] = "SELECT id FROM orders WHERE replaces = ?"
+			      " AND replaces != '' AND status != ?"
+			      " LIMIT 1",
 	[S_EAB_INSERT] = "INSERT INTO eab (kid, key, account_id, created)"
 			 " VALUES (?, ?, '', ?)",
 	[S_EAB_GET] = "SELECT kid, key, account_id, created FROM eab"
@@ -1016,6 +1039,9 @@ cert_fetch(sqlite3_stmt *q, struct store_cert *c, struct acme_problem *prob)
 	c->not_after = (time_t)sqlite3_column_int64(q, 7);
 	c->revoked_at = (time_t)sqlite3_column_int64(q, 8);
 	c->reason = sqlite3_column_int(q, 9);
+	c->ari_start = (time_t)sqlite3_column_int64(q, 10);
+	c->ari_end = (time_t)sqlite3_column_int64(q, 11);
+	c->ari_explanation = col_dup(q, 12, &err);
 	sqlite3_reset(q);
 	if (err || c->chain_pem == NULL) {
 		store_cert_release(c);
@@ -1047,6 +1073,38 @@ cert_revoke(struct store *st, const char *id, time_t when, int reason,
 	    prep(st, S_CERT_REVOKE, prob, "iis", (long long)when,
 		(long long)reason, id),
 	    S_CERT_EXISTS, id, prob);
+}
+
+static int
+cert_set_window(struct store *st, const char *serial, time_t start, time_t end,
+    const char *explanation, time_t now, size_t *n, struct acme_problem *prob)
+{
+	sqlite3_stmt *q =
+	    serial != NULL ?
+		prep(st, S_CERT_WINDOW, prob, "iiss", (long long)start,
+		    (long long)end, explanation, serial) :
+		prep(st, S_CERT_WINDOW_ALL, prob, "iisi", (long long)start,
+		    (long long)end, explanation, (long long)now);
+	int rc = run(q, prob);
+
+	if (rc == 0)
+		*n = (size_t)sqlite3_changes(sqlite3_db_handle(q));
+	return rc;
+}
+
+static int
+order_replacing(struct store *st, const char *cert_id, char out[STORE_ID_SIZE],
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_ORDER_REPLACING, prob, "si", cert_id,
+	    (long long)ST_INVALID);
+	int rc = one_row(q, prob);
+
+	if (rc != 0)
+		return rc;
+	col_copy(q, 0, out, STORE_ID_SIZE);
+	sqlite3_reset(q);
+	return 0;
 }
 
 /* --- external account binding keys --- */
@@ -1262,6 +1320,8 @@ static const struct store_ops sqlite_ops = {
 	.cert_insert = cert_insert,
 	.cert_get = cert_get,
 	.cert_by_serial = cert_by_serial,
+	.cert_set_window = cert_set_window,
+	.order_replacing = order_replacing,
 	.cert_revoke = cert_revoke,
 	.eab_insert = eab_insert,
 	.eab_get = eab_get,

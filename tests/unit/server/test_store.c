@@ -112,8 +112,9 @@ make_order(struct store_order *o, struct store_authz z[2], const char *acct)
 	o->not_after = 9100;
 	o->created = 1000;
 	snprintf(o->profile, sizeof(o->profile), "shortlived");
-	snprintf(o->replaces, sizeof(o->replaces),
-	    "aYhba4dGQEHhs3uEe6CuLN4B.AIdlQyE");
+	/* Unique per order: at most one live order replaces a cert. */
+	snprintf(o->replaces, sizeof(o->replaces), "aYhba4dGQEHhs3uE.%s",
+	    o->id);
 	o->nident = 2;
 	o->idents = calloc(2, sizeof(*o->idents));
 	assert_non_null(o->idents);
@@ -865,6 +866,119 @@ store__concurrent_threads(void **state)
 	free(ids);
 }
 
+static void
+insert_cert(struct fx *f, const char *serial, time_t not_after, time_t revoked)
+{
+	struct store_cert c;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_new_id(c.id), 0);
+	snprintf(c.serial, sizeof(c.serial), "%s", serial);
+	snprintf(c.account_id, sizeof(c.account_id), "acct1");
+	snprintf(c.order_id, sizeof(c.order_id), "order1");
+	c.chain_pem = pem_text;
+	c.not_before = 1000;
+	c.not_after = not_after;
+	c.revoked_at = revoked;
+	c.reason = revoked != 0 ? 1 : -1;
+	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL), 0);
+}
+
+static time_t
+window_end(struct fx *f, const char *serial, char **why)
+{
+	struct store_cert got;
+	time_t end;
+
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, serial, &got, NULL),
+	    0);
+	end = got.ari_end;
+	if (why != NULL)
+		*why = got.ari_explanation != NULL ?
+			   strdup(got.ari_explanation) :
+			   NULL;
+	store_cert_release(&got);
+	return end;
+}
+
+/* RFC 9773 windows: none by default, one serial, or every live one. */
+static void
+store__cert_window(void **state)
+{
+	struct fx *f = *state;
+	char *why = NULL;
+	size_t n = 0;
+
+	insert_cert(f, "a1", 5000, 0);
+	insert_cert(f, "a2", 5000, 0);
+	insert_cert(f, "a3", 1500, 0);    /* expired at now = 2000 */
+	insert_cert(f, "a4", 5000, 1200); /* revoked */
+	assert_int_equal(window_end(f, "a1", &why), 0);
+	assert_null(why);
+	assert_int_equal(f->s->ops->cert_set_window(f->s, "a1", 100, 200,
+			     "https://ca.example/why", 2000, &n, NULL),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(window_end(f, "a1", &why), 200);
+	assert_string_equal(why, "https://ca.example/why");
+	free(why);
+	assert_int_equal(window_end(f, "a2", NULL), 0);
+	assert_int_equal(f->s->ops->cert_set_window(f->s, "ff", 1, 2, NULL,
+			     2000, &n, NULL),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f->s->ops->cert_set_window(f->s, NULL, 300, 400, NULL,
+			     2000, &n, NULL),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(window_end(f, "a1", &why), 400);
+	assert_null(why);
+	assert_int_equal(window_end(f, "a2", NULL), 400);
+	assert_int_equal(window_end(f, "a3", NULL), 0);
+	assert_int_equal(window_end(f, "a4", NULL), 0);
+}
+
+/* S-ARI-13 in the store: one order not invalid per replaced cert. */
+static void
+store__one_live_replacement(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o, o2, tmp;
+	struct store_authz z[2], z2[2], az;
+	char id[STORE_ID_SIZE];
+
+	make_order(&o, z, "acct1");
+	snprintf(o.replaces, sizeof(o.replaces), "certA.AQ");
+	assert_int_equal(f->s->ops->order_replacing(f->s, "certA.AQ", id, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
+	assert_int_equal(f->s->ops->order_replacing(f->s, "certA.AQ", id, NULL),
+	    0);
+	assert_string_equal(id, o.id);
+	make_order(&o2, z2, "acct1");
+	snprintf(o2.replaces, sizeof(o2.replaces), "certA.AQ");
+	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL),
+	    STORE_ERR_EXISTS);
+	/* Nothing of the refused order was kept. */
+	assert_int_equal(f->s->ops->order_get(f->s, o2.id, &tmp, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->authz_get(f->s, z2[0].id, &az, NULL),
+	    ACME_ERR_NOTFOUND);
+	/* Once the first is invalid the certificate may be replaced. */
+	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_PENDING,
+			     ST_INVALID, NULL, NULL, NULL),
+	    0);
+	assert_int_equal(f->s->ops->order_replacing(f->s, "certA.AQ", id, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(store_new_id(o2.id), 0);
+	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL), 0);
+	assert_int_equal(f->s->ops->order_replacing(f->s, "certA.AQ", id, NULL),
+	    0);
+	assert_string_equal(id, o2.id);
+	free_order(&o, z);
+	free_order(&o2, z2);
+}
+
 int
 main(void)
 {
@@ -894,6 +1008,10 @@ main(void)
 		    store__order_list_pages_and_skips_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__cert_round_trip_and_revoke_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(store__cert_window, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(store__one_live_replacement,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__eab_binds_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__jobs_oldest_first, setup,
