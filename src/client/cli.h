@@ -35,7 +35,7 @@ struct cli {
 	char state_dir[1024];
 	int json; /* --json output */
 	int verbose;
-	int tty; /* progress lines on stderr */
+	int tty; /* stdout is a terminal: progress lines (on stderr) */
 };
 
 /* Progress line when stderr is a terminal (or -v). */

@@ -232,7 +232,7 @@ cmd_issue_main(int argc, char **argv)
 	    (o.dns_check != NULL && o.dns_hook == NULL) ||
 	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
 		usage();
-	o.tty = isatty(2);
+	o.tty = isatty(1) && !o.json;
 	rc = cmd_issue(&o, &prob);
 	if (rc != 0) {
 		fprintf(stderr, "anvil: issue %s: %s\n", o.names[0],
@@ -336,7 +336,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		name = argv[optind++];
 	if (optind != argc)
 		usage();
-	o.tty = isatty(2);
+	o.tty = isatty(1) && !o.json;
 	if (strcmp(cmd, "renew") == 0) {
 		if ((name == NULL) == !all)
 			usage();
