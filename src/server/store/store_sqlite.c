@@ -13,12 +13,16 @@
  * user_version and applied in one transaction.  store_close() must only
  * be called once the threads that used the store have stopped using it.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -244,9 +248,88 @@ struct sq {
 	pthread_key_t key;    /* the calling thread's struct conn */
 	pthread_mutex_t lock; /* guards conns */
 	struct conn *conns;   /* every open connection */
+	/*
+	 * Group commit (see durable()).  keeper stays open for the store's
+	 * life so SQLite never deletes the WAL file under walfd.
+	 */
+	sqlite3 *keeper;
+	pthread_mutex_t dlock; /* guards the four below */
+	pthread_cond_t dcond;
+	uint64_t committed; /* commits finished */
+	uint64_t synced;    /* commits known to be on disk */
+	int syncing;        /* a thread is in fdatasync() */
+	int walfd;          /* the WAL, for fdatasync; -1 until opened */
 };
 
 static const struct store_ops sqlite_ops;
+
+/*
+ * Makes the WAL durable: (re)opens it when needed (never opened, or
+ * unlinked and recreated since) and fdatasyncs it.  Only the thread
+ * that set syncing calls this.
+ */
+static int
+sync_wal(struct sq *s, struct acme_problem *prob)
+{
+	char path[4096];
+	struct stat sb;
+
+	if (s->walfd >= 0 && (fstat(s->walfd, &sb) != 0 || sb.st_nlink == 0)) {
+		close(s->walfd);
+		s->walfd = -1;
+	}
+	if (s->walfd < 0) {
+		snprintf(path, sizeof(path), "%s-wal", s->path);
+		if ((s->walfd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+			goto fail;
+	}
+	if (fdatasync(s->walfd) == 0)
+		return 0;
+fail:
+	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+	    "database: cannot sync %s-wal: %s", s->path, strerror(errno));
+	return ACME_ERR_IO;
+}
+
+/*
+ * Group commit.  Connections run with synchronous=NORMAL, so a commit
+ * in WAL mode only writes; every write then comes here and returns only
+ * once its commit is on disk, so no reply ever reports a change that a
+ * power loss could take back.  The first waiter fdatasyncs the WAL for
+ * every commit finished so far while later ones queue behind it: under
+ * load one flush covers many requests instead of one flush each (a
+ * flush costs about 1 ms here, which capped the writes at ~1,000/s).
+ * After a crash SQLite drops WAL frames that never reached the disk
+ * whole, so the database is the state of the last flush.
+ */
+static int
+durable(struct sq *s, struct acme_problem *prob)
+{
+	uint64_t mine, target;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->dlock);
+	mine = ++s->committed;
+	while (s->synced < mine) {
+		if (s->syncing) {
+			pthread_cond_wait(&s->dcond, &s->dlock);
+			continue;
+		}
+		target = s->committed;
+		s->syncing = 1;
+		pthread_mutex_unlock(&s->dlock);
+		rc = sync_wal(s, prob);
+		pthread_mutex_lock(&s->dlock);
+		s->syncing = 0;
+		if (rc == 0 && target > s->synced)
+			s->synced = target;
+		pthread_cond_broadcast(&s->dcond);
+		if (rc != 0)
+			break;
+	}
+	pthread_mutex_unlock(&s->dlock);
+	return rc;
+}
 
 /* Fills prob with SQLite's message for db; returns ACME_ERR_IO. */
 static int
@@ -267,14 +350,15 @@ oom(struct acme_problem *prob)
 /*
  * Opens path with the pragmas every connection needs: WAL (checked: a
  * file system without shared memory would silently keep the rollback
- * journal), synchronous=FULL, a 5 s busy timeout and foreign keys.
+ * journal), synchronous=NORMAL (durability comes from the group commit
+ * in durable()), a 5 s busy timeout and foreign keys.
  * Returns 0 with *out set, or ACME_ERR_IO with prob set.
  */
 static int
 open_db(const char *path, sqlite3 **out, struct acme_problem *prob)
 {
 	static const char pragmas[] = "PRAGMA busy_timeout = 5000;"
-				      "PRAGMA synchronous = FULL;"
+				      "PRAGMA synchronous = NORMAL;"
 				      "PRAGMA foreign_keys = ON;";
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
@@ -443,7 +527,7 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
  * a unique or primary key conflict, or ACME_ERR_IO with prob set.
  */
 static int
-run(sqlite3_stmt *q, struct acme_problem *prob)
+run(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
 {
 	sqlite3 *db;
 	int rc, ext;
@@ -453,8 +537,12 @@ run(sqlite3_stmt *q, struct acme_problem *prob)
 	db = sqlite3_db_handle(q);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_DONE) {
+		/* A write outside a transaction has just committed. */
+		rc = !sqlite3_stmt_readonly(q) && sqlite3_get_autocommit(db) ?
+			 durable((struct sq *)st, prob) :
+			 0;
 		sqlite3_reset(q);
-		return 0;
+		return rc;
 	}
 	ext = sqlite3_extended_errcode(db);
 	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
@@ -498,7 +586,7 @@ static int
 run_cond(struct store *st, sqlite3_stmt *q, enum stmt exists, const char *id,
     struct acme_problem *prob)
 {
-	int rc = run(q, prob);
+	int rc = run(st, q, prob);
 
 	if (rc != 0)
 		return rc;
@@ -536,7 +624,12 @@ col_copy(sqlite3_stmt *q, int i, char *out, size_t size)
 static int
 txn(struct store *st, enum stmt id, struct acme_problem *prob)
 {
-	return run(prep(st, id, prob, ""), prob);
+	int rc = run(st, prep(st, id, prob, ""), prob);
+
+	/* COMMIT counts as read-only to SQLite; it is the write here. */
+	if (rc == 0 && id == S_COMMIT)
+		rc = durable((struct sq *)st, prob);
+	return rc;
 }
 
 /* --- accounts --- */
@@ -545,10 +638,11 @@ static int
 account_insert(struct store *st, const struct store_account *a,
     struct acme_problem *prob)
 {
-	return run(prep(st, S_ACCT_INSERT, prob, "sisssissi", a->id,
-		       (long long)a->status, a->thumbprint, a->jwk, a->contact,
-		       (long long)a->tos_agreed, a->eab, a->eab_kid,
-		       (long long)a->created),
+	return run(st,
+	    prep(st, S_ACCT_INSERT, prob, "sisssissi", a->id,
+		(long long)a->status, a->thumbprint, a->jwk, a->contact,
+		(long long)a->tos_agreed, a->eab, a->eab_kid,
+		(long long)a->created),
 	    prob);
 }
 
@@ -600,7 +694,7 @@ account_update(struct store *st, const struct store_account *a,
 {
 	sqlite3_stmt *q = prep(st, S_ACCT_UPDATE, prob, "issss",
 	    (long long)a->status, a->thumbprint, a->jwk, a->contact, a->id);
-	int rc = run(q, prob);
+	int rc = run(st, q, prob);
 
 	if (rc == 0 && sqlite3_changes(sqlite3_db_handle(q)) == 0)
 		return ACME_ERR_NOTFOUND;
@@ -654,18 +748,20 @@ insert_authz(struct store *st, const struct store_authz *z,
 	size_t i;
 	int rc;
 
-	rc = run(prep(st, S_AUTHZ_INSERT, prob, "ssisiiii", z->id,
-		     z->account_id, (long long)z->ident.type, z->ident.value,
-		     (long long)(z->wildcard != 0), (long long)z->status,
-		     (long long)z->expires, (long long)z->created),
+	rc = run(st,
+	    prep(st, S_AUTHZ_INSERT, prob, "ssisiiii", z->id, z->account_id,
+		(long long)z->ident.type, z->ident.value,
+		(long long)(z->wildcard != 0), (long long)z->status,
+		(long long)z->expires, (long long)z->created),
 	    prob);
 	for (i = 0; rc == 0 && i < z->nchall; i++) {
 		const struct store_chall *c = &z->challs[i];
 
-		rc = run(prep(st, S_CHALL_INSERT, prob, "ssiisisi", c->id,
-			     z->id, (long long)c->type, (long long)c->status,
-			     c->token, (long long)c->validated, c->error,
-			     (long long)c->attempts),
+		rc = run(st,
+		    prep(st, S_CHALL_INSERT, prob, "ssiisisi", c->id, z->id,
+			(long long)c->type, (long long)c->status, c->token,
+			(long long)c->validated, c->error,
+			(long long)c->attempts),
 		    prob);
 	}
 	return rc;
@@ -686,11 +782,12 @@ order_insert(struct store *st, const struct store_order *o,
 	}
 	if ((rc = txn(st, S_BEGIN, prob)) != 0)
 		goto out;
-	rc = run(prep(st, S_ORDER_INSERT, prob, "ssiiiiissssss", o->id,
-		     o->account_id, (long long)o->status, (long long)o->expires,
-		     (long long)o->not_before, (long long)o->not_after,
-		     (long long)o->created, idents, authz_ids, o->error,
-		     o->cert_id, o->profile, o->replaces),
+	rc = run(st,
+	    prep(st, S_ORDER_INSERT, prob, "ssiiiiissssss", o->id,
+		o->account_id, (long long)o->status, (long long)o->expires,
+		(long long)o->not_before, (long long)o->not_after,
+		(long long)o->created, idents, authz_ids, o->error, o->cert_id,
+		o->profile, o->replaces),
 	    prob);
 	for (i = 0; rc == 0 && i < nnew; i++)
 		rc = insert_authz(st, &authzs[i], prob);
@@ -971,15 +1068,16 @@ chall_update(struct store *st, const struct store_chall *c,
 static int
 job_add(struct store *st, const struct store_job *j, struct acme_problem *prob)
 {
-	return run(prep(st, S_JOB_ADD, prob, "si", j->chall_id,
-		       (long long)j->not_before),
+	return run(st,
+	    prep(st, S_JOB_ADD, prob, "si", j->chall_id,
+		(long long)j->not_before),
 	    prob);
 }
 
 static int
 job_done(struct store *st, const char *chall_id, struct acme_problem *prob)
 {
-	return run(prep(st, S_JOB_DONE, prob, "s", chall_id), prob);
+	return run(st, prep(st, S_JOB_DONE, prob, "s", chall_id), prob);
 }
 
 static int
@@ -1012,11 +1110,11 @@ static int
 cert_insert(struct store *st, const struct store_cert *c,
     struct acme_problem *prob)
 {
-	return run(prep(st, S_CERT_INSERT, prob, "ssssssiiii", c->id, c->serial,
-		       c->account_id, c->order_id, c->chain_pem,
-		       c->alt_chain_pem, (long long)c->not_before,
-		       (long long)c->not_after, (long long)c->revoked_at,
-		       (long long)c->reason),
+	return run(st,
+	    prep(st, S_CERT_INSERT, prob, "ssssssiiii", c->id, c->serial,
+		c->account_id, c->order_id, c->chain_pem, c->alt_chain_pem,
+		(long long)c->not_before, (long long)c->not_after,
+		(long long)c->revoked_at, (long long)c->reason),
 	    prob);
 }
 
@@ -1085,7 +1183,7 @@ cert_set_window(struct store *st, const char *serial, time_t start, time_t end,
 		    (long long)end, explanation, serial) :
 		prep(st, S_CERT_WINDOW_ALL, prob, "iisi", (long long)start,
 		    (long long)end, explanation, (long long)now);
-	int rc = run(q, prob);
+	int rc = run(st, q, prob);
 
 	if (rc == 0)
 		*n = (size_t)sqlite3_changes(sqlite3_db_handle(q));
@@ -1116,8 +1214,9 @@ eab_insert(struct store *st, const struct store_eab *e,
 	if (e->keylen > sizeof(e->key))
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "EAB key is too long");
-	return run(prep(st, S_EAB_INSERT, prob, "sbi", e->kid,
-		       (const void *)e->key, e->keylen, (long long)e->created),
+	return run(st,
+	    prep(st, S_EAB_INSERT, prob, "sbi", e->kid, (const void *)e->key,
+		e->keylen, (long long)e->created),
 	    prob);
 }
 
@@ -1247,6 +1346,11 @@ sqlite_close(struct store *st)
 		conn_free(c);
 	}
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->dlock);
+	pthread_cond_destroy(&s->dcond);
+	if (s->walfd >= 0)
+		close(s->walfd);
+	sqlite3_close(s->keeper);
 	free(s->path);
 	free(s);
 }
@@ -1281,7 +1385,26 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 		goto out;
 	}
 	haslock = 1;
+	if (pthread_mutex_init(&s->dlock, NULL) != 0) {
+		oom(prob);
+		goto out;
+	}
+	if (pthread_cond_init(&s->dcond, NULL) != 0) {
+		pthread_mutex_destroy(&s->dlock);
+		oom(prob);
+		goto out;
+	}
+	s->walfd = -1;
+	s->keeper = db;
+	db = NULL;
 	s->base.ops = &sqlite_ops;
+	/* The migrations committed without a flush; flush them now (and
+	 * learn at once if the WAL cannot be synced). */
+	if (durable(s, prob) != 0) {
+		sqlite_close(&s->base);
+		s = NULL;
+		goto out;
+	}
 	ret = &s->base;
 	s = NULL;
 out:
