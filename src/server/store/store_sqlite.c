@@ -239,6 +239,7 @@ struct conn {
 	struct sq *owner;
 	sqlite3 *db;
 	sqlite3_stmt *st[S__COUNT]; /* prepared on first use */
+	int in_txn;                 /* holds the owner's wlock */
 	struct conn *next;
 };
 
@@ -253,6 +254,7 @@ struct sq {
 	 * life so SQLite never deletes the WAL file under walfd.
 	 */
 	sqlite3 *keeper;
+	pthread_mutex_t wlock; /* one writer of this process at a time */
 	pthread_mutex_t dlock; /* guards the four below */
 	pthread_cond_t dcond;
 	uint64_t committed; /* commits finished */
@@ -523,24 +525,29 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
 }
 
 /*
- * Runs a write statement to completion.  Returns 0, STORE_ERR_EXISTS on
- * a unique or primary key conflict, or ACME_ERR_IO with prob set.
+ * Steps write statement q to completion; autowrite: it is a write
+ * outside a transaction, which takes the write lock and must reach the
+ * disk (durable()) before it counts.  Returns 0, STORE_ERR_EXISTS on a
+ * unique or primary key conflict, or ACME_ERR_IO with prob set.
  */
 static int
-run(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
+step_write(struct store *st, sqlite3_stmt *q, int autowrite,
+    struct acme_problem *prob)
 {
+	struct sq *s = (struct sq *)st;
 	sqlite3 *db;
 	int rc, ext;
 
 	if (q == NULL)
 		return ACME_ERR_IO;
 	db = sqlite3_db_handle(q);
+	if (autowrite)
+		pthread_mutex_lock(&s->wlock);
 	rc = sqlite3_step(q);
+	if (autowrite)
+		pthread_mutex_unlock(&s->wlock);
 	if (rc == SQLITE_DONE) {
-		/* A write outside a transaction has just committed. */
-		rc = !sqlite3_stmt_readonly(q) && sqlite3_get_autocommit(db) ?
-			 durable((struct sq *)st, prob) :
-			 0;
+		rc = autowrite ? durable(s, prob) : 0;
 		sqlite3_reset(q);
 		return rc;
 	}
@@ -552,6 +559,16 @@ run(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
 		rc = db_fail(db, "write", prob);
 	sqlite3_reset(q);
 	return rc;
+}
+
+/* Runs a write statement (in a transaction or on its own). */
+static int
+run(struct store *st, sqlite3_stmt *q, struct acme_problem *prob)
+{
+	return step_write(st, q,
+	    q != NULL && !sqlite3_stmt_readonly(q) &&
+		sqlite3_get_autocommit(sqlite3_db_handle(q)),
+	    prob);
 }
 
 /*
@@ -621,14 +638,38 @@ col_copy(sqlite3_stmt *q, int i, char *out, size_t size)
 	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
 }
 
+/*
+ * BEGIN takes the process's write lock (struct sq's wlock) and COMMIT or
+ * ROLLBACK gives it back, so this process's writers queue on a mutex
+ * instead of polling SQLite's busy handler; a commit then waits for
+ * its flush outside the lock (durable()).
+ */
 static int
 txn(struct store *st, enum stmt id, struct acme_problem *prob)
 {
-	int rc = run(st, prep(st, id, prob, ""), prob);
+	struct sq *s = (struct sq *)st;
+	struct conn *c = conn_get(s, prob);
+	int rc;
 
+	if (c == NULL)
+		return ACME_ERR_IO;
+	if (id == S_BEGIN) {
+		pthread_mutex_lock(&s->wlock);
+		if ((rc = step_write(st, prep(st, id, prob, ""), 0, prob)) != 0)
+			pthread_mutex_unlock(&s->wlock);
+		else
+			c->in_txn = 1;
+		return rc;
+	}
+	rc = step_write(st, prep(st, id, prob, ""), 0, prob);
+	/* A failed COMMIT leaves the transaction open for the ROLLBACK. */
+	if (c->in_txn && (rc == 0 || id == S_ROLLBACK)) {
+		c->in_txn = 0;
+		pthread_mutex_unlock(&s->wlock);
+	}
 	/* COMMIT counts as read-only to SQLite; it is the write here. */
 	if (rc == 0 && id == S_COMMIT)
-		rc = durable((struct sq *)st, prob);
+		rc = durable(s, prob);
 	return rc;
 }
 
@@ -1347,6 +1388,7 @@ sqlite_close(struct store *st)
 	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->dlock);
+	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->dcond);
 	if (s->walfd >= 0)
 		close(s->walfd);
@@ -1390,6 +1432,12 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 		goto out;
 	}
 	if (pthread_cond_init(&s->dcond, NULL) != 0) {
+		pthread_mutex_destroy(&s->dlock);
+		oom(prob);
+		goto out;
+	}
+	if (pthread_mutex_init(&s->wlock, NULL) != 0) {
+		pthread_cond_destroy(&s->dcond);
 		pthread_mutex_destroy(&s->dlock);
 		oom(prob);
 		goto out;
