@@ -4,8 +4,9 @@
  * full record name _acme-challenge.<name> without a trailing dot, VALUE
  * the TXT value.  After "add" the solver waits, at most DNS_WAIT seconds,
  * until the record is visible: at --dns-check-server when given, else at
- * each authoritative server of the zone (found through the system's
- * resolver), so the CA's lookup cannot beat propagation (S-DNS-7).
+ * each authoritative server of the zone (found through the resolvers of
+ * /etc/resolv.conf, or of the file named by $ANVIL_RESOLV_CONF), so the
+ * CA's lookup cannot beat propagation (S-DNS-7).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -124,7 +125,7 @@ auth_servers(const char *fqdn, char addrs[][64], size_t max)
 
 	if (c == NULL)
 		return 0;
-	ub_ctx_resolvconf(c, NULL);
+	ub_ctx_resolvconf(c, getenv("ANVIL_RESOLV_CONF")); /* NULL: system */
 	while (at != NULL && *at != '\0' && n == 0) {
 		struct ub_result *r = NULL;
 		int i;

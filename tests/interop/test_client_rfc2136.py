@@ -16,7 +16,7 @@ from cryptography import x509
 
 from bindhelp import Named
 from conftest import start_ca
-from test_client import Pebble, anvil, check_files
+from test_client import Pebble, anvil, anvil_env, check_files
 
 ZONE = "example.net"  # not .test: libunbound answers that locally
 NAMES = ["*.www.example.net", "www.example.net"]
@@ -28,19 +28,17 @@ def tsig_keygen(name, alg="hmac-sha256"):
                           capture_output=True, text=True).stdout
 
 
-@pytest.fixture
-def ddns(tmp_path):
+def start_ddns(d, addr="127.0.0.1", port=None):
     """BIND with "net" (static, so that CAA lookups up the tree get
-    answers), "example.net" (dynamic): key "anvil-test" may update it,
-    key "other-key" is known but may not; and "open.example.net", which
-    takes unsigned updates from 127.0.0.1."""
-    named = Named(str(tmp_path / "bind"))
-    d = named.dir
+    answers; ns.net is addr), "example.net" (dynamic): key "anvil-test"
+    may update it, key "other-key" is known but may not; and
+    "open.example.net", which takes unsigned updates from 127.0.0.1."""
+    named = Named(d, addr, port)
     key = tsig_keygen("anvil-test")
     other = tsig_keygen("other-key")
     soa = "@ IN SOA ns.net. admin.net. 1 3600 600 86400 60\n@ IN NS ns.net.\n"
     with open(os.path.join(d, "net.zone"), "w") as f:
-        f.write("$TTL 300\n" + soa + "ns IN A 127.0.0.1\n")
+        f.write("$TTL 300\n" + soa + f"ns IN A {addr}\n")
     with open(os.path.join(d, ZONE + ".zone"), "w") as f:
         f.write("$TTL 300\n" + soa + "www IN A 127.0.0.1\n")
     with open(os.path.join(d, "open.zone"), "w") as f:
@@ -52,12 +50,16 @@ zone "{ZONE}" {{ type primary; file "{d}/{ZONE}.zone";
 zone "open.{ZONE}" {{ type primary; file "{d}/open.zone";
     allow-update {{ 127.0.0.1; }}; }};""")
     named.start(ZONE)
-    named.keyfile = str(tmp_path / "anvil-test.key")
-    with open(os.open(named.keyfile, os.O_WRONLY | os.O_CREAT, 0o600),
-              "w") as f:
-        f.write(key)
+    named.keyfile = os.path.join(d, "anvil-test.key")
+    write_key(named.keyfile, key)
     named.key_text = key
     named.other_key_text = other
+    return named
+
+
+@pytest.fixture
+def ddns(tmp_path):
+    named = start_ddns(str(tmp_path / "bind"))
     yield named
     named.stop()
 
@@ -234,3 +236,69 @@ def test_rfc2136_option_combinations(tmp_path):
               "--server", "https://127.0.0.1:1/dir")
     assert r.returncode == 1
     assert "warning" in r.stderr and "hmac-sha1" in r.stderr
+
+
+LATE_HOOK = """#!/bin/sh
+# anvil --dns-hook through nsupdate (add|remove FQDN VALUE).  An "add"
+# lands 2 s after the hook has returned, so the CA finds the record only
+# if anvil waited until the zone's authoritative server answers it.
+set -eu
+case "$1" in
+add)
+	( sleep 2; printf 'server {addr} 53\\nupdate add %s. 60 IN TXT "%s"\\nsend\\n' \\
+	    "$2" "$3" | nsupdate -k {key} ) >/dev/null 2>&1 &
+	;;
+remove)
+	printf 'server {addr} 53\\nupdate delete %s. IN TXT "%s"\\nsend\\n' \\
+	    "$2" "$3" | nsupdate -k {key}
+	;;
+esac
+"""
+
+
+@pytest.fixture
+def loopback_addr():
+    """A 127/8 address of our own, added to lo for the test and removed
+    after it: the authoritative server found through NS records is asked
+    on port 53, so BIND needs port 53 on an address nobody else uses, and
+    BIND listens only on addresses an interface has."""
+    import random
+    addr = "127.%d.%d.%d" % (random.randint(100, 250), random.randint(1, 250),
+                             random.randint(1, 250))
+    subprocess.run(["ip", "addr", "add", addr + "/32", "dev", "lo"],
+                   check=True, capture_output=True)
+    yield addr
+    subprocess.run(["ip", "addr", "del", addr + "/32", "dev", "lo"],
+                   check=True, capture_output=True)
+
+
+def test_S_DNS_7_dns_hook_waits_for_the_authoritative_server(tmp_path,
+                                                            loopback_addr):
+    """Without --dns-check-server, the hook solver finds the zone's NS
+    through the resolver in ANVIL_RESOLV_CONF (here BIND itself) and
+    waits until that server answers the record."""
+    addr = loopback_addr
+    named = start_ddns(str(tmp_path / "bind"), addr, 53)
+    ca = None
+    try:
+        ca = start_ca(tmp_path, extra_init=["--resolver", f"{addr}:53"])
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text(f"nameserver {addr}\n")
+        hook = tmp_path / "late-hook"
+        hook.write_text(LATE_HOOK.replace("{addr}", addr)
+                        .replace("{key}", named.keyfile))
+        hook.chmod(0o700)
+        state = str(tmp_path / "state")
+        name = "late.www.example.net"
+        r = anvil_env({"ANVIL_RESOLV_CONF": str(resolv)}, "issue", "-d",
+                      name, "--dns-hook", str(hook), "--server",
+                      ca.directory, "--ca-bundle", ca.tls_ca, "--state-dir",
+                      state)
+        assert r.returncode == 0, r.stdout + r.stderr
+        check_files(state, name, open(ca.root).read())
+        assert txt_records(named, "_acme-challenge." + name) == []
+    finally:
+        if ca is not None:
+            assert ca.stop() == 0
+            ca.log.close()
+        named.stop()
