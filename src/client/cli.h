@@ -21,6 +21,8 @@ struct cli {
 	const char *webroot;   /* NULL: standalone */
 	const char *dns_hook;  /* dns-01 hook script, or NULL */
 	const char *dns_check; /* --dns-check-server, or NULL */
+	const char *rfc2136;   /* --dns-rfc2136 SERVER[:PORT], or NULL */
+	const char *tsig_key;  /* --tsig-key FILE, or NULL (unsigned) */
 	int http_port;
 	int tls_alpn; /* --tls-alpn */
 	int tls_port;

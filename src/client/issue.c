@@ -311,6 +311,7 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 	r = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I}", "server", o->server,
 	    "names", names, "key_type", acme_key_type_name(o->key_type),
 	    "solver",
+	    o->rfc2136 != NULL  ? "rfc2136" :
 	    o->dns_hook != NULL ? "dns-hook" :
 	    o->tls_alpn         ? "tls-alpn" :
 	    o->webroot != NULL  ? "webroot" :
@@ -320,13 +321,18 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 		json_object_set_new(r, "webroot", json_string(o->webroot));
 	if (r != NULL && o->dns_hook != NULL)
 		json_object_set_new(r, "dns_hook", json_string(o->dns_hook));
+	if (r != NULL && o->rfc2136 != NULL)
+		json_object_set_new(r, "rfc2136_server",
+		    json_string(o->rfc2136));
+	if (r != NULL && o->tsig_key != NULL)
+		json_object_set_new(r, "tsig_key", json_string(o->tsig_key));
 	if (r != NULL && o->dns_check != NULL)
 		json_object_set_new(r, "dns_check_server",
 		    json_string(o->dns_check));
 	if (r != NULL && o->tls_alpn)
 		json_object_set_new(r, "tls_port", json_integer(o->tls_port));
 	if (r != NULL && o->webroot == NULL && o->dns_hook == NULL &&
-	    !o->tls_alpn)
+	    o->rfc2136 == NULL && !o->tls_alpn)
 		json_object_set_new(r, "http_port", json_integer(o->http_port));
 	if (r != NULL && o->ca_bundle != NULL)
 		json_object_set_new(r, "ca_bundle", json_string(o->ca_bundle));
@@ -481,7 +487,9 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	if (client_open(o, &c, &acct_key, &signer, prob) != 0)
 		goto out;
 	/* The solver first: a port that is taken fails before ordering. */
-	if ((o->dns_hook != NULL ?
+	if ((o->rfc2136 != NULL ?
+		    solver_rfc2136_open(&sv, o->rfc2136, o->tsig_key, prob) :
+		o->dns_hook != NULL ?
 		    solver_dnshook_open(&sv, o->dns_hook, o->dns_check, prob) :
 		o->tls_alpn ?
 		    solver_tlsalpn_open(&sv, o->tls_port, prob) :

@@ -3,15 +3,17 @@
  * anvil: the ACME client.
  *
  *   anvil issue -d NAME [-d NAME ...] (--standalone [--http-port N] |
- *       --webroot DIR) [--server URL | --staging] [--ca-bundle FILE]
- *       [--key-type TYPE] [--email ADDR] [--agree-tos]
- *       [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR]
- *       [--deploy-hook CMD] [--json] [-v]
+ *       --webroot DIR | --tls-alpn [--tls-port N] | --dns-hook SCRIPT |
+ *       --dns-rfc2136 SERVER[:PORT] [--tsig-key FILE])
+ *       [--server URL | --staging] [--ca-bundle FILE] [--key-type TYPE]
+ *       [--email ADDR] [--agree-tos] [--eab-kid ID --eab-hmac-key KEY]
+ *       [--state-dir DIR] [--deploy-hook CMD] [--json] [-v]
  *
  * On failure: one line "anvil: <what failed>: <the CA's detail>" on stderr
  * and exit status 1 (2 for usage errors).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 
 #include "cli.h"
 #include "state.h"
+#include "tsig_key.h"
 
 #include "internal.h"
 
@@ -41,7 +44,8 @@ usage(void)
 	    "usage: anvil issue -d NAME [-d NAME ...]\n"
 	    "           (--standalone [--http-port N] | --webroot DIR |\n"
 	    "            --tls-alpn [--tls-port N] |\n"
-	    "            --dns-hook SCRIPT [--dns-check-server ADDR[:PORT]])\n"
+	    "            --dns-hook SCRIPT [--dns-check-server ADDR[:PORT]] |\n"
+	    "            --dns-rfc2136 SERVER[:PORT] [--tsig-key FILE])\n"
 	    "           [--server URL | --staging] [--ca-bundle FILE]\n"
 	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
 	    "           [--email ADDR] [--agree-tos] [--preferred-chain CN]\n"
@@ -107,6 +111,34 @@ port_arg(const char *s)
 	return (int)v;
 }
 
+/*
+ * Reads the --tsig-key file once up front, so that a bad one is a usage
+ * error (exit 2) before anything is ordered, and records its absolute
+ * path (in abs, PATH_MAX bytes) for renewal.json: "anvil renew" runs from
+ * any directory.  Warns about hmac-sha1.
+ */
+static int
+tsig_key_check(struct cli *o, char *abs)
+{
+	struct acme_problem prob = { 0 };
+	struct tsig_key k;
+
+	if (tsig_key_load(o->tsig_key, &k, &prob) != 0) {
+		fprintf(stderr, "anvil: %s\n", prob.detail);
+		acme_problem_release(&prob);
+		return -1;
+	}
+	if (k.weak)
+		fprintf(stderr,
+		    "anvil: warning: TSIG key \"%s\" uses %s; prefer "
+		    "hmac-sha256 (tsig-keygen -a hmac-sha256)\n",
+		    k.name, k.alg);
+	tsig_key_wipe(&k);
+	if (realpath(o->tsig_key, abs) != NULL)
+		o->tsig_key = abs;
+	return 0;
+}
+
 static int
 cmd_issue_main(int argc, char **argv)
 {
@@ -121,6 +153,8 @@ cmd_issue_main(int argc, char **argv)
 		{ "tls-port", required_argument, NULL, 'Q' + 256 },
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
 		{ "deploy-hook", required_argument, NULL, 'Y' + 256 },
+		{ "dns-rfc2136", required_argument, NULL, 'R' + 256 },
+		{ "tsig-key", required_argument, NULL, 'K' + 256 },
 		{ "server", required_argument, NULL, 's' },
 		{ "staging", no_argument, NULL, 'T' },
 		{ "ca-bundle", required_argument, NULL, 'b' },
@@ -136,6 +170,7 @@ cmd_issue_main(int argc, char **argv)
 	};
 	struct acme_problem prob = { 0 };
 	struct cli o;
+	char keypath[PATH_MAX];
 	int c, standalone = 0, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -178,6 +213,12 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'Y' + 256:
 			o.deploy_hook = optarg;
+			break;
+		case 'R' + 256:
+			o.rfc2136 = optarg;
+			break;
+		case 'K' + 256:
+			o.tsig_key = optarg;
 			break;
 		case 's':
 			o.server = optarg;
@@ -227,11 +268,14 @@ cmd_issue_main(int argc, char **argv)
 	}
 	if (optind != argc || o.nnames == 0 ||
 	    standalone + (o.webroot != NULL) + (o.dns_hook != NULL) +
-		    o.tls_alpn !=
+		    (o.rfc2136 != NULL) + o.tls_alpn !=
 		1 ||
 	    (o.dns_check != NULL && o.dns_hook == NULL) ||
+	    (o.tsig_key != NULL && o.rfc2136 == NULL) ||
 	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
 		usage();
+	if (o.tsig_key != NULL && tsig_key_check(&o, keypath) != 0)
+		return 2;
 	o.tty = isatty(1) && !o.json;
 	rc = cmd_issue(&o, &prob);
 	if (rc != 0) {

@@ -113,7 +113,13 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	if (o->tls_alpn)
 		o->tls_port =
 		    (int)json_integer_value(json_object_get(r, "tls_port"));
-	if (solver != NULL && strcmp(solver, "dns-hook") == 0)
+	o->rfc2136 = NULL;
+	o->tsig_key = NULL;
+	if (solver != NULL && strcmp(solver, "rfc2136") == 0) {
+		o->rfc2136 =
+		    json_string_value(json_object_get(r, "rfc2136_server"));
+		o->tsig_key = json_string_value(json_object_get(r, "tsig_key"));
+	} else if (solver != NULL && strcmp(solver, "dns-hook") == 0)
 		o->dns_hook = json_string_value(json_object_get(r, "dns_hook"));
 	else if (solver != NULL && strcmp(solver, "webroot") == 0)
 		o->webroot = json_string_value(json_object_get(r, "webroot"));
@@ -123,7 +129,9 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	if (o->server == NULL || o->nnames == 0 ||
 	    o->key_type == ACME_KEY_UNKNOWN ||
 	    (solver != NULL && strcmp(solver, "webroot") == 0 &&
-		o->webroot == NULL))
+		o->webroot == NULL) ||
+	    (solver != NULL && strcmp(solver, "rfc2136") == 0 &&
+		o->rfc2136 == NULL))
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "renewal.json is incomplete");
 	return 0;

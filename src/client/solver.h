@@ -6,6 +6,8 @@
 #ifndef ANVIL_SOLVER_H
 #define ANVIL_SOLVER_H
 
+#include <stddef.h>
+
 #include <anvil/problem.h>
 
 struct solver {
@@ -40,6 +42,22 @@ int solver_webroot_open(struct solver *s, const char *webroot,
  */
 int solver_dnshook_open(struct solver *s, const char *script,
     const char *check_server, struct acme_problem *prob);
+
+/*
+ * dns-01 by RFC 2136 UPDATE to server (ADDR[:PORT], [V6]:PORT or a host
+ * name; port 53 by default), signed with the TSIG key in keyfile (see
+ * tsig_key.h) or unsigned when keyfile is NULL.  Waits until server
+ * answers each record it added.
+ */
+int solver_rfc2136_open(struct solver *s, const char *server,
+    const char *keyfile, struct acme_problem *prob);
+
+/* The dns-01 TXT value, base64url(SHA-256(keyauth)) (S-DNS-1). */
+#define SOLVER_DNS01_VALUE_MAX 64 /* 43 characters and a NUL, with room */
+void solver_dns01_value(const char *keyauth, char out[SOLVER_DNS01_VALUE_MAX]);
+
+/* "_acme-challenge.<name>", a leading "*." dropped (S-DNS-2). */
+void solver_dns01_fqdn(const char *name, char *out, size_t size);
 
 /* Nonzero when token is a plausible ACME token (S-HTTP-7). */
 int solver_token_ok(const char *token);

@@ -4,8 +4,9 @@
  * full record name _acme-challenge.<name> without a trailing dot, VALUE
  * the TXT value.  After "add" the solver waits, at most DNS_WAIT seconds,
  * until the record is visible: at --dns-check-server when given, else at
- * each authoritative server of the zone (found through the system's
- * resolver), so the CA's lookup cannot beat propagation (S-DNS-7).
+ * each authoritative server of the zone (found through the resolvers of
+ * /etc/resolv.conf, or of the file named by $ANVIL_RESOLV_CONF), so the
+ * CA's lookup cannot beat propagation (S-DNS-7).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ struct dnshook {
 	char *check; /* ADDR[:PORT] or NULL */
 	struct {
 		char token[130];
-		char value[64];
+		char value[SOLVER_DNS01_VALUE_MAX];
 	} pub[MAX_RECORDS]; /* what was added, for "remove" */
 	size_t npub;
 };
@@ -124,7 +125,7 @@ auth_servers(const char *fqdn, char addrs[][64], size_t max)
 
 	if (c == NULL)
 		return 0;
-	ub_ctx_resolvconf(c, NULL);
+	ub_ctx_resolvconf(c, getenv("ANVIL_RESOLV_CONF")); /* NULL: system */
 	while (at != NULL && *at != '\0' && n == 0) {
 		struct ub_result *r = NULL;
 		int i;
@@ -201,14 +202,24 @@ wait_visible(struct dnshook *h, const char *fqdn, const char *value,
 	return 0;
 }
 
-static void
-txt_value(const char *keyauth, char out[64])
+void
+solver_dns01_value(const char *keyauth, char out[SOLVER_DNS01_VALUE_MAX])
 {
 	unsigned char d[32];
 	unsigned int n = 0;
 
 	EVP_Digest(keyauth, strlen(keyauth), d, &n, EVP_sha256(), NULL);
-	acme_b64url_encode_to(d, n, out, 64);
+	acme_b64url_encode_to(d, n, out, SOLVER_DNS01_VALUE_MAX);
+}
+
+void
+solver_dns01_fqdn(const char *name, char *out, size_t size)
+{
+	/* The CA names a wildcard's authorization without "*." already
+	 * (RFC 8555 section 7.1.3); a name given with it is the same. */
+	if (strncmp(name, "*.", 2) == 0)
+		name += 2;
+	snprintf(out, size, "_acme-challenge.%s", name);
 }
 
 static int
@@ -216,11 +227,11 @@ dns_publish(struct solver *s, const char *name, const char *token,
     const char *keyauth, struct acme_problem *prob)
 {
 	struct dnshook *h = s->ctx;
-	char fqdn[300], value[64];
+	char fqdn[300], value[SOLVER_DNS01_VALUE_MAX];
 	int st;
 
-	snprintf(fqdn, sizeof(fqdn), "_acme-challenge.%s", name);
-	txt_value(keyauth, value);
+	solver_dns01_fqdn(name, fqdn, sizeof(fqdn));
+	solver_dns01_value(keyauth, value);
 	if (h->npub < MAX_RECORDS) {
 		snprintf(h->pub[h->npub].token, sizeof(h->pub[0].token), "%s",
 		    token);
@@ -241,7 +252,7 @@ dns_unpublish(struct solver *s, const char *name, const char *token)
 	char fqdn[300];
 	size_t i;
 
-	snprintf(fqdn, sizeof(fqdn), "_acme-challenge.%s", name);
+	solver_dns01_fqdn(name, fqdn, sizeof(fqdn));
 	for (i = 0; i < h->npub; i++)
 		if (strcmp(h->pub[i].token, token) == 0) {
 			run_hook(h->script, "remove", fqdn, h->pub[i].value);

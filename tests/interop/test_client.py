@@ -61,9 +61,10 @@ def tls_pair(d):
 
 
 class Pebble:
-    """A running pebble 2.4.0 resolving through challtestsrv."""
+    """A running pebble 2.4.0 resolving through challtestsrv (or any DNS
+    server with a dns_port), with extra configuration and environment."""
 
-    def __init__(self, tmp_path, challtestsrv, extra=None):
+    def __init__(self, tmp_path, challtestsrv, extra=None, env=None):
         if shutil.which("pebble") is None:
             pytest.fail("pebble is not installed (scripts/install-deps)")
         d = str(tmp_path / "pebble")
@@ -82,7 +83,7 @@ class Pebble:
         with open(os.path.join(d, "pebble.json"), "w") as f:
             json.dump(cfg, f)
         self.log = open(os.path.join(d, "pebble.log"), "w")
-        env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
+        env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", **(env or {}))
         self.proc = subprocess.Popen(
             ["pebble", "-config", os.path.join(d, "pebble.json"),
              "-dnsserver", f"127.0.0.1:{challtestsrv.dns_port}"],

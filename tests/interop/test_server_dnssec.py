@@ -5,14 +5,13 @@ correctly signed TXT record validates; a record changed after signing is
 bogus and the challenge fails with a dns error."""
 import hashlib
 import os
-import shutil
 import subprocess
-import time
 
 import pytest
 
 from acmehelp import Account, Client, b64
-from conftest import free_port, start_ca, wait_port
+from bindhelp import Named
+from conftest import start_ca
 
 ZONE = "secure.example.net"  # not .test: resolvers answer that locally
 
@@ -49,11 +48,8 @@ ns IN A 127.0.0.1
 
 @pytest.fixture
 def bind(tmp_path):
-    if shutil.which("named") is None:
-        pytest.fail("bind9 is not installed (scripts/install-deps)")
-    d = str(tmp_path / "bind")
-    os.makedirs(d)
-    port = free_port()
+    named = Named(str(tmp_path / "bind"))
+    d = named.dir
     anchor = keygen(d)
     with open(os.path.join(d, "test.zone"), "w") as f:
         # The parent delegates the zone (unsigned, no DS): without the
@@ -63,52 +59,19 @@ def bind(tmp_path):
                 "@ IN NS ns.net.\nns IN A 127.0.0.1\n"
                 "secure.example IN NS ns.secure.example\n"
                 "ns.secure.example IN A 127.0.0.1\n")
-    with open(os.path.join(d, "named.conf"), "w") as f:
-        f.write(f"""options {{
-    directory "{d}";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    pid-file "{d}/named.pid";
-    recursion no;
-    dnssec-validation no;
-}};
-zone "net" {{ type primary; file "{d}/test.zone"; }};
-zone "{ZONE}" {{ type primary; file "{d}/{ZONE}.signed"; }};
-""")
+    named.configure(f"""zone "net" {{ type primary; file "{d}/test.zone"; }};
+zone "{ZONE}" {{ type primary; file "{d}/{ZONE}.signed"; }};""")
     ta = os.path.join(d, "anchor.key")
     with open(ta, "w") as f:
         f.write(anchor)
-
-    class Bind:
-        pass
-    b = Bind()
-    b.dir, b.port, b.trust_anchor, b.proc = d, port, ta, None
-
-    def wait_up():
-        # Until named answers for the zone (dig from bind9-dnsutils).
-        end = time.monotonic() + 20
-        while time.monotonic() < end:
-            r = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p",
-                                str(port), "@127.0.0.1", "SOA", ZONE],
-                               capture_output=True, text=True)
-            if r.stdout.strip():
-                return
-            time.sleep(0.1)
-        raise TimeoutError("named did not start")
+    named.trust_anchor = ta
 
     def start(txt):
         write_zone(d, txt)
-        b.log = open(os.path.join(d, "named.log"), "w")
-        b.proc = subprocess.Popen(["named", "-g", "-c", os.path.join(d, "named.conf")],
-                                  stdout=b.log, stderr=subprocess.STDOUT)
-        wait_up()
-    b.start = start
-    b.wait_up = wait_up
-    yield b
-    if b.proc is not None:
-        b.proc.terminate()
-        b.proc.wait(timeout=10)
-        b.log.close()
+        named.start(ZONE)
+    named.start_with = start
+    yield named
+    named.stop()
 
 
 def test_S_DNS_5_signed_txt_validates_and_tampered_is_bogus(tmp_path, bind):
@@ -124,7 +87,7 @@ def test_S_DNS_5_signed_txt_validates_and_tampered_is_bogus(tmp_path, bind):
             digest = b64(hashlib.sha256(
                 acct.key_authorization(ch["token"]).encode()).digest())
             tokens[name] = (order["authorizations"][0], ch["url"], digest)
-        bind.start({"good": tokens["good"][2], "bad": tokens["bad"][2]})
+        bind.start_with({"good": tokens["good"][2], "bad": tokens["bad"][2]})
         # Change the "bad" TXT after signing: its RRSIG no longer matches.
         signed = os.path.join(bind.dir, ZONE + ".signed")
         with open(signed) as f:
@@ -134,14 +97,7 @@ def test_S_DNS_5_signed_txt_validates_and_tampered_is_bogus(tmp_path, bind):
             bad = tokens["bad"][2]
             # Change the first character to a different one, always.
             f.write(text.replace(bad, ("A" if bad[0] != "A" else "B") + bad[1:]))
-        bind.proc.terminate()
-        bind.proc.wait(timeout=10)
-        bind.log.close()
-        bind.log = open(os.path.join(bind.dir, "named2.log"), "w")
-        bind.proc = subprocess.Popen(["named", "-g", "-c",
-                                      os.path.join(bind.dir, "named.conf")],
-                                     stdout=bind.log, stderr=subprocess.STDOUT)
-        bind.wait_up()
+        bind.restart(ZONE)
         acct.post(tokens["good"][1], {})
         good = acct.wait(tokens["good"][0]).json()
         assert good["status"] == "valid", good
