@@ -47,6 +47,12 @@ const char *acme_client_dir_url(struct acme_client *c, const char *name);
 const char *acme_client_terms(struct acme_client *c);
 /* A directory member as JSON (borrowed), e.g. "meta"; NULL if absent. */
 const json_t *acme_client_dir_json(struct acme_client *c, const char *name);
+/*
+ * meta.profiles (draft-ietf-acme-profiles): an object of profile name ->
+ * description, borrowed from the directory; NULL when the CA advertises
+ * none (or sends something that is not an object).
+ */
+json_t *acme_client_profiles(struct acme_client *c);
 
 /*
  * newAccount: contact email (or NULL), terms agreement, optional EAB.

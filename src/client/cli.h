@@ -30,6 +30,7 @@ struct cli {
 	const char *email;
 	int agree_tos;
 	const char *preferred_chain; /* issuer CN to prefer, or NULL */
+	const char *profile;         /* --profile NAME, or NULL */
 	const char *eab_kid;
 	const char *eab_hmac;
 	const char *replaces;    /* ARI certID of the predecessor, or NULL */
@@ -83,6 +84,7 @@ int cmd_renew(struct cli *o, const char *name, int all, int force,
 int cmd_revoke(const struct cli *o, const char *name, const char *certfile,
     int reason, struct acme_problem *prob);
 int cmd_list(const struct cli *o, struct acme_problem *prob);
+int cmd_profiles(const struct cli *o, struct acme_problem *prob);
 int cmd_account(const struct cli *o, const char *action, const char *email,
     struct acme_problem *prob);
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * "anvil issue": account (made or reused), order, every authorization
+ * "anvil issue": the profile asked for checked against the directory
+ * (S-PROF-3), account (made or reused), order, every authorization
  * answered at once and then polled (S-AUTHZ-8), finalize with a fresh
  * key, download, checks on what came back (S-CERT-6/7), and the files
  * written atomically.  Nothing in the live certificate directory changes
- * unless the whole issuance succeeded.
+ * unless the whole issuance succeeded.  "anvil profiles" lists what a CA
+ * advertises (S-PROF-2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +346,8 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 		    json_string(o->preferred_chain));
 	if (r != NULL && ari != NULL)
 		json_object_set(r, "ari", ari);
+	if (r != NULL && o->profile != NULL)
+		json_object_set_new(r, "profile", json_string(o->profile));
 	renewal = r != NULL ? json_dumps(r, JSON_INDENT(2)) : NULL;
 	json_decref(r);
 	rc = ACME_ERR_NOMEM;
@@ -430,6 +434,52 @@ download(const struct cli *o, struct acme_client *c, const char *url,
 	return pem;
 }
 
+/* "a, b, c": the names in a meta.profiles object, for messages. */
+static void
+profile_names(json_t *profiles, char *out, size_t size)
+{
+	const char *name;
+	json_t *v;
+	size_t len = 0;
+
+	out[0] = '\0';
+	json_object_foreach(profiles, name, v)
+	{
+		int w = snprintf(out + len, size - len, "%s%s",
+		    len > 0 ? ", " : "", name);
+
+		if (w < 0 || (size_t)w >= size - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/*
+ * S-PROF-3: a profile is only asked for when the CA advertises it, so a
+ * typo or a CA without profiles stops here, before an account or order
+ * is made, naming what the CA offers.
+ */
+static int
+profile_check(const struct cli *o, struct acme_client *c,
+    struct acme_problem *prob)
+{
+	json_t *profiles = acme_client_profiles(c);
+	char names[400];
+
+	if (o->profile == NULL)
+		return 0;
+	if (profiles == NULL || json_object_size(profiles) == 0)
+		return acme_problem_set(prob, ACME_PROB_INVALID_PROFILE,
+		    "the CA offers no profiles; drop --profile %.64s",
+		    o->profile);
+	if (json_object_get(profiles, o->profile) != NULL)
+		return 0;
+	profile_names(profiles, names, sizeof(names));
+	return acme_problem_set(prob, ACME_PROB_INVALID_PROFILE,
+	    "the CA does not offer profile \"%.64s\"; it offers %s", o->profile,
+	    names);
+}
+
 int
 client_open(const struct cli *o, struct acme_client **cp, EVP_PKEY **key,
     struct acme_signer *signer, struct acme_problem *prob)
@@ -442,11 +492,46 @@ client_open(const struct cli *o, struct acme_client **cp, EVP_PKEY **key,
 	if ((c = acme_client_new(o->server, o->ca_bundle, signer, prob)) ==
 		NULL ||
 	    acme_client_directory(c, prob) != 0 ||
+	    profile_check(o, c, prob) != 0 ||
 	    account_register(o, c, prob) != 0) {
 		acme_client_free(c);
 		return ACME_ERR_INVAL;
 	}
 	*cp = c;
+	return 0;
+}
+
+int
+cmd_profiles(const struct cli *o, struct acme_problem *prob)
+{
+	struct acme_client *c;
+	json_t *profiles, *v;
+	const char *name;
+	char *s;
+
+	/* Only the directory is read: no account, no signer. */
+	if ((c = acme_client_new(o->server, o->ca_bundle, NULL, prob)) ==
+		NULL ||
+	    acme_client_directory(c, prob) != 0) {
+		acme_client_free(c);
+		return ACME_ERR_INVAL;
+	}
+	profiles = acme_client_profiles(c);
+	if (o->json) {
+		s = profiles != NULL ? json_dumps(profiles, JSON_COMPACT) :
+				       NULL;
+		printf("%s\n", s != NULL ? s : "{}");
+		free(s);
+	} else if (profiles == NULL || json_object_size(profiles) == 0)
+		printf("%s offers no profiles\n", o->server);
+	else
+		json_object_foreach(profiles, name, v)
+		{
+			const char *d = json_string_value(v);
+
+			printf("%s\t%s\n", name, d != NULL ? d : "");
+		}
+	acme_client_free(c);
 	return 0;
 }
 
@@ -509,6 +594,9 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 				acme_ident_type_name(ids[i].type), "value",
 				ids[i].value));
 		json_object_set_new(payload, "identifiers", arr);
+		if (o->profile != NULL)
+			json_object_set_new(payload, "profile",
+			    json_string(o->profile));
 	}
 	/* S-ARI-11: name the predecessor only to a CA that offers ARI. */
 	if (o->replaces != NULL &&

@@ -7,7 +7,8 @@
  *       --dns-rfc2136 SERVER[:PORT] [--tsig-key FILE])
  *       [--server URL | --staging] [--ca-bundle FILE] [--key-type TYPE]
  *       [--email ADDR] [--agree-tos] [--eab-kid ID --eab-hmac-key KEY]
- *       [--state-dir DIR] [--deploy-hook CMD] [--json] [-v]
+ *       [--profile NAME] [--state-dir DIR] [--deploy-hook CMD] [--json] [-v]
+ *   anvil profiles [--server URL] [--ca-bundle FILE] [--json]
  *
  * On failure: one line "anvil: <what failed>: <the CA's detail>" on stderr
  * and exit status 1 (2 for usage errors).
@@ -49,14 +50,16 @@ usage(void)
 	    "           [--server URL | --staging] [--ca-bundle FILE]\n"
 	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
 	    "           [--email ADDR] [--agree-tos] [--preferred-chain CN]\n"
-	    "           [--eab-kid ID --eab-hmac-key KEY] [--state-dir DIR]\n"
-	    "           [--deploy-hook CMD] [--json] [-v]\n"
+	    "           [--eab-kid ID --eab-hmac-key KEY] [--profile NAME]\n"
+	    "           [--state-dir DIR] [--deploy-hook CMD] [--json] [-v]\n"
 	    "       anvil renew [NAME | --all] [--force] [--state-dir DIR] "
 	    "[--json]\n"
 	    "       anvil revoke (NAME | --cert FILE --server URL [--ca-bundle "
 	    "FILE])\n"
 	    "           [--reason R] [--state-dir DIR]\n"
 	    "       anvil list [--state-dir DIR] [--json]\n"
+	    "       anvil profiles [--server URL] [--ca-bundle FILE] "
+	    "[--json]\n"
 	    "       anvil account show|update --email "
 	    "ADDR|rollover|deactivate\n"
 	    "           [--server URL] [--ca-bundle FILE] [--state-dir DIR]\n"
@@ -150,6 +153,7 @@ cmd_issue_main(int argc, char **argv)
 		{ "dns-hook", required_argument, NULL, 'H' + 256 },
 		{ "tls-alpn", no_argument, NULL, 'L' + 256 },
 		{ "preferred-chain", required_argument, NULL, 'P' + 256 },
+		{ "profile", required_argument, NULL, 'F' + 256 },
 		{ "tls-port", required_argument, NULL, 'Q' + 256 },
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
 		{ "deploy-hook", required_argument, NULL, 'Y' + 256 },
@@ -204,6 +208,9 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'P' + 256:
 			o.preferred_chain = optarg;
+			break;
+		case 'F' + 256:
+			o.profile = optarg;
 			break;
 		case 'Q' + 256:
 			o.tls_port = port_arg(optarg);
@@ -311,7 +318,7 @@ reason_arg(const char *s)
 	return (int)v;
 }
 
-/* renew, revoke and list share their option parsing. */
+/* renew, revoke, list, account and profiles share their option parsing. */
 static int
 cmd_other_main(const char *cmd, int argc, char **argv)
 {
@@ -397,6 +404,10 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		if ((name == NULL) == (certfile == NULL))
 			usage();
 		rc = cmd_revoke(&o, name, certfile, reason, &prob);
+	} else if (strcmp(cmd, "profiles") == 0) {
+		if (name != NULL)
+			usage();
+		rc = cmd_profiles(&o, &prob);
 	} else {
 		if (name != NULL)
 			usage();
@@ -433,6 +444,7 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "renew") == 0 ||
 		 strcmp(argv[1], "revoke") == 0 ||
 		 strcmp(argv[1], "list") == 0 ||
+		 strcmp(argv[1], "profiles") == 0 ||
 		 strcmp(argv[1], "account") == 0)
 		rc = cmd_other_main(argv[1], argc - 1, argv + 1);
 	else

@@ -99,6 +99,7 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	o->preferred_chain =
 	    json_string_value(json_object_get(r, "preferred_chain"));
 	o->deploy_hook = json_string_value(json_object_get(r, "deploy_hook"));
+	o->profile = json_string_value(json_object_get(r, "profile"));
 	o->key_type = acme_key_type_from_name(
 	    json_string_value(json_object_get(r, "key_type")));
 	o->nnames = 0;
@@ -365,6 +366,9 @@ cmd_revoke(const struct cli *o, const char *name, const char *certfile,
 		if (load_saved(path, &sv, prob) != 0 ||
 		    cli_from_saved(&run, &sv, prob) != 0)
 			goto out;
+		/* Revocation does not depend on the profile issued under
+		 * (which the CA may have retired since). */
+		run.profile = NULL;
 		snprintf(path, sizeof(path), "%s/certs/%s/cert.pem",
 		    o->state_dir, dn);
 		certfile = path;

@@ -204,6 +204,15 @@ acme_client_terms(struct acme_client *c)
 	    json_object_get(json_object_get(c->dir, "meta"), "termsOfService"));
 }
 
+json_t *
+acme_client_profiles(struct acme_client *c)
+{
+	json_t *p =
+	    json_object_get(json_object_get(c->dir, "meta"), "profiles");
+
+	return json_is_object(p) ? p : NULL;
+}
+
 static int
 fetch_nonce(struct acme_client *c, struct acme_problem *prob)
 {

@@ -18,7 +18,7 @@
 
 #include "internal.h"
 
-enum ktype { K_STR, K_PATH, K_INT, K_BOOL };
+enum ktype { K_STR, K_PATH, K_INT, K_BOOL, K_PROFILES };
 
 struct key {
 	const char *name;
@@ -79,6 +79,8 @@ static const struct key keys[] = {
 	B("allow_ed25519_certs", allow_ed25519_certs),
 	I("orders_per_page", orders_per_page, 1, 1000),
 	I("ari_retry_after", ari_retry_after, 1, 7 * 86400),
+	S("default_profile", profiles.default_name),
+	{ "profiles", K_PROFILES, offsetof(struct conf, profiles), 0, 0, 0 },
 	I("http_threads", http_threads, 1, 256),
 	I("validation_workers", validation_workers, 1, 256),
 	I("validation_timeout", validation_timeout, 1, 120),
@@ -124,6 +126,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->allow_ed25519_certs = 0;
 	c->orders_per_page = 100;
 	c->ari_retry_after = 6 * 3600;
+	profile_defaults(&c->profiles);
 	c->http_threads = 4;
 	c->validation_workers = 4;
 	c->validation_timeout = 10;
@@ -172,6 +175,8 @@ load_key(struct conf *c, const struct key *k, json_t *v,
 		*(int *)(void *)(base + k->off) = (int)i;
 		return 0;
 	}
+	case K_PROFILES:
+		return profile_set_load(&c->profiles, v, prob);
 	case K_BOOL:
 		if (!json_is_boolean(v))
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
@@ -217,6 +222,19 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 		if ((rc = load_key(c, &keys[i], v, prob)) != 0)
 			goto out;
 	}
+	/* Profiles are checked once every bound they meet is known. */
+	{
+		struct profile_bounds b = {
+			.cert_lifetime = c->cert_lifetime,
+			.max_names = c->max_names,
+			.order_lifetime = c->order_lifetime,
+			.authz_lifetime = c->authz_lifetime,
+			.valid_authz_lifetime = c->valid_authz_lifetime,
+		};
+
+		if ((rc = profile_set_check(&c->profiles, &b, prob)) != 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	json_decref(root);
@@ -244,6 +262,9 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 		case K_STR:
 		case K_PATH:
 			v = json_string(base + k->off);
+			break;
+		case K_PROFILES:
+			v = profile_set_json(&c->profiles);
 			break;
 		case K_INT:
 			v = json_integer(

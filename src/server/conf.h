@@ -12,6 +12,8 @@
 
 #include <anvil/problem.h>
 
+#include "ca/profile.h"
+
 #define CONF_PATH_MAX 1024
 
 struct conf {
@@ -50,6 +52,8 @@ struct conf {
 	int allow_ed25519_certs;  /* Ed25519 keys in CSRs */
 	int orders_per_page;      /* orders list page size */
 	int ari_retry_after;      /* Retry-After of renewalInfo, seconds */
+	/* Certificate profiles; the CA-wide keys above bound them. */
+	struct profile_set profiles;
 
 	int http_threads;       /* HTTP worker threads */
 	int validation_workers; /* validation threads */
@@ -62,7 +66,8 @@ void conf_defaults(struct conf *c, const char *dir);
 
 /*
  * Loads path over the defaults.  Unknown keys, wrong types and values
- * out of bounds are errors (prob: malformed, detail names the key).
+ * out of bounds are errors (prob: malformed, detail names the key), as
+ * are profiles beyond the CA-wide bounds (profile_set_check()).
  * Relative paths in the file are taken relative to its directory.
  */
 int conf_load(struct conf *c, const char *path, struct acme_problem *prob);

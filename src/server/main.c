@@ -89,6 +89,30 @@ level_from_name(const char *s)
 	return ACME_LOG_INFO;
 }
 
+/*
+ * S-PROF-7 asks operators to drain orders before retiring a profile: say
+ * at start how many orders of each retired profile are still open (they
+ * will get invalidProfile at finalize).
+ */
+static void
+log_retired(struct srv *srv)
+{
+	const struct profile_set *set = &srv->cfg->profiles;
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		long long n = 0;
+
+		if (!set->p[i].retired ||
+		    srv->store->ops->order_count_open(srv->store,
+			set->p[i].name, srv->now(), &n, NULL) != 0)
+			continue;
+		acme_log(n > 0 ? ACME_LOG_WARN : ACME_LOG_INFO,
+		    "profile_retired", "profile=%s open_orders=%lld",
+		    set->p[i].name, n);
+	}
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -134,6 +158,7 @@ cmd_serve(int argc, char **argv)
 	}
 	if ((srv.store = store_open(cfg.database, &prob)) == NULL)
 		die(cfg.database, &prob);
+	log_retired(&srv);
 	if ((srv.issuer = issuer_open(&cfg, &prob)) == NULL)
 		die("issuer", &prob);
 	if ((srv.audit = audit_open(cfg.audit_log, &prob)) == NULL)

@@ -101,8 +101,9 @@ class Client:
         return self.post(self.dir["newAccount"], body)
 
 
-def csr_der(key, names, cn=None):
-    """A DER CSR for names (DNS or IP), signed by key."""
+def csr_der(key, names, cn=None, extensions=()):
+    """A DER CSR for names (DNS or IP), signed by key; extensions is a
+    list of (x509 extension value, critical) to ask for as well."""
     import ipaddress
     from cryptography import x509
     from cryptography.x509.oid import NameOID
@@ -114,9 +115,11 @@ def csr_der(key, names, cn=None):
             sans.append(x509.DNSName(n))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]) if cn \
         else x509.Name([])
-    csr = (x509.CertificateSigningRequestBuilder().subject_name(subject)
-           .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-           .sign(key, hashes.SHA256()))
+    builder = (x509.CertificateSigningRequestBuilder().subject_name(subject)
+               .add_extension(x509.SubjectAlternativeName(sans), critical=False))
+    for value, critical in extensions:
+        builder = builder.add_extension(value, critical=critical)
+    csr = builder.sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.DER)
 
 

@@ -4,8 +4,9 @@
  * Forum profiles in outline: CAs get basicConstraints (critical),
  * keyUsage keyCertSign+cRLSign (critical) and SKI; leaves get
  * basicConstraints CA:FALSE, keyUsage digitalSignature (+keyEncipherment
- * for RSA), EKU serverAuth, SAN (critical when the subject is empty),
- * SKI and AKI.
+ * for RSA when asked), EKU serverAuth, SAN (critical when the subject is
+ * empty), AKI, and SKI when asked: the certificate profile decides those
+ * two (S-PROF-8).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -154,12 +155,13 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 		    add_ext(cert, g->issuer, NID_basic_constraints,
 			"critical,CA:FALSE") &&
 		    add_ext(cert, g->issuer, NID_key_usage,
-			rsa ? "critical,digitalSignature,keyEncipherment" :
-			      "critical,digitalSignature") &&
+			rsa && g->leaf_key_encipherment ?
+			    "critical,digitalSignature,keyEncipherment" :
+			    "critical,digitalSignature") &&
 		    add_ext(cert, g->issuer, NID_ext_key_usage, "serverAuth") &&
 		    add_dv_policy(cert) &&
-		    add_ext(cert, g->issuer, NID_subject_key_identifier,
-			"hash") &&
+		    (!g->leaf_ski || add_ext(cert, g->issuer,
+					 NID_subject_key_identifier, "hash")) &&
 		    add_ext(cert, g->issuer, NID_authority_key_identifier,
 			"keyid:always") &&
 		    add_sans(cert, g->sans, g->nsans, g->cn == NULL);

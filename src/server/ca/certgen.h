@@ -32,6 +32,9 @@ struct certgen {
 	time_t not_after;
 	const struct acme_ident *sans; /* leaf only */
 	size_t nsans;
+	/* Leaf extensions a profile may leave out (CAs always have SKI). */
+	int leaf_ski;              /* subjectKeyIdentifier */
+	int leaf_key_encipherment; /* keyEncipherment, RSA keys only */
 };
 
 /*

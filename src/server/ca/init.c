@@ -116,6 +116,8 @@ make_pair(enum certgen_kind kind, const char *cn, enum acme_key_type kt,
 	g.not_after = now + lifetime;
 	g.sans = sans;
 	g.nsans = nsans;
+	g.leaf_ski = 1;
+	g.leaf_key_encipherment = 1;
 	if ((*cert_out = certgen_make(&g, prob)) == NULL) {
 		EVP_PKEY_free(key);
 		return ACME_ERR_CRYPTO;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The issuer (see issuer.h): signs end-entity certificates with the
- * intermediate key.  The subject CN is the first DNS name that fits in
- * 64 bytes; when there is none the subject is empty and the SAN
- * extension is critical, as RFC 5280 4.2.1.6 requires.
+ * intermediate key.  When the profile asks for a subject CN it is the
+ * first DNS name that fits in 64 bytes; when there is none (or the
+ * profile wants none) the subject is empty and the SAN extension is
+ * critical, as RFC 5280 4.2.1.6 requires.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,7 @@ issuer_free(struct issuer *is)
 }
 
 int
-issuer_issue(struct issuer *is, EVP_PKEY *pubkey,
+issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
     const struct acme_ident *names, size_t n, time_t not_before,
     time_t not_after, struct issued *out, struct acme_problem *prob)
 {
@@ -113,7 +114,7 @@ issuer_issue(struct issuer *is, EVP_PKEY *pubkey,
 	memset(&g, 0, sizeof(g));
 	memset(out, 0, sizeof(*out));
 	g.kind = CERTGEN_LEAF;
-	for (i = 0; i < n && g.cn == NULL; i++)
+	for (i = 0; p->common_name && i < n && g.cn == NULL; i++)
 		if (names[i].type == ACME_IDENT_DNS &&
 		    strlen(names[i].value) <= 64)
 			g.cn = names[i].value;
@@ -124,6 +125,8 @@ issuer_issue(struct issuer *is, EVP_PKEY *pubkey,
 	g.not_after = not_after;
 	g.sans = names;
 	g.nsans = n;
+	g.leaf_ski = p->subject_key_id;
+	g.leaf_key_encipherment = p->key_encipherment;
 	if ((cert = certgen_make(&g, prob)) == NULL)
 		return ACME_ERR_CRYPTO;
 	leaf = acme_x509_to_pem(cert, &llen);

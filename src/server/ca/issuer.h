@@ -15,6 +15,7 @@
 #include <anvil/problem.h>
 
 #include "../conf.h"
+#include "profile.h"
 
 struct issuer;
 
@@ -32,9 +33,11 @@ struct issued {
 
 /*
  * Issues an end-entity certificate for pubkey with the given names and
- * validity.  Fills out; returns 0 or a negative error with prob set.
+ * validity, its other contents (subject CN, SKI, keyEncipherment) as the
+ * profile p says (borrowed).  Fills out; returns 0 or a negative error
+ * with prob set.
  */
-int issuer_issue(struct issuer *is, EVP_PKEY *pubkey,
+int issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
     const struct acme_ident *names, size_t n, time_t not_before,
     time_t not_after, struct issued *out, struct acme_problem *prob);
 

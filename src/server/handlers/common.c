@@ -112,6 +112,9 @@ order_json(const struct req *req, const struct store_order *o)
 	if (o->not_after != 0)
 		json_object_set_new(obj, "notAfter",
 		    json_string(rfc3339(t, o->not_after)));
+	/* S-PROF-5/6; orders stored before profiles existed carry "". */
+	if (o->profile[0] != '\0')
+		json_object_set_new(obj, "profile", json_string(o->profile));
 	if (o->error != NULL)
 		json_object_set_new(obj, "error",
 		    json_loads(o->error, 0, NULL));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The directory (RFC 8555 7.1.1) and newNonce (7.2) resources.
+ * The directory (RFC 8555 7.1.1, with meta.profiles from
+ * draft-ietf-acme-profiles) and newNonce (7.2) resources.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <jansson.h>
 
 #include "handlers.h"
+#include "../ca/profile.h"
 #include "../http/reply.h"
 #include "../http/router.h"
 
@@ -62,6 +64,9 @@ h_directory(struct srv *srv, struct req *req, struct resp *resp)
 			    caa_identities(c->caa_identities));
 		json_object_set_new(meta, "externalAccountRequired",
 		    json_boolean(c->external_account_required));
+		/* S-PROF-1: name -> description, retired ones left out. */
+		json_object_set_new(meta, "profiles",
+		    profile_set_meta(&c->profiles));
 	}
 	dir = json_object();
 	if (dir != NULL) {

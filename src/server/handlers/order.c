@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Orders (RFC 8555 7.4): newOrder with identifier policy and
- * authorization reuse, the order resource, finalize with the CSR checks
- * of 7.4 and 11.1, and the account's orders list (7.1.2.1).
+ * Orders (RFC 8555 7.4): newOrder with identifier policy, the
+ * certificate profile (draft-ietf-acme-profiles) and authorization reuse,
+ * the order resource, finalize with the CSR checks of 7.4 and 11.1, and
+ * the account's orders list (7.1.2.1).  The profile chosen at newOrder
+ * is stored on the order and decides its lifetimes, which authorizations
+ * it may reuse and, at finalize, the certificate's contents.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include "handlers.h"
 #include "../audit.h"
 #include "../ca/issuer.h"
+#include "../ca/profile.h"
 #include "../http/reply.h"
 #include "../http/router.h"
 #include "../policy/policy.h"
@@ -44,10 +48,14 @@ offered(const struct acme_ident *id, int wildcard, enum store_chall_type out[3])
 	return n;
 }
 
-/* A new pending authorization with one challenge per offered type. */
+/*
+ * A new pending authorization, pending for lifetime seconds, with one
+ * challenge per offered type.
+ */
 static int
 new_authz(struct srv *srv, const struct req *req, const struct acme_ident *id,
-    int wildcard, struct store_authz *z, struct acme_problem *prob)
+    int wildcard, int lifetime, struct store_authz *z,
+    struct acme_problem *prob)
 {
 	enum store_chall_type types[3];
 	size_t n = offered(id, wildcard, types), i;
@@ -70,7 +78,7 @@ new_authz(struct srv *srv, const struct req *req, const struct acme_ident *id,
 	z->wildcard = wildcard;
 	z->status = ST_PENDING;
 	z->created = srv->now();
-	z->expires = z->created + srv->cfg->authz_lifetime;
+	z->expires = z->created + lifetime;
 	for (i = 0; i < n; i++) {
 		struct store_chall *c = &z->challs[i];
 
@@ -104,11 +112,12 @@ get_time(const json_t *payload, const char *key, time_t *out,
 
 /*
  * notBefore/notAfter policy (S-ORD-2): honoured exactly when notBefore is
- * within a day of now and the span fits the configured lifetime; refused
+ * within a day of now and the span fits the profile's validity; refused
  * otherwise, never silently changed.
  */
 static int
-check_validity(struct srv *srv, time_t nb, time_t na, struct acme_problem *prob)
+check_validity(struct srv *srv, const struct profile *p, time_t nb, time_t na,
+    struct acme_problem *prob)
 {
 	time_t now = srv->now();
 
@@ -120,10 +129,11 @@ check_validity(struct srv *srv, time_t nb, time_t na, struct acme_problem *prob)
 	if (na != 0 && na <= (nb != 0 ? nb : now))
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "notAfter must be after notBefore");
-	if (na != 0 && na - (nb != 0 ? nb : now) > srv->cfg->cert_lifetime)
+	if (na != 0 && na - (nb != 0 ? nb : now) > p->validity)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "the requested validity exceeds %d seconds",
-		    srv->cfg->cert_lifetime);
+		    "the requested validity exceeds the %d seconds of "
+		    "profile %s",
+		    p->validity, p->name);
 	return 0;
 }
 
@@ -141,6 +151,40 @@ reply_order(struct resp *resp, const struct req *req,
 		reply_header(resp, "Retry-After", "1");
 }
 
+/*
+ * The newOrder "profile" member: the profile it names (or the default
+ * when absent), which the identifiers must fit (S-PROF-4).
+ */
+static int
+order_profile(struct srv *srv, const json_t *payload,
+    const struct acme_ident *ids, size_t n, const struct profile **p,
+    struct acme_problem *prob)
+{
+	const char *want = NULL;
+	int rc = acme_json_get_string(payload, "profile", ACME_JSON_OPTIONAL,
+	    &want, prob);
+
+	if (rc < 0)
+		return rc;
+	if ((rc = profile_for_order(&srv->cfg->profiles, want, p, prob)) != 0)
+		return rc;
+	return profile_check_identifiers(*p, ids, n, prob);
+}
+
+/*
+ * The earliest expiry of a valid authorization the profile may reuse:
+ * validated at most authz_reuse seconds ago (its expiry was set to
+ * validation + valid_authz_lifetime), and valid for a day more at least.
+ */
+static time_t
+reuse_min_expires(struct srv *srv, const struct profile *p)
+{
+	time_t now = srv->now(), day = now + 86400;
+	time_t fresh = now - p->authz_reuse + srv->cfg->valid_authz_lifetime;
+
+	return fresh > day ? fresh : day;
+}
+
 void
 h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 {
@@ -148,6 +192,7 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	struct store_order o;
 	struct store_authz *fresh = NULL;
 	struct acme_ident *ids = NULL;
+	const struct profile *p = NULL;
 	json_t *payload = NULL, *arr = NULL;
 	size_t n = 0, i, nfresh = 0, nvalid = 0;
 	int rc;
@@ -157,9 +202,10 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	    acme_json_get_array(payload, "identifiers", ACME_JSON_REQUIRED,
 		&arr, &prob) != 0 ||
 	    policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0 ||
+	    order_profile(srv, payload, ids, n, &p, &prob) != 0 ||
 	    get_time(payload, "notBefore", &o.not_before, &prob) != 0 ||
 	    get_time(payload, "notAfter", &o.not_after, &prob) != 0 ||
-	    check_validity(srv, o.not_before, o.not_after, &prob) != 0 ||
+	    check_validity(srv, p, o.not_before, o.not_after, &prob) != 0 ||
 	    renewal_check_replaces(srv, req, payload, ids, n, &o, &prob) != 0)
 		goto fail;
 	if ((fresh = calloc(n, sizeof(*fresh))) == NULL ||
@@ -178,10 +224,10 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 		if (wildcard)
 			memmove(base.value, base.value + 2,
 			    strlen(base.value + 2) + 1);
-		rc = srv->cfg->authz_reuse ?
+		rc = srv->cfg->authz_reuse && p->authz_reuse > 0 ?
 			 srv->store->ops->authz_find_valid(srv->store,
-			     req->acct->id, &base, wildcard, srv->now() + 86400,
-			     &z, &prob) :
+			     req->acct->id, &base, wildcard,
+			     reuse_min_expires(srv, p), &z, &prob) :
 			 ACME_ERR_NOTFOUND;
 		if (rc == 0) {
 			snprintf(o.authz_ids[i], STORE_ID_SIZE, "%s", z.id);
@@ -192,8 +238,8 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 		if (rc != ACME_ERR_NOTFOUND)
 			goto fail;
 		acme_problem_release(&prob);
-		if (new_authz(srv, req, &base, wildcard, &fresh[nfresh],
-			&prob) != 0) {
+		if (new_authz(srv, req, &base, wildcard, p->authz_lifetime,
+			&fresh[nfresh], &prob) != 0) {
 			nfresh++; /* release what it allocated */
 			goto fail;
 		}
@@ -205,7 +251,9 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	o.nident = n;
 	o.nauthz = n;
 	o.created = srv->now();
-	o.expires = o.created + srv->cfg->order_lifetime;
+	o.expires = o.created + p->order_lifetime;
+	/* S-PROF-6: the default is recorded too, not left implicit. */
+	snprintf(o.profile, sizeof(o.profile), "%s", p->name);
 	o.status = nvalid == n ? ST_READY : ST_PENDING;
 	rc =
 	    srv->store->ops->order_insert(srv->store, &o, fresh, nfresh, &prob);
@@ -266,7 +314,9 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 		    403, "wildcards cannot be pre-authorized; order them");
 		goto fail;
 	}
-	if (new_authz(srv, req, &ids[0], 0, &z, &prob) != 0 ||
+	/* No order, so no profile: the CA-wide pending lifetime. */
+	if (new_authz(srv, req, &ids[0], 0, srv->cfg->authz_lifetime, &z,
+		&prob) != 0 ||
 	    srv->store->ops->authz_insert(srv->store, &z, &prob) != 0)
 		goto fail;
 	if (reply_json(resp, 201, authz_json(req, &z)) == 0)
@@ -324,7 +374,7 @@ same_names(const struct store_order *o, const struct acme_ident *ids, size_t n,
 }
 
 static int
-issue(struct srv *srv, const struct req *req, struct store_order *o,
+issue(struct srv *srv, const struct profile *p, struct store_order *o,
     X509_REQ *csr, struct acme_problem *prob)
 {
 	struct issued out;
@@ -335,8 +385,12 @@ issue(struct srv *srv, const struct req *req, struct store_order *o,
 	int rc;
 
 	nb = o->not_before != 0 ? o->not_before : srv->now() - 60;
-	na = o->not_after != 0 ? o->not_after : nb + srv->cfg->cert_lifetime;
-	rc = issuer_issue(srv->issuer, acme_csr_pubkey(csr), o->idents,
+	na = o->not_after != 0 ? o->not_after : nb + p->validity;
+	/* The profile's validity caps an order's notAfter even when the
+	 * profile was shortened after the order was placed. */
+	if (na - nb > p->validity)
+		na = nb + p->validity;
+	rc = issuer_issue(srv->issuer, p, acme_csr_pubkey(csr), o->idents,
 	    o->nident, nb, na, &out, prob);
 	if (rc != 0)
 		return rc;
@@ -350,6 +404,7 @@ issue(struct srv *srv, const struct req *req, struct store_order *o,
 	snprintf(cert.serial, sizeof(cert.serial), "%s", out.serial);
 	snprintf(cert.account_id, sizeof(cert.account_id), "%s", o->account_id);
 	snprintf(cert.order_id, sizeof(cert.order_id), "%s", o->id);
+	snprintf(cert.profile, sizeof(cert.profile), "%s", p->name);
 	cert.chain_pem = out.chain_pem;
 	cert.alt_chain_pem = out.alt_chain_pem;
 	cert.not_before = out.not_before;
@@ -366,18 +421,47 @@ issue(struct srv *srv, const struct req *req, struct store_order *o,
 		for (i = 0; names != NULL && i < o->nident; i++)
 			json_array_append_new(names,
 			    json_string(o->idents[i].value));
-		ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}", "serial",
-		    cert.serial, "cert", cert.id, "order", o->id, "account",
-		    o->account_id, "names", names, "not_before",
-		    (json_int_t)cert.not_before, "not_after",
-		    (json_int_t)cert.not_after);
+		ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I}",
+		    "serial", cert.serial, "cert", cert.id, "order", o->id,
+		    "account", o->account_id, "names", names, "profile",
+		    p->name, "not_before", (json_int_t)cert.not_before,
+		    "not_after", (json_int_t)cert.not_after);
 		audit_write(srv->audit, "issuance", ev);
 		json_decref(ev);
 	}
-	(void)req;
 	free(out.chain_pem);
 	free(out.alt_chain_pem);
 	return rc;
+}
+
+/*
+ * The profile a ready order is finalized under.  One the CA no longer
+ * issues (retired, or gone from the configuration) is invalidProfile
+ * (S-PROF-7), and the order becomes invalid with that error: no later
+ * finalize could succeed, and a client polling the order learns why.
+ */
+static const struct profile *
+finalize_profile(struct srv *srv, struct store_order *o,
+    struct acme_problem *prob)
+{
+	const struct profile *p = profile_find(&srv->cfg->profiles, o->profile);
+	json_t *doc;
+	char *text;
+
+	if (p != NULL && !p->retired)
+		return p;
+	acme_problem_set(prob, ACME_PROB_INVALID_PROFILE,
+	    "profile %s is no longer issued; place a new order",
+	    o->profile[0] != '\0' ? o->profile :
+				    srv->cfg->profiles.default_name);
+	doc = acme_problem_to_json(prob);
+	text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (text != NULL && srv->store->ops->order_set_status(srv->store, o->id,
+				ST_READY, ST_INVALID, text, NULL, NULL) == 0)
+		o->status = ST_INVALID;
+	free(text);
+	return NULL;
 }
 
 void
@@ -386,6 +470,7 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	struct acme_problem prob = { 0 };
 	struct store_order o;
 	struct acme_ident *ids = NULL;
+	const struct profile *profile;
 	X509_REQ *csr = NULL;
 	json_t *payload = NULL;
 	EVP_PKEY *acct_key = NULL;
@@ -411,6 +496,8 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 		    "order is %s, not ready", store_status_name(o.status));
 		goto fail;
 	}
+	if ((profile = finalize_profile(srv, &o, &prob)) == NULL)
+		goto fail;
 	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
 	    acme_json_get_string(payload, "csr", ACME_JSON_REQUIRED, &b64,
 		&prob) != 0)
@@ -451,7 +538,7 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	if (rc != 0)
 		goto fail;
 	o.status = ST_PROCESSING;
-	if (issue(srv, req, &o, csr, &prob) != 0) {
+	if (issue(srv, profile, &o, csr, &prob) != 0) {
 		/* Give the order back so the client can try again. */
 		srv->store->ops->order_set_status(srv->store, o.id,
 		    ST_PROCESSING, ST_READY, NULL, NULL, NULL);

@@ -112,7 +112,8 @@ struct store_order {
 	size_t nauthz;
 	char *error;                 /* problem JSON, or NULL */
 	char cert_id[STORE_ID_SIZE]; /* "" until issued */
-	char profile[64];            /* "" for the default */
+	char profile[64];            /* "" only in orders stored before
+				      * profiles existed: the default */
 	char replaces[256];          /* ARI certID, "" when none */
 };
 
@@ -131,6 +132,7 @@ struct store_cert {
 	time_t ari_start;
 	time_t ari_end;
 	char *ari_explanation; /* explanationURL, or NULL */
+	char profile[64];      /* profile it was issued under, "" if unknown */
 };
 
 struct store_eab {
@@ -189,6 +191,12 @@ struct store_ops {
 	int (*order_list)(struct store *s, const char *account_id,
 	    const char *after, char (*ids)[STORE_ID_SIZE], size_t max,
 	    size_t *n, struct acme_problem *prob);
+	/*
+	 * How many orders of profile are still open (pending, ready or
+	 * processing, expiring after now): what retiring it would strand.
+	 */
+	int (*order_count_open)(struct store *s, const char *profile,
+	    time_t now, long long *n, struct acme_problem *prob);
 
 	/* Authorizations, with their challenges. */
 	/* Inserts a pre-authorization (newAuthz) and its challenges. */

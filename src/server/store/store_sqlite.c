@@ -90,6 +90,13 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX orders_replacing ON orders (replaces)"
 	" WHERE replaces != '' AND status != 5;"
 	"PRAGMA user_version = 2;",
+	/* 3: the profile a certificate was issued under; open orders
+	 * counted per profile while it drains (S-PROF-7). */
+	"ALTER TABLE certs ADD COLUMN profile TEXT NOT NULL DEFAULT '';"
+	"UPDATE certs SET profile = coalesce((SELECT o.profile FROM orders o"
+	" WHERE o.id = certs.order_id), '');"
+	"CREATE INDEX orders_by_profile ON orders (profile, status);"
+	"PRAGMA user_version = 3;",
 };
 
 enum stmt {
@@ -106,6 +113,7 @@ enum stmt {
 	S_ORDER_SET_STATUS,
 	S_ORDER_SEQ,
 	S_ORDER_LIST,
+	S_ORDER_COUNT_OPEN,
 	S_AUTHZ_INSERT,
 	S_AUTHZ_GET,
 	S_AUTHZ_EXISTS,
@@ -166,6 +174,8 @@ static const char *const sql[S__COUNT] = {
 			" AND account_id = ?",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"
 			 " AND seq > ? AND status != ? ORDER BY seq LIMIT ?",
+	[S_ORDER_COUNT_OPEN] = "SELECT count(*) FROM orders WHERE profile = ?"
+			       " AND status IN (?, ?, ?) AND expires > ?",
 	[S_AUTHZ_INSERT] = "INSERT INTO authzs (id, account_id, ident_type,"
 			   " ident_value, wildcard, status, expires, created)"
 			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -201,16 +211,16 @@ static const char *const sql[S__COUNT] = {
 		       " LIMIT ?",
 	[S_CERT_INSERT] = "INSERT INTO certs (id, serial, account_id,"
 			  " order_id, chain_pem, alt_chain_pem, not_before,"
-			  " not_after, revoked_at, reason)"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			  " not_after, revoked_at, reason, profile)"
+			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_CERT_GET] = "SELECT id, serial, account_id, order_id, chain_pem,"
 		       " alt_chain_pem, not_before, not_after, revoked_at,"
-		       " reason, ari_start, ari_end, ari_explanation"
-		       " FROM certs WHERE id = ?",
+		       " reason, ari_start, ari_end, ari_explanation,"
+		       " profile FROM certs WHERE id = ?",
 	[S_CERT_BY_SERIAL] = "SELECT id, serial, account_id, order_id,"
 			     " chain_pem, alt_chain_pem, not_before,"
 			     " not_after, revoked_at, reason, ari_start,"
-			     " ari_end, ari_explanation FROM certs"
+			     " ari_end, ari_explanation, profile FROM certs"
 			     " WHERE serial = ?",
 	[S_CERT_EXISTS] = "SELECT 1 FROM certs WHERE id = ?",
 	[S_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?, reason = ?"
@@ -983,6 +993,23 @@ order_list(struct store *st, const char *account_id, const char *after,
 }
 
 static int
+order_count_open(struct store *st, const char *profile, time_t now,
+    long long *n, struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_ORDER_COUNT_OPEN, prob, "siiii", profile,
+	    (long long)ST_PENDING, (long long)ST_READY,
+	    (long long)ST_PROCESSING, (long long)now);
+	int rc = one_row(q, prob);
+
+	*n = 0;
+	if (rc != 0)
+		return rc;
+	*n = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int
 read_chall(sqlite3_stmt *q, struct store_chall *c)
 {
 	int err = 0;
@@ -1152,10 +1179,10 @@ cert_insert(struct store *st, const struct store_cert *c,
     struct acme_problem *prob)
 {
 	return run(st,
-	    prep(st, S_CERT_INSERT, prob, "ssssssiiii", c->id, c->serial,
+	    prep(st, S_CERT_INSERT, prob, "ssssssiiiis", c->id, c->serial,
 		c->account_id, c->order_id, c->chain_pem, c->alt_chain_pem,
 		(long long)c->not_before, (long long)c->not_after,
-		(long long)c->revoked_at, (long long)c->reason),
+		(long long)c->revoked_at, (long long)c->reason, c->profile),
 	    prob);
 }
 
@@ -1181,6 +1208,7 @@ cert_fetch(sqlite3_stmt *q, struct store_cert *c, struct acme_problem *prob)
 	c->ari_start = (time_t)sqlite3_column_int64(q, 10);
 	c->ari_end = (time_t)sqlite3_column_int64(q, 11);
 	c->ari_explanation = col_dup(q, 12, &err);
+	col_copy(q, 13, c->profile, sizeof(c->profile));
 	sqlite3_reset(q);
 	if (err || c->chain_pem == NULL) {
 		store_cert_release(c);
@@ -1479,6 +1507,7 @@ static const struct store_ops sqlite_ops = {
 	.order_get = order_get,
 	.order_set_status = order_set_status,
 	.order_list = order_list,
+	.order_count_open = order_count_open,
 	.authz_insert = authz_insert,
 	.authz_get = authz_get,
 	.authz_find_valid = authz_find_valid,

@@ -642,6 +642,56 @@ store__order_list_pages_and_skips_invalid(void **state)
 	    ACME_ERR_NOTFOUND);
 }
 
+/* Open orders per profile: pending, ready, processing, not expired. */
+static void
+store__order_count_open_by_profile(void **state)
+{
+	static const struct {
+		const char *profile;
+		enum store_status status;
+		time_t expires;
+	} rows[] = {
+		{ "retiring", ST_PENDING, 5000 },
+		{ "retiring", ST_READY, 5000 },
+		{ "retiring", ST_PROCESSING, 5000 },
+		{ "retiring", ST_VALID, 5000 },
+		{ "retiring", ST_INVALID, 5000 },
+		{ "retiring", ST_PENDING, 1500 }, /* expired at 2000 */
+		{ "other", ST_PENDING, 5000 },
+	};
+	struct fx *f = *state;
+	struct store_order o;
+	struct store_authz z[2];
+	long long n = -1;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		make_order(&o, z, "acct1");
+		snprintf(o.profile, sizeof(o.profile), "%s", rows[i].profile);
+		o.status = rows[i].status;
+		o.expires = rows[i].expires;
+		assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL),
+		    0);
+		free_order(&o, z);
+	}
+	assert_int_equal(f->s->ops->order_count_open(f->s, "retiring", 2000, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 3);
+	assert_int_equal(f->s->ops->order_count_open(f->s, "retiring", 1000, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 4);
+	assert_int_equal(f->s->ops->order_count_open(f->s, "other", 2000, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(f->s->ops->order_count_open(f->s, "none", 2000, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 0);
+}
+
 static void
 store__cert_round_trip_and_revoke_once(void **state)
 {
@@ -658,6 +708,7 @@ store__cert_round_trip_and_revoke_once(void **state)
 	c.not_before = 1000;
 	c.not_after = 2000;
 	c.reason = -1;
+	snprintf(c.profile, sizeof(c.profile), "tlsserver");
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL), 0);
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL),
 	    STORE_ERR_EXISTS);
@@ -672,10 +723,12 @@ store__cert_round_trip_and_revoke_once(void **state)
 	assert_int_equal(got.not_after, 2000);
 	assert_int_equal(got.revoked_at, 0);
 	assert_int_equal(got.reason, -1);
+	assert_string_equal(got.profile, "tlsserver");
 	store_cert_release(&got);
 	assert_int_equal(f->s->ops->cert_by_serial(f->s, c.serial, &got, NULL),
 	    0);
 	assert_string_equal(got.id, c.id);
+	assert_string_equal(got.profile, "tlsserver");
 	store_cert_release(&got);
 	/* Another id with the same serial: the serial is unique. */
 	assert_int_equal(store_new_id(c.id), 0);
@@ -1006,6 +1059,8 @@ main(void)
 		    store__authz_and_chall_conditional, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__order_list_pages_and_skips_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__order_count_open_by_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__cert_round_trip_and_revoke_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__cert_window, setup,

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * What only the SQLite back end has: its numbered migrations.  A database
+ * is put back into the shape of the version before the newest (the newest
+ * migration's additions dropped, user_version lowered, rows written the
+ * old way), then opened again: the newest migration must bring it up and
+ * carry the old rows over.  test_store.c holds the back-end-neutral
+ * contract.  The reconstruction undoes the newest migration, so when
+ * another migration is appended this case moves to a copy of the schema
+ * as it stood before the profile migration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include <anvil/err.h>
+
+#include "store/store.h"
+
+#include "../helpers.h"
+
+/* The integer in the first column of the first row of sql. */
+static int
+number(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	int v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+static void
+exec_ok(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, err != NULL ? err : "?");
+	sqlite3_free(err);
+}
+
+/*
+ * Certificates issued before certs.profile existed take their order's
+ * profile; the per-profile index exists afterwards.
+ */
+static void
+store_sqlite__cert_profile_migration_backfills(void **state)
+{
+	char *dir = th_tmpdir(), path[4096], url[4200], sql[512];
+	struct store *s;
+	struct store_cert c;
+	sqlite3 *db = NULL;
+	int newest;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	s = store_open(url, NULL);
+	assert_non_null(s);
+	store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	newest = number(db, "PRAGMA user_version");
+	assert_true(newest >= 2);
+	exec_ok(db, "DROP INDEX orders_by_profile;"
+		    "ALTER TABLE certs DROP COLUMN profile;");
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", newest - 1);
+	exec_ok(db, sql);
+	exec_ok(db,
+	    "INSERT INTO orders (id, account_id, status, expires, not_before,"
+	    " not_after, created, identifiers, authz_ids, error, cert_id,"
+	    " profile, replaces) VALUES ('o1', 'a1', 4, 9, 0, 0, 1, '[]',"
+	    " '[]', NULL, 'c1', 'shortlived', '');"
+	    "INSERT INTO certs (id, serial, account_id, order_id, chain_pem,"
+	    " alt_chain_pem, not_before, not_after, revoked_at, reason)"
+	    " VALUES ('c1', '0a', 'a1', 'o1', 'pem', NULL, 1, 2, 0, -1),"
+	    " ('c2', '0b', 'a1', 'gone', 'pem', NULL, 1, 2, 0, -1);");
+	sqlite3_close(db);
+
+	s = store_open(url, NULL);
+	assert_non_null(s);
+	assert_int_equal(s->ops->cert_get(s, "c1", &c, NULL), 0);
+	assert_string_equal(c.profile, "shortlived");
+	store_cert_release(&c);
+	/* An order that is gone leaves the profile unknown (""). */
+	assert_int_equal(s->ops->cert_get(s, "c2", &c, NULL), 0);
+	assert_string_equal(c.profile, "");
+	store_cert_release(&c);
+	store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(number(db, "PRAGMA user_version"), newest);
+	assert_int_equal(number(db, "SELECT count(*) FROM sqlite_master WHERE"
+				    " name = 'orders_by_profile'"),
+	    1);
+	sqlite3_close(db);
+	th_rmtree(dir);
+	free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    store_sqlite__cert_profile_migration_backfills),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
