@@ -76,6 +76,15 @@ class CA:
         finally:
             con.close()
 
+    def restart(self):
+        """Starts serve again on the same directory (after stop())."""
+        self.log.close()
+        self.log = open(os.path.join(self.dir, "serve.log"), "a")
+        self.proc = subprocess.Popen(
+            [ANVIL_CA, "serve", "-c", os.path.join(self.dir, "anvil-ca.json")],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_port(self.port, self.proc)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

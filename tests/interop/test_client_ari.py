@@ -137,10 +137,4 @@ def test_S_ARI_5_10_failures_fall_back(validating_ca, tmp_path):
     now7 = int(datetime.datetime.now().timestamp()) + 7 * 3600
     assert now7 + 30 <= after["next_check"] <= now7 + 150
     assert "last_error" in after
-    # Restart so the fixture's clean-stop check holds.
-    from conftest import wait_port
-    ca.log = open(os.path.join(ca.dir, "serve.log"), "a")
-    ca.proc = subprocess.Popen([ANVIL_CA, "serve", "-c",
-                                os.path.join(ca.dir, "anvil-ca.json")],
-                               stdout=ca.log, stderr=subprocess.STDOUT)
-    wait_port(ca.port, ca.proc)
+    ca.restart()  # for the fixture's clean stop

@@ -146,3 +146,54 @@ def test_progress_lines_on_a_terminal_only(validating_ca, tmp_path):
                 for a in args[1:]])
     assert r.returncode == 0, r.stderr
     assert r.stderr == "" and "anvil: order..." not in r.stdout
+
+
+def snapshot(certdir):
+    out = {}
+    for f in sorted(os.listdir(certdir)):
+        p = os.path.join(certdir, f)
+        if os.path.isfile(p) and f != "renewal.json":
+            st = os.stat(p)
+            out[f] = (open(p, "rb").read(), st.st_ino, st.st_mtime_ns)
+    return out
+
+
+def test_failed_renewal_leaves_the_files_in_use(validating_ca, tmp_path):
+    """A renewal that fails at the CA (validation fails: nothing serves
+    the webroot any more) or before it (the CA is down) exits 1 with one
+    line, records the error, and leaves every file in use untouched."""
+    ca = validating_ca
+    state = str(tmp_path / "state")
+    www = tmp_path / "www"
+    www.mkdir()
+    httpd = serve_dir(ca.http01_port, str(www))
+    try:
+        r = anvil("issue", "-d", "keep.example.com", "--webroot", str(www),
+                  "--server", ca.directory, "--ca-bundle", ca.tls_ca,
+                  "--state-dir", state)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert r.returncode == 0, r.stderr
+    certdir = os.path.join(state, "certs", "keep.example.com")
+    before = snapshot(certdir)
+    # Expire the authorization so the renewal must validate again.
+    import sqlite3
+    con = sqlite3.connect(ca.db_path, timeout=5)
+    con.execute("UPDATE authzs SET expires = 1")
+    con.commit()
+    con.close()
+    r = anvil("renew", "keep.example.com", "--force", "--state-dir", state)
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert snapshot(certdir) == before
+    assert not os.path.exists(os.path.join(certdir, "archive"))
+    # The CA saw the attempt fail: the new authorization is invalid.
+    assert ca.db("SELECT count(*) FROM authzs WHERE status = 5") == [(1,)]
+    rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)
+    assert rows[0]["last_error"]
+    assert ca.stop() == 0
+    r = anvil("renew", "--all", "--force", "--state-dir", state)
+    assert r.returncode == 1
+    assert snapshot(certdir) == before
+    ca.restart()  # for the fixture's clean stop
