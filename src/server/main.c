@@ -35,6 +35,7 @@
 #include "conf.h"
 #include "srv.h"
 #include "http/front.h"
+#include "http/keycache.h"
 #include "nonce.h"
 #include "store/store.h"
 #include "ca/init.h"
@@ -158,6 +159,11 @@ cmd_serve(int argc, char **argv)
 	}
 	if ((srv.store = store_open(cfg.database, &prob)) == NULL)
 		die(cfg.database, &prob);
+	if ((srv.keys = keycache_new(4096)) == NULL) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		die("key cache", &prob);
+	}
 	log_retired(&srv);
 	if ((srv.issuer = issuer_open(&cfg, &prob)) == NULL)
 		die("issuer", &prob);
@@ -184,6 +190,7 @@ cmd_serve(int argc, char **argv)
 	issuer_free(srv.issuer);
 	audit_close(srv.audit);
 	store_close(srv.store);
+	keycache_free(srv.keys);
 	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);
 	acme_log(ACME_LOG_INFO, "stopped", NULL);

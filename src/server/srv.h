@@ -20,6 +20,7 @@ struct nonce_pool;
 struct issuer;
 struct va;
 struct audit;
+struct keycache;
 
 struct srv {
 	struct conf *cfg; /* borrowed from main */
@@ -28,6 +29,7 @@ struct srv {
 	struct issuer *issuer;
 	struct va *va;
 	struct audit *audit;
+	struct keycache *keys; /* imported account keys */
 	struct MHD_Daemon *mhd;
 	int inflight;        /* requests being served (atomic) */
 	time_t (*now)(void); /* clock; tests may replace it */

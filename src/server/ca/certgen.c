@@ -99,6 +99,48 @@ set_serial(X509 *cert)
 	return ok != 0;
 }
 
+/*
+ * Copies spki's algorithm and key bits into cert's subjectPublicKeyInfo
+ * without re-encoding the key.  Returns 1 or 0.
+ */
+static int
+copy_spki(X509 *cert, const X509_PUBKEY *spki)
+{
+	ASN1_OBJECT *alg = NULL;
+	const ASN1_OBJECT *aobj;
+	const unsigned char *bits;
+	unsigned char *penc = NULL;
+	const void *pval;
+	void *pcopy = NULL;
+	X509_ALGOR *algor;
+	int len, ptype;
+
+	if (!X509_PUBKEY_get0_param(NULL, &bits, &len, &algor, spki) ||
+	    len <= 0)
+		return 0;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, algor);
+	if (ptype == V_ASN1_OBJECT)
+		pcopy = OBJ_dup(pval);
+	else if (ptype == V_ASN1_SEQUENCE)
+		pcopy = ASN1_STRING_dup(pval);
+	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		return 0;
+	if ((alg = OBJ_dup(aobj)) == NULL ||
+	    (pval != NULL && ptype != V_ASN1_NULL && pcopy == NULL) ||
+	    (penc = OPENSSL_memdup(bits, (size_t)len)) == NULL ||
+	    !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), alg, ptype,
+		pcopy, penc, len)) {
+		ASN1_OBJECT_free(alg);
+		if (ptype == V_ASN1_OBJECT)
+			ASN1_OBJECT_free(pcopy);
+		else
+			ASN1_STRING_free(pcopy);
+		OPENSSL_free(penc);
+		return 0;
+	}
+	return 1;
+}
+
 X509 *
 certgen_make(const struct certgen *g, struct acme_problem *prob)
 {
@@ -127,7 +169,8 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 	if (!X509_set_subject_name(cert, name) ||
 	    !X509_set_issuer_name(cert,
 		g->issuer != NULL ? X509_get_subject_name(g->issuer) : name) ||
-	    !X509_set_pubkey(cert, g->pubkey))
+	    !(g->spki != NULL ? copy_spki(cert, g->spki) :
+				X509_set_pubkey(cert, g->pubkey)))
 		goto out;
 	rsa = EVP_PKEY_is_a(g->pubkey, "RSA");
 	switch (g->kind) {

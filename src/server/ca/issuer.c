@@ -103,8 +103,9 @@ issuer_free(struct issuer *is)
 
 int
 issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
-    const struct acme_ident *names, size_t n, time_t not_before,
-    time_t not_after, struct issued *out, struct acme_problem *prob)
+    const X509_PUBKEY *spki, const struct acme_ident *names, size_t n,
+    time_t not_before, time_t not_after, struct issued *out,
+    struct acme_problem *prob)
 {
 	struct certgen g;
 	X509 *cert;
@@ -119,6 +120,7 @@ issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
 		    strlen(names[i].value) <= 64)
 			g.cn = names[i].value;
 	g.pubkey = pubkey;
+	g.spki = spki;
 	g.issuer = is->cert;
 	g.issuer_key = is->key;
 	g.not_before = not_before;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <anvil/ident.h>
 #include <anvil/problem.h>
@@ -32,13 +33,15 @@ struct issued {
 };
 
 /*
- * Issues an end-entity certificate for pubkey with the given names and
+ * Issues an end-entity certificate for pubkey (spki: the same key as the
+ * CSR encoded it, copied as is; NULL to encode pubkey) with the names and
  * validity, its other contents (subject CN, SKI, keyEncipherment) as the
  * profile p says (borrowed).  Fills out; returns 0 or a negative error
  * with prob set.
  */
 int issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
-    const struct acme_ident *names, size_t n, time_t not_before,
-    time_t not_after, struct issued *out, struct acme_problem *prob);
+    const X509_PUBKEY *spki, const struct acme_ident *names, size_t n,
+    time_t not_before, time_t not_after, struct issued *out,
+    struct acme_problem *prob);
 
 #endif

@@ -390,8 +390,9 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	 * profile was shortened after the order was placed. */
 	if (na - nb > p->validity)
 		na = nb + p->validity;
-	rc = issuer_issue(srv->issuer, p, acme_csr_pubkey(csr), o->idents,
-	    o->nident, nb, na, &out, prob);
+	rc = issuer_issue(srv->issuer, p, acme_csr_pubkey(csr),
+	    X509_REQ_get_X509_PUBKEY(csr), o->idents, o->nident, nb, na, &out,
+	    prob);
 	if (rc != 0)
 		return rc;
 	memset(&cert, 0, sizeof(cert));

@@ -16,6 +16,7 @@
 #include <anvil/jws.h>
 
 #include "authn.h"
+#include "keycache.h"
 #include "reply.h"
 #include "router.h"
 #include "../nonce.h"
@@ -119,7 +120,6 @@ authn_check(struct srv *srv, struct req *req, enum authn_mode mode,
 	struct acme_problem prob = { 0 };
 	struct acme_jws *jws = NULL;
 	EVP_PKEY *key = NULL, *acct_key = NULL;
-	json_t *jwk = NULL;
 	const char *kid, *url;
 	int rc = ACME_ERR_INVAL;
 
@@ -164,10 +164,8 @@ authn_check(struct srv *srv, struct req *req, enum authn_mode mode,
 		if ((rc = load_account(srv, req, kid, resp)) != 0)
 			goto out;
 		rc = ACME_ERR_INVAL;
-		jwk = acme_json_parse(req->acct->jwk, strlen(req->acct->jwk),
-		    ACME_JSON_OBJECT, &prob);
-		if (jwk == NULL ||
-		    (acct_key = acme_jwk_to_key(jwk, &prob)) == NULL) {
+		if ((acct_key = keycache_get(srv->keys, req->acct->id,
+			 req->acct->jwk, &prob)) == NULL) {
 			reply_error(resp, ACME_PROB_SERVER_INTERNAL,
 			    "stored account key unusable");
 			goto out;
@@ -189,7 +187,6 @@ out:
 		req->acct = NULL;
 	}
 	EVP_PKEY_free(acct_key);
-	json_decref(jwk);
 	acme_jws_free(jws);
 	acme_problem_release(&prob);
 	return rc;
