@@ -30,6 +30,7 @@
 #include <anvil/err.h>
 
 #include "store.h"
+#include "../gsync.h"
 #include "store_sqlite.h"
 
 #include "internal.h"
@@ -265,24 +266,22 @@ struct sq {
 	 */
 	sqlite3 *keeper;
 	pthread_mutex_t wlock; /* one writer of this process at a time */
-	pthread_mutex_t dlock; /* guards the four below */
-	pthread_cond_t dcond;
-	uint64_t committed; /* commits finished */
-	uint64_t synced;    /* commits known to be on disk */
-	int syncing;        /* a thread is in fdatasync() */
-	int walfd;          /* the WAL, for fdatasync; -1 until opened */
+	struct gsync gs;       /* flushes of the WAL */
+	int walfd;             /* the WAL, for fdatasync; -1 until opened */
+	int flush_errno;       /* why the last flush failed */
 };
 
 static const struct store_ops sqlite_ops;
 
 /*
- * Makes the WAL durable: (re)opens it when needed (never opened, or
- * unlinked and recreated since) and fdatasyncs it.  Only the thread
- * that set syncing calls this.
+ * Makes the WAL durable, as gsync_commit()'s flush: (re)opens it when
+ * needed (never opened, or unlinked and recreated since) and
+ * fdatasyncs it.  Never runs in two threads at once.
  */
 static int
-sync_wal(struct sq *s, struct acme_problem *prob)
+flush_wal(void *arg)
 {
+	struct sq *s = arg;
 	char path[4096];
 	struct stat sb;
 
@@ -292,55 +291,30 @@ sync_wal(struct sq *s, struct acme_problem *prob)
 	}
 	if (s->walfd < 0) {
 		snprintf(path, sizeof(path), "%s-wal", s->path);
-		if ((s->walfd = open(path, O_RDWR | O_CLOEXEC)) < 0)
-			goto fail;
+		s->walfd = open(path, O_RDWR | O_CLOEXEC);
 	}
-	if (fdatasync(s->walfd) == 0)
+	if (s->walfd >= 0 && fdatasync(s->walfd) == 0)
 		return 0;
-fail:
-	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-	    "database: cannot sync %s-wal: %s", s->path, strerror(errno));
+	s->flush_errno = errno;
 	return ACME_ERR_IO;
 }
 
 /*
- * Group commit.  Connections run with synchronous=NORMAL, so a commit
- * in WAL mode only writes; every write then comes here and returns only
- * once its commit is on disk, so no reply ever reports a change that a
- * power loss could take back.  The first waiter fdatasyncs the WAL for
- * every commit finished so far while later ones queue behind it: under
- * load one flush covers many requests instead of one flush each (a
- * flush costs about 1 ms here, which capped the writes at ~1,000/s).
- * After a crash SQLite drops WAL frames that never reached the disk
- * whole, so the database is the state of the last flush.
+ * Connections run with synchronous=NORMAL, so a commit in WAL mode only
+ * writes; every write then comes here and returns only once its commit
+ * is on disk (group commit, gsync.h), so no reply ever reports a change
+ * that a power loss could take back.  After a crash SQLite drops WAL
+ * frames that never reached the disk whole, so the database is the
+ * state of the last flush.
  */
 static int
 durable(struct sq *s, struct acme_problem *prob)
 {
-	uint64_t mine, target;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->dlock);
-	mine = ++s->committed;
-	while (s->synced < mine) {
-		if (s->syncing) {
-			pthread_cond_wait(&s->dcond, &s->dlock);
-			continue;
-		}
-		target = s->committed;
-		s->syncing = 1;
-		pthread_mutex_unlock(&s->dlock);
-		rc = sync_wal(s, prob);
-		pthread_mutex_lock(&s->dlock);
-		s->syncing = 0;
-		if (rc == 0 && target > s->synced)
-			s->synced = target;
-		pthread_cond_broadcast(&s->dcond);
-		if (rc != 0)
-			break;
-	}
-	pthread_mutex_unlock(&s->dlock);
-	return rc;
+	if (gsync_commit(&s->gs, flush_wal, s) != 0)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "database: cannot sync %s-wal: %s", s->path,
+		    strerror(s->flush_errno));
+	return 0;
 }
 
 /* Fills prob with SQLite's message for db; returns ACME_ERR_IO. */
@@ -1415,9 +1389,8 @@ sqlite_close(struct store *st)
 		conn_free(c);
 	}
 	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->dlock);
+	gsync_destroy(&s->gs);
 	pthread_mutex_destroy(&s->wlock);
-	pthread_cond_destroy(&s->dcond);
 	if (s->walfd >= 0)
 		close(s->walfd);
 	sqlite3_close(s->keeper);
@@ -1455,18 +1428,12 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 		goto out;
 	}
 	haslock = 1;
-	if (pthread_mutex_init(&s->dlock, NULL) != 0) {
-		oom(prob);
-		goto out;
-	}
-	if (pthread_cond_init(&s->dcond, NULL) != 0) {
-		pthread_mutex_destroy(&s->dlock);
+	if (gsync_init(&s->gs) != 0) {
 		oom(prob);
 		goto out;
 	}
 	if (pthread_mutex_init(&s->wlock, NULL) != 0) {
-		pthread_cond_destroy(&s->dcond);
-		pthread_mutex_destroy(&s->dlock);
+		gsync_destroy(&s->gs);
 		oom(prob);
 		goto out;
 	}
