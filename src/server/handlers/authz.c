@@ -152,11 +152,16 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 			snprintf(job.chall_id, sizeof(job.chall_id), "%s",
 			    c->id);
 			job.not_before = srv->now();
-			/* Job first: a crash between the two resumes it. */
-			if (srv->store->ops->job_add(srv->store, &job, &prob) !=
+			/* The job and the new status in one transaction:
+			 * after a crash both or neither are there. */
+			if (srv->store->ops->begin(srv->store, &prob) != 0 ||
+			    srv->store->ops->job_add(srv->store, &job, &prob) !=
 				0 ||
 			    (rc = srv->store->ops->chall_update(srv->store, c,
-				 ST_PENDING, &prob)) != 0) {
+				 ST_PENDING, &prob)) != 0 ||
+			    (rc = srv->store->ops->commit(srv->store, &prob)) !=
+				0) {
+				srv->store->ops->rollback(srv->store);
 				if (rc == STORE_ERR_CONFLICT)
 					acme_problem_set(&prob,
 					    ACME_PROB_MALFORMED,

@@ -411,10 +411,17 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	cert.not_before = out.not_before;
 	cert.not_after = out.not_after;
 	cert.reason = -1;
-	rc = srv->store->ops->cert_insert(srv->store, &cert, prob);
+	/* The certificate and the valid order in one transaction. */
+	rc = srv->store->ops->begin(srv->store, prob);
+	if (rc == 0)
+		rc = srv->store->ops->cert_insert(srv->store, &cert, prob);
 	if (rc == 0)
 		rc = srv->store->ops->order_set_status(srv->store, o->id,
 		    ST_PROCESSING, ST_VALID, NULL, cert.id, prob);
+	if (rc == 0)
+		rc = srv->store->ops->commit(srv->store, prob);
+	if (rc != 0)
+		srv->store->ops->rollback(srv->store);
 	if (rc == 0) {
 		o->status = ST_VALID;
 		snprintf(o->cert_id, sizeof(o->cert_id), "%s", cert.id);

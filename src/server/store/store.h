@@ -155,6 +155,17 @@ struct store_ops {
 	const char *name;
 	void (*close)(struct store *s);
 
+	/*
+	 * Groups the single-record writes between begin and commit into one
+	 * transaction with one flush to disk (several writes a handler
+	 * makes in a row).  Operations that run their own transaction
+	 * (order_insert, authz_insert) must not be called inside one.
+	 * rollback undoes them and may be called after a failed commit.
+	 */
+	int (*begin)(struct store *s, struct acme_problem *prob);
+	int (*commit)(struct store *s, struct acme_problem *prob);
+	void (*rollback)(struct store *s);
+
 	/* Accounts. */
 	int (*account_insert)(struct store *s, const struct store_account *a,
 	    struct acme_problem *prob);

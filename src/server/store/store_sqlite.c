@@ -657,6 +657,24 @@ txn(struct store *st, enum stmt id, struct acme_problem *prob)
 	return rc;
 }
 
+static int
+sq_begin(struct store *st, struct acme_problem *prob)
+{
+	return txn(st, S_BEGIN, prob);
+}
+
+static int
+sq_commit(struct store *st, struct acme_problem *prob)
+{
+	return txn(st, S_COMMIT, prob);
+}
+
+static void
+sq_rollback(struct store *st)
+{
+	txn(st, S_ROLLBACK, NULL);
+}
+
 /* --- accounts --- */
 
 static int
@@ -1466,6 +1484,9 @@ out:
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sqlite_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
 	.account_insert = account_insert,
 	.account_get = account_get,
 	.account_by_thumbprint = account_by_thumbprint,

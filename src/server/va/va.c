@@ -66,7 +66,7 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 	struct store_account acct;
 	char keyauth[STORE_TOKEN_SIZE + STORE_THUMB_SIZE + 2];
 	const char *value;
-	int ok = 0, loaded = 0;
+	int ok = 0, loaded = 0, finished = 0;
 	json_t *ev;
 
 	memset(&ch, 0, sizeof(ch));
@@ -115,11 +115,20 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 		free(ch.error);
 		ch.error = problem_text(&result);
 	}
-	if (st->ops->chall_update(st, &ch, ST_PROCESSING, &prob) == 0)
-		st->ops->authz_set_status(st, z.id, ST_PENDING,
-		    ok ? ST_VALID : ST_INVALID,
-		    ok ? srv->now() + srv->cfg->valid_authz_lifetime : 0,
-		    &prob);
+	/* The outcome and the finished job in one transaction. */
+	if (st->ops->begin(st, &prob) == 0) {
+		if (st->ops->chall_update(st, &ch, ST_PROCESSING, &prob) == 0)
+			st->ops->authz_set_status(st, z.id, ST_PENDING,
+			    ok ? ST_VALID : ST_INVALID,
+			    ok ? srv->now() + srv->cfg->valid_authz_lifetime :
+				 0,
+			    &prob);
+		if (st->ops->job_done(st, chall_id, &prob) == 0 &&
+		    st->ops->commit(st, &prob) == 0)
+			finished = 1;
+		else
+			st->ops->rollback(st);
+	}
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s*}", "chall",
 	    ch.id, "authz", z.id, "account", z.account_id, "type",
 	    store_chall_type_name(ch.type), "identifier_type",
@@ -130,7 +139,8 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 	acme_log(ACME_LOG_INFO, "validation", "chall=%s type=%s name=%s ok=%d",
 	    ch.id, store_chall_type_name(ch.type), value, ok);
 done:
-	st->ops->job_done(st, chall_id, NULL);
+	if (!finished)
+		st->ops->job_done(st, chall_id, NULL);
 	(void)loaded;
 	acme_problem_release(&prob);
 	acme_problem_release(&result);

@@ -954,6 +954,34 @@ window_end(struct fx *f, const char *serial, char **why)
 	return end;
 }
 
+/* begin/commit group writes; rollback undoes them (and the lock). */
+static void
+store__begin_commit_rollback(void **state)
+{
+	struct fx *f = *state;
+	struct store_cert got;
+
+	assert_int_equal(f->s->ops->begin(f->s, NULL), 0);
+	insert_cert(f, "b1", 5000, 0);
+	insert_cert(f, "b2", 5000, 0);
+	f->s->ops->rollback(f->s);
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, "b1", &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->begin(f->s, NULL), 0);
+	insert_cert(f, "b1", 5000, 0);
+	insert_cert(f, "b2", 5000, 0);
+	assert_int_equal(f->s->ops->commit(f->s, NULL), 0);
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, "b2", &got, NULL), 0);
+	store_cert_release(&got);
+	/* The write lock was released: a transaction of its own works. */
+	insert_cert(f, "b3", 5000, 0);
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, "b3", &got, NULL), 0);
+	store_cert_release(&got);
+	/* A rollback without a transaction is harmless. */
+	f->s->ops->rollback(f->s);
+	insert_cert(f, "b4", 5000, 0);
+}
+
 /* RFC 9773 windows: none by default, one serial, or every live one. */
 static void
 store__cert_window(void **state)
@@ -1065,6 +1093,8 @@ main(void)
 		    store__cert_round_trip_and_revoke_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__cert_window, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(store__begin_commit_rollback,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__one_live_replacement,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__eab_binds_once, setup,
