@@ -114,4 +114,14 @@ int acme_client_renewal_info(struct acme_client *c, const char *base,
 json_t *acme_client_poll(struct acme_client *c, const char *url, int timeout,
     struct acme_problem *prob);
 
+/*
+ * Without Retry-After, acme_client_poll() waits first_ms after the first
+ * pending answer and doubles the wait up to max_ms.  The defaults suit a
+ * CA on the Internet; a load generator against a local CA polls sooner.
+ */
+#define ACME_CLIENT_POLL_FIRST_MS 100
+#define ACME_CLIENT_POLL_MAX_MS   2000
+void acme_client_set_poll(struct acme_client *c, unsigned first_ms,
+    unsigned max_ms);
+
 #endif

@@ -19,6 +19,7 @@
 #include <anvil/b64url.h>
 #include <anvil/err.h>
 #include <anvil/fileio.h>
+#include <anvil/net.h>
 
 #include "solver.h"
 
@@ -99,22 +100,11 @@ static void *
 standalone_loop(void *arg)
 {
 	struct standalone *st = arg;
+	int c;
 
-	for (;;) {
-		struct pollfd p[2] = { { st->fd, POLLIN, 0 },
-			{ st->stop_pipe[0], POLLIN, 0 } };
-		int c;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return NULL;
-		}
-		if (p[1].revents != 0)
-			return NULL;
-		if ((c = accept(st->fd, NULL, NULL)) >= 0)
-			serve_one(st, c);
-	}
+	while ((c = acme_net_accept(st->fd, st->stop_pipe[0], 5)) >= 0)
+		serve_one(st, c);
+	return NULL;
 }
 
 static int

@@ -25,6 +25,7 @@
 
 #include <anvil/err.h>
 #include <anvil/key.h>
+#include <anvil/net.h>
 
 #include "solver.h"
 
@@ -168,25 +169,10 @@ static void *
 alpn_loop(void *arg)
 {
 	struct alpn *a = arg;
+	SSL *ssl;
+	int c;
 
-	for (;;) {
-		struct pollfd p[2] = { { a->fd, POLLIN, 0 },
-			{ a->stop_pipe[0], POLLIN, 0 } };
-		struct timeval tv = { 5, 0 };
-		SSL *ssl;
-		int c;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return NULL;
-		}
-		if (p[1].revents != 0)
-			return NULL;
-		if ((c = accept(a->fd, NULL, NULL)) < 0)
-			continue;
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while ((c = acme_net_accept(a->fd, a->stop_pipe[0], 5)) >= 0) {
 		if ((ssl = SSL_new(a->ctx)) != NULL) {
 			SSL_set_fd(ssl, c);
 			if (SSL_accept(ssl) == 1)
@@ -196,6 +182,7 @@ alpn_loop(void *arg)
 		ERR_clear_error();
 		close(c);
 	}
+	return NULL;
 }
 
 static int

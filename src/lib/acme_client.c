@@ -92,6 +92,8 @@ struct acme_client {
 	json_t *dir;
 	char nonce[256];
 	char kid[1024];
+	unsigned poll_first_ms; /* first wait without Retry-After */
+	unsigned poll_max_ms;   /* the doubling stops here */
 };
 
 struct acme_client *
@@ -116,7 +118,16 @@ acme_client_new(const char *directory_url, const char *ca_bundle,
 		return NULL;
 	}
 	c->signer = signer;
+	c->poll_first_ms = ACME_CLIENT_POLL_FIRST_MS;
+	c->poll_max_ms = ACME_CLIENT_POLL_MAX_MS;
 	return c;
+}
+
+void
+acme_client_set_poll(struct acme_client *c, unsigned first_ms, unsigned max_ms)
+{
+	c->poll_first_ms = first_ms > 0 ? first_ms : 1;
+	c->poll_max_ms = max_ms >= c->poll_first_ms ? max_ms : c->poll_first_ms;
 }
 
 void
@@ -501,7 +512,7 @@ acme_client_poll(struct acme_client *c, const char *url, int timeout,
     struct acme_problem *prob)
 {
 	time_t end = time(NULL) + timeout;
-	unsigned delay_ms = 100;
+	unsigned delay_ms = c->poll_first_ms;
 
 	for (;;) {
 		struct acme_http_resp r;
@@ -544,8 +555,10 @@ acme_client_poll(struct acme_client *c, const char *url, int timeout,
 				    (unsigned)(ra > 10 ? 10000 :
 							 ra * 1000 + 100);
 			usleep(delay_ms * 1000);
-			if (ra < 0 && delay_ms < 2000)
-				delay_ms *= 2;
+			if (ra < 0 && delay_ms < c->poll_max_ms)
+				delay_ms = delay_ms * 2 < c->poll_max_ms ?
+					       delay_ms * 2 :
+					       c->poll_max_ms;
 		}
 	}
 }
