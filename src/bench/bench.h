@@ -70,6 +70,7 @@ struct bench_result {
 	unsigned long by_type[ACME_PROB__COUNT];
 	char first_detail[ACME_PROB__COUNT][160]; /* one example per type */
 	unsigned long jws;                        /* signed requests sent */
+	double last_done_ms; /* CLOCK_MONOTONIC of the last issuance */
 	struct bench_samples step[STEP__COUNT];
 };
 

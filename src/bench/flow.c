@@ -334,7 +334,8 @@ flow_issue(struct bench_worker *w, struct acme_problem *prob)
 	t[STEP_DOWNLOAD] = now_ms() - t0;
 	if (check_cert(pem, pemlen, cert_key, prob) != 0)
 		goto out;
-	t[STEP_TOTAL] = now_ms() - start;
+	w->res.last_done_ms = now_ms();
+	t[STEP_TOTAL] = w->res.last_done_ms - start;
 	for (i = STEP_NEW_ORDER; i < STEP__COUNT; i++)
 		if (bench_samples_add(&w->res.step[i], t[i]) != 0)
 			goto nomem;

@@ -38,6 +38,24 @@ struct run {
 	struct responder *resp;
 };
 
+/* The run's clocks, for the reports. */
+struct timing {
+	double wall_ms;       /* clock start to the last worker's exit */
+	double active_ms;     /* clock start to the last issuance */
+	double cpu_ms;        /* this process, user + system */
+	unsigned long served; /* http-01 answers */
+};
+
+/* Issuances per second over the active time: a CA that stops answering
+ * (pebble can wedge, see docs/performance.md) does not dilute the rate
+ * of what it did issue with the client's time-outs. */
+static double
+rate(const struct bench_result *r, const struct timing *t)
+{
+	return t->active_ms > 0 ? (double)r->completed * 1e3 / t->active_ms :
+				  0.0;
+}
+
 struct thread_arg {
 	struct run *run;
 	struct bench_worker w;
@@ -259,7 +277,7 @@ pcts(struct bench_samples *s)
 
 static int
 report_json(const struct bench_opts *o, struct bench_result *r,
-    double elapsed_ms, double cpu, unsigned long served)
+    const struct timing *t)
 {
 	json_t *doc, *steps, *errs, *samples;
 	size_t i;
@@ -279,20 +297,19 @@ report_json(const struct bench_opts *o, struct bench_result *r,
 			json_object_set_new(samples, acme_problem_type_name(i),
 			    json_string(r->first_detail[i]));
 		}
-	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:f, s:f, s:o, "
-			"s:o, s:f, s:f, s:f, s:I}",
+	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:f, s:f, s:f, "
+			"s:o, s:o, s:f, s:f, s:f, s:I}",
 	    "directory", o->directory, "concurrency",
 	    (json_int_t)o->concurrency, "names_per_order", (json_int_t)o->names,
 	    "completed", (json_int_t)r->completed, "errors",
 	    (json_int_t)r->errors, "errors_by_type", errs, "error_examples",
-	    samples, "elapsed_s", elapsed_ms / 1e3, "issuances_per_second",
-	    elapsed_ms > 0 ? (double)r->completed * 1e3 / elapsed_ms : 0.0,
-	    "latency_ms", pcts(&r->step[STEP_TOTAL]), "steps_ms", steps,
-	    "jws_per_issuance",
+	    samples, "elapsed_s", t->active_ms / 1e3, "wall_s",
+	    t->wall_ms / 1e3, "issuances_per_second", rate(r, t), "latency_ms",
+	    pcts(&r->step[STEP_TOTAL]), "steps_ms", steps, "jws_per_issuance",
 	    r->completed > 0 ? (double)r->jws / (double)r->completed : 0.0,
-	    "client_cpu_ms", cpu, "client_cpu_ms_per_issuance",
-	    r->completed > 0 ? cpu / (double)r->completed : 0.0,
-	    "http01_served", (json_int_t)served);
+	    "client_cpu_ms", t->cpu_ms, "client_cpu_ms_per_issuance",
+	    r->completed > 0 ? t->cpu_ms / (double)r->completed : 0.0,
+	    "http01_served", (json_int_t)t->served);
 	if (doc == NULL)
 		return ACME_ERR_NOMEM;
 	rc = json_dumpf(doc, stdout, JSON_COMPACT) == 0 ? 0 : ACME_ERR_IO;
@@ -303,14 +320,13 @@ report_json(const struct bench_opts *o, struct bench_result *r,
 
 static void
 report_text(const struct bench_opts *o, struct bench_result *r,
-    double elapsed_ms, double cpu)
+    const struct timing *t)
 {
 	size_t i;
 
 	printf("anvil-bench: %lu issued, %lu failed in %.2f s: %.1f "
 	       "issuances/s at concurrency %u, %u name%s per order\n",
-	    r->completed, r->errors, elapsed_ms / 1e3,
-	    elapsed_ms > 0 ? (double)r->completed * 1e3 / elapsed_ms : 0.0,
+	    r->completed, r->errors, t->active_ms / 1e3, rate(r, t),
 	    o->concurrency, o->names, o->names == 1 ? "" : "s");
 	printf("%-10s %9s %9s %9s %8s\n", "step (ms)", "p50", "p90", "p99",
 	    "n");
@@ -324,8 +340,11 @@ report_text(const struct bench_opts *o, struct bench_result *r,
 	if (r->completed > 0)
 		printf("JWS requests per issuance: %.2f\n",
 		    (double)r->jws / (double)r->completed);
-	printf("client CPU: %.0f ms (%.2f ms per issuance)\n", cpu,
-	    r->completed > 0 ? cpu / (double)r->completed : 0.0);
+	printf("client CPU: %.0f ms (%.2f ms per issuance)\n", t->cpu_ms,
+	    r->completed > 0 ? t->cpu_ms / (double)r->completed : 0.0);
+	if (t->wall_ms > t->active_ms + 1000)
+		printf("the last issuance ended %.1f s before the run did\n",
+		    (t->wall_ms - t->active_ms) / 1e3);
 	for (i = 0; i < ACME_PROB__COUNT; i++)
 		if (r->by_type[i] != 0)
 			printf("error %s: %lu (e.g. %s)\n",
@@ -342,7 +361,8 @@ main(int argc, char **argv)
 	pthread_t *tids = NULL;
 	struct bench_result total;
 	struct acme_problem prob = { 0 };
-	double t0, elapsed, cpu0;
+	struct timing tm;
+	double t0;
 	unsigned i, started = 0, ready = 0;
 	int rc = 1;
 
@@ -396,24 +416,27 @@ main(int argc, char **argv)
 			}
 		exit(1);
 	}
-	cpu0 = cpu_ms();
+	memset(&tm, 0, sizeof(tm));
+	tm.cpu_ms = cpu_ms();
 	t0 = now_ms();
 	run.deadline_ms = t0 + (double)o.duration * 1e3;
 	pthread_barrier_wait(&run.ready);
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	elapsed = now_ms() - t0;
-	cpu0 = cpu_ms() - cpu0;
+	tm.wall_ms = now_ms() - t0;
+	tm.cpu_ms = cpu_ms() - tm.cpu_ms;
+	tm.served = responder_served(run.resp);
 	for (i = 0; i < started; i++)
 		if (bench_result_merge(&total, &ta[i].w.res) != 0) {
 			fprintf(stderr, "anvil-bench: out of memory\n");
 			goto out;
 		}
+	tm.active_ms =
+	    total.completed > 0 ? total.last_done_ms - t0 : tm.wall_ms;
 	if (o.json)
-		report_json(&o, &total, elapsed, cpu0,
-		    responder_served(run.resp));
+		report_json(&o, &total, &tm);
 	else
-		report_text(&o, &total, elapsed, cpu0);
+		report_text(&o, &total, &tm);
 	if (total.completed == 0)
 		fprintf(stderr, "anvil-bench: nothing was issued\n");
 	rc = total.completed > 0 ? 0 : 1;

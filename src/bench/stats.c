@@ -109,6 +109,8 @@ bench_result_merge(struct bench_result *to, const struct bench_result *from)
 	to->completed += from->completed;
 	to->errors += from->errors;
 	to->jws += from->jws;
+	if (from->last_done_ms > to->last_done_ms)
+		to->last_done_ms = from->last_done_ms;
 	for (i = 0; i < ACME_PROB__COUNT; i++) {
 		if (to->by_type[i] == 0 && from->by_type[i] != 0)
 			memcpy(to->first_detail[i], from->first_detail[i],
