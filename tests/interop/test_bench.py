@@ -59,7 +59,7 @@ def test_bench_issues_20_with_4_workers(validating_ca):
 def test_bench_new_account_per_order_and_two_names(validating_ca):
     r = bench(validating_ca, "--orders", "4", "--concurrency", "2",
               "--names-per-order", "2", "--new-account-per-order",
-              "--key-type", "ec384", "--json")
+              "--key-type", "ec384", "--poll-ms", "1", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["completed"] == 4 and out["errors"] == 0
