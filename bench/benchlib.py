@@ -121,10 +121,12 @@ class AnvilCA(Service):
     validator resolving through dns_port and fetching http-01 on
     http01_port."""
 
-    def __init__(self, workdir, dns_port, http01_port, config=None):
+    def __init__(self, workdir, dns_port, http01_port, config=None,
+                 exe=None):
+        exe = exe or binary("anvil-ca")
         self.dir = os.path.join(workdir, "anvil-ca")
         port = free_port()
-        subprocess.run([binary("anvil-ca"), "init", self.dir, "--listen",
+        subprocess.run([exe, "init", self.dir, "--listen",
                         f"127.0.0.1:{port}", "--allow-private-addresses",
                         "--resolver", f"127.0.0.1:{dns_port}",
                         "--http01-port", str(http01_port)],
@@ -138,8 +140,8 @@ class AnvilCA(Service):
                 json.dump(cfg, f)
         # Request log lines at info cost a write(2) each; a benchmark
         # measures the CA as an operator runs it, so they stay on.
-        super().__init__("anvil-ca", [binary("anvil-ca"), "serve", "-c",
-                                      cfg_path], workdir, port=port)
+        super().__init__("anvil-ca", [exe, "serve", "-c", cfg_path],
+                         workdir, port=port)
         self.directory = f"https://127.0.0.1:{port}/directory"
         self.ca_bundle = os.path.join(self.dir, "tls", "ca.pem")
         self.db_path = os.path.join(self.dir, "anvil-ca.db")

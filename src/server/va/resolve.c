@@ -106,6 +106,10 @@ va_resolver_new(const char *resolver, const char *trust_anchor)
 
 	if (ctx == NULL || ub_ctx_async(ctx, 1) != 0 ||
 	    ub_ctx_set_option(ctx, "do-not-query-localhost:", "no") != 0 ||
+	    /* Bounded caches: a CA asks about new names all the time, and
+	     * the defaults (4 MiB + 4 MiB per worker) only grow RSS. */
+	    ub_ctx_set_option(ctx, "msg-cache-size:", "256k") != 0 ||
+	    ub_ctx_set_option(ctx, "rrset-cache-size:", "256k") != 0 ||
 	    (resolver[0] != '\0' &&
 		(fwd_spec(resolver, fwd, sizeof(fwd)) != 0 ||
 		    ub_ctx_set_fwd(ctx, fwd) != 0)) ||
