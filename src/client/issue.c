@@ -605,8 +605,10 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		    json_string(o->replaces));
 	order = acme_client_post(c, acme_client_dir_url(c, "newOrder"), payload,
 	    order_url, sizeof(order_url), prob);
-	if (order == NULL && json_object_get(payload, "replaces") != NULL) {
-		/* Refused (already replaced, say): once more without it. */
+	if (order == NULL && json_object_get(payload, "replaces") != NULL &&
+	    prob->status >= 400 && prob->status < 500) {
+		/* Refused (already replaced, say): once more without it.  A
+		 * CA that could not be reached is not asked twice. */
 		if (o->verbose)
 			fprintf(stderr,
 			    "anvil: newOrder with replaces refused (%s); "

@@ -37,7 +37,8 @@ cert_by_ari_id(struct srv *srv, const char *id, struct store_cert *c,
 	unsigned char aki[64];
 	char serial[STORE_SERIAL_SIZE], mine[ACME_ARI_ID_SIZE];
 	size_t akilen = 0;
-	STACK_OF(X509) * chain;
+	const char *end;
+	X509 *leaf;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -50,12 +51,14 @@ cert_by_ari_id(struct srv *srv, const char *id, struct store_cert *c,
 		goto unknown;
 	if (rc != 0)
 		return rc;
-	chain = acme_x509_parse_chain(c->chain_pem, strlen(c->chain_pem), NULL);
-	rc = chain != NULL &&
-	     acme_ari_cert_id(sk_X509_value(chain, 0), mine, sizeof(mine)) ==
-		 0 &&
+	/* The leaf only: the chain's issuers are not needed here. */
+	end = strstr(c->chain_pem, "-----END CERTIFICATE-----");
+	leaf = end == NULL ? NULL :
+			     acme_x509_parse_one(c->chain_pem,
+				 (size_t)(end - c->chain_pem) + 25, NULL);
+	rc = leaf != NULL && acme_ari_cert_id(leaf, mine, sizeof(mine)) == 0 &&
 	     strcmp(mine, id) == 0;
-	sk_X509_pop_free(chain, X509_free);
+	X509_free(leaf);
 	if (rc)
 		return 0;
 	store_cert_release(c);
