@@ -50,6 +50,32 @@ int acme_csr_identifiers(X509_REQ *req, struct acme_ident **ids, size_t *n,
     struct acme_problem *prob);
 
 /*
+ * A CSR as the CA reads it from finalize: its public key, its
+ * SubjectPublicKeyInfo as sent (copied into the certificate unchanged)
+ * and its identifiers as by acme_csr_identifiers().
+ */
+struct acme_csr {
+	EVP_PKEY *key;
+	X509_PUBKEY *spki;
+	struct acme_ident *ids;
+	size_t nids;
+};
+
+/*
+ * Reads and checks the base64url finalize value as acme_csr_parse_b64url()
+ * and acme_csr_identifiers() do together, and accepts and refuses the
+ * same requests.  The common shapes (EC P-256/384/521, RSA and Ed25519
+ * keys with ECDSA, PKCS#1 v1.5 or Ed25519 signatures, DER) are read
+ * without OpenSSL 3.0's key decoders, which cost more than the rest of
+ * finalize; any other request goes through OpenSSL's parser (D32).
+ * Returns 0 with c filled (release with acme_csr_release()), or
+ * ACME_ERR_INVAL with prob set to badCSR.
+ */
+int acme_csr_read(const char *b64, struct acme_csr *c,
+    struct acme_problem *prob);
+void acme_csr_release(struct acme_csr *c);
+
+/*
  * The public key of the request (borrowed from req; do not free) and its
  * description as by acme_key_info().
  */

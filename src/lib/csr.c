@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -236,14 +239,13 @@ gen_to_ident(const GENERAL_NAME *gn, struct acme_ident *id,
 	    "address");
 }
 
-int
-acme_csr_identifiers(X509_REQ *req, struct acme_ident **out, size_t *nout,
-    struct acme_problem *prob)
+/* The identifiers of a request's subject and extensions (borrowed). */
+static int
+idents_of(const X509_NAME *subj, const STACK_OF(X509_EXTENSION) * exts,
+    struct acme_ident **out, size_t *nout, struct acme_problem *prob)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
 	GENERAL_NAMES *gens = NULL;
 	struct acme_ident *ids = NULL, id;
-	X509_NAME *subj = X509_REQ_get_subject_name(req);
 	size_t n = 0;
 	int i, idx, rc = ACME_ERR_INVAL, crit = 0;
 
@@ -295,8 +297,19 @@ acme_csr_identifiers(X509_REQ *req, struct acme_ident **out, size_t *nout,
 out:
 	free(ids);
 	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	ERR_clear_error();
+	return rc;
+}
+
+int
+acme_csr_identifiers(X509_REQ *req, struct acme_ident **out, size_t *nout,
+    struct acme_problem *prob)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	int rc =
+	    idents_of(X509_REQ_get_subject_name(req), exts, out, nout, prob);
+
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
 }
 
@@ -315,4 +328,350 @@ acme_csr_key_info(X509_REQ *req, enum acme_key_type *type,
 	if (key == NULL)
 		return ACME_ERR_INVAL;
 	return acme_key_info(key, type, family, bits);
+}
+
+/* --- the CA's reader (acme_csr_read) --- */
+
+/* A span of DER being walked. */
+struct der {
+	const unsigned char *p, *end;
+};
+
+/*
+ * Takes the next element of d if its tag is tag: *val is its contents,
+ * *tlv (when not NULL) the whole element.  Only DER's definite, minimal
+ * lengths are read; anything else is -1, and so is a different tag.
+ */
+static int
+der_take(struct der *d, unsigned char tag, struct der *val, struct der *tlv)
+{
+	const unsigned char *p = d->p;
+	size_t len, n, i;
+
+	if (d->end - p < 2 || p[0] != tag)
+		return -1;
+	len = p[1];
+	p += 2;
+	if (len & 0x80) {
+		n = len & 0x7f;
+		/* 1-3 length octets (ACME_CSR_MAX_DER fits), no leading 0. */
+		if (n == 0 || n > 3 || (size_t)(d->end - p) < n || p[0] == 0)
+			return -1;
+		for (len = 0, i = 0; i < n; i++)
+			len = len << 8 | p[i];
+		p += n;
+		if (len < 0x80 || (n > 1 && len < (size_t)1 << (8 * (n - 1))))
+			return -1;
+	}
+	if ((size_t)(d->end - p) < len)
+		return -1;
+	if (tlv != NULL) {
+		tlv->p = d->p;
+		tlv->end = p + len;
+	}
+	val->p = p;
+	val->end = p + len;
+	d->p = p + len;
+	return 0;
+}
+
+#define DER_LEN(d) ((size_t)((d).end - (d).p))
+
+/* The BIT STRING's bits when it has no unused bits, else -1. */
+static int
+der_bits(struct der *d, struct der *bits)
+{
+	if (der_take(d, 0x03, bits, NULL) != 0 || DER_LEN(*bits) < 2 ||
+	    bits->p[0] != 0)
+		return -1;
+	bits->p++;
+	return 0;
+}
+
+/* An AlgorithmIdentifier as OpenSSL's X509_ALGOR, or NULL. */
+static X509_ALGOR *
+der_algor(struct der *d)
+{
+	struct der v, tlv;
+	const unsigned char *p;
+
+	if (der_take(d, 0x30, &v, &tlv) != 0)
+		return NULL;
+	p = tlv.p;
+	return d2i_X509_ALGOR(NULL, &p, (long)DER_LEN(tlv));
+}
+
+/* The nid of alg's OID, and its parameter type (V_ASN1_UNDEF if none). */
+static int
+algor_nid(const X509_ALGOR *alg, int *ptype, const void **pval)
+{
+	const ASN1_OBJECT *obj;
+
+	X509_ALGOR_get0(&obj, ptype, pval, alg);
+	return OBJ_obj2nid(obj);
+}
+
+/* An unsigned big-endian INTEGER of RSAPublicKey as a BIGNUM, or NULL. */
+static BIGNUM *
+der_uint(struct der *d)
+{
+	struct der v;
+
+	if (der_take(d, 0x02, &v, NULL) != 0 || DER_LEN(v) == 0 ||
+	    (v.p[0] & 0x80) != 0 ||
+	    (DER_LEN(v) > 1 && v.p[0] == 0 && (v.p[1] & 0x80) == 0) ||
+	    DER_LEN(v) > 16384 / 8 + 1)
+		return NULL;
+	return BN_bin2bn(v.p, (int)DER_LEN(v), NULL);
+}
+
+/*
+ * The key of an EC (named P-256, P-384 or P-521), RSA or Ed25519
+ * SubjectPublicKeyInfo without OpenSSL 3.0's decoders, which cost more
+ * than the rest of finalize (D32); *kind is 'e', 'r' or 'd'.  NULL when
+ * the key is of another kind or the fast reader cannot tell.
+ */
+static EVP_PKEY *
+spki_key(int nid, int ptype, const void *pval, struct der bits, int *kind)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	EVP_PKEY *key = NULL;
+	struct der seq;
+	const char *group;
+	int curve;
+
+	if (nid == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT) {
+		curve = OBJ_obj2nid(pval);
+		group = curve == NID_X9_62_prime256v1 ? "prime256v1" :
+			curve == NID_secp384r1        ? "secp384r1" :
+			curve == NID_secp521r1        ? "secp521r1" :
+							NULL;
+		*kind = 'e';
+		if (group != NULL && (bld = OSSL_PARAM_BLD_new()) != NULL &&
+		    OSSL_PARAM_BLD_push_utf8_string(bld,
+			OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+		    OSSL_PARAM_BLD_push_octet_string(bld,
+			OSSL_PKEY_PARAM_PUB_KEY, bits.p, DER_LEN(bits)))
+			key = acme_pkey_fromdata("EC", bld);
+	} else if (nid == NID_rsaEncryption && ptype == V_ASN1_NULL) {
+		*kind = 'r';
+		if (der_take(&bits, 0x30, &seq, NULL) == 0 &&
+		    bits.p == bits.end && (n = der_uint(&seq)) != NULL &&
+		    (e = der_uint(&seq)) != NULL && seq.p == seq.end &&
+		    (bld = OSSL_PARAM_BLD_new()) != NULL &&
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+			key = acme_pkey_fromdata("RSA", bld);
+	} else if (nid == NID_ED25519 && ptype == V_ASN1_UNDEF &&
+		   DER_LEN(bits) == 32) {
+		*kind = 'd';
+		key = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL,
+		    bits.p, 32);
+	}
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return key;
+}
+
+/* The digest a signature algorithm uses with a key of kind, or NULL. */
+static const char *
+sig_digest(int nid, int ptype, int kind, int *ok)
+{
+	*ok = 1;
+	switch (nid) {
+	case NID_ecdsa_with_SHA256:
+	case NID_ecdsa_with_SHA384:
+	case NID_ecdsa_with_SHA512:
+		*ok = kind == 'e' && ptype == V_ASN1_UNDEF;
+		return nid == NID_ecdsa_with_SHA256 ? "SHA256" :
+		       nid == NID_ecdsa_with_SHA384 ? "SHA384" :
+						      "SHA512";
+	case NID_sha256WithRSAEncryption:
+	case NID_sha384WithRSAEncryption:
+	case NID_sha512WithRSAEncryption:
+		*ok = kind == 'r' &&
+		      (ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF);
+		return nid == NID_sha256WithRSAEncryption ? "SHA256" :
+		       nid == NID_sha384WithRSAEncryption ? "SHA384" :
+							    "SHA512";
+	case NID_ED25519:
+		*ok = kind == 'd' && ptype == V_ASN1_UNDEF;
+		return NULL;
+	default:
+		*ok = 0;
+		return NULL;
+	}
+}
+
+/* The SubjectPublicKeyInfo for the certificate, from alg and bits. */
+static X509_PUBKEY *
+spki_copy(X509_ALGOR *alg, struct der bits)
+{
+	X509_PUBKEY *pub = X509_PUBKEY_new();
+	const ASN1_OBJECT *obj;
+	ASN1_OBJECT *aobj = NULL, *param = NULL;
+	unsigned char *penc = NULL;
+	const void *pval;
+	int ptype;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (pub == NULL || (aobj = OBJ_dup(obj)) == NULL ||
+	    (ptype == V_ASN1_OBJECT && (param = OBJ_dup(pval)) == NULL) ||
+	    (penc = OPENSSL_memdup(bits.p, DER_LEN(bits))) == NULL ||
+	    !X509_PUBKEY_set0_param(pub, aobj, ptype, param, penc,
+		(int)DER_LEN(bits))) {
+		ASN1_OBJECT_free(aobj);
+		ASN1_OBJECT_free(param);
+		OPENSSL_free(penc);
+		X509_PUBKEY_free(pub);
+		return NULL;
+	}
+	return pub;
+}
+
+/*
+ * Reads the common shapes of CSR: version 0, a subject, an EC, RSA or
+ * Ed25519 key, no attribute but one extensionRequest, an ECDSA,
+ * PKCS#1 v1.5 or Ed25519 signature, all in DER.  Returns 1 with c, *subj
+ * and *exts filled when the CSR is of that shape and its signature
+ * verifies; 0 when it is not of that shape or does not verify, and then
+ * OpenSSL's full parser decides (it also names what is wrong).
+ */
+ACME_TESTABLE int acme_csr_read_fast(const unsigned char *der, size_t len,
+    struct acme_csr *c, X509_NAME **subj, STACK_OF(X509_EXTENSION) * *exts);
+
+ACME_TESTABLE int
+acme_csr_read_fast(const unsigned char *der, size_t len, struct acme_csr *c,
+    X509_NAME **subj, STACK_OF(X509_EXTENSION) * *exts)
+{
+	struct der top = { der, der + len }, req, info, cri, v, name, spki,
+		   keybits, attrs, attr, vals, extseq, sig;
+	X509_ALGOR *kalg = NULL, *salg = NULL;
+	EVP_MD_CTX *md = NULL;
+	const unsigned char *p;
+	const void *kval, *sval;
+	const char *digest;
+	int knid, snid, kptype, sptype, kind = 0, ok = 0, sigok;
+
+	if (der_take(&top, 0x30, &req, NULL) != 0 || top.p != top.end ||
+	    der_take(&req, 0x30, &info, &cri) != 0 ||
+	    der_take(&info, 0x02, &v, NULL) != 0 || DER_LEN(v) != 1 ||
+	    v.p[0] != 0 || der_take(&info, 0x30, &v, &name) != 0 ||
+	    der_take(&info, 0x30, &spki, NULL) != 0 ||
+	    (kalg = der_algor(&spki)) == NULL ||
+	    der_bits(&spki, &keybits) != 0 || spki.p != spki.end)
+		goto out;
+	/* attributes [0] IMPLICIT SET: at most one, an extensionRequest. */
+	if (der_take(&info, 0xa0, &attrs, NULL) != 0 || info.p != info.end)
+		goto out;
+	if (attrs.p != attrs.end) {
+		static const unsigned char ext_req[] = { 0x2a, 0x86, 0x48, 0x86,
+			0xf7, 0x0d, 0x01, 0x09, 0x0e };
+		struct der oid;
+
+		if (der_take(&attrs, 0x30, &attr, NULL) != 0 ||
+		    attrs.p != attrs.end ||
+		    der_take(&attr, 0x06, &oid, NULL) != 0 ||
+		    DER_LEN(oid) != sizeof(ext_req) ||
+		    memcmp(oid.p, ext_req, sizeof(ext_req)) != 0 ||
+		    der_take(&attr, 0x31, &vals, NULL) != 0 ||
+		    attr.p != attr.end ||
+		    der_take(&vals, 0x30, &v, &extseq) != 0 ||
+		    vals.p != vals.end)
+			goto out;
+		p = extseq.p;
+		if ((*exts = d2i_X509_EXTENSIONS(NULL, &p,
+			 (long)DER_LEN(extseq))) == NULL ||
+		    p != extseq.end)
+			goto out;
+	}
+	if ((salg = der_algor(&req)) == NULL || der_bits(&req, &sig) != 0 ||
+	    req.p != req.end)
+		goto out;
+	knid = algor_nid(kalg, &kptype, &kval);
+	snid = algor_nid(salg, &sptype, &sval);
+	if ((c->key = spki_key(knid, kptype, kval, keybits, &kind)) == NULL)
+		goto out;
+	digest = sig_digest(snid, sptype, kind, &sigok);
+	if (!sigok || (md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit_ex(md, NULL, digest, NULL, NULL, c->key,
+		NULL) != 1 ||
+	    EVP_DigestVerify(md, sig.p, DER_LEN(sig), cri.p, DER_LEN(cri)) != 1)
+		goto out;
+	p = name.p;
+	if ((*subj = d2i_X509_NAME(NULL, &p, (long)DER_LEN(name))) == NULL ||
+	    p != name.end || (c->spki = spki_copy(kalg, keybits)) == NULL)
+		goto out;
+	ok = 1;
+out:
+	EVP_MD_CTX_free(md);
+	X509_ALGOR_free(kalg);
+	X509_ALGOR_free(salg);
+	ERR_clear_error();
+	return ok;
+}
+
+int
+acme_csr_read(const char *b64, struct acme_csr *c, struct acme_problem *prob)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	X509_REQ *req = NULL;
+	X509_NAME *subj = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	int rc = ACME_ERR_INVAL;
+
+	memset(c, 0, sizeof(*c));
+	if (b64 == NULL ||
+	    acme_b64url_decode(b64, strlen(b64), &der, &len) != 0)
+		return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR is not unpadded base64url");
+	if (len == 0 || len > ACME_CSR_MAX_DER) {
+		acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR must be 1 to %d bytes of DER", ACME_CSR_MAX_DER);
+		goto out;
+	}
+	if (!acme_csr_read_fast(der, len, c, &subj, &exts)) {
+		/* Not the common shape: OpenSSL's parser decides. */
+		acme_csr_release(c);
+		X509_NAME_free(subj);
+		subj = NULL;
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		exts = NULL;
+		if ((req = acme_csr_parse_der(der, len, prob)) == NULL)
+			goto out;
+		if ((c->key = X509_REQ_get_pubkey(req)) == NULL ||
+		    (c->spki = X509_PUBKEY_dup(
+			 X509_REQ_get_X509_PUBKEY(req))) == NULL ||
+		    (subj = X509_NAME_dup(X509_REQ_get_subject_name(req))) ==
+			NULL) {
+			rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
+			goto out;
+		}
+		exts = X509_REQ_get_extensions(req);
+	}
+	rc = idents_of(subj, exts, &c->ids, &c->nids, prob);
+out:
+	if (rc != 0)
+		acme_csr_release(c);
+	X509_REQ_free(req);
+	X509_NAME_free(subj);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	free(der);
+	ERR_clear_error();
+	return rc;
+}
+
+void
+acme_csr_release(struct acme_csr *c)
+{
+	if (c == NULL)
+		return;
+	EVP_PKEY_free(c->key);
+	X509_PUBKEY_free(c->spki);
+	free(c->ids);
+	memset(c, 0, sizeof(*c));
 }

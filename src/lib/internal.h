@@ -24,6 +24,16 @@
 /* Overwrites n bytes at p in a way the compiler will not elide. */
 void acme_wipe(void *p, size_t n);
 
+/*
+ * A public key of OpenSSL type name type ("EC", "RSA") from the
+ * parameters in bld (borrowed), which OpenSSL validates; NULL when it
+ * refuses them.  Shared by the JWK and CSR readers.
+ */
+struct ossl_param_bld_st;
+struct evp_pkey_st;
+struct evp_pkey_st *acme_pkey_fromdata(const char *type,
+    struct ossl_param_bld_st *bld);
+
 #include "compat/banned.h"
 
 #endif

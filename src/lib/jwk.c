@@ -176,19 +176,11 @@ get_b64(const json_t *jwk, const char *name, unsigned char **out, size_t *len,
 static EVP_PKEY *
 from_params(const char *type, OSSL_PARAM_BLD *bld, struct acme_problem *prob)
 {
-	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-	EVP_PKEY *key = NULL;
+	EVP_PKEY *key = acme_pkey_fromdata(type, bld);
 
-	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+	if (key == NULL)
 		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
 		    "JWK does not describe a valid %s public key", type);
-		key = NULL;
-	}
-	OSSL_PARAM_free(params);
-	EVP_PKEY_CTX_free(ctx);
-	ERR_clear_error();
 	return key;
 }
 

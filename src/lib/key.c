@@ -11,6 +11,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include <anvil/err.h>
@@ -310,4 +311,20 @@ acme_key_public_equal(EVP_PKEY *a, EVP_PKEY *b)
 	if (a == NULL || b == NULL)
 		return 0;
 	return EVP_PKEY_eq(a, b) == 1;
+}
+
+EVP_PKEY *
+acme_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *key = NULL;
+
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		key = NULL;
+	OSSL_PARAM_free(params);
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return key;
 }

@@ -327,6 +327,155 @@ csr__build_limits(void **state)
 	free(many);
 }
 
+/* The fast reader is file-local in release builds (csr.c). */
+int acme_csr_read_fast(const unsigned char *der, size_t len, struct acme_csr *c,
+    X509_NAME **subj, STACK_OF(X509_EXTENSION) * *exts);
+
+/*
+ * acme_csr_read() against OpenSSL's parser on the same bytes: both
+ * accept or both refuse, and agree on key, SubjectPublicKeyInfo and
+ * identifiers.  fast: the fast reader must have taken it (1), must not
+ * have (0), or either (-1).
+ */
+static void
+agree(const unsigned char *der, size_t len, int fast)
+{
+	struct acme_problem p1 = { 0 }, p2 = { 0 };
+	struct acme_csr c, f = { 0 };
+	X509_REQ *req = acme_csr_parse_der(der, len, &p1);
+	struct acme_ident *ids = NULL;
+	size_t n = 0;
+	char *b64 = acme_b64url_encode(der, len);
+	X509_NAME *subj = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	int rc2, took,
+	    rc1 = req != NULL ? acme_csr_identifiers(req, &ids, &n, &p1) :
+				ACME_ERR_INVAL;
+
+	rc2 = acme_csr_read(b64, &c, &p2);
+	assert_int_equal(rc1 == 0, rc2 == 0);
+	if (rc1 == 0) {
+		const unsigned char *a, *b;
+		X509_ALGOR *aa, *ab;
+		int la, lb;
+
+		/* The SubjectPublicKeyInfo the certificate gets, as sent. */
+		assert_true(X509_PUBKEY_get0_param(NULL, &a, &la, &aa,
+		    X509_REQ_get_X509_PUBKEY(req)));
+		assert_true(X509_PUBKEY_get0_param(NULL, &b, &lb, &ab, c.spki));
+		assert_true(la > 0 && la == lb && memcmp(a, b, la) == 0);
+		assert_int_equal(X509_ALGOR_cmp(aa, ab), 0);
+		assert_true(
+		    acme_key_public_equal(c.key, X509_REQ_get0_pubkey(req)));
+		assert_int_equal(c.nids, n);
+		for (size_t i = 0; i < n; i++)
+			assert_true(acme_ident_equal(&c.ids[i], &ids[i]));
+	} else
+		assert_int_equal(p2.type, ACME_PROB_BAD_CSR);
+	took = acme_csr_read_fast(der, len, &f, &subj, &exts);
+	if (fast >= 0)
+		assert_int_equal(took, fast);
+	if (took) /* it never takes what OpenSSL's parser refuses */
+		assert_non_null(req);
+	acme_csr_release(&f);
+	X509_NAME_free(subj);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	acme_csr_release(&c);
+	X509_REQ_free(req);
+	free(ids);
+	free(b64);
+	acme_problem_release(&p1);
+	acme_problem_release(&p2);
+}
+
+static void
+csr__read_fast_agrees_with_openssl_every_key_type(void **state)
+{
+	static const enum acme_key_type types[] = { ACME_KEY_EC256,
+		ACME_KEY_EC384, ACME_KEY_RSA2048, ACME_KEY_ED25519 };
+	static const char *const names[] = { "b.example", "A.example",
+		"192.0.2.1", "2001:db8::1" };
+	struct acme_ident in[4];
+	size_t i;
+
+	(void)state;
+	idents(in, names, 4);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		EVP_PKEY *k = acme_key_generate(types[i], NULL);
+		X509_REQ *req = acme_csr_build(k, in, 4, NULL);
+		size_t len = 0;
+		unsigned char *der = acme_csr_to_der(req, &len);
+
+		agree(der, len, 1);
+		free(der);
+		X509_REQ_free(req);
+		EVP_PKEY_free(k);
+	}
+}
+
+/* CN only, no extensions; a SAN the CA refuses; SHA-512 signature. */
+static void
+csr__read_fast_other_shapes(void **state)
+{
+	X509_REQ *req;
+	unsigned char *der;
+	size_t len = 0;
+
+	(void)state;
+	req = raw_csr(ec, "cn-only.example", NULL);
+	der = acme_csr_to_der(req, &len);
+	agree(der, len, -1);
+	free(der);
+	X509_REQ_free(req);
+	req = raw_csr(ec, NULL, "email:a@b.example");
+	der = acme_csr_to_der(req, &len);
+	agree(der, len, -1);
+	free(der);
+	assert_true(X509_REQ_sign(req, ec, EVP_sha512()) > 0);
+	X509_REQ_free(req);
+	req = raw_csr(ec, "sha512.example", "DNS:sha512.example");
+	assert_true(X509_REQ_sign(req, ec, EVP_sha512()) > 0);
+	der = acme_csr_to_der(req, &len);
+	agree(der, len, 1);
+	free(der);
+	X509_REQ_free(req);
+}
+
+/*
+ * Every truncation, every single-byte change and trailing bytes: the
+ * two readers agree each time (and under ASan nothing reads out of
+ * bounds).
+ */
+static void
+csr__read_fast_agrees_on_damaged_der(void **state)
+{
+	struct acme_ident id;
+	X509_REQ *req;
+	unsigned char *der, *bad;
+	size_t len = 0, i;
+
+	(void)state;
+	acme_ident_from_name(&id, "damage.example");
+	req = acme_csr_build(ec, &id, 1, NULL);
+	der = acme_csr_to_der(req, &len);
+	bad = malloc(len + 2);
+	for (i = 1; i < len; i++)
+		agree(der, i, 0);
+	for (i = 0; i < len; i++) {
+		memcpy(bad, der, len);
+		bad[i] ^= 0x01;
+		agree(bad, len, -1);
+		bad[i] ^= 0x81;
+		agree(bad, len, -1);
+	}
+	memcpy(bad, der, len);
+	bad[len] = 0;
+	agree(bad, len + 1, 0);
+	free(bad);
+	free(der);
+	X509_REQ_free(req);
+}
+
 int
 main(void)
 {
@@ -341,6 +490,10 @@ main(void)
 		cmocka_unit_test(csr__S_FIN_2_rejects_other_san_types),
 		cmocka_unit_test(csr__rejects_no_identifiers_and_bad_cn),
 		cmocka_unit_test(csr__build_limits),
+		cmocka_unit_test(
+		    csr__read_fast_agrees_with_openssl_every_key_type),
+		cmocka_unit_test(csr__read_fast_other_shapes),
+		cmocka_unit_test(csr__read_fast_agrees_on_damaged_der),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

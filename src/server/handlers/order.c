@@ -375,7 +375,7 @@ same_names(const struct store_order *o, const struct acme_ident *ids, size_t n,
 
 static int
 issue(struct srv *srv, const struct profile *p, struct store_order *o,
-    X509_REQ *csr, struct acme_problem *prob)
+    const struct acme_csr *csr, struct acme_problem *prob)
 {
 	struct issued out;
 	struct store_cert cert;
@@ -390,9 +390,8 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	 * profile was shortened after the order was placed. */
 	if (na - nb > p->validity)
 		na = nb + p->validity;
-	rc = issuer_issue(srv->issuer, p, acme_csr_pubkey(csr),
-	    X509_REQ_get_X509_PUBKEY(csr), o->idents, o->nident, nb, na, &out,
-	    prob);
+	rc = issuer_issue(srv->issuer, p, csr->key, csr->spki, o->idents,
+	    o->nident, nb, na, &out, prob);
 	if (rc != 0)
 		return rc;
 	memset(&cert, 0, sizeof(cert));
@@ -477,14 +476,12 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	struct store_order o;
-	struct acme_ident *ids = NULL;
 	const struct profile *profile;
-	X509_REQ *csr = NULL;
+	struct acme_csr csr = { 0 };
 	json_t *payload = NULL;
 	EVP_PKEY *acct_key = NULL;
 	json_t *jwk = NULL;
 	const char *b64 = NULL;
-	size_t n = 0;
 	int rc, loaded = 0;
 
 	rc = order_load(srv, req->param, &o, &prob);
@@ -510,16 +507,14 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	    acme_json_get_string(payload, "csr", ACME_JSON_REQUIRED, &b64,
 		&prob) != 0)
 		goto fail;
-	if ((csr = acme_csr_parse_b64url(b64, &prob)) == NULL ||
-	    acme_csr_identifiers(csr, &ids, &n, &prob) != 0 ||
-	    same_names(&o, ids, n, &prob) != 0 ||
-	    policy_cert_key(srv->cfg, acme_csr_pubkey(csr), &prob) != 0)
+	if (acme_csr_read(b64, &csr, &prob) != 0 ||
+	    same_names(&o, csr.ids, csr.nids, &prob) != 0 ||
+	    policy_cert_key(srv->cfg, csr.key, &prob) != 0)
 		goto fail;
 	/* S-FIN-6: the certificate key is not the account key. */
 	jwk = json_loads(req->acct->jwk, 0, NULL);
 	acct_key = jwk != NULL ? acme_jwk_to_key(jwk, NULL) : NULL;
-	if (acct_key != NULL &&
-	    acme_key_public_equal(acct_key, acme_csr_pubkey(csr))) {
+	if (acct_key != NULL && acme_key_public_equal(acct_key, csr.key)) {
 		acme_problem_set(&prob, ACME_PROB_BAD_CSR,
 		    "the CSR key is the account key");
 		goto fail;
@@ -546,7 +541,7 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	if (rc != 0)
 		goto fail;
 	o.status = ST_PROCESSING;
-	if (issue(srv, profile, &o, csr, &prob) != 0) {
+	if (issue(srv, profile, &o, &csr, &prob) != 0) {
 		/* Give the order back so the client can try again. */
 		srv->store->ops->order_set_status(srv->store, o.id,
 		    ST_PROCESSING, ST_READY, NULL, NULL, NULL);
@@ -561,8 +556,7 @@ out:
 		store_order_release(&o);
 	EVP_PKEY_free(acct_key);
 	json_decref(jwk);
-	X509_REQ_free(csr);
-	free(ids);
+	acme_csr_release(&csr);
 	json_decref(payload);
 	acme_problem_release(&prob);
 }
