@@ -247,28 +247,31 @@ struct sq;
 
 /* One thread's connection and its statement cache. */
 struct conn {
-	struct sq *owner;
 	sqlite3 *db;
 	sqlite3_stmt *st[S__COUNT]; /* prepared on first use */
-	int in_txn;                 /* holds the owner's wlock */
-	struct conn *next;
 };
 
 struct sq {
 	struct store base; /* first: a struct store * is a struct sq * */
 	char *path;
-	pthread_key_t key;    /* the calling thread's struct conn */
-	pthread_mutex_t lock; /* guards conns */
-	struct conn *conns;   /* every open connection */
+	/*
+	 * One connection for the whole process (D33), used by one thread
+	 * at a time: lock is held for a store operation, or from BEGIN to
+	 * COMMIT or ROLLBACK.  A connection's own writes leave its page
+	 * cache warm, where every write by one of many connections emptied
+	 * the caches of all the others.
+	 */
+	pthread_mutex_t lock;
+	struct conn *conn;
+	int unflushed; /* a write under lock that durable() must cover */
 	/*
 	 * Group commit (see durable()).  keeper stays open for the store's
 	 * life so SQLite never deletes the WAL file under walfd.
 	 */
 	sqlite3 *keeper;
-	pthread_mutex_t wlock; /* one writer of this process at a time */
-	struct gsync gs;       /* flushes of the WAL */
-	int walfd;             /* the WAL, for fdatasync; -1 until opened */
-	int flush_errno;       /* why the last flush failed */
+	struct gsync gs; /* flushes of the WAL */
+	int walfd;       /* the WAL, for fdatasync; -1 until opened */
+	int flush_errno; /* why the last flush failed */
 };
 
 static const struct store_ops sqlite_ops;
@@ -396,28 +399,48 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* The key destructor: a thread exits, its connection goes. */
-static void
-conn_dtor(void *arg)
-{
-	struct conn *c = arg, **pp;
-	struct sq *s = c->owner;
+/*
+ * How deep the calling thread is in the store's lock (0: it does not
+ * hold it); a store operation inside a transaction nests.  Per thread,
+ * so no thread ever reads another's.
+ */
+static _Thread_local int held;
 
-	pthread_mutex_lock(&s->lock);
-	for (pp = &s->conns; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	pthread_mutex_unlock(&s->lock);
-	conn_free(c);
+/* Takes the connection for a store operation (or a transaction). */
+static void
+enter(struct sq *s)
+{
+	if (held++ == 0)
+		pthread_mutex_lock(&s->lock);
 }
 
-/* The calling thread's connection, opened on first use; NULL, prob set. */
+/*
+ * Ends what enter() began; levels: 1, or 2 where COMMIT or ROLLBACK also
+ * ends BEGIN's hold.  When the lock goes, a write made under it is
+ * flushed (durable()) outside it, so other threads use the connection
+ * while this one waits for the disk.  Returns rc, or durable()'s error.
+ */
+static int
+leave(struct sq *s, int levels, int rc, struct acme_problem *prob)
+{
+	int flush;
+
+	held -= levels;
+	if (held > 0)
+		return rc;
+	flush = s->unflushed;
+	s->unflushed = 0;
+	pthread_mutex_unlock(&s->lock);
+	if (flush && rc == 0)
+		rc = durable(s, prob);
+	return rc;
+}
+
+/* The connection, opened on first use; NULL with prob set. */
 static struct conn *
 conn_get(struct sq *s, struct acme_problem *prob)
 {
-	struct conn *c = pthread_getspecific(s->key);
+	struct conn *c = s->conn;
 
 	if (c != NULL)
 		return c;
@@ -425,25 +448,15 @@ conn_get(struct sq *s, struct acme_problem *prob)
 		oom(prob);
 		return NULL;
 	}
-	c->owner = s;
 	if (open_db(s->path, &c->db, prob) != 0) {
 		free(c);
 		return NULL;
 	}
-	if (pthread_setspecific(s->key, c) != 0) {
-		oom(prob);
-		conn_free(c);
-		return NULL;
-	}
-	pthread_mutex_lock(&s->lock);
-	c->next = s->conns;
-	s->conns = c;
-	pthread_mutex_unlock(&s->lock);
-	return c;
+	return s->conn = c;
 }
 
 /*
- * The prepared statement id on this thread's connection, reset and with
+ * The prepared statement id on the connection, reset and with
  * its parameters bound from types: 's' text (NULL binds NULL), 'i'
  * long long, 'b' blob (pointer, size_t length).  Returns NULL with prob
  * set on failure; the callers then return ACME_ERR_IO.
@@ -510,8 +523,8 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
 
 /*
  * Steps write statement q to completion; autowrite: it is a write
- * outside a transaction, which takes the write lock and must reach the
- * disk (durable()) before it counts.  Returns 0, STORE_ERR_EXISTS on a
+ * outside a transaction, which must reach the disk (durable(), when the
+ * lock goes) before it counts.  Returns 0, STORE_ERR_EXISTS on a
  * unique or primary key conflict, or ACME_ERR_IO with prob set.
  */
 static int
@@ -525,15 +538,12 @@ step_write(struct store *st, sqlite3_stmt *q, int autowrite,
 	if (q == NULL)
 		return ACME_ERR_IO;
 	db = sqlite3_db_handle(q);
-	if (autowrite)
-		pthread_mutex_lock(&s->wlock);
 	rc = sqlite3_step(q);
-	if (autowrite)
-		pthread_mutex_unlock(&s->wlock);
 	if (rc == SQLITE_DONE) {
-		rc = autowrite ? durable(s, prob) : 0;
+		if (autowrite)
+			s->unflushed = 1;
 		sqlite3_reset(q);
-		return rc;
+		return 0;
 	}
 	ext = sqlite3_extended_errcode(db);
 	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
@@ -623,56 +633,44 @@ col_copy(sqlite3_stmt *q, int i, char *out, size_t size)
 }
 
 /*
- * BEGIN takes the process's write lock (struct sq's wlock) and COMMIT or
- * ROLLBACK gives it back, so this process's writers queue on a mutex
- * instead of polling SQLite's busy handler; a commit then waits for
- * its flush outside the lock (durable()).
+ * BEGIN keeps the connection's lock (enter()) until COMMIT or ROLLBACK,
+ * so this process's writers queue on a mutex instead of polling
+ * SQLite's busy handler; a commit then waits for its flush outside the
+ * lock (leave()).  A failed COMMIT keeps it for the ROLLBACK.
  */
-static int
-txn(struct store *st, enum stmt id, struct acme_problem *prob)
-{
-	struct sq *s = (struct sq *)st;
-	struct conn *c = conn_get(s, prob);
-	int rc;
-
-	if (c == NULL)
-		return ACME_ERR_IO;
-	if (id == S_BEGIN) {
-		pthread_mutex_lock(&s->wlock);
-		if ((rc = step_write(st, prep(st, id, prob, ""), 0, prob)) != 0)
-			pthread_mutex_unlock(&s->wlock);
-		else
-			c->in_txn = 1;
-		return rc;
-	}
-	rc = step_write(st, prep(st, id, prob, ""), 0, prob);
-	/* A failed COMMIT leaves the transaction open for the ROLLBACK. */
-	if (c->in_txn && (rc == 0 || id == S_ROLLBACK)) {
-		c->in_txn = 0;
-		pthread_mutex_unlock(&s->wlock);
-	}
-	/* COMMIT counts as read-only to SQLite; it is the write here. */
-	if (rc == 0 && id == S_COMMIT)
-		rc = durable(s, prob);
-	return rc;
-}
-
 static int
 sq_begin(struct store *st, struct acme_problem *prob)
 {
-	return txn(st, S_BEGIN, prob);
+	struct sq *s = (struct sq *)st;
+	int rc;
+
+	enter(s);
+	rc = step_write(st, prep(st, S_BEGIN, prob, ""), 0, prob);
+	return rc != 0 ? leave(s, 1, rc, prob) : 0;
 }
 
 static int
 sq_commit(struct store *st, struct acme_problem *prob)
 {
-	return txn(st, S_COMMIT, prob);
+	struct sq *s = (struct sq *)st;
+	int rc;
+
+	enter(s);
+	rc = step_write(st, prep(st, S_COMMIT, prob, ""), 0, prob);
+	/* COMMIT counts as read-only to SQLite; it is the write here. */
+	if (rc == 0)
+		s->unflushed = 1;
+	return leave(s, rc == 0 ? 2 : 1, rc, prob);
 }
 
 static void
 sq_rollback(struct store *st)
 {
-	txn(st, S_ROLLBACK, NULL);
+	struct sq *s = (struct sq *)st;
+
+	enter(s);
+	step_write(st, prep(st, S_ROLLBACK, NULL, ""), 0, NULL);
+	leave(s, 2, 0, NULL);
 }
 
 /* --- accounts --- */
@@ -823,7 +821,7 @@ order_insert(struct store *st, const struct store_order *o,
 		rc = oom(prob);
 		goto out;
 	}
-	if ((rc = txn(st, S_BEGIN, prob)) != 0)
+	if ((rc = sq_begin(st, prob)) != 0)
 		goto out;
 	rc = run(st,
 	    prep(st, S_ORDER_INSERT, prob, "ssiiiiissssss", o->id,
@@ -835,9 +833,9 @@ order_insert(struct store *st, const struct store_order *o,
 	for (i = 0; rc == 0 && i < nnew; i++)
 		rc = insert_authz(st, &authzs[i], prob);
 	if (rc == 0)
-		rc = txn(st, S_COMMIT, prob);
+		rc = sq_commit(st, prob);
 	if (rc != 0)
-		txn(st, S_ROLLBACK, NULL);
+		sq_rollback(st);
 out:
 	free(idents);
 	free(authz_ids);
@@ -850,13 +848,13 @@ authz_insert(struct store *st, const struct store_authz *z,
 {
 	int rc;
 
-	if ((rc = txn(st, S_BEGIN, prob)) != 0)
+	if ((rc = sq_begin(st, prob)) != 0)
 		return rc;
 	rc = insert_authz(st, z, prob);
 	if (rc == 0)
-		rc = txn(st, S_COMMIT, prob);
+		rc = sq_commit(st, prob);
 	if (rc != 0)
-		txn(st, S_ROLLBACK, NULL);
+		sq_rollback(st);
 	return rc;
 }
 
@@ -1394,21 +1392,10 @@ static void
 sqlite_close(struct store *st)
 {
 	struct sq *s = (struct sq *)st;
-	struct conn *c, *next;
 
-	/* No destructor runs once the key is gone; the list is ours. */
-	pthread_key_delete(s->key);
-	pthread_mutex_lock(&s->lock);
-	c = s->conns;
-	s->conns = NULL;
-	pthread_mutex_unlock(&s->lock);
-	for (; c != NULL; c = next) {
-		next = c->next;
-		conn_free(c);
-	}
+	conn_free(s->conn);
 	pthread_mutex_destroy(&s->lock);
 	gsync_destroy(&s->gs);
-	pthread_mutex_destroy(&s->wlock);
 	if (s->walfd >= 0)
 		close(s->walfd);
 	sqlite3_close(s->keeper);
@@ -1421,7 +1408,7 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 {
 	struct sq *s = NULL;
 	sqlite3 *db = NULL;
-	int haskey = 0, haslock = 0;
+	int haslock = 0;
 	struct store *ret = NULL;
 
 	if (sqlite3_threadsafe() == 0) {
@@ -1436,22 +1423,12 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 		oom(prob);
 		goto out;
 	}
-	if (pthread_key_create(&s->key, conn_dtor) != 0) {
-		oom(prob);
-		goto out;
-	}
-	haskey = 1;
 	if (pthread_mutex_init(&s->lock, NULL) != 0) {
 		oom(prob);
 		goto out;
 	}
 	haslock = 1;
 	if (gsync_init(&s->gs) != 0) {
-		oom(prob);
-		goto out;
-	}
-	if (pthread_mutex_init(&s->wlock, NULL) != 0) {
-		gsync_destroy(&s->gs);
 		oom(prob);
 		goto out;
 	}
@@ -1473,13 +1450,134 @@ out:
 	if (s != NULL) {
 		if (haslock)
 			pthread_mutex_destroy(&s->lock);
-		if (haskey)
-			pthread_key_delete(s->key);
 		free(s->path);
 		free(s);
 	}
 	return ret;
 }
+
+/*
+ * The operations as the store's table holds them: each runs with the
+ * connection's lock (enter(), leave()).
+ */
+#define LOCKED(fn, params, args)                                               \
+	static int locked_##fn params                                          \
+	{                                                                      \
+		struct sq *s = (struct sq *)st;                                \
+                                                                               \
+		enter(s);                                                      \
+		return leave(s, 1, fn args, prob);                             \
+	}
+
+LOCKED(account_insert,
+    (struct store * st, const struct store_account *a,
+	struct acme_problem *prob),
+    (st, a, prob))
+LOCKED(account_get,
+    (struct store * st, const char *id, struct store_account *out,
+	struct acme_problem *prob),
+    (st, id, out, prob))
+LOCKED(account_by_thumbprint,
+    (struct store * st, const char *thumb, struct store_account *out,
+	struct acme_problem *prob),
+    (st, thumb, out, prob))
+LOCKED(account_update,
+    (struct store * st, const struct store_account *a,
+	struct acme_problem *prob),
+    (st, a, prob))
+LOCKED(order_insert,
+    (struct store * st, const struct store_order *o,
+	const struct store_authz *authzs, size_t nnew,
+	struct acme_problem *prob),
+    (st, o, authzs, nnew, prob))
+LOCKED(order_get,
+    (struct store * st, const char *id, struct store_order *o,
+	struct acme_problem *prob),
+    (st, id, o, prob))
+LOCKED(order_set_status,
+    (struct store * st, const char *id, enum store_status from,
+	enum store_status to, const char *error, const char *cert_id,
+	struct acme_problem *prob),
+    (st, id, from, to, error, cert_id, prob))
+LOCKED(order_list,
+    (struct store * st, const char *account_id, const char *after,
+	char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+	struct acme_problem *prob),
+    (st, account_id, after, ids, max, n, prob))
+LOCKED(order_count_open,
+    (struct store * st, const char *profile, time_t now, long long *n,
+	struct acme_problem *prob),
+    (st, profile, now, n, prob))
+LOCKED(authz_insert,
+    (struct store * st, const struct store_authz *z, struct acme_problem *prob),
+    (st, z, prob))
+LOCKED(authz_get,
+    (struct store * st, const char *id, struct store_authz *z,
+	struct acme_problem *prob),
+    (st, id, z, prob))
+LOCKED(authz_find_valid,
+    (struct store * st, const char *account_id, const struct acme_ident *ident,
+	int wildcard, time_t min_expires, struct store_authz *out,
+	struct acme_problem *prob),
+    (st, account_id, ident, wildcard, min_expires, out, prob))
+LOCKED(authz_set_status,
+    (struct store * st, const char *id, enum store_status from,
+	enum store_status to, time_t expires, struct acme_problem *prob),
+    (st, id, from, to, expires, prob))
+LOCKED(chall_get,
+    (struct store * st, const char *id, struct store_chall *out,
+	struct acme_problem *prob),
+    (st, id, out, prob))
+LOCKED(chall_update,
+    (struct store * st, const struct store_chall *c, enum store_status from,
+	struct acme_problem *prob),
+    (st, c, from, prob))
+LOCKED(job_add,
+    (struct store * st, const struct store_job *j, struct acme_problem *prob),
+    (st, j, prob))
+LOCKED(job_done,
+    (struct store * st, const char *chall_id, struct acme_problem *prob),
+    (st, chall_id, prob))
+LOCKED(job_list,
+    (struct store * st, struct store_job *jobs, size_t max, size_t *n,
+	struct acme_problem *prob),
+    (st, jobs, max, n, prob))
+LOCKED(cert_insert,
+    (struct store * st, const struct store_cert *c, struct acme_problem *prob),
+    (st, c, prob))
+LOCKED(cert_get,
+    (struct store * st, const char *id, struct store_cert *out,
+	struct acme_problem *prob),
+    (st, id, out, prob))
+LOCKED(cert_by_serial,
+    (struct store * st, const char *serial, struct store_cert *out,
+	struct acme_problem *prob),
+    (st, serial, out, prob))
+LOCKED(cert_set_window,
+    (struct store * st, const char *serial, time_t start, time_t end,
+	const char *explanation, time_t now, size_t *n,
+	struct acme_problem *prob),
+    (st, serial, start, end, explanation, now, n, prob))
+LOCKED(order_replacing,
+    (struct store * st, const char *cert_id, char out[STORE_ID_SIZE],
+	struct acme_problem *prob),
+    (st, cert_id, out, prob))
+LOCKED(cert_revoke,
+    (struct store * st, const char *id, time_t when, int reason,
+	struct acme_problem *prob),
+    (st, id, when, reason, prob))
+LOCKED(eab_insert,
+    (struct store * st, const struct store_eab *e, struct acme_problem *prob),
+    (st, e, prob))
+LOCKED(eab_get,
+    (struct store * st, const char *kid, struct store_eab *out,
+	struct acme_problem *prob),
+    (st, kid, out, prob))
+LOCKED(eab_bind,
+    (struct store * st, const char *kid, const char *account_id,
+	struct acme_problem *prob),
+    (st, kid, account_id, prob))
+#undef LOCKED
 
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
@@ -1487,31 +1585,31 @@ static const struct store_ops sqlite_ops = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
-	.account_insert = account_insert,
-	.account_get = account_get,
-	.account_by_thumbprint = account_by_thumbprint,
-	.account_update = account_update,
-	.order_insert = order_insert,
-	.order_get = order_get,
-	.order_set_status = order_set_status,
-	.order_list = order_list,
-	.order_count_open = order_count_open,
-	.authz_insert = authz_insert,
-	.authz_get = authz_get,
-	.authz_find_valid = authz_find_valid,
-	.authz_set_status = authz_set_status,
-	.chall_get = chall_get,
-	.chall_update = chall_update,
-	.job_add = job_add,
-	.job_done = job_done,
-	.job_list = job_list,
-	.cert_insert = cert_insert,
-	.cert_get = cert_get,
-	.cert_by_serial = cert_by_serial,
-	.cert_set_window = cert_set_window,
-	.order_replacing = order_replacing,
-	.cert_revoke = cert_revoke,
-	.eab_insert = eab_insert,
-	.eab_get = eab_get,
-	.eab_bind = eab_bind,
+	.account_insert = locked_account_insert,
+	.account_get = locked_account_get,
+	.account_by_thumbprint = locked_account_by_thumbprint,
+	.account_update = locked_account_update,
+	.order_insert = locked_order_insert,
+	.order_get = locked_order_get,
+	.order_set_status = locked_order_set_status,
+	.order_list = locked_order_list,
+	.order_count_open = locked_order_count_open,
+	.authz_insert = locked_authz_insert,
+	.authz_get = locked_authz_get,
+	.authz_find_valid = locked_authz_find_valid,
+	.authz_set_status = locked_authz_set_status,
+	.chall_get = locked_chall_get,
+	.chall_update = locked_chall_update,
+	.job_add = locked_job_add,
+	.job_done = locked_job_done,
+	.job_list = locked_job_list,
+	.cert_insert = locked_cert_insert,
+	.cert_get = locked_cert_get,
+	.cert_by_serial = locked_cert_by_serial,
+	.cert_set_window = locked_cert_set_window,
+	.order_replacing = locked_order_replacing,
+	.cert_revoke = locked_cert_revoke,
+	.eab_insert = locked_eab_insert,
+	.eab_get = locked_eab_get,
+	.eab_bind = locked_eab_bind,
 };
