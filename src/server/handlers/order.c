@@ -16,7 +16,6 @@
 #include <anvil/csr.h>
 #include <anvil/err.h>
 #include <anvil/json.h>
-#include <anvil/jwk.h>
 #include <anvil/jws.h>
 #include <anvil/key.h>
 
@@ -25,6 +24,7 @@
 #include "../audit.h"
 #include "../ca/issuer.h"
 #include "../ca/profile.h"
+#include "../http/keycache.h"
 #include "../http/reply.h"
 #include "../http/router.h"
 #include "../policy/policy.h"
@@ -480,7 +480,6 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	struct acme_csr csr = { 0 };
 	json_t *payload = NULL;
 	EVP_PKEY *acct_key = NULL;
-	json_t *jwk = NULL;
 	const char *b64 = NULL;
 	int rc, loaded = 0;
 
@@ -512,8 +511,7 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	    policy_cert_key(srv->cfg, csr.key, &prob) != 0)
 		goto fail;
 	/* S-FIN-6: the certificate key is not the account key. */
-	jwk = json_loads(req->acct->jwk, 0, NULL);
-	acct_key = jwk != NULL ? acme_jwk_to_key(jwk, NULL) : NULL;
+	acct_key = keycache_get(srv->keys, req->acct->id, req->acct->jwk, NULL);
 	if (acct_key != NULL && acme_key_public_equal(acct_key, csr.key)) {
 		acme_problem_set(&prob, ACME_PROB_BAD_CSR,
 		    "the CSR key is the account key");
@@ -555,7 +553,6 @@ out:
 	if (loaded)
 		store_order_release(&o);
 	EVP_PKEY_free(acct_key);
-	json_decref(jwk);
 	acme_csr_release(&csr);
 	json_decref(payload);
 	acme_problem_release(&prob);
