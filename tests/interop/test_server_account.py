@@ -309,6 +309,17 @@ def test_body_too_large_is_refused(anvil_ca):
     problem(r, "malformed", 413)
 
 
+def test_large_headers_fit_and_oversized_ones_get_431(anvil_ca):
+    """Headers share libmicrohttpd's 32 KiB per-connection pool (D34)."""
+    c = Client(anvil_ca)
+    r = c.s.get(anvil_ca.directory, headers={"X-Big": "a" * 20000})
+    assert r.status_code == 200 and "newNonce" in r.json()
+    r = c.s.get(anvil_ca.directory, headers={"X-Big": "a" * 40000})
+    assert r.status_code == 431
+    # The server goes on serving.
+    assert Client(anvil_ca).dir["newNonce"]
+
+
 def test_restart_keeps_accounts(tmp_path):
     from conftest import start_ca
     ca = start_ca(tmp_path)
