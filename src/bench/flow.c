@@ -7,11 +7,13 @@
  * The signer is wrapped so the run can report how many JWS requests an
  * issuance costs the CA (each one a signature verification there).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -231,31 +233,57 @@ await_authzs(struct bench_worker *w, json_t *list, struct acme_problem *prob)
 }
 
 /*
- * The download starts with a certificate for key: the issuance worked.
- * Only the leaf is parsed; the rest of the chain is the CA's business
- * and parsing it would double the client's CPU per issuance.
+ * The download starts with a certificate for the CSR's key: the
+ * issuance worked.  The leaf's DER must be one whole SEQUENCE that
+ * carries the CSR's SubjectPublicKeyInfo byte for byte; it is not
+ * parsed, because OpenSSL 3.0 decodes a certificate's key through its
+ * decoder framework, which cost an eighth of this client's CPU per
+ * issuance, and the CA's own tests parse what it issues.
  */
 static int
-check_cert(const char *pem, size_t len, EVP_PKEY *key,
+check_cert(const char *pem, size_t len, X509_REQ *csr,
     struct acme_problem *prob)
 {
+	static const char begin[] = "-----BEGIN CERTIFICATE-----";
 	static const char end[] = "-----END CERTIFICATE-----";
-	const char *e = memmem(pem, len, end, sizeof(end) - 1);
-	X509 *leaf;
-	int ok;
+	const char *b = memmem(pem, len, begin, sizeof(begin) - 1), *e;
+	unsigned char *der = NULL, *spki = NULL;
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	int n = 0, fin = 0, spkilen, ok = 0;
+	size_t body, dlen, hdr, seqlen = 0, i;
 
-	if (e == NULL)
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "the download holds no PEM certificate");
-	leaf =
-	    acme_x509_parse_one(pem, (size_t)(e - pem) + sizeof(end) - 1, prob);
-	if (leaf == NULL)
-		return ACME_ERR_INVAL;
-	ok = acme_key_public_equal(X509_get0_pubkey(leaf), key);
-	X509_free(leaf);
+	e = b != NULL ?
+		memmem(b, len - (size_t)(b - pem), end, sizeof(end) - 1) :
+		NULL;
+	if (e == NULL || ctx == NULL)
+		goto out;
+	b += sizeof(begin) - 1;
+	body = (size_t)(e - b);
+	spkilen = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(csr), &spki);
+	if (spkilen <= 0 || body > INT32_MAX || (der = malloc(body)) == NULL)
+		goto out;
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, der, &n, (const unsigned char *)b,
+		(int)body) < 0 ||
+	    EVP_DecodeFinal(ctx, der + n, &fin) != 1)
+		goto out;
+	dlen = (size_t)n + (size_t)fin;
+	/* SEQUENCE, long-form length of 1-3 octets, covering the rest. */
+	if (dlen < 4 || der[0] != 0x30 || (der[1] & 0x80) == 0 ||
+	    (hdr = 2 + (der[1] & 0x7f)) > 5 || hdr > dlen)
+		goto out;
+	for (i = 2; i < hdr; i++)
+		seqlen = seqlen << 8 | der[i];
+	ok = hdr + seqlen == dlen &&
+	     memmem(der, dlen, spki, (size_t)spkilen) != NULL;
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	OPENSSL_free(spki);
+	free(der);
 	return ok ? 0 :
 		    acme_problem_set(prob, ACME_PROB_MALFORMED,
-			"the certificate is not for the key in the CSR");
+			"the download does not begin with a certificate for "
+			"the key in the CSR");
 }
 
 int
@@ -342,7 +370,7 @@ flow_issue(struct bench_worker *w, struct acme_problem *prob)
 	    NULL)
 		goto out;
 	t[STEP_DOWNLOAD] = now_ms() - t0;
-	if (check_cert(pem, pemlen, cert_key, prob) != 0)
+	if (check_cert(pem, pemlen, csr, prob) != 0)
 		goto out;
 	w->res.last_done_ms = now_ms();
 	t[STEP_TOTAL] = w->res.last_done_ms - start;

@@ -41,7 +41,8 @@ set_spki(X509_REQ *req, EVP_PKEY *key)
 
 	if (EVP_PKEY_is_a(key, "EC")) {
 		if (!EVP_PKEY_get_utf8_string_param(key,
-			OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ||
+			OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+			NULL) ||
 		    (curve = OBJ_sn2nid(group)) == NID_undef ||
 		    !EVP_PKEY_get_octet_string_param(key,
 			OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0, &len) ||
