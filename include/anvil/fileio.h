@@ -21,6 +21,26 @@
 int acme_file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct acme_problem *prob);
 
+/* One file of a set written by acme_file_write_set(). */
+struct acme_file_out {
+	const char *path;
+	const void *data;
+	size_t len;
+	mode_t mode;
+};
+
+/*
+ * Writes n files as acme_file_write_atomic() does each, but every new
+ * file is written and fsynced before the first replaces its old one
+ * (renamed in array order), and each directory is fsynced once after
+ * the last rename.  A failure while writing leaves every old file as
+ * it was; only a failed rename (the target became a directory, say)
+ * can leave the files before it replaced.  Returns 0 or ACME_ERR_IO
+ * with prob set.
+ */
+int acme_file_write_set(const struct acme_file_out *files, size_t n,
+    struct acme_problem *prob);
+
 /*
  * Reads all of path into a new NUL-terminated buffer the caller frees.
  * Returns 0, ACME_ERR_IO or ACME_ERR_LIMIT (file larger than max) with

@@ -279,15 +279,16 @@ out:
 }
 
 /*
- * Writes the four PEM files and renewal.json into certdir; ari (or
- * NULL) is the renewal information to keep with it.
+ * Writes the four PEM files and renewal.json into certdir as one set
+ * (acme_file_write_set: a failed write replaces none of the old ones);
+ * ari (or NULL) is the renewal information to keep with it.
  */
 static int
 save_files(const struct cli *o, const char *certdir, const char *pem,
     EVP_PKEY *certkey, X509 *leaf, json_t *ari, struct acme_problem *prob)
 {
 	const char *end = strstr(pem, "-----END CERTIFICATE-----");
-	char path[STATE_PATH_MAX], *keypem = NULL, *renewal = NULL;
+	char paths[5][STATE_PATH_MAX], *keypem = NULL, *renewal = NULL;
 	size_t leaflen, keylen = 0;
 	time_t nb = 0, na = 0;
 	json_t *r, *names;
@@ -353,24 +354,25 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 	rc = ACME_ERR_NOMEM;
 	if (renewal == NULL)
 		goto out;
-	/* Key first: a fullchain.pem is never newer than its key. */
-	snprintf(path, sizeof(path), "%s/privkey.pem", certdir);
-	if ((rc = acme_file_write_atomic(path, keypem, keylen, 0600, prob)) !=
-	    0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/cert.pem", certdir);
-	if ((rc = acme_file_write_atomic(path, pem, leaflen, 0644, prob)) != 0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/chain.pem", certdir);
-	if ((rc = acme_file_write_atomic(path, pem + leaflen,
-		 strlen(pem + leaflen), 0644, prob)) != 0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/fullchain.pem", certdir);
-	if ((rc = acme_file_write_atomic(path, pem, strlen(pem), 0644, prob)) !=
-	    0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
-	rc = acme_file_write_atomic(path, renewal, strlen(renewal), 0644, prob);
+	{
+		/* Key first: a fullchain.pem is never newer than its key.  All
+		 * five are on disk before the first replaces its old file. */
+		static const char *const files[] = { "privkey.pem", "cert.pem",
+			"chain.pem", "fullchain.pem", "renewal.json" };
+		struct acme_file_out set[5] = {
+			{ paths[0], keypem, keylen, 0600 },
+			{ paths[1], pem, leaflen, 0644 },
+			{ paths[2], pem + leaflen, strlen(pem + leaflen),
+			    0644 },
+			{ paths[3], pem, strlen(pem), 0644 },
+			{ paths[4], renewal, strlen(renewal), 0644 },
+		};
+
+		for (i = 0; i < 5; i++)
+			snprintf(paths[i], sizeof(paths[i]), "%s/%s", certdir,
+			    files[i]);
+		rc = acme_file_write_set(set, 5, prob);
+	}
 out:
 	if (keypem != NULL)
 		acme_wipe(keypem, keylen);

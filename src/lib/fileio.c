@@ -4,7 +4,8 @@
  * The write path: mkstemp next to the target, fchmod to the final mode
  * (so a key is never readable by others, whatever the umask), write all,
  * fsync, rename over the target, fsync the directory so the rename
- * itself survives a crash.
+ * itself survives a crash.  A set of files is written whole before the
+ * first rename, and each directory is synced once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,18 +30,20 @@ io_error(struct acme_problem *prob, const char *what, const char *path, int err)
 	return ACME_ERR_IO;
 }
 
-int
-acme_file_write_atomic(const char *path, const void *data, size_t len,
-    mode_t mode, struct acme_problem *prob)
+/*
+ * Writes len bytes to a new temporary file next to path, with mode,
+ * and fsyncs it; its name goes to tmp.  Returns 0, or ACME_ERR_IO with
+ * prob set and nothing left behind.
+ */
+static int
+write_tmp(const char *path, const void *data, size_t len, mode_t mode,
+    char tmp[PATH_MAX], struct acme_problem *prob)
 {
-	char tmp[PATH_MAX], dirbuf[PATH_MAX];
 	const char *p = data;
-	int fd = -1, dfd = -1, rc = ACME_ERR_IO, err;
+	int fd, rc, err;
 	size_t off = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-		(int)sizeof(tmp) ||
-	    snprintf(dirbuf, sizeof(dirbuf), "%s", path) >= (int)sizeof(dirbuf))
+	if (snprintf(tmp, PATH_MAX, "%s.tmpXXXXXX", path) >= PATH_MAX)
 		return io_error(prob, "write", path, ENAMETOOLONG);
 	if ((fd = mkstemp(tmp)) == -1)
 		return io_error(prob, "create temporary file for", path, errno);
@@ -68,16 +71,6 @@ acme_file_write_atomic(const char *path, const void *data, size_t len,
 		rc = io_error(prob, "close", tmp, errno);
 		goto fail;
 	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		rc = io_error(prob, "rename to", path, errno);
-		goto fail;
-	}
-	/* Best effort: the data is in place even if this fails. */
-	if ((dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
 	return 0;
 fail:
 	err = errno;
@@ -85,6 +78,74 @@ fail:
 		close(fd);
 	unlink(tmp);
 	errno = err;
+	return rc;
+}
+
+/*
+ * fsyncs the directory of each path once, so the renames survive a
+ * crash.  Best effort: the data is in place even if this fails.
+ */
+static void
+sync_dirs(const struct acme_file_out *files, size_t n)
+{
+	char buf[PATH_MAX], cur[PATH_MAX], prev[PATH_MAX] = "";
+	size_t i;
+	int dfd;
+
+	for (i = 0; i < n; i++) {
+		if (snprintf(buf, sizeof(buf), "%s", files[i].path) >=
+		    (int)sizeof(buf))
+			continue;
+		/* dirname() may return a pointer into buf or a constant. */
+		snprintf(cur, sizeof(cur), "%s", dirname(buf));
+		if (strcmp(cur, prev) == 0)
+			continue;
+		if ((dfd = open(cur, O_RDONLY | O_DIRECTORY)) != -1) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		memcpy(prev, cur, sizeof(prev));
+	}
+}
+
+int
+acme_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, struct acme_problem *prob)
+{
+	struct acme_file_out f = { path, data, len, mode };
+
+	return acme_file_write_set(&f, 1, prob);
+}
+
+int
+acme_file_write_set(const struct acme_file_out *files, size_t n,
+    struct acme_problem *prob)
+{
+	char(*tmp)[PATH_MAX];
+	size_t made = 0, renamed = 0, i;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((tmp = calloc(n, sizeof(*tmp))) == NULL)
+		return io_error(prob, "write", files[0].path, ENOMEM);
+	while (made < n &&
+	       (rc = write_tmp(files[made].path, files[made].data,
+		    files[made].len, files[made].mode, tmp[made], prob)) == 0)
+		made++;
+	/* Every new file is on disk before any of them replaces an old. */
+	while (rc == 0 && renamed < n) {
+		if (rename(tmp[renamed], files[renamed].path) != 0)
+			rc = io_error(prob, "rename to", files[renamed].path,
+			    errno);
+		else
+			renamed++;
+	}
+	for (i = renamed; i < made; i++)
+		unlink(tmp[i]);
+	if (rc == 0)
+		sync_dirs(files, n);
+	free(tmp);
 	return rc;
 }
 

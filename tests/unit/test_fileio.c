@@ -157,6 +157,77 @@ fileio__empty_file(void **state)
 	free(dir);
 }
 
+/* Reads path whole (test helper); "" when missing. */
+static char *
+slurp(const char *path)
+{
+	char *data = NULL;
+	size_t len = 0;
+
+	if (acme_file_read(path, 1 << 20, &data, &len, NULL) != 0)
+		return strdup("");
+	return data;
+}
+
+static void
+fileio__write_set_writes_all_with_modes(void **state)
+{
+	struct acme_problem p = { 0 };
+	char *dir = th_tmpdir(), a[4096], b[4096], *got;
+	struct stat st;
+	struct acme_file_out set[2];
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/key.pem", dir);
+	snprintf(b, sizeof(b), "%s/cert.pem", dir);
+	set[0] = (struct acme_file_out){ a, "KEY", 3, 0600 };
+	set[1] = (struct acme_file_out){ b, "CERT", 4, 0644 };
+	assert_int_equal(acme_file_write_set(set, 2, &p), 0);
+	assert_string_equal(got = slurp(a), "KEY");
+	free(got);
+	assert_string_equal(got = slurp(b), "CERT");
+	free(got);
+	assert_int_equal(stat(a, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(b, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(count_entries(dir), 2); /* no temporary left */
+	th_rmtree(dir);
+	free(dir);
+}
+
+/*
+ * A file of the set that cannot be written (its directory is missing):
+ * none of the set replaces its old file, and no temporary is left.
+ */
+static void
+fileio__write_set_failure_replaces_nothing(void **state)
+{
+	struct acme_problem p = { 0 };
+	char *dir = th_tmpdir(), a[4096], b[4096], bad[4096], *got;
+	struct acme_file_out set[3];
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/key.pem", dir);
+	snprintf(b, sizeof(b), "%s/cert.pem", dir);
+	snprintf(bad, sizeof(bad), "%s/missing/chain.pem", dir);
+	assert_int_equal(acme_file_write_atomic(a, "old key", 7, 0600, &p), 0);
+	assert_int_equal(acme_file_write_atomic(b, "old cert", 8, 0644, &p), 0);
+	set[0] = (struct acme_file_out){ a, "new key", 7, 0600 };
+	set[1] = (struct acme_file_out){ b, "new cert", 8, 0644 };
+	set[2] = (struct acme_file_out){ bad, "chain", 5, 0644 };
+	assert_int_equal(acme_file_write_set(set, 3, &p), ACME_ERR_IO);
+	assert_non_null(strstr(p.detail, "missing"));
+	assert_string_equal(got = slurp(a), "old key");
+	free(got);
+	assert_string_equal(got = slurp(b), "old cert");
+	free(got);
+	assert_int_equal(count_entries(dir), 2);
+	acme_problem_release(&p);
+	th_rmtree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -168,6 +239,8 @@ main(void)
 		    fileio__rename_failure_keeps_old_and_cleans_up),
 		cmocka_unit_test(fileio__read_limit_and_missing),
 		cmocka_unit_test(fileio__empty_file),
+		cmocka_unit_test(fileio__write_set_writes_all_with_modes),
+		cmocka_unit_test(fileio__write_set_failure_replaces_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
