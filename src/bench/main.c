@@ -20,7 +20,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include <anvil/err.h>
@@ -369,7 +368,6 @@ main(int argc, char **argv)
 	parse(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	/* Global set-up that is not safe to race from the workers. */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	json_object_seed(0);
 	memset(&total, 0, sizeof(total));
 	memset(&run, 0, sizeof(run));
@@ -449,6 +447,5 @@ out:
 	bench_result_release(&total);
 	responder_close(run.resp);
 	acme_problem_release(&prob);
-	curl_global_cleanup();
 	return rc;
 }

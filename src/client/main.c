@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include <anvil/err.h>
@@ -438,7 +437,6 @@ main(int argc, char **argv)
 	}
 	/* Responders write to peers that may hang up: errors, not signals. */
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (strcmp(argv[1], "issue") == 0)
 		rc = cmd_issue_main(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "renew") == 0 ||
@@ -449,6 +447,5 @@ main(int argc, char **argv)
 		rc = cmd_other_main(argv[1], argc - 1, argv + 1);
 	else
 		usage();
-	curl_global_cleanup();
 	return rc;
 }

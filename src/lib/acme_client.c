@@ -23,7 +23,7 @@
 
 #include "internal.h"
 
-#define USER_AGENT "anvil/" ANVIL_VERSION " libcurl"
+#define USER_AGENT "anvil/" ANVIL_VERSION
 
 /*
  * Attempts per request while the CA answers badNonce, each with the nonce
