@@ -26,7 +26,7 @@
 
 #include "internal.h"
 
-#define QUEUE_MAX 65536
+#define QUEUE_MAX     65536
 #define VA_TRIM_EVERY 1000 /* validations between malloc_trim() calls */
 
 struct va {
