@@ -116,11 +116,12 @@ json_t *acme_client_poll(struct acme_client *c, const char *url, int timeout,
 
 /*
  * Without Retry-After, acme_client_poll() waits first_ms after the first
- * pending answer and doubles the wait up to max_ms.  10 ms first: a CA
+ * pending answer and doubles the wait up to max_ms.  5 ms first: a CA
  * nearby has validated by then, and one on the Internet (a second or
- * two) costs a few more cheap polls than a 100 ms start would (D29).
+ * two) costs a few more cheap polls than a 100 ms start would (D29,
+ * D38).
  */
-#define ACME_CLIENT_POLL_FIRST_MS 10
+#define ACME_CLIENT_POLL_FIRST_MS 5
 #define ACME_CLIENT_POLL_MAX_MS   2000
 void acme_client_set_poll(struct acme_client *c, unsigned first_ms,
     unsigned max_ms);
