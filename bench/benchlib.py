@@ -117,7 +117,7 @@ def start_dns(workdir):
 
 
 class AnvilCA(Service):
-    """anvil-ca with SQLite (WAL, synchronous=FULL: durable commits), its
+    """anvil-ca with SQLite (WAL, durable commits: group commit, D22), its
     validator resolving through dns_port and fetching http-01 on
     http01_port."""
 
