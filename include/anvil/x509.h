@@ -63,4 +63,12 @@ GENERAL_NAMES *acme_x509_general_names(const struct acme_ident *ids, size_t n);
 /* PEM of one certificate, appended to a new string the caller frees. */
 char *acme_x509_to_pem(X509 *cert, size_t *len);
 
+/*
+ * Sets dst (a certificate's or request's SubjectPublicKeyInfo, or a new
+ * X509_PUBKEY) to the algorithm alg and the key bits bits[0..len) as
+ * they are, without decoding or re-encoding the key.  Returns 1 or 0.
+ */
+int acme_x509_set_spki(X509_PUBKEY *dst, const X509_ALGOR *alg,
+    const unsigned char *bits, int len);
+
 #endif

@@ -553,23 +553,11 @@ static X509_PUBKEY *
 spki_copy(X509_ALGOR *alg, struct der bits)
 {
 	X509_PUBKEY *pub = X509_PUBKEY_new();
-	const ASN1_OBJECT *obj;
-	ASN1_OBJECT *aobj = NULL, *param = NULL;
-	unsigned char *penc = NULL;
-	const void *pval;
-	int ptype;
 
-	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
-	if (pub == NULL || (aobj = OBJ_dup(obj)) == NULL ||
-	    (ptype == V_ASN1_OBJECT && (param = OBJ_dup(pval)) == NULL) ||
-	    (penc = OPENSSL_memdup(bits.p, DER_LEN(bits))) == NULL ||
-	    !X509_PUBKEY_set0_param(pub, aobj, ptype, param, penc,
-		(int)DER_LEN(bits))) {
-		ASN1_OBJECT_free(aobj);
-		ASN1_OBJECT_free(param);
-		OPENSSL_free(penc);
+	if (pub != NULL &&
+	    !acme_x509_set_spki(pub, alg, bits.p, (int)DER_LEN(bits))) {
 		X509_PUBKEY_free(pub);
-		return NULL;
+		pub = NULL;
 	}
 	return pub;
 }

@@ -340,3 +340,40 @@ fail:
 	GENERAL_NAMES_free(gens);
 	return NULL;
 }
+
+int
+acme_x509_set_spki(X509_PUBKEY *dst, const X509_ALGOR *alg,
+    const unsigned char *bits, int len)
+{
+	ASN1_OBJECT *aobj_copy = NULL;
+	const ASN1_OBJECT *aobj;
+	unsigned char *penc = NULL;
+	const void *pval =
+	    NULL; /* X509_ALGOR_get0 leaves it without a parameter */
+	void *pcopy = NULL;
+	int ptype;
+
+	if (len <= 0)
+		return 0;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+	if (ptype == V_ASN1_OBJECT)
+		pcopy = OBJ_dup(pval);
+	else if (ptype == V_ASN1_SEQUENCE)
+		pcopy = ASN1_STRING_dup(pval);
+	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		return 0;
+	if ((aobj_copy = OBJ_dup(aobj)) == NULL ||
+	    ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) &&
+		pcopy == NULL) ||
+	    (penc = OPENSSL_memdup(bits, (size_t)len)) == NULL ||
+	    !X509_PUBKEY_set0_param(dst, aobj_copy, ptype, pcopy, penc, len)) {
+		ASN1_OBJECT_free(aobj_copy);
+		if (ptype == V_ASN1_OBJECT)
+			ASN1_OBJECT_free(pcopy);
+		else
+			ASN1_STRING_free(pcopy);
+		OPENSSL_free(penc);
+		return 0;
+	}
+	return 1;
+}

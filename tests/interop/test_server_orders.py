@@ -554,3 +554,42 @@ def test_init_rsa_hierarchy_and_key_modes(tmp_path):
     cfg = __import__("json").loads((d / "anvil-ca.json").read_text())
     assert cfg["listen"] == "127.0.0.1:14000" and cfg["http01_port"] == 80
     assert cfg["resolver"] == "" and cfg["allow_private_addresses"] is False
+
+
+def test_S_FIN_ed25519_certificate_key_is_carried_as_sent(tmp_path,
+                                                          challtestsrv):
+    """An Ed25519 CSR (allowed by allow_ed25519_certs): the certificate
+    carries the CSR's key; its SubjectPublicKeyInfo has no parameters,
+    the case a copy of the algorithm must not trip on."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from conftest import free_port, start_ca
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01)],
+        config={"caa_identities": "anvil.test", "allow_ed25519_certs": True})
+    resp = Responder(http01)
+    try:
+        acct = Account(Client(ca))
+        names = ["ed25519.example.com"]
+        order, _ = ready_order(acct, resp, names)
+        key = ed25519.Ed25519PrivateKey.generate()
+        csr = (x509.CertificateSigningRequestBuilder()
+               .subject_name(x509.Name([]))
+               .add_extension(x509.SubjectAlternativeName(
+                   [x509.DNSName(names[0])]), critical=False)
+               .sign(key, None))
+        r = acct.post(order["finalize"], {"csr": b64(csr.public_bytes(
+            serialization.Encoding.DER))})
+        assert r.status_code == 200, r.text
+        pem = acct.get(r.json()["certificate"]).text
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        assert (cert.public_key().public_bytes(*raw) ==
+                key.public_key().public_bytes(*raw))
+    finally:
+        resp.close()
+        assert ca.stop() == 0
+        ca.log.close()

@@ -106,39 +106,12 @@ set_serial(X509 *cert)
 static int
 copy_spki(X509 *cert, const X509_PUBKEY *spki)
 {
-	ASN1_OBJECT *alg = NULL;
-	const ASN1_OBJECT *aobj;
 	const unsigned char *bits;
-	unsigned char *penc = NULL;
-	const void *pval;
-	void *pcopy = NULL;
 	X509_ALGOR *algor;
-	int len, ptype;
+	int len;
 
-	if (!X509_PUBKEY_get0_param(NULL, &bits, &len, &algor, spki) ||
-	    len <= 0)
-		return 0;
-	X509_ALGOR_get0(&aobj, &ptype, &pval, algor);
-	if (ptype == V_ASN1_OBJECT)
-		pcopy = OBJ_dup(pval);
-	else if (ptype == V_ASN1_SEQUENCE)
-		pcopy = ASN1_STRING_dup(pval);
-	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
-		return 0;
-	if ((alg = OBJ_dup(aobj)) == NULL ||
-	    (pval != NULL && ptype != V_ASN1_NULL && pcopy == NULL) ||
-	    (penc = OPENSSL_memdup(bits, (size_t)len)) == NULL ||
-	    !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), alg, ptype,
-		pcopy, penc, len)) {
-		ASN1_OBJECT_free(alg);
-		if (ptype == V_ASN1_OBJECT)
-			ASN1_OBJECT_free(pcopy);
-		else
-			ASN1_STRING_free(pcopy);
-		OPENSSL_free(penc);
-		return 0;
-	}
-	return 1;
+	return X509_PUBKEY_get0_param(NULL, &bits, &len, &algor, spki) &&
+	       acme_x509_set_spki(X509_get_X509_PUBKEY(cert), algor, bits, len);
 }
 
 X509 *
