@@ -34,6 +34,7 @@ struct run {
 	pthread_barrier_t ready; /* accounts made: the clock starts */
 	unsigned long next;      /* orders claimed (atomic) */
 	double deadline_ms;      /* --duration: no order starts after */
+	int abort;               /* a worker's set-up failed: none starts */
 	struct responder *resp;
 };
 
@@ -234,6 +235,8 @@ parse(int argc, char **argv, struct bench_opts *o)
 static int
 claim(struct run *run)
 {
+	if (run->abort) /* set before the second barrier */
+		return 0;
 	if (run->opts->orders != 0)
 		return __atomic_fetch_add(&run->next, 1, __ATOMIC_RELAXED) <
 		       run->opts->orders;
@@ -252,10 +255,10 @@ worker(void *arg)
 	if (ta->setup_rc == 0 && !w->opts->new_account_per_order)
 		ta->setup_rc = flow_account(w, 0, &ta->setup_prob);
 	pthread_barrier_wait(&ta->run->ready);
+	/* Let main read the clock (or call the run off) first. */
+	pthread_barrier_wait(&ta->run->ready);
 	if (ta->setup_rc != 0)
 		return NULL;
-	/* Let main read the clock before the first order. */
-	pthread_barrier_wait(&ta->run->ready);
 	while (claim(ta->run)) {
 		memset(&prob, 0, sizeof(prob));
 		w->seq++;
@@ -412,7 +415,9 @@ main(int argc, char **argv)
 				    ta[i].setup_prob.detail);
 				break;
 			}
-		exit(1);
+		/* Let the others go and end too, so every thread's OpenSSL
+		 * state is freed before the process exits. */
+		run.abort = 1;
 	}
 	memset(&tm, 0, sizeof(tm));
 	tm.cpu_ms = cpu_ms();
@@ -421,6 +426,11 @@ main(int argc, char **argv)
 	pthread_barrier_wait(&run.ready);
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	if (run.abort) {
+		rc = 1;
+		pthread_barrier_destroy(&run.ready);
+		goto out;
+	}
 	tm.wall_ms = now_ms() - t0;
 	tm.cpu_ms = cpu_ms() - tm.cpu_ms;
 	tm.served = responder_served(run.resp);
