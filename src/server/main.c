@@ -122,6 +122,7 @@ cmd_serve(int argc, char **argv)
 	struct srv srv;
 	const char *path = NULL;
 	sigset_t set;
+	size_t unclaimed = 0;
 	int c, sig;
 
 	static const struct option opts[] = {
@@ -159,6 +160,12 @@ cmd_serve(int argc, char **argv)
 	}
 	if ((srv.store = store_open(cfg.database, &prob)) == NULL)
 		die(cfg.database, &prob);
+	if (srv.store->ops->orders_unclaim(srv.store, &unclaimed, &prob) != 0)
+		die(cfg.database, &prob);
+	if (unclaimed > 0)
+		acme_log(ACME_LOG_WARN, "finalize cut off",
+		    "orders=%zu detail=\"processing orders are ready again\"",
+		    unclaimed);
 	if ((srv.keys = keycache_new(4096)) == NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");

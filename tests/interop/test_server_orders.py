@@ -529,6 +529,34 @@ def test_restart_keeps_orders_and_certificates(flow):
     assert acct.get(pending).json()["status"] == "pending"
 
 
+def test_S_FIN_4_finalize_cut_off_by_a_crash_is_given_back(flow):
+    """An order left processing (the finalize claim, D39, stored before
+    the process died mid-issuance) is ready again after restart and
+    finalizes; a valid order stays valid."""
+    import sqlite3
+    ca, acct, resp = flow
+    done, done_loc = ready_order(acct, resp, ["done.example.com"])
+    acct.post(done["finalize"],
+              {"csr": b64(csr_der(ec_key(), ["done.example.com"]))})
+    order, loc = ready_order(acct, resp, ["cut.example.com"])
+    oid = loc.rsplit("/", 1)[1]
+    assert ca.stop() == 0
+    con = sqlite3.connect(ca.db_path)
+    with con:
+        con.execute("UPDATE orders SET status = 2 WHERE id = ?", (oid,))
+    con.close()
+    assert ca.db("SELECT status FROM orders WHERE id = ?", (oid,)) == [(2,)]
+    ca.restart()
+    acct.c.nonce = None
+    assert acct.get(loc).json()["status"] == "ready"
+    assert acct.get(done_loc).json()["status"] == "valid"
+    with open(os.path.join(ca.dir, "serve.log")) as f:
+        assert 'msg="finalize cut off" orders=1' in f.read()
+    r = acct.post(order["finalize"],
+                  {"csr": b64(csr_der(ec_key(), ["cut.example.com"]))})
+    assert r.status_code == 200 and r.json()["status"] == "valid", r.text
+
+
 def test_init_rsa_hierarchy_and_key_modes(tmp_path):
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import rsa

@@ -149,8 +149,9 @@ static int
 set_order_status(struct srv *srv, struct store_order *o, enum store_status to,
     const char *error, struct acme_problem *prob)
 {
-	int rc = srv->store->ops->order_set_status(srv->store, o->id, o->status,
-	    to, error, NULL, prob);
+	/* Derived from durable state and computed again after a crash. */
+	int rc = srv->store->ops->order_set_status_relaxed(srv->store, o->id,
+	    o->status, to, error, prob);
 
 	if (rc == STORE_ERR_CONFLICT) {
 		/* Moved on concurrently: read the current state. */

@@ -529,8 +529,10 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 		if (rc != 0)
 			goto fail;
 	}
-	rc = srv->store->ops->order_set_status(srv->store, o.id, ST_READY,
-	    ST_PROCESSING, NULL, NULL, &prob);
+	/* The claim needs no flush of its own: the issuance's commit makes
+	 * it durable, and orders_unclaim gives back one a crash cut off. */
+	rc = srv->store->ops->order_set_status_relaxed(srv->store, o.id,
+	    ST_READY, ST_PROCESSING, NULL, &prob);
 	if (rc == STORE_ERR_CONFLICT) {
 		acme_problem_set(&prob, ACME_PROB_ORDER_NOT_READY,
 		    "order is being finalized already");

@@ -195,6 +195,25 @@ struct store_ops {
 	    enum store_status from, enum store_status to, const char *error,
 	    const char *cert_id, struct acme_problem *prob);
 	/*
+	 * As order_set_status, for a change a crash may take back without
+	 * harm, so it is not flushed on its own (the next flush covers it:
+	 * the log is written in order): a status derived from durable state
+	 * (ready once every authorization is valid, invalid once expired or
+	 * an authorization failed; order_load computes it again), and
+	 * finalize's claim of a ready order, which the issuance's commit
+	 * makes durable and orders_unclaim undoes after a crash.
+	 */
+	int (*order_set_status_relaxed)(struct store *s, const char *id,
+	    enum store_status from, enum store_status to, const char *error,
+	    struct acme_problem *prob);
+	/*
+	 * Gives every processing order back (ready): at start no finalize
+	 * is running (D14: finalize issues within its request), so one
+	 * found processing was cut off by a crash.  *n is the count.
+	 */
+	int (*orders_unclaim)(struct store *s, size_t *n,
+	    struct acme_problem *prob);
+	/*
 	 * Up to max order ids of an account created after the order
 	 * 'after' ("" for the start), oldest first, skipping invalid ones.
 	 * ids is an array of max entries.  *n is the count filled.

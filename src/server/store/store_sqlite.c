@@ -112,6 +112,7 @@ enum stmt {
 	S_ORDER_GET,
 	S_ORDER_EXISTS,
 	S_ORDER_SET_STATUS,
+	S_ORDER_UNCLAIM,
 	S_ORDER_SEQ,
 	S_ORDER_LIST,
 	S_ORDER_COUNT_OPEN,
@@ -171,6 +172,7 @@ static const char *const sql[S__COUNT] = {
 			       " error = coalesce(?, error),"
 			       " cert_id = coalesce(?, cert_id)"
 			       " WHERE id = ? AND status = ?",
+	[S_ORDER_UNCLAIM] = "UPDATE orders SET status = ? WHERE status = ?",
 	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?"
 			" AND account_id = ?",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"
@@ -946,6 +948,17 @@ order_set_status(struct store *st, const char *id, enum store_status from,
 }
 
 static int
+orders_unclaim(struct store *st, size_t *n, struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_ORDER_UNCLAIM, prob, "ii",
+	    (long long)ST_READY, (long long)ST_PROCESSING);
+	int rc = run(st, q, prob);
+
+	*n = rc == 0 ? (size_t)sqlite3_changes(sqlite3_db_handle(q)) : 0;
+	return rc;
+}
+
+static int
 order_list(struct store *st, const char *account_id, const char *after,
     char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
     struct acme_problem *prob)
@@ -1577,7 +1590,25 @@ LOCKED(eab_bind,
     (struct store * st, const char *kid, const char *account_id,
 	struct acme_problem *prob),
     (st, kid, account_id, prob))
+LOCKED(orders_unclaim,
+    (struct store * st, size_t *n, struct acme_problem *prob), (st, n, prob))
 #undef LOCKED
+
+/* As locked_order_set_status, leaving the flush to a later write. */
+static int
+locked_order_set_status_relaxed(struct store *st, const char *id,
+    enum store_status from, enum store_status to, const char *error,
+    struct acme_problem *prob)
+{
+	struct sq *s = (struct sq *)st;
+	int before, rc;
+
+	enter(s);
+	before = s->unflushed;
+	rc = order_set_status(st, id, from, to, error, NULL, prob);
+	s->unflushed = before;
+	return leave(s, 1, rc, prob);
+}
 
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
@@ -1592,6 +1623,8 @@ static const struct store_ops sqlite_ops = {
 	.order_insert = locked_order_insert,
 	.order_get = locked_order_get,
 	.order_set_status = locked_order_set_status,
+	.order_set_status_relaxed = locked_order_set_status_relaxed,
+	.orders_unclaim = locked_orders_unclaim,
 	.order_list = locked_order_list,
 	.order_count_open = locked_order_count_open,
 	.authz_insert = locked_authz_insert,
