@@ -46,6 +46,7 @@ struct bench_opts {
 	unsigned poll_ms; /* first poll wait, doubling */
 	unsigned timeout; /* seconds per poll loop */
 	int new_account_per_order;
+	const char *account_keys; /* directory of kept account keys, or NULL */
 	int json;
 };
 

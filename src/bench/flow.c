@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -69,6 +70,36 @@ flow_connect(struct bench_worker *w, struct acme_problem *prob)
 	return acme_client_directory(w->client, prob);
 }
 
+/*
+ * The worker's account key: a new P-256 key, or with --account-keys the
+ * one kept in DIR/account-N.pem from an earlier run (made and kept there
+ * on the first), so successive runs find their accounts again
+ * (newAccount with a known key answers the existing account).
+ */
+static EVP_PKEY *
+account_key(struct bench_worker *w, struct acme_problem *prob)
+{
+	char path[4096];
+	EVP_PKEY *key;
+
+	if (w->opts->account_keys == NULL)
+		return acme_key_generate(ACME_KEY_EC256, prob);
+	if (snprintf(path, sizeof(path), "%s/account-%u.pem",
+		w->opts->account_keys, w->id) >= (int)sizeof(path)) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "--account-keys: path too long");
+		return NULL;
+	}
+	if (access(path, F_OK) == 0)
+		return acme_key_load_file(path, prob);
+	if ((key = acme_key_generate(ACME_KEY_EC256, prob)) != NULL &&
+	    acme_key_save_file(key, path, prob) != 0) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	return key;
+}
+
 int
 flow_account(struct bench_worker *w, int timed, struct acme_problem *prob)
 {
@@ -78,7 +109,7 @@ flow_account(struct bench_worker *w, int timed, struct acme_problem *prob)
 	/* A fresh key replaces the last one; the connection stays. */
 	acme_signer_release(&w->inner);
 	EVP_PKEY_free(w->key);
-	if ((w->key = acme_key_generate(ACME_KEY_EC256, prob)) == NULL)
+	if ((w->key = account_key(w, prob)) == NULL)
 		return ACME_ERR_CRYPTO;
 	if ((rc = acme_signer_from_key(&w->inner, w->key, prob)) != 0)
 		return rc;

@@ -5,13 +5,15 @@
  *   anvil-bench --directory URL [--ca-bundle FILE] --concurrency N
  *       (--orders M | --duration S) [--names-per-order K]
  *       [--key-type TYPE] [--http01-port P] [--domain D] [--poll-ms MS]
- *       [--timeout S] [--new-account-per-order] [--json]
+ *       [--timeout S] [--new-account-per-order | --account-keys DIR]
+ *       [--json]
  *
  * Each worker thread owns one acme_client (one keep-alive connection)
  * and, unless --new-account-per-order, one account made before the clock
  * starts.  Bad arguments: one line and exit 2; a run in which nothing
  * was issued: exit 1.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -123,6 +126,7 @@ parse(int argc, char **argv, struct bench_opts *o)
 		O_POLL,
 		O_TIMEOUT,
 		O_NEWACCT,
+		O_ACCTKEYS,
 		O_JSON
 	};
 	static const struct option longs[] = {
@@ -138,6 +142,7 @@ parse(int argc, char **argv, struct bench_opts *o)
 		{ "poll-ms", required_argument, NULL, O_POLL },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "new-account-per-order", no_argument, NULL, O_NEWACCT },
+		{ "account-keys", required_argument, NULL, O_ACCTKEYS },
 		{ "json", no_argument, NULL, O_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -204,6 +209,9 @@ parse(int argc, char **argv, struct bench_opts *o)
 		case O_NEWACCT:
 			o->new_account_per_order = 1;
 			break;
+		case O_ACCTKEYS:
+			o->account_keys = optarg;
+			break;
 		case O_JSON:
 			o->json = 1;
 			break;
@@ -225,6 +233,14 @@ parse(int argc, char **argv, struct bench_opts *o)
 		bad("--directory must be an https:// URL");
 	if (o->concurrency == 0)
 		bad("--concurrency N is required");
+	if (o->account_keys != NULL && o->new_account_per_order)
+		bad("--account-keys and --new-account-per-order exclude each "
+		    "other");
+	if (o->account_keys != NULL && access(o->account_keys, W_OK) != 0) {
+		snprintf(msg, sizeof(msg), "--account-keys %.60s: %s",
+		    o->account_keys, strerror(errno));
+		bad(msg);
+	}
 	if ((o->orders == 0) == (o->duration == 0))
 		bad("give exactly one of --orders M and --duration S");
 	if (o->orders != 0 && o->orders < o->concurrency)

@@ -75,6 +75,25 @@ def test_bench_new_account_per_order_and_two_names(validating_ca):
     assert validating_ca.db("SELECT count(*) FROM accounts")[0][0] == 4
 
 
+def test_bench_account_keys_reuse_accounts_across_runs(validating_ca,
+                                                      tmp_path):
+    """--account-keys keeps each worker's key: a second run finds the
+    same accounts (newAccount with a known key) instead of making new
+    ones."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    for _ in range(2):
+        r = bench(validating_ca, "--orders", "4", "--concurrency", "2",
+                  "--account-keys", str(keys), "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["completed"] == 4
+    assert sorted(os.listdir(keys)) == ["account-0.pem", "account-1.pem"]
+    assert (keys / "account-0.pem").stat().st_mode & 0o777 == 0o600
+    assert validating_ca.db("SELECT count(*) FROM accounts")[0][0] == 2
+    rows = validating_ca.db("SELECT account_id FROM certs")
+    assert len(rows) == 8 and len(set(rows)) == 2
+
+
 def test_bench_counts_failures_by_problem_type(validating_ca):
     """Nobody answers on the port the CA validates: every order fails
     with the CA's connection problem, nothing is issued, exit 1."""
@@ -108,6 +127,11 @@ def test_bench_bad_arguments_one_line(tmp_path):
          "--orders", "1", "--bogus"],
         ["--directory", "https://127.0.0.1:1/dir", "--concurrency", "2",
          "--orders", "1", "extra"],
+        ["--directory", "https://127.0.0.1:1/dir", "--concurrency", "2",
+         "--orders", "1", "--account-keys", str(tmp_path),
+         "--new-account-per-order"],
+        ["--directory", "https://127.0.0.1:1/dir", "--concurrency", "2",
+         "--orders", "1", "--account-keys", str(tmp_path / "missing")],
     ]
     for args in cases:
         r = subprocess.run([BENCH, *args], capture_output=True, text=True,
