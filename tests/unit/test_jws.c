@@ -373,6 +373,121 @@ jws__sign_request_round_trip_every_key(void **state)
 	}
 }
 
+/* The fast top-level reader is file-local in release builds (jws.c). */
+int acme_jws_outer_fast(const char *t, size_t len, const char *val[3],
+    size_t vlen[3]);
+
+/* The path every text took before the fast reader: jansson's tree. */
+static struct acme_jws *
+parse_by_tree(const char *t, size_t len, enum acme_jws_use use,
+    struct acme_problem *p)
+{
+	json_t *o = acme_json_parse(t, len, ACME_JSON_OBJECT, p);
+	struct acme_jws *jws =
+	    o != NULL ? acme_jws_parse_json(o, use, p) : NULL;
+
+	json_decref(o);
+	return jws;
+}
+
+/*
+ * acme_jws_parse() and the tree path accept or refuse alike, with the
+ * same problem, and agree on what they read.  fast: the fast reader must
+ * take the text (1), must not (0), or either (-1).
+ */
+static void
+jws_agree(const char *t, size_t len, int fast)
+{
+	struct acme_problem p1 = { 0 }, p2 = { 0 };
+	struct acme_jws *a = acme_jws_parse(t, len, ACME_JWS_USE_ACCOUNT, &p1);
+	struct acme_jws *b = parse_by_tree(t, len, ACME_JWS_USE_ACCOUNT, &p2);
+	const char *val[3];
+	size_t vlen[3], la, lb;
+
+	assert_int_equal(a != NULL, b != NULL);
+	if (a != NULL) {
+		const unsigned char *pa = acme_jws_payload(a, &la),
+				    *pb = acme_jws_payload(b, &lb);
+
+		assert_int_equal(la, lb);
+		assert_memory_equal(pa, pb, la);
+		assert_string_equal(acme_jws_payload_b64(a),
+		    acme_jws_payload_b64(b));
+		assert_int_equal(acme_jws_alg(a), acme_jws_alg(b));
+		assert_string_equal(acme_jws_nonce(a), acme_jws_nonce(b));
+		assert_string_equal(acme_jws_url(a), acme_jws_url(b));
+		assert_int_equal(acme_jws_verify(a, acme_jws_jwk_key(a), &p1),
+		    acme_jws_verify(b, acme_jws_jwk_key(b), &p2));
+	} else {
+		assert_int_equal(p1.type, p2.type);
+		assert_string_equal(p1.detail, p2.detail);
+	}
+	if (fast >= 0)
+		assert_int_equal(acme_jws_outer_fast(t, len, val, vlen), fast);
+	acme_jws_free(a);
+	acme_jws_free(b);
+	acme_problem_release(&p1);
+	acme_problem_release(&p2);
+}
+
+static void
+jws__outer_fast_agrees_with_the_json_tree(void **state)
+{
+	static const char subst[] = { ' ', '"', '\\', ',', '}', '{', ':', 'A',
+		'=', '\0', '\n', (char)0xc3 };
+	static const size_t flags[] = { JSON_COMPACT, JSON_INDENT(2),
+		JSON_COMPACT | JSON_SORT_KEYS };
+	struct acme_problem p = { 0 };
+	json_t *o =
+	    acme_jws_sign_request(ec256, NULL, NONCE, URL, "{\"a\":1}", 7, &p);
+	size_t f, i, k, n;
+
+	(void)state;
+	assert_non_null(o);
+	for (f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+		char *text = json_dumps(o, flags[f]), *m;
+
+		n = strlen(text);
+		jws_agree(text, n, 1);
+		for (i = 0; i < n; i++)
+			jws_agree(text, i, 0);
+		m = malloc(n);
+		for (i = 0; i < n; i++)
+			for (k = 0; k < sizeof(subst); k++) {
+				memcpy(m, text, n);
+				m[i] = subst[k];
+				jws_agree(m, n, -1);
+			}
+		free(m);
+		free(text);
+	}
+	json_decref(o);
+	/* What only the tree takes: escapes, a duplicate, another member. */
+	{
+		const char *h = "eyJhbGciOiJIUzI1NiJ9";
+		char t[256];
+
+		snprintf(t, sizeof(t),
+		    "{\"protected\":\"\\u0065%s\",\"payload\":\"\","
+		    "\"signature\":\"AA\"}",
+		    h + 1);
+		jws_agree(t, strlen(t), 0);
+		snprintf(t, sizeof(t),
+		    "{\"protected\":\"%s\",\"protected\":\"%s\","
+		    "\"payload\":\"\",\"signature\":\"AA\"}",
+		    h, h);
+		jws_agree(t, strlen(t), 0);
+		snprintf(t, sizeof(t),
+		    "{\"protected\":\"%s\",\"payload\":\"\","
+		    "\"signature\":\"AA\",\"header\":{}}",
+		    h);
+		jws_agree(t, strlen(t), 0);
+		snprintf(t, sizeof(t),
+		    "{\"protected\":\"%s\",\"payload\":\"\"}", h);
+		jws_agree(t, strlen(t), 0);
+	}
+}
+
 /* S-JWS-17: ES256 signatures are 64 raw bytes. */
 static void
 jws__S_JWS_17_ecdsa_signature_is_raw_r_s(void **state)
@@ -1461,6 +1576,7 @@ main(void)
 		cmocka_unit_test(jws__sign_refuses_unsuitable_keys),
 		cmocka_unit_test(jws__hmac_length_and_alg_are_checked),
 		cmocka_unit_test(jws__S_JWS_17_short_r_or_s_is_padded),
+		cmocka_unit_test(jws__outer_fast_agrees_with_the_json_tree),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
