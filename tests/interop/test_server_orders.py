@@ -529,6 +529,23 @@ def test_restart_keeps_orders_and_certificates(flow):
     assert acct.get(pending).json()["status"] == "pending"
 
 
+def test_validation_queue_grows_past_its_first_size(flow):
+    """90 challenges queued faster than four workers validate them (each
+    fetch waits 0.5 s): the validation queue, 64 ids at first, grows and
+    loses none; every authorization becomes valid."""
+    ca, acct, resp = flow
+    names = [f"q{i}.example.com" for i in range(90)]
+    r = acct.new_order(names)
+    assert r.status_code == 201, r.text
+    order, loc = r.json(), r.headers["Location"]
+    resp.delay = 0.5
+    answer_all(acct, resp, order)
+    assert ca.db("SELECT count(*) FROM jobs")[0][0] > 64
+    final = acct.wait(loc, until=("ready", "invalid"), timeout=120).json()
+    assert final["status"] == "ready", final
+    assert ca.db("SELECT count(*) FROM challs WHERE status = 4")[0][0] == 90
+
+
 def test_S_FIN_4_finalize_cut_off_by_a_crash_is_given_back(flow):
     """An order left processing (the finalize claim, D39, stored before
     the process died mid-issuance) is ready again after restart and

@@ -27,14 +27,21 @@
 #include "internal.h"
 
 #define QUEUE_MAX     65536
+#define QUEUE_FIRST   64   /* ids the ring holds before it first grows */
 #define VA_TRIM_EVERY 1000 /* validations between malloc_trim() calls */
 
 struct va {
 	struct srv *srv;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	char (*queue)[STORE_ID_SIZE]; /* ring of QUEUE_MAX ids */
-	size_t head, count;
+	/*
+	 * Ring of cap ids, doubled when full up to QUEUE_MAX.  It starts
+	 * small because every slot the head passes stays resident: a ring
+	 * of QUEUE_MAX made up front grew anvil-ca's RSS by 1.5 MiB over
+	 * its first 65,536 validations.
+	 */
+	char (*queue)[STORE_ID_SIZE];
+	size_t head, count, cap;
 	unsigned long validations; /* started, for VA_TRIM_EVERY */
 	int stopping;
 	pthread_t *threads;
@@ -171,7 +178,7 @@ worker(void *arg)
 			return NULL;
 		}
 		memcpy(id, va->queue[va->head], STORE_ID_SIZE);
-		va->head = (va->head + 1) % QUEUE_MAX;
+		va->head = (va->head + 1) % va->cap;
 		va->count--;
 		trim = ++va->validations % VA_TRIM_EVERY == 0;
 		pthread_mutex_unlock(&va->lock);
@@ -210,16 +217,35 @@ va_recheck_caa(struct va *va, const struct store_authz *z,
 	return rc;
 }
 
+/* Doubles the full ring, its ids moved to the front in order. */
+static int
+queue_grow(struct va *va)
+{
+	char(*q)[STORE_ID_SIZE];
+	size_t i;
+
+	if (va->cap >= QUEUE_MAX ||
+	    (q = calloc(va->cap * 2, sizeof(*q))) == NULL)
+		return ACME_ERR_LIMIT;
+	for (i = 0; i < va->count; i++)
+		memcpy(q[i], va->queue[(va->head + i) % va->cap], sizeof(q[i]));
+	free(va->queue);
+	va->queue = q;
+	va->head = 0;
+	va->cap *= 2;
+	return 0;
+}
+
 int
 va_submit(struct va *va, const char *chall_id)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&va->lock);
-	if (va->count >= QUEUE_MAX)
+	if (va->count == va->cap && queue_grow(va) != 0)
 		rc = ACME_ERR_LIMIT; /* the stored job runs at restart */
 	else {
-		snprintf(va->queue[(va->head + va->count) % QUEUE_MAX],
+		snprintf(va->queue[(va->head + va->count) % va->cap],
 		    STORE_ID_SIZE, "%s", chall_id);
 		va->count++;
 		pthread_cond_signal(&va->cond);
@@ -237,7 +263,7 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	int t;
 
 	if ((va = calloc(1, sizeof(*va))) == NULL ||
-	    (va->queue = calloc(QUEUE_MAX, sizeof(*va->queue))) == NULL ||
+	    (va->queue = calloc(QUEUE_FIRST, sizeof(*va->queue))) == NULL ||
 	    (va->threads = calloc((size_t)srv->cfg->validation_workers,
 		 sizeof(*va->threads))) == NULL ||
 	    (va->ubs = calloc((size_t)srv->cfg->validation_workers,
@@ -245,6 +271,7 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	    (jobs = calloc(QUEUE_MAX, sizeof(*jobs))) == NULL)
 		goto nomem;
 	va->srv = srv;
+	va->cap = QUEUE_FIRST;
 	pthread_mutex_init(&va->lock, NULL);
 	pthread_cond_init(&va->cond, NULL);
 	/* Validations interrupted by a stop or crash resume now. */
