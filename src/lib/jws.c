@@ -322,6 +322,127 @@ check_use(const struct acme_jws *jws, enum acme_jws_use use,
 	return 0;
 }
 
+static int
+json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int
+b64url_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* A name or string value of the header's fast reader: no escapes. */
+static size_t
+plain_string(const unsigned char *t, size_t i, size_t len, int name)
+{
+	for (; i < len && t[i] != '"'; i++)
+		if (name ? !((t[i] >= 'a' && t[i] <= 'z') ||
+			       (t[i] >= 'A' && t[i] <= 'Z') ||
+			       (t[i] >= '0' && t[i] <= '9')) :
+			   (t[i] < 0x20 || t[i] > 0x7e || t[i] == '\\'))
+			return 0;
+	return i < len ? i : 0;
+}
+
+/*
+ * Reads {"name":"value",...} at t[*pos] into a new object, values plain
+ * strings or, at depth 0, one level of such an object (the jwk).
+ * Returns NULL for anything else (the JSON parser then decides).
+ */
+static json_t *
+plain_object(const unsigned char *t, size_t len, size_t *pos, int depth)
+{
+	json_t *obj = json_object(), *v;
+	size_t i = *pos, ns, ne, vs, ve;
+
+#define SKIP_WS()                                                              \
+	do {                                                                   \
+		while (i < len && json_space(t[i]))                            \
+			i++;                                                   \
+	} while (0)
+	if (obj == NULL)
+		return NULL;
+	SKIP_WS();
+	if (i >= len || t[i++] != '{')
+		goto fail;
+	for (;;) {
+		SKIP_WS();
+		if (i >= len || t[i++] != '"')
+			goto fail;
+		ns = i;
+		if ((ne = plain_string(t, i, len, 1)) == 0 || ne == ns)
+			goto fail;
+		i = ne + 1;
+		SKIP_WS();
+		if (i >= len || t[i++] != ':')
+			goto fail;
+		SKIP_WS();
+		if (i < len && t[i] == '"') {
+			vs = ++i;
+			if ((ve = plain_string(t, i, len, 0)) == 0)
+				goto fail;
+			i = ve + 1;
+			v = json_stringn((const char *)t + vs, ve - vs);
+		} else if (i < len && t[i] == '{' && depth == 0)
+			v = plain_object(t, len, &i, 1);
+		else
+			goto fail;
+		/* A repeated name goes to the parser, which refuses it. */
+		if (v == NULL ||
+		    json_object_getn(obj, (const char *)t + ns, ne - ns) !=
+			NULL ||
+		    json_object_setn_new(obj, (const char *)t + ns, ne - ns,
+			v) != 0) {
+			json_decref(v);
+			goto fail;
+		}
+		SKIP_WS();
+		if (i < len && t[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < len && t[i] == '}') {
+			i++;
+			break;
+		}
+		goto fail;
+	}
+#undef SKIP_WS
+	*pos = i;
+	return obj;
+fail:
+	json_decref(obj);
+	return NULL;
+}
+
+/*
+ * The protected header as clients send it, read without jansson's
+ * lexer: an object of plain strings (no escapes, printable ASCII) and
+ * one nested object of them (the jwk).  NULL for anything else, which
+ * the JSON parser then reads; what this takes, that parser takes to an
+ * equal object (tests/unit/test_jws.c compares them).
+ */
+ACME_TESTABLE json_t *acme_jws_hdr_fast(const unsigned char *t, size_t len);
+
+ACME_TESTABLE json_t *
+acme_jws_hdr_fast(const unsigned char *t, size_t len)
+{
+	size_t i = 0;
+	json_t *obj = plain_object(t, len, &i, 0);
+
+	while (obj != NULL && i < len && json_space(t[i]))
+		i++;
+	if (obj != NULL && i != len) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
 /*
  * The protected header (hdr_raw, decoded; freed here) parsed and checked
  * for use.  Returns jws, or NULL with prob set and jws freed.
@@ -331,8 +452,10 @@ finish(struct acme_jws *jws, unsigned char *hdr_raw, size_t hdr_len,
     enum acme_jws_use use, struct acme_problem *prob)
 {
 	/* Strict: duplicate names are refused here (S-JWS-18). */
-	jws->hdr = acme_json_parse((const char *)hdr_raw, hdr_len,
-	    ACME_JSON_OBJECT, prob);
+	jws->hdr = acme_jws_hdr_fast(hdr_raw, hdr_len);
+	if (jws->hdr == NULL)
+		jws->hdr = acme_json_parse((const char *)hdr_raw, hdr_len,
+		    ACME_JSON_OBJECT, prob);
 	free(hdr_raw);
 	if (jws->hdr == NULL || check_header(jws, use, prob) != 0 ||
 	    check_use(jws, use, prob) != 0) {
@@ -374,19 +497,6 @@ acme_jws_parse_json(const json_t *obj, enum acme_jws_use use,
 		return NULL;
 	}
 	return finish(jws, hdr_raw, hdr_len, use, prob);
-}
-
-static int
-json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int
-b64url_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 /*

@@ -488,6 +488,67 @@ jws__outer_fast_agrees_with_the_json_tree(void **state)
 	}
 }
 
+json_t *acme_jws_hdr_fast(const unsigned char *t, size_t len);
+
+/* What the header's fast reader takes, jansson reads to an equal object. */
+static void
+hdr_agree(const char *t, size_t len, int fast)
+{
+	json_t *a = acme_jws_hdr_fast((const unsigned char *)t, len);
+	json_t *b = acme_json_parse(t, len, ACME_JSON_OBJECT, NULL);
+
+	if (fast >= 0)
+		assert_int_equal(a != NULL, fast);
+	if (a != NULL) {
+		assert_non_null(b);
+		assert_true(json_equal(a, b));
+	}
+	json_decref(a);
+	json_decref(b);
+}
+
+static void
+jws__header_fast_agrees_with_the_json_parser(void **state)
+{
+	static const char subst[] = { ' ', '"', '\\', ',', '}', '{', ':', 'A',
+		'1', '\0', '\n', (char)0xc3, (char)0x7f };
+	struct acme_problem p = { 0 };
+	EVP_PKEY *keys[] = { ec256, ed };
+	size_t i, j, k, n;
+
+	(void)state;
+	for (k = 0; k < 2 * sizeof(keys) / sizeof(keys[0]); k++) {
+		json_t *o = acme_jws_sign_request(keys[k / 2],
+		    k % 2 ? "https://ca.example/acme/acct/1" : NULL, NONCE, URL,
+		    "{}", 2, &p);
+		const char *b =
+		    json_string_value(json_object_get(o, "protected"));
+		unsigned char *raw;
+		char *m;
+
+		assert_int_equal(acme_b64url_decode(b, strlen(b), &raw, &n), 0);
+		hdr_agree((const char *)raw, n, 1);
+		for (i = 0; i < n; i++)
+			hdr_agree((const char *)raw, i, 0);
+		m = malloc(n);
+		for (i = 0; i < n; i++)
+			for (j = 0; j < sizeof(subst); j++) {
+				memcpy(m, raw, n);
+				m[i] = subst[j];
+				hdr_agree(m, n, -1);
+			}
+		free(m);
+		free(raw);
+		json_decref(o);
+	}
+	/* Escapes, numbers, repeated names: the parser's to judge. */
+	hdr_agree("{\"alg\":\"ES\\u0032256\"}", 20, 0);
+	hdr_agree("{\"alg\":\"ES256\",\"b64\":false}", 27, 0);
+	hdr_agree("{\"alg\":\"ES256\",\"alg\":\"ES256\"}", 29, 0);
+	hdr_agree("{\"jwk\":{\"x\":\"1\",\"x\":\"2\"}}", 26, 0);
+	hdr_agree(" {\"alg\" : \"ES256\" , \"url\":\"\"} \n", 31, 1);
+}
+
 /* S-JWS-17: ES256 signatures are 64 raw bytes. */
 static void
 jws__S_JWS_17_ecdsa_signature_is_raw_r_s(void **state)
@@ -1577,6 +1638,7 @@ main(void)
 		cmocka_unit_test(jws__hmac_length_and_alg_are_checked),
 		cmocka_unit_test(jws__S_JWS_17_short_r_or_s_is_padded),
 		cmocka_unit_test(jws__outer_fast_agrees_with_the_json_tree),
+		cmocka_unit_test(jws__header_fast_agrees_with_the_json_parser),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
