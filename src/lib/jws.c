@@ -335,6 +335,32 @@ b64url_char(char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
+/* The index of the first byte at or after i that is not JSON space. */
+static size_t
+skip_ws(const char *t, size_t i, size_t len)
+{
+	while (i < len && json_space(t[i]))
+		i++;
+	return i;
+}
+
+/*
+ * After an object member of the fast readers: 1 at a comma (another
+ * member follows), 0 at the closing brace, -1 for anything else; *i is
+ * moved past what was read.
+ */
+static int
+member_end(const char *t, size_t len, size_t *i)
+{
+	size_t j = skip_ws(t, *i, len);
+
+	if (j < len && (t[j] == ',' || t[j] == '}')) {
+		*i = j + 1;
+		return t[j] == ',';
+	}
+	return -1;
+}
+
 /* A name or string value of the header's fast reader: no escapes. */
 static size_t
 plain_string(const unsigned char *t, size_t i, size_t len, int name)
@@ -358,29 +384,25 @@ plain_object(const unsigned char *t, size_t len, size_t *pos, int depth)
 {
 	json_t *obj = json_object(), *v;
 	size_t i = *pos, ns, ne, vs, ve;
+	int end;
 
-#define SKIP_WS()                                                              \
-	do {                                                                   \
-		while (i < len && json_space(t[i]))                            \
-			i++;                                                   \
-	} while (0)
 	if (obj == NULL)
 		return NULL;
-	SKIP_WS();
+	i = skip_ws((const char *)t, i, len);
 	if (i >= len || t[i++] != '{')
 		goto fail;
 	for (;;) {
-		SKIP_WS();
+		i = skip_ws((const char *)t, i, len);
 		if (i >= len || t[i++] != '"')
 			goto fail;
 		ns = i;
 		if ((ne = plain_string(t, i, len, 1)) == 0 || ne == ns)
 			goto fail;
 		i = ne + 1;
-		SKIP_WS();
+		i = skip_ws((const char *)t, i, len);
 		if (i >= len || t[i++] != ':')
 			goto fail;
-		SKIP_WS();
+		i = skip_ws((const char *)t, i, len);
 		if (i < len && t[i] == '"') {
 			vs = ++i;
 			if ((ve = plain_string(t, i, len, 0)) == 0)
@@ -400,18 +422,11 @@ plain_object(const unsigned char *t, size_t len, size_t *pos, int depth)
 			json_decref(v);
 			goto fail;
 		}
-		SKIP_WS();
-		if (i < len && t[i] == ',') {
-			i++;
-			continue;
-		}
-		if (i < len && t[i] == '}') {
-			i++;
+		if ((end = member_end((const char *)t, len, &i)) < 0)
+			goto fail;
+		if (end == 0)
 			break;
-		}
-		goto fail;
 	}
-#undef SKIP_WS
 	*pos = i;
 	return obj;
 fail:
@@ -434,9 +449,7 @@ acme_jws_hdr_fast(const unsigned char *t, size_t len)
 	size_t i = 0;
 	json_t *obj = plain_object(t, len, &i, 0);
 
-	while (obj != NULL && i < len && json_space(t[i]))
-		i++;
-	if (obj != NULL && i != len) {
+	if (obj != NULL && skip_ws((const char *)t, i, len) != len) {
 		json_decref(obj);
 		obj = NULL;
 	}
@@ -521,17 +534,13 @@ acme_jws_outer_fast(const char *t, size_t len, const char *val[3],
 		"signature" };
 	size_t i = 0, start, k;
 	unsigned seen = 0;
+	int end;
 
-#define SKIP_WS()                                                              \
-	do {                                                                   \
-		while (i < len && json_space(t[i]))                            \
-			i++;                                                   \
-	} while (0)
-	SKIP_WS();
+	i = skip_ws(t, i, len);
 	if (i >= len || t[i++] != '{')
 		return 0;
 	for (;;) {
-		SKIP_WS();
+		i = skip_ws(t, i, len);
 		if (i >= len || t[i++] != '"')
 			return 0;
 		for (start = i; i < len && t[i] >= 'a' && t[i] <= 'z'; i++)
@@ -545,10 +554,10 @@ acme_jws_outer_fast(const char *t, size_t len, const char *val[3],
 		if (k == 3 || (seen & (1U << k)) != 0)
 			return 0;
 		i++;
-		SKIP_WS();
+		i = skip_ws(t, i, len);
 		if (i >= len || t[i++] != ':')
 			return 0;
-		SKIP_WS();
+		i = skip_ws(t, i, len);
 		if (i >= len || t[i++] != '"')
 			return 0;
 		for (start = i; i < len && b64url_char(t[i]); i++)
@@ -559,19 +568,12 @@ acme_jws_outer_fast(const char *t, size_t len, const char *val[3],
 		vlen[k] = i - start;
 		seen |= 1U << k;
 		i++;
-		SKIP_WS();
-		if (i < len && t[i] == ',') {
-			i++;
-			continue;
-		}
-		if (i < len && t[i] == '}') {
-			i++;
+		if ((end = member_end(t, len, &i)) < 0)
+			return 0;
+		if (end == 0)
 			break;
-		}
-		return 0;
 	}
-	SKIP_WS();
-#undef SKIP_WS
+	i = skip_ws(t, i, len);
 	return i == len && seen == 7;
 }
 

@@ -430,6 +430,30 @@ jws_agree(const char *t, size_t len, int fast)
 	acme_problem_release(&p2);
 }
 
+/*
+ * Runs agree on text (fast reader must take it), every truncation (it
+ * must not) and every substitution from subst at every position.
+ */
+static void
+mutations(const char *text, size_t n, const char *subst, size_t nsubst,
+    void (*agree)(const char *, size_t, int))
+{
+	char *m = malloc(n);
+	size_t i, k;
+
+	assert_non_null(m);
+	agree(text, n, 1);
+	for (i = 0; i < n; i++)
+		agree(text, i, 0);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < nsubst; k++) {
+			memcpy(m, text, n);
+			m[i] = subst[k];
+			agree(m, n, -1);
+		}
+	free(m);
+}
+
 static void
 jws__outer_fast_agrees_with_the_json_tree(void **state)
 {
@@ -440,25 +464,14 @@ jws__outer_fast_agrees_with_the_json_tree(void **state)
 	struct acme_problem p = { 0 };
 	json_t *o =
 	    acme_jws_sign_request(ec256, NULL, NONCE, URL, "{\"a\":1}", 7, &p);
-	size_t f, i, k, n;
+	size_t f;
 
 	(void)state;
 	assert_non_null(o);
 	for (f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
-		char *text = json_dumps(o, flags[f]), *m;
+		char *text = json_dumps(o, flags[f]);
 
-		n = strlen(text);
-		jws_agree(text, n, 1);
-		for (i = 0; i < n; i++)
-			jws_agree(text, i, 0);
-		m = malloc(n);
-		for (i = 0; i < n; i++)
-			for (k = 0; k < sizeof(subst); k++) {
-				memcpy(m, text, n);
-				m[i] = subst[k];
-				jws_agree(m, n, -1);
-			}
-		free(m);
+		mutations(text, strlen(text), subst, sizeof(subst), jws_agree);
 		free(text);
 	}
 	json_decref(o);
@@ -514,7 +527,7 @@ jws__header_fast_agrees_with_the_json_parser(void **state)
 		'1', '\0', '\n', (char)0xc3, (char)0x7f };
 	struct acme_problem p = { 0 };
 	EVP_PKEY *keys[] = { ec256, ed };
-	size_t i, j, k, n;
+	size_t k, n;
 
 	(void)state;
 	for (k = 0; k < 2 * sizeof(keys) / sizeof(keys[0]); k++) {
@@ -524,20 +537,10 @@ jws__header_fast_agrees_with_the_json_parser(void **state)
 		const char *b =
 		    json_string_value(json_object_get(o, "protected"));
 		unsigned char *raw;
-		char *m;
 
 		assert_int_equal(acme_b64url_decode(b, strlen(b), &raw, &n), 0);
-		hdr_agree((const char *)raw, n, 1);
-		for (i = 0; i < n; i++)
-			hdr_agree((const char *)raw, i, 0);
-		m = malloc(n);
-		for (i = 0; i < n; i++)
-			for (j = 0; j < sizeof(subst); j++) {
-				memcpy(m, raw, n);
-				m[i] = subst[j];
-				hdr_agree(m, n, -1);
-			}
-		free(m);
+		mutations((const char *)raw, n, subst, sizeof(subst),
+		    hdr_agree);
 		free(raw);
 		json_decref(o);
 	}
