@@ -14,15 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include <unbound.h>
-
 #include <anvil/err.h>
 
 #include "va.h"
 
 #include "internal.h"
 
-#define RR_CAA       257
+#define RR_CAA       DNSMSG_TYPE_CAA
 #define CAA_CRITICAL 0x80
 
 struct caa_rr {
@@ -135,35 +133,34 @@ parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
 }
 
 int
-va_caa(const struct conf *cfg, struct ub_ctx *ub, const char *name,
+va_caa(const struct conf *cfg, struct va_resolver *res, const char *name,
     int wildcard, const char *account_id, const char *method,
     struct acme_problem *prob)
 {
 	const char *at = name;
-	struct ub_result *r = NULL;
 	int i, rc;
 
-	if (ub == NULL)
+	if (res == NULL)
 		return acme_problem_set(prob, ACME_PROB_CAA,
 		    "no resolver to check CAA");
 	for (;;) {
 		struct caa_rr rrs[32];
+		struct va_dns_result r;
 		int n = 0, has_issue = 0, has_wild = 0, ok = 0;
+		size_t k;
 
-		rc = va_resolve_bounded(ub, at, RR_CAA,
+		rc = va_resolve_bounded(res, at, RR_CAA,
 		    cfg->validation_timeout * 1000, &r);
-		if (rc != 0 || r->bogus || (r->rcode != 0 && r->rcode != 3)) {
-			if (r != NULL)
-				ub_resolve_free(r);
+		if (rc != 0 || r.bogus ||
+		    (r.rcode != 0 && r.rcode != DNSMSG_RCODE_NXDOMAIN)) {
+			va_dns_result_release(&r);
 			return acme_problem_set(prob, ACME_PROB_CAA,
 			    "CAA lookup for %.200s failed", at);
 		}
-		for (i = 0; r->havedata && r->data[i] != NULL && n < 32; i++)
-			if (parse_rr((const unsigned char *)r->data[i],
-				(size_t)r->len[i], &rrs[n]) == 0)
+		for (k = 0; k < r.n && n < 32; k++)
+			if (parse_rr(r.data[k], r.len[k], &rrs[n]) == 0)
 				n++;
-		ub_resolve_free(r);
-		r = NULL;
+		va_dns_result_release(&r);
 		if (n > 0) {
 			for (i = 0; i < n; i++) {
 				if (strcmp(rrs[i].tag, "issue") == 0)

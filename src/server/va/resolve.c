@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Address lookup for validation.  With a configured resolver
- * ("ADDR:PORT") queries go to it through libunbound as a forwarder (a
- * test DNS server such as pebble-challtestsrv, or the CA's own
- * resolver); otherwise the system resolver answers.
+ * DNS for validation.  A va_resolver is a libunbound event context on
+ * its own libevent event_base: the thread that asks a question runs the
+ * base until the answer or a deadline, so no libunbound thread and no
+ * pipe hand-off is involved (D40).  With a configured resolver
+ * ("ADDR:PORT") queries go to it as a forwarder (a test DNS server such
+ * as pebble-challtestsrv, or the CA's own resolver); otherwise the
+ * system's resolvers answer.  Answers come back as DNS packets, read by
+ * dnsmsg.c into a va_dns_result.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include <event2/event.h>
+#include <unbound-event.h>
 #include <unbound.h>
 
 #include <anvil/err.h>
@@ -21,9 +25,9 @@
 
 #include "internal.h"
 
-#define RR_A     1
-#define RR_AAAA  28
-#define CLASS_IN 1
+#define RR_A     DNSMSG_TYPE_A
+#define RR_AAAA  DNSMSG_TYPE_AAAA
+#define CLASS_IN DNSMSG_CLASS_IN
 
 /* "127.0.0.1:8053" -> "127.0.0.1@8053", the form libunbound takes. */
 static int
@@ -46,66 +50,160 @@ fwd_spec(const char *resolver, char *out, size_t size)
 		   -1;
 }
 
-struct lookup {
-	int done;
-	int err;
-	struct ub_result *result;
+struct va_resolver {
+	struct event_base *base; /* runs ub's events, on the caller's thread */
+	struct ub_ctx *ub;       /* an event context on base */
+	struct event *deadline;  /* timer bounding one query */
+	int expired;             /* set by deadline */
 };
 
-static void
-on_result(void *arg, int err, struct ub_result *result)
-{
-	struct lookup *l = arg;
+/* One query in flight: where its answer goes. */
+struct lookup {
+	int done;
+	int err; /* a UB_* code when the answer could not be kept */
+	int type;
+	struct va_dns_result *out;
+};
 
-	l->done = 1;
-	l->err = err;
-	l->result = result;
+void
+va_dns_result_release(struct va_dns_result *r)
+{
+	free(r->pkt);
+	memset(r, 0, sizeof(*r));
 }
 
 /*
- * ub_resolve() with a deadline: libunbound has no per-query timeout of
- * its own and keeps retrying an unresponsive server, so the query runs
- * asynchronously and is cancelled when timeout_ms passes.
+ * ub_resolve_event's callback.  rcode is libunbound's own verdict: not
+ * 0 (mostly SERVFAIL) means there is no packet worth reading.  Else the
+ * packet's header and answer section give what ub_resolve() would have
+ * put in a ub_result, and a packet that does not parse is a SERVFAIL, as
+ * libunbound makes it.  The packet and why_bogus belong to libunbound
+ * and live only during the call, so what is kept is copied.
  */
-int
-va_resolve_bounded(struct ub_ctx *ub, const char *host, int type,
-    int timeout_ms, struct ub_result **out)
+static void
+on_answer(void *arg, int rcode, void *packet, int len, int sec, char *why_bogus,
+    int was_ratelimited)
 {
-	struct lookup l = { 0, 0, NULL };
-	struct timespec start, now;
-	int id = 0, rc, left;
+	struct lookup *l = arg;
+	struct va_dns_result *r = l->out;
+	struct dnsmsg_answer a;
+	size_t i;
 
-	*out = NULL;
-	rc = ub_resolve_async(ub, host, type, CLASS_IN, &l, on_result, &id);
-	if (rc != 0)
-		return rc;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!l.done) {
-		struct pollfd pfd = { ub_fd(ub), POLLIN, 0 };
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left =
-		    timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-				       (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (left <= 0) {
-			ub_cancel(ub, id);
-			return UB_SERVFAIL;
-		}
-		if (poll(&pfd, 1, left) > 0)
-			ub_process(ub);
+	(void)was_ratelimited;
+	l->done = 1;
+	if (why_bogus != NULL)
+		snprintf(r->why_bogus, sizeof(r->why_bogus), "%s", why_bogus);
+	if (rcode != 0) {
+		r->rcode = rcode;
+		r->nxdomain = rcode == DNSMSG_RCODE_NXDOMAIN;
+		return;
 	}
-	*out = l.result;
-	return l.err;
+	r->rcode = DNSMSG_RCODE_SERVFAIL;
+	if (packet == NULL || len <= 0)
+		return;
+	if ((r->pkt = malloc((size_t)len)) == NULL) {
+		l->err = UB_NOMEM;
+		return;
+	}
+	memcpy(r->pkt, packet, (size_t)len);
+	if (dnsmsg_answer_parse(r->pkt, (size_t)len, l->type, &a) != 0)
+		return;
+	r->rcode = a.rcode;
+	r->nxdomain = a.rcode == DNSMSG_RCODE_NXDOMAIN;
+	for (i = 0; i < a.n; i++) {
+		r->data[i] = r->pkt + a.rr[i].off;
+		r->len[i] = a.rr[i].len;
+	}
+	r->n = a.n;
+	r->havedata = a.n > 0;
+	r->secure = sec == 2;
+	r->bogus = sec == 1;
 }
 
-struct ub_ctx *
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+}
+
+/*
+ * The query runs on res's event_base, which this thread drives until the
+ * answer came or the deadline timer fired.  On the deadline the query is
+ * cancelled: for an event context ub_cancel() only marks it, libunbound
+ * keeps working on it in later runs of the base (a later identical
+ * question joins it) but never calls back into this, by then dead,
+ * stack frame.
+ */
+int
+va_resolve_bounded(struct va_resolver *res, const char *host, int type,
+    int timeout_ms, struct va_dns_result *out)
+{
+	struct lookup l = { 0, 0, type, out };
+	struct timeval tv;
+	int id = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc =
+	    ub_resolve_event(res->ub, host, type, CLASS_IN, &l, on_answer, &id);
+	if (rc != 0)
+		return rc;
+	/* Local data (libunbound's own zones) is answered in the call. */
+	if (!l.done) {
+		if (timeout_ms < 0)
+			timeout_ms = 0;
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		res->expired = 0;
+		if (evtimer_add(res->deadline, &tv) == 0)
+			while (!l.done && !res->expired &&
+			       event_base_loop(res->base, EVLOOP_ONCE) == 0)
+				;
+		evtimer_del(res->deadline);
+		if (!l.done) {
+			ub_cancel(res->ub, id);
+			return UB_SERVFAIL;
+		}
+	}
+	if (l.err != 0) {
+		va_dns_result_release(out);
+		return l.err;
+	}
+	return 0;
+}
+
+void
+va_resolver_free(struct va_resolver *r)
+{
+	if (r == NULL)
+		return;
+	/* The context first: deleting it removes its events from base. */
+	if (r->ub != NULL)
+		ub_ctx_delete(r->ub);
+	if (r->deadline != NULL)
+		event_free(r->deadline);
+	if (r->base != NULL)
+		event_base_free(r->base);
+	free(r);
+}
+
+struct va_resolver *
 va_resolver_new(const char *resolver, const char *trust_anchor)
 {
-	struct ub_ctx *ctx = ub_ctx_create();
+	struct va_resolver *r = calloc(1, sizeof(*r));
+	struct ub_ctx *ctx;
 	char fwd[300];
 
-	if (ctx == NULL || ub_ctx_async(ctx, 1) != 0 ||
-	    ub_ctx_set_option(ctx, "do-not-query-localhost:", "no") != 0 ||
+	if (r == NULL)
+		return NULL;
+	if ((r->base = event_base_new()) == NULL ||
+	    (r->deadline = evtimer_new(r->base, on_deadline, &r->expired)) ==
+		NULL ||
+	    (r->ub = ub_ctx_create_event(r->base)) == NULL)
+		goto fail;
+	ctx = r->ub;
+	if (ub_ctx_set_option(ctx, "do-not-query-localhost:", "no") != 0 ||
 	    /* Bounded caches: a CA asks about new names all the time, and
 	     * the defaults (4 MiB + 4 MiB per worker) only grow RSS. */
 	    ub_ctx_set_option(ctx, "msg-cache-size:", "256k") != 0 ||
@@ -116,21 +214,22 @@ va_resolver_new(const char *resolver, const char *trust_anchor)
 	    /* No resolver configured: the system's, from resolv.conf. */
 	    (resolver[0] == '\0' && ub_ctx_resolvconf(ctx, NULL) != 0) ||
 	    (trust_anchor != NULL && trust_anchor[0] != '\0' &&
-		ub_ctx_add_ta_file(ctx, trust_anchor) != 0)) {
-		if (ctx != NULL)
-			ub_ctx_delete(ctx);
-		return NULL;
-	}
-	return ctx;
+		ub_ctx_add_ta_file(ctx, trust_anchor) != 0))
+		goto fail;
+	return r;
+fail:
+	va_resolver_free(r);
+	return NULL;
 }
 
 int
-va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
+va_lookup(const struct conf *cfg, struct va_resolver *res, const char *host,
     struct va_addrs *out, struct acme_problem *prob)
 {
 	static const int types[2] = { RR_A, RR_AAAA };
 	unsigned char bin[16];
-	int t, i;
+	size_t i;
+	int t;
 
 	memset(out, 0, sizeof(*out));
 	/* An IP identifier is its own address. */
@@ -142,31 +241,31 @@ va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 	}
 	/* No resolver configured: addresses come from the system (hosts
 	 * file included), as any other program would see them. */
-	if (ub == NULL || cfg->resolver[0] == '\0') {
-		struct addrinfo hints, *res = NULL, *ai;
+	if (res == NULL || cfg->resolver[0] == '\0') {
+		struct addrinfo hints, *ais = NULL, *ai;
 		int rc;
 
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
-		rc = getaddrinfo(host, NULL, &hints, &res);
+		rc = getaddrinfo(host, NULL, &hints, &ais);
 		if (rc != 0)
 			return acme_problem_set(prob, ACME_PROB_DNS,
 			    "no address for %.200s: %s", host,
 			    gai_strerror(rc));
-		for (ai = res; ai != NULL && out->n < VA_MAX_ADDRS;
+		for (ai = ais; ai != NULL && out->n < VA_MAX_ADDRS;
 		     ai = ai->ai_next)
 			if (getnameinfo(ai->ai_addr, ai->ai_addrlen,
 				out->addr[out->n], sizeof(out->addr[0]), NULL,
 				0, NI_NUMERICHOST) == 0)
 				out->n++;
-		freeaddrinfo(res);
+		freeaddrinfo(ais);
 		return out->n > 0 ? 0 :
 				    acme_problem_set(prob, ACME_PROB_DNS,
 					"no address for %.200s", host);
 	}
 	for (t = 0; t < 2; t++) {
-		struct ub_result *r = NULL;
-		int rc = va_resolve_bounded(ub, host, types[t],
+		struct va_dns_result r;
+		int rc = va_resolve_bounded(res, host, types[t],
 		    cfg->validation_timeout * 1000 / 2, &r);
 
 		if (rc != 0) {
@@ -174,24 +273,21 @@ va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 			    "resolving %.200s: %s", host, ub_strerror(rc));
 			return ACME_ERR_IO;
 		}
-		if (r->bogus) {
+		if (r.bogus) {
 			acme_problem_set(prob, ACME_PROB_DNS,
 			    "DNSSEC validation failed for %.200s: %s", host,
-			    r->why_bogus != NULL ? r->why_bogus : "bogus");
-			ub_resolve_free(r);
+			    r.why_bogus[0] != '\0' ? r.why_bogus : "bogus");
+			va_dns_result_release(&r);
 			return ACME_ERR_VERIFY;
 		}
-		for (i = 0;
-		     r->havedata && r->data[i] != NULL && out->n < VA_MAX_ADDRS;
-		     i++) {
-			if (r->len[i] != (types[t] == RR_A ? 4 : 16))
+		for (i = 0; i < r.n && out->n < VA_MAX_ADDRS; i++) {
+			if (r.len[i] != (types[t] == RR_A ? 4u : 16u))
 				continue;
 			inet_ntop(types[t] == RR_A ? AF_INET : AF_INET6,
-			    r->data[i], out->addr[out->n],
-			    sizeof(out->addr[0]));
+			    r.data[i], out->addr[out->n], sizeof(out->addr[0]));
 			out->n++;
 		}
-		ub_resolve_free(r);
+		va_dns_result_release(&r);
 	}
 	if (out->n == 0)
 		return acme_problem_set(prob, ACME_PROB_DNS,

@@ -15,7 +15,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <unbound.h>
 
 #include <anvil/err.h>
 #include <anvil/log.h>
@@ -45,15 +44,15 @@ struct va {
 	unsigned long validations; /* started, for VA_TRIM_EVERY */
 	int stopping;
 	pthread_t *threads;
-	struct ub_ctx **ubs;          /* one resolver per worker */
-	struct ub_ctx *recheck_ub;    /* for CAA re-checks at finalize */
-	pthread_mutex_t recheck_lock; /* guards recheck_ub */
+	struct va_resolver **resolvers;  /* one per worker, its own */
+	struct va_resolver *recheck_res; /* for CAA re-checks at finalize */
+	pthread_mutex_t recheck_lock;    /* guards recheck_res and its base */
 	int nthreads;
 };
 
 struct worker_arg {
 	struct va *va;
-	struct ub_ctx *ub;
+	struct va_resolver *res;
 };
 
 static char *
@@ -67,7 +66,7 @@ problem_text(const struct acme_problem *p)
 }
 
 static void
-validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
+validate(struct srv *srv, struct va_resolver *res, const char *chall_id)
 {
 	struct acme_problem prob = { 0 }, result = { 0 };
 	struct store *st = srv->store;
@@ -96,14 +95,14 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 	value = z.ident.value;
 	switch (ch.type) {
 	case CHALL_HTTP01:
-		ok = va_http01(srv->cfg, ub, value, ch.token, keyauth,
+		ok = va_http01(srv->cfg, res, value, ch.token, keyauth,
 			 &result) == 0;
 		break;
 	case CHALL_TLSALPN01:
-		ok = va_tlsalpn01(srv->cfg, ub, value, keyauth, &result) == 0;
+		ok = va_tlsalpn01(srv->cfg, res, value, keyauth, &result) == 0;
 		break;
 	case CHALL_DNS01:
-		ok = va_dns01(srv->cfg, ub, value, keyauth, &result) == 0;
+		ok = va_dns01(srv->cfg, res, value, keyauth, &result) == 0;
 		break;
 	default:
 		acme_problem_set(&result, ACME_PROB_SERVER_INTERNAL,
@@ -113,7 +112,7 @@ validate(struct srv *srv, struct ub_ctx *ub, const char *chall_id)
 	}
 	/* CAA is checked once control is shown (S-CAA, BR 3.2.2.8). */
 	if (ok && z.ident.type == ACME_IDENT_DNS &&
-	    va_caa(srv->cfg, ub, value, z.wildcard, z.account_id,
+	    va_caa(srv->cfg, res, value, z.wildcard, z.account_id,
 		store_chall_type_name(ch.type), &result) != 0)
 		ok = 0;
 	ch.attempts++;
@@ -164,7 +163,7 @@ worker(void *arg)
 {
 	struct worker_arg *wa = arg;
 	struct va *va = wa->va;
-	struct ub_ctx *ub = wa->ub;
+	struct va_resolver *res = wa->res;
 	char id[STORE_ID_SIZE];
 	int trim;
 
@@ -182,7 +181,7 @@ worker(void *arg)
 		va->count--;
 		trim = ++va->validations % VA_TRIM_EVERY == 0;
 		pthread_mutex_unlock(&va->lock);
-		validate(va->srv, ub, id);
+		validate(va->srv, res, id);
 		/*
 		 * glibc keeps the pages freed in each thread's arena; over a
 		 * long run the arenas of the HTTP and validation threads grow
@@ -211,7 +210,7 @@ va_recheck_caa(struct va *va, const struct store_authz *z,
 	    va->srv->now() - won->validated <= VA_CAA_RECHECK_AFTER)
 		return 0;
 	pthread_mutex_lock(&va->recheck_lock);
-	rc = va_caa(va->srv->cfg, va->recheck_ub, z->ident.value, z->wildcard,
+	rc = va_caa(va->srv->cfg, va->recheck_res, z->ident.value, z->wildcard,
 	    z->account_id, store_chall_type_name(won->type), prob);
 	pthread_mutex_unlock(&va->recheck_lock);
 	return rc;
@@ -266,8 +265,8 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	    (va->queue = calloc(QUEUE_FIRST, sizeof(*va->queue))) == NULL ||
 	    (va->threads = calloc((size_t)srv->cfg->validation_workers,
 		 sizeof(*va->threads))) == NULL ||
-	    (va->ubs = calloc((size_t)srv->cfg->validation_workers,
-		 sizeof(*va->ubs))) == NULL ||
+	    (va->resolvers = calloc((size_t)srv->cfg->validation_workers,
+		 sizeof(*va->resolvers))) == NULL ||
 	    (jobs = calloc(QUEUE_MAX, sizeof(*jobs))) == NULL)
 		goto nomem;
 	va->srv = srv;
@@ -283,7 +282,7 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	if (n > 0)
 		acme_log(ACME_LOG_INFO, "resuming validations", "count=%zu", n);
 	pthread_mutex_init(&va->recheck_lock, NULL);
-	va->recheck_ub =
+	va->recheck_res =
 	    va_resolver_new(srv->cfg->resolver, srv->cfg->dnssec_trust_anchor);
 	free(jobs);
 	jobs = NULL;
@@ -295,15 +294,15 @@ va_open(struct srv *srv, struct acme_problem *prob)
 		 * libunbound's global set-up is not safe to run from several
 		 * threads at once.
 		 */
-		va->ubs[t] = va_resolver_new(srv->cfg->resolver,
+		va->resolvers[t] = va_resolver_new(srv->cfg->resolver,
 		    srv->cfg->dnssec_trust_anchor);
-		if (va->ubs[t] == NULL)
+		if (va->resolvers[t] == NULL)
 			acme_log(ACME_LOG_ERROR, "cannot set up the resolver",
 			    "resolver=%s", srv->cfg->resolver);
 		if (wa == NULL)
 			break;
 		wa->va = va;
-		wa->ub = va->ubs[t];
+		wa->res = va->resolvers[t];
 		if (pthread_create(&va->threads[t], NULL, worker, wa) != 0) {
 			free(wa);
 			break;
@@ -318,7 +317,7 @@ fail:
 	if (va != NULL) {
 		free(va->queue);
 		free(va->threads);
-		free(va->ubs);
+		free(va->resolvers);
 		free(va);
 	}
 	return NULL;
@@ -338,11 +337,9 @@ va_close(struct va *va)
 	for (t = 0; t < va->nthreads; t++)
 		pthread_join(va->threads[t], NULL);
 	for (t = 0; t < va->srv->cfg->validation_workers; t++)
-		if (va->ubs[t] != NULL)
-			ub_ctx_delete(va->ubs[t]);
-	free(va->ubs);
-	if (va->recheck_ub != NULL)
-		ub_ctx_delete(va->recheck_ub);
+		va_resolver_free(va->resolvers[t]);
+	free(va->resolvers);
+	va_resolver_free(va->recheck_res);
 	pthread_mutex_destroy(&va->recheck_lock);
 	pthread_mutex_destroy(&va->lock);
 	pthread_cond_destroy(&va->cond);

@@ -11,6 +11,7 @@
 #include <anvil/problem.h>
 
 #include "../srv.h"
+#include "dnsmsg.h"
 
 struct va;
 
@@ -41,32 +42,58 @@ struct va_addrs {
 	size_t n;
 };
 
-struct ub_ctx;
+struct va_resolver;
 
 /*
- * A libunbound context forwarding to resolver ("ADDR:PORT"), or to the
- * system's resolvers when resolver is "".  NULL on failure.
+ * A resolver for one thread at a time: a libunbound context driven by
+ * its own libevent event_base, both owned by the returned object, so
+ * queries run on the calling thread (no libunbound thread).  It forwards
+ * to resolver ("ADDR:PORT"), or asks the system's resolvers (resolv.conf)
+ * when resolver is ""; with trust_anchor set answers are validated
+ * (DNSSEC).  NULL on failure.  Freed with va_resolver_free().
  */
-struct ub_ctx *va_resolver_new(const char *resolver, const char *trust_anchor);
+struct va_resolver *va_resolver_new(const char *resolver,
+    const char *trust_anchor);
+/* Frees r and any query still in flight; NULL is a no-op. */
+void va_resolver_free(struct va_resolver *r);
 
 /*
  * Addresses of host: itself for an IP literal, else A then AAAA records
- * from ub (or the system resolver when ub is NULL).  Returns 0 or an
+ * from res (or the system resolver when res is NULL).  Returns 0 or an
  * error with prob set to dns.
  */
-int va_lookup(const struct conf *cfg, struct ub_ctx *ub, const char *host,
+int va_lookup(const struct conf *cfg, struct va_resolver *res, const char *host,
     struct va_addrs *out, struct acme_problem *prob);
 
+/* One answer: the fields of libunbound's ub_result the validators use. */
+struct va_dns_result {
+	int rcode;           /* DNS RCODE: 0, 2 SERVFAIL, 3 NXDOMAIN, ... */
+	int havedata;        /* n > 0 */
+	int nxdomain;        /* rcode == 3 */
+	int secure;          /* DNSSEC validated */
+	int bogus;           /* DNSSEC validation failed */
+	char why_bogus[256]; /* libunbound's reason when bogus, else "" */
+	size_t n;            /* records of the queried type */
+	const unsigned char *data[DNSMSG_MAX_RR]; /* rdata, into pkt */
+	size_t len[DNSMSG_MAX_RR];                /* bytes */
+	unsigned char *pkt;                       /* the answer packet, owned */
+};
+
+/* Frees what r holds (not r itself); safe on a zeroed or released r. */
+void va_dns_result_release(struct va_dns_result *r);
+
 /*
- * ub_resolve() bounded by timeout_ms (UB_SERVFAIL when it passes).
- * *out is freed with ub_resolve_free().
+ * Resolves host/type through res, bounded by timeout_ms: libunbound has
+ * no per-query timeout and keeps retrying an unresponsive server.
+ * Returns 0 with *out filled (release it with va_dns_result_release), or
+ * a libunbound error code (UB_SERVFAIL when the time ran out; name it
+ * with ub_strerror) with *out empty.
  */
-struct ub_result;
-int va_resolve_bounded(struct ub_ctx *ub, const char *host, int type,
-    int timeout_ms, struct ub_result **out);
+int va_resolve_bounded(struct va_resolver *res, const char *host, int type,
+    int timeout_ms, struct va_dns_result *out);
 
 /* One dns-01 attempt for name (the base domain of a wildcard). */
-int va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
+int va_dns01(const struct conf *cfg, struct va_resolver *res, const char *name,
     const char *keyauth, struct acme_problem *prob);
 
 /*
@@ -74,13 +101,13 @@ int va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
  * wildcard, with wildcard set), for account_id validating with method.
  * Returns 0 when this CA may issue, else an error with prob set (caa).
  */
-int va_caa(const struct conf *cfg, struct ub_ctx *ub, const char *name,
+int va_caa(const struct conf *cfg, struct va_resolver *res, const char *name,
     int wildcard, const char *account_id, const char *method,
     struct acme_problem *prob);
 
 /* One tls-alpn-01 attempt (RFC 8737) for an identifier value. */
-int va_tlsalpn01(const struct conf *cfg, struct ub_ctx *ub, const char *value,
-    const char *keyauth, struct acme_problem *prob);
+int va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
+    const char *value, const char *keyauth, struct acme_problem *prob);
 
 /* Nonzero for loopback, private, link-local and reserved addresses. */
 int va_addr_private(const char *addr);
@@ -90,7 +117,7 @@ int va_addr_private(const char *addr);
  * Returns 0 when the key authorization was served, or a negative error
  * with prob set to connection, dns or incorrectResponse.
  */
-int va_http01(const struct conf *cfg, struct ub_ctx *ub, const char *host,
+int va_http01(const struct conf *cfg, struct va_resolver *res, const char *host,
     const char *token, const char *keyauth, struct acme_problem *prob);
 
 #endif

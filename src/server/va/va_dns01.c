@@ -20,7 +20,7 @@
 
 #include "internal.h"
 
-#define RR_TXT 16
+#define RR_TXT DNSMSG_TYPE_TXT
 
 /* Concatenates the character-strings of one TXT rdata into out. */
 static int
@@ -42,16 +42,17 @@ txt_value(const unsigned char *rd, size_t len, char *out, size_t size)
 }
 
 int
-va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
+va_dns01(const struct conf *cfg, struct va_resolver *res, const char *name,
     const char *keyauth, struct acme_problem *prob)
 {
 	unsigned char digest[32];
 	unsigned int dlen = 0;
 	char want[64], qname[300], got[512];
-	struct ub_result *r = NULL;
-	int i, rc, found = 0, nrec = 0;
+	struct va_dns_result r;
+	size_t i;
+	int rc, found = 0, nrec = 0;
 
-	if (ub == NULL)
+	if (res == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "no DNS resolver available");
 	if (EVP_Digest(keyauth, strlen(keyauth), digest, &dlen, EVP_sha256(),
@@ -60,31 +61,30 @@ va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "SHA-256 failed");
 	snprintf(qname, sizeof(qname), "_acme-challenge.%s", name);
-	rc = va_resolve_bounded(ub, qname, RR_TXT,
+	rc = va_resolve_bounded(res, qname, RR_TXT,
 	    cfg->validation_timeout * 1000, &r);
 	if (rc != 0)
 		return acme_problem_set(prob, ACME_PROB_DNS,
 		    "looking up TXT for %s: %s", qname,
 		    rc == UB_SERVFAIL ? "timeout or server failure" :
 					ub_strerror(rc));
-	if (r->bogus) {
+	if (r.bogus) {
 		acme_problem_set(prob, ACME_PROB_DNS,
 		    "DNSSEC validation failed for %s: %s", qname,
-		    r->why_bogus != NULL ? r->why_bogus : "bogus");
-		ub_resolve_free(r);
+		    r.why_bogus[0] != '\0' ? r.why_bogus : "bogus");
+		va_dns_result_release(&r);
 		return ACME_ERR_VERIFY;
 	}
-	if (r->rcode == 2 /* SERVFAIL */) {
-		ub_resolve_free(r);
+	if (r.rcode == DNSMSG_RCODE_SERVFAIL) {
+		va_dns_result_release(&r);
 		return acme_problem_set(prob, ACME_PROB_DNS,
 		    "SERVFAIL looking up TXT for %s", qname);
 	}
 	got[0] = '\0';
-	for (i = 0; r->havedata && r->data[i] != NULL; i++) {
+	for (i = 0; i < r.n; i++) {
 		char v[512];
 
-		if (txt_value((const unsigned char *)r->data[i],
-			(size_t)r->len[i], v, sizeof(v)) != 0)
+		if (txt_value(r.data[i], r.len[i], v, sizeof(v)) != 0)
 			continue;
 		nrec++;
 		if (strcmp(v, want) == 0)
@@ -92,7 +92,7 @@ va_dns01(const struct conf *cfg, struct ub_ctx *ub, const char *name,
 		else if (got[0] == '\0')
 			snprintf(got, sizeof(got), "%s", v);
 	}
-	ub_resolve_free(r);
+	va_dns_result_release(&r);
 	if (found)
 		return 0;
 	if (nrec == 0)

@@ -69,14 +69,14 @@ addr_private(const struct sockaddr *sa)
  * set (dns or connection).
  */
 static int
-resolve(const struct conf *cfg, struct ub_ctx *ub, const char *host, char *addr,
-    size_t size, struct acme_problem *prob)
+resolve(const struct conf *cfg, struct va_resolver *res, const char *host,
+    char *addr, size_t size, struct acme_problem *prob)
 {
 	struct va_addrs a;
 	size_t i;
 	int v6, rc;
 
-	if ((rc = va_lookup(cfg, ub, host, &a, prob)) != 0)
+	if ((rc = va_lookup(cfg, res, host, &a, prob)) != 0)
 		return rc;
 	for (v6 = 0; v6 < 2; v6++)
 		for (i = 0; i < a.n; i++) {
@@ -195,7 +195,7 @@ out:
 }
 
 int
-va_http01(const struct conf *cfg, struct ub_ctx *ub, const char *host,
+va_http01(const struct conf *cfg, struct va_resolver *res, const char *host,
     const char *token, const char *keyauth, struct acme_problem *prob)
 {
 	struct target t;
@@ -222,8 +222,8 @@ va_http01(const struct conf *cfg, struct ub_ctx *ub, const char *host,
 		int v6;
 		CURLcode cc;
 
-		if ((rc = resolve(cfg, ub, t.host, addr, sizeof(addr), prob)) !=
-		    0)
+		if ((rc = resolve(cfg, res, t.host, addr, sizeof(addr),
+			 prob)) != 0)
 			goto out;
 		rc = ACME_ERR_INVAL;
 		v6 = strchr(addr, ':') != NULL;

@@ -167,7 +167,7 @@ out:
 }
 
 int
-va_tlsalpn01(const struct conf *cfg, struct ub_ctx *ub, const char *value,
+va_tlsalpn01(const struct conf *cfg, struct va_resolver *res, const char *value,
     const char *keyauth, struct acme_problem *prob)
 {
 	struct va_addrs a;
@@ -180,7 +180,7 @@ va_tlsalpn01(const struct conf *cfg, struct ub_ctx *ub, const char *value,
 	size_t i;
 	int fd = -1, rc;
 
-	if ((rc = va_lookup(cfg, ub, value, &a, prob)) != 0)
+	if ((rc = va_lookup(cfg, res, value, &a, prob)) != 0)
 		return rc;
 	rc = ACME_ERR_VERIFY;
 	for (i = 0; i < a.n && fd == -1; i++)
