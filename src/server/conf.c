@@ -84,6 +84,8 @@ static const struct key keys[] = {
 	I("http_threads", http_threads, 1, 256),
 	I("validation_workers", validation_workers, 1, 256),
 	I("validation_timeout", validation_timeout, 1, 120),
+	/* BR 3.2.2.8: a CAA lookup serves for its TTL or 8 hours. */
+	I("caa_cache_seconds", caa_cache_seconds, 0, 8 * 3600),
 	S("log_level", log_level),
 };
 
@@ -130,6 +132,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->http_threads = 4;
 	c->validation_workers = 4;
 	c->validation_timeout = 10;
+	c->caa_cache_seconds = 300;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 }
 

@@ -38,6 +38,7 @@ struct conf {
 	char terms_of_service[512];    /* meta.termsOfService, "" = none */
 	char website[512];             /* meta.website */
 	char caa_identities[512];      /* comma-separated */
+	int caa_cache_seconds;         /* CAA RRsets kept (D41); 0: none */
 	int external_account_required; /* meta.externalAccountRequired */
 
 	int authz_reuse;          /* reuse valid authzs for new orders */

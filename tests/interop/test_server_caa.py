@@ -119,3 +119,35 @@ def test_S_CAA_rechecked_at_finalize_after_8_hours(flow):
     assert r.json()["type"] == "urn:ietf:params:acme:error:caa"
     assert acct.get(loc).json()["status"] == "ready"
     assert ca.db("SELECT count(*) FROM certs") == [(0,)]
+
+
+def test_S_CAA_rrsets_cached_for_caa_cache_seconds(flow):
+    """D41: a parent's CAA RRset looked up for one name serves the next
+    name for caa_cache_seconds (default 300 s, BR 3.2.2.8 allows the TTL
+    or 8 hours): a record added in between is not seen yet."""
+    ca, acct, resp = flow
+    assert validate_http01(acct, resp, "a.cached.example.com")["status"] == "valid"
+    caa(ca, "cached.example.com", ("issue", "other-ca.example"))
+    assert validate_http01(acct, resp, "b.cached.example.com")["status"] == "valid"
+
+
+def test_S_CAA_caa_cache_seconds_0_asks_every_time(tmp_path, challtestsrv):
+    from conftest import free_port, start_ca
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01)],
+        config={"caa_identities": "anvil.test", "caa_cache_seconds": 0})
+    ca.dns = challtestsrv
+    resp = Responder(http01)
+    try:
+        acct = Account(Client(ca))
+        assert validate_http01(acct, resp, "a.nocache.example.com")["status"] == "valid"
+        caa(ca, "nocache.example.com", ("issue", "other-ca.example"))
+        az = validate_http01(acct, resp, "b.nocache.example.com")
+        assert az["status"] == "invalid"
+        assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"
+    finally:
+        resp.close()
+        assert ca.stop() == 0
+        ca.log.close()

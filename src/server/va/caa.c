@@ -9,10 +9,13 @@
  * closed).  IP identifiers have no CAA (RFC 8738 7).
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <anvil/err.h>
 
@@ -132,9 +135,170 @@ parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
 	return 0;
 }
 
+/*
+ * The CAA cache (D41): RRsets by name, kept for cfg caa_cache_seconds.
+ * The Baseline Requirements (3.2.2.8) let a CA act on a CAA lookup for
+ * the record's TTL or 8 hours, whichever is greater; a CA sees the same
+ * parent names (example.com, com) in order after order, and
+ * pebble-challtestsrv and many zones answer with TTL 0.  Only definite
+ * answers are kept (records, no records, NXDOMAIN; not failures or
+ * DNSSEC-bogus ones), as the rdata bytes of the answer.  Direct-mapped
+ * slots under one mutex: a lookup holds it for a hash and a copy.
+ */
+#define CAA_CACHE_SLOTS 4096
+#define CAA_CACHE_MAX   1024 /* rdata bytes an entry may hold */
+
+struct caa_entry {
+	char *name; /* NULL: empty */
+	time_t expires;
+	int rcode;
+	size_t n;
+	size_t len[DNSMSG_MAX_RR];
+	unsigned char *rdata; /* the n records back to back */
+};
+
+struct caa_cache {
+	pthread_mutex_t lock;
+	int seconds;
+	struct caa_entry slot[CAA_CACHE_SLOTS];
+};
+
+struct caa_cache *
+caa_cache_new(int seconds)
+{
+	struct caa_cache *c;
+
+	if (seconds <= 0 || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	c->seconds = seconds;
+	return c;
+}
+
+static void
+entry_clear(struct caa_entry *e)
+{
+	free(e->name);
+	free(e->rdata);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+caa_cache_free(struct caa_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CAA_CACHE_SLOTS; i++)
+		entry_clear(&c->slot[i]);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static time_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct caa_entry *
+slot_of(struct caa_cache *c, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+	return &c->slot[h % CAA_CACHE_SLOTS];
+}
+
+/* A cached answer for name into *r (as va_resolve_bounded fills it). */
+static int
+cache_get(struct caa_cache *c, const char *name, struct va_dns_result *r)
+{
+	struct caa_entry *e;
+	size_t i, off = 0, total = 0;
+	int hit = 0;
+
+	pthread_mutex_lock(&c->lock);
+	e = slot_of(c, name);
+	if (e->name != NULL && strcmp(e->name, name) == 0 &&
+	    e->expires > now_s()) {
+		for (i = 0; i < e->n; i++)
+			total += e->len[i];
+		memset(r, 0, sizeof(*r));
+		if ((r->pkt = malloc(total + 1)) != NULL) {
+			memcpy(r->pkt, e->rdata, total);
+			for (i = 0; i < e->n; i++) {
+				r->data[i] = r->pkt + off;
+				r->len[i] = e->len[i];
+				off += e->len[i];
+			}
+			r->n = e->n;
+			r->havedata = r->n > 0;
+			r->rcode = e->rcode;
+			r->nxdomain = e->rcode == DNSMSG_RCODE_NXDOMAIN;
+			hit = 1;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void
+cache_put(struct caa_cache *c, const char *name, const struct va_dns_result *r)
+{
+	struct caa_entry fresh = { 0 }, *e;
+	size_t i, off = 0, total = 0;
+
+	for (i = 0; i < r->n; i++)
+		total += r->len[i];
+	if (total > CAA_CACHE_MAX || (fresh.name = strdup(name)) == NULL ||
+	    (fresh.rdata = malloc(total + 1)) == NULL) {
+		free(fresh.name);
+		return;
+	}
+	for (i = 0; i < r->n; i++) {
+		memcpy(fresh.rdata + off, r->data[i], r->len[i]);
+		fresh.len[i] = r->len[i];
+		off += r->len[i];
+	}
+	fresh.n = r->n;
+	fresh.rcode = r->rcode;
+	fresh.expires = now_s() + c->seconds;
+	pthread_mutex_lock(&c->lock);
+	e = slot_of(c, name);
+	entry_clear(e);
+	*e = fresh;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * The CAA RRset at name, from cache when it holds a fresh one, else
+ * from DNS (kept when definite).  As va_resolve_bounded.
+ */
+static int
+caa_rrset(const struct conf *cfg, struct va_resolver *res,
+    struct caa_cache *cache, const char *name, struct va_dns_result *r)
+{
+	int rc;
+
+	if (cache != NULL && cache_get(cache, name, r))
+		return 0;
+	rc = va_resolve_bounded(res, name, RR_CAA,
+	    cfg->validation_timeout * 1000, r);
+	if (rc == 0 && cache != NULL && !r->bogus &&
+	    (r->rcode == 0 || r->rcode == DNSMSG_RCODE_NXDOMAIN))
+		cache_put(cache, name, r);
+	return rc;
+}
+
 int
-va_caa(const struct conf *cfg, struct va_resolver *res, const char *name,
-    int wildcard, const char *account_id, const char *method,
+va_caa(const struct conf *cfg, struct va_resolver *res, struct caa_cache *cache,
+    const char *name, int wildcard, const char *account_id, const char *method,
     struct acme_problem *prob)
 {
 	const char *at = name;
@@ -149,8 +313,7 @@ va_caa(const struct conf *cfg, struct va_resolver *res, const char *name,
 		int n = 0, has_issue = 0, has_wild = 0, ok = 0;
 		size_t k;
 
-		rc = va_resolve_bounded(res, at, RR_CAA,
-		    cfg->validation_timeout * 1000, &r);
+		rc = caa_rrset(cfg, res, cache, at, &r);
 		if (rc != 0 || r.bogus ||
 		    (r.rcode != 0 && r.rcode != DNSMSG_RCODE_NXDOMAIN)) {
 			va_dns_result_release(&r);

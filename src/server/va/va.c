@@ -47,6 +47,7 @@ struct va {
 	struct va_resolver **resolvers;  /* one per worker, its own */
 	struct va_resolver *recheck_res; /* for CAA re-checks at finalize */
 	pthread_mutex_t recheck_lock;    /* guards recheck_res and its base */
+	struct caa_cache *caa;           /* shared by the workers, or NULL */
 	int nthreads;
 };
 
@@ -66,7 +67,8 @@ problem_text(const struct acme_problem *p)
 }
 
 static void
-validate(struct srv *srv, struct va_resolver *res, const char *chall_id)
+validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
+    const char *chall_id)
 {
 	struct acme_problem prob = { 0 }, result = { 0 };
 	struct store *st = srv->store;
@@ -112,7 +114,7 @@ validate(struct srv *srv, struct va_resolver *res, const char *chall_id)
 	}
 	/* CAA is checked once control is shown (S-CAA, BR 3.2.2.8). */
 	if (ok && z.ident.type == ACME_IDENT_DNS &&
-	    va_caa(srv->cfg, res, value, z.wildcard, z.account_id,
+	    va_caa(srv->cfg, res, caa, value, z.wildcard, z.account_id,
 		store_chall_type_name(ch.type), &result) != 0)
 		ok = 0;
 	ch.attempts++;
@@ -181,7 +183,7 @@ worker(void *arg)
 		va->count--;
 		trim = ++va->validations % VA_TRIM_EVERY == 0;
 		pthread_mutex_unlock(&va->lock);
-		validate(va->srv, res, id);
+		validate(va->srv, res, va->caa, id);
 		/*
 		 * glibc keeps the pages freed in each thread's arena; over a
 		 * long run the arenas of the HTTP and validation threads grow
@@ -210,8 +212,9 @@ va_recheck_caa(struct va *va, const struct store_authz *z,
 	    va->srv->now() - won->validated <= VA_CAA_RECHECK_AFTER)
 		return 0;
 	pthread_mutex_lock(&va->recheck_lock);
-	rc = va_caa(va->srv->cfg, va->recheck_res, z->ident.value, z->wildcard,
-	    z->account_id, store_chall_type_name(won->type), prob);
+	/* No cache: the check is made again because the last is old. */
+	rc = va_caa(va->srv->cfg, va->recheck_res, NULL, z->ident.value,
+	    z->wildcard, z->account_id, store_chall_type_name(won->type), prob);
 	pthread_mutex_unlock(&va->recheck_lock);
 	return rc;
 }
@@ -284,6 +287,7 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	pthread_mutex_init(&va->recheck_lock, NULL);
 	va->recheck_res =
 	    va_resolver_new(srv->cfg->resolver, srv->cfg->dnssec_trust_anchor);
+	va->caa = caa_cache_new(srv->cfg->caa_cache_seconds);
 	free(jobs);
 	jobs = NULL;
 	for (t = 0; t < srv->cfg->validation_workers; t++) {
@@ -340,6 +344,7 @@ va_close(struct va *va)
 		va_resolver_free(va->resolvers[t]);
 	free(va->resolvers);
 	va_resolver_free(va->recheck_res);
+	caa_cache_free(va->caa);
 	pthread_mutex_destroy(&va->recheck_lock);
 	pthread_mutex_destroy(&va->lock);
 	pthread_cond_destroy(&va->cond);

@@ -96,14 +96,24 @@ int va_resolve_bounded(struct va_resolver *res, const char *host, int type,
 int va_dns01(const struct conf *cfg, struct va_resolver *res, const char *name,
     const char *keyauth, struct acme_problem *prob);
 
+struct caa_cache;
+
+/*
+ * The CAA RRsets looked up lately, shared by every thread (D41): each
+ * kept for seconds.  NULL when seconds is 0 (no cache) or out of memory.
+ */
+struct caa_cache *caa_cache_new(int seconds);
+void caa_cache_free(struct caa_cache *c);
+
 /*
  * CAA check (RFC 8659, 8657) for a DNS name (the base name of a
- * wildcard, with wildcard set), for account_id validating with method.
+ * wildcard, with wildcard set), for account_id validating with method,
+ * with RRsets from cache when it holds fresh ones (NULL: always asks).
  * Returns 0 when this CA may issue, else an error with prob set (caa).
  */
-int va_caa(const struct conf *cfg, struct va_resolver *res, const char *name,
-    int wildcard, const char *account_id, const char *method,
-    struct acme_problem *prob);
+int va_caa(const struct conf *cfg, struct va_resolver *res,
+    struct caa_cache *cache, const char *name, int wildcard,
+    const char *account_id, const char *method, struct acme_problem *prob);
 
 /* One tls-alpn-01 attempt (RFC 8737) for an identifier value. */
 int va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
