@@ -147,13 +147,14 @@ parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
  */
 #define CAA_CACHE_SLOTS 4096
 #define CAA_CACHE_MAX   1024 /* rdata bytes an entry may hold */
+#define CAA_CACHE_RRS   32   /* records an entry may hold (va_caa reads 32) */
 
 struct caa_entry {
 	char *name; /* NULL: empty */
 	time_t expires;
 	int rcode;
 	size_t n;
-	size_t len[DNSMSG_MAX_RR];
+	uint16_t len[CAA_CACHE_RRS];
 	unsigned char *rdata; /* the n records back to back */
 };
 
@@ -254,6 +255,8 @@ cache_put(struct caa_cache *c, const char *name, const struct va_dns_result *r)
 	struct caa_entry fresh = { 0 }, *e;
 	size_t i, off = 0, total = 0;
 
+	if (r->n > CAA_CACHE_RRS)
+		return;
 	for (i = 0; i < r->n; i++)
 		total += r->len[i];
 	if (total > CAA_CACHE_MAX || (fresh.name = strdup(name)) == NULL ||
@@ -263,7 +266,7 @@ cache_put(struct caa_cache *c, const char *name, const struct va_dns_result *r)
 	}
 	for (i = 0; i < r->n; i++) {
 		memcpy(fresh.rdata + off, r->data[i], r->len[i]);
-		fresh.len[i] = r->len[i];
+		fresh.len[i] = (uint16_t)r->len[i];
 		off += r->len[i];
 	}
 	fresh.n = r->n;
