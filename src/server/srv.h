@@ -8,6 +8,7 @@
 #define ANVIL_SRV_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <jansson.h>
 
@@ -34,6 +35,20 @@ struct srv {
 	int inflight;        /* requests being served (atomic) */
 	time_t (*now)(void); /* clock; tests may replace it */
 };
+
+/*
+ * FNV-1a of a string: spreads keys (random ids, DNS names) over the
+ * slots of the server's direct-mapped caches.
+ */
+static inline uint64_t
+srv_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
 
 #define REQ_MAX_BODY    (64 * 1024) /* bytes of one request body */
 #define REQ_MAX_HEADERS 64          /* response headers per reply */

@@ -15,6 +15,7 @@
 #include <anvil/jwk.h>
 
 #include "keycache.h"
+#include "../srv.h"
 
 #include "internal.h"
 
@@ -65,17 +66,6 @@ keycache_free(struct keycache *kc)
 	free(kc);
 }
 
-/* FNV-1a: ids are random already; this only spreads them. */
-static size_t
-hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 static EVP_PKEY *
 import(const char *jwk_text, struct acme_problem *prob)
 {
@@ -91,7 +81,7 @@ EVP_PKEY *
 keycache_get(struct keycache *kc, const char *id, const char *jwk_text,
     struct acme_problem *prob)
 {
-	struct slot *s = &kc->slot[hash(id) & kc->mask];
+	struct slot *s = &kc->slot[srv_hash(id) & kc->mask];
 	EVP_PKEY *key = NULL, *old = NULL;
 	char *nid, *njwk;
 

@@ -209,11 +209,7 @@ now_s(void)
 static struct caa_entry *
 slot_of(struct caa_cache *c, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *name != '\0'; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return &c->slot[h % CAA_CACHE_SLOTS];
+	return &c->slot[srv_hash(name) % CAA_CACHE_SLOTS];
 }
 
 /* A cached answer for name into *r (as va_resolve_bounded fills it). */
