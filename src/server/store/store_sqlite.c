@@ -342,13 +342,18 @@ oom(struct acme_problem *prob)
  * Opens path with the pragmas every connection needs: WAL (checked: a
  * file system without shared memory would silently keep the rollback
  * journal), synchronous=NORMAL (durability comes from the group commit
- * in durable()), a 5 s busy timeout and foreign keys.
+ * in durable()), a 5 s busy timeout and foreign keys.  A new database
+ * gets 1 KiB pages (D42): every commit writes each page it touched to
+ * the WAL, and ACME rows are a few hundred bytes, so 4 KiB pages wrote
+ * 2.8x the bytes per issuance.  The pragma only takes effect before
+ * the first page is written; an existing database keeps its size.
  * Returns 0 with *out set, or ACME_ERR_IO with prob set.
  */
 static int
 open_db(const char *path, sqlite3 **out, struct acme_problem *prob)
 {
-	static const char pragmas[] = "PRAGMA busy_timeout = 5000;"
+	static const char pragmas[] = "PRAGMA page_size = 1024;"
+				      "PRAGMA busy_timeout = 5000;"
 				      "PRAGMA synchronous = NORMAL;"
 				      "PRAGMA foreign_keys = ON;";
 	sqlite3 *db = NULL;

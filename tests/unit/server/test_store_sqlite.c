@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * What only the SQLite back end has: its numbered migrations.  A database
+ * What only the SQLite back end has: its page size (D42) and its numbered
+ * migrations.  For the migrations, a database
  * is put back into the shape of the version before the newest (the newest
  * migration's additions dropped, user_version lowered, rows written the
  * old way), then opened again: the newest migration must bring it up and
@@ -103,10 +104,91 @@ store_sqlite__cert_profile_migration_backfills(void **state)
 	free(dir);
 }
 
+/*
+ * A certificate chain several pages long goes in, is read back whole
+ * after the store is opened again, and the database has the page size
+ * want.
+ */
+static void
+long_chain_round_trip(const char *path, int want)
+{
+	char url[4200], *chain;
+	struct store *s;
+	struct store_cert c, got;
+	sqlite3 *db = NULL;
+	size_t i, n = 6000;
+
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	chain = malloc(n + 1);
+	assert_non_null(chain);
+	for (i = 0; i < n; i++)
+		chain[i] = i % 65 == 64 ? '\n' : (char)('A' + i % 26);
+	chain[n] = '\0';
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_new_id(c.id), 0);
+	snprintf(c.serial, sizeof(c.serial), "01");
+	snprintf(c.account_id, sizeof(c.account_id), "acct1");
+	snprintf(c.order_id, sizeof(c.order_id), "order1");
+	c.chain_pem = chain;
+	c.not_before = 1000;
+	c.not_after = 2000;
+	c.reason = -1;
+	s = store_open(url, NULL);
+	assert_non_null(s);
+	assert_int_equal(s->ops->cert_insert(s, &c, NULL), 0);
+	store_close(s);
+	s = store_open(url, NULL);
+	assert_non_null(s);
+	assert_int_equal(s->ops->cert_get(s, c.id, &got, NULL), 0);
+	assert_string_equal(got.chain_pem, chain);
+	store_cert_release(&got);
+	store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(number(db, "PRAGMA page_size"), want);
+	assert_string_equal(sqlite3_errmsg(db), "not an error");
+	sqlite3_close(db);
+	free(chain);
+}
+
+/* A new database is made with 1 KiB pages (D42). */
+static void
+store_sqlite__new_database_has_1k_pages(void **state)
+{
+	char *dir = th_tmpdir(), path[4096];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	long_chain_round_trip(path, 1024);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* A database made with 4 KiB pages (before D42) keeps them and works. */
+static void
+store_sqlite__existing_database_keeps_its_page_size(void **state)
+{
+	char *dir = th_tmpdir(), path[4096];
+	sqlite3 *db = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec_ok(db, "PRAGMA page_size = 4096; CREATE TABLE t (x);"
+		    " DROP TABLE t;");
+	assert_int_equal(number(db, "PRAGMA page_size"), 4096);
+	sqlite3_close(db);
+	long_chain_round_trip(path, 4096);
+	th_rmtree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(store_sqlite__new_database_has_1k_pages),
+		cmocka_unit_test(
+		    store_sqlite__existing_database_keeps_its_page_size),
 		cmocka_unit_test(
 		    store_sqlite__cert_profile_migration_backfills),
 	};
