@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for b64url.c: RFC 4648 vectors and every strictness rule. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,60 @@ b64url__rejects_foreign_bytes(void **state)
 	assert_null(out);
 }
 
+/*
+ * Every byte value in each position of a group of four and of a final
+ * group of three: accepted exactly when it is in the alphabet, with the
+ * alphabet's value (the decoder's table against the encoder's alphabet).
+ */
+static void
+b64url__every_byte_in_every_position(void **state)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char *out = NULL;
+	size_t len, pos, n;
+	int c;
+
+	(void)state;
+	for (n = 3; n <= 4; n++) {
+		for (pos = 0; pos < n; pos++) {
+			for (c = 0; c < 256; c++) {
+				/* "AAAA" or "AAA" with c at pos; in the last
+				 * place of three, only values with low bits
+				 * 00 are canonical. */
+				char in[4] = { 'A', 'A', 'A', 'A' };
+				const char *at =
+				    c != 0 ? strchr(alpha, c) : NULL;
+				int v = at != NULL ? (int)(at - alpha) : -1;
+				int ok = v >= 0 &&
+					 !(n == 3 && pos == 2 && (v & 3) != 0);
+				int rc;
+
+				in[pos] = (char)c;
+				rc = acme_b64url_decode(in, n, &out, &len);
+				assert_int_equal(rc, ok ? 0 : ACME_ERR_INVAL);
+				if (!ok) {
+					assert_null(out);
+					continue;
+				}
+				assert_int_equal(len, n - 1);
+				/* The 24 (or 18) bits hold v at its place. */
+				{
+					uint32_t w = (uint32_t)out[0] << 16 |
+						     (uint32_t)out[1] << 8 |
+						     (n == 4 ? out[2] : 0);
+
+					assert_int_equal(w >> (18 - 6 * pos) &
+							     63,
+					    (uint32_t)v);
+				}
+				free(out);
+				out = NULL;
+			}
+		}
+	}
+}
+
 static void
 b64url__rejects_impossible_length(void **state)
 {
@@ -187,6 +242,7 @@ main(void)
 		cmocka_unit_test(b64url__rejects_whitespace),
 		cmocka_unit_test(b64url__rejects_standard_alphabet),
 		cmocka_unit_test(b64url__rejects_foreign_bytes),
+		cmocka_unit_test(b64url__every_byte_in_every_position),
 		cmocka_unit_test(b64url__rejects_impossible_length),
 		cmocka_unit_test(b64url__rejects_nonzero_trailing_bits),
 		cmocka_unit_test(b64url__encode_to_bounds),

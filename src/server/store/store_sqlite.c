@@ -631,12 +631,17 @@ col_dup(sqlite3_stmt *q, int i, int *err)
 	return s;
 }
 
+/* Copies a text column into out[size], cut at size - 1 bytes as
+ * snprintf() would cut it, without a format to interpret. */
 static void
 col_copy(sqlite3_stmt *q, int i, char *out, size_t size)
 {
-	const unsigned char *t = sqlite3_column_text(q, i);
+	const char *t = (const char *)sqlite3_column_text(q, i);
+	size_t n = t != NULL ? strnlen(t, size - 1) : 0;
 
-	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
+	if (n > 0)
+		memcpy(out, t, n);
+	out[n] = '\0';
 }
 
 /*
