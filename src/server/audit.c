@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The append-only JSON-lines audit log (see audit.h): each line is
- * written whole under a lock and is on disk before audit_write()
- * returns, through a group commit shared by concurrent writers.
+ * The audit log (see audit.h): lines recorded in the store's outbox by
+ * the transactions they describe, copied to the file by one thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,56 +9,264 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <anvil/err.h>
+#include <anvil/log.h>
 
 #include "audit.h"
-#include "gsync.h"
 
 #include "internal.h"
 
+/* Lines read from the outbox per round; the file tail checked at start. */
+#define AUDIT_ROWS 128
+#define AUDIT_TAIL (1 << 20)
+/* After a failed copy (a full disk), the next try. */
+#define AUDIT_RETRY_MS 1000
+
 struct audit {
 	int fd;
-	pthread_mutex_t lock; /* one line at a time */
-	struct gsync gs;      /* then a shared fdatasync (group commit) */
+	struct store *st;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* kicked or stopping */
+	int kicked, stopping, failed;
+	char *tail; /* at start: the file's last bytes, for copy() */
 };
 
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static int
-flush_log(void *arg)
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Whether line is one of the whole lines of tail (see read_tail): found
+ * between two newlines.
+ */
+static int
+in_tail(const char *tail, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p = tail;
+
+	while ((p = strstr(p, line)) != NULL) {
+		if (p > tail && p[-1] == '\n' && p[n] == '\n')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/*
+ * Appends the lines pending in the outbox to the file, flushes it, then
+ * drops them from the outbox; rounds of AUDIT_ROWS until none is left.
+ * At start, lines the file already holds (a crash after the flush and
+ * before the drop) are dropped without a second copy.  Returns 0, or -1
+ * with the lines left pending for the next try.
+ */
+static int
+copy(struct audit *a)
+{
+	struct store_audit rows[AUDIT_ROWS];
+	struct acme_problem prob = { 0 };
+	size_t n, i, from, len;
+	char *buf, *p;
+	int rc = 0;
+
+	do {
+		if (a->st->ops->audit_pending(a->st, rows, AUDIT_ROWS, &n,
+			&prob) != 0) {
+			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
+			    prob.detail);
+			acme_problem_release(&prob);
+			return -1;
+		}
+		from = 0;
+		if (a->tail != NULL)
+			while (from < n && in_tail(a->tail, rows[from].line))
+				from++;
+		for (len = 0, i = from; i < n; i++)
+			len += strlen(rows[i].line) + 1;
+		if ((p = buf = malloc(len + 1)) == NULL)
+			rc = -1;
+		for (i = from; buf != NULL && i < n; i++) {
+			size_t l = strlen(rows[i].line);
+
+			memcpy(p, rows[i].line, l);
+			p[l] = '\n';
+			p += l + 1;
+		}
+		if (rc == 0 && len > 0 &&
+		    (write_all(a->fd, buf, len) != 0 ||
+			fdatasync(a->fd) != 0)) {
+			acme_log(ACME_LOG_ERROR, "audit log",
+			    "detail=\"cannot write: %s; %zu lines kept to "
+			    "copy again\"",
+			    strerror(errno), n - from);
+			rc = -1;
+		}
+		if (rc == 0 && n > 0 &&
+		    a->st->ops->audit_done(a->st, rows[n - 1].seq, &prob) !=
+			0) {
+			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
+			    prob.detail);
+			acme_problem_release(&prob);
+			rc = -1;
+		}
+		free(buf);
+		for (i = 0; i < n; i++)
+			free(rows[i].line);
+	} while (rc == 0 && n == AUDIT_ROWS);
+	return rc;
+}
+
+static void *
+copier(void *arg)
 {
 	struct audit *a = arg;
+	struct timespec until;
+	int stop;
 
-	return fdatasync(a->fd) == 0 ? 0 : ACME_ERR_IO;
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		while (!a->kicked && !a->stopping) {
+			if (!a->failed) {
+				pthread_cond_wait(&a->cond, &a->lock);
+				continue;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += AUDIT_RETRY_MS / 1000;
+			if (pthread_cond_timedwait(&a->cond, &a->lock,
+				&until) != 0)
+				break;
+		}
+		a->kicked = 0;
+		stop = a->stopping;
+		pthread_mutex_unlock(&a->lock);
+		a->failed = copy(a) != 0;
+		if (stop)
+			break;
+		/* Lines committed meanwhile share the next flush. */
+		nap_ms(AUDIT_BATCH_MS);
+	}
+	return NULL;
+}
+
+/*
+ * The file's last AUDIT_TAIL bytes for in_tail(), led by a newline when
+ * they start at the file's start (else the first line may be cut, and
+ * is left without one so that it matches nothing), NULL when the file
+ * is empty.  If a crash cut the last line short, a newline is appended
+ * to the file so that the next line starts on its own.  Returns 0, or
+ * -1 with errno set.
+ */
+static int
+read_tail(int fd, char **out)
+{
+	struct stat sb;
+	off_t from;
+	ssize_t r;
+	size_t got = 0, want;
+	char *t;
+
+	*out = NULL;
+	if (fstat(fd, &sb) != 0)
+		return -1;
+	if (sb.st_size == 0)
+		return 0;
+	from = sb.st_size > AUDIT_TAIL ? sb.st_size - AUDIT_TAIL : 0;
+	want = (size_t)(sb.st_size - from);
+	if ((t = malloc(want + 3)) == NULL)
+		return -1;
+	t[0] = from == 0 ? '\n' : ' ';
+	while (got < want) {
+		r = pread(fd, t + 1 + got, want - got, from + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got == 0 || t[got] != '\n') {
+		/* Cut short (or unreadable): the rest goes after a newline. */
+		if (write_all(fd, "\n", 1) != 0) {
+			free(t);
+			return -1;
+		}
+		t[1 + got++] = '\n';
+	}
+	t[1 + got] = '\0';
+	*out = t;
+	return 0;
 }
 
 struct audit *
-audit_open(const char *path, struct acme_problem *prob)
+audit_open(const char *path, struct store *st, struct acme_problem *prob)
 {
 	struct audit *a = calloc(1, sizeof(*a));
+	pthread_condattr_t ca;
 
 	if (a == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 		return NULL;
 	}
-	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (a->fd == -1) {
+	a->st = st;
+	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (a->fd == -1 || read_tail(a->fd, &a->tail) != 0) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "audit log %s: %s", path, strerror(errno));
-		free(a);
-		return NULL;
+		goto fail;
 	}
-	if (gsync_init(&a->gs) != 0) {
+	/* What a crash left recorded and not copied goes first. */
+	if (copy(a) != 0) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
-		close(a->fd);
-		free(a);
-		return NULL;
+		    "audit log %s: cannot copy the recorded lines", path);
+		goto fail;
 	}
+	free(a->tail);
+	a->tail = NULL;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&a->lock, NULL);
+	if (pthread_create(&a->thread, NULL, copier, a) != 0) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "audit log: cannot start its thread");
+		pthread_cond_destroy(&a->cond);
+		pthread_mutex_destroy(&a->lock);
+		goto fail;
+	}
 	return a;
+fail:
+	free(a->tail);
+	if (a->fd != -1)
+		close(a->fd);
+	free(a);
+	return NULL;
 }
 
 void
@@ -67,21 +274,26 @@ audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	pthread_mutex_lock(&a->lock);
+	a->stopping = 1;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
 	close(a->fd);
+	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
-	gsync_destroy(&a->gs);
 	free(a);
 }
 
 int
-audit_write(struct audit *a, const char *kind, json_t *event)
+audit_record(struct audit *a, const char *kind, json_t *event,
+    struct acme_problem *prob)
 {
 	struct timespec ts;
 	struct tm tm;
 	char when[96], *line = NULL;
 	json_t *rec;
-	size_t len;
-	int rc = ACME_ERR_NOMEM;
+	int rc;
 
 	if (a == NULL)
 		return 0;
@@ -91,20 +303,26 @@ audit_write(struct audit *a, const char *kind, json_t *event)
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, ts.tv_nsec / 1000000);
 	rec = json_pack("{s:s, s:s}", "time", when, "event", kind);
-	if (rec == NULL || json_object_update(rec, event) != 0)
-		goto out;
-	if ((line = json_dumps(rec, JSON_COMPACT)) == NULL)
-		goto out;
-	len = strlen(line);
-	line[len++] = '\n'; /* json_dumps left room for the NUL */
-	pthread_mutex_lock(&a->lock);
-	rc = write(a->fd, line, len) == (ssize_t)len ? 0 : ACME_ERR_IO;
-	pthread_mutex_unlock(&a->lock);
-	/* The line is on disk before the caller goes on. */
-	if (rc == 0)
-		rc = gsync_commit(&a->gs, flush_log, a);
-out:
+	if (rec == NULL || event == NULL ||
+	    json_object_update(rec, event) != 0 ||
+	    (line = json_dumps(rec, JSON_COMPACT)) == NULL) {
+		json_decref(rec);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	}
+	rc = a->st->ops->audit_add(a->st, line, prob);
 	free(line);
 	json_decref(rec);
 	return rc;
+}
+
+void
+audit_kick(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->kicked = 1;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
 }

@@ -174,7 +174,7 @@ cmd_serve(int argc, char **argv)
 	log_retired(&srv);
 	if ((srv.issuer = issuer_open(&cfg, &prob)) == NULL)
 		die("issuer", &prob);
-	if ((srv.audit = audit_open(cfg.audit_log, &prob)) == NULL)
+	if ((srv.audit = audit_open(cfg.audit_log, srv.store, &prob)) == NULL)
 		die("audit log", &prob);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((srv.va = va_open(&srv, &prob)) == NULL)

@@ -76,6 +76,22 @@ class CA:
         finally:
             con.close()
 
+    def audit(self, pred, timeout=10.0):
+        """The audit.log lines (parsed) once one satisfies pred: the copier
+        appends a committed line within AUDIT_BATCH_MS (D44), so a test
+        polls for it.  Raises AssertionError if none does in time."""
+        import json
+        path = os.path.join(self.dir, "audit.log")
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(path) as f:
+                lines = [json.loads(ln) for ln in f if ln.strip()]
+            if any(pred(e) for e in lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no such audit line in {lines!r}")
+            time.sleep(0.02)
+
     def restart(self):
         """Starts serve again on the same directory (after stop())."""
         self.log.close()

@@ -47,8 +47,7 @@ def check_cert(ca, live, names):
                             capture_output=True, text=True).stdout.strip()
     serial = serial.split("=")[1].lower().lstrip("0")
     assert ca.db("SELECT count(*) FROM certs WHERE serial = ?", (serial,)) == [(1,)]
-    with open(os.path.join(ca.dir, "audit.log")) as f:
-        assert any('"issuance"' in line and serial in line for line in f)
+    ca.audit(lambda e: e["event"] == "issuance" and e["serial"] == serial)
     return cert
 
 

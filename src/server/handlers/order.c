@@ -410,7 +410,16 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	cert.not_before = out.not_before;
 	cert.not_after = out.not_after;
 	cert.reason = -1;
-	/* The certificate and the valid order in one transaction. */
+	names = json_array();
+	for (i = 0; names != NULL && i < o->nident; i++)
+		json_array_append_new(names, json_string(o->idents[i].value));
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I}", "serial",
+	    cert.serial, "cert", cert.id, "order", o->id, "account",
+	    o->account_id, "names", names, "profile", p->name, "not_before",
+	    (json_int_t)cert.not_before, "not_after",
+	    (json_int_t)cert.not_after);
+	/* The certificate, the valid order and the audit line in one
+	 * transaction (D44). */
 	rc = srv->store->ops->begin(srv->store, prob);
 	if (rc == 0)
 		rc = srv->store->ops->cert_insert(srv->store, &cert, prob);
@@ -418,23 +427,16 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 		rc = srv->store->ops->order_set_status(srv->store, o->id,
 		    ST_PROCESSING, ST_VALID, NULL, cert.id, prob);
 	if (rc == 0)
+		rc = audit_record(srv->audit, "issuance", ev, prob);
+	if (rc == 0)
 		rc = srv->store->ops->commit(srv->store, prob);
 	if (rc != 0)
 		srv->store->ops->rollback(srv->store);
+	json_decref(ev);
 	if (rc == 0) {
+		audit_kick(srv->audit);
 		o->status = ST_VALID;
 		snprintf(o->cert_id, sizeof(o->cert_id), "%s", cert.id);
-		names = json_array();
-		for (i = 0; names != NULL && i < o->nident; i++)
-			json_array_append_new(names,
-			    json_string(o->idents[i].value));
-		ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I}",
-		    "serial", cert.serial, "cert", cert.id, "order", o->id,
-		    "account", o->account_id, "names", names, "profile",
-		    p->name, "not_before", (json_int_t)cert.not_before,
-		    "not_after", (json_int_t)cert.not_after);
-		audit_write(srv->audit, "issuance", ev);
-		json_decref(ev);
 	}
 	free(out.chain_pem);
 	free(out.alt_chain_pem);

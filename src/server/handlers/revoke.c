@@ -133,8 +133,22 @@ h_revoke(struct srv *srv, struct req *req, struct resp *resp)
 		    "this account may not revoke that certificate");
 		goto fail;
 	}
-	rc = srv->store->ops->cert_revoke(srv->store, rec.id, srv->now(),
-	    has_reason == 0 ? (int)reason : -1, &prob);
+	ev = json_pack("{s:s, s:s, s:s*, s:I, s:s}", "serial", serial, "cert",
+	    rec.id, "account", req->acct != NULL ? req->acct->id : NULL,
+	    "reason", (json_int_t)(has_reason == 0 ? reason : -1), "by",
+	    req->acct != NULL ? "account" : "certificate key");
+	/* The revocation and its audit line in one transaction (D44). */
+	if ((rc = srv->store->ops->begin(srv->store, &prob)) == 0) {
+		if ((rc = srv->store->ops->cert_revoke(srv->store, rec.id,
+			 srv->now(), has_reason == 0 ? (int)reason : -1,
+			 &prob)) == 0 &&
+		    (rc = audit_record(srv->audit, "revocation", ev, &prob)) ==
+			0)
+			rc = srv->store->ops->commit(srv->store, &prob);
+		if (rc != 0)
+			srv->store->ops->rollback(srv->store);
+	}
+	json_decref(ev);
 	if (rc == STORE_ERR_CONFLICT) {
 		acme_problem_set(&prob, ACME_PROB_ALREADY_REVOKED,
 		    "certificate %s is already revoked", serial);
@@ -142,12 +156,7 @@ h_revoke(struct srv *srv, struct req *req, struct resp *resp)
 	}
 	if (rc != 0)
 		goto fail;
-	ev = json_pack("{s:s, s:s, s:s*, s:I, s:s}", "serial", serial, "cert",
-	    rec.id, "account", req->acct != NULL ? req->acct->id : NULL,
-	    "reason", (json_int_t)(has_reason == 0 ? reason : -1), "by",
-	    req->acct != NULL ? "account" : "certificate key");
-	audit_write(srv->audit, "revocation", ev);
-	json_decref(ev);
+	audit_kick(srv->audit);
 	resp->status = 200;
 	resp->content_type = NULL;
 	goto out;

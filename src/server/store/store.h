@@ -149,6 +149,12 @@ struct store_job {
 	time_t not_before; /* do not run before this time */
 };
 
+/* An audit line recorded with its event, not yet copied to the file. */
+struct store_audit {
+	int64_t seq; /* order of recording */
+	char *line;  /* owned: one JSON object, no newline */
+};
+
 struct store;
 
 struct store_ops {
@@ -286,6 +292,21 @@ struct store_ops {
 	 */
 	int (*order_replacing)(struct store *s, const char *cert_id,
 	    char out[STORE_ID_SIZE], struct acme_problem *prob);
+
+	/*
+	 * The audit outbox (D44): audit_add records a line in the
+	 * transaction of the change it describes; audit_pending reads up
+	 * to max of them, oldest first (free each line); audit_done drops
+	 * those up to seq once the file has them, without a flush of its
+	 * own (a crash before the next flush only makes them pending
+	 * again, and the copier skips lines the file already ends with).
+	 */
+	int (*audit_add)(struct store *s, const char *line,
+	    struct acme_problem *prob);
+	int (*audit_pending)(struct store *s, struct store_audit *rows,
+	    size_t max, size_t *n, struct acme_problem *prob);
+	int (*audit_done)(struct store *s, int64_t seq,
+	    struct acme_problem *prob);
 
 	/* External account binding keys. */
 	int (*eab_insert)(struct store *s, const struct store_eab *e,

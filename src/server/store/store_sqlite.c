@@ -98,6 +98,11 @@ static const char *const migrations[] = {
 	" WHERE o.id = certs.order_id), '');"
 	"CREATE INDEX orders_by_profile ON orders (profile, status);"
 	"PRAGMA user_version = 3;",
+	/* 4: the audit outbox (D44): each audit line is recorded in the
+	 * transaction of its event and copied to audit.log afterwards. */
+	"CREATE TABLE audit_outbox (seq INTEGER PRIMARY KEY,"
+	" line TEXT NOT NULL);"
+	"PRAGMA user_version = 4;",
 };
 
 enum stmt {
@@ -141,6 +146,9 @@ enum stmt {
 	S_EAB_GET,
 	S_EAB_EXISTS,
 	S_EAB_BIND,
+	S_AUDIT_ADD,
+	S_AUDIT_PENDING,
+	S_AUDIT_DONE,
 	S__COUNT
 };
 
@@ -243,6 +251,10 @@ static const char *const sql[S__COUNT] = {
 	[S_EAB_EXISTS] = "SELECT 1 FROM eab WHERE kid = ?",
 	[S_EAB_BIND] = "UPDATE eab SET account_id = ? WHERE kid = ?"
 		       " AND account_id = ''",
+	[S_AUDIT_ADD] = "INSERT INTO audit_outbox (line) VALUES (?)",
+	[S_AUDIT_PENDING] = "SELECT seq, line FROM audit_outbox ORDER BY seq"
+			    " LIMIT ?",
+	[S_AUDIT_DONE] = "DELETE FROM audit_outbox WHERE seq <= ?",
 };
 
 struct sq;
@@ -682,7 +694,8 @@ sq_rollback(struct store *st)
 
 	enter(s);
 	step_write(st, prep(st, S_ROLLBACK, NULL, ""), 0, NULL);
-	leave(s, 2, 0, NULL);
+	/* BEGIN's hold too, unless BEGIN itself failed (and let it go). */
+	leave(s, held > 1 ? 2 : 1, 0, NULL);
 }
 
 /* --- accounts --- */
@@ -1185,6 +1198,51 @@ job_list(struct store *st, struct store_job *jobs, size_t max, size_t *n,
 	return rc;
 }
 
+/* --- the audit outbox --- */
+
+static int
+audit_add(struct store *st, const char *line, struct acme_problem *prob)
+{
+	return run(st, prep(st, S_AUDIT_ADD, prob, "s", line), prob);
+}
+
+static int
+audit_pending(struct store *st, struct store_audit *rows, size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_AUDIT_PENDING, prob, "i",
+	    (long long)(max > INT64_MAX ? INT64_MAX : max));
+	int rc = SQLITE_DONE, err = 0;
+
+	*n = 0;
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		rows[*n].seq = sqlite3_column_int64(q, 0);
+		if ((rows[*n].line = col_dup(q, 1, &err)) == NULL)
+			break;
+		(*n)++;
+	}
+	if (err || (*n < max && rc == SQLITE_ROW))
+		rc = oom(prob);
+	else if (*n < max && rc != SQLITE_DONE)
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+	else
+		rc = 0;
+	sqlite3_reset(q);
+	if (rc != 0) {
+		while (*n > 0)
+			free(rows[--*n].line);
+	}
+	return rc;
+}
+
+static int
+audit_done(struct store *st, int64_t seq, struct acme_problem *prob)
+{
+	return run(st, prep(st, S_AUDIT_DONE, prob, "i", (long long)seq), prob);
+}
+
 /* --- certificates --- */
 
 static int
@@ -1600,9 +1658,30 @@ LOCKED(eab_bind,
     (struct store * st, const char *kid, const char *account_id,
 	struct acme_problem *prob),
     (st, kid, account_id, prob))
+LOCKED(audit_add,
+    (struct store * st, const char *line, struct acme_problem *prob),
+    (st, line, prob))
+LOCKED(audit_pending,
+    (struct store * st, struct store_audit *rows, size_t max, size_t *n,
+	struct acme_problem *prob),
+    (st, rows, max, n, prob))
 LOCKED(orders_unclaim,
     (struct store * st, size_t *n, struct acme_problem *prob), (st, n, prob))
 #undef LOCKED
+
+/* As audit_done, leaving the flush to a later write (see store.h). */
+static int
+locked_audit_done(struct store *st, int64_t seq, struct acme_problem *prob)
+{
+	struct sq *s = (struct sq *)st;
+	int before, rc;
+
+	enter(s);
+	before = s->unflushed;
+	rc = audit_done(st, seq, prob);
+	s->unflushed = before;
+	return leave(s, 1, rc, prob);
+}
 
 /* As locked_order_set_status, leaving the flush to a later write. */
 static int
@@ -1655,4 +1734,7 @@ static const struct store_ops sqlite_ops = {
 	.eab_insert = locked_eab_insert,
 	.eab_get = locked_eab_get,
 	.eab_bind = locked_eab_bind,
+	.audit_add = locked_audit_add,
+	.audit_pending = locked_audit_pending,
+	.audit_done = locked_audit_done,
 };

@@ -126,7 +126,13 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 		free(ch.error);
 		ch.error = problem_text(&result);
 	}
-	/* The outcome and the finished job in one transaction. */
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s*}", "chall",
+	    ch.id, "authz", z.id, "account", z.account_id, "type",
+	    store_chall_type_name(ch.type), "identifier_type",
+	    acme_ident_type_name(z.ident.type), "identifier", value, "valid",
+	    ok, "error", ok ? NULL : result.detail);
+	/* The outcome, the finished job and the audit line in one
+	 * transaction (D44). */
 	if (st->ops->begin(st, &prob) == 0) {
 		if (st->ops->chall_update(st, &ch, ST_PROCESSING, &prob) == 0)
 			st->ops->authz_set_status(st, z.id, ST_PENDING,
@@ -135,18 +141,15 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 				 0,
 			    &prob);
 		if (st->ops->job_done(st, chall_id, &prob) == 0 &&
+		    audit_record(srv->audit, "validation", ev, &prob) == 0 &&
 		    st->ops->commit(st, &prob) == 0)
 			finished = 1;
 		else
 			st->ops->rollback(st);
 	}
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s*}", "chall",
-	    ch.id, "authz", z.id, "account", z.account_id, "type",
-	    store_chall_type_name(ch.type), "identifier_type",
-	    acme_ident_type_name(z.ident.type), "identifier", value, "valid",
-	    ok, "error", ok ? NULL : result.detail);
-	audit_write(srv->audit, "validation", ev);
 	json_decref(ev);
+	if (finished)
+		audit_kick(srv->audit);
 	acme_log(ACME_LOG_INFO, "validation", "chall=%s type=%s name=%s ok=%d",
 	    ch.id, store_chall_type_name(ch.type), value, ok);
 done:

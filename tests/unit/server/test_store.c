@@ -817,6 +817,52 @@ store__jobs_oldest_first(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * The audit outbox (D44): lines come back oldest first, a rolled-back
+ * transaction takes its line with it, and done drops up to a seq.
+ */
+static void
+store__audit_outbox_in_order_and_with_its_transaction(void **state)
+{
+	struct fx *f = *state;
+	struct store_audit rows[4];
+	size_t n = 9, i;
+
+	assert_int_equal(f->s->ops->audit_pending(f->s, rows, 4, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f->s->ops->begin(f->s, NULL), 0);
+	assert_int_equal(f->s->ops->audit_add(f->s, "{\"n\":1}", NULL), 0);
+	assert_int_equal(f->s->ops->audit_add(f->s, "{\"n\":2}", NULL), 0);
+	assert_int_equal(f->s->ops->commit(f->s, NULL), 0);
+	assert_int_equal(f->s->ops->begin(f->s, NULL), 0);
+	assert_int_equal(f->s->ops->audit_add(f->s, "{\"gone\":1}", NULL), 0);
+	f->s->ops->rollback(f->s);
+	assert_int_equal(f->s->ops->audit_add(f->s, "{\"n\":3}", NULL), 0);
+	assert_int_equal(f->s->ops->audit_pending(f->s, rows, 4, &n, NULL), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[0].line, "{\"n\":1}");
+	assert_string_equal(rows[1].line, "{\"n\":2}");
+	assert_string_equal(rows[2].line, "{\"n\":3}");
+	assert_true(rows[0].seq < rows[1].seq && rows[1].seq < rows[2].seq);
+	assert_int_equal(f->s->ops->audit_done(f->s, rows[1].seq, NULL), 0);
+	for (i = 0; i < n; i++)
+		free(rows[i].line);
+	/* At most max at a time. */
+	assert_int_equal(f->s->ops->audit_add(f->s, "{\"n\":4}", NULL), 0);
+	assert_int_equal(f->s->ops->audit_pending(f->s, rows, 1, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].line, "{\"n\":3}");
+	free(rows[0].line);
+	assert_int_equal(f->s->ops->audit_pending(f->s, rows, 4, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[1].line, "{\"n\":4}");
+	assert_int_equal(f->s->ops->audit_done(f->s, rows[1].seq, NULL), 0);
+	free(rows[0].line);
+	free(rows[1].line);
+	assert_int_equal(f->s->ops->audit_pending(f->s, rows, 4, &n, NULL), 0);
+	assert_int_equal(n, 0);
+}
+
 static void
 store__durable_across_reopen(void **state)
 {
@@ -1064,6 +1110,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    store__audit_outbox_in_order_and_with_its_transaction,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__account_round_trip,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
