@@ -223,7 +223,9 @@ static const char *const sql[S__COUNT] = {
 			       " error = coalesce(?, error),"
 			       " cert_id = coalesce(?, cert_id)"
 			       " WHERE id = ? AND status = ?",
-	[S_ORDER_UNCLAIM] = "UPDATE orders SET status = ? WHERE status = ?",
+	/* The IN term, implied by the other, lets orders_open serve it. */
+	[S_ORDER_UNCLAIM] = "UPDATE orders SET status = 3 WHERE status = 2"
+			    " AND status IN (1, 2, 3)",
 	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?"
 			" AND account_id = ?",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"
@@ -285,7 +287,7 @@ static const char *const sql[S__COUNT] = {
 			      " ari_explanation = ? WHERE revoked_at = 0"
 			      " AND not_after > ?",
 	[S_ORDER_REPLACING] = "SELECT id FROM orders WHERE replaces = ?"
-			      " AND replaces != '' AND status != ?"
+			      " AND replaces != '' AND status != 5"
 			      " LIMIT 1",
 	[S_EAB_INSERT] = "INSERT INTO eab (kid, key, account_id, created)"
 			 " VALUES (?, ?, '', ?)",
@@ -1006,8 +1008,7 @@ order_set_status(struct store *st, const char *id, enum store_status from,
 static int
 orders_unclaim(struct store *st, size_t *n, struct acme_problem *prob)
 {
-	sqlite3_stmt *q = prep(st, S_ORDER_UNCLAIM, prob, "ii",
-	    (long long)ST_READY, (long long)ST_PROCESSING);
+	sqlite3_stmt *q = prep(st, S_ORDER_UNCLAIM, prob, "");
 	int rc = run(st, q, prob);
 
 	*n = rc == 0 ? (size_t)sqlite3_changes(sqlite3_db_handle(q)) : 0;
@@ -1320,8 +1321,7 @@ static int
 order_replacing(struct store *st, const char *cert_id, char out[STORE_ID_SIZE],
     struct acme_problem *prob)
 {
-	sqlite3_stmt *q = prep(st, S_ORDER_REPLACING, prob, "si", cert_id,
-	    (long long)ST_INVALID);
+	sqlite3_stmt *q = prep(st, S_ORDER_REPLACING, prob, "s", cert_id);
 	int rc = one_row(q, prob);
 
 	if (rc != 0)
@@ -1454,6 +1454,12 @@ out:
 	if (intxn)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
+}
+
+const char *
+store_sqlite_statement(size_t i)
+{
+	return i < S__COUNT ? sql[i] : NULL;
 }
 
 int

@@ -21,4 +21,10 @@ struct store *store_sqlite_open(const char *path, struct acme_problem *prob);
 int store_sqlite_migrate_to(const char *path, int version,
     struct acme_problem *prob);
 
+/*
+ * The SQL of the back end's prepared statement i (0 up; static), or
+ * NULL past the last: for tests of the query plans.
+ */
+const char *store_sqlite_statement(size_t i);
+
 #endif

@@ -63,22 +63,30 @@ old_database(const char *dir, int version, char *path, size_t pathsize,
 	return db;
 }
 
-/* The newest schema version: that of a new database. */
-static int
-newest_version(const char *dir)
+/* A new database made by the store at dir/name, open in sqlite3. */
+static sqlite3 *
+new_database(const char *dir, const char *name)
 {
 	char path[4096], url[4200];
 	struct store *s;
 	sqlite3 *db = NULL;
-	int v;
 
-	snprintf(path, sizeof(path), "%s/new.db", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(url, sizeof(url), "sqlite:%s", path);
 	s = store_open(url, NULL);
 	assert_non_null(s);
 	store_close(s);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	v = number(db, "PRAGMA user_version");
+	return db;
+}
+
+/* The newest schema version: that of a new database. */
+static int
+newest_version(const char *dir)
+{
+	sqlite3 *db = new_database(dir, "new.db");
+	int v = number(db, "PRAGMA user_version");
+
 	sqlite3_close(db);
 	return v;
 }
@@ -248,6 +256,86 @@ store_sqlite__jobs_orders_migration_keeps_rows(void **state)
 }
 
 /*
+ * The query plan of sql on db, one detail a line, into out; returns
+ * how many of its steps read a whole table (a whole partial index is
+ * "SCAN t USING INDEX i", no table).
+ */
+static int
+query_plan(sqlite3 *db, const char *sql, char *out, size_t size)
+{
+	char text[2048];
+	sqlite3_stmt *q = NULL;
+	const char *detail;
+	size_t used = 0;
+	int n, scans = 0;
+
+	snprintf(text, sizeof(text), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &q, NULL), SQLITE_OK);
+	out[0] = '\0';
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		detail = (const char *)sqlite3_column_text(q, 3);
+		if (strncmp(detail, "SCAN ", 5) == 0 &&
+		    strstr(detail, " USING ") == NULL)
+			scans++;
+		n = snprintf(out + used, size - used, "%s\n", detail);
+		assert_true(n >= 0 && (size_t)n < size - used);
+		used += (size_t)n;
+	}
+	sqlite3_finalize(q);
+	return scans;
+}
+
+/*
+ * On the newest schema every statement finds its rows through an
+ * index, save the two meant to read a whole table (the queue of jobs at
+ * start; a renewal window for every certificate), and the status
+ * queries use the partial indexes made for them (D43): a status bound
+ * as a parameter, or a partial index's terms not spelled out, and
+ * SQLite reads all of orders or authzs instead.
+ */
+static void
+store_sqlite__statements_use_indexes(void **state)
+{
+	static const struct {
+		const char *part, *index;
+	} want[] = {
+		{ "SELECT count(*) FROM orders", "USING INDEX orders_open" },
+		{ "UPDATE orders SET status = 3", "USING INDEX orders_open" },
+		{ "FROM authzs WHERE account_id", "USING INDEX authzs_valid" },
+		{ "WHERE replaces = ?", "USING INDEX orders_replacing" },
+	};
+	enum { NWANT = sizeof(want) / sizeof(want[0]) };
+	char *dir = th_tmpdir(), plan[4096];
+	int seen[NWANT] = { 0 }, scans;
+	const char *text;
+	sqlite3 *db;
+	size_t i, k;
+
+	(void)state;
+	db = new_database(dir, "t.db");
+	for (i = 0; (text = store_sqlite_statement(i)) != NULL; i++) {
+		scans = query_plan(db, text, plan, sizeof(plan));
+		if (scans > 0 && strstr(text, " FROM jobs") == NULL &&
+		    strstr(text, "WHERE revoked_at = 0") == NULL)
+			fail_msg("%s: reads a whole table:\n%s", text, plan);
+		for (k = 0; k < NWANT; k++) {
+			if (strstr(text, want[k].part) == NULL)
+				continue;
+			seen[k]++;
+			if (strstr(plan, want[k].index) == NULL)
+				fail_msg("%s: not %s:\n%s", text, want[k].index,
+				    plan);
+		}
+	}
+	assert_true(i > 30);
+	for (k = 0; k < NWANT; k++)
+		assert_int_equal(seen[k], 1);
+	sqlite3_close(db);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/*
  * A certificate chain several pages long goes in, is read back whole
  * after the store is opened again, and the database has the page size
  * want.
@@ -336,6 +424,7 @@ main(void)
 		    store_sqlite__cert_profile_migration_backfills),
 		cmocka_unit_test(
 		    store_sqlite__jobs_orders_migration_keeps_rows),
+		cmocka_unit_test(store_sqlite__statements_use_indexes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
