@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -163,8 +164,9 @@ store_sqlite__jobs_orders_migration_keeps_rows(void **state)
 	static const char *const page1[] = { "o-c", "o-a" };
 	static const char *const page2[] = { "o-b", "o-d" };
 	static const char *const page3[] = { "o-new" };
-	char *dir = th_tmpdir(), path[4096], url[4200];
+	char *dir = th_tmpdir(), path[4096], url[4200], wal[4200];
 	struct store *s;
+	struct stat sb;
 	struct store_job jobs[4], j;
 	struct store_order o;
 	struct store_authz z;
@@ -206,6 +208,10 @@ store_sqlite__jobs_orders_migration_keeps_rows(void **state)
 
 	s = store_open(url, NULL);
 	assert_non_null(s);
+	/* The rebuilt tables are in the database, not left in the WAL. */
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
 	assert_int_equal(s->ops->job_list(s, jobs, 4, &n, NULL), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(jobs[0].chall_id, "c-b");
