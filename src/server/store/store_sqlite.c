@@ -104,9 +104,11 @@ static const char *const migrations[] = {
 	 * wrote sqlite_sequence on every insert (orders are never deleted,
 	 * so max + 1 is the same number); the per-profile and reuse
 	 * indexes hold only the rows their queries look for, open orders
-	 * (ST_PENDING 1, ST_PROCESSING 2, ST_READY 3) and valid (4)
-	 * authorizations.  Both tables are rebuilt (SQLite cannot drop
-	 * AUTOINCREMENT), orders' indexes made again. */
+	 * (below ST_VALID 4: ST_PENDING 1, ST_PROCESSING 2, ST_READY 3) and
+	 * valid authorizations (a range, not IN (1, 2, 3), which SQLite
+	 * evaluates with a temporary table on every write of a row).  Both
+	 * tables are rebuilt (SQLite cannot drop AUTOINCREMENT), orders'
+	 * indexes made again. */
 	"CREATE TABLE jobs_new ("
 	" chall_id TEXT PRIMARY KEY, not_before INTEGER NOT NULL)"
 	" WITHOUT ROWID;"
@@ -134,7 +136,7 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX orders_replacing ON orders (replaces)"
 	" WHERE replaces != '' AND status != 5;"
 	"CREATE INDEX orders_open ON orders (profile, expires)"
-	" WHERE status IN (1, 2, 3);"
+	" WHERE status < 4;"
 	"DROP INDEX authzs_reuse;"
 	"CREATE INDEX authzs_valid ON authzs"
 	" (account_id, ident_type, ident_value, wildcard, expires)"
@@ -189,7 +191,8 @@ enum stmt {
 /*
  * SQLite uses a partial index only for a query whose WHERE spells out
  * the index's own terms, so queries and indexes name statuses by their
- * numbers (migration 4), which are stored and so never change.
+ * numbers (migration 4), which are stored and so never change; the open
+ * order statuses are the ones below ST_VALID.
  */
 _Static_assert(ST_PENDING == 1 && ST_PROCESSING == 2 && ST_READY == 3 &&
 		   ST_VALID == 4 && ST_INVALID == 5,
@@ -223,15 +226,15 @@ static const char *const sql[S__COUNT] = {
 			       " error = coalesce(?, error),"
 			       " cert_id = coalesce(?, cert_id)"
 			       " WHERE id = ? AND status = ?",
-	/* The IN term, implied by the other, lets orders_open serve it. */
+	/* The second term, implied by the first, lets orders_open serve it. */
 	[S_ORDER_UNCLAIM] = "UPDATE orders SET status = 3 WHERE status = 2"
-			    " AND status IN (1, 2, 3)",
+			    " AND status < 4",
 	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?"
 			" AND account_id = ?",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"
 			 " AND seq > ? AND status != ? ORDER BY seq LIMIT ?",
 	[S_ORDER_COUNT_OPEN] = "SELECT count(*) FROM orders WHERE profile = ?"
-			       " AND status IN (1, 2, 3) AND expires > ?",
+			       " AND status < 4 AND expires > ?",
 	[S_AUTHZ_INSERT] = "INSERT INTO authzs (id, account_id, ident_type,"
 			   " ident_value, wildcard, status, expires, created)"
 			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -341,6 +341,55 @@ store_sqlite__statements_use_indexes(void **state)
 	free(dir);
 }
 
+/* How many times the program of sql on db has opcode op. */
+static int
+opcodes(sqlite3 *db, const char *sql, const char *op)
+{
+	char text[2048];
+	sqlite3_stmt *q = NULL;
+	int n = 0;
+
+	snprintf(text, sizeof(text), "EXPLAIN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		if (strcmp((const char *)sqlite3_column_text(q, 1), op) == 0)
+			n++;
+	sqlite3_finalize(q);
+	return n;
+}
+
+/*
+ * No insert, update or delete of a row builds a temporary table each
+ * time it runs, as a partial index on "status IN (1, 2, 3)" made every
+ * write of an order do (D43: 3.5 % more instructions per issuance).
+ * The start-up unclaim of every processing order may.
+ */
+static void
+store_sqlite__row_writes_make_no_temp_table(void **state)
+{
+	char *dir = th_tmpdir();
+	const char *text;
+	sqlite3 *db;
+	size_t i, writes = 0;
+
+	(void)state;
+	db = new_database(dir, "t.db");
+	for (i = 0; (text = store_sqlite_statement(i)) != NULL; i++) {
+		if (strncmp(text, "INSERT", 6) != 0 &&
+		    strncmp(text, "UPDATE", 6) != 0 &&
+		    strncmp(text, "DELETE", 6) != 0)
+			continue;
+		writes++;
+		if (strstr(text, "UPDATE orders SET status = 3") == NULL &&
+		    opcodes(db, text, "OpenEphemeral") > 0)
+			fail_msg("%s: makes a temporary table", text);
+	}
+	assert_true(writes > 10);
+	sqlite3_close(db);
+	th_rmtree(dir);
+	free(dir);
+}
+
 /*
  * A certificate chain several pages long goes in, is read back whole
  * after the store is opened again, and the database has the page size
@@ -431,6 +480,7 @@ main(void)
 		cmocka_unit_test(
 		    store_sqlite__jobs_orders_migration_keeps_rows),
 		cmocka_unit_test(store_sqlite__statements_use_indexes),
+		cmocka_unit_test(store_sqlite__row_writes_make_no_temp_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
