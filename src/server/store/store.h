@@ -262,7 +262,7 @@ struct store_ops {
 	    struct acme_problem *prob);
 	int (*job_done)(struct store *s, const char *chall_id,
 	    struct acme_problem *prob);
-	/* Up to max jobs, oldest first. */
+	/* Up to max jobs, oldest not_before first. */
 	int (*job_list)(struct store *s, struct store_job *jobs, size_t max,
 	    size_t *n, struct acme_problem *prob);
 

@@ -12,4 +12,19 @@
  */
 struct store *store_sqlite_open(const char *path, struct acme_problem *prob);
 
+/*
+ * Creates the database at path, or brings it up, to schema version
+ * (not past the newest) and closes it: an older anvil-ca's database,
+ * for tests of the migrations after it.  Returns 0 or ACME_ERR_IO
+ * with prob set.
+ */
+int store_sqlite_migrate_to(const char *path, int version,
+    struct acme_problem *prob);
+
+/*
+ * The SQL of the back end's prepared statement i (0 up; static), or
+ * NULL past the last: for tests of the query plans.
+ */
+const char *store_sqlite_statement(size_t i);
+
 #endif

@@ -692,6 +692,52 @@ store__order_count_open_by_profile(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * At start, orders a crash left processing (claimed by a finalize) are
+ * ready again, expired or not; no other order moves.
+ */
+static void
+store__orders_unclaim_gives_back_processing(void **state)
+{
+	static const struct {
+		enum store_status status, after;
+		time_t expires;
+	} rows[] = {
+		{ ST_PENDING, ST_PENDING, 5000 },
+		{ ST_PROCESSING, ST_READY, 5000 },
+		{ ST_PROCESSING, ST_READY, 10 },
+		{ ST_READY, ST_READY, 5000 },
+		{ ST_VALID, ST_VALID, 5000 },
+		{ ST_INVALID, ST_INVALID, 5000 },
+	};
+	enum { NROWS = sizeof(rows) / sizeof(rows[0]) };
+	struct fx *f = *state;
+	struct store_order o, got;
+	struct store_authz z[2];
+	char ids[NROWS][STORE_ID_SIZE];
+	size_t i, n = 0;
+
+	for (i = 0; i < NROWS; i++) {
+		make_order(&o, z, "acct1");
+		o.status = rows[i].status;
+		o.expires = rows[i].expires;
+		assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL),
+		    0);
+		memcpy(ids[i], o.id, STORE_ID_SIZE);
+		free_order(&o, z);
+	}
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < NROWS; i++) {
+		assert_int_equal(f->s->ops->order_get(f->s, ids[i], &got, NULL),
+		    0);
+		assert_int_equal(got.status, rows[i].after);
+		store_order_release(&got);
+	}
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, &n, NULL), 0);
+	assert_int_equal(n, 0);
+}
+
 static void
 store__cert_round_trip_and_revoke_once(void **state)
 {
@@ -1138,6 +1184,9 @@ main(void)
 		    store__order_list_pages_and_skips_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__order_count_open_by_profile, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__orders_unclaim_gives_back_processing, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__cert_round_trip_and_revoke_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__cert_window, setup,
