@@ -1753,35 +1753,30 @@ LOCKED(orders_unclaim,
     (struct store * st, size_t *n, struct acme_problem *prob), (st, n, prob))
 #undef LOCKED
 
-/* As audit_done, leaving the flush to a later write (see store.h). */
-static int
-locked_audit_done(struct store *st, int64_t seq, struct acme_problem *prob)
-{
-	struct sq *s = (struct sq *)st;
-	int before, rc;
+/*
+ * As LOCKED, for a write a crash may take back harmlessly (see store.h):
+ * it leaves its flush to the next write that is flushed.
+ */
+#define RELAXED(name, params, call)                                            \
+	static int locked_##name params                                        \
+	{                                                                      \
+		struct sq *s = (struct sq *)st;                                \
+		int before, rc;                                                \
+                                                                               \
+		enter(s);                                                      \
+		before = s->unflushed;                                         \
+		rc = call;                                                     \
+		s->unflushed = before;                                         \
+		return leave(s, 1, rc, prob);                                  \
+	}
 
-	enter(s);
-	before = s->unflushed;
-	rc = audit_done(st, seq, prob);
-	s->unflushed = before;
-	return leave(s, 1, rc, prob);
-}
-
-/* As locked_order_set_status, leaving the flush to a later write. */
-static int
-locked_order_set_status_relaxed(struct store *st, const char *id,
-    enum store_status from, enum store_status to, const char *error,
-    struct acme_problem *prob)
-{
-	struct sq *s = (struct sq *)st;
-	int before, rc;
-
-	enter(s);
-	before = s->unflushed;
-	rc = order_set_status(st, id, from, to, error, NULL, prob);
-	s->unflushed = before;
-	return leave(s, 1, rc, prob);
-}
+RELAXED(audit_done, (struct store * st, int64_t seq, struct acme_problem *prob),
+    audit_done(st, seq, prob))
+RELAXED(order_set_status_relaxed,
+    (struct store * st, const char *id, enum store_status from,
+	enum store_status to, const char *error, struct acme_problem *prob),
+    order_set_status(st, id, from, to, error, NULL, prob))
+#undef RELAXED
 
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
