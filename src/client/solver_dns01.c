@@ -23,6 +23,7 @@
 #include <anvil/b64url.h>
 #include <anvil/err.h>
 
+#include "dnslib.h"
 #include "solver.h"
 
 #include "internal.h"
@@ -275,8 +276,11 @@ int
 solver_dnshook_open(struct solver *s, const char *script,
     const char *check_server, struct acme_problem *prob)
 {
-	struct dnshook *h = calloc(1, sizeof(*h));
+	struct dnshook *h;
 
+	if (dnslib_load(prob) != 0)
+		return ACME_ERR_UNSUPPORTED;
+	h = calloc(1, sizeof(*h));
 	if (access(script, X_OK) != 0) {
 		free(h);
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,

@@ -24,6 +24,7 @@
 
 #include <anvil/err.h>
 
+#include "dnslib.h"
 #include "solver.h"
 #include "tsig_key.h"
 
@@ -469,13 +470,15 @@ int
 solver_rfc2136_open(struct solver *s, const char *server, const char *keyfile,
     struct acme_problem *prob)
 {
-	struct rfc2136 *r = calloc(1, sizeof(*r));
+	struct rfc2136 *r;
 	char host[256], alg[32];
 	ldns_rdf *addr = NULL;
 	uint16_t port = 53;
 	int rc = ACME_ERR_INVAL;
 
-	if (r == NULL)
+	if (dnslib_load(prob) != 0)
+		return ACME_ERR_UNSUPPORTED;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 	snprintf(r->server, sizeof(r->server), "%s", server);

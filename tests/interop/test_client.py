@@ -339,6 +339,73 @@ def test_anvil_dns_hook_failure_is_reported(validating_ca, tmp_path):
     assert "status 3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def needed_libraries(exe):
+    """The DT_NEEDED entries of exe, from readelf."""
+    out = subprocess.run(["readelf", "-dW", exe], capture_output=True,
+                         text=True, check=True).stdout
+    return [line.split("[")[1].rstrip("]") for line in out.splitlines()
+            if "(NEEDED)" in line]
+
+
+def test_D45_anvil_links_neither_dns_library_nor_shared_openssl():
+    needed = needed_libraries(ANVIL)
+    assert "libc.so.6" in needed
+    assert not [n for n in needed if "unbound" in n or "ldns" in n], needed
+    opts = json.load(open(os.path.join(BUILD, "meson-info",
+                                       "intro-buildoptions.json")))
+    static = [o["value"] for o in opts if o["name"] == "client_static_crypto"]
+    assert static == [True] or static == [False]
+    shared = [n for n in needed if n.startswith(("libcrypto", "libssl",
+                                                 "libjansson"))]
+    assert shared == [] if static[0] else len(shared) == 3, needed
+
+
+def test_D45_dns_libraries_are_mapped_only_by_dns01(validating_ca, tmp_path):
+    """The deploy hook's parent is anvil: /proc/$PPID/maps at deploy time
+    is what the run mapped.  http-01 maps no DNS library and no shared
+    OpenSSL; the dns-hook solver has loaded libunbound and ldns."""
+    common = ["--server", validating_ca.directory, "--ca-bundle",
+              validating_ca.tls_ca]
+    maps = {}
+    for run, args in (("http", ["-d", "maps-http.example.com",
+                                "--standalone", "--http-port",
+                                str(validating_ca.http01_port)]),
+                      ("dns", ["-d", "maps-dns.example.com", "--dns-hook",
+                               HOOK, "--dns-check-server",
+                               f"127.0.0.1:{validating_ca.dns.dns_port}"])):
+        out = tmp_path / f"{run}.maps"
+        r = anvil_env({"CTS_MGMT": str(validating_ca.dns.mgmt_port)},
+                      "issue", *args, *common, "--state-dir",
+                      str(tmp_path / run), "--deploy-hook",
+                      f"cat /proc/$PPID/maps > {out}")
+        assert r.returncode == 0, r.stdout + r.stderr
+        maps[run] = out.read_text()
+    assert ANVIL in maps["http"] and "libc.so.6" in maps["http"]
+    for lib in ("libunbound.so", "libldns.so", "libevent"):
+        assert lib not in maps["http"]
+    assert "libunbound.so" in maps["dns"] and "libldns.so" in maps["dns"]
+
+
+def test_D45_missing_dns_library_is_one_line(validating_ca, tmp_path):
+    """libunbound replaced by an empty file (bind mount in a private mount
+    namespace): the dns-01 run stops with one line naming it."""
+    lib = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True,
+                         text=True, check=True).stdout
+    path = [ln.split("=> ")[1] for ln in lib.splitlines()
+            if "libunbound.so." in ln and "x86-64" in ln][0]
+    script = (f"mount --bind /dev/null {os.path.realpath(path)} && "
+              f"exec {ANVIL} issue -d nolib.example.com --dns-hook {HOOK} "
+              f"--server {validating_ca.directory} --ca-bundle "
+              f"{validating_ca.tls_ca} --state-dir {tmp_path / 's'}")
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private",
+                        "sh", "-c", script], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and "libunbound.so." in err[0], r.stderr
+    assert not os.path.exists(tmp_path / "s" / "certs")
+
+
 @pytest.mark.parametrize("ca_kind", ["anvil-ca", "pebble"])
 def test_anvil_tls_alpn(ca_kind, request, tmp_path):
     if ca_kind == "pebble":
