@@ -43,13 +43,13 @@ load(struct acme_problem *prob)
 		return -1;
 	}
 	/* The handles stay open for the life of the process. */
-#define DNSLIB_SYM(f)                                                     \
+#define DNSLIB_SYM(f)                                                          \
 	if (sym(ub, DNSLIB_UNBOUND_SO, #f, (void **)&dnslib.p_##f, prob) != 0) \
 		return -1;
 	DNSLIB_UNBOUND_FUNCS(DNSLIB_SYM)
 #undef DNSLIB_SYM
-#define DNSLIB_SYM(f)                                                     \
-	if (sym(ld, DNSLIB_LDNS_SO, #f, (void **)&dnslib.p_##f, prob) != 0)  \
+#define DNSLIB_SYM(f)                                                          \
+	if (sym(ld, DNSLIB_LDNS_SO, #f, (void **)&dnslib.p_##f, prob) != 0)    \
 		return -1;
 	DNSLIB_LDNS_FUNCS(DNSLIB_SYM)
 	DNSLIB_SYM(ldns_rcodes)

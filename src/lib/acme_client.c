@@ -265,7 +265,7 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 		    prob);
 		if (jws == NULL)
 			return ACME_ERR_CRYPTO;
-		body = json_dumps(jws, JSON_COMPACT);
+		body = acme_jws_text(jws);
 		json_decref(jws);
 		if (body == NULL)
 			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,

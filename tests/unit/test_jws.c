@@ -1336,6 +1336,40 @@ jws__sign_protected_header_is_deterministic(void **state)
 	json_decref(hdr);
 }
 
+/*
+ * acme_jws_text writes a signed JWS as json_dumps does, for a payload and
+ * for POST-as-GET; other objects (a member that is not base64url, one
+ * too many) go through json_dumps and so still come out as JSON.
+ */
+static void
+jws__text_is_json_dumps_output(void **state)
+{
+	json_t *hdr = json_pack("{s:s, s:s}", "nonce", NONCE, "url", URL);
+	json_t *cases[4];
+	size_t i;
+
+	(void)state;
+	cases[0] = acme_jws_sign(ec256, hdr, "{\"a\":1}", 7, NULL);
+	cases[1] = acme_jws_sign(ec256, hdr, NULL, 0, NULL);
+	cases[2] = json_pack("{s:s, s:s, s:s}", "protected", "a\"b", "payload",
+	    "", "signature", "c");
+	cases[3] = json_pack("{s:s, s:s, s:s, s:s}", "protected", "YQ",
+	    "payload", "YQ", "signature", "YQ", "extra", "x");
+	for (i = 0; i < 4; i++) {
+		char *want, *got;
+
+		assert_non_null(cases[i]);
+		want = json_dumps(cases[i], JSON_COMPACT);
+		got = acme_jws_text(cases[i]);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		json_decref(cases[i]);
+	}
+	json_decref(hdr);
+}
+
 /* S-JWS-1: one flipped signature byte fails under every algorithm. */
 static void
 jws__S_JWS_1_flipped_signature_byte_fails_every_alg(void **state)
@@ -1641,6 +1675,7 @@ main(void)
 		cmocka_unit_test(jws__hmac_length_and_alg_are_checked),
 		cmocka_unit_test(jws__S_JWS_17_short_r_or_s_is_padded),
 		cmocka_unit_test(jws__outer_fast_agrees_with_the_json_tree),
+		cmocka_unit_test(jws__text_is_json_dumps_output),
 		cmocka_unit_test(jws__header_fast_agrees_with_the_json_parser),
 	};
 
