@@ -451,6 +451,85 @@ store_sqlite__new_database_has_1k_pages(void **state)
 	free(dir);
 }
 
+/*
+ * authz_get reads the authorization and its challenges in one read
+ * transaction and ends it on every path: afterwards another connection
+ * can write and then checkpoint the whole WAL away (a read transaction
+ * left open would pin its snapshot: busy, frames left).  Inside a write
+ * transaction it reads in that one.
+ */
+static void
+store_sqlite__authz_get_leaves_no_read_transaction(void **state)
+{
+	char *dir = th_tmpdir(), path[4096], url[4200];
+	struct store *s;
+	struct store_order o;
+	struct store_authz z, got;
+	struct acme_ident idents[1];
+	char authz_ids[1][STORE_ID_SIZE];
+	size_t k;
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	assert_non_null(s = store_open(url, NULL));
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(store_new_id(z.id), 0);
+	snprintf(z.account_id, sizeof(z.account_id), "a1");
+	assert_int_equal(acme_ident_set(&z.ident, "dns", "example.com"), 0);
+	z.status = ST_PENDING;
+	z.expires = 5000;
+	z.nchall = 3;
+	assert_non_null(z.challs = calloc(3, sizeof(*z.challs)));
+	for (k = 0; k < 3; k++) {
+		assert_int_equal(store_new_id(z.challs[k].id), 0);
+		assert_int_equal(store_new_token(z.challs[k].token), 0);
+		snprintf(z.challs[k].authz_id, sizeof(z.challs[k].authz_id),
+		    "%s", z.id);
+		z.challs[k].type = (enum store_chall_type)(k + 1);
+		z.challs[k].status = ST_PENDING;
+	}
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(store_new_id(o.id), 0);
+	snprintf(o.account_id, sizeof(o.account_id), "a1");
+	snprintf(o.profile, sizeof(o.profile), "p");
+	o.status = ST_PENDING;
+	o.expires = 5000;
+	snprintf(authz_ids[0], sizeof(authz_ids[0]), "%s", z.id);
+	idents[0] = z.ident;
+	o.authz_ids = authz_ids;
+	o.nauthz = 1;
+	o.idents = idents;
+	o.nident = 1;
+	assert_int_equal(s->ops->order_insert(s, &o, &z, 1, NULL), 0);
+
+	assert_int_equal(s->ops->authz_get(s, z.id, &got, NULL), 0);
+	assert_int_equal(got.nchall, 3);
+	store_authz_release(&got);
+	assert_int_equal(s->ops->authz_get(s, "no-such-authz", &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(s->ops->begin(s, NULL), 0);
+	assert_int_equal(s->ops->authz_get(s, z.id, &got, NULL), 0);
+	assert_int_equal(got.nchall, 3);
+	store_authz_release(&got);
+	assert_int_equal(s->ops->commit(s, NULL), 0);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec_ok(db, "UPDATE authzs SET created = created + 1");
+	/* busy, frames in the WAL, frames checkpointed: 0, 0, 0. */
+	assert_int_equal(number(db, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	assert_int_equal(number(db, "PRAGMA wal_checkpoint(PASSIVE)"), 0);
+	sqlite3_close(db);
+	assert_int_equal(s->ops->authz_get(s, z.id, &got, NULL), 0);
+	assert_int_equal(got.created, 1);
+	store_authz_release(&got);
+	store_close(s);
+	free(z.challs);
+	th_rmtree(dir);
+	free(dir);
+}
+
 /* A database made with 4 KiB pages (before D42) keeps them and works. */
 static void
 store_sqlite__existing_database_keeps_its_page_size(void **state)
@@ -483,6 +562,8 @@ main(void)
 		    store_sqlite__jobs_orders_migration_keeps_rows),
 		cmocka_unit_test(store_sqlite__statements_use_indexes),
 		cmocka_unit_test(store_sqlite__row_writes_make_no_temp_table),
+		cmocka_unit_test(
+		    store_sqlite__authz_get_leaves_no_read_transaction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
