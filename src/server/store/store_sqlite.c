@@ -341,6 +341,16 @@ struct sq {
 	 * life so SQLite never deletes the WAL file under walfd.
 	 */
 	sqlite3 *keeper;
+	/*
+	 * Checkpoints run on keeper, in their own thread (D47): the
+	 * connection's WAL hook asks for one when the WAL holds
+	 * CKPT_PAGES pages, instead of SQLite running it inside that
+	 * commit, under lock, with its two fsyncs.
+	 */
+	pthread_t ck_thread;
+	pthread_mutex_t ck_lock;
+	pthread_cond_t ck_cond;
+	int ck_want, ck_stop, ck_started;
 	struct gsync gs; /* flushes of the WAL */
 	int walfd;       /* the WAL, for fdatasync; -1 until opened */
 	int flush_errno; /* why the last flush failed */
@@ -513,6 +523,65 @@ leave(struct sq *s, int levels, int rc, struct acme_problem *prob)
 	return rc;
 }
 
+/* SQLite's own automatic checkpoint threshold, in WAL pages. */
+#define CKPT_PAGES 1000
+#define CKPT_LIMIT (3 * CKPT_PAGES)
+
+/*
+ * The connection's WAL hook, after each commit, with the WAL's size in
+ * pages: past CKPT_PAGES the checkpoint thread is woken.  Taking over
+ * the hook turns SQLite's automatic checkpoint off for the connection.
+ * The WAL only starts over when a commit finds all of it copied, which
+ * under writes without a pause the thread may never let it see; past
+ * CKPT_LIMIT the commit checkpoints itself, as SQLite's own would, so
+ * the WAL stays bounded (the thread has copied most of it by then).
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq *s = arg;
+
+	if (pages >= CKPT_LIMIT) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+		return SQLITE_OK;
+	}
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&s->ck_lock);
+		s->ck_want = 1;
+		pthread_cond_signal(&s->ck_cond);
+		pthread_mutex_unlock(&s->ck_lock);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * The checkpoint thread: a PASSIVE checkpoint on keeper each time one is
+ * asked for.  It copies what no reader still needs into the database
+ * and never waits for a writer, so the WAL keeps being written meanwhile
+ * and starts over from its beginning once a checkpoint got all of it.
+ */
+static void *
+checkpointer(void *arg)
+{
+	struct sq *s = arg;
+
+	pthread_mutex_lock(&s->ck_lock);
+	while (!s->ck_stop) {
+		if (!s->ck_want) {
+			pthread_cond_wait(&s->ck_cond, &s->ck_lock);
+			continue;
+		}
+		s->ck_want = 0;
+		pthread_mutex_unlock(&s->ck_lock);
+		sqlite3_wal_checkpoint_v2(s->keeper, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&s->ck_lock);
+	}
+	pthread_mutex_unlock(&s->ck_lock);
+	return NULL;
+}
+
 /* The connection, opened on first use; NULL with prob set. */
 static struct conn *
 conn_get(struct sq *s, struct acme_problem *prob)
@@ -529,6 +598,8 @@ conn_get(struct sq *s, struct acme_problem *prob)
 		free(c);
 		return NULL;
 	}
+	if (s->ck_started)
+		sqlite3_wal_hook(c->db, wal_hook, s);
 	return s->conn = c;
 }
 
@@ -1589,6 +1660,15 @@ sqlite_close(struct store *st)
 {
 	struct sq *s = (struct sq *)st;
 
+	if (s->ck_started) {
+		pthread_mutex_lock(&s->ck_lock);
+		s->ck_stop = 1;
+		pthread_cond_signal(&s->ck_cond);
+		pthread_mutex_unlock(&s->ck_lock);
+		pthread_join(s->ck_thread, NULL);
+		pthread_cond_destroy(&s->ck_cond);
+		pthread_mutex_destroy(&s->ck_lock);
+	}
 	conn_free(s->conn);
 	pthread_mutex_destroy(&s->lock);
 	gsync_destroy(&s->gs);
@@ -1633,6 +1713,17 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 	s->keeper = db;
 	db = NULL;
 	s->base.ops = &sqlite_ops;
+	/* Without the thread the connection keeps SQLite's checkpoints. */
+	if (pthread_mutex_init(&s->ck_lock, NULL) == 0) {
+		if (pthread_cond_init(&s->ck_cond, NULL) != 0)
+			pthread_mutex_destroy(&s->ck_lock);
+		else if (pthread_create(&s->ck_thread, NULL, checkpointer, s) !=
+			 0) {
+			pthread_cond_destroy(&s->ck_cond);
+			pthread_mutex_destroy(&s->ck_lock);
+		} else
+			s->ck_started = 1;
+	}
 	/* The migrations committed without a flush; flush them now (and
 	 * learn at once if the WAL cannot be synced). */
 	if (durable(s, prob) != 0) {

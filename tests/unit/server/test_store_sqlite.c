@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -452,6 +453,76 @@ store_sqlite__new_database_has_1k_pages(void **state)
 }
 
 /*
+ * D47: the committing connection leaves checkpoints to the store's own
+ * thread, which must still run them: after more than a thousand pages
+ * of writes, and then none, the database file grows (the WAL copied
+ * into it) without anyone asking; under writes without a pause the WAL
+ * stays under CKPT_LIMIT pages and a commit.
+ */
+static void
+store_sqlite__wal_is_checkpointed_by_the_thread(void **state)
+{
+	char *dir = th_tmpdir(), path[4096], url[4200], wal[4200];
+	struct store *s;
+	struct stat db0, sb;
+	struct store_order o;
+	char ids[1][STORE_ID_SIZE];
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_non_null(s = store_open(url, NULL));
+	assert_int_equal(stat(path, &db0), 0);
+	/*
+	 * Writes until the WAL holds 1,200 pages: past the thread's 1,000,
+	 * short of the 3,000 at which a commit would checkpoint itself.
+	 */
+	for (i = 0; i < 20000; i++) {
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(store_new_id(o.id), 0);
+		snprintf(o.account_id, sizeof(o.account_id), "a%d", i % 7);
+		snprintf(o.profile, sizeof(o.profile), "p");
+		snprintf(ids[0], sizeof(ids[0]), "z-%d", i);
+		o.authz_ids = ids;
+		o.nauthz = 1;
+		o.status = ST_PENDING;
+		o.expires = 5000 + i;
+		assert_int_equal(s->ops->order_insert(s, &o, NULL, 0, NULL), 0);
+		assert_int_equal(stat(wal, &sb), 0);
+		if (sb.st_size >= 1200 * (1024 + 24))
+			break;
+	}
+	assert_true(sb.st_size < 3000 * (1024 + 24));
+	/* Nothing writes now; the thread runs at its own pace: 10 s. */
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(stat(path, &sb), 0);
+		if (sb.st_size > db0.st_size)
+			break;
+		usleep(10000);
+	}
+	assert_true(sb.st_size > db0.st_size);
+	/* Under writes without a pause the WAL stays bounded too. */
+	for (i = 0; i < 3000; i++) {
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(store_new_id(o.id), 0);
+		snprintf(o.account_id, sizeof(o.account_id), "b%d", i % 7);
+		snprintf(o.profile, sizeof(o.profile), "p");
+		o.authz_ids = ids;
+		o.nauthz = 1;
+		o.status = ST_PENDING;
+		o.expires = 9000 + i;
+		assert_int_equal(s->ops->order_insert(s, &o, NULL, 0, NULL), 0);
+	}
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size < 3100 * (1024 + 24));
+	store_close(s);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/*
  * authz_get reads the authorization and its challenges in one read
  * transaction and ends it on every path: afterwards another connection
  * can write and then checkpoint the whole WAL away (a read transaction
@@ -564,6 +635,8 @@ main(void)
 		cmocka_unit_test(store_sqlite__row_writes_make_no_temp_table),
 		cmocka_unit_test(
 		    store_sqlite__authz_get_leaves_no_read_transaction),
+		cmocka_unit_test(
+		    store_sqlite__wal_is_checkpointed_by_the_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
