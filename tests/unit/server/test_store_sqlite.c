@@ -452,6 +452,25 @@ store_sqlite__new_database_has_1k_pages(void **state)
 	free(dir);
 }
 
+/* Stores order number i, pending, of one of seven accounts. */
+static void
+insert_order(struct store *s, int i)
+{
+	struct store_order o;
+	char ids[1][STORE_ID_SIZE];
+
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(store_new_id(o.id), 0);
+	snprintf(o.account_id, sizeof(o.account_id), "a%d", i % 7);
+	snprintf(o.profile, sizeof(o.profile), "p");
+	snprintf(ids[0], sizeof(ids[0]), "z-%d", i);
+	o.authz_ids = ids;
+	o.nauthz = 1;
+	o.status = ST_PENDING;
+	o.expires = 5000 + i;
+	assert_int_equal(s->ops->order_insert(s, &o, NULL, 0, NULL), 0);
+}
+
 /*
  * D47: the committing connection leaves checkpoints to the store's own
  * thread, which must still run them: after more than a thousand pages
@@ -465,8 +484,6 @@ store_sqlite__wal_is_checkpointed_by_the_thread(void **state)
 	char *dir = th_tmpdir(), path[4096], url[4200], wal[4200];
 	struct store *s;
 	struct stat db0, sb;
-	struct store_order o;
-	char ids[1][STORE_ID_SIZE];
 	int i;
 
 	(void)state;
@@ -480,16 +497,7 @@ store_sqlite__wal_is_checkpointed_by_the_thread(void **state)
 	 * short of the 3,000 at which a commit would checkpoint itself.
 	 */
 	for (i = 0; i < 20000; i++) {
-		memset(&o, 0, sizeof(o));
-		assert_int_equal(store_new_id(o.id), 0);
-		snprintf(o.account_id, sizeof(o.account_id), "a%d", i % 7);
-		snprintf(o.profile, sizeof(o.profile), "p");
-		snprintf(ids[0], sizeof(ids[0]), "z-%d", i);
-		o.authz_ids = ids;
-		o.nauthz = 1;
-		o.status = ST_PENDING;
-		o.expires = 5000 + i;
-		assert_int_equal(s->ops->order_insert(s, &o, NULL, 0, NULL), 0);
+		insert_order(s, i);
 		assert_int_equal(stat(wal, &sb), 0);
 		if (sb.st_size >= 1200 * (1024 + 24))
 			break;
@@ -505,15 +513,7 @@ store_sqlite__wal_is_checkpointed_by_the_thread(void **state)
 	assert_true(sb.st_size > db0.st_size);
 	/* Under writes without a pause the WAL stays bounded too. */
 	for (i = 0; i < 3000; i++) {
-		memset(&o, 0, sizeof(o));
-		assert_int_equal(store_new_id(o.id), 0);
-		snprintf(o.account_id, sizeof(o.account_id), "b%d", i % 7);
-		snprintf(o.profile, sizeof(o.profile), "p");
-		o.authz_ids = ids;
-		o.nauthz = 1;
-		o.status = ST_PENDING;
-		o.expires = 9000 + i;
-		assert_int_equal(s->ops->order_insert(s, &o, NULL, 0, NULL), 0);
+		insert_order(s, 20000 + i);
 	}
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_true(sb.st_size < 3100 * (1024 + 24));
