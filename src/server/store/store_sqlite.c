@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -351,9 +352,10 @@ struct sq {
 	pthread_mutex_t ck_lock;
 	pthread_cond_t ck_cond;
 	int ck_want, ck_stop, ck_started;
-	struct gsync gs; /* flushes of the WAL */
-	int walfd;       /* the WAL, for fdatasync; -1 until opened */
-	int flush_errno; /* why the last flush failed */
+	unsigned long ck_done; /* checkpoints finished, signalled on ck_cond */
+	struct gsync gs;       /* flushes of the WAL */
+	int walfd;             /* the WAL, for fdatasync; -1 until opened */
+	int flush_errno;       /* why the last flush failed */
 };
 
 static const struct store_ops sqlite_ops;
@@ -548,8 +550,11 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	}
 	if (pages >= CKPT_PAGES) {
 		pthread_mutex_lock(&s->ck_lock);
-		s->ck_want = 1;
-		pthread_cond_signal(&s->ck_cond);
+		if (!s->ck_want) {
+			s->ck_want = 1;
+			/* store_sqlite_checkpoints() may wait on it too. */
+			pthread_cond_broadcast(&s->ck_cond);
+		}
 		pthread_mutex_unlock(&s->ck_lock);
 	}
 	return SQLITE_OK;
@@ -577,6 +582,8 @@ checkpointer(void *arg)
 		sqlite3_wal_checkpoint_v2(s->keeper, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&s->ck_lock);
+		s->ck_done++;
+		pthread_cond_broadcast(&s->ck_cond);
 	}
 	pthread_mutex_unlock(&s->ck_lock);
 	return NULL;
@@ -1636,6 +1643,26 @@ out:
 	return rc;
 }
 
+unsigned long
+store_sqlite_checkpoints(struct store *st, unsigned long after, int timeout_s)
+{
+	struct sq *s = (struct sq *)st;
+	struct timespec until;
+	unsigned long n;
+
+	if (!s->ck_started)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_s;
+	pthread_mutex_lock(&s->ck_lock);
+	while (s->ck_done <= after &&
+	       pthread_cond_timedwait(&s->ck_cond, &s->ck_lock, &until) == 0)
+		;
+	n = s->ck_done;
+	pthread_mutex_unlock(&s->ck_lock);
+	return n;
+}
+
 const char *
 store_sqlite_statement(size_t i)
 {
@@ -1663,7 +1690,7 @@ sqlite_close(struct store *st)
 	if (s->ck_started) {
 		pthread_mutex_lock(&s->ck_lock);
 		s->ck_stop = 1;
-		pthread_cond_signal(&s->ck_cond);
+		pthread_cond_broadcast(&s->ck_cond);
 		pthread_mutex_unlock(&s->ck_lock);
 		pthread_join(s->ck_thread, NULL);
 		pthread_cond_destroy(&s->ck_cond);

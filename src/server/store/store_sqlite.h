@@ -27,4 +27,13 @@ int store_sqlite_migrate_to(const char *path, int version,
  */
 const char *store_sqlite_statement(size_t i);
 
+/*
+ * For tests of the checkpoint thread (D47): waits, at most timeout_s
+ * seconds, until the thread has finished more than after checkpoints on
+ * st (a store of store_sqlite_open()); returns how many it has finished.
+ * after 0 and timeout_s 0 just reads the count.
+ */
+unsigned long store_sqlite_checkpoints(struct store *st, unsigned long after,
+    int timeout_s);
+
 #endif
