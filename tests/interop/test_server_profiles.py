@@ -165,6 +165,50 @@ def test_S_PROF_8_classic_certificate(flow):
                  " o.cert_id = c.id WHERE o.id = ?", (oid,)) == [("classic",)]
 
 
+def test_S_PROF_8_classic_leaf_extensions_in_full(flow):
+    """Every extension of a classic leaf, in order, with its criticality
+    and value: the issuer precomputes the ones that do not depend on the
+    subject, and this pins what they say."""
+    ca, acct, resp = flow
+    order, _ = ready_order(acct, resp, ["full.example.com"])
+    r = acct.post(order["finalize"],
+                  {"csr": b64(csr_with_extras(ec_key(), ["full.example.com"]))})
+    assert r.status_code == 200 and r.json()["status"] == "valid", r.text
+    pem = acct.get(r.json()["certificate"]).text
+    end = "-----END CERTIFICATE-----"
+    certs = [x509.load_pem_x509_certificate((p + end).encode())
+             for p in pem.split(end) if "BEGIN" in p]
+    leaf, issuer = certs[0], certs[1]
+    E = ExtensionOID
+    assert [(e.oid, e.critical) for e in leaf.extensions] == [
+        (E.BASIC_CONSTRAINTS, True), (E.KEY_USAGE, True),
+        (E.EXTENDED_KEY_USAGE, False), (E.CERTIFICATE_POLICIES, False),
+        (E.SUBJECT_KEY_IDENTIFIER, False),
+        (E.AUTHORITY_KEY_IDENTIFIER, False),
+        (E.SUBJECT_ALTERNATIVE_NAME, False)]
+    bc = ext(leaf, E.BASIC_CONSTRAINTS).value
+    assert bc.ca is False and bc.path_length is None
+    ku = ext(leaf, E.KEY_USAGE).value
+    assert ku.digital_signature and not ku.key_encipherment
+    assert not (ku.content_commitment or ku.data_encipherment or
+                ku.key_agreement or ku.key_cert_sign or ku.crl_sign)
+    assert list(ext(leaf, E.EXTENDED_KEY_USAGE).value) == \
+        [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+    pol = ext(leaf, E.CERTIFICATE_POLICIES).value
+    assert [p.policy_identifier.dotted_string for p in pol] == \
+        ["2.23.140.1.2.1"]
+    assert all(p.policy_qualifiers is None for p in pol)
+    assert ext(leaf, E.SUBJECT_KEY_IDENTIFIER).value.digest == \
+        x509.SubjectKeyIdentifier.from_public_key(leaf.public_key()).digest
+    aki = ext(leaf, E.AUTHORITY_KEY_IDENTIFIER).value
+    assert aki.key_identifier == \
+        ext(issuer, E.SUBJECT_KEY_IDENTIFIER).value.digest
+    assert aki.authority_cert_issuer is None
+    assert leaf.issuer == issuer.subject
+    assert ext(leaf, E.SUBJECT_ALTERNATIVE_NAME).value \
+        .get_values_for_type(x509.DNSName) == ["full.example.com"]
+
+
 def test_S_PROF_8_tlsserver_certificate_has_no_cn_no_ski(flow):
     ca, acct, resp = flow
     cert, loc = issue(acct, resp, ["t.example.com"], profile="tlsserver")

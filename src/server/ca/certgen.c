@@ -60,12 +60,12 @@ add_sans(X509 *cert, const struct acme_ident *sans, size_t n, int critical)
 }
 
 /* certificatePolicies: the CA/B Forum domain-validated OID (BR 7.1.6.1). */
-static int
-add_dv_policy(X509 *cert)
+static X509_EXTENSION *
+dv_policy(void)
 {
 	CERTIFICATEPOLICIES *cp = sk_POLICYINFO_new_null();
 	POLICYINFO *pi = POLICYINFO_new();
-	int ok = 0;
+	X509_EXTENSION *ext = NULL;
 
 	if (cp == NULL || pi == NULL)
 		goto out;
@@ -74,12 +74,63 @@ add_dv_policy(X509 *cert)
 	    !sk_POLICYINFO_push(cp, pi))
 		goto out;
 	pi = NULL;
-	ok = X509_add1_ext_i2d(cert, NID_certificate_policies, cp, 0,
-		 X509V3_ADD_DEFAULT) == 1;
+	ext = X509V3_EXT_i2d(NID_certificate_policies, 0, cp);
 out:
 	POLICYINFO_free(pi);
 	CERTIFICATEPOLICIES_free(cp);
-	return ok;
+	return ext;
+}
+
+/*
+ * The leaf extensions that depend only on the issuer, encoded once
+ * instead of parsed from their configuration strings on every issuance.
+ */
+struct certgen_fixed {
+	X509_EXTENSION *bc, *ku, *ku_encipher, *eku, *policy, *aki;
+};
+
+struct certgen_fixed *
+certgen_fixed_new(X509 *issuer)
+{
+	struct certgen_fixed *fx = calloc(1, sizeof(*fx));
+	X509V3_CTX ctx;
+
+	if (fx == NULL)
+		return NULL;
+	/* keyid:always reads the issuer's subjectKeyIdentifier. */
+	X509V3_set_ctx(&ctx, issuer, NULL, NULL, NULL, 0);
+	fx->bc = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
+	    "critical,CA:FALSE");
+	fx->ku = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+	    "critical,digitalSignature");
+	fx->ku_encipher = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+	    "critical,digitalSignature,keyEncipherment");
+	fx->eku = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage,
+	    "serverAuth");
+	fx->policy = dv_policy();
+	fx->aki = X509V3_EXT_conf_nid(NULL, &ctx,
+	    NID_authority_key_identifier, "keyid:always");
+	if (fx->bc == NULL || fx->ku == NULL || fx->ku_encipher == NULL ||
+	    fx->eku == NULL || fx->policy == NULL || fx->aki == NULL) {
+		ERR_clear_error();
+		certgen_fixed_free(fx);
+		return NULL;
+	}
+	return fx;
+}
+
+void
+certgen_fixed_free(struct certgen_fixed *fx)
+{
+	if (fx == NULL)
+		return;
+	X509_EXTENSION_free(fx->bc);
+	X509_EXTENSION_free(fx->ku);
+	X509_EXTENSION_free(fx->ku_encipher);
+	X509_EXTENSION_free(fx->eku);
+	X509_EXTENSION_free(fx->policy);
+	X509_EXTENSION_free(fx->aki);
+	free(fx);
 }
 
 static int
@@ -120,6 +171,8 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 	X509 *cert = NULL;
 	X509_NAME *name = NULL;
 	const EVP_MD *md = NULL;
+	const struct certgen_fixed *fx;
+	struct certgen_fixed *own = NULL;
 	time_t nb = g->not_before, na = g->not_after;
 	int rsa, ok = 0;
 
@@ -167,20 +220,21 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 			 "keyid:always");
 		break;
 	case CERTGEN_LEAF:
-		ok =
-		    add_ext(cert, g->issuer, NID_basic_constraints,
-			"critical,CA:FALSE") &&
-		    add_ext(cert, g->issuer, NID_key_usage,
-			rsa && g->leaf_key_encipherment ?
-			    "critical,digitalSignature,keyEncipherment" :
-			    "critical,digitalSignature") &&
-		    add_ext(cert, g->issuer, NID_ext_key_usage, "serverAuth") &&
-		    add_dv_policy(cert) &&
-		    (!g->leaf_ski || add_ext(cert, g->issuer,
-					 NID_subject_key_identifier, "hash")) &&
-		    add_ext(cert, g->issuer, NID_authority_key_identifier,
-			"keyid:always") &&
-		    add_sans(cert, g->sans, g->nsans, g->cn == NULL);
+		if ((fx = g->fixed) == NULL &&
+		    (fx = own = certgen_fixed_new(g->issuer)) == NULL)
+			break;
+		/* X509_add_ext() adds a copy. */
+		ok = X509_add_ext(cert, fx->bc, -1) &&
+		     X509_add_ext(cert,
+			 rsa && g->leaf_key_encipherment ? fx->ku_encipher :
+							   fx->ku,
+			 -1) &&
+		     X509_add_ext(cert, fx->eku, -1) &&
+		     X509_add_ext(cert, fx->policy, -1) &&
+		     (!g->leaf_ski || add_ext(cert, g->issuer,
+					  NID_subject_key_identifier, "hash")) &&
+		     X509_add_ext(cert, fx->aki, -1) &&
+		     add_sans(cert, g->sans, g->nsans, g->cn == NULL);
 		break;
 	}
 	if (!ok)
@@ -197,6 +251,7 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 	ok = 1;
 out:
 	X509_NAME_free(name);
+	certgen_fixed_free(own);
 	if (!ok) {
 		unsigned long e = ERR_get_error();
 

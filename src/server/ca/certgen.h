@@ -21,6 +21,9 @@ enum certgen_kind {
 	CERTGEN_LEAF,         /* end entity: serverAuth */
 };
 
+/* Leaf extensions made once per issuer (certgen_fixed_new). */
+struct certgen_fixed;
+
 struct certgen {
 	enum certgen_kind kind;
 	const char *cn;   /* subject CN, or NULL */
@@ -38,7 +41,17 @@ struct certgen {
 	/* Leaf extensions a profile may leave out (CAs always have SKI). */
 	int leaf_ski;              /* subjectKeyIdentifier */
 	int leaf_key_encipherment; /* keyEncipherment, RSA keys only */
+	/* The issuer's fixed leaf extensions, or NULL: made for this one. */
+	const struct certgen_fixed *fixed;
 };
+
+/*
+ * The leaf extensions that depend only on issuer (basicConstraints,
+ * keyUsage, EKU, the DV policy, authorityKeyIdentifier), for
+ * certgen_make() to copy; NULL when out of memory.
+ */
+struct certgen_fixed *certgen_fixed_new(X509 *issuer);
+void certgen_fixed_free(struct certgen_fixed *fx);
 
 /*
  * Builds and signs a certificate.  Returns a new X509 or NULL with prob

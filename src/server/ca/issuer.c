@@ -27,6 +27,7 @@ struct issuer {
 	EVP_PKEY *key;
 	char *cert_pem;
 	char *alt_pem; /* alternate chain after the leaf, or NULL */
+	struct certgen_fixed *fixed;
 };
 
 struct issuer *
@@ -54,6 +55,11 @@ issuer_open(const struct conf *cfg, struct acme_problem *prob)
 	}
 	if ((is->cert_pem = acme_x509_to_pem(is->cert, NULL)) == NULL)
 		goto fail;
+	if ((is->fixed = certgen_fixed_new(is->cert)) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot make the leaf extensions of %s", cfg->issuer_cert);
+		goto fail;
+	}
 	if (cfg->alt_chain[0] != '\0') {
 		STACK_OF(X509) * alt;
 		X509 *first;
@@ -98,6 +104,7 @@ issuer_free(struct issuer *is)
 	EVP_PKEY_free(is->key);
 	free(is->cert_pem);
 	free(is->alt_pem);
+	certgen_fixed_free(is->fixed);
 	free(is);
 }
 
@@ -129,6 +136,7 @@ issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
 	g.nsans = n;
 	g.leaf_ski = p->subject_key_id;
 	g.leaf_key_encipherment = p->key_encipherment;
+	g.fixed = is->fixed;
 	if ((cert = certgen_make(&g, prob)) == NULL)
 		return ACME_ERR_CRYPTO;
 	leaf = acme_x509_to_pem(cert, &llen);
