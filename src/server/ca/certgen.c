@@ -105,11 +105,11 @@ certgen_fixed_new(X509 *issuer)
 	    "critical,digitalSignature");
 	fx->ku_encipher = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
 	    "critical,digitalSignature,keyEncipherment");
-	fx->eku = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage,
-	    "serverAuth");
+	fx->eku =
+	    X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage, "serverAuth");
 	fx->policy = dv_policy();
-	fx->aki = X509V3_EXT_conf_nid(NULL, &ctx,
-	    NID_authority_key_identifier, "keyid:always");
+	fx->aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
+	    "keyid:always");
 	if (fx->bc == NULL || fx->ku == NULL || fx->ku_encipher == NULL ||
 	    fx->eku == NULL || fx->policy == NULL || fx->aki == NULL) {
 		ERR_clear_error();
@@ -224,17 +224,18 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 		    (fx = own = certgen_fixed_new(g->issuer)) == NULL)
 			break;
 		/* X509_add_ext() adds a copy. */
-		ok = X509_add_ext(cert, fx->bc, -1) &&
-		     X509_add_ext(cert,
-			 rsa && g->leaf_key_encipherment ? fx->ku_encipher :
-							   fx->ku,
-			 -1) &&
-		     X509_add_ext(cert, fx->eku, -1) &&
-		     X509_add_ext(cert, fx->policy, -1) &&
-		     (!g->leaf_ski || add_ext(cert, g->issuer,
-					  NID_subject_key_identifier, "hash")) &&
-		     X509_add_ext(cert, fx->aki, -1) &&
-		     add_sans(cert, g->sans, g->nsans, g->cn == NULL);
+		ok =
+		    X509_add_ext(cert, fx->bc, -1) &&
+		    X509_add_ext(cert,
+			rsa && g->leaf_key_encipherment ? fx->ku_encipher :
+							  fx->ku,
+			-1) &&
+		    X509_add_ext(cert, fx->eku, -1) &&
+		    X509_add_ext(cert, fx->policy, -1) &&
+		    (!g->leaf_ski || add_ext(cert, g->issuer,
+					 NID_subject_key_identifier, "hash")) &&
+		    X509_add_ext(cert, fx->aki, -1) &&
+		    add_sans(cert, g->sans, g->nsans, g->cn == NULL);
 		break;
 	}
 	if (!ok)
