@@ -297,7 +297,7 @@ post_json(struct acme_client *c, const char *url, const json_t *payload,
 	json_t *out = NULL;
 
 	if (payload != NULL &&
-	    (text = json_dumps(payload, JSON_COMPACT)) == NULL) {
+	    (text = acme_json_compact(payload, NULL)) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 		return NULL;

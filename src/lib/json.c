@@ -5,6 +5,7 @@
  * what it lacks is a run-time nesting bound, so a pre-scan counts depth
  * (ignoring brackets inside strings) before jansson sees the text.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +197,198 @@ char *
 acme_json_dump_canonical(const json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/*
+ * The compact writer: what json_dumps(v, JSON_COMPACT) writes, without
+ * jansson's per-character UTF-8 decoding and its callback per chunk.
+ * Strings of ASCII only, integers, true, false and null are written
+ * here; a string with a byte above 0x7f, a real, a nesting deeper than
+ * COMPACT_DEPTH or a value that is neither an object nor an array at
+ * the top is left to jansson (fall back), so what jansson would check
+ * or refuse stays jansson's to decide.
+ */
+#define COMPACT_DEPTH 32
+
+struct compact {
+	char *p;
+	size_t len, cap;
+	int fail; /* 1: out of memory, 2: fall back to jansson */
+};
+
+static int
+compact_grow(struct compact *w, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (w->fail)
+		return -1;
+	if (w->cap - w->len >= more)
+		return 0;
+	cap = w->cap != 0 ? w->cap : 256;
+	while (cap - w->len < more) {
+		if (cap > SIZE_MAX / 2) {
+			w->fail = 1;
+			return -1;
+		}
+		cap *= 2;
+	}
+	if ((p = realloc(w->p, cap)) == NULL) {
+		w->fail = 1;
+		return -1;
+	}
+	w->p = p;
+	w->cap = cap;
+	return 0;
+}
+
+static void
+compact_put(struct compact *w, const char *s, size_t n)
+{
+	if (compact_grow(w, n) == 0) {
+		memcpy(w->p + w->len, s, n);
+		w->len += n;
+	}
+}
+
+static void
+compact_string(struct compact *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	/* The characters with a two-byte escape, and the letter of each. */
+	static const char short_from[] = "\"\\\b\f\n\r\t";
+	static const char short_to[] = "\"\\bfnrt";
+	const char *p;
+	size_t i, run;
+
+	compact_put(w, "\"", 1);
+	for (i = 0; i < n && !w->fail; i += run) {
+		unsigned char c;
+
+		/* The longest run that needs no escape goes out at once. */
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c < 0x20 || c == '"' || c == '\\' || c > 0x7f)
+				break;
+		}
+		if (run > 0) {
+			compact_put(w, s + i, run);
+			continue;
+		}
+		c = (unsigned char)s[i];
+		run = 1;
+		if (c > 0x7f) {
+			w->fail = 2;
+		} else if ((p = memchr(short_from, c,
+				sizeof(short_from) - 1))) {
+			char e[2] = { '\\', short_to[p - short_from] };
+
+			compact_put(w, e, sizeof(e));
+		} else {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4],
+				hex[c & 15] };
+
+			compact_put(w, u, sizeof(u));
+		}
+	}
+	compact_put(w, "\"", 1);
+}
+
+static void
+compact_value(struct compact *w, const json_t *v, int depth)
+{
+	char num[32];
+	size_t i;
+	int n;
+
+	if (w->fail)
+		return;
+	if (depth > COMPACT_DEPTH) {
+		w->fail = 2;
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		json_t *o = (json_t *)(uintptr_t)v, *val;
+		const char *key;
+		size_t klen;
+		int first = 1;
+
+		compact_put(w, "{", 1);
+#ifdef json_object_keylen_foreach
+		json_object_keylen_foreach(o, key, klen, val)
+		{
+#else
+		json_object_foreach(o, key, val)
+		{
+			klen = strlen(key);
+#endif
+			if (!first)
+				compact_put(w, ",", 1);
+			first = 0;
+			compact_string(w, key, klen);
+			compact_put(w, ":", 1);
+			compact_value(w, val, depth + 1);
+		}
+		compact_put(w, "}", 1);
+		break;
+	}
+	case JSON_ARRAY:
+		compact_put(w, "[", 1);
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i > 0)
+				compact_put(w, ",", 1);
+			compact_value(w, json_array_get(v, i), depth + 1);
+		}
+		compact_put(w, "]", 1);
+		break;
+	case JSON_STRING:
+		compact_string(w, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		if (n > 0 && (size_t)n < sizeof(num))
+			compact_put(w, num, (size_t)n);
+		else
+			w->fail = 2;
+		break;
+	case JSON_TRUE:
+		compact_put(w, "true", 4);
+		break;
+	case JSON_FALSE:
+		compact_put(w, "false", 5);
+		break;
+	case JSON_NULL:
+		compact_put(w, "null", 4);
+		break;
+	default:
+		w->fail = 2;
+		break;
+	}
+}
+
+char *
+acme_json_compact(const json_t *v, size_t *lenp)
+{
+	struct compact w = { NULL, 0, 0, 0 };
+	char *s;
+
+	if (v != NULL && (json_is_object(v) || json_is_array(v))) {
+		compact_value(&w, v, 0);
+		compact_put(&w, "", 1);
+		if (!w.fail) {
+			if (lenp != NULL)
+				*lenp = w.len - 1;
+			return w.p;
+		}
+	}
+	free(w.p);
+	if (w.fail == 1 || v == NULL ||
+	    (s = json_dumps(v, JSON_COMPACT)) == NULL)
+		return NULL;
+	if (lenp != NULL)
+		*lenp = strlen(s);
+	return s;
 }

@@ -974,11 +974,11 @@ assemble(const json_t *hdr, const void *payload, size_t len, EVP_PKEY *key,
 	char *hdr_text = NULL, *p64 = NULL, *pl64 = NULL, *s64 = NULL;
 	char *input = NULL;
 	unsigned char *sig = NULL, macbuf[32];
-	size_t inlen = 0, siglen = 0;
+	size_t inlen = 0, siglen = 0, hdr_len = 0;
 	json_t *ret = NULL;
 
-	if ((hdr_text = json_dumps(hdr, JSON_COMPACT)) == NULL ||
-	    (p64 = acme_b64url_encode(hdr_text, strlen(hdr_text))) == NULL ||
+	if ((hdr_text = acme_json_compact(hdr, &hdr_len)) == NULL ||
+	    (p64 = acme_b64url_encode(hdr_text, hdr_len)) == NULL ||
 	    (pl64 = acme_b64url_encode(payload != NULL ? payload : "", len)) ==
 		NULL ||
 	    (input = signing_input(p64, pl64, &inlen)) == NULL) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <anvil/err.h>
+#include <anvil/json.h>
 #include <anvil/log.h>
 
 #include "audit.h"
@@ -305,7 +306,7 @@ audit_record(struct audit *a, const char *kind, json_t *event,
 	rec = json_pack("{s:s, s:s}", "time", when, "event", kind);
 	if (rec == NULL || event == NULL ||
 	    json_object_update(rec, event) != 0 ||
-	    (line = json_dumps(rec, JSON_COMPACT)) == NULL) {
+	    (line = acme_json_compact(rec, NULL)) == NULL) {
 		json_decref(rec);
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");

@@ -332,8 +332,8 @@ def test_restart_keeps_accounts(tmp_path):
     # Serve the same directory again: the account is still there.
     import subprocess
     log = open(os.path.join(ca.dir, "serve2.log"), "w")
-    proc = subprocess.Popen([os.path.join(os.environ.get("ANVIL_BUILD", "build"),
-                                          "src/server/anvil-ca"), "serve", "-c",
+    from conftest import BUILD
+    proc = subprocess.Popen([os.path.join(BUILD, "src/server/anvil-ca"), "serve", "-c",
                              os.path.join(ca.dir, "anvil-ca.json")],
                             stdout=log, stderr=subprocess.STDOUT)
     from conftest import CA, wait_port

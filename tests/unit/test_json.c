@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for json.c: strict parsing bounds and the typed getters. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +238,135 @@ json__canonical_dump_sorted_compact(void **state)
 	json_decref(v);
 }
 
+/* acme_json_compact against json_dumps(v, JSON_COMPACT), byte for byte. */
+static void
+same_as_jansson(const json_t *v)
+{
+	char *want = json_dumps(v, JSON_COMPACT), *got;
+	size_t len = 0;
+
+	got = acme_json_compact(v, &len);
+	if (want == NULL) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	free(want);
+	free(got);
+}
+
+static void
+json__compact_matches_jansson(void **state)
+{
+	char all[128];
+	json_t *v, *deep, *cur;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 127; i++)
+		all[i] = (char)(i + 1);
+	all[127] = '\0';
+	v = json_pack("{s:s, s:i, s:I, s:I, s:b, s:b, s:n, s:[], s:{}, "
+		      "s:[s, i, {s:[]}], s:s}",
+	    "status", "valid", "zero", 0, "min", (json_int_t)LLONG_MIN, "max",
+	    (json_int_t)LLONG_MAX, "t", 1, "f", 0, "null", "empty", "obj",
+	    "arr", "x", -7, "y", "quote\"back\\slash/", all);
+	assert_non_null(v);
+	same_as_jansson(v);
+	/* Control characters, DEL and a NUL inside a string and a key. */
+	json_object_set_new(v, all, json_stringn("a\0b\x7f\x1f", 5));
+	same_as_jansson(v);
+	/* What goes to jansson: UTF-8, a real, deep nesting. */
+	json_object_set_new(v, "utf8", json_string("caf\xc3\xa9"));
+	same_as_jansson(v);
+	json_object_del(v, "utf8");
+	json_object_set_new(v, "real", json_real(0.5));
+	same_as_jansson(v);
+	json_object_del(v, "real");
+	deep = cur = json_array();
+	for (i = 0; i < 40; i++) {
+		json_t *next = json_array();
+
+		json_array_append_new(cur, next);
+		cur = next;
+	}
+	json_object_set_new(v, "deep", deep);
+	same_as_jansson(v);
+	json_decref(v);
+	/* Empty containers at the top; a scalar is refused by both. */
+	v = json_object();
+	same_as_jansson(v);
+	json_decref(v);
+	v = json_array();
+	same_as_jansson(v);
+	json_decref(v);
+	v = json_string("x");
+	same_as_jansson(v);
+	json_decref(v);
+	assert_null(acme_json_compact(NULL, NULL));
+}
+
+/* Random documents of ASCII strings, integers and containers. */
+static json_t *
+random_value(unsigned *seed, int depth)
+{
+	int kind =
+	    depth > 4 ? (int)(rand_r(seed) % 5) : (int)(rand_r(seed) % 7);
+	char s[24];
+	json_t *v;
+	int i, n;
+
+	switch (kind) {
+	case 0:
+		n = (int)(rand_r(seed) % sizeof(s));
+		for (i = 0; i < n; i++)
+			s[i] = (char)(rand_r(seed) % 128);
+		return json_stringn(s, (size_t)n);
+	case 1:
+		return json_integer((json_int_t)rand_r(seed) - RAND_MAX / 2);
+	case 2:
+		return json_true();
+	case 3:
+		return json_false();
+	case 4:
+		return json_null();
+	case 5:
+		v = json_array();
+		n = (int)(rand_r(seed) % 5);
+		for (i = 0; i < n; i++)
+			json_array_append_new(v, random_value(seed, depth + 1));
+		return v;
+	default:
+		v = json_object();
+		n = (int)(rand_r(seed) % 5);
+		for (i = 0; i < n; i++) {
+			snprintf(s, sizeof(s), "k%u\t%d", rand_r(seed) % 100,
+			    i);
+			json_object_set_new(v, s,
+			    random_value(seed, depth + 1));
+		}
+		return v;
+	}
+}
+
+static void
+json__compact_matches_jansson_random(void **state)
+{
+	unsigned seed = 8555;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		json_t *v = json_pack("{s:o}", "v", random_value(&seed, 0));
+
+		assert_non_null(v);
+		same_as_jansson(v);
+		json_decref(v);
+	}
+}
+
 int
 main(void)
 {
@@ -252,6 +383,8 @@ main(void)
 		cmocka_unit_test(json__get_bool_int),
 		cmocka_unit_test(json__get_object_array),
 		cmocka_unit_test(json__canonical_dump_sorted_compact),
+		cmocka_unit_test(json__compact_matches_jansson),
+		cmocka_unit_test(json__compact_matches_jansson_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 
 #include <anvil/ari.h>
 #include <anvil/err.h>
+#include <anvil/json.h>
 
 #include "common.h"
 #include "../http/reply.h"
@@ -215,7 +216,7 @@ order_load(struct srv *srv, const char *id, struct store_order *o,
 
 		acme_problem_set(&p, ACME_PROB_UNAUTHORIZED, "%s", detail);
 		doc = acme_problem_to_json(&p);
-		text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+		text = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
 		json_decref(doc);
 		rc = set_order_status(srv, o, ST_INVALID, text, prob);
 		free(text);

@@ -464,7 +464,7 @@ finalize_profile(struct srv *srv, struct store_order *o,
 	    o->profile[0] != '\0' ? o->profile :
 				    srv->cfg->profiles.default_name);
 	doc = acme_problem_to_json(prob);
-	text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	text = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
 	json_decref(doc);
 	if (text != NULL && srv->store->ops->order_set_status(srv->store, o->id,
 				ST_READY, ST_INVALID, text, NULL, NULL) == 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <anvil/err.h>
+#include <anvil/json.h>
 #include <anvil/problem.h>
 
 #include "reply.h"
@@ -67,16 +68,17 @@ set_body(struct resp *r, int status, const char *ctype, char *body, size_t len)
 int
 reply_json(struct resp *r, int status, json_t *obj)
 {
+	size_t len = 0;
 	char *text;
 
-	text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+	text = obj != NULL ? acme_json_compact(obj, &len) : NULL;
 	json_decref(obj);
 	if (text == NULL) {
 		reply_error(r, ACME_PROB_SERVER_INTERNAL,
 		    "cannot serialise the response");
 		return ACME_ERR_NOMEM;
 	}
-	set_body(r, status, "application/json", text, strlen(text));
+	set_body(r, status, "application/json", text, len);
 	return 0;
 }
 
@@ -91,6 +93,7 @@ reply_problem_ex(struct resp *r, const struct acme_problem *prob,
     const json_t *extra)
 {
 	json_t *doc;
+	size_t len = 0;
 	char *text;
 
 	doc = acme_problem_to_json(prob);
@@ -99,15 +102,14 @@ reply_problem_ex(struct resp *r, const struct acme_problem *prob,
 		json_decref(doc);
 		doc = NULL;
 	}
-	text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	text = doc != NULL ? acme_json_compact(doc, &len) : NULL;
 	json_decref(doc);
 	if (text == NULL) {
 		/* Nothing more can be allocated: a bare 500 goes out. */
 		set_body(r, 500, NULL, NULL, 0);
 		return;
 	}
-	set_body(r, prob->status, "application/problem+json", text,
-	    strlen(text));
+	set_body(r, prob->status, "application/problem+json", text, len);
 	acme_problem_release(&r->prob);
 	r->prob.type = prob->type;
 	r->prob.status = prob->status;

@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include <anvil/err.h>
+#include <anvil/json.h>
 
 #include "store.h"
 #include "../gsync.h"
@@ -943,7 +944,7 @@ idents_json(const struct acme_ident *ids, size_t n)
 		if (json_array_append_new(a, v) != 0)
 			goto out;
 	}
-	s = json_dumps(a, JSON_COMPACT);
+	s = acme_json_compact(a, NULL);
 out:
 	json_decref(a);
 	return s;
@@ -960,7 +961,7 @@ ids_json(char (*ids)[STORE_ID_SIZE], size_t n)
 	for (i = 0; i < n; i++)
 		if (json_array_append_new(a, json_string(ids[i])) != 0)
 			goto out;
-	s = json_dumps(a, JSON_COMPACT);
+	s = acme_json_compact(a, NULL);
 out:
 	json_decref(a);
 	return s;

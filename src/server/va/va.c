@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include <anvil/err.h>
+#include <anvil/json.h>
 #include <anvil/log.h>
 
 #include "va.h"
@@ -60,7 +61,7 @@ static char *
 problem_text(const struct acme_problem *p)
 {
 	json_t *doc = acme_problem_to_json(p);
-	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *s = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
 
 	json_decref(doc);
 	return s;
