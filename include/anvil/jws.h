@@ -127,15 +127,6 @@ json_t *acme_jws_sign(EVP_PKEY *key, const json_t *hdr, const void *payload,
     size_t len, struct acme_problem *prob);
 
 /*
- * A flattened JWS as compact JSON text, a request body: for the objects
- * acme_jws_sign() returns, the bytes json_dumps(jws, JSON_COMPACT) gives.
- * Members that are base64url are written as they are, without Jansson's
- * escaping pass; an object of another shape goes through json_dumps.
- * Returns a string to free(), or NULL when out of memory.
- */
-char *acme_jws_text(const json_t *jws);
-
-/*
  * Convenience for ACME requests: header {alg, nonce, url} plus jwk (when
  * kid is NULL) or kid.  nonce may be NULL (keyChange inner JWS).
  */

@@ -265,7 +265,7 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 		    prob);
 		if (jws == NULL)
 			return ACME_ERR_CRYPTO;
-		body = acme_jws_text(jws);
+		body = acme_json_compact(jws, NULL);
 		json_decref(jws);
 		if (body == NULL)
 			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,

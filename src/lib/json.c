@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <anvil/buf.h>
 #include <anvil/err.h>
 #include <anvil/json.h>
 
@@ -211,45 +212,15 @@ acme_json_dump_canonical(const json_t *v)
 #define COMPACT_DEPTH 32
 
 struct compact {
-	char *p;
-	size_t len, cap;
+	struct acme_buf b;
 	int fail; /* 1: out of memory, 2: fall back to jansson */
 };
-
-static int
-compact_grow(struct compact *w, size_t more)
-{
-	size_t cap;
-	char *p;
-
-	if (w->fail)
-		return -1;
-	if (w->cap - w->len >= more)
-		return 0;
-	cap = w->cap != 0 ? w->cap : 256;
-	while (cap - w->len < more) {
-		if (cap > SIZE_MAX / 2) {
-			w->fail = 1;
-			return -1;
-		}
-		cap *= 2;
-	}
-	if ((p = realloc(w->p, cap)) == NULL) {
-		w->fail = 1;
-		return -1;
-	}
-	w->p = p;
-	w->cap = cap;
-	return 0;
-}
 
 static void
 compact_put(struct compact *w, const char *s, size_t n)
 {
-	if (compact_grow(w, n) == 0) {
-		memcpy(w->p + w->len, s, n);
-		w->len += n;
-	}
+	if (!w->fail && acme_buf_append(&w->b, s, n) != 0)
+		w->fail = 1;
 }
 
 static void
@@ -372,19 +343,16 @@ compact_value(struct compact *w, const json_t *v, int depth)
 char *
 acme_json_compact(const json_t *v, size_t *lenp)
 {
-	struct compact w = { NULL, 0, 0, 0 };
+	struct compact w = { .fail = 0 };
 	char *s;
 
+	acme_buf_init(&w.b, SIZE_MAX);
 	if (v != NULL && (json_is_object(v) || json_is_array(v))) {
 		compact_value(&w, v, 0);
-		compact_put(&w, "", 1);
-		if (!w.fail) {
-			if (lenp != NULL)
-				*lenp = w.len - 1;
-			return w.p;
-		}
+		if (!w.fail)
+			return acme_buf_detach(&w.b, lenp);
 	}
-	free(w.p);
+	acme_buf_release(&w.b);
 	if (w.fail == 1 || v == NULL ||
 	    (s = json_dumps(v, JSON_COMPACT)) == NULL)
 		return NULL;

@@ -1021,36 +1021,6 @@ out:
  * {"alg": alg} followed by the members of hdr (borrowed; may be NULL)
  * other than alg, in hdr's order.  Returns a new object or NULL.
  */
-char *
-acme_jws_text(const json_t *jws)
-{
-	static const char *const names[3] = { "protected", "payload",
-		"signature" };
-	const char *v[3];
-	size_t len[3], n;
-	char *out;
-	int i;
-
-	if (json_object_size(jws) != 3)
-		return json_dumps(jws, JSON_COMPACT);
-	for (i = 0; i < 3; i++) {
-		v[i] = json_string_value(json_object_get(jws, names[i]));
-		len[i] = v[i] != NULL ? strlen(v[i]) : 0;
-		/* The payload of a POST-as-GET is empty. */
-		if (v[i] == NULL || (len[i] == 0 && i != 1) ||
-		    (len[i] > 0 && !acme_b64url_valid(v[i], len[i])))
-			return json_dumps(jws, JSON_COMPACT);
-	}
-	n = sizeof("{\"protected\":\"\",\"payload\":\"\",\"signature\":\"\"}") +
-	    len[0] + len[1] + len[2];
-	if ((out = malloc(n)) == NULL)
-		return NULL;
-	snprintf(out, n,
-	    "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
-	    v[0], v[1], v[2]);
-	return out;
-}
-
 static json_t *
 full_header(const char *alg, const json_t *hdr)
 {

@@ -1337,9 +1337,9 @@ jws__sign_protected_header_is_deterministic(void **state)
 }
 
 /*
- * acme_jws_text writes a signed JWS as json_dumps does, for a payload and
- * for POST-as-GET; other objects (a member that is not base64url, one
- * too many) go through json_dumps and so still come out as JSON.
+ * A request body, acme_json_compact of a signed JWS, is what json_dumps
+ * writes, for a payload and for POST-as-GET, and so are objects of
+ * other shapes (a member that needs escaping, one too many).
  */
 static void
 jws__text_is_json_dumps_output(void **state)
@@ -1360,7 +1360,7 @@ jws__text_is_json_dumps_output(void **state)
 
 		assert_non_null(cases[i]);
 		want = json_dumps(cases[i], JSON_COMPACT);
-		got = acme_jws_text(cases[i]);
+		got = acme_json_compact(cases[i], NULL);
 		assert_non_null(got);
 		assert_string_equal(got, want);
 		free(want);
