@@ -353,6 +353,7 @@ struct sq {
 	pthread_mutex_t ck_lock;
 	pthread_cond_t ck_cond;
 	int ck_want, ck_stop, ck_started;
+	int ck_running;        /* the thread is inside a checkpoint */
 	unsigned long ck_done; /* checkpoints finished, signalled on ck_cond */
 	struct gsync gs;       /* flushes of the WAL */
 	int walfd;             /* the WAL, for fdatasync; -1 until opened */
@@ -545,6 +546,18 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	struct sq *s = arg;
 
 	if (pages >= CKPT_LIMIT) {
+		if (sqlite3_wal_checkpoint_v2(db, name,
+			SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_BUSY)
+			return SQLITE_OK;
+		/*
+		 * Busy: the thread is copying (or another process is).
+		 * Wait for the thread's checkpoint to end and take over,
+		 * else the WAL would grow for as long as that one lasts.
+		 */
+		pthread_mutex_lock(&s->ck_lock);
+		while (s->ck_running)
+			pthread_cond_wait(&s->ck_cond, &s->ck_lock);
+		pthread_mutex_unlock(&s->ck_lock);
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
 		return SQLITE_OK;
@@ -579,10 +592,12 @@ checkpointer(void *arg)
 			continue;
 		}
 		s->ck_want = 0;
+		s->ck_running = 1;
 		pthread_mutex_unlock(&s->ck_lock);
 		sqlite3_wal_checkpoint_v2(s->keeper, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&s->ck_lock);
+		s->ck_running = 0;
 		s->ck_done++;
 		pthread_cond_broadcast(&s->ck_cond);
 	}
