@@ -122,16 +122,17 @@ check_ari(const char *in)
 	for (; i < hl; i += 2) {
 		if (n >= sizeof(serial) - 1)
 			abort();
-		serial[n++] = (unsigned char)(hexval(hex[i]) << 4 |
-					      hexval(hex[i + 1]));
+		serial[n++] =
+		    (unsigned char)(hexval(hex[i]) << 4 | hexval(hex[i + 1]));
 	}
 	if (serial[0] & 0x80) {
 		memmove(serial + 1, serial, n);
 		serial[0] = 0;
 		n++;
 	}
-	if (n > 21 || acme_ari_cert_id_from(aki, akilen, serial, n, back,
-			  sizeof(back)) != 0 ||
+	if (n > 21 ||
+	    acme_ari_cert_id_from(aki, akilen, serial, n, back, sizeof(back)) !=
+		0 ||
 	    strcmp(back, in) != 0)
 		abort();
 }
@@ -147,8 +148,7 @@ check_time(const char *in)
 	/* Years acme_rfc3339() writes in four digits. */
 	if (t < -62167219200LL || t > 253402300799LL)
 		return;
-	if (acme_rfc3339_parse(acme_rfc3339(out, t), &again) != 0 ||
-	    again != t)
+	if (acme_rfc3339_parse(acme_rfc3339(out, t), &again) != 0 || again != t)
 		abort();
 }
 
