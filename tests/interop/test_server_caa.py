@@ -2,6 +2,8 @@
 """CAA (RFC 8659, RFC 8657) at validation time: records served by
 pebble-challtestsrv, the CA's identity "anvil.test".  A challenge whose
 proof is correct still ends invalid with a caa error when CAA forbids."""
+import os
+
 import pytest
 
 from acmehelp import Account, Client
@@ -151,3 +153,83 @@ def test_S_CAA_caa_cache_seconds_0_asks_every_time(tmp_path, challtestsrv):
         resp.close()
         assert ca.stop() == 0
         ca.log.close()
+
+
+# Records pebble-challtestsrv cannot serve (the critical flag, tags over
+# 15 octets, large sets) come from a real BIND9 authoritative for "net".
+BIND_NAMES = {
+    # An unknown critical property forbids, even beside our "issue".
+    "crit": ['0 issue "anvil.test"', '128 futuretag "x"'],
+    # A 24-octet critical tag is unknown too (it used to be dropped
+    # as unreadable, and the "issue" beside it then allowed).
+    "longtag": ['0 issue "anvil.test"', '128 averyveryverylongtagname "x"'],
+    # The same tag without the critical flag is ignored.
+    "longtag-noncrit": ['0 issue "anvil.test"', '0 averyveryverylongtagname "x"'],
+    # Every record counts, not only the first 32 (which often missed
+    # the one naming this CA among 61; BIND allows 100 at most).
+    "many": ['0 issue "anvil.test"'] +
+            [f'0 issue "ca-{i}.example"' for i in range(60)],
+    # ...and a critical one anywhere in a large set forbids.
+    "many-crit": ['128 futuretag "x"'] +
+                 [f'0 issue "anvil.test; x={i}"' for i in range(60)],
+}
+
+
+@pytest.fixture
+def bind_ca(tmp_path):
+    from bindhelp import Named
+    from conftest import free_port, start_ca
+    named = Named(str(tmp_path / "bind"))
+    zone = os.path.join(named.dir, "net.zone")
+    with open(zone, "w") as f:
+        f.write("$TTL 300\n@ IN SOA ns.net. a.net. 1 3600 600 86400 300\n"
+                "@ IN NS ns.net.\nns IN A 127.0.0.1\n")
+        for label, rrs in BIND_NAMES.items():
+            f.write(f"{label}.caa.example IN A 127.0.0.1\n")
+            for rr in rrs:
+                f.write(f"{label}.caa.example IN CAA {rr}\n")
+    named.configure(f'zone "net" {{ type primary; file "{zone}"; }};')
+    named.start("net")
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{named.port}", "--http01-port", str(http01)],
+        config={"caa_identities": "anvil.test"})
+    resp = Responder(http01)
+    try:
+        yield named, Account(Client(ca)), resp
+    finally:
+        resp.close()
+        rc = ca.stop()
+        ca.log.close()
+        named.stop()
+        assert rc == 0
+
+
+@pytest.mark.parametrize("label,allowed", [
+    ("crit", False), ("longtag", False), ("longtag-noncrit", True),
+    ("many", True), ("many-crit", False)])
+def test_S_CAA_critical_and_large_sets_from_bind(bind_ca, label, allowed):
+    named, acct, resp = bind_ca
+    name = f"{label}.caa.example.net"
+    # named serves what the test means it to (a real answer, all records).
+    served = [rr for rr in named.records(name, "CAA") if rr[3] == "CAA"]
+    assert len(served) == len(BIND_NAMES[label]), served
+    az = validate_http01(acct, resp, name)
+    if allowed:
+        assert az["status"] == "valid", az
+        return
+    assert az["status"] == "invalid", az
+    err = caa_error(az)
+    assert err["type"] == "urn:ietf:params:acme:error:caa", err
+    assert "unknown critical property" in err["detail"], err
+
+
+def test_S_CAA_12_accounturi_twice_is_unsatisfiable(flow):
+    """RFC 8657 3: accounturi given twice makes the property unsatisfiable,
+    even when both name the requesting account."""
+    ca, acct, resp = flow
+    caa(ca, "acct-twice.example.com",
+        ("issue", f"anvil.test; accounturi={acct.kid}; accounturi={acct.kid}"))
+    az = validate_http01(acct, resp, "acct-twice.example.com")
+    assert az["status"] == "invalid", az
+    assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"

@@ -28,7 +28,8 @@
 
 struct caa_rr {
 	int flags;
-	char tag[16];
+	int cut;      /* tag or value longer than the buffer: unusable */
+	char tag[16]; /* RFC 8659 4.1: tags SHOULD be at most 15 octets */
 	char value[512];
 };
 
@@ -69,6 +70,7 @@ permits(const struct conf *cfg, const char *value, const char *account_id,
     const char *method)
 {
 	char buf[512], *params, *issuer, *p, *save = NULL;
+	int accounturis = 0;
 
 	snprintf(buf, sizeof(buf), "%s", value);
 	params = strchr(buf, ';');
@@ -88,9 +90,14 @@ permits(const struct conf *cfg, const char *value, const char *account_id,
 		val = trim(eq + 1);
 		if (strcasecmp(key, "accounturi") == 0) {
 			/* RFC 8657 3: the account URL; this CA's paths end in
-			 * /acme/acct/<id>, the host is whatever clients used. */
+			 * /acme/acct/<id>, the host is whatever clients used.
+			 * Given twice, the property is unsatisfiable
+			 * (S-CAA-12). */
 			char suffix[64];
 			size_t vl = strlen(val), sl;
+
+			if (++accounturis > 1)
+				return 0;
 
 			snprintf(suffix, sizeof(suffix), "/acme/acct/%s",
 			    account_id);
@@ -113,23 +120,35 @@ permits(const struct conf *cfg, const char *value, const char *account_id,
 	return 1;
 }
 
+/*
+ * One CAA record's rdata: flags, tag length, tag, value.  -1 when it is
+ * malformed (a zero-length tag, or one running past the rdata).  A tag
+ * or value too long for the buffers is kept cut and marked: a cut tag
+ * is 15 octets, so it never equals a tag this CA knows and counts as
+ * an unknown one; a cut value permits nothing.
+ */
 static int
 parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
 {
-	size_t tl, vl, i;
+	size_t tl, vl, i, keep;
 
 	if (len < 2)
 		return -1;
 	rr->flags = d[0];
+	rr->cut = 0;
 	tl = d[1];
-	if (tl == 0 || tl >= sizeof(rr->tag) || 2 + tl > len)
+	if (tl == 0 || 2 + tl > len)
 		return -1;
-	for (i = 0; i < tl; i++)
+	keep = tl < sizeof(rr->tag) ? tl : sizeof(rr->tag) - 1;
+	for (i = 0; i < keep; i++)
 		rr->tag[i] = (char)tolower(d[2 + i]);
-	rr->tag[tl] = '\0';
+	rr->tag[keep] = '\0';
 	vl = len - 2 - tl;
-	if (vl >= sizeof(rr->value))
-		vl = sizeof(rr->value) - 1;
+	if (keep < tl || vl >= sizeof(rr->value)) {
+		rr->cut = 1;
+		if (vl >= sizeof(rr->value))
+			vl = sizeof(rr->value) - 1;
+	}
 	memcpy(rr->value, d + 2 + tl, vl);
 	rr->value[vl] = '\0';
 	return 0;
@@ -147,7 +166,8 @@ parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
  */
 #define CAA_CACHE_SLOTS 4096
 #define CAA_CACHE_MAX   1024 /* rdata bytes an entry may hold */
-#define CAA_CACHE_RRS   32   /* records an entry may hold (va_caa reads 32) */
+#define CAA_CACHE_RRS                                                          \
+	32 /* records an entry may hold; larger sets are not kept */
 
 struct caa_entry {
 	char *name; /* NULL: empty */
@@ -301,15 +321,16 @@ va_caa(const struct conf *cfg, struct va_resolver *res, struct caa_cache *cache,
     struct acme_problem *prob)
 {
 	const char *at = name;
-	int i, rc;
+	int rc;
 
 	if (res == NULL)
 		return acme_problem_set(prob, ACME_PROB_CAA,
 		    "no resolver to check CAA");
 	for (;;) {
-		struct caa_rr rrs[32];
+		struct caa_rr rr;
 		struct va_dns_result r;
-		int n = 0, has_issue = 0, has_wild = 0, ok = 0;
+		int has_issue = 0, has_wild = 0, ok = 0;
+		const char *tag;
 		size_t k;
 
 		rc = caa_rrset(cfg, res, cache, at, &r);
@@ -319,50 +340,65 @@ va_caa(const struct conf *cfg, struct va_resolver *res, struct caa_cache *cache,
 			return acme_problem_set(prob, ACME_PROB_CAA,
 			    "CAA lookup for %.200s failed", at);
 		}
-		for (k = 0; k < r.n && n < 32; k++)
-			if (parse_rr(r.data[k], r.len[k], &rrs[n]) == 0)
-				n++;
-		va_dns_result_release(&r);
-		if (n > 0) {
-			for (i = 0; i < n; i++) {
-				if (strcmp(rrs[i].tag, "issue") == 0)
-					has_issue = 1;
-				else if (strcmp(rrs[i].tag, "issuewild") == 0)
-					has_wild = 1;
-				else if ((rrs[i].flags & CAA_CRITICAL) &&
-					 strcmp(rrs[i].tag, "iodef") != 0)
-					return acme_problem_set(prob,
-					    ACME_PROB_CAA,
-					    "CAA at %.200s has an unknown "
-					    "critical property \"%s\"",
-					    at, rrs[i].tag);
+		/*
+		 * Fail closed: the answer reader keeps DNSMSG_MAX_RR records,
+		 * so a full set may have lost some (a critical one among
+		 * them), and a record that does not parse may be anything.
+		 */
+		if (r.n >= DNSMSG_MAX_RR) {
+			va_dns_result_release(&r);
+			return acme_problem_set(prob, ACME_PROB_CAA,
+			    "CAA at %.200s has %d or more records", at,
+			    DNSMSG_MAX_RR);
+		}
+		for (k = 0; k < r.n; k++) {
+			if (parse_rr(r.data[k], r.len[k], &rr) != 0) {
+				va_dns_result_release(&r);
+				return acme_problem_set(prob, ACME_PROB_CAA,
+				    "CAA at %.200s has a malformed record", at);
 			}
-			/* RFC 8659 4.3: issuewild wins for wildcards. */
-			{
-				const char *tag = wildcard && has_wild ?
-						      "issuewild" :
-						      "issue";
-
-				if (!has_issue && !(wildcard && has_wild))
-					return 0;
-				for (i = 0; i < n && !ok; i++)
-					if (strcmp(rrs[i].tag, tag) == 0 &&
-					    permits(cfg, rrs[i].value,
-						account_id, method))
-						ok = 1;
-				if (!ok)
-					return acme_problem_set(prob,
-					    ACME_PROB_CAA,
-					    "CAA records at %.200s do not "
-					    "allow this CA to issue for "
-					    "%s%.200s",
-					    at, wildcard ? "*." : "", name);
-				return 0;
+			if (strcmp(rr.tag, "issue") == 0)
+				has_issue = 1;
+			else if (strcmp(rr.tag, "issuewild") == 0)
+				has_wild = 1;
+			else if ((rr.flags & CAA_CRITICAL) &&
+				 strcmp(rr.tag, "iodef") != 0) {
+				va_dns_result_release(&r);
+				return acme_problem_set(prob, ACME_PROB_CAA,
+				    "CAA at %.200s has an unknown critical "
+				    "property \"%s%s\"",
+				    at, rr.tag, rr.cut ? "..." : "");
 			}
 		}
-		at = strchr(at, '.');
-		if (at == NULL || at[1] == '\0')
-			return 0; /* no CAA up to the root */
-		at++;
+		if (r.n == 0) {
+			va_dns_result_release(&r);
+			at = strchr(at, '.');
+			if (at == NULL || at[1] == '\0')
+				return 0; /* no CAA up to the root */
+			at++;
+			continue;
+		}
+		/*
+		 * This is the relevant RRset (RFC 8659 3).  issuewild wins
+		 * for wildcards (4.3); without the property that governs,
+		 * any CA may issue.
+		 */
+		if (!has_issue && !(wildcard && has_wild)) {
+			va_dns_result_release(&r);
+			return 0;
+		}
+		tag = wildcard && has_wild ? "issuewild" : "issue";
+		for (k = 0; k < r.n && !ok; k++)
+			if (parse_rr(r.data[k], r.len[k], &rr) == 0 &&
+			    !rr.cut && strcmp(rr.tag, tag) == 0 &&
+			    permits(cfg, rr.value, account_id, method))
+				ok = 1;
+		va_dns_result_release(&r);
+		if (!ok)
+			return acme_problem_set(prob, ACME_PROB_CAA,
+			    "CAA records at %.200s do not allow this CA to "
+			    "issue for %s%.200s",
+			    at, wildcard ? "*." : "", name);
+		return 0;
 	}
 }
