@@ -89,7 +89,11 @@ controls {{ }};
         self.log = open(os.path.join(self.dir, name), "w")
         self.proc = subprocess.Popen(["named", "-g", "-c", self.conf],
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_up(zone)
+        try:
+            self.wait_up(zone)
+        except BaseException:
+            self.stop()  # a named that never served is not left running
+            raise
 
     def stop(self):
         if self.proc is not None:
