@@ -2,6 +2,7 @@
 """CAA (RFC 8659, RFC 8657) at validation time: records served by
 pebble-challtestsrv, the CA's identity "anvil.test".  A challenge whose
 proof is correct still ends invalid with a caa error when CAA forbids."""
+import hashlib
 import os
 
 import pytest
@@ -233,3 +234,25 @@ def test_S_CAA_12_accounturi_twice_is_unsatisfiable(flow):
     az = validate_http01(acct, resp, "acct-twice.example.com")
     assert az["status"] == "invalid", az
     assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"
+
+
+@pytest.mark.parametrize("value,allowed", [
+    ("anvil.test; garbage", False),          # a parameter without "="
+    ("anvil.test; a=1 b", False),            # a space inside a value
+    ("anvil.test extra", False),             # two words for the issuer
+    ("anvil..test", False),                  # an empty label
+    ("anvil.test;", True),
+    ("  anvil.test ;  x-y = 1 ; z=2;", True),  # one ";" at the end is let by
+])
+def test_S_CAA_5_value_outside_the_abnf_names_no_issuer(flow, value, allowed):
+    """RFC 8659 4.2: an issue value that does not match the grammar counts
+    as naming no issuer; our identity in it does not permit."""
+    ca, acct, resp = flow
+    name = "abnf-" + hashlib.sha256(value.encode()).hexdigest()[:12] + ".example.com"
+    caa(ca, name, ("issue", value))
+    az = validate_http01(acct, resp, name)
+    if allowed:
+        assert az["status"] == "valid", az
+    else:
+        assert az["status"] == "invalid", az
+        assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"

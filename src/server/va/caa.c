@@ -61,6 +61,77 @@ our_identity(const struct conf *cfg, const char *issuer)
 	return 0;
 }
 
+static const char *
+skip_wsp(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/*
+ * A label or a parameter tag of RFC 8659 4.2: letters and digits, with
+ * hyphens only between them.  Returns the end of it, or NULL.
+ */
+static const char *
+alnum_hyphen(const char *p)
+{
+	if (!isalnum((unsigned char)*p))
+		return NULL;
+	for (;;) {
+		const char *q = p + 1;
+
+		while (*q == '-')
+			q++;
+		if (!isalnum((unsigned char)*q))
+			return p + 1;
+		p = q;
+	}
+}
+
+/*
+ * Does value match issue-value (RFC 8659 4.2)?
+ *
+ *   *WSP [issuer-domain-name *WSP] [";" *WSP [parameters *WSP]]
+ *
+ * with parameters "tag *WSP = *WSP value" separated by ";", a value
+ * being printable ASCII without ";" or spaces.  One ";" after the last
+ * parameter is let through, as zone files are written.  A value that
+ * does not match counts as naming no issuer (S-CAA-5).
+ */
+static int
+issue_value_ok(const char *p)
+{
+	p = skip_wsp(p);
+	if (isalnum((unsigned char)*p))
+		for (;;) {
+			if ((p = alnum_hyphen(p)) == NULL)
+				return 0;
+			if (*p != '.')
+				break;
+			p++;
+		}
+	/* Then, each time round: the end, or ";" and a parameter. */
+	for (;;) {
+		p = skip_wsp(p);
+		if (*p == '\0')
+			return 1;
+		if (*p++ != ';')
+			return 0;
+		p = skip_wsp(p);
+		if (*p == '\0')
+			return 1;
+		if ((p = alnum_hyphen(p)) == NULL)
+			return 0;
+		p = skip_wsp(p);
+		if (*p++ != '=')
+			return 0;
+		p = skip_wsp(p);
+		while (*p >= 0x21 && *p <= 0x7e && *p != ';')
+			p++;
+	}
+}
+
 /*
  * Does one issue/issuewild value permit us?  value is
  * "issuer-domain [; key=value]*" (RFC 8659 4.2).
@@ -72,6 +143,8 @@ permits(const struct conf *cfg, const char *value, const char *account_id,
 	char buf[512], *params, *issuer, *p, *save = NULL;
 	int accounturis = 0;
 
+	if (!issue_value_ok(value))
+		return 0;
 	snprintf(buf, sizeof(buf), "%s", value);
 	params = strchr(buf, ';');
 	if (params != NULL)
