@@ -256,3 +256,90 @@ def test_S_CAA_5_value_outside_the_abnf_names_no_issuer(flow, value, allowed):
     else:
         assert az["status"] == "invalid", az
         assert caa_error(az)["type"] == "urn:ietf:params:acme:error:caa"
+
+
+class HostileDNS:
+    """A DNS server on a loopback UDP port that answers A queries with
+    127.0.0.1 and CAA queries with the rdata given per name (nothing for
+    other names): the one way to serve a CAA record that real servers
+    refuse to load, as a hostile zone could still send it."""
+
+    def __init__(self, caa_rdata):
+        import socket
+        import threading
+        self.caa = caa_rdata
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _answer(self, q):
+        import struct
+        qid, flags, qd = struct.unpack(">HHH", q[:6])
+        pos, labels = 12, []
+        while q[pos] != 0:
+            labels.append(q[pos + 1:pos + 1 + q[pos]].decode().lower())
+            pos += 1 + q[pos]
+        qtype, = struct.unpack(">H", q[pos + 1:pos + 3])
+        question = q[12:pos + 5]
+        name = ".".join(labels)
+        if qtype == 1:
+            rdatas = [bytes([127, 0, 0, 1])]
+        elif qtype == 257 and name in self.caa:
+            rdatas = [self.caa[name]]
+        else:
+            rdatas = []
+        head = struct.pack(">HHHHHH", qid, 0x8580 | (flags & 0x0100), 1,
+                           len(rdatas), 0, 0)
+        rrs = b"".join(struct.pack(">HHHIH", 0xc00c, qtype, 1, 0, len(r)) + r
+                       for r in rdatas)
+        return head + question + rrs
+
+    def _serve(self):
+        import socket
+        while not self.stopping:
+            try:
+                q, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            try:
+                self.sock.sendto(self._answer(q), peer)
+            except (IndexError, ValueError, UnicodeDecodeError):
+                pass  # not a query this server reads: no answer
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_S_CAA_malformed_record_refuses(tmp_path):
+    """A CAA record whose tag runs past its rdata refuses issuance (D49);
+    it used to be skipped, and with nothing else at the name the search
+    went on to the parents, found no CAA and allowed."""
+    from conftest import free_port, start_ca
+    # flags 0, tag length 9, but only "issue" (5 octets) follows.
+    dns = HostileDNS({"malformed.example.org": b"\x00\x09issue"})
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{dns.port}", "--http01-port", str(http01)],
+        config={"caa_identities": "anvil.test"})
+    resp = Responder(http01)
+    try:
+        acct = Account(Client(ca))
+        # The same server, a well-formed name: no CAA anywhere, allowed.
+        assert validate_http01(acct, resp, "fine.example.org")["status"] == "valid"
+        az = validate_http01(acct, resp, "malformed.example.org")
+        assert az["status"] == "invalid", az
+        err = caa_error(az)
+        assert err["type"] == "urn:ietf:params:acme:error:caa", err
+        assert "malformed record" in err["detail"], err
+    finally:
+        resp.close()
+        rc = ca.stop()
+        ca.log.close()
+        dns.stop()
+        assert rc == 0
