@@ -2,6 +2,7 @@
 """CAA (RFC 8659, RFC 8657) at validation time: records served by
 pebble-challtestsrv, the CA's identity "anvil.test".  A challenge whose
 proof is correct still ends invalid with a caa error when CAA forbids."""
+import contextlib
 import hashlib
 import os
 
@@ -156,6 +157,32 @@ def test_S_CAA_caa_cache_seconds_0_asks_every_time(tmp_path, challtestsrv):
         ca.log.close()
 
 
+@contextlib.contextmanager
+def ca_resolving_through(tmp_path, dns_port, stop_dns):
+    """anvil-ca (caaIdentities "anvil.test") resolving through the DNS
+    server on dns_port, with an http-01 responder; yields (account,
+    responder) and stops the CA, the responder and, through stop_dns,
+    the DNS server."""
+    from conftest import free_port, start_ca
+    try:
+        http01 = free_port()
+        ca = start_ca(tmp_path, extra_init=[
+            "--resolver", f"127.0.0.1:{dns_port}", "--http01-port",
+            str(http01)], config={"caa_identities": "anvil.test"})
+    except BaseException:
+        stop_dns()
+        raise
+    resp = Responder(http01)
+    try:
+        yield Account(Client(ca)), resp
+    finally:
+        resp.close()
+        rc = ca.stop()
+        ca.log.close()
+        stop_dns()
+        assert rc == 0
+
+
 # Records pebble-challtestsrv cannot serve (the critical flag, tags over
 # 15 octets, large sets) come from a real BIND9 authoritative for "net".
 BIND_NAMES = {
@@ -179,7 +206,6 @@ BIND_NAMES = {
 @pytest.fixture
 def bind_ca(tmp_path):
     from bindhelp import Named
-    from conftest import free_port, start_ca
     named = Named(str(tmp_path / "bind"))
     zone = os.path.join(named.dir, "net.zone")
     with open(zone, "w") as f:
@@ -191,19 +217,8 @@ def bind_ca(tmp_path):
                 f.write(f"{label}.caa.example IN CAA {rr}\n")
     named.configure(f'zone "net" {{ type primary; file "{zone}"; }};')
     named.start("net")
-    http01 = free_port()
-    ca = start_ca(tmp_path, extra_init=[
-        "--resolver", f"127.0.0.1:{named.port}", "--http01-port", str(http01)],
-        config={"caa_identities": "anvil.test"})
-    resp = Responder(http01)
-    try:
-        yield named, Account(Client(ca)), resp
-    finally:
-        resp.close()
-        rc = ca.stop()
-        ca.log.close()
-        named.stop()
-        assert rc == 0
+    with ca_resolving_through(tmp_path, named.port, named.stop) as (acct, resp):
+        yield named, acct, resp
 
 
 @pytest.mark.parametrize("label,allowed", [
@@ -320,16 +335,9 @@ def test_S_CAA_malformed_record_refuses(tmp_path):
     """A CAA record whose tag runs past its rdata refuses issuance (D49);
     it used to be skipped, and with nothing else at the name the search
     went on to the parents, found no CAA and allowed."""
-    from conftest import free_port, start_ca
     # flags 0, tag length 9, but only "issue" (5 octets) follows.
     dns = HostileDNS({"malformed.example.org": b"\x00\x09issue"})
-    http01 = free_port()
-    ca = start_ca(tmp_path, extra_init=[
-        "--resolver", f"127.0.0.1:{dns.port}", "--http01-port", str(http01)],
-        config={"caa_identities": "anvil.test"})
-    resp = Responder(http01)
-    try:
-        acct = Account(Client(ca))
+    with ca_resolving_through(tmp_path, dns.port, dns.stop) as (acct, resp):
         # The same server, a well-formed name: no CAA anywhere, allowed.
         assert validate_http01(acct, resp, "fine.example.org")["status"] == "valid"
         az = validate_http01(acct, resp, "malformed.example.org")
@@ -337,9 +345,3 @@ def test_S_CAA_malformed_record_refuses(tmp_path):
         err = caa_error(az)
         assert err["type"] == "urn:ietf:params:acme:error:caa", err
         assert "malformed record" in err["detail"], err
-    finally:
-        resp.close()
-        rc = ca.stop()
-        ca.log.close()
-        dns.stop()
-        assert rc == 0
