@@ -239,8 +239,8 @@ parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
  */
 #define CAA_CACHE_SLOTS 4096
 #define CAA_CACHE_MAX   1024 /* rdata bytes an entry may hold */
-#define CAA_CACHE_RRS                                                          \
-	32 /* records an entry may hold; larger sets are not kept */
+/* Records an entry may hold; larger sets are looked up each time. */
+#define CAA_CACHE_RRS 32
 
 struct caa_entry {
 	char *name; /* NULL: empty */
@@ -413,6 +413,14 @@ va_caa(const struct conf *cfg, struct va_resolver *res, struct caa_cache *cache,
 			return acme_problem_set(prob, ACME_PROB_CAA,
 			    "CAA lookup for %.200s failed", at);
 		}
+		if (r.n == 0) {
+			va_dns_result_release(&r);
+			at = strchr(at, '.');
+			if (at == NULL || at[1] == '\0')
+				return 0; /* no CAA up to the root */
+			at++;
+			continue;
+		}
 		/*
 		 * Fail closed: the answer reader keeps DNSMSG_MAX_RR records,
 		 * so a full set may have lost some (a critical one among
@@ -442,14 +450,6 @@ va_caa(const struct conf *cfg, struct va_resolver *res, struct caa_cache *cache,
 				    "property \"%s%s\"",
 				    at, rr.tag, rr.cut ? "..." : "");
 			}
-		}
-		if (r.n == 0) {
-			va_dns_result_release(&r);
-			at = strchr(at, '.');
-			if (at == NULL || at[1] == '\0')
-				return 0; /* no CAA up to the root */
-			at++;
-			continue;
 		}
 		/*
 		 * This is the relevant RRset (RFC 8659 3).  issuewild wins
