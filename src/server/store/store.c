@@ -177,3 +177,13 @@ store_cert_release(struct store_cert *c)
 	free(c->ari_explanation);
 	c->chain_pem = c->alt_chain_pem = c->ari_explanation = NULL;
 }
+
+void
+store_crl_release(struct store_crl *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	c->der = NULL;
+	c->len = 0;
+}

@@ -149,6 +149,23 @@ struct store_job {
 	time_t not_before; /* do not run before this time */
 };
 
+/* One entry of a CRL: a revoked certificate (store_ops.cert_revoked). */
+struct store_revoked {
+	char serial[STORE_SERIAL_SIZE]; /* lowercase hex */
+	time_t revoked_at;
+	int reason; /* RFC 5280 CRLReason, -1 when none was given */
+};
+
+/* A CRL as signed and published (D50). */
+struct store_crl {
+	int64_t number; /* cRLNumber: 1, 2, ... */
+	time_t this_update;
+	time_t next_update;
+	long long revocations; /* store_ops.revocations when it was made */
+	unsigned char *der;    /* owned */
+	size_t len;
+};
+
 /* An audit line recorded with its event, not yet copied to the file. */
 struct store_audit {
 	int64_t seq; /* order of recording */
@@ -294,6 +311,27 @@ struct store_ops {
 	    char out[STORE_ID_SIZE], struct acme_problem *prob);
 
 	/*
+	 * CRLs (D50).  revocations counts every revocation ever made (a
+	 * certificate is never unrevoked, so the count changes exactly
+	 * when a CRL needs a new entry).  cert_revoked lists, in serial
+	 * order, the revoked certificates whose not_after is at or after
+	 * expiring_from, as a heap array the caller frees (*out NULL when
+	 * *n is 0).  crl_latest reads the newest CRL (ACME_ERR_NOTFOUND
+	 * when none was made); crl_insert stores c, which must be
+	 * numbered one past the newest, and drops the older ones:
+	 * STORE_ERR_EXISTS when that number was taken meanwhile (another
+	 * process signed it first).
+	 */
+	int (*revocations)(struct store *s, long long *n,
+	    struct acme_problem *prob);
+	int (*cert_revoked)(struct store *s, time_t expiring_from,
+	    struct store_revoked **out, size_t *n, struct acme_problem *prob);
+	int (*crl_latest)(struct store *s, struct store_crl *out,
+	    struct acme_problem *prob);
+	int (*crl_insert)(struct store *s, const struct store_crl *c,
+	    struct acme_problem *prob);
+
+	/*
 	 * The audit outbox (D44): audit_add records a line in the
 	 * transaction of the change it describes; audit_pending reads up
 	 * to max of them, oldest first (free each line); audit_done drops
@@ -339,5 +377,6 @@ void store_authz_release(struct store_authz *a);
 void store_chall_release(struct store_chall *c);
 void store_order_release(struct store_order *o);
 void store_cert_release(struct store_cert *c);
+void store_crl_release(struct store_crl *c);
 
 #endif

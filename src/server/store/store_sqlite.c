@@ -149,6 +149,15 @@ static const char *const migrations[] = {
 	"CREATE TABLE audit_outbox (seq INTEGER PRIMARY KEY,"
 	" line TEXT NOT NULL);"
 	"PRAGMA user_version = 5;",
+	/* 6: CRLs (D50).  The revoked certificates alone in a partial
+	 * index, which counting and listing them read instead of every
+	 * certificate; the newest CRL signed, so that every process
+	 * serves the same one and numbers keep rising across restarts. */
+	"CREATE INDEX certs_revoked ON certs (serial) WHERE revoked_at != 0;"
+	"CREATE TABLE crls (number INTEGER PRIMARY KEY,"
+	" this_update INTEGER NOT NULL, next_update INTEGER NOT NULL,"
+	" revocations INTEGER NOT NULL, der BLOB NOT NULL);"
+	"PRAGMA user_version = 6;",
 };
 
 enum stmt {
@@ -189,6 +198,12 @@ enum stmt {
 	S_CERT_WINDOW,
 	S_CERT_WINDOW_ALL,
 	S_ORDER_REPLACING,
+	S_REVOCATIONS,
+	S_CERT_REVOKED,
+	S_CRL_LATEST,
+	S_CRL_MAX,
+	S_CRL_INSERT,
+	S_CRL_PRUNE,
 	S_EAB_INSERT,
 	S_EAB_GET,
 	S_EAB_EXISTS,
@@ -304,6 +319,19 @@ static const char *const sql[S__COUNT] = {
 	[S_ORDER_REPLACING] = "SELECT id FROM orders WHERE replaces = ?"
 			      " AND replaces != '' AND status != 5"
 			      " LIMIT 1",
+	/* Both spell out certs_revoked's own term (see above). */
+	[S_REVOCATIONS] = "SELECT count(*) FROM certs WHERE revoked_at != 0",
+	[S_CERT_REVOKED] = "SELECT serial, revoked_at, reason FROM certs"
+			   " WHERE revoked_at != 0 AND not_after >= ?"
+			   " ORDER BY serial",
+	[S_CRL_LATEST] = "SELECT number, this_update, next_update,"
+			 " revocations, der FROM crls WHERE number ="
+			 " (SELECT max(number) FROM crls)",
+	[S_CRL_MAX] = "SELECT coalesce(max(number), 0) FROM crls",
+	[S_CRL_INSERT] = "INSERT INTO crls (number, this_update,"
+			 " next_update, revocations, der)"
+			 " VALUES (?, ?, ?, ?, ?)",
+	[S_CRL_PRUNE] = "DELETE FROM crls WHERE number < ?",
 	[S_EAB_INSERT] = "INSERT INTO eab (kid, key, account_id, created)"
 			 " VALUES (?, ?, '', ?)",
 	[S_EAB_GET] = "SELECT kid, key, account_id, created FROM eab"
@@ -758,6 +786,20 @@ one_row(sqlite3_stmt *q, struct acme_problem *prob)
 	return rc;
 }
 
+/* Steps a count(*) query into *n (0 on failure). */
+static int
+one_count(sqlite3_stmt *q, long long *n, struct acme_problem *prob)
+{
+	int rc = one_row(q, prob);
+
+	*n = 0;
+	if (rc != 0)
+		return rc;
+	*n = (long long)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return 0;
+}
+
 /*
  * A write whose WHERE names the expected state (q, bound).  When no row
  * changed, the statement exists (bound with id) tells a missing record
@@ -1197,16 +1239,9 @@ static int
 order_count_open(struct store *st, const char *profile, time_t now,
     long long *n, struct acme_problem *prob)
 {
-	sqlite3_stmt *q =
-	    prep(st, S_ORDER_COUNT_OPEN, prob, "si", profile, (long long)now);
-	int rc = one_row(q, prob);
-
-	*n = 0;
-	if (rc != 0)
-		return rc;
-	*n = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	return 0;
+	return one_count(prep(st, S_ORDER_COUNT_OPEN, prob, "si", profile,
+			     (long long)now),
+	    n, prob);
 }
 
 static int
@@ -1521,6 +1556,119 @@ order_replacing(struct store *st, const char *cert_id, char out[STORE_ID_SIZE],
 	col_copy(q, 0, out, STORE_ID_SIZE);
 	sqlite3_reset(q);
 	return 0;
+}
+
+/* --- CRLs (D50) --- */
+
+static int
+revocations(struct store *st, long long *n, struct acme_problem *prob)
+{
+	return one_count(prep(st, S_REVOCATIONS, prob, ""), n, prob);
+}
+
+static int
+cert_revoked(struct store *st, time_t expiring_from, struct store_revoked **out,
+    size_t *n, struct acme_problem *prob)
+{
+	sqlite3_stmt *q =
+	    prep(st, S_CERT_REVOKED, prob, "i", (long long)expiring_from);
+	struct store_revoked *v = NULL, *nv;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		col_copy(q, 0, v[*n].serial, sizeof(v[*n].serial));
+		v[*n].revoked_at = (time_t)sqlite3_column_int64(q, 1);
+		v[*n].reason = sqlite3_column_int(q, 2);
+		(*n)++;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc == SQLITE_NOMEM)
+		rc = oom(prob);
+	else
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+	sqlite3_reset(q);
+	if (rc != 0) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+crl_latest(struct store *st, struct store_crl *out, struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_CRL_LATEST, prob, "");
+	int rc = one_row(q, prob), len;
+
+	if (rc != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->number = sqlite3_column_int64(q, 0);
+	out->this_update = (time_t)sqlite3_column_int64(q, 1);
+	out->next_update = (time_t)sqlite3_column_int64(q, 2);
+	out->revocations = (long long)sqlite3_column_int64(q, 3);
+	len = sqlite3_column_bytes(q, 4);
+	if (len <= 0 || (out->der = malloc((size_t)len)) == NULL) {
+		sqlite3_reset(q);
+		if (len <= 0)
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "database: CRL %lld is empty",
+			    (long long)out->number);
+		return oom(prob);
+	}
+	memcpy(out->der, sqlite3_column_blob(q, 4), (size_t)len);
+	out->len = (size_t)len;
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int
+crl_insert(struct store *st, const struct store_crl *c,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = sq_begin(st, prob)) != 0)
+		return rc;
+	/* Only one past the newest: never a number below one served. */
+	q = prep(st, S_CRL_MAX, prob, "");
+	if ((rc = one_row(q, prob)) == 0) {
+		if (sqlite3_column_int64(q, 0) != c->number - 1)
+			rc = STORE_ERR_EXISTS;
+		sqlite3_reset(q);
+	}
+	if (rc == 0)
+		rc = run(st,
+		    prep(st, S_CRL_INSERT, prob, "iiiib", (long long)c->number,
+			(long long)c->this_update, (long long)c->next_update,
+			c->revocations, (const void *)c->der, c->len),
+		    prob);
+	if (rc == 0)
+		rc = run(st,
+		    prep(st, S_CRL_PRUNE, prob, "i", (long long)c->number),
+		    prob);
+	if (rc == 0)
+		rc = sq_commit(st, prob);
+	if (rc != 0)
+		sq_rollback(st);
+	return rc;
 }
 
 /* --- external account binding keys --- */
@@ -1897,6 +2045,18 @@ LOCKED(cert_revoke,
     (struct store * st, const char *id, time_t when, int reason,
 	struct acme_problem *prob),
     (st, id, when, reason, prob))
+LOCKED(revocations,
+    (struct store * st, long long *n, struct acme_problem *prob), (st, n, prob))
+LOCKED(cert_revoked,
+    (struct store * st, time_t expiring_from, struct store_revoked **out,
+	size_t *n, struct acme_problem *prob),
+    (st, expiring_from, out, n, prob))
+LOCKED(crl_latest,
+    (struct store * st, struct store_crl *out, struct acme_problem *prob),
+    (st, out, prob))
+LOCKED(crl_insert,
+    (struct store * st, const struct store_crl *c, struct acme_problem *prob),
+    (st, c, prob))
 LOCKED(eab_insert,
     (struct store * st, const struct store_eab *e, struct acme_problem *prob),
     (st, e, prob))
@@ -1976,6 +2136,10 @@ static const struct store_ops sqlite_ops = {
 	.cert_set_window = locked_cert_set_window,
 	.order_replacing = locked_order_replacing,
 	.cert_revoke = locked_cert_revoke,
+	.revocations = locked_revocations,
+	.cert_revoked = locked_cert_revoked,
+	.crl_latest = locked_crl_latest,
+	.crl_insert = locked_crl_insert,
 	.eab_insert = locked_eab_insert,
 	.eab_get = locked_eab_get,
 	.eab_bind = locked_eab_bind,

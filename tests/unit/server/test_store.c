@@ -1152,6 +1152,97 @@ store__one_live_replacement(void **state)
 	free_order(&o2, z2);
 }
 
+/* The id of the certificate with serial. */
+static void
+cert_id(struct fx *f, const char *serial, char id[STORE_ID_SIZE])
+{
+	struct store_cert c;
+
+	assert_int_equal(f->s->ops->cert_by_serial(f->s, serial, &c, NULL), 0);
+	memcpy(id, c.id, STORE_ID_SIZE);
+	store_cert_release(&c);
+}
+
+/* D50: the revocation count, the CRL's entries, and CRL numbering. */
+static void
+store__crl_entries_and_numbers(void **state)
+{
+	struct fx *f = *state;
+	struct store_revoked *r;
+	struct store_crl c, got;
+	char a[STORE_ID_SIZE], b[STORE_ID_SIZE];
+	unsigned char der[3] = { 0x30, 0x01, 0x00 };
+	long long n = -1;
+	size_t nr = 9;
+
+	insert_cert(f, "bb", 5000, 0);
+	insert_cert(f, "aa", 3000, 0);
+	insert_cert(f, "dd", 9000, 0);
+	cert_id(f, "bb", b);
+	cert_id(f, "aa", a);
+	assert_int_equal(f->s->ops->revocations(f->s, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f->s->ops->cert_revoked(f->s, 0, &r, &nr, NULL), 0);
+	assert_int_equal(nr, 0);
+	assert_null(r);
+	assert_int_equal(f->s->ops->cert_revoke(f->s, b, 100, 1, NULL), 0);
+	assert_int_equal(f->s->ops->cert_revoke(f->s, a, 200, -1, NULL), 0);
+	assert_int_equal(f->s->ops->revocations(f->s, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	/* Serial order, with times and reasons. */
+	assert_int_equal(f->s->ops->cert_revoked(f->s, 0, &r, &nr, NULL), 0);
+	assert_int_equal(nr, 2);
+	assert_string_equal(r[0].serial, "aa");
+	assert_int_equal(r[0].revoked_at, 200);
+	assert_int_equal(r[0].reason, -1);
+	assert_string_equal(r[1].serial, "bb");
+	assert_int_equal(r[1].reason, 1);
+	free(r);
+	/* Expiring at or after 5000: aa (3000) has gone, bb stays. */
+	assert_int_equal(f->s->ops->cert_revoked(f->s, 5000, &r, &nr, NULL), 0);
+	assert_int_equal(nr, 1);
+	assert_string_equal(r[0].serial, "bb");
+	free(r);
+	/* CRLs: none, then 1; 1 again or 3 is refused; 2 drops 1. */
+	assert_int_equal(f->s->ops->crl_latest(f->s, &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	memset(&c, 0, sizeof(c));
+	c.der = der;
+	c.len = sizeof(der);
+	c.this_update = 10;
+	c.next_update = 20;
+	c.revocations = 2;
+	c.number = 2;
+	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
+	    STORE_ERR_EXISTS);
+	c.number = 1;
+	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL), 0);
+	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
+	    STORE_ERR_EXISTS);
+	c.number = 3;
+	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
+	    STORE_ERR_EXISTS);
+	assert_int_equal(f->s->ops->crl_latest(f->s, &got, NULL), 0);
+	assert_int_equal(got.number, 1);
+	assert_int_equal(got.this_update, 10);
+	assert_int_equal(got.next_update, 20);
+	assert_int_equal(got.revocations, 2);
+	assert_int_equal(got.len, sizeof(der));
+	assert_memory_equal(got.der, der, sizeof(der));
+	store_crl_release(&got);
+	c.number = 2;
+	c.this_update = 30;
+	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL), 0);
+	assert_int_equal(f->s->ops->crl_latest(f->s, &got, NULL), 0);
+	assert_int_equal(got.number, 2);
+	assert_int_equal(got.this_update, 30);
+	store_crl_release(&got);
+	/* 1 is gone: inserting it again is refused, not taken as newest. */
+	c.number = 1;
+	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
+	    STORE_ERR_EXISTS);
+}
+
 int
 main(void)
 {
@@ -1194,6 +1285,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(store__begin_commit_rollback,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__one_live_replacement,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(store__crl_entries_and_numbers,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__eab_binds_once, setup,
 		    teardown),
