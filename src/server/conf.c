@@ -63,6 +63,11 @@ static const struct key keys[] = {
 	P("tls_cert", tls_cert),
 	P("tls_key", tls_key),
 	P("audit_log", audit_log),
+	S("crl_url", crl_url),
+	S("crl_http_listen", crl_http_listen),
+	/* BR 4.9.7: nextUpdate at most 10 days after thisUpdate. */
+	I("crl_refresh", crl_refresh, 60, 4 * 86400),
+	I("crl_lifetime", crl_lifetime, 3600, 10 * 86400),
 	S("terms_of_service", terms_of_service),
 	S("website", website),
 	S("caa_identities", caa_identities),
@@ -133,6 +138,8 @@ conf_defaults(struct conf *c, const char *dir)
 	c->validation_workers = 4;
 	c->validation_timeout = 10;
 	c->caa_cache_seconds = 300;
+	c->crl_refresh = 86400;
+	c->crl_lifetime = 7 * 86400;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 }
 
@@ -190,6 +197,56 @@ load_key(struct conf *c, const struct key *k, json_t *v,
 	return ACME_ERR_INVAL;
 }
 
+/*
+ * The CRL keys together: a CRL is made anew before it expires, its URL
+ * is http(s) without characters that would need escaping, and a
+ * listener on a wildcard address cannot stand for the URL.
+ */
+static int
+crl_check(const struct conf *c, const char *path, struct acme_problem *prob)
+{
+	const char *u = c->crl_url, *h = c->crl_http_listen;
+	size_t i;
+
+	if (c->crl_refresh >= c->crl_lifetime)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s: crl_refresh (%d) must be below crl_lifetime (%d)",
+		    path, c->crl_refresh, c->crl_lifetime);
+	if (u[0] != '\0') {
+		if (strncmp(u, "http://", 7) != 0 &&
+		    strncmp(u, "https://", 8) != 0)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "%s: crl_url must be an http:// URL", path);
+		for (i = 0; u[i] != '\0'; i++)
+			if ((unsigned char)u[i] <= 0x20 ||
+			    (unsigned char)u[i] >= 0x7f)
+				return acme_problem_set(prob,
+				    ACME_PROB_MALFORMED,
+				    "%s: crl_url holds a space or a control "
+				    "or non-ASCII character",
+				    path);
+	}
+	if (u[0] == '\0' && h[0] != '\0' &&
+	    (strncmp(h, "0.0.0.0:", 8) == 0 || strncmp(h, "[::]:", 5) == 0 ||
+		h[0] == ':'))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s: crl_http_listen %s is a wildcard address; set "
+		    "crl_url to the name clients reach it by",
+		    path, h);
+	return 0;
+}
+
+void
+conf_crl_url(const struct conf *c, char *out, size_t size)
+{
+	if (c->crl_url[0] != '\0')
+		snprintf(out, size, "%s", c->crl_url);
+	else if (c->crl_http_listen[0] != '\0')
+		snprintf(out, size, "http://%s/crl", c->crl_http_listen);
+	else if (size > 0)
+		out[0] = '\0';
+}
+
 int
 conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 {
@@ -225,6 +282,8 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 		if ((rc = load_key(c, &keys[i], v, prob)) != 0)
 			goto out;
 	}
+	if ((rc = crl_check(c, path, prob)) != 0)
+		goto out;
 	/* Profiles are checked once every bound they meet is known. */
 	{
 		struct profile_bounds b = {

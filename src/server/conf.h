@@ -35,6 +35,14 @@ struct conf {
 	char tls_key[CONF_PATH_MAX];     /* listener key */
 	char audit_log[CONF_PATH_MAX];   /* JSON lines, append-only */
 
+	/* CRLs (D50). */
+	char crl_url[512];         /* CRL Distribution Points URL, "" =
+				    * from crl_http_listen, or none */
+	char crl_http_listen[256]; /* ADDR:PORT of a plain-HTTP listener
+				    * serving /crl, "" = none */
+	int crl_refresh;           /* seconds before a CRL is made anew */
+	int crl_lifetime;          /* nextUpdate - thisUpdate, seconds */
+
 	char terms_of_service[512];    /* meta.termsOfService, "" = none */
 	char website[512];             /* meta.website */
 	char caa_identities[512];      /* comma-separated */
@@ -72,6 +80,12 @@ void conf_defaults(struct conf *c, const char *dir);
  * Relative paths in the file are taken relative to its directory.
  */
 int conf_load(struct conf *c, const char *path, struct acme_problem *prob);
+
+/*
+ * The URL issued certificates name for the CRL: crl_url, else
+ * http://crl_http_listen/crl, else "" (no CRL Distribution Points).
+ */
+void conf_crl_url(const struct conf *c, char *out, size_t size);
 
 /* Writes c to path atomically (0644); returns 0 or an error. */
 int conf_save(const struct conf *c, const char *path,

@@ -87,10 +87,49 @@ out:
  */
 struct certgen_fixed {
 	X509_EXTENSION *bc, *ku, *ku_encipher, *eku, *policy, *aki;
+	X509_EXTENSION *cdp; /* NULL without a CRL URL */
 };
 
+/*
+ * cRLDistributionPoints with one distribution point whose full name is
+ * url (RFC 5280 4.2.1.13; BR 7.1.2.11.2: no reasons, no cRLIssuer).
+ */
+static X509_EXTENSION *
+crl_dp(const char *url)
+{
+	CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *uri = ASN1_IA5STRING_new();
+	X509_EXTENSION *ext = NULL;
+
+	if (dps == NULL || dp == NULL || gn == NULL || uri == NULL ||
+	    !ASN1_STRING_set(uri, url, -1))
+		goto out;
+	GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+	uri = NULL;
+	if ((dp->distpoint = DIST_POINT_NAME_new()) == NULL)
+		goto out;
+	dp->distpoint->type = 0; /* fullName */
+	if ((dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) ==
+		NULL ||
+	    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn))
+		goto out;
+	gn = NULL;
+	if (!sk_DIST_POINT_push(dps, dp))
+		goto out;
+	dp = NULL;
+	ext = X509V3_EXT_i2d(NID_crl_distribution_points, 0, dps);
+out:
+	ASN1_IA5STRING_free(uri);
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(dps);
+	return ext;
+}
+
 struct certgen_fixed *
-certgen_fixed_new(X509 *issuer)
+certgen_fixed_new(X509 *issuer, const char *crl_url)
 {
 	struct certgen_fixed *fx = calloc(1, sizeof(*fx));
 	X509V3_CTX ctx;
@@ -110,8 +149,11 @@ certgen_fixed_new(X509 *issuer)
 	fx->policy = dv_policy();
 	fx->aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
 	    "keyid:always");
+	if (crl_url != NULL && crl_url[0] != '\0')
+		fx->cdp = crl_dp(crl_url);
 	if (fx->bc == NULL || fx->ku == NULL || fx->ku_encipher == NULL ||
-	    fx->eku == NULL || fx->policy == NULL || fx->aki == NULL) {
+	    fx->eku == NULL || fx->policy == NULL || fx->aki == NULL ||
+	    (crl_url != NULL && crl_url[0] != '\0' && fx->cdp == NULL)) {
 		ERR_clear_error();
 		certgen_fixed_free(fx);
 		return NULL;
@@ -130,6 +172,7 @@ certgen_fixed_free(struct certgen_fixed *fx)
 	X509_EXTENSION_free(fx->eku);
 	X509_EXTENSION_free(fx->policy);
 	X509_EXTENSION_free(fx->aki);
+	X509_EXTENSION_free(fx->cdp);
 	free(fx);
 }
 
@@ -221,7 +264,7 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 		break;
 	case CERTGEN_LEAF:
 		if ((fx = g->fixed) == NULL &&
-		    (fx = own = certgen_fixed_new(g->issuer)) == NULL)
+		    (fx = own = certgen_fixed_new(g->issuer, NULL)) == NULL)
 			break;
 		/* X509_add_ext() adds a copy. */
 		ok =
@@ -235,18 +278,15 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 		    (!g->leaf_ski || add_ext(cert, g->issuer,
 					 NID_subject_key_identifier, "hash")) &&
 		    X509_add_ext(cert, fx->aki, -1) &&
+		    (!g->leaf_crl || fx->cdp == NULL ||
+			X509_add_ext(cert, fx->cdp, -1)) &&
 		    add_sans(cert, g->sans, g->nsans, g->cn == NULL);
 		break;
 	}
 	if (!ok)
 		goto out;
 	ok = 0;
-	/* Ed25519 signs without a separate digest. */
-	if (!EVP_PKEY_is_a(g->issuer_key, "ED25519"))
-		md = EVP_PKEY_get_bits(g->issuer_key) > 256 &&
-			     !EVP_PKEY_is_a(g->issuer_key, "RSA") ?
-			 EVP_sha384() :
-			 EVP_sha256();
+	md = certgen_digest(g->issuer_key);
 	if (X509_sign(cert, g->issuer_key, md) <= 0)
 		goto out;
 	ok = 1;
@@ -264,6 +304,17 @@ out:
 		return NULL;
 	}
 	return cert;
+}
+
+const EVP_MD *
+certgen_digest(EVP_PKEY *key)
+{
+	/* Ed25519 signs without a separate digest; P-384 with SHA-384. */
+	if (EVP_PKEY_is_a(key, "ED25519"))
+		return NULL;
+	return EVP_PKEY_get_bits(key) > 256 && !EVP_PKEY_is_a(key, "RSA") ?
+		   EVP_sha384() :
+		   EVP_sha256();
 }
 
 int

@@ -41,16 +41,19 @@ struct certgen {
 	/* Leaf extensions a profile may leave out (CAs always have SKI). */
 	int leaf_ski;              /* subjectKeyIdentifier */
 	int leaf_key_encipherment; /* keyEncipherment, RSA keys only */
+	int leaf_crl;              /* CRL Distribution Points, when the
+				    * fixed extensions have a URL */
 	/* The issuer's fixed leaf extensions, or NULL: made for this one. */
 	const struct certgen_fixed *fixed;
 };
 
 /*
  * The leaf extensions that depend only on issuer (basicConstraints,
- * keyUsage, EKU, the DV policy, authorityKeyIdentifier), for
+ * keyUsage, EKU, the DV policy, authorityKeyIdentifier, and CRL
+ * Distribution Points naming crl_url unless it is NULL or ""), for
  * certgen_make() to copy; NULL when out of memory.
  */
-struct certgen_fixed *certgen_fixed_new(X509 *issuer);
+struct certgen_fixed *certgen_fixed_new(X509 *issuer, const char *crl_url);
 void certgen_fixed_free(struct certgen_fixed *fx);
 
 /*
@@ -58,6 +61,9 @@ void certgen_fixed_free(struct certgen_fixed *fx);
  * set (serverInternal).
  */
 X509 *certgen_make(const struct certgen *g, struct acme_problem *prob);
+
+/* The digest key signs with (NULL for Ed25519, which takes none). */
+const EVP_MD *certgen_digest(EVP_PKEY *key);
 
 /* Writes cert as PEM to path atomically with mode. */
 int certgen_save_pem(X509 *cert, const char *path, mode_t mode,

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <anvil/err.h>
 #include <anvil/fileio.h>
@@ -34,7 +37,7 @@ struct issuer *
 issuer_open(const struct conf *cfg, struct acme_problem *prob)
 {
 	struct issuer *is = calloc(1, sizeof(*is));
-	char *pem = NULL;
+	char *pem = NULL, crl_url[sizeof(cfg->crl_url) + 300];
 	size_t len = 0;
 
 	if (is == NULL) {
@@ -55,7 +58,8 @@ issuer_open(const struct conf *cfg, struct acme_problem *prob)
 	}
 	if ((is->cert_pem = acme_x509_to_pem(is->cert, NULL)) == NULL)
 		goto fail;
-	if ((is->fixed = certgen_fixed_new(is->cert)) == NULL) {
+	conf_crl_url(cfg, crl_url, sizeof(crl_url));
+	if ((is->fixed = certgen_fixed_new(is->cert, crl_url)) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot make the leaf extensions of %s", cfg->issuer_cert);
 		goto fail;
@@ -136,6 +140,7 @@ issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
 	g.nsans = n;
 	g.leaf_ski = p->subject_key_id;
 	g.leaf_key_encipherment = p->key_encipherment;
+	g.leaf_crl = p->crl_distribution_point;
 	g.fixed = is->fixed;
 	if ((cert = certgen_make(&g, prob)) == NULL)
 		return ACME_ERR_CRYPTO;
@@ -167,5 +172,109 @@ issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
 	acme_x509_validity(cert, &out->not_before, &out->not_after);
 	free(leaf);
 	X509_free(cert);
+	return 0;
+}
+
+X509 *
+issuer_cert(struct issuer *is)
+{
+	return is->cert;
+}
+
+/* One CRL entry: serial (hex), revocationDate, and reasonCode. */
+static int
+add_revoked(X509_CRL *crl, const struct store_revoked *r)
+{
+	X509_REVOKED *rv = X509_REVOKED_new();
+	ASN1_INTEGER *serial = NULL;
+	ASN1_TIME *when = NULL;
+	ASN1_ENUMERATED *reason = NULL;
+	BIGNUM *bn = NULL;
+	int ok = 0;
+
+	if (rv == NULL || BN_hex2bn(&bn, r->serial) != (int)strlen(r->serial) ||
+	    (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
+	    !X509_REVOKED_set_serialNumber(rv, serial) ||
+	    (when = ASN1_TIME_set(NULL, r->revoked_at)) == NULL ||
+	    !X509_REVOKED_set_revocationDate(rv, when))
+		goto out;
+	/* 0 (unspecified) is never encoded (BR 7.2.2, S-REV-6). */
+	if (r->reason > 0 && ((reason = ASN1_ENUMERATED_new()) == NULL ||
+				 !ASN1_ENUMERATED_set(reason, r->reason) ||
+				 X509_REVOKED_add1_ext_i2d(rv, NID_crl_reason,
+				     reason, 0, 0) != 1))
+		goto out;
+	if (!X509_CRL_add0_revoked(crl, rv))
+		goto out;
+	rv = NULL;
+	ok = 1;
+out:
+	ASN1_ENUMERATED_free(reason);
+	ASN1_TIME_free(when);
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	X509_REVOKED_free(rv);
+	return ok;
+}
+
+int
+issuer_sign_crl(struct issuer *is, const struct store_revoked *r, size_t n,
+    int64_t number, time_t this_update, time_t next_update, unsigned char **der,
+    size_t *len, struct acme_problem *prob)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *tu = ASN1_TIME_set(NULL, this_update);
+	ASN1_TIME *nu = ASN1_TIME_set(NULL, next_update);
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	X509_EXTENSION *aki = NULL;
+	X509V3_CTX ctx;
+	unsigned char *out = NULL;
+	size_t i;
+	int dlen, ok = 0;
+
+	*der = NULL;
+	*len = 0;
+	if (crl == NULL || tu == NULL || nu == NULL || num == NULL ||
+	    !X509_CRL_set_version(crl, 1) || /* v2 */
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(is->cert)) ||
+	    !X509_CRL_set1_lastUpdate(crl, tu) ||
+	    !X509_CRL_set1_nextUpdate(crl, nu))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (!add_revoked(crl, &r[i]))
+			goto out;
+	if (!X509_CRL_sort(crl))
+		goto out;
+	X509V3_set_ctx(&ctx, is->cert, NULL, NULL, crl, 0);
+	if ((aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
+		 "keyid:always")) == NULL ||
+	    !X509_CRL_add_ext(crl, aki, -1) ||
+	    !ASN1_INTEGER_set_int64(num, number) ||
+	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1)
+		goto out;
+	if (X509_CRL_sign(crl, is->key, certgen_digest(is->key)) <= 0 ||
+	    (dlen = i2d_X509_CRL(crl, &out)) <= 0)
+		goto out;
+	/* Released with free() like every store record. */
+	if ((*der = malloc((size_t)dlen)) == NULL)
+		goto out;
+	memcpy(*der, out, (size_t)dlen);
+	*len = (size_t)dlen;
+	ok = 1;
+out:
+	OPENSSL_free(out);
+	X509_EXTENSION_free(aki);
+	ASN1_INTEGER_free(num);
+	ASN1_TIME_free(nu);
+	ASN1_TIME_free(tu);
+	X509_CRL_free(crl);
+	if (!ok) {
+		unsigned long e = ERR_get_error();
+
+		ERR_clear_error();
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot sign CRL %lld: %s", (long long)number,
+		    e != 0 ? ERR_reason_error_string(e) : "unknown error");
+	}
 	return 0;
 }

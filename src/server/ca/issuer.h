@@ -16,6 +16,7 @@
 #include <anvil/problem.h>
 
 #include "../conf.h"
+#include "../store/store.h"
 #include "profile.h"
 
 struct issuer;
@@ -43,5 +44,19 @@ int issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
     const X509_PUBKEY *spki, const struct acme_ident *names, size_t n,
     time_t not_before, time_t not_after, struct issued *out,
     struct acme_problem *prob);
+
+/*
+ * Signs a CRL (RFC 5280 5, BR 7.2) with the intermediate key: version 2,
+ * the entries in r (a reasonCode only for reasons other than 0 and -1,
+ * S-REV-6), authorityKeyIdentifier and cRLNumber number.  A full CRL of
+ * the issuer, so no issuingDistributionPoint.  *der is the DER, heap,
+ * the caller frees it.  Returns 0 or a negative error with prob set.
+ */
+int issuer_sign_crl(struct issuer *is, const struct store_revoked *r, size_t n,
+    int64_t number, time_t this_update, time_t next_update, unsigned char **der,
+    size_t *len, struct acme_problem *prob);
+
+/* The intermediate certificate (borrowed), which signs the CRL too. */
+X509 *issuer_cert(struct issuer *is);
 
 #endif

@@ -30,6 +30,7 @@ static const struct profile builtin[] = {
 	    .common_name = 1,
 	    .subject_key_id = 1,
 	    .key_encipherment = 1,
+	    .crl_distribution_point = 1,
 	    .identifiers = PROFILE_IDENT_DNS,
 	    .max_names = 100,
 	    .order_lifetime = 7 * DAY,
@@ -42,6 +43,7 @@ static const struct profile builtin[] = {
 			   "no subject CN, no subject key identifier; up "
 			   "to 25 names",
 	    .validity = 45 * DAY,
+	    .crl_distribution_point = 1,
 	    .identifiers = PROFILE_IDENT_DNS,
 	    .max_names = 25,
 	    .order_lifetime = 8 * HOUR,
@@ -53,6 +55,7 @@ static const struct profile builtin[] = {
 	    .description = "160-hour certificates for DNS names and IP "
 			   "addresses, no subject CN; up to 25 names",
 	    .validity = 160 * HOUR,
+	    .crl_distribution_point = 1,
 	    .identifiers = PROFILE_IDENT_DNS | PROFILE_IDENT_IP,
 	    .max_names = 25,
 	    .order_lifetime = 8 * HOUR,
@@ -100,6 +103,8 @@ static const struct pkey {
 	    1 },
 	{ "key_encipherment", P_BOOL,
 	    offsetof(struct profile, key_encipherment), 0, 1 },
+	{ "crl_distribution_point", P_BOOL,
+	    offsetof(struct profile, crl_distribution_point), 0, 1 },
 	{ "max_names", P_INT, offsetof(struct profile, max_names), 1, 100 },
 	{ "order_lifetime", P_INT, offsetof(struct profile, order_lifetime), 60,
 	    30L * DAY },

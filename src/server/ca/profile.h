@@ -37,13 +37,15 @@ struct profile {
 	int common_name;      /* first DNS name of <= 64 bytes becomes CN */
 	int subject_key_id;   /* subjectKeyIdentifier extension */
 	int key_encipherment; /* keyEncipherment key usage for RSA keys */
-	int identifiers;      /* enum profile_ident_flags */
-	int max_names;        /* identifiers per order */
-	int order_lifetime;   /* seconds a pending order lives */
-	int authz_lifetime;   /* seconds a pending authorization lives */
-	int authz_reuse;      /* seconds: reuse authorizations validated
+	int crl_distribution_point; /* names the CA's CRL, when it has a
+				     * URL for one (D50) */
+	int identifiers;            /* enum profile_ident_flags */
+	int max_names;              /* identifiers per order */
+	int order_lifetime;         /* seconds a pending order lives */
+	int authz_lifetime;         /* seconds a pending authorization lives */
+	int authz_reuse;            /* seconds: reuse authorizations validated
 			       * at most this long ago; 0 = never */
-	int retired;          /* known, not offered, not finalized */
+	int retired;                /* known, not offered, not finalized */
 };
 
 /* The CA-wide bounds every profile must stay within (from struct conf). */
