@@ -27,9 +27,11 @@
 #include <anvil/ari.h>
 #include <anvil/b64url.h>
 #include <anvil/err.h>
+#include <anvil/fileio.h>
 #include <anvil/log.h>
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "conf.h"
@@ -38,6 +40,7 @@
 #include "http/keycache.h"
 #include "nonce.h"
 #include "store/store.h"
+#include "ca/crl.h"
 #include "ca/init.h"
 #include "ca/issuer.h"
 #include "audit.h"
@@ -60,6 +63,7 @@ usage(void)
 	    "--start T --end T\n"
 	    "                [--explanation-url URL]   (T: RFC 3339, now, "
 	    "now+SECONDS, now-SECONDS)\n"
+	    "       anvil-ca crl -c FILE [--out PATH] [--pem]\n"
 	    "       anvil-ca --version\n");
 	exit(2);
 }
@@ -179,10 +183,20 @@ cmd_serve(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((srv.va = va_open(&srv, &prob)) == NULL)
 		die("validation", &prob);
+	if ((srv.crl = crl_new()) == NULL) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		die("crl", &prob);
+	}
 	if (front_start(&srv, &prob) != 0)
 		die("listen", &prob);
+	if (front_crl_start(&srv, &prob) != 0)
+		die("crl_http_listen", &prob);
 	acme_log(ACME_LOG_INFO, "listening", "addr=%s pid=%ld", cfg.listen,
 	    (long)getpid());
+	if (cfg.crl_http_listen[0] != '\0')
+		acme_log(ACME_LOG_INFO, "listening", "addr=%s crl=1",
+		    cfg.crl_http_listen);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -192,8 +206,10 @@ cmd_serve(int argc, char **argv)
 		break;
 	}
 	acme_log(ACME_LOG_INFO, "stopping", "signal=%d", sig);
+	front_crl_stop(&srv);
 	front_stop(&srv, 10000);
 	va_close(srv.va);
+	crl_free(srv.crl);
 	issuer_free(srv.issuer);
 	audit_close(srv.audit);
 	store_close(srv.store);
@@ -421,6 +437,100 @@ cmd_ari(int argc, char **argv)
 
 int main(int argc, char **argv);
 
+/*
+ * "anvil-ca crl -c FILE [--out PATH] [--pem]": writes the current CRL
+ * (signed now if the newest one is no longer current, D50) to PATH
+ * atomically, or to standard output, as DER or PEM, for an operator who
+ * publishes it with a web server of their own.  Prints its number and
+ * times on standard error.
+ */
+static int
+cmd_crl(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "pem", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct acme_problem prob = { 0 };
+	struct store_crl crl;
+	struct store *st;
+	struct issuer *is;
+	struct conf cfg;
+	const char *path = NULL, *out = NULL;
+	char *text = NULL;
+	const void *data;
+	size_t len;
+	int c, pem = 0, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:", opts, NULL)) != -1) {
+		if (c == 'c')
+			path = optarg;
+		else if (c == 'o')
+			out = optarg;
+		else if (c == 'p')
+			pem = 1;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	if (conf_load(&cfg, path, &prob) != 0)
+		die(path, &prob);
+	if ((st = store_open(cfg.database, &prob)) == NULL)
+		die(cfg.database, &prob);
+	if ((is = issuer_open(&cfg, &prob)) == NULL) {
+		store_close(st);
+		die("issuer", &prob);
+	}
+	rc = crl_current(NULL, st, is, &cfg, wall_clock(), &crl, &prob);
+	issuer_free(is);
+	store_close(st);
+	if (rc != 0)
+		die("crl", &prob);
+	data = crl.der;
+	len = crl.len;
+	if (pem) {
+		BIO *b = BIO_new(BIO_s_mem());
+		char *p;
+		long n;
+
+		if (b == NULL ||
+		    PEM_write_bio(b, "X509 CRL", "", crl.der, (long)crl.len) <=
+			0 ||
+		    (n = BIO_get_mem_data(b, &p)) <= 0 ||
+		    (text = malloc((size_t)n)) == NULL) {
+			BIO_free(b);
+			store_crl_release(&crl);
+			acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+			    "cannot encode the CRL as PEM");
+			die("crl", &prob);
+		}
+		memcpy(text, p, (size_t)n);
+		BIO_free(b);
+		data = text;
+		len = (size_t)n;
+	}
+	if (out != NULL)
+		rc = acme_file_write_atomic(out, data, len, 0644, &prob);
+	else if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+		rc = acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot write the CRL to standard output");
+	if (rc == 0)
+		fprintf(stderr,
+		    "crl number %lld this_update %lld next_update %lld "
+		    "bytes %zu\n",
+		    (long long)crl.number, (long long)crl.this_update,
+		    (long long)crl.next_update, crl.len);
+	free(text);
+	store_crl_release(&crl);
+	if (rc != 0)
+		die(out != NULL ? out : "crl", &prob);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -438,6 +548,8 @@ main(int argc, char **argv)
 		return cmd_eab(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ari") == 0)
 		return cmd_ari(argc - 1, argv + 1);
+	if (strcmp(argv[1], "crl") == 0)
+		return cmd_crl(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

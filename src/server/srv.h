@@ -22,6 +22,7 @@ struct issuer;
 struct va;
 struct audit;
 struct keycache;
+struct crl;
 
 struct srv {
 	struct conf *cfg; /* borrowed from main */
@@ -31,9 +32,11 @@ struct srv {
 	struct va *va;
 	struct audit *audit;
 	struct keycache *keys; /* imported account keys */
+	struct crl *crl;       /* the CRL served (D50) */
 	struct MHD_Daemon *mhd;
-	int inflight;        /* requests being served (atomic) */
-	time_t (*now)(void); /* clock; tests may replace it */
+	struct MHD_Daemon *crl_mhd; /* crl_http_listen, or NULL */
+	int inflight;               /* requests being served (atomic) */
+	time_t (*now)(void);        /* clock; tests may replace it */
 };
 
 /*

@@ -221,7 +221,8 @@ init_usage(void)
 	    "ADDR:PORT]\n"
 	    "                [--http01-port N] [--tls-alpn01-port N]\n"
 	    "                [--allow-private-addresses] [--database URL] "
-	    "[--rsa]\n");
+	    "[--rsa]\n"
+	    "                [--crl-listen ADDR:PORT]\n");
 	exit(2);
 }
 
@@ -251,12 +252,14 @@ init_main(int argc, char **argv)
 		{ "allow-private-addresses", no_argument, NULL, 'p' },
 		{ "database", required_argument, NULL, 'd' },
 		{ "rsa", no_argument, NULL, 'R' },
+		{ "crl-listen", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
 	struct conf cfg;
 	char cfgpath[CONF_PATH_MAX], dir[CONF_PATH_MAX];
 	const char *listen = NULL, *resolver = NULL, *database = NULL;
+	const char *crl_listen = NULL;
 	int http01 = 0, alpn = 0, private_ok = 0, rsa = 0, c;
 	struct stat st;
 
@@ -283,6 +286,9 @@ init_main(int argc, char **argv)
 			break;
 		case 'R':
 			rsa = 1;
+			break;
+		case 'C':
+			crl_listen = optarg;
 			break;
 		default:
 			init_usage();
@@ -315,6 +321,10 @@ init_main(int argc, char **argv)
 		snprintf(cfg.resolver, sizeof(cfg.resolver), "%s", resolver);
 	if (database != NULL)
 		snprintf(cfg.database, sizeof(cfg.database), "%s", database);
+	if (crl_listen != NULL &&
+	    snprintf(cfg.crl_http_listen, sizeof(cfg.crl_http_listen), "%s",
+		crl_listen) >= (int)sizeof(cfg.crl_http_listen))
+		init_usage();
 	if (http01 != 0)
 		cfg.http01_port = http01;
 	if (alpn != 0)

@@ -27,6 +27,7 @@ void h_cert(struct srv *srv, struct req *req, struct resp *resp);
 void h_cert_alt(struct srv *srv, struct req *req, struct resp *resp);
 void h_revoke(struct srv *srv, struct req *req, struct resp *resp);
 void h_renewal_info(struct srv *srv, struct req *req, struct resp *resp);
+void h_crl(struct srv *srv, struct req *req, struct resp *resp);
 void h_key_change(struct srv *srv, struct req *req, struct resp *resp);
 
 #endif

@@ -25,6 +25,7 @@
 #include "front.h"
 #include "reply.h"
 #include "router.h"
+#include "../handlers/handlers.h"
 #include "../nonce.h"
 
 #include "internal.h"
@@ -135,6 +136,22 @@ send_resp(struct MHD_Connection *con, struct resp *resp, int head)
 	return ret;
 }
 
+/* Notes the reply for the request log, queues it and releases it. */
+static enum MHD_Result
+finish(struct MHD_Connection *con, struct reqctx *rc, struct resp *resp,
+    int head)
+{
+	enum MHD_Result ret;
+
+	rc->status = resp->status;
+	if (resp->prob.type != ACME_PROB_NONE)
+		snprintf(rc->ptype, sizeof(rc->ptype), "%s",
+		    acme_problem_type_name(resp->prob.type));
+	ret = send_resp(con, resp, head);
+	reply_release(resp);
+	return ret;
+}
+
 static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *con, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -147,7 +164,6 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	const char *host;
 	char base[600], full[2700];
 	const char *qm;
-	enum MHD_Result ret;
 
 	(void)version;
 	if (rc == NULL)
@@ -222,13 +238,58 @@ send:
 			reply_header(&resp, "Replay-Nonce", nonce);
 	}
 sent:
-	rc->status = resp.status;
-	if (resp.prob.type != ACME_PROB_NONE)
-		snprintf(rc->ptype, sizeof(rc->ptype), "%s",
-		    acme_problem_type_name(resp.prob.type));
-	ret = send_resp(con, &resp, strcmp(method, "HEAD") == 0);
-	reply_release(&resp);
-	return ret;
+	return finish(con, rc, &resp, strcmp(method, "HEAD") == 0);
+}
+
+/*
+ * The plain-HTTP listener's requests: the CRL and nothing else; a body
+ * is read and dropped.  No nonces, no JWS: nothing here is ACME.
+ */
+static enum MHD_Result
+crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct srv *srv = cls;
+	struct reqctx *rc = *con_cls;
+	struct resp resp;
+	struct req req;
+	int head = strcmp(method, "HEAD") == 0;
+
+	(void)version;
+	(void)upload_data;
+	if (rc == NULL)
+		return MHD_NO;
+	if (!rc->started) {
+		rc->started = 1;
+		snprintf(rc->method, sizeof(rc->method), "%s", method);
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 500;
+	req.method = method;
+	req.path = url;
+	if (strcmp(url, PATH_CRL) != 0) {
+		struct acme_problem p = { 0 };
+
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404,
+		    "no such resource: this listener serves %s only", PATH_CRL);
+		reply_problem(&resp, &p);
+	} else if (!head && strcmp(method, "GET") != 0) {
+		struct acme_problem p = { 0 };
+
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405,
+		    "method %s not allowed here", method);
+		reply_problem(&resp, &p);
+		reply_header(&resp, "Allow", "GET, HEAD");
+	} else
+		h_crl(srv, &req, &resp);
+	return finish(con, rc, &resp, head);
 }
 
 /* Splits "ADDR:PORT" / "[V6]:PORT" into a socket address. */
@@ -351,4 +412,45 @@ front_stop(struct srv *srv, int grace_ms)
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
 	srv->mhd = NULL;
+}
+
+int
+front_crl_start(struct srv *srv, struct acme_problem *prob)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned flags;
+
+	if (srv->cfg->crl_http_listen[0] == '\0')
+		return 0;
+	if (parse_listen(srv->cfg->crl_http_listen, &ss, &sslen) != 0)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "crl_http_listen address \"%s\" is not ADDR:PORT",
+		    srv->cfg->crl_http_listen);
+	/* One thread: relying parties fetch a CRL a few times a day. */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+		MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->crl_mhd = MHD_start_daemon(flags, 0, NULL, NULL, crl_access_cb,
+	    srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+	if (srv->crl_mhd == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot listen on %s: %s", srv->cfg->crl_http_listen,
+		    strerror(errno));
+	return 0;
+}
+
+void
+front_crl_stop(struct srv *srv)
+{
+	if (srv->crl_mhd == NULL)
+		return;
+	MHD_stop_daemon(srv->crl_mhd);
+	srv->crl_mhd = NULL;
 }

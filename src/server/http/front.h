@@ -21,4 +21,11 @@ int front_start(struct srv *srv, struct acme_problem *prob);
  */
 void front_stop(struct srv *srv, int grace_ms);
 
+/*
+ * The plain-HTTP listener of crl_http_listen (D50): GET and HEAD of
+ * /crl, nothing else.  front_crl_start does nothing when it is "".
+ */
+int front_crl_start(struct srv *srv, struct acme_problem *prob);
+void front_crl_stop(struct srv *srv);
+
 #endif

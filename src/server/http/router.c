@@ -37,6 +37,8 @@ static const struct route routes[] = {
 	{ PATH_KEY_CHANGE, M_POST, AUTHN_KID, h_key_change },
 	/* RFC 9773 4.1: a plain GET, no JWS (S-ARI-3). */
 	{ PATH_RENEWAL_INFO "/*", M_GET | M_HEAD, 0, h_renewal_info },
+	/* The CRL (D50), also on the plain-HTTP listener (front.c). */
+	{ PATH_CRL, M_GET | M_HEAD, 0, h_crl },
 	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account },
 	{ PATH_ACCOUNT "*/orders", M_POST, AUTHN_KID, h_account_orders },
 	{ PATH_ORDER "*", M_POST, AUTHN_KID, h_order },

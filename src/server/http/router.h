@@ -23,6 +23,7 @@
 #define PATH_CHALL        "/acme/chall/"
 #define PATH_CERT         "/acme/cert/"
 #define PATH_RENEWAL_INFO "/acme/renewal-info"
+#define PATH_CRL          "/crl"
 
 /*
  * Routes req and fills resp: method checks (405 malformed), the JWS
