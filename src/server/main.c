@@ -188,10 +188,11 @@ cmd_serve(int argc, char **argv)
 		    "out of memory");
 		die("crl", &prob);
 	}
-	if (front_start(&srv, &prob) != 0)
-		die("listen", &prob);
+	/* The CRL listener first: once the ACME port answers, both do. */
 	if (front_crl_start(&srv, &prob) != 0)
 		die("crl_http_listen", &prob);
+	if (front_start(&srv, &prob) != 0)
+		die("listen", &prob);
 	acme_log(ACME_LOG_INFO, "listening", "addr=%s pid=%ld", cfg.listen,
 	    (long)getpid());
 	if (cfg.crl_http_listen[0] != '\0')
