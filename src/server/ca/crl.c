@@ -91,8 +91,8 @@ make_next(struct store *st, struct issuer *is, const struct conf *cfg,
 	made->this_update = now;
 	made->next_update = now + cfg->crl_lifetime;
 	made->revocations = revocations;
-	if ((rc = st->ops->cert_revoked(st, prev != NULL ? prev->this_update : 0,
-		 &r, &n, prob)) != 0)
+	if ((rc = st->ops->cert_revoked(st,
+		 prev != NULL ? prev->this_update : 0, &r, &n, prob)) != 0)
 		return rc;
 	rc = issuer_sign_crl(is, r, n, made->number, made->this_update,
 	    made->next_update, &made->der, &made->len, prob);

@@ -34,8 +34,8 @@ h_crl(struct srv *srv, struct req *req, struct resp *resp)
 		acme_problem_release(&prob);
 		return;
 	}
-	if (reply_body(resp, 200, "application/pkix-crl",
-		(const char *)crl.der, crl.len) == 0) {
+	if (reply_body(resp, 200, "application/pkix-crl", (const char *)crl.der,
+		crl.len) == 0) {
 		until = crl.this_update + srv->cfg->crl_refresh;
 		if (until > crl.next_update)
 			until = crl.next_update;
