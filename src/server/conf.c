@@ -18,7 +18,7 @@
 
 #include "internal.h"
 
-enum ktype { K_STR, K_PATH, K_INT, K_BOOL, K_PROFILES };
+enum ktype { K_STR, K_PATH, K_INT, K_BOOL, K_PROFILES, K_RATELIMITS };
 
 struct key {
 	const char *name;
@@ -86,6 +86,8 @@ static const struct key keys[] = {
 	I("ari_retry_after", ari_retry_after, 1, 7 * 86400),
 	S("default_profile", profiles.default_name),
 	{ "profiles", K_PROFILES, offsetof(struct conf, profiles), 0, 0, 0 },
+	{ "rate_limits", K_RATELIMITS, offsetof(struct conf, rate_limits), 0, 0,
+	    0 },
 	I("http_threads", http_threads, 1, 256),
 	I("validation_workers", validation_workers, 1, 256),
 	I("validation_timeout", validation_timeout, 1, 120),
@@ -187,6 +189,8 @@ load_key(struct conf *c, const struct key *k, json_t *v,
 	}
 	case K_PROFILES:
 		return profile_set_load(&c->profiles, v, prob);
+	case K_RATELIMITS:
+		return rl_set_load(&c->rate_limits, v, prob);
 	case K_BOOL:
 		if (!json_is_boolean(v))
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
@@ -327,6 +331,9 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 			break;
 		case K_PROFILES:
 			v = profile_set_json(&c->profiles);
+			break;
+		case K_RATELIMITS:
+			v = rl_set_json(&c->rate_limits);
 			break;
 		case K_INT:
 			v = json_integer(

@@ -13,6 +13,7 @@
 #include <anvil/problem.h>
 
 #include "ca/profile.h"
+#include "policy/ratelimit.h"
 
 #define CONF_PATH_MAX 1024
 
@@ -49,18 +50,19 @@ struct conf {
 	int caa_cache_seconds;         /* CAA RRsets kept (D41); 0: none */
 	int external_account_required; /* meta.externalAccountRequired */
 
-	int authz_reuse;          /* reuse valid authzs for new orders */
-	int order_lifetime;       /* seconds a pending order lives */
-	int authz_lifetime;       /* seconds a pending authz lives */
-	int valid_authz_lifetime; /* seconds a valid authz is reusable */
-	int cert_lifetime;        /* seconds of certificate validity */
-	int max_names;            /* identifiers per order */
-	int allow_ip_identifiers; /* accept "ip" identifiers */
-	int allow_wildcards;      /* accept "*." names */
-	int rsa_min_bits;         /* smallest RSA key accepted */
-	int allow_ed25519_certs;  /* Ed25519 keys in CSRs */
-	int orders_per_page;      /* orders list page size */
-	int ari_retry_after;      /* Retry-After of renewalInfo, seconds */
+	int authz_reuse;           /* reuse valid authzs for new orders */
+	int order_lifetime;        /* seconds a pending order lives */
+	int authz_lifetime;        /* seconds a pending authz lives */
+	int valid_authz_lifetime;  /* seconds a valid authz is reusable */
+	int cert_lifetime;         /* seconds of certificate validity */
+	int max_names;             /* identifiers per order */
+	int allow_ip_identifiers;  /* accept "ip" identifiers */
+	int allow_wildcards;       /* accept "*." names */
+	int rsa_min_bits;          /* smallest RSA key accepted */
+	int allow_ed25519_certs;   /* Ed25519 keys in CSRs */
+	int orders_per_page;       /* orders list page size */
+	int ari_retry_after;       /* Retry-After of renewalInfo, seconds */
+	struct rl_set rate_limits; /* all off unless configured (D51) */
 	/* Certificate profiles; the CA-wide keys above bound them. */
 	struct profile_set profiles;
 

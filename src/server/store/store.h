@@ -346,6 +346,22 @@ struct store_ops {
 	int (*audit_done)(struct store *s, int64_t seq,
 	    struct acme_problem *prob);
 
+	/*
+	 * Rate limits (D51), by the generic cell rate algorithm: each key
+	 * holds a theoretical arrival time, tat, in milliseconds.  At now
+	 * (ms) a request is allowed when max(tat, now) - now <= burst, and
+	 * *retry_ms is 0; else *retry_ms is how long until it would be.
+	 * mode 0 only looks; 1 spends when allowed, 2 spends even when not
+	 * (for events that happened anyway).  Spending sets tat to
+	 * max(tat, now) + interval.  The write is not flushed on its own
+	 * (a crash may give a spent token back); inside begin/commit it is
+	 * part of that transaction.  Keys whose tat has passed are dropped
+	 * as others spend: a full bucket needs no row.
+	 */
+	int (*rl_take)(struct store *s, const char *key, int64_t now,
+	    int64_t interval, int64_t burst, int mode, int64_t *retry_ms,
+	    struct acme_problem *prob);
+
 	/* External account binding keys. */
 	int (*eab_insert)(struct store *s, const struct store_eab *e,
 	    struct acme_problem *prob);

@@ -158,6 +158,11 @@ static const char *const migrations[] = {
 	" this_update INTEGER NOT NULL, next_update INTEGER NOT NULL,"
 	" revocations INTEGER NOT NULL, der BLOB NOT NULL);"
 	"PRAGMA user_version = 6;",
+	/* 7: rate limits (D51): one row per key that is not full. */
+	"CREATE TABLE ratelimits (key TEXT PRIMARY KEY,"
+	" tat INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX ratelimits_by_tat ON ratelimits (tat);"
+	"PRAGMA user_version = 7;",
 };
 
 enum stmt {
@@ -204,6 +209,9 @@ enum stmt {
 	S_CRL_MAX,
 	S_CRL_INSERT,
 	S_CRL_PRUNE,
+	S_RL_GET,
+	S_RL_PUT,
+	S_RL_PRUNE,
 	S_EAB_INSERT,
 	S_EAB_GET,
 	S_EAB_EXISTS,
@@ -332,6 +340,10 @@ static const char *const sql[S__COUNT] = {
 			 " next_update, revocations, der)"
 			 " VALUES (?, ?, ?, ?, ?)",
 	[S_CRL_PRUNE] = "DELETE FROM crls WHERE number < ?",
+	[S_RL_GET] = "SELECT tat FROM ratelimits WHERE key = ?",
+	[S_RL_PUT] = "INSERT OR REPLACE INTO ratelimits (key, tat)"
+		     " VALUES (?, ?)",
+	[S_RL_PRUNE] = "DELETE FROM ratelimits WHERE tat < ?",
 	[S_EAB_INSERT] = "INSERT INTO eab (kid, key, account_id, created)"
 			 " VALUES (?, ?, '', ?)",
 	[S_EAB_GET] = "SELECT kid, key, account_id, created FROM eab"
@@ -1671,6 +1683,49 @@ crl_insert(struct store *st, const struct store_crl *c,
 	return rc;
 }
 
+/* --- rate limits (D51) --- */
+
+static int
+rl_take(struct store *st, const char *key, int64_t now, int64_t interval,
+    int64_t burst, int mode, int64_t *retry_ms, struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_RL_GET, prob, "s", key);
+	int64_t tat = now;
+	int rc, own;
+
+	*retry_ms = 0;
+	if (q == NULL)
+		return ACME_ERR_IO;
+	/* Its own transaction unless the caller's is open. */
+	own = sqlite3_get_autocommit(sqlite3_db_handle(q));
+	if (own && (rc = sq_begin(st, prob)) != 0)
+		return rc;
+	if ((rc = one_row(q, prob)) == 0) {
+		if (sqlite3_column_int64(q, 0) > now)
+			tat = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	} else if (rc == ACME_ERR_NOTFOUND)
+		rc = 0;
+	if (rc == 0 && tat - now > burst)
+		*retry_ms = tat - now - burst;
+	if (rc == 0 && (mode == 2 || (mode == 1 && *retry_ms == 0))) {
+		rc = run(st, prep(st, S_RL_PRUNE, prob, "i", (long long)now),
+		    prob);
+		if (rc == 0)
+			rc = run(st,
+			    prep(st, S_RL_PUT, prob, "si", key,
+				(long long)(tat + interval)),
+			    prob);
+	}
+	if (own) {
+		if (rc == 0)
+			rc = sq_commit(st, prob);
+		if (rc != 0)
+			sq_rollback(st);
+	}
+	return rc;
+}
+
 /* --- external account binding keys --- */
 
 static int
@@ -2096,6 +2151,10 @@ LOCKED(orders_unclaim,
 		return leave(s, 1, rc, prob);                                  \
 	}
 
+RELAXED(rl_take,
+    (struct store * st, const char *key, int64_t now, int64_t interval,
+	int64_t burst, int mode, int64_t *retry_ms, struct acme_problem *prob),
+    rl_take(st, key, now, interval, burst, mode, retry_ms, prob))
 RELAXED(audit_done, (struct store * st, int64_t seq, struct acme_problem *prob),
     audit_done(st, seq, prob))
 RELAXED(order_set_status_relaxed,
@@ -2140,6 +2199,7 @@ static const struct store_ops sqlite_ops = {
 	.cert_revoked = locked_cert_revoked,
 	.crl_latest = locked_crl_latest,
 	.crl_insert = locked_crl_insert,
+	.rl_take = locked_rl_take,
 	.eab_insert = locked_eab_insert,
 	.eab_get = locked_eab_get,
 	.eab_bind = locked_eab_bind,

@@ -9,6 +9,7 @@
 #include <openssl/ec.h>
 
 #include "policy/policy.h"
+#include "policy/ratelimit.h"
 
 #include "../helpers.h"
 
@@ -170,11 +171,69 @@ policy__cert_keys(void **state)
 	EVP_PKEY_free(p521);
 }
 
+/* D51: bucket keys: IPv6 by /48, IPv4 (and IPv4-mapped) whole. */
+static void
+ratelimit__keys(void **state)
+{
+	struct acme_ident a[2] = { { ACME_IDENT_DNS, "a.example" },
+		{ ACME_IDENT_DNS, "b.example" } };
+	struct acme_ident ip = { ACME_IDENT_IP, "a.example" };
+	char k1[80], k2[80];
+
+	(void)state;
+	assert_int_equal(rl_key_ip("2001:db8:1:2::5", k1, sizeof(k1)), 0);
+	assert_string_equal(k1, "ip:2001:db8:1::/48");
+	assert_int_equal(rl_key_ip("2001:db8:1:ffff::9", k2, sizeof(k2)), 0);
+	assert_string_equal(k1, k2);
+	assert_int_equal(rl_key_ip("192.0.2.7", k1, sizeof(k1)), 0);
+	assert_string_equal(k1, "ip:192.0.2.7");
+	assert_int_equal(rl_key_ip("::ffff:192.0.2.7", k2, sizeof(k2)), 0);
+	assert_string_equal(k2, "ip:192.0.2.7");
+	assert_int_equal(rl_key_ip("192.0.2.7", k1, 8), -1);
+	/* A set's key: the same set the same key, another type another. */
+	assert_int_equal(rl_key_ident_set(a, 2, k1, sizeof(k1)), 0);
+	assert_int_equal(strlen(k1), 4 + 64);
+	assert_int_equal(rl_key_ident_set(a, 1, k2, sizeof(k2)), 0);
+	assert_string_not_equal(k1, k2);
+	assert_int_equal(rl_key_ident_set(&ip, 1, k1, sizeof(k1)), 0);
+	assert_string_not_equal(k1, k2);
+}
+
+/* D51: "rate_limits" read and written back; refusals name the key. */
+static void
+ratelimit__config(void **state)
+{
+	struct acme_problem p = { 0 };
+	struct rl_set set;
+	json_t *o = json_loads("{\"new_orders_per_account\":{\"count\":300,"
+			       "\"window\":10800}}",
+		   0, NULL),
+	       *back;
+
+	(void)state;
+	assert_int_equal(rl_set_load(&set, o, &p), 0);
+	assert_int_equal(set.l[RL_NEW_ORDERS_PER_ACCOUNT].count, 300);
+	assert_int_equal(set.l[RL_NEW_ORDERS_PER_ACCOUNT].window, 10800);
+	assert_int_equal(set.l[RL_NEW_ACCOUNTS_PER_IP].count, 0);
+	back = rl_set_json(&set);
+	assert_true(json_equal(o, back));
+	json_decref(back);
+	json_decref(o);
+	o = json_loads("{\"certificates_per_identifier_set\":{\"count\":5,"
+		       "\"window\":99999999}}",
+	    0, NULL);
+	assert_int_not_equal(rl_set_load(&set, o, &p), 0);
+	assert_non_null(strstr(p.detail, "window"));
+	json_decref(o);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(policy__sorted_deduplicated),
+		cmocka_unit_test(ratelimit__keys),
+		cmocka_unit_test(ratelimit__config),
 		cmocka_unit_test(policy__S_IDN_3_every_refusal_is_a_subproblem),
 		cmocka_unit_test(
 		    policy__S_IDN_9_internal_names_need_the_switch),

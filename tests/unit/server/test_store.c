@@ -1243,6 +1243,51 @@ store__crl_entries_and_numbers(void **state)
 	    STORE_ERR_EXISTS);
 }
 
+/* rl_take with interval 10 ms and burst b; returns the wait. */
+static int64_t
+take(struct store *st, const char *key, int64_t now, int64_t b, int mode)
+{
+	int64_t retry = -1;
+
+	assert_int_equal(st->ops->rl_take(st, key, now, 10, b, mode, &retry,
+			     NULL),
+	    0);
+	return retry;
+}
+
+/* D51: the rate-limit buckets (interval 10 ms, burst 20: 3 at once). */
+static void
+store__rl_take_is_a_token_bucket(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = f->s;
+	int i;
+
+	/* Looking spends nothing. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(take(st, "k", 1000, 20, 0), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(take(st, "k", 1000, 20, 1), 0);
+	/* Empty: the fourth waits 10 ms, and is not spent. */
+	assert_int_equal(take(st, "k", 1000, 20, 1), 10);
+	assert_int_equal(take(st, "k", 1005, 20, 1), 5);
+	/* Another key has its own bucket. */
+	assert_int_equal(take(st, "j", 1005, 20, 1), 0);
+	/* Refilled one token at 1010. */
+	assert_int_equal(take(st, "k", 1010, 20, 1), 0);
+	/* Forced: spent though empty, so the wait grows. */
+	assert_int_equal(take(st, "k", 1010, 20, 2), 10);
+	assert_int_equal(take(st, "k", 1010, 20, 0), 20);
+	/* Inside a transaction, rolled back with it. */
+	assert_int_equal(st->ops->begin(st, NULL), 0);
+	assert_int_equal(take(st, "t", 1000, 0, 1), 0);
+	st->ops->rollback(st);
+	assert_int_equal(take(st, "t", 1000, 0, 1), 0);
+	/* Long after, a full bucket again. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(take(st, "k", 9000, 20, 1), 0);
+}
+
 int
 main(void)
 {
@@ -1288,6 +1333,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__crl_entries_and_numbers,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__rl_take_is_a_token_bucket, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__eab_binds_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__jobs_oldest_first, setup,
