@@ -68,7 +68,8 @@ struct req {
 	const char *accept;       /* NULL when absent */
 	const char *body;         /* NUL-terminated, body_len bytes */
 	size_t body_len;
-	const char *param; /* the {id} part of the path, or NULL */
+	const char *param;  /* the {id} part of the path, or NULL */
+	char client_ip[46]; /* the peer's address, "" when unknown */
 	/* Set by authn for POSTs that passed the JWS checks. */
 	struct acme_jws *jws;
 	struct store_account *acct; /* the kid's account, NULL for jwk */

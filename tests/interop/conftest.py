@@ -113,27 +113,41 @@ class CA:
         return self.proc.returncode
 
 
-def start_ca(tmp_path, extra_init=(), config=None, **kw):
-    """init + serve; config entries are merged into anvil-ca.json."""
-    workdir = str(tmp_path / "ca")
-    port = free_port()
+def init_ca(workdir, port, extra_init=(), config=None):
+    """anvil-ca init, with config entries merged into anvil-ca.json;
+    returns the configuration's path."""
+    import json
     subprocess.run([ANVIL_CA, "init", workdir, "--listen", f"127.0.0.1:{port}",
                     "--allow-private-addresses", *extra_init],
                    check=True, capture_output=True)
+    path = os.path.join(workdir, "anvil-ca.json")
     if config:
-        import json
-        path = os.path.join(workdir, "anvil-ca.json")
         with open(path) as f:
             cfg = json.load(f)
         cfg.update(config)
         with open(path, "w") as f:
             json.dump(cfg, f)
+    return path
+
+
+def start_ca(tmp_path, extra_init=(), config=None, **kw):
+    """init + serve; config entries are merged into anvil-ca.json."""
+    workdir = str(tmp_path / "ca")
+    port = free_port()
+    path = init_ca(workdir, port, extra_init, config)
     log = open(os.path.join(workdir, "serve.log"), "w")
-    proc = subprocess.Popen([ANVIL_CA, "serve", "-c",
-                             os.path.join(workdir, "anvil-ca.json")],
+    proc = subprocess.Popen([ANVIL_CA, "serve", "-c", path],
                             stdout=log, stderr=subprocess.STDOUT)
     wait_port(port, proc)
     return CA(workdir, port, proc, log)
+
+
+def serve_once(tmp_path, config):
+    """init with config, then serve, which is expected to refuse the
+    configuration and exit: its result."""
+    path = init_ca(str(tmp_path / "ca"), free_port(), config=config)
+    return subprocess.run([ANVIL_CA, "serve", "-c", path],
+                          capture_output=True, text=True, timeout=30)
 
 
 @pytest.fixture

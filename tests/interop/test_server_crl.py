@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID, CRLEntryExtensionOID
 
-from conftest import ANVIL_CA, BUILD, free_port, start_ca
+from conftest import ANVIL_CA, BUILD, free_port, serve_once, start_ca
 
 ANVIL = os.path.join(BUILD, "src", "client", "anvil")
 
@@ -305,18 +305,6 @@ def test_profile_without_crl_and_ca_without_url(tmp_path, challtestsrv):
     ({"crl_url": "http://crl.example/a b"}, "crl_url"),
 ])
 def test_bad_crl_configuration_is_refused_at_start(tmp_path, config, needle):
-    import json
-    workdir = str(tmp_path / "ca")
-    subprocess.run([ANVIL_CA, "init", workdir, "--listen",
-                    f"127.0.0.1:{free_port()}"], check=True,
-                   capture_output=True)
-    path = os.path.join(workdir, "anvil-ca.json")
-    with open(path) as f:
-        cfg = json.load(f)
-    cfg.update(config)
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-    r = subprocess.run([ANVIL_CA, "serve", "-c", path], capture_output=True,
-                       text=True, timeout=30)
+    r = serve_once(tmp_path, config)
     assert r.returncode == 1
     assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1

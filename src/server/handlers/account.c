@@ -245,6 +245,22 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 			goto fail;
 		acct.eab = json_dumps(eab, JSON_COMPACT);
 	}
+	/* D51: after every other check, so a refused request costs none. */
+	if (srv->cfg->rate_limits.l[RL_NEW_ACCOUNTS_PER_IP].count > 0 &&
+	    req->client_ip[0] != '\0') {
+		char rlkey[80];
+		time_t retry;
+
+		if (rl_key_ip(req->client_ip, rlkey, sizeof(rlkey)) == 0 &&
+		    rl_apply(srv->store, &srv->cfg->rate_limits,
+			RL_NEW_ACCOUNTS_PER_IP, rlkey, srv->now(), RL_SPEND,
+			&retry, &prob) != 0) {
+			if (retry > 0)
+				reply_headerf(resp, "Retry-After", "%lld",
+				    (long long)retry);
+			goto fail;
+		}
+	}
 	if (store_new_id(acct.id) != 0 ||
 	    (jwk_text = acme_json_dump_canonical(acme_jws_jwk(req->jws))) ==
 		NULL) {

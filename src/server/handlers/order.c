@@ -185,6 +185,53 @@ reuse_min_expires(struct srv *srv, const struct profile *p)
 	return fresh > day ? fresh : day;
 }
 
+/*
+ * The limits a new order meets (D51): failed authorizations of each
+ * identifier and certificates for the set are looked at, new orders of
+ * the account spent last, so an order refused by the others costs none.
+ * 0, or ACME_ERR_LIMIT with *retry set (0 on other errors).
+ */
+static int
+order_rate_limits(struct srv *srv, const char *account_id,
+    const struct acme_ident *ids, size_t n, time_t *retry,
+    struct acme_problem *prob)
+{
+	const struct rl_set *rl = &srv->cfg->rate_limits;
+	time_t now = srv->now();
+	char key[600];
+	size_t i;
+	int rc;
+
+	if (rl->l[RL_FAILED_AUTHZ_PER_IDENT].count == 0 &&
+	    rl->l[RL_CERTS_PER_IDENT_SET].count == 0 &&
+	    rl->l[RL_NEW_ORDERS_PER_ACCOUNT].count == 0)
+		return 0; /* all off: not even a key to make */
+	for (i = 0; rl->l[RL_FAILED_AUTHZ_PER_IDENT].count > 0 && i < n; i++) {
+		struct acme_ident base = ids[i];
+
+		if (strncmp(base.value, "*.", 2) == 0)
+			memmove(base.value, base.value + 2,
+			    strlen(base.value + 2) + 1);
+		if (rl_key_failed_authz(account_id, &base, key, sizeof(key)) ==
+			0 &&
+		    (rc = rl_apply(srv->store, rl, RL_FAILED_AUTHZ_PER_IDENT,
+			 key, now, RL_CHECK, retry, prob)) != 0) {
+			if (rc == ACME_ERR_LIMIT)
+				snprintf(prob->detail + strlen(prob->detail),
+				    sizeof(prob->detail) - strlen(prob->detail),
+				    " (%s)", base.value);
+			return rc;
+		}
+	}
+	if (rl_key_ident_set(ids, n, key, sizeof(key)) == 0 &&
+	    (rc = rl_apply(srv->store, rl, RL_CERTS_PER_IDENT_SET, key, now,
+		 RL_CHECK, retry, prob)) != 0)
+		return rc;
+	snprintf(key, sizeof(key), "order:%s", account_id);
+	return rl_apply(srv->store, rl, RL_NEW_ORDERS_PER_ACCOUNT, key, now,
+	    RL_SPEND, retry, prob);
+}
+
 void
 h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 {
@@ -195,6 +242,7 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	const struct profile *p = NULL;
 	json_t *payload = NULL, *arr = NULL;
 	size_t n = 0, i, nfresh = 0, nvalid = 0;
+	time_t retry = 0;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
@@ -208,6 +256,14 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	    check_validity(srv, p, o.not_before, o.not_after, &prob) != 0 ||
 	    renewal_check_replaces(srv, req, payload, ids, n, &o, &prob) != 0)
 		goto fail;
+	/* ARI renewals are exempt (S-ARI-16). */
+	if (o.replaces[0] == '\0' &&
+	    order_rate_limits(srv, req->acct->id, ids, n, &retry, &prob) != 0) {
+		if (retry > 0)
+			reply_headerf(resp, "Retry-After", "%lld",
+			    (long long)retry);
+		goto fail;
+	}
 	if ((fresh = calloc(n, sizeof(*fresh))) == NULL ||
 	    (o.authz_ids = calloc(n, sizeof(*o.authz_ids))) == NULL ||
 	    store_new_id(o.id) != 0) {
@@ -428,6 +484,24 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 		    ST_PROCESSING, ST_VALID, NULL, cert.id, prob);
 	if (rc == 0)
 		rc = audit_record(srv->audit, "issuance", ev, prob);
+	/* The issuance counts for its identifier set (D51), as part of it. */
+	if (rc == 0 && o->replaces[0] == '\0' &&
+	    srv->cfg->rate_limits.l[RL_CERTS_PER_IDENT_SET].count > 0) {
+		char key[80];
+		time_t retry;
+
+		if (rl_key_ident_set(o->idents, o->nident, key, sizeof(key)) ==
+		    0) {
+			rc = rl_apply(srv->store, &srv->cfg->rate_limits,
+			    RL_CERTS_PER_IDENT_SET, key, srv->now(), RL_FORCE,
+			    &retry, prob);
+			if (rc == ACME_ERR_LIMIT) {
+				/* Spent anyway: the certificate is made. */
+				acme_problem_release(prob);
+				rc = 0;
+			}
+		}
+	}
 	if (rc == 0)
 		rc = srv->store->ops->commit(srv->store, prob);
 	if (rc != 0)

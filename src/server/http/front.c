@@ -136,6 +136,26 @@ send_resp(struct MHD_Connection *con, struct resp *resp, int head)
 	return ret;
 }
 
+/* The peer's address as text (rate limits per address, D51). */
+static void
+client_ip(struct MHD_Connection *con, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	out[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    out, (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+		    (socklen_t)size);
+}
+
 /* Notes the reply for the request log, queues it and releases it. */
 static enum MHD_Result
 finish(struct MHD_Connection *con, struct reqctx *rc, struct resp *resp,
@@ -217,6 +237,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	req.accept = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_ACCEPT);
+	client_ip(con, req.client_ip, sizeof(req.client_ip));
 	req.body = rc->body.data != NULL ? rc->body.data : "";
 	req.body_len = rc->body.len;
 	if (rc->too_big) {

@@ -67,6 +67,34 @@ problem_text(const struct acme_problem *p)
 	return s;
 }
 
+/*
+ * A failed validation counts against its account and identifier (D51),
+ * in the transaction that records it; a failure to count is logged, not
+ * allowed to undo the outcome.
+ */
+static void
+count_failure(struct srv *srv, const struct store_authz *z)
+{
+	struct acme_problem p = { 0 };
+	char key[600];
+	time_t retry;
+
+	if (srv->cfg->rate_limits.l[RL_FAILED_AUTHZ_PER_IDENT].count == 0 ||
+	    rl_key_failed_authz(z->account_id, &z->ident, key, sizeof(key)) !=
+		0)
+		return;
+	if (rl_apply(srv->store, &srv->cfg->rate_limits,
+		RL_FAILED_AUTHZ_PER_IDENT, key, srv->now(), RL_FORCE, &retry,
+		&p) == ACME_ERR_LIMIT ||
+	    p.type == ACME_PROB_NONE) {
+		acme_problem_release(&p);
+		return;
+	}
+	acme_log(ACME_LOG_WARN, "rate limit not counted",
+	    "authz=%s detail=\"%s\"", z->id, p.detail);
+	acme_problem_release(&p);
+}
+
 static void
 validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
     const char *chall_id)
@@ -141,6 +169,8 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 			    ok ? srv->now() + srv->cfg->valid_authz_lifetime :
 				 0,
 			    &prob);
+		if (!ok)
+			count_failure(srv, &z);
 		if (st->ops->job_done(st, chall_id, &prob) == 0 &&
 		    audit_record(srv->audit, "validation", ev, &prob) == 0 &&
 		    st->ops->commit(st, &prob) == 0)
