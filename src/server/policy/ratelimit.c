@@ -167,8 +167,7 @@ rl_key_ip(const char *ip, char *out, size_t size)
 }
 
 int
-rl_key_ident_set(const struct acme_ident *ids, size_t n, char *out,
-    size_t size)
+rl_key_ident_set(const struct acme_ident *ids, size_t n, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
