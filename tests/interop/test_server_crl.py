@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID, CRLEntryExtensionOID
 
 from conftest import ANVIL_CA, BUILD, free_port, serve_once, start_ca
+from test_server_certbot import certbot
 
 ANVIL = os.path.join(BUILD, "src", "client", "anvil")
 
@@ -89,16 +90,6 @@ def openssl_verify(ca, cert_path):
         ["openssl", "verify", "-crl_check", "-crl_download", "-CAfile",
          ca.root, "-untrusted", ca.intermediate, cert_path],
         capture_output=True, text=True, timeout=60)
-
-
-def certbot(ca, workdir, *args):
-    env = dict(os.environ, REQUESTS_CA_BUNDLE=ca.tls_ca)
-    return subprocess.run(
-        ["certbot", "--non-interactive", "--agree-tos",
-         "--register-unsafely-without-email", "--no-eff-email",
-         "--server", ca.directory, "--config-dir", f"{workdir}/config",
-         "--work-dir", f"{workdir}/work", "--logs-dir", f"{workdir}/logs",
-         *args], env=env, capture_output=True, text=True, timeout=180)
 
 
 def test_P_BR_12_13_S_REV_6_revocations_by_certbot_and_anvil_are_on_the_crl(

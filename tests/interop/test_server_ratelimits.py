@@ -14,6 +14,7 @@ from acmehelp import Account, Client, ec_key
 from conftest import BUILD, free_port, serve_once, start_ca
 from http01 import Responder
 from test_server_ari import cert_id, issue
+from test_server_certbot import certbot
 from test_server_orders import answer_all, problem
 
 ANVIL = os.path.join(BUILD, "src", "client", "anvil")
@@ -123,19 +124,13 @@ def test_certbot_and_anvil_report_the_limit(limited, tmp_path):
     ca, resp = limited({"certificates_per_identifier_set":
                         {"count": 1, "window": 86400}})
     resp.close()  # certbot and anvil answer http-01 themselves
-    env = dict(os.environ, REQUESTS_CA_BUNDLE=ca.tls_ca)
     wd = tmp_path / "cb"
-    cmd = ["certbot", "--non-interactive", "--agree-tos",
-           "--register-unsafely-without-email", "--no-eff-email",
-           "--server", ca.directory, "--config-dir", f"{wd}/config",
-           "--work-dir", f"{wd}/work", "--logs-dir", f"{wd}/logs",
-           "certonly", "--standalone", "--preferred-challenges", "http-01",
-           "--http-01-port", str(ca.http01_port),
-           "--http-01-address", "127.0.0.1", "-d", "cb.example.com"]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    args = ["certonly", "--standalone", "--preferred-challenges", "http-01",
+            "--http-01-port", str(ca.http01_port),
+            "--http-01-address", "127.0.0.1", "-d", "cb.example.com"]
+    r = certbot(ca, wd, *args)
     assert r.returncode == 0, r.stdout + r.stderr
-    r = subprocess.run(cmd + ["--force-renewal"], env=env, capture_output=True,
-                       text=True, timeout=180)
+    r = certbot(ca, wd, *args, "--force-renewal")
     assert r.returncode != 0
     # certbot 2.1 (Debian 12) receives the problem, logs it, then trips
     # over josepy re-raising it ("can't set attribute"): read its log.
