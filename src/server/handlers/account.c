@@ -49,6 +49,32 @@ account_json(const struct req *req, const struct store_account *acct)
 	return o;
 }
 
+int
+account_change(struct srv *srv, const struct store_account *seen,
+    const struct store_account_change *chg, struct acme_problem *prob)
+{
+	struct store_account now;
+	int rc;
+
+	rc = srv->store->ops->account_update(srv->store, seen, chg, prob);
+	if (rc != STORE_ERR_CONFLICT)
+		return rc;
+	/* D54: lost to a keyChange or deactivation; say which. */
+	memset(&now, 0, sizeof(now));
+	if (srv->store->ops->account_get(srv->store, seen->id, &now, NULL) ==
+		0 &&
+	    now.status != seen->status)
+		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED, 401,
+		    "account is %s; request not applied",
+		    store_status_name(now.status));
+	else
+		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED, 401,
+		    "account key changed while this request was processed; "
+		    "request not applied");
+	store_account_release(&now);
+	return rc;
+}
+
 /* A mailto: contact with one plain address, no hfields (S-ACCT-9). */
 static int
 check_mailto(const char *addr, struct acme_problem *prob)
@@ -289,8 +315,9 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 	if (acct.eab_kid[0] != '\0' && srv->store->ops->eab_bind(srv->store,
 					   acct.eab_kid, acct.id, &prob) != 0) {
 		/* Bound meanwhile by another account: undo ours. */
-		acct.status = ST_DEACTIVATED;
-		srv->store->ops->account_update(srv->store, &acct, NULL);
+		struct store_account_change off = { .status = ST_DEACTIVATED };
+
+		srv->store->ops->account_update(srv->store, &acct, &off, NULL);
 		acme_problem_set(&prob, ACME_PROB_UNAUTHORIZED,
 		    "external account key is already bound to an account");
 		goto fail;
@@ -314,6 +341,7 @@ h_account(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	struct store_account *acct = req->acct;
+	struct store_account_change chg = { 0 };
 	json_t *payload = NULL;
 	const char *status = NULL;
 	char *contact = NULL, *old = NULL;
@@ -343,14 +371,18 @@ h_account(struct srv *srv, struct req *req, struct resp *resp)
 		goto fail;
 	}
 	if (status != NULL && strcmp(status, "deactivated") == 0)
-		acct->status = ST_DEACTIVATED;
+		chg.status = ST_DEACTIVATED;
+	chg.contact = contact;
+	if ((chg.status != 0 || chg.contact != NULL) &&
+	    account_change(srv, acct, &chg, &prob) != 0)
+		goto fail;
+	if (chg.status != 0)
+		acct->status = chg.status;
 	if (contact != NULL) {
 		old = acct->contact;
 		acct->contact = contact;
 		contact = NULL;
 	}
-	if (srv->store->ops->account_update(srv->store, acct, &prob) != 0)
-		goto fail;
 	reply_account(resp, req, acct, 200);
 	goto out;
 fail:

@@ -31,10 +31,11 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	struct store_account *acct = req->acct, other;
+	struct store_account_change chg = { 0 };
 	struct acme_jws *inner = NULL;
 	json_t *outer = NULL, *payload = NULL, *oldkey = NULL;
 	const char *account = NULL;
-	char *thumb = NULL, *jwk_text = NULL, *old_jwk, url[1024];
+	char *thumb = NULL, *jwk_text = NULL, url[1024];
 	unsigned char t_old[ACME_JWK_THUMBPRINT_LEN];
 	char *t_old_b64 = NULL;
 	int rc;
@@ -95,11 +96,9 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 		    "out of memory");
 		goto fail;
 	}
-	old_jwk = acct->jwk;
-	acct->jwk = jwk_text;
-	snprintf(acct->thumbprint, sizeof(acct->thumbprint), "%s", thumb);
-	rc = srv->store->ops->account_update(srv->store, acct, &prob);
-	acct->jwk = old_jwk;
+	chg.thumbprint = thumb;
+	chg.jwk = jwk_text;
+	rc = account_change(srv, acct, &chg, &prob);
 	if (rc == STORE_ERR_EXISTS) {
 		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 409,
 		    "the new key is already in use by an account");

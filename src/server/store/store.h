@@ -75,6 +75,14 @@ struct store_account {
 	time_t created;    /* seconds since the epoch */
 };
 
+/* What account_update changes: NULL or 0 members are left as stored. */
+struct store_account_change {
+	enum store_status status; /* new status, or 0 */
+	const char *thumbprint;   /* new key: thumbprint and jwk, or NULL */
+	const char *jwk;
+	const char *contact; /* new JSON array of URLs, or NULL */
+};
+
 struct store_chall {
 	char id[STORE_ID_SIZE];
 	char authz_id[STORE_ID_SIZE];
@@ -196,9 +204,18 @@ struct store_ops {
 	    struct store_account *out, struct acme_problem *prob);
 	int (*account_by_thumbprint)(struct store *s, const char *thumb,
 	    struct store_account *out, struct acme_problem *prob);
-	/* Updates status, contact, jwk and thumbprint (unique). */
-	int (*account_update)(struct store *s, const struct store_account *a,
-	    struct acme_problem *prob);
+	/*
+	 * Applies chg to account seen->id only while the account still has
+	 * the status and thumbprint of seen (as the caller read it), in one
+	 * statement: members chg leaves NULL or 0 keep their stored value,
+	 * so a change never writes back a column it did not mean to (D54).
+	 * STORE_ERR_CONFLICT when the account's status or key changed
+	 * since seen was read (nothing is changed), STORE_ERR_EXISTS when
+	 * the new thumbprint is another account's, ACME_ERR_NOTFOUND when
+	 * there is no such account.
+	 */
+	int (*account_update)(struct store *s, const struct store_account *seen,
+	    const struct store_account_change *chg, struct acme_problem *prob);
 
 	/*
 	 * Orders: insert stores the order, every authorization in authzs

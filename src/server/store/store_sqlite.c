@@ -174,6 +174,7 @@ enum stmt {
 	S_ACCT_GET,
 	S_ACCT_BY_THUMB,
 	S_ACCT_UPDATE,
+	S_ACCT_EXISTS,
 	S_ORDER_INSERT,
 	S_ORDER_GET,
 	S_ORDER_EXISTS,
@@ -246,8 +247,14 @@ static const char *const sql[S__COUNT] = {
 	[S_ACCT_BY_THUMB] = "SELECT id, status, thumbprint, jwk, contact,"
 			    " tos_agreed, eab, eab_kid, created FROM accounts"
 			    " WHERE thumbprint = ?",
-	[S_ACCT_UPDATE] = "UPDATE accounts SET status = ?, thumbprint = ?,"
-			  " jwk = ?, contact = ? WHERE id = ?",
+	/* D54: only the columns given, and only from the state read. */
+	[S_ACCT_UPDATE] = "UPDATE accounts SET"
+			  " status = coalesce(nullif(?, 0), status),"
+			  " thumbprint = coalesce(?, thumbprint),"
+			  " jwk = coalesce(?, jwk),"
+			  " contact = coalesce(?, contact)"
+			  " WHERE id = ? AND status = ? AND thumbprint = ?",
+	[S_ACCT_EXISTS] = "SELECT 1 FROM accounts WHERE id = ?",
 	[S_ORDER_INSERT] = "INSERT INTO orders (id, account_id, status,"
 			   " expires, not_before, not_after, created,"
 			   " identifiers, authz_ids, error, cert_id, profile,"
@@ -985,16 +992,18 @@ account_by_thumbprint(struct store *st, const char *thumb,
 }
 
 static int
-account_update(struct store *st, const struct store_account *a,
-    struct acme_problem *prob)
+account_update(struct store *st, const struct store_account *seen,
+    const struct store_account_change *chg, struct acme_problem *prob)
 {
-	sqlite3_stmt *q = prep(st, S_ACCT_UPDATE, prob, "issss",
-	    (long long)a->status, a->thumbprint, a->jwk, a->contact, a->id);
-	int rc = run(st, q, prob);
-
-	if (rc == 0 && sqlite3_changes(sqlite3_db_handle(q)) == 0)
-		return ACME_ERR_NOTFOUND;
-	return rc;
+	/* A key is its thumbprint and its JWK: both or neither. */
+	if ((chg->thumbprint == NULL) != (chg->jwk == NULL))
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "account_update: thumbprint without jwk");
+	return run_cond(st,
+	    prep(st, S_ACCT_UPDATE, prob, "issssis", (long long)chg->status,
+		chg->thumbprint, chg->jwk, chg->contact, seen->id,
+		(long long)seen->status, seen->thumbprint),
+	    S_ACCT_EXISTS, seen->id, prob);
 }
 
 /* --- orders, authorizations, challenges --- */
@@ -2016,9 +2025,9 @@ LOCKED(account_by_thumbprint,
 	struct acme_problem *prob),
     (st, thumb, out, prob))
 LOCKED(account_update,
-    (struct store * st, const struct store_account *a,
-	struct acme_problem *prob),
-    (st, a, prob))
+    (struct store * st, const struct store_account *seen,
+	const struct store_account_change *chg, struct acme_problem *prob),
+    (st, seen, chg, prob))
 LOCKED(order_insert,
     (struct store * st, const struct store_order *o,
 	const struct store_authz *authzs, size_t nnew,

@@ -230,6 +230,7 @@ store__account_duplicate_thumbprint_exists(void **state)
 {
 	struct fx *f = *state;
 	struct store_account a, b;
+	struct store_account_change chg = { 0 };
 
 	make_account(&a, "thumb-a");
 	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
@@ -243,8 +244,9 @@ store__account_duplicate_thumbprint_exists(void **state)
 	/* Updating to a key another account holds: refused. */
 	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-b");
 	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL), 0);
-	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-a");
-	assert_int_equal(f->s->ops->account_update(f->s, &b, NULL),
+	chg.thumbprint = "thumb-a";
+	chg.jwk = jwk2_text;
+	assert_int_equal(f->s->ops->account_update(f->s, &b, &chg, NULL),
 	    STORE_ERR_EXISTS);
 }
 
@@ -253,30 +255,85 @@ store__account_update(void **state)
 {
 	struct fx *f = *state;
 	struct store_account a, got;
+	struct store_account_change chg = { 0 };
 
 	make_account(&a, "thumb-a");
 	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
-	a.status = ST_DEACTIVATED;
-	a.jwk = jwk2_text;
-	a.contact = NULL;
-	snprintf(a.thumbprint, sizeof(a.thumbprint), "thumb-c");
-	assert_int_equal(f->s->ops->account_update(f->s, &a, NULL), 0);
+	/* A new key: thumbprint and jwk change, the rest stays. */
+	chg.thumbprint = "thumb-c";
+	chg.jwk = jwk2_text;
+	assert_int_equal(f->s->ops->account_update(f->s, &a, &chg, NULL), 0);
 	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-c", &got,
 			     NULL),
 	    0);
 	assert_string_equal(got.id, a.id);
-	assert_int_equal(got.status, ST_DEACTIVATED);
+	assert_int_equal(got.status, ST_VALID);
 	assert_string_equal(got.jwk, jwk2_text);
-	assert_null(got.contact);
+	assert_string_equal(got.contact, contact_text);
 	store_account_release(&got);
 	/* The old key no longer finds it. */
 	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-a", &got,
 			     NULL),
 	    ACME_ERR_NOTFOUND);
+	/* Contact only ("[]" clears it), then status only. */
+	snprintf(a.thumbprint, sizeof(a.thumbprint), "thumb-c");
+	memset(&chg, 0, sizeof(chg));
+	chg.contact = "[]";
+	assert_int_equal(f->s->ops->account_update(f->s, &a, &chg, NULL), 0);
+	memset(&chg, 0, sizeof(chg));
+	chg.status = ST_DEACTIVATED;
+	assert_int_equal(f->s->ops->account_update(f->s, &a, &chg, NULL), 0);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_int_equal(got.status, ST_DEACTIVATED);
+	assert_string_equal(got.thumbprint, "thumb-c");
+	assert_string_equal(got.jwk, jwk2_text);
+	assert_string_equal(got.contact, "[]");
+	store_account_release(&got);
 	snprintf(a.id, sizeof(a.id), "missing");
-	snprintf(a.thumbprint, sizeof(a.thumbprint), "thumb-d");
-	assert_int_equal(f->s->ops->account_update(f->s, &a, NULL),
+	assert_int_equal(f->s->ops->account_update(f->s, &a, &chg, NULL),
 	    ACME_ERR_NOTFOUND);
+}
+
+/*
+ * D54: an update applies only to the account as the caller read it.  A
+ * request read before a keyChange or a deactivation loses (CONFLICT) and
+ * changes nothing, so neither can be undone.
+ */
+static void
+store__account_update_conditional_loser_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, seen, got;
+	struct store_account_change key = { .thumbprint = "thumb-new",
+		.jwk = jwk2_text },
+				    contact = { .contact = "[]" },
+				    off = { .status = ST_DEACTIVATED };
+
+	make_account(&a, "thumb-old");
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	/* Two requests read the account; the keyChange commits first. */
+	seen = a;
+	assert_int_equal(f->s->ops->account_update(f->s, &a, &key, NULL), 0);
+	assert_int_equal(f->s->ops->account_update(f->s, &seen, &contact, NULL),
+	    STORE_ERR_CONFLICT);
+	assert_int_equal(f->s->ops->account_update(f->s, &seen, &off, NULL),
+	    STORE_ERR_CONFLICT);
+	assert_int_equal(f->s->ops->account_update(f->s, &seen, &key, NULL),
+	    STORE_ERR_CONFLICT);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_int_equal(got.status, ST_VALID);
+	assert_string_equal(got.thumbprint, "thumb-new");
+	assert_string_equal(got.jwk, jwk2_text);
+	assert_string_equal(got.contact, contact_text);
+	/* Deactivated by a request that read the new key: final. */
+	assert_int_equal(f->s->ops->account_update(f->s, &got, &off, NULL), 0);
+	assert_int_equal(f->s->ops->account_update(f->s, &got, &contact, NULL),
+	    STORE_ERR_CONFLICT);
+	store_account_release(&got);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_int_equal(got.status, ST_DEACTIVATED);
+	assert_string_equal(got.contact, contact_text);
+	store_account_release(&got);
 }
 
 static void
@@ -1300,6 +1357,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    store__account_duplicate_thumbprint_exists, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__account_update_conditional_loser_changes_nothing,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__account_update, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
