@@ -176,12 +176,29 @@ set_order_status(struct srv *srv, struct store_order *o, enum store_status to,
 }
 
 int
+order_invalidate(struct srv *srv, struct store_order *o,
+    const struct acme_problem *why, struct acme_problem *prob)
+{
+	json_t *doc = acme_problem_to_json(why);
+	char *text = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
+	int rc;
+
+	json_decref(doc);
+	if (text == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+	rc = set_order_status(srv, o, ST_INVALID, text, prob);
+	free(text);
+	return rc;
+}
+
+int
 order_load(struct srv *srv, const char *id, struct store_order *o,
     struct acme_problem *prob)
 {
+	struct acme_problem why = { 0 };
 	size_t i, valid = 0;
-	int rc, bad = 0;
-	char detail[320] = "";
+	int rc;
 
 	if ((rc = srv->store->ops->order_get(srv->store, id, o, prob)) != 0)
 		return rc;
@@ -192,8 +209,8 @@ order_load(struct srv *srv, const char *id, struct store_order *o,
 		    "{\"type\":\"urn:ietf:params:acme:error:malformed\","
 		    "\"detail\":\"order expired\",\"status\":400}",
 		    prob);
-	if (o->status != ST_PENDING)
-		return 0;
+	/* A ready order too: an authorization deactivated or expired
+	 * since makes it invalid (S-AUTHZ-10). */
 	for (i = 0; i < o->nauthz; i++) {
 		struct store_authz z;
 
@@ -201,28 +218,18 @@ order_load(struct srv *srv, const char *id, struct store_order *o,
 			return rc;
 		if (z.status == ST_VALID)
 			valid++;
-		else if (z.status != ST_PENDING && !bad) {
-			bad = 1;
-			snprintf(detail, sizeof(detail),
+		else if (z.status != ST_PENDING && why.type == ACME_PROB_NONE)
+			acme_problem_set(&why, ACME_PROB_UNAUTHORIZED,
 			    "authorization for %s is %s", z.ident.value,
 			    store_status_name(z.status));
-		}
 		store_authz_release(&z);
 	}
-	if (bad) {
-		struct acme_problem p = { 0 };
-		json_t *doc;
-		char *text;
-
-		acme_problem_set(&p, ACME_PROB_UNAUTHORIZED, "%s", detail);
-		doc = acme_problem_to_json(&p);
-		text = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
-		json_decref(doc);
-		rc = set_order_status(srv, o, ST_INVALID, text, prob);
-		free(text);
+	if (why.type != ACME_PROB_NONE) {
+		rc = order_invalidate(srv, o, &why, prob);
+		acme_problem_release(&why);
 		return rc;
 	}
-	if (valid == o->nauthz)
+	if (o->status == ST_PENDING && valid == o->nauthz)
 		return set_order_status(srv, o, ST_READY, NULL, prob);
 	return 0;
 }

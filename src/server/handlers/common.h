@@ -49,11 +49,20 @@ int authz_load(struct srv *srv, const char *id, struct store_authz *z,
 
 /*
  * Loads an order and brings its status up to date with its
- * authorizations and its expiry (pending -> ready / invalid), persisting
- * any change.  Returns 0 or an error with prob set.
+ * authorizations and its expiry (pending -> ready / invalid, ready ->
+ * invalid once an authorization is no longer valid), persisting any
+ * change.  Returns 0 or an error with prob set.
  */
 int order_load(struct srv *srv, const char *id, struct store_order *o,
     struct acme_problem *prob);
+
+/*
+ * Makes o invalid (from the status o holds) with why (borrowed) as its
+ * error document; when another request moved it on meanwhile, o is
+ * what the store holds now.  Returns 0 or an error with prob set.
+ */
+int order_invalidate(struct srv *srv, struct store_order *o,
+    const struct acme_problem *why, struct acme_problem *prob);
 
 /*
  * The "replaces" member of a newOrder payload (RFC 9773 5), if any:

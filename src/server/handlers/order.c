@@ -528,8 +528,6 @@ finalize_profile(struct srv *srv, struct store_order *o,
     struct acme_problem *prob)
 {
 	const struct profile *p = profile_find(&srv->cfg->profiles, o->profile);
-	json_t *doc;
-	char *text;
 
 	if (p != NULL && !p->retired)
 		return p;
@@ -537,14 +535,53 @@ finalize_profile(struct srv *srv, struct store_order *o,
 	    "profile %s is no longer issued; place a new order",
 	    o->profile[0] != '\0' ? o->profile :
 				    srv->cfg->profiles.default_name);
-	doc = acme_problem_to_json(prob);
-	text = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
-	json_decref(doc);
-	if (text != NULL && srv->store->ops->order_set_status(srv->store, o->id,
-				ST_READY, ST_INVALID, text, NULL, NULL) == 0)
-		o->status = ST_INVALID;
-	free(text);
+	order_invalidate(srv, o, prob, NULL);
 	return NULL;
+}
+
+/*
+ * The authorizations of an order finalize has claimed, read again
+ * (S-AUTHZ-10, RFC 8555 7.5.2): each must still be valid and unexpired,
+ * else the order becomes invalid with the reason as its error and the
+ * reply is orderNotReady; CAA results older than 8 hours are checked
+ * again (S-CAA).  Under the claim, so a deactivation that another
+ * request makes before it is seen.  0, ACME_ERR_VERIFY when the order
+ * was made invalid, or another error (the caller gives the order back).
+ */
+static int
+recheck_authzs(struct srv *srv, struct store_order *o,
+    struct acme_problem *prob)
+{
+	struct acme_problem why = { 0 };
+	struct store_authz z;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < o->nauthz; i++) {
+		if ((rc = authz_load(srv, o->authz_ids[i], &z, prob)) != 0)
+			return rc;
+		if (z.status != ST_VALID || z.expires <= srv->now()) {
+			acme_problem_set(&why, ACME_PROB_UNAUTHORIZED,
+			    "authorization for %s is %s", z.ident.value,
+			    z.status == ST_VALID ? "expired" :
+						   store_status_name(z.status));
+			store_authz_release(&z);
+			rc = order_invalidate(srv, o, &why, prob);
+			if (rc == 0) {
+				acme_problem_set(prob,
+				    ACME_PROB_ORDER_NOT_READY,
+				    "order is invalid: %s", why.detail);
+				rc = ACME_ERR_VERIFY;
+			}
+			acme_problem_release(&why);
+			return rc;
+		}
+		rc = va_recheck_caa(srv->va, &z, prob);
+		store_authz_release(&z);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 void
@@ -593,18 +630,6 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 		    "the CSR key is the account key");
 		goto fail;
 	}
-	/* CAA results older than 8 hours are checked again (S-CAA). */
-	for (size_t i = 0; i < o.nauthz; i++) {
-		struct store_authz z;
-
-		if (srv->store->ops->authz_get(srv->store, o.authz_ids[i], &z,
-			&prob) != 0)
-			goto fail;
-		rc = va_recheck_caa(srv->va, &z, &prob);
-		store_authz_release(&z);
-		if (rc != 0)
-			goto fail;
-	}
 	/* The claim needs no flush of its own: the issuance's commit makes
 	 * it durable, and orders_unclaim gives back one a crash cut off. */
 	rc = srv->store->ops->order_set_status_relaxed(srv->store, o.id,
@@ -617,7 +642,9 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	if (rc != 0)
 		goto fail;
 	o.status = ST_PROCESSING;
-	if (issue(srv, profile, &o, &csr, &prob) != 0) {
+	if ((rc = recheck_authzs(srv, &o, &prob)) == ACME_ERR_VERIFY)
+		goto fail; /* made invalid */
+	if (rc != 0 || issue(srv, profile, &o, &csr, &prob) != 0) {
 		/* Give the order back so the client can try again. */
 		srv->store->ops->order_set_status(srv->store, o.id,
 		    ST_PROCESSING, ST_READY, NULL, NULL, NULL);
