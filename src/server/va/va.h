@@ -119,9 +119,6 @@ int va_caa(const struct conf *cfg, struct va_resolver *res,
 int va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
     const char *value, const char *keyauth, struct acme_problem *prob);
 
-/* Nonzero for loopback, private, link-local and reserved addresses. */
-int va_addr_private(const char *addr);
-
 /*
  * One http-01 attempt (RFC 8555 8.3) for the identifier value host.
  * Returns 0 when the key authorization was served, or a negative error

@@ -20,48 +20,13 @@
 #include <anvil/buf.h>
 #include <anvil/err.h>
 
+#include "addrfilter.h"
 #include "va.h"
 
 #include "internal.h"
 
 #define MAX_REDIRECTS 10
 #define MAX_BODY      (64 * 1024)
-
-/* Loopback, private, link-local, CGNAT, multicast and reserved ranges. */
-static int
-addr_private(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		uint32_t a =
-		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-
-		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-		       (a >> 20) == 0xac1 ||  /* 172.16/12 */
-		       (a >> 16) == 0xc0a8 || /* 192.168/16 */
-		       (a >> 16) == 0xa9fe || /* 169.254/16 */
-		       (a >> 22) == 0x191 ||  /* 100.64/10 */
-		       (a >> 28) >= 0xe;      /* multicast and 240/4 */
-	}
-	if (sa->sa_family == AF_INET6) {
-		const unsigned char *b =
-		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
-			0, 0, 0, 0xff, 0xff };
-		static const unsigned char zero[15] = { 0 };
-
-		if (memcmp(b, zero, 15) == 0) /* :: and ::1 */
-			return 1;
-		if (memcmp(b, v4mapped, 12) == 0)
-			return 1;
-		return (b[0] & 0xfe) == 0xfc || /* fc00::/7 */
-		       (b[0] == 0xfe &&
-			   (b[1] & 0xc0) == 0x80) || /* fe80::/10 */
-		       b[0] == 0xff ||               /* multicast */
-		       (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d &&
-			   b[3] == 0xb8); /* 2001:db8::/32 */
-	}
-	return 1;
-}
 
 /*
  * Resolves host and picks the address to use (IPv4 first, then IPv6),
@@ -80,45 +45,16 @@ resolve(const struct conf *cfg, struct va_resolver *res, const char *host,
 		return rc;
 	for (v6 = 0; v6 < 2; v6++)
 		for (i = 0; i < a.n; i++) {
-			struct sockaddr_storage ss;
-
-			memset(&ss, 0, sizeof(ss));
-			if (inet_pton(AF_INET, a.addr[i],
-				&((struct sockaddr_in *)&ss)->sin_addr) == 1)
-				ss.ss_family = AF_INET;
-			else if (inet_pton(AF_INET6, a.addr[i],
-				     &((struct sockaddr_in6 *)&ss)
-					  ->sin6_addr) == 1)
-				ss.ss_family = AF_INET6;
-			else
-				continue;
-			if ((ss.ss_family == AF_INET6) != v6)
+			if ((strchr(a.addr[i], ':') != NULL) != v6)
 				continue;
 			if (!cfg->allow_private_addresses &&
-			    addr_private((struct sockaddr *)&ss))
+			    va_addr_private(a.addr[i]))
 				continue;
 			snprintf(addr, size, "%s", a.addr[i]);
 			return 0;
 		}
 	return acme_problem_set(prob, ACME_PROB_CONNECTION,
 	    "%.200s has no public address to validate", host);
-}
-
-int
-va_addr_private(const char *addr)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) ==
-	    1)
-		ss.ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, addr,
-		     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-		ss.ss_family = AF_INET6;
-	else
-		return 1;
-	return addr_private((struct sockaddr *)&ss);
 }
 
 static size_t

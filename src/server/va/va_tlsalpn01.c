@@ -28,6 +28,7 @@
 #include <anvil/err.h>
 #include <anvil/x509.h>
 
+#include "addrfilter.h"
 #include "va.h"
 
 #include "internal.h"
