@@ -61,3 +61,20 @@ def test_S_AUTHZ_10_expired_authz_of_ready_order_is_not_finalized(flow):
     assert "expired" in got["error"]["detail"]
     assert acct.get(order["authorizations"][0]).json()["status"] == "expired"
     assert ca.db("SELECT count(*) FROM certs") == [(0,)]
+
+
+def test_S_FIN_6_csr_with_another_accounts_key(flow):
+    ca, acct, resp = flow
+    other = Account(Client(ca))
+    order, loc = ready_order(acct, resp, ["otherkey.example.com"])
+    doc = problem(finalize(acct, order, ["otherkey.example.com"],
+                           key=other.key), "badCSR")
+    assert "account key" in doc["detail"], doc
+    # The requester's own key stays refused too; the order stays ready
+    # and a key of no account is issued.
+    problem(finalize(acct, order, ["otherkey.example.com"], key=acct.key),
+            "badCSR")
+    assert acct.get(loc).json()["status"] == "ready"
+    assert ca.db("SELECT count(*) FROM certs") == [(0,)]
+    r = finalize(acct, order, ["otherkey.example.com"])
+    assert r.status_code == 200 and r.json()["status"] == "valid", r.text

@@ -16,6 +16,7 @@
 #include <anvil/csr.h>
 #include <anvil/err.h>
 #include <anvil/json.h>
+#include <anvil/jwk.h>
 #include <anvil/jws.h>
 #include <anvil/key.h>
 
@@ -24,7 +25,6 @@
 #include "../audit.h"
 #include "../ca/issuer.h"
 #include "../ca/profile.h"
-#include "../http/keycache.h"
 #include "../http/reply.h"
 #include "../http/router.h"
 #include "../policy/policy.h"
@@ -540,6 +540,40 @@ finalize_profile(struct srv *srv, struct store_order *o,
 }
 
 /*
+ * S-FIN-6: the certificate key is no account's key, the requester's or
+ * another's, looked up by its RFC 7638 thumbprint as accounts are
+ * stored.  A key with no JWK form cannot be an account key.  0, or
+ * badCSR (or serverInternal when the lookup fails).
+ */
+static int
+not_an_account_key(struct srv *srv, EVP_PKEY *key, struct acme_problem *prob)
+{
+	struct store_account a;
+	char *thumb = acme_jwk_thumbprint_b64(key, prob);
+	int rc;
+
+	if (thumb == NULL) {
+		if (acme_jwk_alg_for_key(key) != NULL)
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "cannot compute the CSR key's thumbprint");
+		acme_problem_release(prob);
+		return 0;
+	}
+	rc =
+	    srv->store->ops->account_by_thumbprint(srv->store, thumb, &a, prob);
+	free(thumb);
+	if (rc == ACME_ERR_NOTFOUND) {
+		acme_problem_release(prob);
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	store_account_release(&a);
+	return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+	    "the CSR key is an account key");
+}
+
+/*
  * The authorizations of an order finalize has claimed, read again
  * (S-AUTHZ-10, RFC 8555 7.5.2): each must still be valid and unexpired,
  * else the order becomes invalid with the reason as its error and the
@@ -592,7 +626,6 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	const struct profile *profile;
 	struct acme_csr csr = { 0 };
 	json_t *payload = NULL;
-	EVP_PKEY *acct_key = NULL;
 	const char *b64 = NULL;
 	int rc, loaded = 0;
 
@@ -623,13 +656,8 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	    same_names(&o, csr.ids, csr.nids, &prob) != 0 ||
 	    policy_cert_key(srv->cfg, csr.key, &prob) != 0)
 		goto fail;
-	/* S-FIN-6: the certificate key is not the account key. */
-	acct_key = keycache_get(srv->keys, req->acct->id, req->acct->jwk, NULL);
-	if (acct_key != NULL && acme_key_public_equal(acct_key, csr.key)) {
-		acme_problem_set(&prob, ACME_PROB_BAD_CSR,
-		    "the CSR key is the account key");
+	if (not_an_account_key(srv, csr.key, &prob) != 0)
 		goto fail;
-	}
 	/* The claim needs no flush of its own: the issuance's commit makes
 	 * it durable, and orders_unclaim gives back one a crash cut off. */
 	rc = srv->store->ops->order_set_status_relaxed(srv->store, o.id,
@@ -657,7 +685,6 @@ fail:
 out:
 	if (loaded)
 		store_order_release(&o);
-	EVP_PKEY_free(acct_key);
 	acme_csr_release(&csr);
 	json_decref(payload);
 	acme_problem_release(&prob);
