@@ -63,6 +63,11 @@ struct acme_http {
 	char key[2 * HTTP_HOST_MAX + 16]; /* origin host:port and proxy */
 	unsigned char in[IN_SIZE];        /* read ahead */
 	size_t ipos, ilen;
+
+	/* http_parse_response() only: the bytes that stand in for the TLS
+	 * stream, handed out step bytes at a time. */
+	const unsigned char *mem;
+	size_t memlen, step;
 };
 
 /* One request's progress and, on failure, the reason. */
@@ -954,6 +959,15 @@ fill(struct xfer *x)
 	if (h->ipos < h->ilen)
 		return 1;
 	h->ipos = h->ilen = 0;
+	if (h->mem != NULL) {
+		n = h->memlen < h->step ? h->memlen : h->step;
+		memcpy(h->in, h->mem, n);
+		h->mem += n;
+		h->memlen -= n;
+		h->ilen = n;
+		x->got |= n > 0;
+		return n > 0;
+	}
 	for (;;) {
 		errno = 0;
 		ret = SSL_read_ex(h->ssl, h->in, sizeof(h->in), &n);
@@ -1316,34 +1330,17 @@ read_to_close(struct xfer *x, struct acme_buf *b)
 }
 
 /*
- * Sends the request q on the open connection and reads the response into
- * r.  Closes the connection afterwards when the response says so.
+ * Reads one response to a request made with method into r.  Closes the
+ * connection afterwards when the response says so.
  */
 static int
-exchange(struct xfer *x, const char *method, const struct acme_buf *q,
-    struct acme_http_resp *r)
+read_response(struct xfer *x, const char *method, struct acme_http_resp *r)
 {
-	struct acme_http *h = x->h;
 	struct head hd;
 	struct acme_buf b;
-	size_t off = 0, w;
-	int rc = ACME_ERR_IO, ret;
+	int rc = ACME_ERR_IO;
 
 	acme_buf_init(&b, ACME_HTTP_MAX_BODY);
-	while (off < q->len) {
-		/* A retry after WANT_WRITE repeats the same arguments. */
-		errno = 0;
-		ret = SSL_write_ex(h->ssl, q->data + off, q->len - off, &w);
-		if (ret == 1) {
-			off += w;
-			continue;
-		}
-		if ((ret = ssl_wait(x, ret, x->deadline)) == 1)
-			fail(x, ACME_PROB_CONNECTION,
-			    "connection closed while sending the request");
-		if (ret != 0)
-			goto out;
-	}
 	if (read_head(x, &hd, r) < 0)
 		goto out;
 	r->status = hd.status;
@@ -1369,11 +1366,40 @@ exchange(struct xfer *x, const char *method, const struct acme_buf *q,
 		goto out;
 	}
 	if (hd.close)
-		conn_close(h, 1);
+		conn_close(x->h, 1);
 	rc = 0;
 out:
 	acme_buf_release(&b);
 	return rc;
+}
+
+/*
+ * Sends the request q on the open connection and reads the response into
+ * r.  Closes the connection afterwards when the response says so.
+ */
+static int
+exchange(struct xfer *x, const char *method, const struct acme_buf *q,
+    struct acme_http_resp *r)
+{
+	struct acme_http *h = x->h;
+	size_t off = 0, w;
+	int ret;
+
+	while (off < q->len) {
+		/* A retry after WANT_WRITE repeats the same arguments. */
+		errno = 0;
+		ret = SSL_write_ex(h->ssl, q->data + off, q->len - off, &w);
+		if (ret == 1) {
+			off += w;
+			continue;
+		}
+		if ((ret = ssl_wait(x, ret, x->deadline)) == 1)
+			fail(x, ACME_PROB_CONNECTION,
+			    "connection closed while sending the request");
+		if (ret != 0)
+			return ACME_ERR_IO;
+	}
+	return read_response(x, method, r);
 }
 
 /* The request line, headers and body of one request, into q. */
@@ -1612,4 +1638,26 @@ acme_http_link(const struct acme_http_resp *r, const char *rel, size_t skip,
 		return out;
 	}
 	return NULL;
+}
+
+int
+http_parse_response(const void *buf, size_t len, size_t step,
+    const char *method, struct acme_http_resp *r, char *why, size_t whysz)
+{
+	struct acme_http h = { 0 };
+	struct xfer x = { 0 };
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
+	h.fd = -1;
+	h.mem = buf;
+	h.memlen = len;
+	h.step = step == 0 || step > sizeof(h.in) ? sizeof(h.in) : step;
+	x.h = &h;
+	if ((rc = read_response(&x, method, r)) < 0) {
+		snprintf(why, whysz, "%s", x.why);
+		acme_http_resp_release(r);
+	}
+	return rc;
 }

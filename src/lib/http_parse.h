@@ -30,6 +30,19 @@ struct http_proxy {
 	char auth[700]; /* base64 of "user:pass", "" without credentials */
 };
 
+struct acme_http_resp;
+
+/*
+ * Reads one HTTP/1.1 response to a request made with method from the len
+ * bytes at buf, as acme_http_request() reads it from a connection, handed
+ * to the reader step bytes at a time (0: as much as one TLS record).  For
+ * the fuzz target and the tests: the same code, no socket.  Returns 0
+ * with r filled (release it with acme_http_resp_release), or ACME_ERR_IO
+ * with the reason in why.
+ */
+int http_parse_response(const void *buf, size_t len, size_t step,
+    const char *method, struct acme_http_resp *r, char *why, size_t whysz);
+
 #ifdef ANVIL_TESTING
 /*
  * Parses an https URL into u (which then points into url).  Returns 0, or

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <anvil/http.h>
+
 #include "helpers.h"
 #include "http_parse.h"
 
@@ -235,6 +237,54 @@ http__http_date_rejects(void **state)
 			fail_msg("accepted \"%s\"", bad[i]);
 }
 
+/*
+ * The response reader (the seam fuzz_http drives) gives the same answer
+ * whatever sizes the reads come in, and says why it refuses.
+ */
+static void
+http__response_reader_framing(void **state)
+{
+	static const char chunked[] =
+	    "HTTP/1.1 100 Continue\r\n\r\n"
+	    "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n"
+	    "Location: https://ca.example/acct/1\r\nReplay-Nonce: n1\r\n"
+	    "Retry-After: 7\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n"
+	    "Trailer: x\r\n\r\n";
+	static const char *bad[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 2000 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n",
+		"",
+	};
+	struct acme_http_resp r;
+	char why[128];
+	size_t step, i;
+
+	(void)state;
+	for (step = 0; step < 40; step++) {
+		assert_int_equal(http_parse_response(chunked,
+				     sizeof(chunked) - 1, step, "POST", &r, why,
+				     sizeof(why)),
+		    0);
+		assert_int_equal(r.status, 201);
+		assert_int_equal(r.len, 5);
+		assert_string_equal(r.body, "abcde");
+		assert_string_equal(r.location, "https://ca.example/acct/1");
+		assert_string_equal(r.nonce, "n1");
+		assert_int_equal(r.retry_after, 7);
+		acme_http_resp_release(&r);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		assert_int_not_equal(http_parse_response(bad[i],
+					 i == 3 ? 30 : strlen(bad[i]), 1, "GET",
+					 &r, why, sizeof(why)),
+		    0);
+		assert_true(why[0] != '\0');
+	}
+}
+
 int
 main(void)
 {
@@ -245,6 +295,7 @@ main(void)
 		cmocka_unit_test(http__no_proxy_lists),
 		cmocka_unit_test(http__s_rl_4_http_date),
 		cmocka_unit_test(http__http_date_rejects),
+		cmocka_unit_test(http__response_reader_framing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
