@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <anvil/client.h>
 #include <anvil/key.h>
@@ -48,6 +49,7 @@ struct bench_opts {
 	int new_account_per_order;
 	const char *account_keys; /* directory of kept account keys, or NULL */
 	int json;
+	FILE *record; /* --record: one serial per certificate received */
 };
 
 /* Growable array of milliseconds. */
@@ -120,5 +122,13 @@ int flow_connect(struct bench_worker *w, struct acme_problem *prob);
 /* One full issuance; step latencies go into w->res on success. */
 int flow_issue(struct bench_worker *w, struct acme_problem *prob);
 void flow_release(struct bench_worker *w);
+/*
+ * Appends the serial of the leaf at the head of pem (lowercase hex, as
+ * the CA stores it) to f as one line, flushed: the list of certificates
+ * the run received, for crash tests that compare it with the CA's
+ * database.  Safe to call from every worker.  Returns 0 or an error.
+ */
+int flow_record(FILE *f, const char *pem, size_t len,
+    struct acme_problem *prob);
 
 #endif

@@ -7,6 +7,8 @@
  * The signer is wrapped so the run can report how many JWS requests an
  * issuance costs the CA (each one a signature verification there).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,9 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -318,6 +322,30 @@ out:
 }
 
 int
+flow_record(FILE *f, const char *pem, size_t len, struct acme_problem *prob)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	BIO *b = len <= INT32_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
+	X509 *cert = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	char serial[80];
+	int ok;
+
+	ok = cert != NULL &&
+	     acme_x509_serial_hex(cert, serial, sizeof(serial)) == 0;
+	X509_free(cert);
+	BIO_free(b);
+	if (!ok)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "cannot read the serial of the certificate received");
+	pthread_mutex_lock(&mu);
+	ok = fprintf(f, "%s\n", serial) > 0 && fflush(f) == 0;
+	pthread_mutex_unlock(&mu);
+	return ok ? 0 :
+		    acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			"--record: cannot write: %s", strerror(errno));
+}
+
+int
 flow_issue(struct bench_worker *w, struct acme_problem *prob)
 {
 	struct acme_ident ids[BENCH_MAX_NAMES];
@@ -401,7 +429,9 @@ flow_issue(struct bench_worker *w, struct acme_problem *prob)
 	    NULL)
 		goto out;
 	t[STEP_DOWNLOAD] = now_ms() - t0;
-	if (check_cert(pem, pemlen, csr, prob) != 0)
+	if (check_cert(pem, pemlen, csr, prob) != 0 ||
+	    (w->opts->record != NULL &&
+		flow_record(w->opts->record, pem, pemlen, prob) != 0))
 		goto out;
 	w->res.last_done_ms = now_ms();
 	t[STEP_TOTAL] = w->res.last_done_ms - start;

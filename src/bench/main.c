@@ -6,7 +6,7 @@
  *       (--orders M | --duration S) [--names-per-order K]
  *       [--key-type TYPE] [--http01-port P] [--domain D] [--poll-ms MS]
  *       [--timeout S] [--new-account-per-order | --account-keys DIR]
- *       [--json]
+ *       [--json] [--record FILE]
  *
  * Each worker thread owns one acme_client (one keep-alive connection)
  * and, unless --new-account-per-order, one account made before the clock
@@ -127,7 +127,8 @@ parse(int argc, char **argv, struct bench_opts *o)
 		O_TIMEOUT,
 		O_NEWACCT,
 		O_ACCTKEYS,
-		O_JSON
+		O_JSON,
+		O_RECORD
 	};
 	static const struct option longs[] = {
 		{ "directory", required_argument, NULL, O_DIR },
@@ -144,6 +145,7 @@ parse(int argc, char **argv, struct bench_opts *o)
 		{ "new-account-per-order", no_argument, NULL, O_NEWACCT },
 		{ "account-keys", required_argument, NULL, O_ACCTKEYS },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "record", required_argument, NULL, O_RECORD },
 		{ NULL, 0, NULL, 0 },
 	};
 	char msg[160];
@@ -214,6 +216,14 @@ parse(int argc, char **argv, struct bench_opts *o)
 			break;
 		case O_JSON:
 			o->json = 1;
+			break;
+		case O_RECORD:
+			/* Appended to: a crash test runs several times. */
+			if ((o->record = fopen(optarg, "ae")) == NULL) {
+				snprintf(msg, sizeof(msg), "--record %.60s: %s",
+				    optarg, strerror(errno));
+				bad(msg);
+			}
 			break;
 		default:
 			snprintf(msg, sizeof(msg),
@@ -473,5 +483,7 @@ out:
 	bench_result_release(&total);
 	responder_close(run.resp);
 	acme_problem_release(&prob);
+	if (o.record != NULL)
+		fclose(o.record);
 	return rc;
 }
