@@ -5,11 +5,12 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
 MESON_OPTS ?=
 
-.PHONY: all deps build test unit test-asan fuzz format check-format demo clean
+.PHONY: all deps build test unit test-asan test-tsan fuzz format check-format demo clean
 
 all: build
 
@@ -43,6 +44,16 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    scripts/run-tests $(ASAN_BUILD)
 
+# anvil-ca and anvil-bench under ThreadSanitizer: 16 workers for 30 s of
+# full flows; any TSan report fails the run (tests/tsan/).
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) --werror -Db_sanitize=thread -Dtests=false
+
+test-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD) src/server/anvil-ca src/bench/anvil-bench
+	ANVIL_BUILD=$(CURDIR)/$(TSAN_BUILD) /usr/bin/python3 -m pytest -q \
+	    -p no:cacheprovider tests/tsan
+
 # libFuzzer targets (clang); each runs FUZZ_TIME seconds.  See docs/testing.md.
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzers=true -Dtests=false \
@@ -64,4 +75,4 @@ check-format:
 	@scripts/check-format
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
