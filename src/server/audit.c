@@ -236,7 +236,9 @@ audit_open(const char *path, struct store *st, struct acme_problem *prob)
 	}
 	a->st = st;
 	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (a->fd == -1 || read_tail(a->fd, &a->tail) != 0) {
+	/* 0600 also when an older anvil-ca left it readable. */
+	if (a->fd == -1 || fchmod(a->fd, 0600) != 0 ||
+	    read_tail(a->fd, &a->tail) != 0) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "audit log %s: %s", path, strerror(errno));
 		goto fail;

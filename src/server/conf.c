@@ -350,7 +350,7 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text == NULL)
 		goto out;
-	rc = acme_file_write_atomic(path, text, strlen(text), 0644, prob);
+	rc = acme_file_write_atomic(path, text, strlen(text), 0600, prob);
 out:
 	if (rc == ACME_ERR_NOMEM)
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,

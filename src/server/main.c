@@ -535,6 +535,12 @@ cmd_crl(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	/*
+	 * What anvil-ca creates is the owner's only (docs/operations.md),
+	 * files SQLite or a library makes on demand included.  Public files
+	 * (certificates, a CRL written with --out) get their mode set.
+	 */
+	umask(077);
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[1], "--version") == 0) {

@@ -11,7 +11,9 @@
  *   DIR/tls/ca.key             its key, 0600
  *   DIR/tls/server.pem         listener chain (leaf, then tls/ca.pem)
  *   DIR/tls/server.key         listener key, 0600
- *   DIR/anvil-ca.db            empty database (schema applied)
+ *   DIR/anvil-ca.db            empty database (schema applied), 0600
+ *
+ * DIR, DIR/ca and DIR/tls are 0700; the configuration is 0600.
  *
  * ECDSA P-256 everywhere by default; --rsa makes the issuing hierarchy
  * RSA 2048 (root 4096).  Refuses to overwrite an existing configuration.
@@ -41,10 +43,15 @@
 
 #define YEAR (365L * 86400)
 
+/*
+ * A directory of the CA, the owner's only (keys and the database are
+ * inside): created 0700, or made 0700 when it exists already.
+ */
 static int
-mkdir_p(const char *path, mode_t mode, struct acme_problem *prob)
+mkdir_private(const char *path, struct acme_problem *prob)
 {
-	if (mkdir(path, mode) != 0 && errno != EEXIST)
+	if ((mkdir(path, 0700) != 0 && errno != EEXIST) ||
+	    chmod(path, 0700) != 0)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "mkdir %s: %s", path, strerror(errno));
 	return 0;
@@ -139,13 +146,13 @@ init_ca_dir(const struct conf *cfg, int rsa, struct acme_problem *prob)
 	BIO *b = NULL;
 	int rc;
 
-	if ((rc = mkdir_p(cfg->dir, 0755, prob)) != 0)
+	if ((rc = mkdir_private(cfg->dir, prob)) != 0)
 		goto out;
 	if ((rc = path_in(path, sizeof(path), cfg->dir, "ca")) != 0 ||
-	    (rc = mkdir_p(path, 0755, prob)) != 0)
+	    (rc = mkdir_private(path, prob)) != 0)
 		goto out;
 	if ((rc = path_in(path, sizeof(path), cfg->dir, "tls")) != 0 ||
-	    (rc = mkdir_p(path, 0755, prob)) != 0)
+	    (rc = mkdir_private(path, prob)) != 0)
 		goto out;
 
 	rc = make_pair(CERTGEN_ROOT, "anvil root CA",
@@ -297,7 +304,7 @@ init_main(int argc, char **argv)
 	if (optind + 1 != argc)
 		init_usage();
 	if (realpath(argv[optind], dir) == NULL) {
-		if (mkdir(argv[optind], 0755) != 0 ||
+		if (mkdir(argv[optind], 0700) != 0 ||
 		    realpath(argv[optind], dir) == NULL) {
 			fprintf(stderr, "anvil-ca: init: %s: %s\n",
 			    argv[optind], strerror(errno));

@@ -396,7 +396,9 @@ struct store {
 /*
  * Opens the back end named by url: "sqlite:PATH" (or a bare path) or
  * "postgresql://..." (not yet available).  Creates and migrates the
- * schema.  Returns a store or NULL with prob set.
+ * schema.  Files it keeps are the owner's only (0600), whatever the
+ * umask, also when they existed with a wider mode.  Returns a store or
+ * NULL with prob set.
  */
 struct store *store_open(const char *url, struct acme_problem *prob);
 void store_close(struct store *s);

@@ -480,6 +480,46 @@ oom(struct acme_problem *prob)
  * the first page is written; an existing database keeps its size.
  * Returns 0 with *out set, or ACME_ERR_IO with prob set.
  */
+/*
+ * The database holds the EAB HMAC keys and every account: it and its
+ * -wal and -shm are the owner's only, whatever the umask.  SQLite
+ * creates -wal and -shm with the mode of the database file, so creating
+ * that 0600 covers them; files an older anvil-ca left readable lose
+ * their group and other bits.  Returns 0, or ACME_ERR_IO with prob set
+ * when a file cannot be made private.
+ */
+static int
+private_files(const char *path, struct acme_problem *prob)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char p[4096];
+	struct stat sb;
+	size_t i;
+	int fd;
+
+	if (strcmp(path, ":memory:") == 0)
+		return 0;
+	/*
+	 * Only a file that does not exist is opened here: closing any
+	 * descriptor of a database file would drop the POSIX locks this
+	 * process's SQLite connections hold on it.
+	 */
+	if (stat(path, &sb) != 0 && errno == ENOENT &&
+	    (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	for (i = 0; i < ACME_ARRAY_LEN(suffix); i++) {
+		if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) >=
+			(int)sizeof(p) ||
+		    stat(p, &sb) != 0 || (sb.st_mode & 077) == 0)
+			continue;
+		if (chmod(p, sb.st_mode & 07700) != 0)
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "database: cannot make %s private: %s", p,
+			    strerror(errno));
+	}
+	return 0;
+}
+
 static int
 open_db(const char *path, sqlite3 **out, struct acme_problem *prob)
 {
@@ -1947,7 +1987,7 @@ store_sqlite_open(const char *path, struct acme_problem *prob)
 		    "database: SQLite was built without thread support");
 		goto out;
 	}
-	if (open_db(path, &db, prob) != 0 ||
+	if (private_files(path, prob) != 0 || open_db(path, &db, prob) != 0 ||
 	    migrate(db, (int)ACME_ARRAY_LEN(migrations), prob) != 0)
 		goto out;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||

@@ -626,11 +626,64 @@ store_sqlite__existing_database_keeps_its_page_size(void **state)
 	free(dir);
 }
 
+/* The mode bits of path, or -1 when it does not exist. */
+static int
+mode_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
+}
+
+/* The database at path and its -wal and -shm are 0600. */
+static void
+assert_private(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char p[4200];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		assert_int_equal(mode_of(p), 0600);
+	}
+}
+
+/*
+ * The database, its -wal and -shm hold the EAB keys: 0600 whatever the
+ * umask, and an existing readable file is made private on open.
+ */
+static void
+store_sqlite__database_files_are_private(void **state)
+{
+	char *dir = th_tmpdir(), path[4096], url[4200];
+	struct store *s;
+	mode_t old = umask(022);
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	s = store_open(url, NULL);
+	assert_non_null(s);
+	assert_private(path);
+	store_close(s);
+	/* As an older anvil-ca left them. */
+	assert_int_equal(chmod(path, 0644), 0);
+	s = store_open(url, NULL);
+	assert_non_null(s);
+	assert_private(path);
+	store_close(s);
+	umask(old);
+	th_rmtree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(store_sqlite__new_database_has_1k_pages),
+		cmocka_unit_test(store_sqlite__database_files_are_private),
 		cmocka_unit_test(
 		    store_sqlite__existing_database_keeps_its_page_size),
 		cmocka_unit_test(
