@@ -3,9 +3,10 @@
 netbed.py (D60): public addresses, the system resolver, validation on
 ports 80 and 443, no allow_private_addresses, the optimised build.
 
-certbot, lego and anvil each obtain certificates through http-01 and
-dns-01 (RFC 2136 into the bed's BIND), and every chain verifies against
-the CA's root and names exactly what was asked for.
+certbot, lego and anvil each obtain certificates through http-01,
+tls-alpn-01 (lego, anvil; certbot has none) and dns-01 (RFC 2136 into
+the bed's BIND), and every chain verifies against the CA's root and
+names exactly what was asked for.
 Names that resolve to loopback, private, link-local, CGNAT and the other
 special-purpose addresses in netbed.TRAPS are refused before any
 connection: the challenge ends invalid with a problem that says why, and
@@ -122,6 +123,17 @@ def test_S_HTTP_2_lego_http01_on_port_80(bed, tmp_path):
     assert challenge_types(bed, names) == [1]
 
 
+def test_S_ALPN_5_lego_tls_alpn01_on_port_443(bed, tmp_path):
+    names = [f"lego-alpn.{ZONE}", f"www.lego-alpn.{ZONE}"]
+    for n in names:
+        bed.add_name(n)
+    r = lego(bed, tmp_path, "--tls", "--tls.port", ":443",
+             *sum((["-d", n] for n in names), []), "run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    check_lego(bed, tmp_path, names)
+    assert challenge_types(bed, names) == [3]  # tls-alpn-01
+
+
 def test_S_DNS_2_lego_dns01_rfc2136_wildcard(bed, tmp_path):
     base = f"lego-dns.{ZONE}"
     r = lego(bed, tmp_path, "--dns", "rfc2136", "--dns.resolvers",
@@ -167,6 +179,15 @@ def test_S_HTTP_2_anvil_http01_on_port_80(bed, tmp_path):
     assert challenge_types(bed, names) == [1]
 
 
+def test_S_ALPN_5_anvil_tls_alpn01_on_port_443(bed, tmp_path):
+    names = [f"anvil-alpn.{ZONE}"]
+    bed.add_name(names[0])
+    r = anvil(bed, tmp_path, "-d", names[0], "--tls-alpn")
+    assert r.returncode == 0, r.stdout + r.stderr
+    check_anvil(bed, tmp_path, names)
+    assert challenge_types(bed, names) == [3]
+
+
 def test_S_DNS_2_anvil_dns01_rfc2136_wildcard(bed, tmp_path):
     base = f"anvil-dns.{ZONE}"
     r = anvil(bed, tmp_path, "-d", "*." + base, "-d", base,
@@ -206,22 +227,13 @@ def drive(ca, names, kinds):
     return out
 
 
-# The ranges every version of the filter has refused (loopback, RFC 1918,
-# link-local, CGNAT, unique local, documentation, IPv4-mapped).
-CLASSIC = [t for t in TRAPS if t[0] in {
-    "loopback4", "loopback6", "rfc1918-10", "rfc1918-172", "rfc1918-192",
-    "linklocal4", "linklocal6", "cgnat", "v4mapped", "ula",
-    "documentation6"}]
-REFUSED = CLASSIC
-
-
 @pytest.fixture(scope="module")
 def refusals(bed):
     """Every trap name through http-01, all at once; then the traps have
     recorded whatever the CA connected to."""
-    bed.add_names({trap_name(t[0]): (t[1],) for t in REFUSED})
+    bed.add_names({trap_name(t[0]): (t[1],) for t in TRAPS})
     got = in_netns("nb-cli", drive, bed.ca,
-                   [trap_name(t[0]) for t in REFUSED], ("http-01",))
+                   [trap_name(t[0]) for t in TRAPS], ("http-01",))
     bed.settle()
     return got
 
@@ -242,8 +254,8 @@ def refused(bed, refusals, kind, port, tid, addr, what):
         f"the CA connected to {addr} port {port} ({what}) for {name}"
 
 
-@pytest.mark.parametrize("tid,addr,what,land", REFUSED,
-                         ids=[t[0] for t in REFUSED])
+@pytest.mark.parametrize("tid,addr,what,land", TRAPS,
+                         ids=[t[0] for t in TRAPS])
 def test_S_HTTP_6_http01_special_address_refused_before_connecting(
         bed, refusals, tid, addr, what, land):
     refused(bed, refusals, "http-01", 80, tid, addr, what)
