@@ -31,6 +31,7 @@ struct issuer {
 	char *cert_pem;
 	char *alt_pem; /* alternate chain after the leaf, or NULL */
 	struct certgen_fixed *fixed;
+	time_t not_after; /* the intermediate's */
 };
 
 struct issuer *
@@ -39,6 +40,7 @@ issuer_open(const struct conf *cfg, struct acme_problem *prob)
 	struct issuer *is = calloc(1, sizeof(*is));
 	char *pem = NULL, crl_url[sizeof(cfg->crl_url) + 300];
 	size_t len = 0;
+	time_t nb;
 
 	if (is == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
@@ -58,6 +60,11 @@ issuer_open(const struct conf *cfg, struct acme_problem *prob)
 	}
 	if ((is->cert_pem = acme_x509_to_pem(is->cert, NULL)) == NULL)
 		goto fail;
+	if (acme_x509_validity(is->cert, &nb, &is->not_after) != 0) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot read the validity of %s", cfg->issuer_cert);
+		goto fail;
+	}
 	conf_crl_url(cfg, crl_url, sizeof(crl_url));
 	if ((is->fixed = certgen_fixed_new(is->cert, crl_url)) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
@@ -179,6 +186,12 @@ X509 *
 issuer_cert(struct issuer *is)
 {
 	return is->cert;
+}
+
+time_t
+issuer_not_after(const struct issuer *is)
+{
+	return is->not_after;
 }
 
 /* One CRL entry: serial (hex), revocationDate, and reasonCode. */

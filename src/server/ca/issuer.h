@@ -59,4 +59,7 @@ int issuer_sign_crl(struct issuer *is, const struct store_revoked *r, size_t n,
 /* The intermediate certificate (borrowed), which signs the CRL too. */
 X509 *issuer_cert(struct issuer *is);
 
+/* The intermediate's notAfter: no leaf outlives it (D56). */
+time_t issuer_not_after(const struct issuer *is);
+
 #endif

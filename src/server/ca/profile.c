@@ -384,6 +384,41 @@ profile_for_order(const struct profile_set *set, const char *requested,
 }
 
 int
+profile_window(const struct profile *p, time_t now, time_t req_nb,
+    time_t req_na, time_t issuer_na, time_t *nb, time_t *na,
+    struct acme_problem *prob)
+{
+	time_t b = req_nb != 0 ? req_nb : now - PROFILE_BACKDATE;
+	time_t a = req_na != 0 ? req_na : b + p->validity;
+
+	if (issuer_na <= now) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "the issuing certificate has expired");
+		return ACME_ERR_UNSUPPORTED;
+	}
+	if (b < now - PROFILE_BACKDATE_MAX || b > now + PROFILE_AHEAD_MAX)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "notBefore must be from %d seconds before now to %d "
+		    "seconds after",
+		    PROFILE_BACKDATE_MAX, PROFILE_AHEAD_MAX);
+	if (a - b > p->validity)
+		a = b + p->validity;
+	if (a > issuer_na) {
+		if (req_na != 0)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "notAfter is after the issuing certificate's");
+		a = issuer_na;
+	}
+	if (a <= b || a <= now)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the validity window %s",
+		    a <= now ? "has passed" : "is empty");
+	*nb = b;
+	*na = a;
+	return 0;
+}
+
+int
 profile_check_identifiers(const struct profile *p, const struct acme_ident *ids,
     size_t n, struct acme_problem *prob)
 {

@@ -15,6 +15,7 @@
 #define ANVIL_PROFILE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -112,6 +113,33 @@ int profile_for_order(const struct profile_set *set, const char *requested,
  */
 int profile_check_identifiers(const struct profile *p,
     const struct acme_ident *ids, size_t n, struct acme_problem *prob);
+
+/*
+ * Validity (D56).  Without a requested notBefore a certificate starts
+ * PROFILE_BACKDATE seconds before it is signed (clock skew); a requested
+ * one may lie at most PROFILE_BACKDATE_MAX before the signing (BR
+ * 7.1.2.7 allows 48 hours) and PROFILE_AHEAD_MAX after it.
+ */
+#define PROFILE_BACKDATE     60
+#define PROFILE_BACKDATE_MAX 3600
+#define PROFILE_AHEAD_MAX    86400
+
+/*
+ * The validity of a certificate signed at now under p, for an order that
+ * asked for req_nb and req_na (0: not asked), issued by a certificate
+ * that ends at issuer_na.  notBefore is the requested one (refused when
+ * outside the bounds above) or now - PROFILE_BACKDATE; notAfter is the
+ * requested one or notBefore + p->validity, cut to p->validity after
+ * notBefore (the profile may have been shortened since the order was
+ * placed).  A notAfter after issuer_na is refused when requested, cut to
+ * it otherwise.  The window must end after now and after notBefore.
+ * Returns 0 with *nb and *na set; ACME_ERR_INVAL (malformed) when the
+ * order's request cannot be honoured; ACME_ERR_UNSUPPORTED
+ * (serverInternal) when the issuer has expired.
+ */
+int profile_window(const struct profile *p, time_t now, time_t req_nb,
+    time_t req_na, time_t issuer_na, time_t *nb, time_t *na,
+    struct acme_problem *prob);
 
 /* meta.profiles: name -> description of every profile not retired. */
 json_t *profile_set_meta(const struct profile_set *set);

@@ -111,30 +111,25 @@ get_time(const json_t *payload, const char *key, time_t *out,
 }
 
 /*
- * notBefore/notAfter policy (S-ORD-2): honoured exactly when notBefore is
- * within a day of now and the span fits the profile's validity; refused
- * otherwise, never silently changed.
+ * notBefore/notAfter policy (S-ORD-2): honoured exactly when the
+ * window fits the profile's validity and the bounds of D56
+ * (profile_window); refused otherwise, never silently changed.
  */
 static int
 check_validity(struct srv *srv, const struct profile *p, time_t nb, time_t na,
     struct acme_problem *prob)
 {
-	time_t now = srv->now();
+	time_t now = srv->now(), b, a;
 
 	if (nb == 0 && na == 0)
 		return 0;
-	if (nb != 0 && (nb < now - 86400 || nb > now + 86400))
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "notBefore must be within a day of now");
-	if (na != 0 && na <= (nb != 0 ? nb : now))
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "notAfter must be after notBefore");
 	if (na != 0 && na - (nb != 0 ? nb : now) > p->validity)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "the requested validity exceeds the %d seconds of "
 		    "profile %s",
 		    p->validity, p->name);
-	return 0;
+	return profile_window(p, now, nb, na, issuer_not_after(srv->issuer), &b,
+	    &a, prob);
 }
 
 static void
@@ -429,23 +424,17 @@ same_names(const struct store_order *o, const struct acme_ident *ids, size_t n,
 	return 0;
 }
 
+/* Signs and stores the certificate for o, valid from nb to na (D56). */
 static int
 issue(struct srv *srv, const struct profile *p, struct store_order *o,
-    const struct acme_csr *csr, struct acme_problem *prob)
+    const struct acme_csr *csr, time_t nb, time_t na, struct acme_problem *prob)
 {
 	struct issued out;
 	struct store_cert cert;
-	time_t nb, na;
 	json_t *ev, *names;
 	size_t i;
 	int rc;
 
-	nb = o->not_before != 0 ? o->not_before : srv->now() - 60;
-	na = o->not_after != 0 ? o->not_after : nb + p->validity;
-	/* The profile's validity caps an order's notAfter even when the
-	 * profile was shortened after the order was placed. */
-	if (na - nb > p->validity)
-		na = nb + p->validity;
 	rc = issuer_issue(srv->issuer, p, csr->key, csr->spki, o->idents,
 	    o->nident, nb, na, &out, prob);
 	if (rc != 0)
@@ -627,6 +616,7 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	struct acme_csr csr = { 0 };
 	json_t *payload = NULL;
 	const char *b64 = NULL;
+	time_t nb = 0, na = 0;
 	int rc, loaded = 0;
 
 	rc = order_load(srv, req->param, &o, &prob);
@@ -672,7 +662,15 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	o.status = ST_PROCESSING;
 	if ((rc = recheck_authzs(srv, &o, &prob)) == ACME_ERR_VERIFY)
 		goto fail; /* made invalid */
-	if (rc != 0 || issue(srv, profile, &o, &csr, &prob) != 0) {
+	/* The validity is decided now, at signing (D56); an order whose
+	 * window can no longer be honoured never will be. */
+	if (rc == 0 && (rc = profile_window(profile, srv->now(), o.not_before,
+			    o.not_after, issuer_not_after(srv->issuer), &nb,
+			    &na, &prob)) == ACME_ERR_INVAL) {
+		order_invalidate(srv, &o, &prob, NULL);
+		goto fail;
+	}
+	if (rc != 0 || issue(srv, profile, &o, &csr, nb, na, &prob) != 0) {
 		/* Give the order back so the client can try again. */
 		srv->store->ops->order_set_status(srv->store, o.id,
 		    ST_PROCESSING, ST_READY, NULL, NULL, NULL);

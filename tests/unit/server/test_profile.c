@@ -323,6 +323,97 @@ profile__conf_without_profiles(void **state)
 	free(dir);
 }
 
+/*
+ * D56: the validity is decided at signing.  Defaults start
+ * PROFILE_BACKDATE before now; a requested window that has passed or is
+ * empty, or starts too far back, is refused; no leaf outlives its
+ * issuer (cut when the CA chose notAfter, refused when the order did).
+ */
+static void
+profile__S_ORD_2_window_at_signing(void **state)
+{
+	struct profile_set set;
+	const struct profile *c;
+	struct acme_problem prob = { 0 };
+	const time_t now = 1800000000, far = now + 400 * 86400;
+	time_t nb = 0, na = 0;
+
+	(void)state;
+	profile_defaults(&set);
+	c = profile_find(&set, "classic");
+	/* Nothing requested: now - 60 for the profile's validity. */
+	assert_int_equal(profile_window(c, now, 0, 0, far, &nb, &na, &prob), 0);
+	assert_int_equal(nb, now - PROFILE_BACKDATE);
+	assert_int_equal(na, nb + c->validity);
+	/* A request within the bounds is honoured exactly. */
+	assert_int_equal(profile_window(c, now, now - 1800, now + 86400, far,
+			     &nb, &na, &prob),
+	    0);
+	assert_int_equal(nb, now - 1800);
+	assert_int_equal(na, now + 86400);
+	/* notAfter passed by the time of signing, whatever notBefore. */
+	nb = na = 0;
+	assert_int_equal(profile_window(c, now, 0, now - 5, far, &nb, &na,
+			     &prob),
+	    ACME_ERR_INVAL);
+	assert_int_equal(prob.type, ACME_PROB_MALFORMED);
+	assert_non_null(strstr(prob.detail, "passed"));
+	assert_int_equal(nb, 0);
+	acme_problem_release(&prob);
+	assert_int_equal(profile_window(c, now, now - 600, now - 700, far, &nb,
+			     &na, &prob),
+	    ACME_ERR_INVAL);
+	acme_problem_release(&prob);
+	/* notAfter == now is past too: the window must end after now. */
+	assert_int_equal(profile_window(c, now, 0, now, far, &nb, &na, &prob),
+	    ACME_ERR_INVAL);
+	acme_problem_release(&prob);
+	/* notBefore at most PROFILE_BACKDATE_MAX back, a day ahead. */
+	assert_int_equal(profile_window(c, now, now - PROFILE_BACKDATE_MAX, 0,
+			     far, &nb, &na, &prob),
+	    0);
+	assert_int_equal(profile_window(c, now, now - PROFILE_BACKDATE_MAX - 1,
+			     0, far, &nb, &na, &prob),
+	    ACME_ERR_INVAL);
+	assert_non_null(strstr(prob.detail, "notBefore"));
+	acme_problem_release(&prob);
+	assert_int_equal(profile_window(c, now, now - 8 * 86400, 0, far, &nb,
+			     &na, &prob),
+	    ACME_ERR_INVAL);
+	acme_problem_release(&prob);
+	assert_int_equal(profile_window(c, now, now + PROFILE_AHEAD_MAX + 1, 0,
+			     far, &nb, &na, &prob),
+	    ACME_ERR_INVAL);
+	acme_problem_release(&prob);
+	/* A span beyond the profile (shortened since) is cut to it. */
+	assert_int_equal(profile_window(c, now, 0, now + 2 * c->validity,
+			     now + 3 * (time_t)c->validity, &nb, &na, &prob),
+	    0);
+	assert_int_equal(na, nb + c->validity);
+	/* The issuer ends in 10 days: the default is cut to it... */
+	assert_int_equal(profile_window(c, now, 0, 0, now + 10 * 86400, &nb,
+			     &na, &prob),
+	    0);
+	assert_int_equal(na, now + 10 * 86400);
+	/* ...a requested notAfter beyond it is refused... */
+	assert_int_equal(profile_window(c, now, 0, now + 20 * 86400,
+			     now + 10 * 86400, &nb, &na, &prob),
+	    ACME_ERR_INVAL);
+	assert_non_null(strstr(prob.detail, "issuing certificate"));
+	acme_problem_release(&prob);
+	/* ...and an expired issuer is the CA's fault, not the order's. */
+	assert_int_equal(profile_window(c, now, 0, 0, now, &nb, &na, &prob),
+	    ACME_ERR_UNSUPPORTED);
+	assert_int_equal(prob.type, ACME_PROB_SERVER_INTERNAL);
+	acme_problem_release(&prob);
+	/* An issuer that ends before a requested notBefore: empty. */
+	assert_int_equal(profile_window(c, now, now + 7200, 0, now + 3600, &nb,
+			     &na, &prob),
+	    ACME_ERR_INVAL);
+	assert_non_null(strstr(prob.detail, "empty"));
+	acme_problem_release(&prob);
+}
+
 int
 main(void)
 {
@@ -337,6 +428,7 @@ main(void)
 		cmocka_unit_test(profile__meta_leaves_out_retired),
 		cmocka_unit_test(profile__conf_round_trip),
 		cmocka_unit_test(profile__conf_without_profiles),
+		cmocka_unit_test(profile__S_ORD_2_window_at_signing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
