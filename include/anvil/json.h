@@ -29,6 +29,15 @@ enum acme_json_flags {
 json_t *acme_json_parse(const char *text, size_t len, unsigned flags,
     struct acme_problem *prob);
 
+/*
+ * Reads JSON that anvil wrote itself (a stored column): no limits beyond
+ * jansson's, but, as acme_json_parse(), never a document that an
+ * allocation failure inside jansson may have cut.  Returns a new
+ * reference, or NULL when text is not JSON or memory ran out.  Use it in
+ * place of json_loads().
+ */
+json_t *acme_json_load_stored(const char *text);
+
 /* Whether a getter's member may be absent. */
 enum acme_json_need {
 	ACME_JSON_REQUIRED = 0,

@@ -414,14 +414,15 @@ plain_object(const unsigned char *t, size_t len, size_t *pos, int depth)
 		else
 			goto fail;
 		/* A repeated name goes to the parser, which refuses it. */
-		if (v == NULL ||
-		    json_object_getn(obj, (const char *)t + ns, ne - ns) !=
-			NULL ||
-		    json_object_setn_new(obj, (const char *)t + ns, ne - ns,
-			v) != 0) {
+		if (v == NULL || json_object_getn(obj, (const char *)t + ns,
+				     ne - ns) != NULL) {
 			json_decref(v);
 			goto fail;
 		}
+		/* The _new setters take v even when they fail. */
+		if (json_object_setn_new(obj, (const char *)t + ns, ne - ns,
+			v) != 0)
+			goto fail;
 		if ((end = member_end((const char *)t, len, &i)) < 0)
 			goto fail;
 		if (end == 0)

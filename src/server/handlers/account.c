@@ -37,9 +37,9 @@ account_json(const struct req *req, const struct store_account *acct)
 	snprintf(orders, sizeof(orders), "%s%s%s/orders", req->base,
 	    PATH_ACCOUNT, acct->id);
 	if (acct->contact != NULL)
-		contact = json_loads(acct->contact, 0, NULL);
+		contact = acme_json_load_stored(acct->contact);
 	if (acct->eab != NULL)
-		eab = json_loads(acct->eab, 0, NULL);
+		eab = acme_json_load_stored(acct->eab);
 	o = json_pack("{s:s, s:s, s:o*, s:o*}", "status",
 	    store_status_name(acct->status), "orders", orders, "contact",
 	    contact != NULL ? contact : json_array(), "externalAccountBinding",

@@ -56,7 +56,8 @@ chall_json(const struct req *req, const struct store_chall *c)
 		json_object_set_new(o, "validated",
 		    json_string(rfc3339(t, c->validated)));
 	if (c->error != NULL)
-		json_object_set_new(o, "error", json_loads(c->error, 0, NULL));
+		json_object_set_new(o, "error",
+		    acme_json_load_stored(c->error));
 	return o;
 }
 
@@ -118,7 +119,7 @@ order_json(const struct req *req, const struct store_order *o)
 		json_object_set_new(obj, "profile", json_string(o->profile));
 	if (o->error != NULL)
 		json_object_set_new(obj, "error",
-		    json_loads(o->error, 0, NULL));
+		    acme_json_load_stored(o->error));
 	if (o->replaces[0] != '\0') /* S-ARI-14 */
 		json_object_set_new(obj, "replaces", json_string(o->replaces));
 	if (o->status == ST_VALID && o->cert_id[0] != '\0')

@@ -1167,8 +1167,8 @@ static int
 parse_order_arrays(struct store_order *o, const char *idents,
     const char *authz_ids)
 {
-	json_t *a = json_loads(idents != NULL ? idents : "[]", 0, NULL);
-	json_t *b = json_loads(authz_ids != NULL ? authz_ids : "[]", 0, NULL);
+	json_t *a = acme_json_load_stored(idents != NULL ? idents : "[]");
+	json_t *b = acme_json_load_stored(authz_ids != NULL ? authz_ids : "[]");
 	json_t *v;
 	size_t i;
 	int rc = ACME_ERR_INVAL;
