@@ -91,6 +91,7 @@ static const struct key keys[] = {
 	I("http_threads", http_threads, 1, 256),
 	I("validation_workers", validation_workers, 1, 256),
 	I("validation_timeout", validation_timeout, 1, 120),
+	I("validation_per_account", validation_per_account, 1, 256),
 	/* BR 3.2.2.8: a CAA lookup serves for its TTL or 8 hours. */
 	I("caa_cache_seconds", caa_cache_seconds, 0, 8 * 3600),
 	S("log_level", log_level),
@@ -139,6 +140,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->http_threads = 4;
 	c->validation_workers = 4;
 	c->validation_timeout = 10;
+	c->validation_per_account = 2;
 	c->caa_cache_seconds = 300;
 	c->crl_refresh = 86400;
 	c->crl_lifetime = 7 * 86400;

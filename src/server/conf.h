@@ -66,10 +66,11 @@ struct conf {
 	/* Certificate profiles; the CA-wide keys above bound them. */
 	struct profile_set profiles;
 
-	int http_threads;       /* HTTP worker threads */
-	int validation_workers; /* validation threads */
-	int validation_timeout; /* seconds per validation attempt */
-	char log_level[16];     /* debug, info, warn, error */
+	int http_threads;           /* HTTP worker threads */
+	int validation_workers;     /* validation threads */
+	int validation_timeout;     /* seconds for a whole validation (D53) */
+	int validation_per_account; /* validations of one account at once */
+	char log_level[16];         /* debug, info, warn, error */
 };
 
 /* Fills c with the defaults for a CA rooted at dir. */

@@ -180,17 +180,19 @@ def ca_factory(tmp_path):
 
 class ChallTestSrv:
     """pebble-challtestsrv as the DNS server every name resolves through:
-    A queries for any name answer 127.0.0.1."""
+    A queries for any name answer default_ipv4 (none when "")."""
 
-    def __init__(self, workdir):
-        self.dns_port = free_port()
+    def __init__(self, workdir, addr="127.0.0.1", dns_port=None,
+                 default_ipv4="127.0.0.1"):
+        self.dns_addr = addr
+        self.dns_port = dns_port or free_port()
         self.mgmt_port = free_port()
         self.log = open(os.path.join(workdir, "challtestsrv.log"), "w")
         self.proc = subprocess.Popen(
             ["pebble-challtestsrv",
-             "-dns01", f"127.0.0.1:{self.dns_port}",
+             "-dns01", f"{addr}:{self.dns_port}",
              "-management", f"127.0.0.1:{self.mgmt_port}",
-             "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+             "-defaultIPv4", default_ipv4, "-defaultIPv6", "",
              "-http01", "", "-https01", "", "-tlsalpn01", ""],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_port(self.mgmt_port, self.proc)

@@ -169,7 +169,7 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 				reply_problem(resp, &prob);
 				goto out;
 			}
-			va_submit(srv->va, c->id);
+			va_submit(srv->va, c->id, z.account_id);
 		}
 	}
 	if (reply_json(resp, 200, chall_json(req, c)) == 0) {

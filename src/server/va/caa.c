@@ -373,15 +373,14 @@ cache_put(struct caa_cache *c, const char *name, const struct va_dns_result *r)
  * from DNS (kept when definite).  As va_resolve_bounded.
  */
 static int
-caa_rrset(const struct conf *cfg, struct va_resolver *res,
-    struct caa_cache *cache, const char *name, struct va_dns_result *r)
+caa_rrset(struct va_resolver *res, struct caa_cache *cache, long long deadline,
+    const char *name, struct va_dns_result *r)
 {
 	int rc;
 
 	if (cache != NULL && cache_get(cache, name, r))
 		return 0;
-	rc = va_resolve_bounded(res, name, RR_CAA,
-	    cfg->validation_timeout * 1000, r);
+	rc = va_resolve_bounded(res, name, RR_CAA, va_time_left(deadline), r);
 	if (rc == 0 && cache != NULL && !r->bogus &&
 	    (r->rcode == 0 || r->rcode == DNSMSG_RCODE_NXDOMAIN))
 		cache_put(cache, name, r);
@@ -390,8 +389,8 @@ caa_rrset(const struct conf *cfg, struct va_resolver *res,
 
 int
 va_caa(const struct conf *cfg, struct va_resolver *res, struct caa_cache *cache,
-    const char *name, int wildcard, const char *account_id, const char *method,
-    struct acme_problem *prob)
+    long long deadline, const char *name, int wildcard, const char *account_id,
+    const char *method, struct acme_problem *prob)
 {
 	const char *at = name;
 	int rc;
@@ -406,7 +405,7 @@ va_caa(const struct conf *cfg, struct va_resolver *res, struct caa_cache *cache,
 		const char *tag;
 		size_t k;
 
-		rc = caa_rrset(cfg, res, cache, at, &r);
+		rc = caa_rrset(res, cache, deadline, at, &r);
 		if (rc != 0 || r.bogus ||
 		    (r.rcode != 0 && r.rcode != DNSMSG_RCODE_NXDOMAIN)) {
 			va_dns_result_release(&r);

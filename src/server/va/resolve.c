@@ -5,12 +5,14 @@
  * base until the answer or a deadline, so no libunbound thread and no
  * pipe hand-off is involved (D40).  With a configured resolver
  * ("ADDR:PORT") queries go to it as a forwarder (a test DNS server such
- * as pebble-challtestsrv, or the CA's own resolver); otherwise the
- * system's resolvers answer.  Answers come back as DNS packets, read by
- * dnsmsg.c into a va_dns_result.
+ * as pebble-challtestsrv, or the CA's own resolver); otherwise to the
+ * nameservers resolv.conf names.  The addresses http-01 and tls-alpn-01
+ * connect to come from here too, never from getaddrinfo: no hosts file,
+ * no search list, and bounded by the validation's deadline (D53).
+ * Answers come back as DNS packets, read by dnsmsg.c into a
+ * va_dns_result.
  */
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,7 +225,7 @@ fail:
 }
 
 int
-va_lookup(const struct conf *cfg, struct va_resolver *res, const char *host,
+va_lookup(struct va_resolver *res, long long deadline, const char *host,
     struct va_addrs *out, struct acme_problem *prob)
 {
 	static const int types[2] = { RR_A, RR_AAAA };
@@ -239,38 +241,20 @@ va_lookup(const struct conf *cfg, struct va_resolver *res, const char *host,
 		out->n = 1;
 		return 0;
 	}
-	/* No resolver configured: addresses come from the system (hosts
-	 * file included), as any other program would see them. */
-	if (res == NULL || cfg->resolver[0] == '\0') {
-		struct addrinfo hints, *ais = NULL, *ai;
-		int rc;
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		rc = getaddrinfo(host, NULL, &hints, &ais);
-		if (rc != 0)
-			return acme_problem_set(prob, ACME_PROB_DNS,
-			    "no address for %.200s: %s", host,
-			    gai_strerror(rc));
-		for (ai = ais; ai != NULL && out->n < VA_MAX_ADDRS;
-		     ai = ai->ai_next)
-			if (getnameinfo(ai->ai_addr, ai->ai_addrlen,
-				out->addr[out->n], sizeof(out->addr[0]), NULL,
-				0, NI_NUMERICHOST) == 0)
-				out->n++;
-		freeaddrinfo(ais);
-		return out->n > 0 ? 0 :
-				    acme_problem_set(prob, ACME_PROB_DNS,
-					"no address for %.200s", host);
-	}
+	/* The resolver of dns-01 and CAA, also with resolver "" (D53). */
+	if (res == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "no DNS resolver available");
 	for (t = 0; t < 2; t++) {
 		struct va_dns_result r;
 		int rc = va_resolve_bounded(res, host, types[t],
-		    cfg->validation_timeout * 1000 / 2, &r);
+		    va_time_left(deadline), &r);
 
 		if (rc != 0) {
 			acme_problem_set(prob, ACME_PROB_DNS,
-			    "resolving %.200s: %s", host, ub_strerror(rc));
+			    "resolving %.200s: %s", host,
+			    rc == UB_SERVFAIL ? "timeout or server failure" :
+						ub_strerror(rc));
 			return ACME_ERR_IO;
 		}
 		if (r.bogus) {

@@ -6,12 +6,19 @@
  * check for the challenge type, then records the outcome with
  * conditional updates, so a validation repeated after a restart cannot
  * undo a newer state.  Each attempt goes to the audit log.
+ *
+ * Waiting jobs are kept per account, and accounts take turns: a worker
+ * takes the next job of the next account that has fewer than
+ * validation_per_account validations running, so one account's
+ * challenges, however slow, leave the other workers to everyone else
+ * (D53).
  */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -26,23 +33,39 @@
 
 #include "internal.h"
 
-#define QUEUE_MAX     65536
-#define QUEUE_FIRST   64   /* ids the ring holds before it first grows */
-#define VA_TRIM_EVERY 1000 /* validations between malloc_trim() calls */
+#define QUEUE_MAX     65536 /* jobs waiting, over all accounts */
+#define ACCT_BUCKETS  1024  /* hash buckets of accounts with jobs */
+#define VA_TRIM_EVERY 1000  /* validations between malloc_trim() calls */
+
+/* A job waiting for a worker. */
+struct job {
+	struct job *next;
+	char chall_id[STORE_ID_SIZE];
+};
+
+/*
+ * An account with jobs waiting or running; freed when it has neither.
+ * It is on the ready list while it has jobs waiting and fewer than
+ * validation_per_account running.
+ */
+struct acct {
+	struct acct *next;       /* in its hash bucket */
+	struct acct *next_ready; /* on the ready list */
+	struct job *head, *tail; /* waiting, oldest first */
+	int running;             /* validations in flight */
+	int ready;               /* on the ready list */
+	char id[STORE_ID_SIZE];
+};
 
 struct va {
 	struct srv *srv;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	/*
-	 * Ring of cap ids, doubled when full up to QUEUE_MAX.  It starts
-	 * small because every slot the head passes stays resident: a ring
-	 * of QUEUE_MAX made up front grew anvil-ca's RSS by 1.5 MiB over
-	 * its first 65,536 validations.
-	 */
-	char (*queue)[STORE_ID_SIZE];
-	size_t head, count, cap;
-	unsigned long validations; /* started, for VA_TRIM_EVERY */
+	struct acct **accts;                  /* ACCT_BUCKETS chains */
+	struct acct *ready_head, *ready_tail; /* accounts whose turn comes */
+	size_t count;                         /* jobs waiting */
+	int per_account;                      /* validation_per_account */
+	unsigned long validations;            /* started, for VA_TRIM_EVERY */
 	int stopping;
 	pthread_t *threads;
 	struct va_resolver **resolvers;  /* one per worker, its own */
@@ -56,6 +79,26 @@ struct worker_arg {
 	struct va *va;
 	struct va_resolver *res;
 };
+
+long long
+va_deadline(int seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	       (long long)seconds * 1000;
+}
+
+int
+va_time_left(long long deadline)
+{
+	long long left = deadline - va_deadline(0);
+
+	if (left <= 0)
+		return 0;
+	return left > 86400000 ? 86400000 : (int)left;
+}
 
 static char *
 problem_text(const struct acme_problem *p)
@@ -106,6 +149,7 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 	struct store_account acct;
 	char keyauth[STORE_TOKEN_SIZE + STORE_THUMB_SIZE + 2];
 	const char *value;
+	long long deadline;
 	int ok = 0, loaded = 0, finished = 0;
 	json_t *ev;
 
@@ -124,16 +168,19 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 		goto done;
 	snprintf(keyauth, sizeof(keyauth), "%s.%s", ch.token, acct.thumbprint);
 	value = z.ident.value;
+	/* One deadline for all of it, CAA included (D53). */
+	deadline = va_deadline(srv->cfg->validation_timeout);
 	switch (ch.type) {
 	case CHALL_HTTP01:
-		ok = va_http01(srv->cfg, res, value, ch.token, keyauth,
-			 &result) == 0;
+		ok = va_http01(srv->cfg, res, deadline, value, ch.token,
+			 keyauth, &result) == 0;
 		break;
 	case CHALL_TLSALPN01:
-		ok = va_tlsalpn01(srv->cfg, res, value, keyauth, &result) == 0;
+		ok = va_tlsalpn01(srv->cfg, res, deadline, value, keyauth,
+			 &result) == 0;
 		break;
 	case CHALL_DNS01:
-		ok = va_dns01(srv->cfg, res, value, keyauth, &result) == 0;
+		ok = va_dns01(res, deadline, value, keyauth, &result) == 0;
 		break;
 	default:
 		acme_problem_set(&result, ACME_PROB_SERVER_INTERNAL,
@@ -143,8 +190,8 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 	}
 	/* CAA is checked once control is shown (S-CAA, BR 3.2.2.8). */
 	if (ok && z.ident.type == ACME_IDENT_DNS &&
-	    va_caa(srv->cfg, res, caa, value, z.wildcard, z.account_id,
-		store_chall_type_name(ch.type), &result) != 0)
+	    va_caa(srv->cfg, res, caa, deadline, value, z.wildcard,
+		z.account_id, store_chall_type_name(ch.type), &result) != 0)
 		ok = 0;
 	ch.attempts++;
 	if (ok) {
@@ -194,30 +241,108 @@ done:
 	store_account_release(&acct);
 }
 
+/* The account entry for id, made when make is set; NULL if none. */
+static struct acct *
+acct_find(struct va *va, const char *id, int make)
+{
+	struct acct **bucket = &va->accts[srv_hash(id) % ACCT_BUCKETS];
+	struct acct *a;
+
+	for (a = *bucket; a != NULL; a = a->next)
+		if (strcmp(a->id, id) == 0)
+			return a;
+	if (!make || (a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	a->next = *bucket;
+	*bucket = a;
+	return a;
+}
+
+/* Frees a once it has no job waiting or running. */
+static void
+acct_drop_idle(struct va *va, struct acct *a)
+{
+	struct acct **pp = &va->accts[srv_hash(a->id) % ACCT_BUCKETS];
+
+	if (a->head != NULL || a->running > 0 || a->ready)
+		return;
+	while (*pp != a)
+		pp = &(*pp)->next;
+	*pp = a->next;
+	free(a);
+}
+
+/* Puts a at the end of the ready list if its turn may come. */
+static void
+acct_offer(struct va *va, struct acct *a)
+{
+	if (a->ready || a->head == NULL || a->running >= va->per_account)
+		return;
+	a->ready = 1;
+	a->next_ready = NULL;
+	if (va->ready_tail != NULL)
+		va->ready_tail->next_ready = a;
+	else
+		va->ready_head = a;
+	va->ready_tail = a;
+	pthread_cond_signal(&va->cond);
+}
+
+/*
+ * The oldest job of the account whose turn it is; the account goes to
+ * the back of the list (if it may run more).  Called with the lock held
+ * and the ready list not empty.
+ */
+static struct job *
+take_job(struct va *va, struct acct **owner)
+{
+	struct acct *a = va->ready_head;
+	struct job *j = a->head;
+
+	va->ready_head = a->next_ready;
+	if (va->ready_head == NULL)
+		va->ready_tail = NULL;
+	a->ready = 0;
+	a->head = j->next;
+	if (a->head == NULL)
+		a->tail = NULL;
+	a->running++;
+	va->count--;
+	acct_offer(va, a);
+	*owner = a;
+	return j;
+}
+
 static void *
 worker(void *arg)
 {
 	struct worker_arg *wa = arg;
 	struct va *va = wa->va;
 	struct va_resolver *res = wa->res;
-	char id[STORE_ID_SIZE];
+	struct acct *a;
+	struct job *j;
 	int trim;
 
 	free(wa);
 	for (;;) {
 		pthread_mutex_lock(&va->lock);
-		while (va->count == 0 && !va->stopping)
+		while (va->ready_head == NULL && !va->stopping)
 			pthread_cond_wait(&va->cond, &va->lock);
 		if (va->stopping) {
 			pthread_mutex_unlock(&va->lock);
 			return NULL;
 		}
-		memcpy(id, va->queue[va->head], STORE_ID_SIZE);
-		va->head = (va->head + 1) % va->cap;
-		va->count--;
+		j = take_job(va, &a);
 		trim = ++va->validations % VA_TRIM_EVERY == 0;
 		pthread_mutex_unlock(&va->lock);
-		validate(va->srv, res, va->caa, id);
+		validate(va->srv, res, va->caa, j->chall_id);
+		free(j);
+		pthread_mutex_lock(&va->lock);
+		a->running--;
+		acct_offer(va, a);
+		acct_drop_idle(va, a);
+		pthread_mutex_unlock(&va->lock);
 		/*
 		 * glibc keeps the pages freed in each thread's arena; over a
 		 * long run the arenas of the HTTP and validation threads grow
@@ -247,47 +372,58 @@ va_recheck_caa(struct va *va, const struct store_authz *z,
 		return 0;
 	pthread_mutex_lock(&va->recheck_lock);
 	/* No cache: the check is made again because the last is old. */
-	rc = va_caa(va->srv->cfg, va->recheck_res, NULL, z->ident.value,
+	rc = va_caa(va->srv->cfg, va->recheck_res, NULL,
+	    va_deadline(va->srv->cfg->validation_timeout), z->ident.value,
 	    z->wildcard, z->account_id, store_chall_type_name(won->type), prob);
 	pthread_mutex_unlock(&va->recheck_lock);
 	return rc;
 }
 
-/* Doubles the full ring, its ids moved to the front in order. */
-static int
-queue_grow(struct va *va)
+int
+va_submit(struct va *va, const char *chall_id, const char *account_id)
 {
-	char(*q)[STORE_ID_SIZE];
-	size_t i;
+	struct job *j = calloc(1, sizeof(*j));
+	struct acct *a;
 
-	if (va->cap >= QUEUE_MAX ||
-	    (q = calloc(va->cap * 2, sizeof(*q))) == NULL)
-		return ACME_ERR_LIMIT;
-	for (i = 0; i < va->count; i++)
-		memcpy(q[i], va->queue[(va->head + i) % va->cap], sizeof(q[i]));
-	free(va->queue);
-	va->queue = q;
-	va->head = 0;
-	va->cap *= 2;
+	if (j == NULL)
+		return ACME_ERR_LIMIT; /* the stored job runs at restart */
+	snprintf(j->chall_id, sizeof(j->chall_id), "%s", chall_id);
+	pthread_mutex_lock(&va->lock);
+	if (va->count >= QUEUE_MAX ||
+	    (a = acct_find(va, account_id, 1)) == NULL) {
+		pthread_mutex_unlock(&va->lock);
+		free(j);
+		return ACME_ERR_LIMIT; /* likewise */
+	}
+	if (a->tail != NULL)
+		a->tail->next = j;
+	else
+		a->head = j;
+	a->tail = j;
+	va->count++;
+	acct_offer(va, a);
+	pthread_mutex_unlock(&va->lock);
 	return 0;
 }
 
-int
-va_submit(struct va *va, const char *chall_id)
+/*
+ * The account a stored job belongs to, for resuming it; "" when it
+ * cannot be read (the job then runs and finds out itself).
+ */
+static void
+job_account(struct store *st, const char *chall_id, char *out, size_t size)
 {
-	int rc = 0;
+	struct store_chall ch;
+	struct store_authz z;
 
-	pthread_mutex_lock(&va->lock);
-	if (va->count == va->cap && queue_grow(va) != 0)
-		rc = ACME_ERR_LIMIT; /* the stored job runs at restart */
-	else {
-		snprintf(va->queue[(va->head + va->count) % va->cap],
-		    STORE_ID_SIZE, "%s", chall_id);
-		va->count++;
-		pthread_cond_signal(&va->cond);
-	}
-	pthread_mutex_unlock(&va->lock);
-	return rc;
+	memset(&ch, 0, sizeof(ch));
+	memset(&z, 0, sizeof(z));
+	out[0] = '\0';
+	if (st->ops->chall_get(st, chall_id, &ch, NULL) == 0 &&
+	    st->ops->authz_get(st, ch.authz_id, &z, NULL) == 0)
+		snprintf(out, size, "%s", z.account_id);
+	store_chall_release(&ch);
+	store_authz_release(&z);
 }
 
 struct va *
@@ -299,7 +435,7 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	int t;
 
 	if ((va = calloc(1, sizeof(*va))) == NULL ||
-	    (va->queue = calloc(QUEUE_FIRST, sizeof(*va->queue))) == NULL ||
+	    (va->accts = calloc(ACCT_BUCKETS, sizeof(*va->accts))) == NULL ||
 	    (va->threads = calloc((size_t)srv->cfg->validation_workers,
 		 sizeof(*va->threads))) == NULL ||
 	    (va->resolvers = calloc((size_t)srv->cfg->validation_workers,
@@ -307,15 +443,19 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	    (jobs = calloc(QUEUE_MAX, sizeof(*jobs))) == NULL)
 		goto nomem;
 	va->srv = srv;
-	va->cap = QUEUE_FIRST;
+	va->per_account = srv->cfg->validation_per_account;
 	pthread_mutex_init(&va->lock, NULL);
 	pthread_cond_init(&va->cond, NULL);
 	/* Validations interrupted by a stop or crash resume now. */
 	if (srv->store->ops->job_list(srv->store, jobs, QUEUE_MAX, &n, prob) !=
 	    0)
 		goto fail;
-	for (i = 0; i < n; i++)
-		va_submit(va, jobs[i].chall_id);
+	for (i = 0; i < n; i++) {
+		char acct[STORE_ID_SIZE];
+
+		job_account(srv->store, jobs[i].chall_id, acct, sizeof(acct));
+		va_submit(va, jobs[i].chall_id, acct);
+	}
 	if (n > 0)
 		acme_log(ACME_LOG_INFO, "resuming validations", "count=%zu", n);
 	pthread_mutex_init(&va->recheck_lock, NULL);
@@ -353,7 +493,7 @@ nomem:
 fail:
 	free(jobs);
 	if (va != NULL) {
-		free(va->queue);
+		free(va->accts);
 		free(va->threads);
 		free(va->resolvers);
 		free(va);
@@ -364,6 +504,9 @@ fail:
 void
 va_close(struct va *va)
 {
+	struct acct *a;
+	struct job *j;
+	size_t b;
 	int t;
 
 	if (va == NULL)
@@ -382,7 +525,16 @@ va_close(struct va *va)
 	pthread_mutex_destroy(&va->recheck_lock);
 	pthread_mutex_destroy(&va->lock);
 	pthread_cond_destroy(&va->cond);
-	free(va->queue);
+	for (b = 0; b < ACCT_BUCKETS; b++)
+		while ((a = va->accts[b]) != NULL) {
+			va->accts[b] = a->next;
+			while ((j = a->head) != NULL) {
+				a->head = j->next;
+				free(j);
+			}
+			free(a);
+		}
+	free(va->accts);
 	free(va->threads);
 	free(va);
 }

@@ -32,8 +32,23 @@ struct store_authz;
 int va_recheck_caa(struct va *va, const struct store_authz *z,
     struct acme_problem *prob);
 
-/* Queues a challenge whose job is already stored.  Thread-safe. */
-int va_submit(struct va *va, const char *chall_id);
+/*
+ * Queues a challenge of account_id whose job is already stored.  At most
+ * validation_per_account validations of one account run at a time; the
+ * account's other jobs wait their turn, and accounts take turns (D53).
+ * Thread-safe.
+ */
+int va_submit(struct va *va, const char *chall_id, const char *account_id);
+
+/*
+ * The end of a validation (D53): a CLOCK_MONOTONIC time in milliseconds.
+ * One deadline, set when a job starts, bounds every step of it: DNS
+ * lookups, each connection and redirect hop, the TLS handshake, the
+ * body, CAA.
+ */
+long long va_deadline(int seconds);
+/* Milliseconds left before deadline, 0 once it has passed. */
+int va_time_left(long long deadline);
 
 #define VA_MAX_ADDRS 8
 
@@ -48,9 +63,10 @@ struct va_resolver;
  * A resolver for one thread at a time: a libunbound context driven by
  * its own libevent event_base, both owned by the returned object, so
  * queries run on the calling thread (no libunbound thread).  It forwards
- * to resolver ("ADDR:PORT"), or asks the system's resolvers (resolv.conf)
- * when resolver is ""; with trust_anchor set answers are validated
- * (DNSSEC).  NULL on failure.  Freed with va_resolver_free().
+ * to resolver ("ADDR:PORT"), or to the nameservers of resolv.conf when
+ * resolver is "" (no hosts file, no search list); with trust_anchor set
+ * answers are validated (DNSSEC).  NULL on failure.  Freed with
+ * va_resolver_free().
  */
 struct va_resolver *va_resolver_new(const char *resolver,
     const char *trust_anchor);
@@ -59,10 +75,10 @@ void va_resolver_free(struct va_resolver *r);
 
 /*
  * Addresses of host: itself for an IP literal, else A then AAAA records
- * from res (or the system resolver when res is NULL).  Returns 0 or an
- * error with prob set to dns.
+ * from res, the resolver dns-01 and CAA use (never getaddrinfo: D53),
+ * asked before deadline.  Returns 0 or an error with prob set to dns.
  */
-int va_lookup(const struct conf *cfg, struct va_resolver *res, const char *host,
+int va_lookup(struct va_resolver *res, long long deadline, const char *host,
     struct va_addrs *out, struct acme_problem *prob);
 
 /* One answer: the fields of libunbound's ub_result the validators use. */
@@ -92,8 +108,11 @@ void va_dns_result_release(struct va_dns_result *r);
 int va_resolve_bounded(struct va_resolver *res, const char *host, int type,
     int timeout_ms, struct va_dns_result *out);
 
-/* One dns-01 attempt for name (the base domain of a wildcard). */
-int va_dns01(const struct conf *cfg, struct va_resolver *res, const char *name,
+/*
+ * One dns-01 attempt for name (the base domain of a wildcard), ending by
+ * deadline.
+ */
+int va_dns01(struct va_resolver *res, long long deadline, const char *name,
     const char *keyauth, struct acme_problem *prob);
 
 struct caa_cache;
@@ -108,23 +127,31 @@ void caa_cache_free(struct caa_cache *c);
 /*
  * CAA check (RFC 8659, 8657) for a DNS name (the base name of a
  * wildcard, with wildcard set), for account_id validating with method,
- * with RRsets from cache when it holds fresh ones (NULL: always asks).
- * Returns 0 when this CA may issue, else an error with prob set (caa).
+ * with RRsets from cache when it holds fresh ones (NULL: always asks),
+ * every lookup ending by deadline.  Returns 0 when this CA may issue,
+ * else an error with prob set (caa).
  */
 int va_caa(const struct conf *cfg, struct va_resolver *res,
-    struct caa_cache *cache, const char *name, int wildcard,
+    struct caa_cache *cache, long long deadline, const char *name, int wildcard,
     const char *account_id, const char *method, struct acme_problem *prob);
 
-/* One tls-alpn-01 attempt (RFC 8737) for an identifier value. */
+/*
+ * One tls-alpn-01 attempt (RFC 8737) for an identifier value, lookup,
+ * connection and handshake ending by deadline (connection problem when
+ * it passes).
+ */
 int va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
-    const char *value, const char *keyauth, struct acme_problem *prob);
+    long long deadline, const char *value, const char *keyauth,
+    struct acme_problem *prob);
 
 /*
- * One http-01 attempt (RFC 8555 8.3) for the identifier value host.
- * Returns 0 when the key authorization was served, or a negative error
- * with prob set to connection, dns or incorrectResponse.
+ * One http-01 attempt (RFC 8555 8.3) for the identifier value host:
+ * every lookup, redirect hop and body ending by deadline.  Returns 0
+ * when the key authorization was served, or a negative error with prob
+ * set to connection, dns or incorrectResponse.
  */
-int va_http01(const struct conf *cfg, struct va_resolver *res, const char *host,
-    const char *token, const char *keyauth, struct acme_problem *prob);
+int va_http01(const struct conf *cfg, struct va_resolver *res,
+    long long deadline, const char *host, const char *token,
+    const char *keyauth, struct acme_problem *prob);
 
 #endif

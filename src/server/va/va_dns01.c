@@ -42,7 +42,7 @@ txt_value(const unsigned char *rd, size_t len, char *out, size_t size)
 }
 
 int
-va_dns01(const struct conf *cfg, struct va_resolver *res, const char *name,
+va_dns01(struct va_resolver *res, long long deadline, const char *name,
     const char *keyauth, struct acme_problem *prob)
 {
 	unsigned char digest[32];
@@ -61,8 +61,7 @@ va_dns01(const struct conf *cfg, struct va_resolver *res, const char *name,
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "SHA-256 failed");
 	snprintf(qname, sizeof(qname), "_acme-challenge.%s", name);
-	rc = va_resolve_bounded(res, qname, RR_TXT,
-	    cfg->validation_timeout * 1000, &r);
+	rc = va_resolve_bounded(res, qname, RR_TXT, va_time_left(deadline), &r);
 	if (rc != 0)
 		return acme_problem_set(prob, ACME_PROB_DNS,
 		    "looking up TXT for %s: %s", qname,

@@ -5,7 +5,8 @@
  * configured for tests, and pins curl to the address it checked.
  * Redirects are followed by hand, at most 10, only to http or https on
  * ports 80, 443 or the configured test port.  Bodies are capped at
- * 64 KiB and every attempt is bounded in time.
+ * 64 KiB.  One deadline bounds the whole attempt, every lookup and hop
+ * included (D53).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -34,14 +35,14 @@
  * set (dns or connection).
  */
 static int
-resolve(const struct conf *cfg, struct va_resolver *res, const char *host,
-    char *addr, size_t size, struct acme_problem *prob)
+resolve(const struct conf *cfg, struct va_resolver *res, long long deadline,
+    const char *host, char *addr, size_t size, struct acme_problem *prob)
 {
 	struct va_addrs a;
 	size_t i;
 	int v6, rc;
 
-	if ((rc = va_lookup(cfg, res, host, &a, prob)) != 0)
+	if ((rc = va_lookup(res, deadline, host, &a, prob)) != 0)
 		return rc;
 	for (v6 = 0; v6 < 2; v6++)
 		for (i = 0; i < a.n; i++) {
@@ -131,8 +132,9 @@ out:
 }
 
 int
-va_http01(const struct conf *cfg, struct va_resolver *res, const char *host,
-    const char *token, const char *keyauth, struct acme_problem *prob)
+va_http01(const struct conf *cfg, struct va_resolver *res, long long deadline,
+    const char *host, const char *token, const char *keyauth,
+    struct acme_problem *prob)
 {
 	struct target t;
 	struct acme_buf body;
@@ -155,12 +157,21 @@ va_http01(const struct conf *cfg, struct va_resolver *res, const char *host,
 		goto out;
 	}
 	for (hop = 0;; hop++) {
-		int v6;
+		int v6, left;
 		CURLcode cc;
 
-		if ((rc = resolve(cfg, res, t.host, addr, sizeof(addr),
-			 prob)) != 0)
+		if ((rc = resolve(cfg, res, deadline, t.host, addr,
+			 sizeof(addr), prob)) != 0)
 			goto out;
+		/* Every hop runs in what is left of the one deadline (D53);
+		 * for curl a timeout of 0 would mean none. */
+		if ((left = va_time_left(deadline)) == 0) {
+			acme_problem_set(prob, ACME_PROB_CONNECTION,
+			    "validation of %.200s timed out after %d s", host,
+			    cfg->validation_timeout);
+			rc = ACME_ERR_IO;
+			goto out;
+		}
 		rc = ACME_ERR_INVAL;
 		v6 = strchr(addr, ':') != NULL;
 		snprintf(url, sizeof(url), "%s://%s%s%s:%ld%s", t.scheme,
@@ -179,10 +190,8 @@ va_http01(const struct conf *cfg, struct va_resolver *res, const char *host,
 		curl_easy_setopt(c, CURLOPT_RESOLVE, resolve_list);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT,
-		    (long)cfg->validation_timeout);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-		    (long)cfg->validation_timeout);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
 		/* LE policy: no certificate checks on https redirects. */
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -192,6 +201,12 @@ va_http01(const struct conf *cfg, struct va_resolver *res, const char *host,
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
 		cc = curl_easy_perform(c);
+		if (cc == CURLE_OPERATION_TIMEDOUT) {
+			acme_problem_set(prob, ACME_PROB_CONNECTION,
+			    "fetching %.300s: validation timed out after %d s",
+			    url, cfg->validation_timeout);
+			goto out;
+		}
 		if (cc != CURLE_OK) {
 			acme_problem_set(prob,
 			    cc == CURLE_WRITE_ERROR ?

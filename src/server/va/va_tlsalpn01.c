@@ -10,14 +10,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -36,49 +34,109 @@
 static const unsigned char alpn[] = "\x0a"
 				    "acme-tls/1";
 
-/* TCP connect with a deadline.  Returns the socket or -1. */
+/*
+ * Waits until fd is ready for events or deadline passes.  Returns 1
+ * when ready, 0 when the time ran out, -1 on a poll error.
+ */
 static int
-connect_to(const char *addr, int port, int timeout_s)
+wait_fd(int fd, short events, long long deadline)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	struct timeval tv = { timeout_s, 0 };
 	struct pollfd pfd;
-	int fd, err = 0;
+	int n, left;
+
+	for (;;) {
+		if ((left = va_time_left(deadline)) == 0)
+			return 0;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, left);
+		if (n >= 0)
+			return n > 0 ? 1 : 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * TCP connect before deadline.  Returns a non-blocking socket, -1 on
+ * failure, or -2 when the time ran out.
+ */
+static int
+connect_to(const char *addr, int port, long long deadline)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	const struct sockaddr *sa;
+	socklen_t len;
+	int family, fd, err = 0, w;
 	socklen_t elen = sizeof(err);
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) ==
-	    1) {
-		ss.ss_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, addr,
-		       &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		ss.ss_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in6);
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sa = (const struct sockaddr *)&sin;
+		len = sizeof(sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)port);
+		sa = (const struct sockaddr *)&sin6;
+		len = sizeof(sin6);
 	} else
 		return -1;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	/* family from its own variable: no read of what was written
+	 * through another type (review finding 10). */
+	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		 0)) == -1)
 		return -1;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	if (connect(fd, (struct sockaddr *)&ss, len) != 0 &&
-	    errno != EINPROGRESS)
-		goto fail;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, timeout_s * 1000) != 1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0)
-		goto fail;
-	fcntl(fd, F_SETFL, 0);
-	/* The handshake below is blocking, bounded by these. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, sa, len) != 0) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		if ((w = wait_fd(fd, POLLOUT, deadline)) != 1) {
+			close(fd);
+			return w == 0 ? -2 : -1;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 ||
+		    err != 0)
+			goto fail;
+	}
+	/* The handshake below stays non-blocking, under the deadline. */
 	return fd;
 fail:
 	close(fd);
 	return -1;
+}
+
+/*
+ * The TLS handshake on ssl's non-blocking socket fd, before deadline
+ * (D53): a peer that sends a byte now and then cannot stretch it.
+ * Returns 1 when done, 0 when the time ran out, -1 when it failed.
+ */
+static int
+handshake(SSL *ssl, int fd, long long deadline)
+{
+	int r, w;
+
+	for (;;) {
+		if ((r = SSL_connect(ssl)) == 1)
+			return 1;
+		switch (SSL_get_error(ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+			w = wait_fd(fd, POLLIN, deadline);
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			w = wait_fd(fd, POLLOUT, deadline);
+			break;
+		default:
+			return -1;
+		}
+		if (w != 1)
+			return w == 0 ? 0 : -1;
+	}
 }
 
 /* The SNI for an identifier: the name, or the reverse name of an IP. */
@@ -168,8 +226,9 @@ out:
 }
 
 int
-va_tlsalpn01(const struct conf *cfg, struct va_resolver *res, const char *value,
-    const char *keyauth, struct acme_problem *prob)
+va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
+    long long deadline, const char *value, const char *keyauth,
+    struct acme_problem *prob)
 {
 	struct va_addrs a;
 	SSL_CTX *ctx = NULL;
@@ -179,19 +238,21 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res, const char *value,
 	unsigned int sellen = 0;
 	char sni[128];
 	size_t i;
-	int fd = -1, rc;
+	int fd = -1, rc, hs;
 
-	if ((rc = va_lookup(cfg, res, value, &a, prob)) != 0)
+	if ((rc = va_lookup(res, deadline, value, &a, prob)) != 0)
 		return rc;
 	rc = ACME_ERR_VERIFY;
-	for (i = 0; i < a.n && fd == -1; i++)
+	for (i = 0; i < a.n && fd < 0 && fd != -2; i++)
 		if (cfg->allow_private_addresses || !va_addr_private(a.addr[i]))
 			fd = connect_to(a.addr[i], cfg->tls_alpn01_port,
-			    cfg->validation_timeout);
-	if (fd == -1) {
+			    deadline);
+	if (fd < 0) {
 		acme_problem_set(prob, ACME_PROB_CONNECTION,
-		    "cannot connect to %.200s port %d", value,
-		    cfg->tls_alpn01_port);
+		    "cannot connect to %.200s port %d%s", value,
+		    cfg->tls_alpn01_port,
+		    fd == -2 ? ": validation timed out" : "");
+		fd = -1;
 		goto out;
 	}
 	sni_for(value, sni, sizeof(sni));
@@ -205,7 +266,14 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res, const char *value,
 		goto out;
 	}
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	if (SSL_connect(ssl) != 1) {
+	if ((hs = handshake(ssl, fd, deadline)) == 0) {
+		acme_problem_set(prob, ACME_PROB_CONNECTION,
+		    "TLS handshake with %.200s timed out (validation timeout "
+		    "%d s)",
+		    value, cfg->validation_timeout);
+		goto out;
+	}
+	if (hs != 1) {
 		unsigned long e = ERR_peek_last_error();
 
 		acme_problem_set(prob, ACME_PROB_TLS,
