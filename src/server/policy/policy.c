@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Identifier and key policy (see policy.h).  Single-label names such as
- * "localhost" and IP literals in private ranges are internal names a
- * public CA must refuse (BR 4.2.2); anvil-ca accepts them only when the
- * operator set allow_private_addresses, the switch for private and test
- * deployments.
+ * "localhost" and IP addresses that are not globally reachable (the
+ * validator's address filter, D52) are internal names and reserved
+ * addresses a public CA must refuse (BR 4.2.2); anvil-ca accepts them
+ * only when the operator set allow_private_addresses, the switch for
+ * private and test deployments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <anvil/err.h>
 #include <anvil/key.h>
 
+#include "../va/addrfilter.h"
 #include "policy.h"
 
 #include "internal.h"
@@ -44,7 +46,7 @@ check_one(const struct conf *cfg, const char *type, const char *value,
     struct acme_ident *out, struct acme_problem *prob)
 {
 	struct acme_ident id;
-	const char *base;
+	const char *base, *reserved;
 
 	if (type == NULL || value == NULL)
 		return refuse(prob, ACME_PROB_MALFORMED, NULL, type, value,
@@ -66,6 +68,17 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 		if (!cfg->allow_ip_identifiers) {
 			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
 			    NULL, "IP identifiers are not allowed here");
+			return ACME_ERR_INVAL;
+		}
+		reserved = va_addr_reserved_text(id.value);
+		if (reserved != NULL && !cfg->allow_private_addresses) {
+			char why[160];
+
+			snprintf(why, sizeof(why),
+			    "a reserved address, %s, is not certified here",
+			    reserved);
+			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
+			    NULL, why);
 			return ACME_ERR_INVAL;
 		}
 		*out = id;

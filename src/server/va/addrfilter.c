@@ -142,14 +142,20 @@ va_addr_reserved(int family, const unsigned char *addr)
 	return NULL;
 }
 
-int
-va_addr_private(const char *addr)
+const char *
+va_addr_reserved_text(const char *addr)
 {
 	unsigned char b[16];
 
 	if (inet_pton(AF_INET, addr, b) == 1)
-		return va_addr_reserved(AF_INET, b) != NULL;
+		return va_addr_reserved(AF_INET, b);
 	if (inet_pton(AF_INET6, addr, b) == 1)
-		return va_addr_reserved(AF_INET6, b) != NULL;
-	return 1;
+		return va_addr_reserved(AF_INET6, b);
+	return "not an IP address";
+}
+
+int
+va_addr_private(const char *addr)
+{
+	return va_addr_reserved_text(addr) != NULL;
 }

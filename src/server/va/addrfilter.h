@@ -23,6 +23,9 @@
  */
 const char *va_addr_reserved(int family, const unsigned char *addr);
 
+/* va_addr_reserved for a textual IPv4 or IPv6 address. */
+const char *va_addr_reserved_text(const char *addr);
+
 /*
  * Nonzero unless the textual IPv4 or IPv6 address addr is public (as
  * va_addr_reserved judges it); text that is not an address is private.

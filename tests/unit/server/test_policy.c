@@ -45,7 +45,7 @@ policy__sorted_deduplicated(void **state)
 
 	(void)state;
 	assert_int_equal(run("[{\"type\":\"dns\",\"value\":\"B.example.com\"},"
-			     "{\"type\":\"ip\",\"value\":\"192.0.2.1\"},"
+			     "{\"type\":\"ip\",\"value\":\"93.184.216.34\"},"
 			     "{\"type\":\"dns\",\"value\":\"a.example.com\"},"
 			     "{\"type\":\"dns\",\"value\":\"b.EXAMPLE.com\"}]",
 			     &ids, &n, &p),
@@ -53,7 +53,7 @@ policy__sorted_deduplicated(void **state)
 	assert_int_equal(n, 3);
 	assert_string_equal(ids[0].value, "a.example.com");
 	assert_string_equal(ids[1].value, "b.example.com");
-	assert_string_equal(ids[2].value, "192.0.2.1");
+	assert_string_equal(ids[2].value, "93.184.216.34");
 	free(ids);
 }
 
@@ -102,6 +102,57 @@ policy__S_IDN_9_internal_names_need_the_switch(void **state)
 			     &ids, &n, &p),
 	    ACME_ERR_INVAL);
 	acme_problem_release(&p);
+}
+
+/* One IP identifier: 0 when accepted, else the top-level problem type. */
+static int
+ip_verdict(const char *addr)
+{
+	struct acme_problem p = { 0 };
+	struct acme_ident *ids = NULL;
+	char json[200];
+	size_t n = 0;
+	int rc;
+
+	snprintf(json, sizeof(json), "[{\"type\":\"ip\",\"value\":\"%s\"}]",
+	    addr);
+	if (run(json, &ids, &n, &p) == 0) {
+		free(ids);
+		return 0;
+	}
+	assert_null(ids);
+	assert_int_equal(p.nsub, 1);
+	assert_int_equal(p.sub[0].type, ACME_PROB_REJECTED_IDENTIFIER);
+	rc = (int)p.type;
+	acme_problem_release(&p);
+	return rc;
+}
+
+/* Reserved addresses (D52) are refused unless in lab mode (S-IP-8). */
+static void
+policy__S_IP_8_reserved_addresses_need_the_switch(void **state)
+{
+	static const char *const reserved[] = { "127.0.0.1", "10.0.0.1",
+		"100.64.0.1", "169.254.169.254", "192.0.0.8", "192.0.2.1",
+		"198.18.0.1", "198.51.100.1", "203.0.113.1", "224.0.0.1",
+		"255.255.255.255", "::1", "::", "::ffff:127.0.0.1",
+		"::127.0.0.1", "64:ff9b::a00:1", "64:ff9b:1::1",
+		"2002:a00:1::1", "2001::1", "2001:db8::1", "3fff::1", "fc00::1",
+		"fe80::1", "fec0::1", "ff02::1", "100::1", "5f00::1" };
+	static const char *const public[] = { "8.8.8.8", "93.184.216.34",
+		"2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		assert_int_equal(ip_verdict(reserved[i]),
+		    ACME_PROB_REJECTED_IDENTIFIER);
+	for (i = 0; i < sizeof(public) / sizeof(public[0]); i++)
+		assert_int_equal(ip_verdict(public[i]), 0);
+	cfg.allow_private_addresses = 1;
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		assert_int_equal(ip_verdict(reserved[i]), 0);
+	cfg.allow_private_addresses = 0;
 }
 
 static void
@@ -237,6 +288,8 @@ main(void)
 		cmocka_unit_test(policy__S_IDN_3_every_refusal_is_a_subproblem),
 		cmocka_unit_test(
 		    policy__S_IDN_9_internal_names_need_the_switch),
+		cmocka_unit_test(
+		    policy__S_IP_8_reserved_addresses_need_the_switch),
 		cmocka_unit_test(policy__wildcards),
 		cmocka_unit_test(policy__limits),
 		cmocka_unit_test(policy__cert_keys),

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: ISC
+"""anvil-ca's validator and its address filter (D52): reserved IP
+identifiers are refused outside lab mode, a proxy in anvil-ca's
+environment is never used for validation, and tls-alpn-01 for an IP
+identifier needs an iPAddress subjectAltName.  The address table itself
+is unit-tested (tests/unit/server/test_addrfilter.c); production
+validation against public addresses needs network namespaces and lives
+in the production test bed."""
+
+import pytest
+
+from acmehelp import Account, Client
+from test_server_orders import problem
+
+# Not globally reachable, each for another reason; IPv6 forms that
+# embed a reserved IPv4 address among them.
+RESERVED = ["127.0.0.1", "10.0.0.1", "100.64.0.1", "169.254.169.254",
+            "192.0.0.8", "192.0.2.1", "198.18.0.1", "203.0.113.9",
+            "240.0.0.1", "::1", "::ffff:127.0.0.1", "::7f00:1",
+            "64:ff9b::a00:1", "64:ff9b:1::1", "2002:a00:1::1", "2001::1",
+            "2001:db8::1", "fec0::1", "100::1", "fd00::1", "fe80::1"]
+
+
+def test_S_IP_8_reserved_ip_identifiers_refused_at_new_order(ca_factory):
+    ca = ca_factory(config={"allow_private_addresses": False})
+    acct = Account(Client(ca))
+    doc = problem(acct.new_order(RESERVED, profile="shortlived"),
+                  "rejectedIdentifier")
+    sub = doc["subproblems"]
+    assert len(sub) == len(RESERVED), sub
+    for s in sub:
+        assert s["type"] == "urn:ietf:params:acme:error:rejectedIdentifier"
+        assert s["identifier"]["type"] == "ip"
+        assert "reserved address" in s["detail"], s
+    # Each one alone, too: no public neighbour lets it through.
+    for addr in RESERVED:
+        r = acct.new_order(["93.184.216.34", addr], profile="shortlived")
+        sub = problem(r, "rejectedIdentifier")["subproblems"]
+        assert len(sub) == 1 and sub[0]["identifier"]["value"] != \
+            "93.184.216.34", (addr, sub)
+    assert ca.db("SELECT count(*) FROM orders") == [(0,)]
+    r = acct.new_order(["93.184.216.34", "2606:4700:4700::1111",
+                        "64:ff9b::808:808"], profile="shortlived")
+    assert r.status_code == 201, r.text
+
+
+def test_S_IP_8_reserved_ip_refused_at_new_authz(ca_factory):
+    ca = ca_factory(config={"allow_private_addresses": False})
+    acct = Account(Client(ca))
+    for addr in ("10.0.0.1", "::1", "2002:7f00:1::1"):
+        problem(acct.post(acct.c.dir["newAuthz"],
+                          {"identifier": {"type": "ip", "value": addr}}),
+                "rejectedIdentifier", 403)
+    assert ca.db("SELECT count(*) FROM authzs") == [(0,)]
+
+
+def test_S_IP_8_lab_mode_accepts_reserved_ip_identifiers(anvil_ca):
+    """allow_private_addresses (the interop suite's default) is the switch."""
+    acct = Account(Client(anvil_ca))
+    r = acct.new_order(RESERVED, profile="shortlived")
+    assert r.status_code == 201, r.text
