@@ -6,10 +6,16 @@ identifier needs an iPAddress subjectAltName.  The address table itself
 is unit-tested (tests/unit/server/test_addrfilter.c); production
 validation against public addresses needs network namespaces and lives
 in the production test bed."""
+import os
+import socket
+import subprocess
+import threading
 
 import pytest
 
 from acmehelp import Account, Client
+from conftest import ANVIL_CA, CA, free_port, init_ca, wait_port
+from http01 import Responder
 from test_server_orders import problem
 
 # Not globally reachable, each for another reason; IPv6 forms that
@@ -59,3 +65,85 @@ def test_S_IP_8_lab_mode_accepts_reserved_ip_identifiers(anvil_ca):
     acct = Account(Client(anvil_ca))
     r = acct.new_order(RESERVED, profile="shortlived")
     assert r.status_code == 201, r.text
+
+
+class FakeProxy:
+    """A listener that records every connection made to it (and answers
+    502): the validator must make none."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.seen = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(8)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.seen.append(conn.recv(4096))
+                    conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
+                except OSError:
+                    self.seen.append(b"")
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("var", ["http_proxy", "ALL_PROXY"])
+def test_validation_never_uses_a_proxy_from_the_environment(
+        tmp_path, challtestsrv, var):
+    proxy = FakeProxy()
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    url = f"http://127.0.0.1:{proxy.port}"
+    env[var] = url
+    env["HTTPS_PROXY"] = url
+    http01 = free_port()
+    workdir = str(tmp_path / "ca")
+    port = free_port()
+    path = init_ca(workdir, port, [
+        "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01), "--tls-alpn01-port", str(free_port())],
+        {"caa_identities": "anvil.test"})
+    log = open(os.path.join(workdir, "serve.log"), "w")
+    proc = subprocess.Popen([ANVIL_CA, "serve", "-c", path], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    ca = CA(workdir, port, proc, log)
+    resp = Responder(http01)
+    try:
+        wait_port(port, proc)
+        acct = Account(Client(ca))
+        order = acct.new_order(["proxied.example.com"]).json()
+        az = acct.get(order["authorizations"][0]).json()
+        ch = [c for c in az["challenges"] if c["type"] == "http-01"][0]
+        # A redirect hop too: each hop must stay off the proxy.
+        resp.tokens[ch["token"]] = \
+            f"REDIRECT http://hop.example.com:{http01}/moved/alias"
+        resp.tokens["alias"] = acct.key_authorization(ch["token"])
+        acct.post(ch["url"], {})
+        az = acct.wait(order["authorizations"][0]).json()
+    finally:
+        resp.close()
+        proxy.close()
+        rc = ca.stop()
+        log.close()
+    assert proxy.seen == [], proxy.seen
+    assert az["status"] == "valid", az
+    assert "/moved/alias" in resp.requests
+    assert rc == 0
+

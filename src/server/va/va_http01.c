@@ -189,6 +189,10 @@ va_http01(const struct conf *cfg, struct va_resolver *res, long long deadline,
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_RESOLVE, resolve_list);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		/* Never a proxy from the environment: it would bypass the pin. */
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
