@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: ISC
 """A tls-alpn-01 responder on loopback for negative tests: it presents a
-certificate with a chosen acmeIdentifier digest and SAN list."""
+certificate with a chosen acmeIdentifier digest and SAN list (str: a
+dNSName, ipaddress.IPv4Address/IPv6Address: an iPAddress, or any
+x509.GeneralName as it is)."""
 import datetime
+import ipaddress
 import socket
 import ssl
 import threading
@@ -12,6 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 ACME_ID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
+IP = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+
+def san(n):
+    if isinstance(n, x509.GeneralName):
+        return n
+    return x509.IPAddress(n) if isinstance(n, IP) else x509.DNSName(n)
 
 
 def challenge_cert(names, digest, critical=True):
@@ -23,7 +33,7 @@ def challenge_cert(names, digest, critical=True):
             .not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName(n) for n in names]), critical=False)
+                [san(n) for n in names]), critical=False)
             .add_extension(x509.UnrecognizedExtension(
                 ACME_ID, b"\x04\x20" + digest), critical=critical)
             .sign(key, hashes.SHA256()))
@@ -63,4 +73,10 @@ class AlpnResponder:
 
     def close(self):
         self.stop = True
+        try:
+            # Wakes the accept() so the port is free for the next one.
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(timeout=5)

@@ -6,6 +6,8 @@ identifier needs an iPAddress subjectAltName.  The address table itself
 is unit-tested (tests/unit/server/test_addrfilter.c); production
 validation against public addresses needs network namespaces and lives
 in the production test bed."""
+import hashlib
+import ipaddress
 import os
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import threading
 import pytest
 
 from acmehelp import Account, Client
+from alpn import AlpnResponder
 from conftest import ANVIL_CA, CA, free_port, init_ca, wait_port
 from http01 import Responder
 from test_server_orders import problem
@@ -147,3 +150,43 @@ def test_validation_never_uses_a_proxy_from_the_environment(
     assert "/moved/alias" in resp.requests
     assert rc == 0
 
+
+def alpn_authz(ca, tmp_path, ident, names):
+    """An order for ident answered over tls-alpn-01 by a responder whose
+    certificate carries names: the authorization as it ends."""
+    acct = Account(Client(ca))
+    order = acct.new_order([ident], profile="shortlived").json()
+    az = acct.get(order["authorizations"][0]).json()
+    ch = [c for c in az["challenges"] if c["type"] == "tls-alpn-01"][0]
+    digest = hashlib.sha256(
+        acct.key_authorization(ch["token"]).encode()).digest()
+    srv = AlpnResponder(ca.tls_alpn01_port, tmp_path, names, digest)
+    try:
+        acct.post(ch["url"], {})
+        return acct.wait(order["authorizations"][0]).json()
+    finally:
+        srv.close()
+
+
+def test_S_IP_5_tls_alpn01_ip_needs_an_ipaddress_san(validating_ca, tmp_path):
+    az = alpn_authz(validating_ca, tmp_path, "127.0.0.1", ["127.0.0.1"])
+    assert az["status"] == "invalid"
+    err = [c for c in az["challenges"]
+           if c["type"] == "tls-alpn-01"][0]["error"]
+    assert err["type"] == "urn:ietf:params:acme:error:unauthorized", err
+    assert "iPAddress" in err["detail"], err
+    az = alpn_authz(validating_ca, tmp_path, "127.0.0.1",
+                    [ipaddress.ip_address("127.0.0.1")])
+    assert az["status"] == "valid", az
+
+
+def test_S_ALPN_a_san_of_another_type_is_one_too_many(validating_ca,
+                                                      tmp_path):
+    """RFC 8737 3: the identifier and no other entries, of any type."""
+    from cryptography import x509
+    name = "alpn-uri.example.com"
+    az = alpn_authz(validating_ca, tmp_path, name,
+                    [name, x509.UniformResourceIdentifier("https://x.test/")])
+    assert az["status"] == "invalid", az
+    az = alpn_authz(validating_ca, tmp_path, name, [name])
+    assert az["status"] == "valid", az

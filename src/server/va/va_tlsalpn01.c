@@ -167,11 +167,31 @@ sni_for(const char *value, char *out, size_t size)
 	snprintf(out, size, "%s", value);
 }
 
+/* The identifier type of value: an IP address or a DNS name. */
+static enum acme_ident_type
+ident_type(const char *value)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, value, a) == 1 ||
+	    inet_pton(AF_INET6, value, a) == 1)
+		return ACME_IDENT_IP;
+	return ACME_IDENT_DNS;
+}
+
+/*
+ * The certificate names exactly the identifier (value) in its one
+ * subjectAltName entry, of the identifier's type: a dNSName for a name,
+ * an iPAddress for an address (RFC 8737 3, RFC 8738 6).
+ */
 static int
 check_cert(X509 *cert, const char *value, const char *keyauth,
     struct acme_problem *prob)
 {
 	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	enum acme_ident_type want = ident_type(value);
 	struct acme_ident *sans = NULL;
 	const ASN1_OCTET_STRING *ext_data;
 	ASN1_OCTET_STRING *inner = NULL;
@@ -182,12 +202,14 @@ check_cert(X509 *cert, const char *value, const char *keyauth,
 	size_t n = 0;
 	int idx, rc = ACME_ERR_VERIFY;
 
-	if (acme_x509_sans(cert, &sans, &n) != 0 || n != 1 ||
-	    strcmp(sans[0].value, value) != 0) {
+	if (gens == NULL || sk_GENERAL_NAME_num(gens) != 1 ||
+	    acme_x509_sans(cert, &sans, &n) != 0 || n != 1 ||
+	    sans[0].type != want || strcmp(sans[0].value, value) != 0) {
 		acme_problem_set(prob, ACME_PROB_UNAUTHORIZED,
 		    "the certificate must name exactly %.200s as its only "
-		    "subjectAltName",
-		    value);
+		    "subjectAltName, as %s",
+		    value,
+		    want == ACME_IDENT_IP ? "an iPAddress" : "a dNSName");
 		goto out;
 	}
 	idx = oid != NULL ? X509_get_ext_by_OBJ(cert, oid, -1) : -1;
@@ -221,6 +243,7 @@ check_cert(X509 *cert, const char *value, const char *keyauth,
 out:
 	ASN1_OCTET_STRING_free(inner);
 	ASN1_OBJECT_free(oid);
+	GENERAL_NAMES_free(gens);
 	free(sans);
 	return rc;
 }
