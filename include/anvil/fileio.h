@@ -49,4 +49,17 @@ int acme_file_write_set(const struct acme_file_out *files, size_t n,
 int acme_file_read(const char *path, size_t max, char **out, size_t *len,
     struct acme_problem *prob);
 
+/* As acme_file_read(), refusing a symlink as the last component. */
+int acme_file_read_nofollow(const char *path, size_t max, char **out,
+    size_t *len, struct acme_problem *prob);
+
+/*
+ * Creates path with len bytes and mode, written and fsynced in full
+ * before it appears (link() from a temporary file), and only if no file
+ * of that name exists: returns 0, ACME_ERR_LIMIT when path exists
+ * already (nothing changed), or ACME_ERR_IO, each with prob set.
+ */
+int acme_file_create(const char *path, const void *data, size_t len,
+    mode_t mode, struct acme_problem *prob);
+
 #endif

@@ -35,6 +35,7 @@ struct cli {
 	const char *eab_hmac;
 	const char *replaces;    /* ARI certID of the predecessor, or NULL */
 	const char *deploy_hook; /* run after issuance (sh -c), or NULL */
+	const char *cert_name;   /* --cert-name: the lineage, or NULL */
 	char state_dir[1024];
 	int json; /* --json output */
 	int verbose;
@@ -48,6 +49,23 @@ void cli_issued(const struct cli *o, const char *certdir, X509 *leaf);
 
 struct acme_client;
 struct acme_signer;
+
+/*
+ * The account key for o->server in the state directory (client/
+ * account.c): loaded, or made and created once (never replacing one
+ * another run made).  Returns 0 or an error with prob set.
+ */
+int account_load(const struct cli *o, EVP_PKEY **key,
+    struct acme_problem *prob);
+/*
+ * Makes sure the CA knows the account for key: registers it when this
+ * state directory has none for o->server, checks a known one (a CA that
+ * forgot it gets it registered again with the same key), and finishes a
+ * key rollover that stopped half-way (*key and signer may change).
+ * Returns 0 or an error with prob set.
+ */
+int account_ensure(const struct cli *o, struct acme_client *c, EVP_PKEY **key,
+    struct acme_signer *signer, struct acme_problem *prob);
 
 /*
  * Loads or creates the account key for o->server, connects, reads the

@@ -33,102 +33,6 @@
 
 #define POLL_TIMEOUT 120 /* seconds per authorization / order */
 
-/* Loads or creates the account key and account URL for this CA. */
-static int
-account_setup(const struct cli *o, struct acme_client *c, EVP_PKEY **key,
-    struct acme_signer *signer, struct acme_problem *prob)
-{
-	char dir[STATE_PATH_MAX], ca[256], path[STATE_PATH_MAX + 32];
-	char *text = NULL;
-	size_t len = 0;
-	json_t *acct = NULL;
-	struct stat st;
-	int rc = ACME_ERR_INVAL;
-
-	state_ca_dirname(o->server, ca, sizeof(ca));
-	snprintf(dir, sizeof(dir), "%s/accounts/%s", o->state_dir, ca);
-	if (state_mkdirs(dir, 0700, prob) != 0)
-		return ACME_ERR_IO;
-	snprintf(path, sizeof(path), "%s/key.pem", dir);
-	if (stat(path, &st) == 0)
-		*key = acme_key_load_file(path, prob);
-	else if ((*key = acme_key_generate(ACME_KEY_EC256, prob)) != NULL &&
-		 acme_key_save_file(*key, path, prob) != 0) {
-		EVP_PKEY_free(*key);
-		*key = NULL;
-	}
-	if (*key == NULL || acme_signer_from_key(signer, *key, prob) != 0)
-		return ACME_ERR_INVAL;
-	/* The client is made here, now that the signer exists. */
-	(void)c;
-	snprintf(path, sizeof(path), "%s/account.json", dir);
-	if (acme_file_read(path, 64 * 1024, &text, &len, NULL) == 0 &&
-	    (acct = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL)) !=
-		NULL &&
-	    json_string_value(json_object_get(acct, "url")) != NULL)
-		rc = 1; /* known account */
-	else
-		rc = 0;
-	free(text);
-	json_decref(acct);
-	return rc;
-}
-
-static int
-account_register(const struct cli *o, struct acme_client *c,
-    struct acme_problem *prob)
-{
-	char dir[STATE_PATH_MAX], ca[256], path[STATE_PATH_MAX + 32];
-	char *text = NULL, *out = NULL;
-	size_t len = 0;
-	json_t *acct = NULL;
-	int rc;
-
-	state_ca_dirname(o->server, ca, sizeof(ca));
-	snprintf(dir, sizeof(dir), "%s/accounts/%s", o->state_dir, ca);
-	snprintf(path, sizeof(path), "%s/account.json", dir);
-	if (acme_file_read(path, 64 * 1024, &text, &len, NULL) == 0 &&
-	    (acct = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL)) !=
-		NULL &&
-	    json_string_value(json_object_get(acct, "url")) != NULL) {
-		acme_client_set_kid(c,
-		    json_string_value(json_object_get(acct, "url")));
-		rc = 0;
-		goto out;
-	}
-	if (acme_client_terms(c) != NULL && !o->agree_tos) {
-		rc = acme_problem_set(prob, ACME_PROB_USER_ACTION_REQUIRED,
-		    "the CA asks you to agree to its terms at %s; read them "
-		    "and rerun with --agree-tos",
-		    acme_client_terms(c));
-		goto out;
-	}
-	/* Said before asking, in words an admin can act on (S-EAB-2). */
-	if (o->eab_kid == NULL &&
-	    json_is_true(json_object_get(acme_client_dir_json(c, "meta"),
-		"externalAccountRequired"))) {
-		rc = acme_problem_set(prob, ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED,
-		    "the CA requires an external account binding: rerun with "
-		    "--eab-kid ID --eab-hmac-key KEY as the CA gave them");
-		goto out;
-	}
-	if ((rc = acme_client_account(c, o->email, o->agree_tos, o->eab_kid,
-		 o->eab_hmac, prob)) != 0)
-		goto out;
-	json_decref(acct);
-	acct = json_pack("{s:s, s:s, s:s*}", "url", acme_client_kid(c),
-	    "server", o->server, "email", o->email);
-	out = acct != NULL ? json_dumps(acct, JSON_INDENT(2)) : NULL;
-	rc = out != NULL ?
-		 acme_file_write_atomic(path, out, strlen(out), 0600, prob) :
-		 ACME_ERR_NOMEM;
-out:
-	free(out);
-	free(text);
-	json_decref(acct);
-	return rc;
-}
-
 /* Publishes and triggers the chosen challenge of one authorization. */
 static int
 answer(struct acme_client *c, struct solver *sv, const char *authz_url,
@@ -279,16 +183,18 @@ out:
 }
 
 /*
- * Writes the four PEM files and renewal.json into certdir as one set
- * (acme_file_write_set: a failed write replaces none of the old ones);
- * ari (or NULL) is the renewal information to keep with it.
+ * Publishes the four PEM files and renewal.json as a new version of
+ * lineage dn, one set switched by one rename (state_publish, D61); ari
+ * (or NULL) is the renewal information to keep with it; ids are the
+ * names, as ordered.
  */
 static int
-save_files(const struct cli *o, const char *certdir, const char *pem,
-    EVP_PKEY *certkey, X509 *leaf, json_t *ari, struct acme_problem *prob)
+save_files(const struct cli *o, const char *dn, const struct acme_ident *ids,
+    size_t nids, const char *pem, EVP_PKEY *certkey, X509 *leaf, json_t *ari,
+    struct acme_problem *prob)
 {
 	const char *end = strstr(pem, "-----END CERTIFICATE-----");
-	char paths[5][STATE_PATH_MAX], *keypem = NULL, *renewal = NULL;
+	char *keypem = NULL, *renewal = NULL;
 	size_t leaflen, keylen = 0;
 	time_t nb = 0, na = 0;
 	json_t *r, *names;
@@ -301,16 +207,13 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 	leaflen = (size_t)(end - pem) + sizeof("-----END CERTIFICATE-----") - 1;
 	while (pem[leaflen] == '\r' || pem[leaflen] == '\n')
 		leaflen++;
-	if ((rc = state_mkdirs(certdir, 0700, prob)) != 0 ||
-	    (rc = state_archive(certdir, prob)) != 0)
-		return rc;
 	if ((keypem = acme_key_to_pem(certkey, &keylen)) == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot encode the key");
 	acme_x509_validity(leaf, &nb, &na);
 	names = json_array();
-	for (i = 0; i < o->nnames; i++)
-		json_array_append_new(names, json_string(o->names[i]));
+	for (i = 0; i < nids; i++) /* as ordered: lower-cased, sorted */
+		json_array_append_new(names, json_string(ids[i].value));
 	r = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I}", "server", o->server,
 	    "names", names, "key_type", acme_key_type_name(o->key_type),
 	    "solver",
@@ -355,23 +258,18 @@ save_files(const struct cli *o, const char *certdir, const char *pem,
 	if (renewal == NULL)
 		goto out;
 	{
-		/* Key first: a fullchain.pem is never newer than its key.  All
-		 * five are on disk before the first replaces its old file. */
-		static const char *const files[] = { "privkey.pem", "cert.pem",
-			"chain.pem", "fullchain.pem", "renewal.json" };
 		struct acme_file_out set[5] = {
-			{ paths[0], keypem, keylen, 0600 },
-			{ paths[1], pem, leaflen, 0644 },
-			{ paths[2], pem + leaflen, strlen(pem + leaflen),
+			{ "privkey.pem", keypem, keylen, 0600 },
+			{ "cert.pem", pem, leaflen, 0644 },
+			{ "chain.pem", pem + leaflen, strlen(pem + leaflen),
 			    0644 },
-			{ paths[3], pem, strlen(pem), 0644 },
-			{ paths[4], renewal, strlen(renewal), 0644 },
+			{ "fullchain.pem", pem, strlen(pem), 0644 },
+			{ "renewal.json", renewal, strlen(renewal), 0644 },
 		};
+		char vdir[STATE_PATH_MAX];
 
-		for (i = 0; i < 5; i++)
-			snprintf(paths[i], sizeof(paths[i]), "%s/%s", certdir,
-			    files[i]);
-		rc = acme_file_write_set(set, 5, prob);
+		rc = state_publish(o->state_dir, dn, set, 5, vdir, sizeof(vdir),
+		    prob);
 	}
 out:
 	if (keypem != NULL)
@@ -489,13 +387,14 @@ client_open(const struct cli *o, struct acme_client **cp, EVP_PKEY **key,
 	struct acme_client *c = NULL;
 
 	*cp = NULL;
-	if (account_setup(o, NULL, key, signer, prob) < 0)
+	if (account_load(o, key, prob) != 0 ||
+	    acme_signer_from_key(signer, *key, prob) != 0)
 		return ACME_ERR_INVAL;
 	if ((c = acme_client_new(o->server, o->ca_bundle, signer, prob)) ==
 		NULL ||
 	    acme_client_directory(c, prob) != 0 ||
 	    profile_check(o, c, prob) != 0 ||
-	    account_register(o, c, prob) != 0) {
+	    account_ensure(o, c, key, signer, prob) != 0) {
 		acme_client_free(c);
 		return ACME_ERR_INVAL;
 	}
@@ -570,6 +469,10 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	for (i = 1, nids = o->nnames > 0 ? 1 : 0; i < o->nnames; i++)
 		if (!acme_ident_equal(&ids[i], &ids[nids - 1]))
 			ids[nids++] = ids[i];
+	/* The lineage is its set of names, or --cert-name (D61). */
+	if (state_lineage_pick(o->state_dir, ids, nids, o->cert_name,
+		o->names[0], dn, sizeof(dn), prob) != 0)
+		goto out;
 	cli_progress(o, "account");
 	if (client_open(o, &c, &acct_key, &signer, prob) != 0)
 		goto out;
@@ -686,10 +589,9 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		 &pemlen, prob)) == NULL ||
 	    check_chain(pem, pemlen, cert_key, ids, nids, &leaf, prob) != 0)
 		goto out;
-	state_cert_dirname(o->names[0], dn, sizeof(dn));
 	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
 	ari = ari_after_issue(c, leaf);
-	if (save_files(o, certdir, pem, cert_key, leaf, ari, prob) != 0)
+	if (save_files(o, dn, ids, nids, pem, cert_key, leaf, ari, prob) != 0)
 		goto out;
 	cli_issued(o, certdir, leaf);
 	rc = hook_deploy(o, certdir, leaf, prob);

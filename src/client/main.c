@@ -13,6 +13,7 @@
  * On failure: one line "anvil: <what failed>: <the CA's detail>" on stderr
  * and exit status 1 (2 for usage errors).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -50,7 +51,9 @@ usage(void)
 	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
 	    "           [--email ADDR] [--agree-tos] [--preferred-chain CN]\n"
 	    "           [--eab-kid ID --eab-hmac-key KEY] [--profile NAME]\n"
-	    "           [--state-dir DIR] [--deploy-hook CMD] [--json] [-v]\n"
+	    "           [--state-dir DIR] [--deploy-hook CMD] [--cert-name "
+	    "NAME]\n"
+	    "           [--json] [-v]\n"
 	    "       anvil renew [NAME | --all] [--force] [--state-dir DIR] "
 	    "[--json]\n"
 	    "       anvil revoke (NAME | --cert FILE --server URL [--ca-bundle "
@@ -141,6 +144,77 @@ tsig_key_check(struct cli *o, char *abs)
 	return 0;
 }
 
+/*
+ * Makes the path option *path absolute (into buf, PATH_MAX bytes), so
+ * that renewal.json works from any directory: cron and systemd run
+ * "anvil renew" from /.  A path that does not exist is a usage error.
+ */
+static int
+abs_arg(const char *opt, const char **path, char *buf)
+{
+	if (*path == NULL)
+		return 0;
+	if (realpath(*path, buf) == NULL) {
+		fprintf(stderr, "anvil: %s %s: %s\n", opt, *path,
+		    strerror(errno));
+		return -1;
+	}
+	*path = buf;
+	return 0;
+}
+
+/*
+ * A deploy hook is a command line; when its first word is a relative
+ * path ("./deploy.sh --reload"), that word is made absolute (into buf)
+ * as abs_arg() does.  Commands found through PATH are left alone.
+ */
+static int
+abs_command(const char **cmd, char *buf, size_t size)
+{
+	char word[PATH_MAX], real[PATH_MAX];
+	size_t n;
+
+	if (*cmd == NULL)
+		return 0;
+	n = strcspn(*cmd, " \t");
+	if (n == 0 || n >= sizeof(word) || (*cmd)[0] == '/' ||
+	    memchr(*cmd, '/', n) == NULL)
+		return 0;
+	memcpy(word, *cmd, n);
+	word[n] = '\0';
+	if (realpath(word, real) == NULL) {
+		fprintf(stderr, "anvil: --deploy-hook %s: %s\n", word,
+		    strerror(errno));
+		return -1;
+	}
+	if (snprintf(buf, size, "%s%s", real, *cmd + n) >= (int)size) {
+		fprintf(stderr, "anvil: --deploy-hook: too long\n");
+		return -1;
+	}
+	*cmd = buf;
+	return 0;
+}
+
+/*
+ * Opens the state directory for a command (state_open: absolute, trusted,
+ * and locked for commands that write, D62).  Returns 0, 1 when it does
+ * not exist and create is not set, or -1 after one line on stderr.
+ */
+static int
+open_state(struct cli *o, int write)
+{
+	struct acme_problem prob = { 0 };
+	int rc = state_open(o->state_dir, sizeof(o->state_dir), write, write,
+	    o->verbose || o->tty, &prob);
+
+	if (rc < 0) {
+		fprintf(stderr, "anvil: %s\n", prob.detail);
+		acme_problem_release(&prob);
+		return -1;
+	}
+	return rc;
+}
+
 static int
 cmd_issue_main(int argc, char **argv)
 {
@@ -156,6 +230,7 @@ cmd_issue_main(int argc, char **argv)
 		{ "tls-port", required_argument, NULL, 'Q' + 256 },
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
 		{ "deploy-hook", required_argument, NULL, 'Y' + 256 },
+		{ "cert-name", required_argument, NULL, 'N' + 256 },
 		{ "dns-rfc2136", required_argument, NULL, 'R' + 256 },
 		{ "tsig-key", required_argument, NULL, 'K' + 256 },
 		{ "server", required_argument, NULL, 's' },
@@ -173,7 +248,8 @@ cmd_issue_main(int argc, char **argv)
 	};
 	struct acme_problem prob = { 0 };
 	struct cli o;
-	char keypath[PATH_MAX];
+	char keypath[PATH_MAX], bundle[PATH_MAX], webroot[PATH_MAX];
+	char dnshook[PATH_MAX], deploy[PATH_MAX + 1024];
 	int c, standalone = 0, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -219,6 +295,9 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'Y' + 256:
 			o.deploy_hook = optarg;
+			break;
+		case 'N' + 256:
+			o.cert_name = optarg;
 			break;
 		case 'R' + 256:
 			o.rfc2136 = optarg;
@@ -282,7 +361,14 @@ cmd_issue_main(int argc, char **argv)
 		usage();
 	if (o.tsig_key != NULL && tsig_key_check(&o, keypath) != 0)
 		return 2;
+	if (abs_arg("--ca-bundle", &o.ca_bundle, bundle) != 0 ||
+	    abs_arg("--webroot", &o.webroot, webroot) != 0 ||
+	    abs_arg("--dns-hook", &o.dns_hook, dnshook) != 0 ||
+	    abs_command(&o.deploy_hook, deploy, sizeof(deploy)) != 0)
+		return 2;
 	o.tty = isatty(1) && !o.json;
+	if (open_state(&o, 1) != 0)
+		return 1;
 	rc = cmd_issue(&o, &prob);
 	if (rc != 0) {
 		fprintf(stderr, "anvil: issue %s: %s\n", o.names[0],
@@ -387,6 +473,14 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	if (optind != argc)
 		usage();
 	o.tty = isatty(1) && !o.json;
+	if (strcmp(cmd, "profiles") != 0) {
+		/* Only list reads without writing (D62). */
+		rc = open_state(&o, strcmp(cmd, "list") != 0);
+		if (rc < 0)
+			return 1;
+		if (rc > 0) /* list: no state directory, nothing managed */
+			return 0;
+	}
 	if (strcmp(cmd, "renew") == 0) {
 		if ((name == NULL) == !all)
 			usage();

@@ -7,6 +7,7 @@
  * asks for exactly what was issued before.
  */
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,36 +33,33 @@ struct saved {
 	time_t not_after;
 };
 
+/*
+ * Loads renewal.json and the validity of cert.pem from certdir (a
+ * version directory, state_lineage_dir).  The dates come from the
+ * certificate itself, so a cert.pem replaced or restored by hand is
+ * judged by what it is.
+ */
 static int
 load_saved(const char *certdir, struct saved *sv, struct acme_problem *prob)
 {
-	char path[STATE_PATH_MAX], *text = NULL;
+	char path[STATE_PATH_MAX + 32], *text = NULL;
 	size_t len = 0;
 	X509 *cert = NULL;
 	int rc;
 
 	memset(sv, 0, sizeof(*sv));
 	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
-	if ((rc = acme_file_read(path, 1 << 20, &text, &len, prob)) != 0)
+	if ((rc = acme_file_read_nofollow(path, 1 << 20, &text, &len, prob)) !=
+	    0)
 		return rc;
 	sv->renewal = acme_json_parse(text, len, ACME_JSON_OBJECT, prob);
 	free(text);
 	text = NULL;
 	if (sv->renewal == NULL)
 		return ACME_ERR_INVAL;
-	/* renewal.json records the validity it was written with, which
-	 * spares parsing thousands of certificates on every run. */
-	if (json_is_integer(json_object_get(sv->renewal, "not_before")) &&
-	    json_is_integer(json_object_get(sv->renewal, "not_after"))) {
-		sv->not_before = (time_t)json_integer_value(
-		    json_object_get(sv->renewal, "not_before"));
-		sv->not_after = (time_t)json_integer_value(
-		    json_object_get(sv->renewal, "not_after"));
-		if (sv->not_after > sv->not_before)
-			return 0;
-	}
 	snprintf(path, sizeof(path), "%s/cert.pem", certdir);
-	if ((rc = acme_file_read(path, 1 << 20, &text, &len, prob)) != 0 ||
+	if ((rc = acme_file_read_nofollow(path, 1 << 20, &text, &len, prob)) !=
+		0 ||
 	    (cert = acme_x509_parse_one(text, len, prob)) == NULL ||
 	    acme_x509_validity(cert, &sv->not_before, &sv->not_after) != 0) {
 		json_decref(sv->renewal);
@@ -138,16 +136,22 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	return 0;
 }
 
-/* Records the outcome of a renewal attempt in renewal.json. */
+/*
+ * Records the outcome of a renewal attempt in the renewal.json of the
+ * lineage's current version (a new one, after a renewal).
+ */
 static void
-note_result(const char *certdir, const char *error)
+note_result(const char *state, const char *dn, const char *error)
 {
-	char path[STATE_PATH_MAX], *text = NULL, *out;
+	char dir[STATE_PATH_MAX], path[STATE_PATH_MAX + 32], *text = NULL;
+	char *out;
 	size_t len = 0;
 	json_t *r;
 
-	snprintf(path, sizeof(path), "%s/renewal.json", certdir);
-	if (acme_file_read(path, 1 << 20, &text, &len, NULL) != 0)
+	if (state_lineage_dir(state, dn, dir, sizeof(dir), NULL) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/renewal.json", dir);
+	if (acme_file_read_nofollow(path, 1 << 20, &text, &len, NULL) != 0)
 		return;
 	r = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL);
 	free(text);
@@ -221,7 +225,7 @@ ari_maybe_refresh(const struct cli *o, struct ari_cache *ac,
 	struct acme_problem p = { 0 };
 	struct acme_client *c;
 	const char *why, *before;
-	char path[STATE_PATH_MAX], *out, *old = NULL;
+	char path[STATE_PATH_MAX + 32], *out, *old = NULL;
 
 	if (!json_is_object(ari) || now >= sv->not_after ||
 	    !ari_check_due(ari, now))
@@ -252,27 +256,35 @@ save:
 	free(out);
 }
 
-/* When the certificate is due: the CA's pick when known, else ours. */
+/*
+ * When the certificate is due: the earlier of the CA's pick (ARI) and
+ * our own schedule, so a window from the CA that ends late (even after
+ * notAfter) never delays a renewal past a third (half, for short
+ * lifetimes) of the lifetime before expiry.
+ */
 static time_t
 renew_time(const struct saved *sv)
 {
 	const json_t *ari = json_object_get(sv->renewal, "ari");
 	time_t at = json_is_object(ari) ? ari_renew_at(ari) : 0;
+	time_t own = due_at(sv);
 
-	return at > 0 ? at : due_at(sv);
+	return at > 0 && at < own ? at : own;
 }
 
 static int
 renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
     int *renewed, struct acme_problem *prob)
 {
-	char certdir[2048];
+	char certdir[STATE_PATH_MAX];
 	struct saved sv;
 	struct cli run = *o;
 	time_t now = time(NULL);
 	int rc;
 
-	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
+	if ((rc = state_lineage_dir(o->state_dir, dn, certdir, sizeof(certdir),
+		 prob)) != 0)
+		return rc;
 	if ((rc = load_saved(certdir, &sv, prob)) != 0)
 		return rc;
 	if ((rc = cli_from_saved(&run, &sv, prob)) != 0)
@@ -292,8 +304,9 @@ renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
 	/* RFC 9773 5: the new order names the certificate it replaces. */
 	run.replaces = json_string_value(
 	    json_object_get(json_object_get(sv.renewal, "ari"), "cert_id"));
+	run.cert_name = dn; /* the same lineage, whatever its names */
 	rc = cmd_issue(&run, prob);
-	note_result(certdir, rc == 0 ? NULL : prob->detail);
+	note_result(o->state_dir, dn, rc == 0 ? NULL : prob->detail);
 	if (rc == 0)
 		(*renewed)++;
 out:
@@ -301,18 +314,38 @@ out:
 	return rc;
 }
 
+/*
+ * The lineage a command line names: a directory of certs/ as it is, or
+ * a certificate's first name as "anvil issue" names a new lineage
+ * (lower-cased, '*' as '_').
+ */
+static void
+lineage_arg(const char *state, const char *name, char *dn, size_t size)
+{
+	char path[STATE_PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/certs/%s", state, name);
+	if (strchr(name, '/') == NULL && lstat(path, &st) == 0)
+		snprintf(dn, size, "%s", name);
+	else
+		state_cert_dirname(name, dn, size);
+}
+
 int
 cmd_renew(struct cli *o, const char *name, int all, int force,
     struct acme_problem *prob)
 {
-	char certs[2048], dn[300];
+	char certs[2048];
 	struct ari_cache ac = { 0 };
 	struct dirent *de;
 	DIR *d;
 	int renewed = 0, failed = 0, rc;
 
 	if (!all) {
-		state_cert_dirname(name, dn, sizeof(dn));
+		char dn[300];
+
+		lineage_arg(o->state_dir, name, dn, sizeof(dn));
 		rc = renew_one(o, dn, force, &ac, &renewed, prob);
 		ari_cache_free(&ac);
 		return rc;
@@ -359,11 +392,12 @@ cmd_revoke(const struct cli *o, const char *name, const char *certfile,
 	int n, rc = ACME_ERR_INVAL;
 
 	if (name != NULL) {
-		char dn[300];
+		char dir[STATE_PATH_MAX], dn[300];
 
-		state_cert_dirname(name, dn, sizeof(dn));
-		snprintf(path, sizeof(path), "%s/certs/%s", o->state_dir, dn);
-		if (load_saved(path, &sv, prob) != 0 ||
+		lineage_arg(o->state_dir, name, dn, sizeof(dn));
+		if (state_lineage_dir(o->state_dir, dn, dir, sizeof(dir),
+			prob) != 0 ||
+		    load_saved(dir, &sv, prob) != 0 ||
 		    cli_from_saved(&run, &sv, prob) != 0)
 			goto out;
 		/* Revocation does not depend on the profile issued under
@@ -436,8 +470,9 @@ cmd_list(const struct cli *o, struct acme_problem *prob)
 
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", certs, de->d_name);
-			if (load_saved(dir, &sv, NULL) != 0)
+			if (state_lineage_dir(o->state_dir, de->d_name, dir,
+				sizeof(dir), NULL) != 0 ||
+			    load_saved(dir, &sv, NULL) != 0)
 				continue;
 			gmtime_r(&sv.not_after, &tm);
 			strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * http-01 solvers: a built-in responder ("standalone") and files in a web
- * server's document root ("webroot").  Tokens are checked against the
- * base64url alphabet before they become paths or table keys (S-HTTP-7).
+ * http-01 solvers: a built-in responder ("standalone"); files in a web
+ * server's document root ("webroot") are solver_webroot.c's.  Tokens are
+ * checked against the base64url alphabet before they become paths or
+ * table keys (S-HTTP-7).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -227,74 +228,5 @@ solver_standalone_open(struct solver *s, int port, struct acme_problem *prob)
 	s->unpublish = standalone_unpublish;
 	s->close = standalone_close;
 	s->ctx = st;
-	return 0;
-}
-
-/* --- webroot --- */
-
-static int
-webroot_path(struct solver *s, const char *token, char *out, size_t size)
-{
-	return snprintf(out, size, "%s/.well-known/acme-challenge/%s",
-		   (const char *)s->ctx, token) < (int)size ?
-		   0 :
-		   -1;
-}
-
-static int
-webroot_publish(struct solver *s, const char *name, const char *token,
-    const char *keyauth, struct acme_problem *prob)
-{
-	char dir[4096], path[4200];
-
-	(void)name;
-	if (!solver_token_ok(token))
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "the CA sent an unusable token");
-	snprintf(dir, sizeof(dir), "%s/.well-known", (const char *)s->ctx);
-	mkdir(dir, 0755);
-	snprintf(dir, sizeof(dir), "%s/.well-known/acme-challenge",
-	    (const char *)s->ctx);
-	mkdir(dir, 0755);
-	if (webroot_path(s, token, path, sizeof(path)) != 0)
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "webroot path too long");
-	return acme_file_write_atomic(path, keyauth, strlen(keyauth), 0644,
-	    prob);
-}
-
-static void
-webroot_unpublish(struct solver *s, const char *name, const char *token)
-{
-	char path[4200];
-
-	(void)name;
-	if (solver_token_ok(token) &&
-	    webroot_path(s, token, path, sizeof(path)) == 0)
-		unlink(path);
-}
-
-static void
-webroot_close(struct solver *s)
-{
-	free(s->ctx);
-}
-
-int
-solver_webroot_open(struct solver *s, const char *webroot,
-    struct acme_problem *prob)
-{
-	struct stat st;
-
-	if (stat(webroot, &st) != 0 || !S_ISDIR(st.st_mode))
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "webroot %s is not a directory", webroot);
-	if ((s->ctx = strdup(webroot)) == NULL)
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
-	s->type = "http-01";
-	s->publish = webroot_publish;
-	s->unpublish = webroot_unpublish;
-	s->close = webroot_close;
 	return 0;
 }

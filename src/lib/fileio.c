@@ -150,7 +150,35 @@ acme_file_write_set(const struct acme_file_out *files, size_t n,
 }
 
 int
-acme_file_read(const char *path, size_t max, char **out, size_t *len,
+acme_file_create(const char *path, const void *data, size_t len, mode_t mode,
+    struct acme_problem *prob)
+{
+	char tmp[PATH_MAX];
+	struct acme_file_out f = { path, data, len, mode };
+	int rc;
+
+	if ((rc = write_tmp(path, data, len, mode, tmp, prob)) != 0)
+		return rc;
+	/* link() never replaces: of two runs creating path, one wins. */
+	if (link(tmp, path) != 0) {
+		int err = errno;
+
+		unlink(tmp);
+		if (err == EEXIST) {
+			acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			    "%s exists already", path);
+			return ACME_ERR_LIMIT;
+		}
+		return io_error(prob, "create", path, err);
+	}
+	unlink(tmp);
+	sync_dirs(&f, 1);
+	return 0;
+}
+
+/* acme_file_read() and acme_file_read_nofollow(): open flags differ. */
+static int
+file_read(const char *path, int flags, size_t max, char **out, size_t *len,
     struct acme_problem *prob)
 {
 	struct stat st;
@@ -160,7 +188,7 @@ acme_file_read(const char *path, size_t max, char **out, size_t *len,
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | flags)) == -1)
 		return io_error(prob, "open", path, errno);
 	if (fstat(fd, &st) != 0) {
 		rc = io_error(prob, "stat", path, errno);
@@ -205,4 +233,18 @@ out:
 	free(buf);
 	close(fd);
 	return rc;
+}
+
+int
+acme_file_read(const char *path, size_t max, char **out, size_t *len,
+    struct acme_problem *prob)
+{
+	return file_read(path, 0, max, out, len, prob);
+}
+
+int
+acme_file_read_nofollow(const char *path, size_t max, char **out, size_t *len,
+    struct acme_problem *prob)
+{
+	return file_read(path, O_NOFOLLOW, max, out, len, prob);
 }

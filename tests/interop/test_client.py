@@ -160,7 +160,8 @@ def test_anvil_issues_from_pebble_standalone(pebble, tmp_path):
     names = cert.extensions.get_extension_for_class(
         x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     assert sorted(names) == ["client.example.com", "www.client.example.com"]
-    # A second issue reuses the account and archives the first files.
+    # A second issue reuses the account and publishes version 2 of the
+    # lineage; version 1 stays in the archive (D61).
     r = anvil("issue", "-d", "client.example.com", "-d", "www.client.example.com",
               "--standalone", "--http-port", str(pebble.http01_port),
               "--server", pebble.directory, "--ca-bundle", pebble.ca_bundle,
@@ -168,8 +169,10 @@ def test_anvil_issues_from_pebble_standalone(pebble, tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == "issued" and out["serial"]
-    arch = os.path.join(state, "certs", "client.example.com", "archive")
-    assert len(os.listdir(arch)) == 1
+    arch = os.path.join(state, "archive", "client.example.com")
+    assert sorted(os.listdir(arch)) == ["1", "2"]
+    assert os.readlink(os.path.join(state, "certs", "client.example.com")) == \
+        "../archive/client.example.com/2"
 
 
 def test_anvil_issues_from_anvil_ca_standalone_and_webroot(validating_ca, tmp_path):

@@ -87,9 +87,8 @@ def test_webroot_renew_force_revoke(cut, tmp_path):
     check_files(state, "flow.example.com", root)
     second = serial_of(state, "flow.example.com")
     assert second != first
-    archived = os.listdir(os.path.join(state, "certs", "flow.example.com",
-                                       "archive"))
-    assert len(archived) == 1
+    archived = os.listdir(os.path.join(state, "archive", "flow.example.com"))
+    assert sorted(archived) == ["1", "2"]
     # Revoke the current one; the CA says it is revoked, the old one not.
     r = anvil("revoke", "flow.example.com", "--reason", "keycompromise",
               "--state-dir", state)
@@ -187,7 +186,7 @@ def test_failed_renewal_leaves_the_files_in_use(validating_ca, tmp_path):
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert snapshot(certdir) == before
-    assert not os.path.exists(os.path.join(certdir, "archive"))
+    assert os.listdir(os.path.join(state, "archive", "keep.example.com")) == ["1"]
     # The CA saw the attempt fail: the new authorization is invalid.
     assert ca.db("SELECT count(*) FROM authzs WHERE status = 5") == [(1,)]
     rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)
