@@ -182,13 +182,15 @@ reuse_min_expires(struct srv *srv, const struct profile *p)
 
 /*
  * The limits a new order meets (D51): failed authorizations of each
- * identifier and certificates for the set are looked at, new orders of
- * the account spent last, so an order refused by the others costs none.
- * 0, or ACME_ERR_LIMIT with *retry set (0 on other errors).
+ * identifier and, when set is nonzero, certificates for the set are
+ * looked at, new orders of the account spent last, so an order refused
+ * by the others costs none.  A pre-authorization meets the same limits
+ * but the set's (D57).  0, or ACME_ERR_LIMIT with *retry set (0 on
+ * other errors).
  */
 static int
 order_rate_limits(struct srv *srv, const char *account_id,
-    const struct acme_ident *ids, size_t n, time_t *retry,
+    const struct acme_ident *ids, size_t n, int set, time_t *retry,
     struct acme_problem *prob)
 {
 	const struct rl_set *rl = &srv->cfg->rate_limits;
@@ -218,7 +220,7 @@ order_rate_limits(struct srv *srv, const char *account_id,
 			return rc;
 		}
 	}
-	if (rl_key_ident_set(ids, n, key, sizeof(key)) == 0 &&
+	if (set && rl_key_ident_set(ids, n, key, sizeof(key)) == 0 &&
 	    (rc = rl_apply(srv->store, rl, RL_CERTS_PER_IDENT_SET, key, now,
 		 RL_CHECK, retry, prob)) != 0)
 		return rc;
@@ -238,7 +240,7 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	json_t *payload = NULL, *arr = NULL;
 	size_t n = 0, i, nfresh = 0, nvalid = 0;
 	time_t retry = 0;
-	int rc;
+	int rc, exempt = 0;
 
 	memset(&o, 0, sizeof(o));
 	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
@@ -249,11 +251,12 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	    get_time(payload, "notBefore", &o.not_before, &prob) != 0 ||
 	    get_time(payload, "notAfter", &o.not_after, &prob) != 0 ||
 	    check_validity(srv, p, o.not_before, o.not_after, &prob) != 0 ||
-	    renewal_check_replaces(srv, req, payload, ids, n, &o, &prob) != 0)
+	    renewal_check_replaces(srv, req, payload, ids, n, &o, &exempt,
+		&prob) != 0)
 		goto fail;
-	/* ARI renewals are exempt (S-ARI-16). */
-	if (o.replaces[0] == '\0' &&
-	    order_rate_limits(srv, req->acct->id, ids, n, &retry, &prob) != 0) {
+	/* ARI renewals of the same names are exempt (S-ARI-16, D57). */
+	if (!exempt && order_rate_limits(srv, req->acct->id, ids, n, 1, &retry,
+			   &prob) != 0) {
 		if (retry > 0)
 			reply_headerf(resp, "Retry-After", "%lld",
 			    (long long)retry);
@@ -345,6 +348,7 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 	json_t *payload = NULL, *id = NULL, *arr = NULL;
 	char url[URL_MAX];
 	size_t n = 0;
+	time_t retry = 0;
 
 	memset(&z, 0, sizeof(z));
 	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
@@ -363,6 +367,14 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 	if (strncmp(ids[0].value, "*.", 2) == 0) {
 		acme_problem_set_status(&prob, ACME_PROB_REJECTED_IDENTIFIER,
 		    403, "wildcards cannot be pre-authorized; order them");
+		goto fail;
+	}
+	/* The limits of an order for the identifier (D57). */
+	if (order_rate_limits(srv, req->acct->id, ids, 1, 0, &retry, &prob) !=
+	    0) {
+		if (retry > 0)
+			reply_headerf(resp, "Retry-After", "%lld",
+			    (long long)retry);
 		goto fail;
 	}
 	/* No order, so no profile: the CA-wide pending lifetime. */
@@ -433,8 +445,15 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	struct store_cert cert;
 	json_t *ev, *names;
 	size_t i;
-	int rc;
+	int rc, counted;
 
+	/* The issuance counts for its set unless exempt (D51, D57). */
+	counted = srv->cfg->rate_limits.l[RL_CERTS_PER_IDENT_SET].count > 0;
+	if (counted && (rc = renewal_exempt(srv, o, prob)) != 0) {
+		if (rc < 0)
+			return rc;
+		counted = 0;
+	}
 	rc = issuer_issue(srv->issuer, p, csr->key, csr->spki, o->idents,
 	    o->nident, nb, na, &out, prob);
 	if (rc != 0)
@@ -474,8 +493,7 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	if (rc == 0)
 		rc = audit_record(srv->audit, "issuance", ev, prob);
 	/* The issuance counts for its identifier set (D51), as part of it. */
-	if (rc == 0 && o->replaces[0] == '\0' &&
-	    srv->cfg->rate_limits.l[RL_CERTS_PER_IDENT_SET].count > 0) {
+	if (rc == 0 && counted) {
 		char key[80];
 		time_t retry;
 

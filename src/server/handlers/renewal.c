@@ -132,6 +132,68 @@ share_ident(const struct acme_ident *a, size_t na, const struct acme_ident *b,
 	return 0;
 }
 
+/* Nonzero when the two sorted identifier lists are the same. */
+static int
+same_idents(const struct acme_ident *a, size_t na, const struct acme_ident *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (!acme_ident_equal(&a[i], &b[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Whether self (NULL: an order not yet stored) is the first order to
+ * replace certificate id (D57).  1, 0, or a negative error.
+ */
+static int
+first_replacing(struct srv *srv, const char *id, const char *self,
+    struct acme_problem *prob)
+{
+	char first[STORE_ID_SIZE];
+	int rc =
+	    srv->store->ops->order_first_replacing(srv->store, id, first, prob);
+
+	if (rc == ACME_ERR_NOTFOUND) {
+		acme_problem_release(prob);
+		return self == NULL;
+	}
+	if (rc != 0)
+		return rc;
+	return self != NULL && strcmp(first, self) == 0;
+}
+
+int
+renewal_exempt(struct srv *srv, const struct store_order *o,
+    struct acme_problem *prob)
+{
+	struct store_cert c;
+	struct store_order prev;
+	int rc, same;
+
+	if (o->replaces[0] == '\0')
+		return 0;
+	rc = cert_by_ari_id(srv, o->replaces, &c, prob);
+	if (rc == ACME_ERR_NOTFOUND) {
+		acme_problem_release(prob);
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	rc = srv->store->ops->order_get(srv->store, c.order_id, &prev, prob);
+	store_cert_release(&c);
+	if (rc != 0)
+		return rc;
+	same = same_idents(prev.idents, prev.nident, o->idents, o->nident);
+	store_order_release(&prev);
+	return same ? first_replacing(srv, o->replaces, o->id, prob) : 0;
+}
+
 /* Whether an order other than an invalid one already replaces id. */
 static int
 replaced(struct srv *srv, const char *id, struct acme_problem *prob)
@@ -159,7 +221,7 @@ replaced(struct srv *srv, const char *id, struct acme_problem *prob)
 int
 renewal_check_replaces(struct srv *srv, const struct req *req,
     const json_t *payload, const struct acme_ident *ids, size_t n,
-    struct store_order *o, struct acme_problem *prob)
+    struct store_order *o, int *exempt, struct acme_problem *prob)
 {
 	const char *id = NULL;
 	struct store_cert c;
@@ -167,6 +229,7 @@ renewal_check_replaces(struct srv *srv, const struct req *req,
 	int rc = acme_json_get_string(payload, "replaces", ACME_JSON_OPTIONAL,
 	    &id, prob);
 
+	*exempt = 0;
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	if (strlen(id) >= sizeof(o->replaces))
@@ -192,9 +255,14 @@ renewal_check_replaces(struct srv *srv, const struct req *req,
 		store_order_release(&prev);
 		goto out;
 	}
+	*exempt = same_idents(prev.idents, prev.nident, ids, n);
 	store_order_release(&prev);
 	if ((rc = replaced(srv, id, prob)) != 0)
 		goto out;
+	if (*exempt && (rc = first_replacing(srv, id, NULL, prob)) < 0)
+		goto out;
+	*exempt = *exempt && rc == 1;
+	rc = 0;
 	snprintf(o->replaces, sizeof(o->replaces), "%s", id);
 out:
 	store_cert_release(&c);

@@ -6,8 +6,9 @@
  * gradually (one token per window / count), and off unless configured
  * ("rate_limits" in anvil-ca.json).  A request over one gets rateLimited
  * (429) with Retry-After: when the same request would be allowed.
- * Orders that replace a certificate (RFC 9773 "replaces") are exempt
- * from all of them, as at Let's Encrypt (S-ARI-16).
+ * An order that replaces a certificate (RFC 9773 "replaces") with
+ * exactly its identifiers, the first to replace it, is exempt from all
+ * of them, as at Let's Encrypt (S-ARI-16, D57).
  */
 #ifndef ANVIL_RATELIMIT_H
 #define ANVIL_RATELIMIT_H

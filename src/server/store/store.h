@@ -326,6 +326,13 @@ struct store_ops {
 	 */
 	int (*order_replacing)(struct store *s, const char *cert_id,
 	    char out[STORE_ID_SIZE], struct acme_problem *prob);
+	/*
+	 * The id of the first order ever stored whose replaces is cert_id,
+	 * whatever its status (D57: only it may be exempt from the rate
+	 * limits); ACME_ERR_NOTFOUND when there is none.
+	 */
+	int (*order_first_replacing)(struct store *s, const char *cert_id,
+	    char out[STORE_ID_SIZE], struct acme_problem *prob);
 
 	/*
 	 * CRLs (D50).  revocations counts every revocation ever made (a

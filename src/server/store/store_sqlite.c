@@ -163,6 +163,11 @@ static const char *const migrations[] = {
 	" tat INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX ratelimits_by_tat ON ratelimits (tat);"
 	"PRAGMA user_version = 7;",
+	/* 8: every order replacing a certificate, invalid ones too, so
+	 * that the first of them can be found (D57). */
+	"CREATE INDEX orders_replaced ON orders (replaces)"
+	" WHERE replaces != '';"
+	"PRAGMA user_version = 8;",
 };
 
 enum stmt {
@@ -204,6 +209,7 @@ enum stmt {
 	S_CERT_WINDOW,
 	S_CERT_WINDOW_ALL,
 	S_ORDER_REPLACING,
+	S_ORDER_FIRST_REPLACING,
 	S_REVOCATIONS,
 	S_CERT_REVOKED,
 	S_CRL_LATEST,
@@ -334,6 +340,9 @@ static const char *const sql[S__COUNT] = {
 	[S_ORDER_REPLACING] = "SELECT id FROM orders WHERE replaces = ?"
 			      " AND replaces != '' AND status != 5"
 			      " LIMIT 1",
+	[S_ORDER_FIRST_REPLACING] = "SELECT id FROM orders"
+				    " WHERE replaces != '' AND replaces = ?"
+				    " ORDER BY seq LIMIT 1",
 	/* Both spell out certs_revoked's own term (see above). */
 	[S_REVOCATIONS] = "SELECT count(*) FROM certs WHERE revoked_at != 0",
 	[S_CERT_REVOKED] = "SELECT serial, revoked_at, reason FROM certs"
@@ -1605,11 +1614,12 @@ cert_set_window(struct store *st, const char *serial, time_t start, time_t end,
 	return rc;
 }
 
+/* The order id statement s finds for cert_id (S_ORDER_*REPLACING). */
 static int
-order_replacing(struct store *st, const char *cert_id, char out[STORE_ID_SIZE],
-    struct acme_problem *prob)
+replacing_id(struct store *st, enum stmt s, const char *cert_id,
+    char out[STORE_ID_SIZE], struct acme_problem *prob)
 {
-	sqlite3_stmt *q = prep(st, S_ORDER_REPLACING, prob, "s", cert_id);
+	sqlite3_stmt *q = prep(st, s, prob, "s", cert_id);
 	int rc = one_row(q, prob);
 
 	if (rc != 0)
@@ -1617,6 +1627,20 @@ order_replacing(struct store *st, const char *cert_id, char out[STORE_ID_SIZE],
 	col_copy(q, 0, out, STORE_ID_SIZE);
 	sqlite3_reset(q);
 	return 0;
+}
+
+static int
+order_replacing(struct store *st, const char *cert_id, char out[STORE_ID_SIZE],
+    struct acme_problem *prob)
+{
+	return replacing_id(st, S_ORDER_REPLACING, cert_id, out, prob);
+}
+
+static int
+order_first_replacing(struct store *st, const char *cert_id,
+    char out[STORE_ID_SIZE], struct acme_problem *prob)
+{
+	return replacing_id(st, S_ORDER_FIRST_REPLACING, cert_id, out, prob);
 }
 
 /* --- CRLs (D50) --- */
@@ -2145,6 +2169,10 @@ LOCKED(order_replacing,
     (struct store * st, const char *cert_id, char out[STORE_ID_SIZE],
 	struct acme_problem *prob),
     (st, cert_id, out, prob))
+LOCKED(order_first_replacing,
+    (struct store * st, const char *cert_id, char out[STORE_ID_SIZE],
+	struct acme_problem *prob),
+    (st, cert_id, out, prob))
 LOCKED(cert_revoke,
     (struct store * st, const char *id, time_t when, int reason,
 	struct acme_problem *prob),
@@ -2243,6 +2271,7 @@ static const struct store_ops sqlite_ops = {
 	.cert_by_serial = locked_cert_by_serial,
 	.cert_set_window = locked_cert_set_window,
 	.order_replacing = locked_order_replacing,
+	.order_first_replacing = locked_order_first_replacing,
 	.cert_revoke = locked_cert_revoke,
 	.revocations = locked_revocations,
 	.cert_revoked = locked_cert_revoked,

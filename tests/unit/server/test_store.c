@@ -1209,6 +1209,47 @@ store__one_live_replacement(void **state)
 	free_order(&o2, z2);
 }
 
+/* Stores an order of acct1 replacing cid; returns the first one's rc. */
+static int
+insert_replacing(struct fx *f, struct store_order *o, struct store_authz z[2],
+    const char *cid, char id[STORE_ID_SIZE])
+{
+	make_order(o, z, "acct1");
+	snprintf(o->replaces, sizeof(o->replaces), "%s", cid);
+	assert_int_equal(f->s->ops->order_insert(f->s, o, z, 2, NULL), 0);
+	return f->s->ops->order_first_replacing(f->s, cid, id, NULL);
+}
+
+/* D57: the first order ever to replace a certificate, invalid or not. */
+static void
+store__first_replacing_order_whatever_its_status(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o, o2;
+	struct store_authz z[2], z2[2];
+	char id[STORE_ID_SIZE];
+
+	assert_int_equal(f->s->ops->order_first_replacing(f->s, "certB.AQ", id,
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(insert_replacing(f, &o, z, "certB.AQ", id), 0);
+	assert_string_equal(id, o.id);
+	/* Invalid, it is still the first; a later one is not. */
+	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_PENDING,
+			     ST_INVALID, NULL, NULL, NULL),
+	    0);
+	assert_int_equal(insert_replacing(f, &o2, z2, "certB.AQ", id), 0);
+	assert_string_equal(id, o.id);
+	/* Orders that replace nothing, or another certificate, are not it. */
+	assert_int_equal(f->s->ops->order_first_replacing(f->s, "", id, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->order_first_replacing(f->s, "certC.AQ", id,
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+	free_order(&o, z);
+	free_order(&o2, z2);
+}
+
 /* The id of the certificate with serial. */
 static void
 cert_id(struct fx *f, const char *serial, char id[STORE_ID_SIZE])
@@ -1389,6 +1430,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__begin_commit_rollback,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__first_replacing_order_whatever_its_status, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(store__one_live_replacement,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__crl_entries_and_numbers,

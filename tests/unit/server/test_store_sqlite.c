@@ -310,6 +310,7 @@ store_sqlite__statements_use_indexes(void **state)
 		{ "UPDATE orders SET status = 3", "USING INDEX orders_open" },
 		{ "FROM authzs WHERE account_id", "USING INDEX authzs_valid" },
 		{ "WHERE replaces = ?", "USING INDEX orders_replacing" },
+		{ "AND replaces = ?", "USING INDEX orders_replaced" },
 		/* D50: the revoked certificates alone, not all of them. */
 		{ "SELECT count(*) FROM certs", "INDEX certs_revoked" },
 		{ "revoked_at != 0 AND not_after", "INDEX certs_revoked" },
