@@ -229,11 +229,11 @@ def drive(ca, names, kinds):
 
 @pytest.fixture(scope="module")
 def refusals(bed):
-    """Every trap name through http-01, all at once; then the traps have
-    recorded whatever the CA connected to."""
+    """Every trap name through http-01 and tls-alpn-01, all at once; then
+    the traps have recorded whatever the CA connected to."""
     bed.add_names({trap_name(t[0]): (t[1],) for t in TRAPS})
     got = in_netns("nb-cli", drive, bed.ca,
-                   [trap_name(t[0]) for t in TRAPS], ("http-01",))
+                   [trap_name(t[0]) for t in TRAPS], ("http-01", "tls-alpn-01"))
     bed.settle()
     return got
 
@@ -259,3 +259,10 @@ def refused(bed, refusals, kind, port, tid, addr, what):
 def test_S_HTTP_6_http01_special_address_refused_before_connecting(
         bed, refusals, tid, addr, what, land):
     refused(bed, refusals, "http-01", 80, tid, addr, what)
+
+
+@pytest.mark.parametrize("tid,addr,what,land", TRAPS,
+                         ids=[t[0] for t in TRAPS])
+def test_S_HTTP_6_tls_alpn01_special_address_refused_before_connecting(
+        bed, refusals, tid, addr, what, land):
+    refused(bed, refusals, "tls-alpn-01", 443, tid, addr, what)

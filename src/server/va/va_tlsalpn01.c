@@ -248,6 +248,18 @@ out:
 	return rc;
 }
 
+/* Whether any of the addresses is one the validator may connect to. */
+static int
+any_public(const struct va_addrs *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (!va_addr_private(a->addr[i]))
+			return 1;
+	return 0;
+}
+
 int
 va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
     long long deadline, const char *value, const char *keyauth,
@@ -266,6 +278,12 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 	if ((rc = va_lookup(res, deadline, value, &a, prob)) != 0)
 		return rc;
 	rc = ACME_ERR_VERIFY;
+	/* Refused, not unreachable: the problem says so, as http-01's. */
+	if (!cfg->allow_private_addresses && !any_public(&a)) {
+		acme_problem_set(prob, ACME_PROB_CONNECTION,
+		    "%.200s has no public address to validate", value);
+		goto out;
+	}
 	for (i = 0; i < a.n && fd < 0 && fd != -2; i++)
 		if (cfg->allow_private_addresses || !va_addr_private(a.addr[i]))
 			fd = connect_to(a.addr[i], cfg->tls_alpn01_port,
