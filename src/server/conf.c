@@ -89,6 +89,8 @@ static const struct key keys[] = {
 	{ "rate_limits", K_RATELIMITS, offsetof(struct conf, rate_limits), 0, 0,
 	    0 },
 	I("http_threads", http_threads, 1, 256),
+	I("per_ip_connections", per_ip_connections, 1, 4096),
+	I("header_timeout", header_timeout, 1, 30),
 	I("validation_workers", validation_workers, 1, 256),
 	I("validation_timeout", validation_timeout, 1, 120),
 	I("validation_per_account", validation_per_account, 1, 256),
@@ -138,6 +140,8 @@ conf_defaults(struct conf *c, const char *dir)
 	c->ari_retry_after = 6 * 3600;
 	profile_defaults(&c->profiles);
 	c->http_threads = 4;
+	c->per_ip_connections = 128;
+	c->header_timeout = 10;
 	c->validation_workers = 4;
 	c->validation_timeout = 10;
 	c->validation_per_account = 2;

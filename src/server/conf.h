@@ -67,6 +67,8 @@ struct conf {
 	struct profile_set profiles;
 
 	int http_threads;           /* HTTP worker threads */
+	int per_ip_connections;     /* connections one address may hold */
+	int header_timeout;         /* seconds for handshake + headers */
 	int validation_workers;     /* validation threads */
 	int validation_timeout;     /* seconds for a whole validation (D53) */
 	int validation_per_account; /* validations of one account at once */

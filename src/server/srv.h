@@ -23,6 +23,7 @@ struct va;
 struct audit;
 struct keycache;
 struct crl;
+struct deadline_set;
 
 struct srv {
 	struct conf *cfg; /* borrowed from main */
@@ -34,9 +35,10 @@ struct srv {
 	struct keycache *keys; /* imported account keys */
 	struct crl *crl;       /* the CRL served (D50) */
 	struct MHD_Daemon *mhd;
-	struct MHD_Daemon *crl_mhd; /* crl_http_listen, or NULL */
-	int inflight;               /* requests being served (atomic) */
-	time_t (*now)(void);        /* clock; tests may replace it */
+	struct MHD_Daemon *crl_mhd;     /* crl_http_listen, or NULL */
+	struct deadline_set *deadlines; /* of both listeners (D55) */
+	int inflight;                   /* requests being served (atomic) */
+	time_t (*now)(void);            /* clock; tests may replace it */
 };
 
 /*

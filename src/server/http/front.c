@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include <anvil/fileio.h>
 #include <anvil/log.h>
 
+#include "deadline.h"
 #include "front.h"
 #include "reply.h"
 #include "router.h"
@@ -31,6 +33,10 @@
 #include "internal.h"
 
 #define HOST_MAX 255
+
+#define CONN_LIMIT     4096 /* connections of the ACME listener */
+#define CRL_CONN_LIMIT 256  /* connections of the CRL listener */
+#define CONN_TIMEOUT   30   /* seconds idle before a connection closes */
 
 struct reqctx {
 	struct acme_buf body;
@@ -62,17 +68,56 @@ log_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	return rc;
 }
 
+/*
+ * D55: a connection has header_timeout seconds from its accept for the
+ * TLS handshake and its first request's headers, however busy the peer
+ * keeps it, and CONN_TIMEOUT from the end of a request for the next
+ * one's.  The entry lives in the connection's socket context.
+ */
+static void
+conn_notify(void *cls, struct MHD_Connection *con, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct srv *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(con,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context =
+		    ci == NULL ? NULL :
+				 deadline_add(srv->deadlines, ci->connect_fd,
+				     srv->cfg->header_timeout);
+		return;
+	}
+	/* Closed: libmicrohttpd closes the descriptor after this. */
+	deadline_remove(srv->deadlines, *socket_context);
+	*socket_context = NULL;
+}
+
+/* The deadline entry of con, or NULL. */
+static struct deadline_entry *
+conn_deadline(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 static void
 completed(void *cls, struct MHD_Connection *con, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct srv *srv = cls;
 	struct reqctx *rc = *con_cls;
 	struct timespec end;
 	double ms;
 	char q[600];
 
-	(void)cls;
-	(void)con;
+	/* Waiting for the next request on this connection (D55). */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		deadline_arm(srv->deadlines, conn_deadline(con), CONN_TIMEOUT);
 	if (rc == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -191,6 +236,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	if (!rc->started) {
 		/* MHD's first call carries headers only; the body follows. */
 		rc->started = 1;
+		deadline_disarm(srv->deadlines, conn_deadline(con));
 		rc->inflight = &srv->inflight;
 		__atomic_add_fetch(rc->inflight, 1, __ATOMIC_SEQ_CST);
 		snprintf(rc->method, sizeof(rc->method), "%s", method);
@@ -283,6 +329,7 @@ crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		return MHD_NO;
 	if (!rc->started) {
 		rc->started = 1;
+		deadline_disarm(srv->deadlines, conn_deadline(con));
 		snprintf(rc->method, sizeof(rc->method), "%s", method);
 		return MHD_YES;
 	}
@@ -356,6 +403,55 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return ACME_ERR_INVAL;
 }
 
+/*
+ * The deadline set both listeners share (D55), made by the first to
+ * start and freed when the last has stopped.
+ */
+static int
+deadlines_up(struct srv *srv, struct acme_problem *prob)
+{
+	if (srv->deadlines == NULL &&
+	    (srv->deadlines = deadline_set_new()) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot start the connection deadline thread");
+	return 0;
+}
+
+static void
+deadlines_down(struct srv *srv)
+{
+	if (srv->mhd != NULL || srv->crl_mhd != NULL)
+		return;
+	deadline_set_free(srv->deadlines);
+	srv->deadlines = NULL;
+}
+
+/*
+ * A descriptor per connection: the soft limit a service often starts
+ * with (1024 under systemd) is below CONN_LIMIT, and at the limit
+ * accept() fails for every client.  Raised to the hard limit; a hard
+ * limit below what the listeners need is logged.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = CONN_LIMIT + CRL_CONN_LIMIT + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return;
+	}
+	if (rl.rlim_cur < want)
+		acme_log(ACME_LOG_WARN, "descriptor limit",
+		    "limit=%llu want=%llu detail=\"raise the hard "
+		    "RLIMIT_NOFILE (LimitNOFILE=)\"",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 int
 front_start(struct srv *srv, struct acme_problem *prob)
 {
@@ -369,6 +465,9 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	if (parse_listen(srv->cfg->listen, &ss, &sslen) != 0)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "listen address \"%s\" is not ADDR:PORT", srv->cfg->listen);
+	raise_fd_limit();
+	if ((rc = deadlines_up(srv, prob)) != 0)
+		return rc;
 	if ((rc = acme_file_read(srv->cfg->tls_cert, 1 << 20, &cert, &len,
 		 prob)) != 0 ||
 	    (rc = acme_file_read(srv->cfg->tls_key, 1 << 20, &key, &len,
@@ -393,11 +492,14 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	    MHD_OPTION_HTTPS_PRIORITIES,
 	    "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg->http_threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)srv->cfg->per_ip_connections,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot listen on %s: %s", srv->cfg->listen,
@@ -433,6 +535,7 @@ front_stop(struct srv *srv, int grace_ms)
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
 	srv->mhd = NULL;
+	deadlines_down(srv);
 }
 
 int
@@ -448,6 +551,8 @@ front_crl_start(struct srv *srv, struct acme_problem *prob)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "crl_http_listen address \"%s\" is not ADDR:PORT",
 		    srv->cfg->crl_http_listen);
+	if (deadlines_up(srv, prob) != 0)
+		return ACME_ERR_NOMEM;
 	/* One thread: relying parties fetch a CRL a few times a day. */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 		MHD_USE_ERROR_LOG;
@@ -455,11 +560,16 @@ front_crl_start(struct srv *srv, struct acme_problem *prob)
 		flags |= MHD_USE_IPv6;
 	srv->crl_mhd = MHD_start_daemon(flags, 0, NULL, NULL, crl_access_cb,
 	    srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CRL_CONN_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)(srv->cfg->per_ip_connections < CRL_CONN_LIMIT / 4 ?
+			   srv->cfg->per_ip_connections :
+			   CRL_CONN_LIMIT / 4),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
 	if (srv->crl_mhd == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot listen on %s: %s", srv->cfg->crl_http_listen,
@@ -474,4 +584,5 @@ front_crl_stop(struct srv *srv)
 		return;
 	MHD_stop_daemon(srv->crl_mhd);
 	srv->crl_mhd = NULL;
+	deadlines_down(srv);
 }
