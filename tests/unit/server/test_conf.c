@@ -37,6 +37,7 @@ conf__defaults(void **state)
 	assert_string_equal(c.root_cert, "/srv/ca/ca/root.pem");
 	assert_string_equal(c.database, "sqlite:/srv/ca/anvil-ca.db");
 	assert_string_equal(c.resolver, "");
+	assert_int_equal(c.validation_per_account, 2); /* D53 */
 }
 
 static void
@@ -70,6 +71,7 @@ conf__rejects_unknown_keys_types_and_bounds(void **state)
 		"{\"http01_port\":\"80\"}",
 		"{\"http01_port\":0}",
 		"{\"http01_port\":70000}",
+		"{\"validation_per_account\":0}",
 		"{\"allow_private_addresses\":1}",
 		"{\"listen\":5}",
 		"[]",
