@@ -70,12 +70,13 @@ def test_S_IP_8_lab_mode_accepts_reserved_ip_identifiers(anvil_ca):
     assert r.status_code == 201, r.text
 
 
-class FakeProxy:
-    """A listener that records every connection made to it (and answers
-    502): the validator must make none."""
+class Recorder:
+    """A listener on 127.0.0.1 that records every connection made to it
+    (and answers 502): as a proxy or a trap, the validator must make
+    none."""
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port=None):
+        self.port = port or free_port()
         self.seen = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -111,7 +112,7 @@ class FakeProxy:
 @pytest.mark.parametrize("var", ["http_proxy", "ALL_PROXY"])
 def test_validation_never_uses_a_proxy_from_the_environment(
         tmp_path, challtestsrv, var):
-    proxy = FakeProxy()
+    proxy = Recorder()
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     url = f"http://127.0.0.1:{proxy.port}"
     env[var] = url
@@ -190,3 +191,54 @@ def test_S_ALPN_a_san_of_another_type_is_one_too_many(validating_ca,
     assert az["status"] == "invalid", az
     az = alpn_authz(validating_ca, tmp_path, name, [name])
     assert az["status"] == "valid", az
+
+
+# Names and the reserved addresses challtestsrv answers for them; a
+# mapped address reaches the listeners on 127.0.0.1.
+TRAPS = {
+    "lo.example.com": ([], []),  # challtestsrv's default A 127.0.0.1
+    "mapped.example.com": (["10.0.0.1"], ["::ffff:127.0.0.1"]),
+    "nat64.example.com": (["169.254.169.254"], ["64:ff9b::7f00:1"]),
+    "sixtofour.example.com": (["100.64.0.1"], ["2002:7f00:1::1"]),
+}
+
+
+@pytest.mark.parametrize("kind", ["http-01", "tls-alpn-01"])
+def test_S_IP_8_names_on_reserved_addresses_refused_before_connecting(
+        ca_factory, challtestsrv, kind):
+    """Production mode on loopback: names that resolve only to reserved
+    addresses fail with a connection problem naming the block, and no
+    connection reaches the responders."""
+    http01, alpn = free_port(), free_port()
+    ca = ca_factory(config={
+        "allow_private_addresses": False, "caa_identities": "anvil.test",
+        "resolver": f"127.0.0.1:{challtestsrv.dns_port}",
+        "http01_port": http01, "tls_alpn01_port": alpn})
+    for name, (a, aaaa) in TRAPS.items():
+        if a:
+            challtestsrv.post("/add-a", {"host": name + ".", "addresses": a})
+        if aaaa:
+            challtestsrv.post("/add-aaaa", {"host": name + ".",
+                                            "addresses": aaaa})
+    traps = [Recorder(http01), Recorder(alpn)]
+    try:
+        acct = Account(Client(ca))
+        started = []
+        for name in TRAPS:
+            order = acct.new_order([name]).json()
+            url = order["authorizations"][0]
+            ch = [c for c in acct.get(url).json()["challenges"]
+                  if c["type"] == kind][0]
+            acct.post(ch["url"], {})
+            started.append((name, url, ch["url"]))
+        for name, url, ch_url in started:
+            acct.wait(url)
+            ch = acct.get(ch_url).json()
+            assert ch["status"] == "invalid", ch
+            err = ch["error"]
+            assert err["type"] == "urn:ietf:params:acme:error:connection"
+            assert f"{name} has no public address" in err["detail"], err
+    finally:
+        for t in traps:
+            t.close()
+    assert [t.seen for t in traps] == [[], []]

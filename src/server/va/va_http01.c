@@ -55,7 +55,9 @@ resolve(const struct conf *cfg, struct va_resolver *res, long long deadline,
 			return 0;
 		}
 	return acme_problem_set(prob, ACME_PROB_CONNECTION,
-	    "%.200s has no public address to validate", host);
+	    "%.200s has no public address to validate: %s is %s", host,
+	    a.n > 0 ? a.addr[0] : "-",
+	    a.n > 0 ? va_addr_reserved_text(a.addr[0]) : "missing");
 }
 
 static size_t

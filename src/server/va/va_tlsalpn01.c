@@ -272,7 +272,7 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 	const unsigned char *sel = NULL;
 	unsigned int sellen = 0;
 	char sni[128];
-	size_t i;
+	size_t i, refused = 0;
 	int fd = -1, rc, hs;
 
 	if ((rc = va_lookup(res, deadline, value, &a, prob)) != 0)
@@ -288,6 +288,15 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 		if (cfg->allow_private_addresses || !va_addr_private(a.addr[i]))
 			fd = connect_to(a.addr[i], cfg->tls_alpn01_port,
 			    deadline);
+		else
+			refused++;
+	if (refused == a.n) {
+		acme_problem_set(prob, ACME_PROB_CONNECTION,
+		    "%.200s has no public address to validate: %s is %s", value,
+		    a.n > 0 ? a.addr[0] : "-",
+		    a.n > 0 ? va_addr_reserved_text(a.addr[0]) : "missing");
+		goto out;
+	}
 	if (fd < 0) {
 		acme_problem_set(prob, ACME_PROB_CONNECTION,
 		    "cannot connect to %.200s port %d%s", value,
