@@ -401,8 +401,11 @@ profile_window(const struct profile *p, time_t now, time_t req_nb,
 		    "notBefore must be from %d seconds before now to %d "
 		    "seconds after",
 		    PROFILE_BACKDATE_MAX, PROFILE_AHEAD_MAX);
-	if (a - b > p->validity)
-		a = b + p->validity;
+	if (a - b > p->validity) /* requested: S-ORD-2, never cut */
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the requested validity exceeds the %d seconds of "
+		    "profile %s",
+		    p->validity, p->name);
 	if (a > issuer_na) {
 		if (req_na != 0)
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,

@@ -129,10 +129,11 @@ int profile_check_identifiers(const struct profile *p,
  * asked for req_nb and req_na (0: not asked), issued by a certificate
  * that ends at issuer_na.  notBefore is the requested one (refused when
  * outside the bounds above) or now - PROFILE_BACKDATE; notAfter is the
- * requested one or notBefore + p->validity, cut to p->validity after
- * notBefore (the profile may have been shortened since the order was
- * placed).  A notAfter after issuer_na is refused when requested, cut to
- * it otherwise.  The window must end after now and after notBefore.
+ * requested one (refused when more than p->validity after notBefore:
+ * the profile may have been shortened since the order was placed) or
+ * notBefore + p->validity.  A notAfter after issuer_na is refused when
+ * requested, cut to it otherwise.  The window must end after now and
+ * after notBefore (S-ORD-2: a requested window is never changed).
  * Returns 0 with *nb and *na set; ACME_ERR_INVAL (malformed) when the
  * order's request cannot be honoured; ACME_ERR_UNSUPPORTED
  * (serverInternal) when the issuer has expired.
