@@ -50,9 +50,18 @@ int acme_csr_identifiers(X509_REQ *req, struct acme_ident **ids, size_t *n,
     struct acme_problem *prob);
 
 /*
- * A CSR as the CA reads it from finalize: its public key, its
- * SubjectPublicKeyInfo as sent (copied into the certificate unchanged)
- * and its identifiers as by acme_csr_identifiers().
+ * key's SubjectPublicKeyInfo in its one DER form (D58), made from the
+ * key's numbers: EC with the namedCurve OID and the uncompressed point,
+ * RSA (rsaEncryption, NULL parameters) with minimal INTEGERs, Ed25519
+ * without parameters.  Returns a new object, or NULL for other keys, an
+ * EC key without a named curve, or no memory.
+ */
+X509_PUBKEY *acme_csr_spki(EVP_PKEY *key);
+
+/*
+ * A CSR as the CA reads it from finalize: its public key, that key's
+ * SubjectPublicKeyInfo as acme_csr_spki() makes it (what the certificate
+ * gets, D58) and its identifiers as by acme_csr_identifiers().
  */
 struct acme_csr {
 	EVP_PKEY *key;
@@ -64,7 +73,8 @@ struct acme_csr {
 /*
  * Reads and checks the base64url finalize value as acme_csr_parse_b64url()
  * and acme_csr_identifiers() do together, and accepts and refuses the
- * same requests.  The common shapes (EC P-256/384/521, RSA and Ed25519
+ * same requests, except that the request's SubjectPublicKeyInfo must be
+ * byte for byte the one acme_csr_spki() makes of its key (D58).  The common shapes (EC P-256/384/521, RSA and Ed25519
  * keys with ECDSA, PKCS#1 v1.5 or Ed25519 signatures, DER) are read
  * without OpenSSL 3.0's key decoders, which cost more than the rest of
  * finalize; any other request goes through OpenSSL's parser (D32).

@@ -12,6 +12,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -26,47 +27,185 @@
 #include "internal.h"
 
 /*
- * Sets req's SubjectPublicKeyInfo from an EC or Ed25519 key's public
- * bytes.  X509_REQ_set_pubkey() encodes the key with OpenSSL 3.0's
- * encoder and decodes the result again, which cost more than signing
- * the request; other key types still go that way.  Returns 1 or 0.
+ * A DER header (tag and definite length len) at p, or only its size when
+ * p is NULL.  Returns the bytes it takes.
+ */
+static size_t
+der_put_hdr(unsigned char *p, unsigned char tag, size_t len)
+{
+	size_t k = 0, i, v;
+
+	if (len < 0x80) {
+		if (p != NULL) {
+			p[0] = tag;
+			p[1] = (unsigned char)len;
+		}
+		return 2;
+	}
+	for (v = len; v != 0; v >>= 8)
+		k++;
+	if (p != NULL) {
+		p[0] = tag;
+		p[1] = (unsigned char)(0x80 | k);
+		for (i = 0; i < k; i++)
+			p[2 + i] = (unsigned char)(len >> (8 * (k - 1 - i)));
+	}
+	return 2 + k;
+}
+
+/* Content bytes of b as a DER INTEGER (b >= 0): a 0 before a high bit. */
+static size_t
+der_int_len(const BIGNUM *b)
+{
+	return (size_t)BN_num_bytes(b) + (BN_num_bits(b) % 8 == 0 ? 1 : 0);
+}
+
+/* Writes b as a DER INTEGER at p; returns the bytes written. */
+static size_t
+der_put_int(unsigned char *p, const BIGNUM *b)
+{
+	size_t clen = der_int_len(b), h = der_put_hdr(p, 0x02, clen);
+	size_t nb = (size_t)BN_num_bytes(b);
+
+	memset(p + h, 0, clen - nb);
+	BN_bn2binpad(b, p + h + clen - nb, (int)nb);
+	return h + clen;
+}
+
+/*
+ * The RSAPublicKey SEQUENCE { n, e } of an RSA key in DER; *len its
+ * size.  Returns OPENSSL_malloc'ed memory or NULL.
+ */
+static unsigned char *
+rsa_pub_der(EVP_PKEY *key, size_t *len)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	unsigned char *der = NULL;
+	size_t body, off;
+
+	if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e))
+		goto out;
+	body = der_put_hdr(NULL, 0x02, der_int_len(n)) + der_int_len(n) +
+	       der_put_hdr(NULL, 0x02, der_int_len(e)) + der_int_len(e);
+	*len = der_put_hdr(NULL, 0x30, body) + body;
+	if ((der = OPENSSL_malloc(*len)) == NULL)
+		goto out;
+	off = der_put_hdr(der, 0x30, body);
+	off += der_put_int(der + off, n);
+	der_put_int(der + off, e);
+out:
+	BN_free(n);
+	BN_free(e);
+	return der;
+}
+
+/*
+ * The uncompressed point 04||x||y of an EC key on a named curve and that
+ * curve's nid.  Returns OPENSSL_malloc'ed memory or NULL.
+ */
+static unsigned char *
+ec_point_der(EVP_PKEY *key, int *curve, size_t *len)
+{
+	BIGNUM *x = NULL, *y = NULL;
+	unsigned char *pt = NULL;
+	char group[64];
+	size_t flen = (size_t)(EVP_PKEY_get_bits(key) + 7) / 8;
+
+	if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
+		group, sizeof(group), NULL) ||
+	    ((*curve = OBJ_sn2nid(group)) == NID_undef &&
+		(*curve = EC_curve_nist2nid(group)) == NID_undef) ||
+	    flen == 0 ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) ||
+	    (pt = OPENSSL_malloc(1 + 2 * flen)) == NULL)
+		goto out;
+	pt[0] = 0x04;
+	if (BN_bn2binpad(x, pt + 1, (int)flen) < 0 ||
+	    BN_bn2binpad(y, pt + 1 + flen, (int)flen) < 0) {
+		OPENSSL_free(pt);
+		pt = NULL;
+		goto out;
+	}
+	*len = 1 + 2 * flen;
+out:
+	BN_free(x);
+	BN_free(y);
+	return pt;
+}
+
+/*
+ * Sets pub to key's SubjectPublicKeyInfo in its one DER form (D58): EC
+ * with the namedCurve and the uncompressed point, RSA with NULL
+ * parameters, Ed25519 without.  Made from the key's numbers, without
+ * OpenSSL 3.0's encoder (D35).  Returns 1, 0 on failure, -1 for another
+ * kind of key.
+ */
+static int
+spki_fill(X509_PUBKEY *pub, EVP_PKEY *key)
+{
+	unsigned char *penc = NULL;
+	size_t len = 0;
+	int curve = NID_undef, ok;
+
+	if (EVP_PKEY_is_a(key, "EC")) {
+		if ((penc = ec_point_der(key, &curve, &len)) == NULL)
+			return 0;
+		ok = X509_PUBKEY_set0_param(pub,
+		    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+		    OBJ_nid2obj(curve), penc, (int)len);
+	} else if (EVP_PKEY_is_a(key, "RSA")) {
+		if ((penc = rsa_pub_der(key, &len)) == NULL)
+			return 0;
+		ok = X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_rsaEncryption),
+		    V_ASN1_NULL, NULL, penc, (int)len);
+	} else if (EVP_PKEY_is_a(key, "ED25519")) {
+		len = 32;
+		if ((penc = OPENSSL_malloc(len)) == NULL ||
+		    !EVP_PKEY_get_raw_public_key(key, penc, &len) ||
+		    len != 32) {
+			OPENSSL_free(penc);
+			return 0;
+		}
+		ok = X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_ED25519),
+		    V_ASN1_UNDEF, NULL, penc, 32);
+	} else
+		return -1;
+	if (!ok)
+		OPENSSL_free(penc);
+	return ok ? 1 : 0;
+}
+
+X509_PUBKEY *
+acme_csr_spki(EVP_PKEY *key)
+{
+	X509_PUBKEY *pub = key != NULL ? X509_PUBKEY_new() : NULL;
+
+	if (pub != NULL && spki_fill(pub, key) != 1) {
+		X509_PUBKEY_free(pub);
+		pub = NULL;
+	}
+	ERR_clear_error();
+	return pub;
+}
+
+/*
+ * Sets req's SubjectPublicKeyInfo from an EC or Ed25519 key's numbers
+ * (spki_fill).  X509_REQ_set_pubkey() encodes the key with OpenSSL 3.0's
+ * encoder and decodes the result again, which cost more than signing the
+ * request; RSA keys still go that way, so that the request keeps the key
+ * for X509_REQ_get0_pubkey().  Returns 1 or 0.
  */
 static int
 set_spki(X509_REQ *req, EVP_PKEY *key)
 {
-	unsigned char *penc = NULL;
-	char group[64];
-	size_t len = 0;
-	int curve, ok;
+	int rc = 0;
 
-	if (EVP_PKEY_is_a(key, "EC")) {
-		if (!EVP_PKEY_get_utf8_string_param(key,
-			OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-			NULL) ||
-		    (curve = OBJ_sn2nid(group)) == NID_undef ||
-		    !EVP_PKEY_get_octet_string_param(key,
-			OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0, &len) ||
-		    (penc = OPENSSL_malloc(len)) == NULL ||
-		    !EVP_PKEY_get_octet_string_param(key,
-			OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, penc, len, &len))
-			goto fail;
-		ok = X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req),
-		    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-		    OBJ_nid2obj(curve), penc, (int)len);
-	} else if (EVP_PKEY_is_a(key, "ED25519")) {
-		len = 32;
-		if ((penc = OPENSSL_malloc(len)) == NULL ||
-		    !EVP_PKEY_get_raw_public_key(key, penc, &len) || len != 32)
-			goto fail;
-		ok = X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req),
-		    OBJ_nid2obj(NID_ED25519), V_ASN1_UNDEF, NULL, penc, 32);
-	} else
+	if (EVP_PKEY_is_a(key, "RSA") ||
+	    (rc = spki_fill(X509_REQ_get_X509_PUBKEY(req), key)) < 0)
 		return X509_REQ_set_pubkey(req, key);
-	if (ok)
-		return 1;
-fail:
-	OPENSSL_free(penc);
-	return 0;
+	return rc;
 }
 
 X509_REQ *
@@ -548,18 +687,21 @@ sig_digest(int nid, int ptype, int kind, int *ok)
 	}
 }
 
-/* The SubjectPublicKeyInfo for the certificate, from alg and bits. */
-static X509_PUBKEY *
-spki_copy(X509_ALGOR *alg, struct der bits)
+/*
+ * Whether the SubjectPublicKeyInfo as sent (alg, bits) is canon, the
+ * key's one DER form (D58).
+ */
+static int
+spki_same(const X509_PUBKEY *canon, const X509_ALGOR *alg,
+    const unsigned char *bits, size_t len)
 {
-	X509_PUBKEY *pub = X509_PUBKEY_new();
+	const unsigned char *cb;
+	X509_ALGOR *calg;
+	int clen;
 
-	if (pub != NULL &&
-	    !acme_x509_set_spki(pub, alg, bits.p, (int)DER_LEN(bits))) {
-		X509_PUBKEY_free(pub);
-		pub = NULL;
-	}
-	return pub;
+	return X509_PUBKEY_get0_param(NULL, &cb, &clen, &calg, canon) &&
+	       X509_ALGOR_cmp(alg, calg) == 0 && (size_t)clen == len &&
+	       memcmp(cb, bits, len) == 0;
 }
 
 /*
@@ -633,7 +775,8 @@ acme_csr_read_fast(const unsigned char *der, size_t len, struct acme_csr *c,
 		goto out;
 	p = name.p;
 	if ((*subj = d2i_X509_NAME(NULL, &p, (long)DER_LEN(name))) == NULL ||
-	    p != name.end || (c->spki = spki_copy(kalg, keybits)) == NULL)
+	    p != name.end || (c->spki = acme_csr_spki(c->key)) == NULL ||
+	    !spki_same(c->spki, kalg, keybits.p, DER_LEN(keybits)))
 		goto out;
 	ok = 1;
 out:
@@ -642,6 +785,32 @@ out:
 	X509_ALGOR_free(salg);
 	ERR_clear_error();
 	return ok;
+}
+
+/*
+ * The certificate's SubjectPublicKeyInfo for a request OpenSSL's parser
+ * read: the key's one DER form, which must be what the request holds
+ * (D58: no explicit curve parameters, compressed points or RSA without
+ * NULL parameters).  Returns 0 with *out new, or badCSR.
+ */
+static int
+spki_canonical(X509_REQ *req, X509_PUBKEY **out, struct acme_problem *prob)
+{
+	X509_PUBKEY *sent = X509_REQ_get_X509_PUBKEY(req);
+	const unsigned char *bits;
+	X509_ALGOR *alg;
+	int len;
+
+	if ((*out = acme_csr_spki(X509_REQ_get0_pubkey(req))) == NULL)
+		return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR key is not of a type this CA certifies");
+	if (!X509_PUBKEY_get0_param(NULL, &bits, &len, &alg, sent) || len < 0 ||
+	    !spki_same(*out, alg, bits, (size_t)len))
+		return acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR public key is not in its DER form (EC keys must "
+		    "name their curve and send the point uncompressed, RSA "
+		    "keys need NULL parameters)");
+	return 0;
 }
 
 int
@@ -674,14 +843,14 @@ acme_csr_read(const char *b64, struct acme_csr *c, struct acme_problem *prob)
 		if ((req = acme_csr_parse_der(der, len, prob)) == NULL)
 			goto out;
 		if ((c->key = X509_REQ_get_pubkey(req)) == NULL ||
-		    (c->spki = X509_PUBKEY_dup(
-			 X509_REQ_get_X509_PUBKEY(req))) == NULL ||
 		    (subj = X509_NAME_dup(X509_REQ_get_subject_name(req))) ==
 			NULL) {
 			rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 			    "out of memory");
 			goto out;
 		}
+		if (spki_canonical(req, &c->spki, prob) != 0)
+			goto out;
 		exts = X509_REQ_get_extensions(req);
 	}
 	rc = idents_of(subj, exts, &c->ids, &c->nids, prob);

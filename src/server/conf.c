@@ -82,6 +82,7 @@ static const struct key keys[] = {
 	B("allow_wildcards", allow_wildcards),
 	I("rsa_min_bits", rsa_min_bits, 2048, 8192),
 	B("allow_ed25519_certs", allow_ed25519_certs),
+	P("blocked_keys_file", blocked_keys_file),
 	I("orders_per_page", orders_per_page, 1, 1000),
 	I("ari_retry_after", ari_retry_after, 1, 7 * 86400),
 	S("default_profile", profiles.default_name),

@@ -17,6 +17,8 @@
 
 #define CONF_PATH_MAX 1024
 
+struct keyblock;
+
 struct conf {
 	char dir[CONF_PATH_MAX];      /* directory of the config file */
 	char listen[256];             /* ADDR:PORT of the HTTPS listener */
@@ -50,16 +52,19 @@ struct conf {
 	int caa_cache_seconds;         /* CAA RRsets kept (D41); 0: none */
 	int external_account_required; /* meta.externalAccountRequired */
 
-	int authz_reuse;           /* reuse valid authzs for new orders */
-	int order_lifetime;        /* seconds a pending order lives */
-	int authz_lifetime;        /* seconds a pending authz lives */
-	int valid_authz_lifetime;  /* seconds a valid authz is reusable */
-	int cert_lifetime;         /* seconds of certificate validity */
-	int max_names;             /* identifiers per order */
-	int allow_ip_identifiers;  /* accept "ip" identifiers */
-	int allow_wildcards;       /* accept "*." names */
-	int rsa_min_bits;          /* smallest RSA key accepted */
-	int allow_ed25519_certs;   /* Ed25519 keys in CSRs */
+	int authz_reuse;          /* reuse valid authzs for new orders */
+	int order_lifetime;       /* seconds a pending order lives */
+	int authz_lifetime;       /* seconds a pending authz lives */
+	int valid_authz_lifetime; /* seconds a valid authz is reusable */
+	int cert_lifetime;        /* seconds of certificate validity */
+	int max_names;            /* identifiers per order */
+	int allow_ip_identifiers; /* accept "ip" identifiers */
+	int allow_wildcards;      /* accept "*." names */
+	int rsa_min_bits;         /* smallest RSA key accepted */
+	int allow_ed25519_certs;  /* Ed25519 keys in CSRs */
+	char blocked_keys_file[CONF_PATH_MAX]; /* "" = none (D58) */
+	/* blocked_keys_file as loaded by serve (NULL: none; not owned). */
+	const struct keyblock *blocked_keys;
 	int orders_per_page;       /* orders list page size */
 	int ari_retry_after;       /* Retry-After of renewalInfo, seconds */
 	struct rl_set rate_limits; /* all off unless configured (D51) */

@@ -45,6 +45,7 @@
 #include "ca/issuer.h"
 #include "audit.h"
 #include "va/va.h"
+#include "policy/weakkey.h"
 
 #include "internal.h"
 
@@ -124,6 +125,7 @@ cmd_serve(int argc, char **argv)
 	struct acme_problem prob = { 0 };
 	struct conf cfg;
 	struct srv srv;
+	struct keyblock *blocked = NULL;
 	const char *path = NULL;
 	sigset_t set;
 	size_t unclaimed = 0;
@@ -145,6 +147,14 @@ cmd_serve(int argc, char **argv)
 	if (conf_load(&cfg, path, &prob) != 0)
 		die(path, &prob);
 	acme_log_init(2, level_from_name(cfg.log_level));
+	if (cfg.blocked_keys_file[0] != '\0') {
+		if ((blocked = keyblock_load(cfg.blocked_keys_file, &prob)) ==
+		    NULL)
+			die("blocked_keys_file", &prob);
+		cfg.blocked_keys = blocked;
+		acme_log(ACME_LOG_INFO, "blocked keys", "count=%zu",
+		    keyblock_count(blocked));
+	}
 
 	/* Signals are taken synchronously by the main thread only. */
 	sigemptyset(&set);
@@ -217,6 +227,7 @@ cmd_serve(int argc, char **argv)
 	keycache_free(srv.keys);
 	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);
+	keyblock_free(blocked);
 	acme_log(ACME_LOG_INFO, "stopped", NULL);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * libFuzzer target for the CA's CSR reader.  The input is DER; the
  * finalize path (acme_csr_read, which reads the common shapes itself,
  * D32) must accept and refuse exactly what OpenSSL's parser with
- * acme_csr_identifiers accepts and refuses, and when both accept they
+ * acme_csr_identifiers accepts and refuses (less SubjectPublicKeyInfos
+ * that are not their key's one DER form, D58), and when both accept they
  * must agree on the identifiers and on the SubjectPublicKeyInfo.
  */
 #include <stddef.h>
@@ -46,8 +47,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((b64 = acme_b64url_encode(data, size)) == NULL)
 		abort();
 	fast = acme_csr_read(b64, &c, &p) == 0;
-	if ((req = acme_csr_parse_b64url(b64, &p)) != NULL)
-		slow = acme_csr_identifiers(req, &ids, &nids, &p) == 0;
+	if ((req = acme_csr_parse_b64url(b64, &p)) != NULL) {
+		X509_PUBKEY *canon = acme_csr_spki(X509_REQ_get0_pubkey(req));
+
+		/* The CA also wants the key's one DER form (D58). */
+		slow = acme_csr_identifiers(req, &ids, &nids, &p) == 0 &&
+		       canon != NULL &&
+		       spki_equal(canon, X509_REQ_get_X509_PUBKEY(req));
+		X509_PUBKEY_free(canon);
+	}
 	if (fast != slow)
 		abort();
 	if (fast) {

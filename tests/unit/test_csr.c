@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -363,6 +364,22 @@ csr__build_spki_matches_openssl_encoder(void **state)
 		}
 }
 
+/* Whether req's SubjectPublicKeyInfo is acme_csr_spki() of its key. */
+static int
+spki_is_canonical(X509_REQ *req)
+{
+	X509_PUBKEY *canon = acme_csr_spki(X509_REQ_get0_pubkey(req));
+	unsigned char *a = NULL, *b = NULL;
+	int la = canon != NULL ? i2d_X509_PUBKEY(canon, &a) : 0;
+	int lb = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &b);
+	int same = la > 0 && la == lb && memcmp(a, b, (size_t)la) == 0;
+
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	X509_PUBKEY_free(canon);
+	return same;
+}
+
 /* The fast reader is file-local in release builds (csr.c). */
 int acme_csr_read_fast(const unsigned char *der, size_t len, struct acme_csr *c,
     X509_NAME **subj, STACK_OF(X509_EXTENSION) * *exts);
@@ -388,6 +405,9 @@ agree(const unsigned char *der, size_t len, int fast)
 	    rc1 = req != NULL ? acme_csr_identifiers(req, &ids, &n, &p1) :
 				ACME_ERR_INVAL;
 
+	/* The CA also wants the key's one DER form (D58). */
+	if (rc1 == 0 && !spki_is_canonical(req))
+		rc1 = ACME_ERR_INVAL;
 	rc2 = acme_csr_read(b64, &c, &p2);
 	assert_int_equal(rc1 == 0, rc2 == 0);
 	if (rc1 == 0) {
@@ -512,6 +532,78 @@ csr__read_fast_agrees_on_damaged_der(void **state)
 	X509_REQ_free(req);
 }
 
+/*
+ * D58: a P-256 key with explicit curve parameters, or with its point
+ * compressed, is badCSR, though OpenSSL's parser takes both; the same
+ * key written the usual way is read, and its SubjectPublicKeyInfo is the
+ * key's one DER form (what i2d_PUBKEY writes).
+ */
+static void
+csr__D58_explicit_or_compressed_ec_refused(void **state)
+{
+	static const char *const enc[][2] = {
+		{ OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_EXPLICIT },
+		{ OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+		    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED },
+	};
+	struct acme_problem p = { 0 };
+	struct acme_csr c;
+	unsigned char *der, *want = NULL;
+	size_t len = 0, i;
+	char *b64;
+	int lw;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		EVP_PKEY *k = acme_key_generate(ACME_KEY_EC256, NULL);
+		X509_REQ *req;
+
+		assert_true(
+		    EVP_PKEY_set_utf8_string_param(k, enc[i][0], enc[i][1]));
+		req = raw_csr(k, NULL, "DNS:explicit.example");
+		der = acme_csr_to_der(req, &len);
+		/* OpenSSL's parser takes it... */
+		X509_REQ_free(req);
+		req = acme_csr_parse_der(der, len, &p);
+		assert_non_null(req);
+		X509_REQ_free(req);
+		/* ...the CA does not. */
+		b64 = acme_b64url_encode(der, len);
+		assert_int_equal(acme_csr_read(b64, &c, &p), ACME_ERR_INVAL);
+		assert_int_equal(p.type, ACME_PROB_BAD_CSR);
+		assert_non_null(strstr(p.detail, "DER form"));
+		acme_problem_release(&p);
+		agree(der, len, 0);
+		free(b64);
+		free(der);
+		EVP_PKEY_free(k);
+	}
+	/* The usual encoding is read; the SPKI kept is i2d_PUBKEY's. */
+	for (i = 0; i < 2; i++) {
+		EVP_PKEY *k =
+		    i == 0 ? ec : acme_key_generate(ACME_KEY_RSA2048, NULL);
+		X509_REQ *req = raw_csr(k, NULL, "DNS:usual.example");
+		unsigned char *got = NULL;
+		int lg;
+
+		der = acme_csr_to_der(req, &len);
+		b64 = acme_b64url_encode(der, len);
+		assert_int_equal(acme_csr_read(b64, &c, &p), 0);
+		lw = i2d_PUBKEY(k, &want);
+		lg = i2d_X509_PUBKEY(c.spki, &got);
+		assert_true(lw > 0 && lw == lg && memcmp(want, got, lw) == 0);
+		OPENSSL_free(want);
+		OPENSSL_free(got);
+		want = NULL;
+		acme_csr_release(&c);
+		free(b64);
+		free(der);
+		X509_REQ_free(req);
+		if (k != ec)
+			EVP_PKEY_free(k);
+	}
+}
+
 int
 main(void)
 {
@@ -531,6 +623,7 @@ main(void)
 		    csr__read_fast_agrees_with_openssl_every_key_type),
 		cmocka_unit_test(csr__read_fast_other_shapes),
 		cmocka_unit_test(csr__read_fast_agrees_on_damaged_der),
+		cmocka_unit_test(csr__D58_explicit_or_compressed_ec_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,6 +16,7 @@
 
 #include "../va/addrfilter.h"
 #include "policy.h"
+#include "weakkey.h"
 
 #include "internal.h"
 
@@ -179,23 +180,27 @@ policy_cert_key(const struct conf *cfg, EVP_PKEY *key,
 		    "CSR key algorithm is not accepted");
 	switch (fam) {
 	case ACME_KEYFAM_RSA:
-		if (bits < cfg->rsa_min_bits || bits > 8192)
+		/* BR 6.1.5: a whole number of octets. */
+		if (bits < cfg->rsa_min_bits || bits > 8192 || bits % 8 != 0)
 			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
-			    "RSA keys of %d to 8192 bits are accepted, not %d",
+			    "RSA keys of %d to 8192 bits, a multiple of 8, are "
+			    "accepted, not %d",
 			    cfg->rsa_min_bits, bits);
-		return 0;
+		break;
 	case ACME_KEYFAM_EC:
 		if (type != ACME_KEY_EC256 && type != ACME_KEY_EC384)
 			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
 			    "only P-256 and P-384 EC keys are accepted");
-		return 0;
+		break;
 	case ACME_KEYFAM_ED25519:
 		if (!cfg->allow_ed25519_certs)
 			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
 			    "Ed25519 certificate keys are not accepted here");
-		return 0;
+		break;
 	default:
 		return acme_problem_set(prob, ACME_PROB_BAD_CSR,
 		    "CSR key algorithm is not accepted");
 	}
+	/* Known-weak and blocked keys (D58). */
+	return weakkey_check(cfg->blocked_keys, key, prob);
 }

@@ -25,8 +25,9 @@ int policy_identifiers(const struct conf *cfg, const json_t *arr,
     struct acme_ident **ids, size_t *n, struct acme_problem *prob);
 
 /*
- * Key policy for certificates (S-FIN): RSA from rsa_min_bits to 8192,
- * P-256 and P-384, Ed25519 when allowed.  Returns 0 or badCSR.
+ * Key policy for certificates (S-FIN): RSA from rsa_min_bits to 8192
+ * bits in whole octets, P-256 and P-384, Ed25519 when allowed; then
+ * weakkey_check() against cfg->blocked_keys (D58).  Returns 0 or badCSR.
  */
 int policy_cert_key(const struct conf *cfg, EVP_PKEY *key,
     struct acme_problem *prob);
