@@ -75,11 +75,14 @@ sweeper(void *arg)
 			n++;
 		}
 		d->expired += n;
-		if (n > 0)
+		if (n > 0) {
+			pthread_mutex_unlock(&d->lock);
 			acme_log(ACME_LOG_WARN, "header deadline",
 			    "closed=%lu detail=\"handshake or request "
 			    "headers too slow\"",
 			    n);
+			pthread_mutex_lock(&d->lock);
+		}
 		wake = now;
 		wake.tv_nsec += SWEEP_MS * 1000000L;
 		if (wake.tv_nsec >= 1000000000L) {
