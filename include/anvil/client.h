@@ -67,7 +67,8 @@ const char *acme_client_kid(struct acme_client *c);
 /*
  * Signed POST of payload (NULL for POST-as-GET) to url; returns the
  * parsed JSON body (new reference) or NULL with prob set to the CA's
- * problem document.  loc (optional) gets the Location header.
+ * problem document.  loc (optional) gets the Location header, resolved
+ * against url when relative (RFC 3986 section 5).
  */
 json_t *acme_client_post(struct acme_client *c, const char *url,
     const json_t *payload, char *loc, size_t locsz, struct acme_problem *prob);
@@ -78,7 +79,8 @@ char *acme_client_get_raw(struct acme_client *c, const char *url, size_t *len,
 
 /*
  * As acme_client_get_raw() for a certificate URL, also returning up to
- * max alternate chain URLs (Link rel="alternate") in alts (*nalt).
+ * max alternate chain URLs (Link rel="alternate", RFC 8288, resolved
+ * against url) in alts (*nalt).
  */
 char *acme_client_get_cert(struct acme_client *c, const char *url, size_t *len,
     char (*alts)[1024], size_t max, size_t *nalt, struct acme_problem *prob);
@@ -108,11 +110,34 @@ int acme_client_renewal_info(struct acme_client *c, const char *base,
 
 /*
  * Polls url (POST-as-GET) until status is not one of the pending states
- * (pending, processing; and ready when wait_ready), honouring
- * Retry-After, for at most timeout seconds.  Returns the final object.
+ * (pending, processing), for at most timeout seconds.  Every
+ * Retry-After is honoured as sent; one that would end past the timeout
+ * fails at once, saying so.  Returns the final object (new reference),
+ * or NULL with prob set.
  */
 json_t *acme_client_poll(struct acme_client *c, const char *url, int timeout,
     struct acme_problem *prob);
+
+/*
+ * As acme_client_poll(), first waiting first_wait seconds (a Retry-After
+ * that came with the request that started the work, finalize's say;
+ * -1 or 0: poll at once).
+ */
+json_t *acme_client_poll_after(struct acme_client *c, const char *url,
+    long first_wait, int timeout, struct acme_problem *prob);
+
+/* The Retry-After of the last response, in seconds; -1 when absent. */
+long acme_client_retry_after(const struct acme_client *c);
+
+/*
+ * Called before each wait of a poll of at least a second: what is
+ * polled, its status, the wait and the seconds left (for progress
+ * lines; the library prints nothing).  NULL turns it off.
+ */
+typedef void (*acme_client_progress_fn)(void *arg, const char *url,
+    const char *status, long wait_s, long left_s);
+void acme_client_set_progress(struct acme_client *c, acme_client_progress_fn fn,
+    void *arg);
 
 /*
  * Without Retry-After, acme_client_poll() waits first_ms after the first

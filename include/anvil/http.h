@@ -64,10 +64,21 @@ int acme_http_request(struct acme_http *h, const char *method, const char *url,
 void acme_http_resp_release(struct acme_http_resp *r);
 
 /*
- * The URL of the first Link with the given rel ("alternate", "up", ...)
- * after index skip, or NULL.  Points into r.
+ * The target of the link after index skip (RFC 8288: among every Link
+ * header and every comma-separated link of each) whose rel parameter,
+ * quoted or a token, lists rel ("alternate", "up"; case-insensitive),
+ * copied into out as sent (maybe relative: see acme_http_resolve), or
+ * NULL.
  */
 const char *acme_http_link(const struct acme_http_resp *r, const char *rel,
     size_t skip, char *out, size_t outsz);
+
+/*
+ * ref resolved against base (RFC 3986 section 5.2; base an absolute
+ * URL) into out, which may be ref itself.  Returns 0, or -1 when it
+ * does not fit or base has no scheme.
+ */
+int acme_http_resolve(const char *base, const char *ref, char *out,
+    size_t outsz);
 
 #endif

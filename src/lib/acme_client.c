@@ -94,6 +94,9 @@ struct acme_client {
 	char kid[1024];
 	unsigned poll_first_ms; /* first wait without Retry-After */
 	unsigned poll_max_ms;   /* the doubling stops here */
+	long retry_after;       /* of the last response, seconds; -1 none */
+	acme_client_progress_fn progress;
+	void *progress_arg;
 };
 
 struct acme_client *
@@ -118,6 +121,7 @@ acme_client_new(const char *directory_url, const char *ca_bundle,
 		return NULL;
 	}
 	c->signer = signer;
+	c->retry_after = -1;
 	c->poll_first_ms = ACME_CLIENT_POLL_FIRST_MS;
 	c->poll_max_ms = ACME_CLIENT_POLL_MAX_MS;
 	return c;
@@ -276,6 +280,7 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 		if (rc != 0)
 			return rc;
 		save_nonce(c, r);
+		c->retry_after = r->retry_after;
 		if (r->status == 400 &&
 		    strstr(r->body, "urn:ietf:params:acme:error:badNonce") !=
 			NULL &&
@@ -312,7 +317,9 @@ post_json(struct acme_client *c, const char *url, const json_t *payload,
 		acme_http_resp_release(&r);
 		return NULL;
 	}
-	if (loc != NULL)
+	if (loc != NULL &&
+	    (r.location[0] == '\0' ||
+		acme_http_resolve(url, r.location, loc, locsz) != 0))
 		snprintf(loc, locsz, "%s", r.location);
 	if (r.len == 0)
 		out = json_object();
@@ -358,7 +365,8 @@ acme_client_get_cert(struct acme_client *c, const char *url, size_t *len,
 		if (acme_http_link(&r, "alternate", i, alts[*nalt],
 			sizeof(alts[0])) == NULL)
 			break;
-		else
+		else if (acme_http_resolve(url, alts[*nalt], alts[*nalt],
+			     sizeof(alts[0])) == 0)
 			(*nalt)++;
 	body = r.body;
 	if (len != NULL)
@@ -507,18 +515,77 @@ acme_client_key_authorization(struct acme_client *c, const char *token)
 	return s;
 }
 
+long
+acme_client_retry_after(const struct acme_client *c)
+{
+	return c->retry_after;
+}
+
+void
+acme_client_set_progress(struct acme_client *c, acme_client_progress_fn fn,
+    void *arg)
+{
+	c->progress = fn;
+	c->progress_arg = arg;
+}
+
+static void
+sleep_ms(long long ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000),
+		(long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
 json_t *
 acme_client_poll(struct acme_client *c, const char *url, int timeout,
     struct acme_problem *prob)
 {
-	time_t end = time(NULL) + timeout;
+	return acme_client_poll_after(c, url, -1, timeout, prob);
+}
+
+json_t *
+acme_client_poll_after(struct acme_client *c, const char *url, long first_wait,
+    int timeout, struct acme_problem *prob)
+{
+	time_t start = time(NULL), end = start + timeout;
 	unsigned delay_ms = c->poll_first_ms;
+	long ra = first_wait;
+	const char *st;
+	char last[32] = "processing";
+	int first = 1;
 
 	for (;;) {
 		struct acme_http_resp r;
-		const char *st;
 		json_t *obj;
 
+		/* The CA's Retry-After as sent (RFC 8555 8.2), within the
+		 * caller's total; else a doubling backoff. */
+		if (ra > 0) {
+			time_t now = time(NULL);
+
+			if (ra > end - now) {
+				acme_problem_set(prob, ACME_PROB_OTHER,
+				    "%.200s is still %s and the CA asks to "
+				    "wait %ld s more, past the %d s allowed "
+				    "for polling",
+				    url, last, ra, timeout);
+				return NULL;
+			}
+			if (c->progress != NULL)
+				c->progress(c->progress_arg, url, last, ra,
+				    (long)(end - now));
+			sleep_ms((long long)ra * 1000);
+		} else if (!first) {
+			sleep_ms(delay_ms);
+			if (delay_ms < c->poll_max_ms)
+				delay_ms = delay_ms * 2 < c->poll_max_ms ?
+					       delay_ms * 2 :
+					       c->poll_max_ms;
+		}
+		first = 0;
 		if (post_once(c, url, NULL, 1, &r, prob) != 0)
 			return NULL;
 		if (r.status >= 400) {
@@ -527,38 +594,21 @@ acme_client_poll(struct acme_client *c, const char *url, int timeout,
 			return NULL;
 		}
 		obj = acme_json_parse(r.body, r.len, ACME_JSON_OBJECT, prob);
-		if (obj == NULL) {
-			acme_http_resp_release(&r);
+		ra = r.retry_after;
+		acme_http_resp_release(&r);
+		if (obj == NULL)
 			return NULL;
-		}
 		st = json_string_value(json_object_get(obj, "status"));
 		if (st == NULL || (strcmp(st, "pending") != 0 &&
-				      strcmp(st, "processing") != 0)) {
-			acme_http_resp_release(&r);
+				      strcmp(st, "processing") != 0))
 			return obj;
-		}
+		snprintf(last, sizeof(last), "%s", st);
 		json_decref(obj);
 		if (time(NULL) >= end) {
-			acme_http_resp_release(&r);
 			acme_problem_set(prob, ACME_PROB_OTHER,
-			    "%.200s still %s after %d seconds", url, st,
+			    "%.200s still %s after %d seconds", url, last,
 			    timeout);
 			return NULL;
-		}
-		/* Retry-After, capped at 10 s; else a doubling backoff. */
-		{
-			long ra = r.retry_after;
-
-			acme_http_resp_release(&r);
-			if (ra >= 0)
-				delay_ms =
-				    (unsigned)(ra > 10 ? 10000 :
-							 ra * 1000 + 100);
-			usleep(delay_ms * 1000);
-			if (ra < 0 && delay_ms < c->poll_max_ms)
-				delay_ms = delay_ms * 2 < c->poll_max_ms ?
-					       delay_ms * 2 :
-					       c->poll_max_ms;
 		}
 	}
 }

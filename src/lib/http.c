@@ -1612,29 +1612,111 @@ out:
 	return rc;
 }
 
+/*
+ * RFC 8288 section 3: link-value = "<" URI-Reference ">" *( OWS ";" OWS
+ * link-param ), link-param = token BWS [ "=" BWS ( token /
+ * quoted-string ) ].  Copies the value of the first parameter named
+ * name (case-insensitive; later ones are ignored, section 3.3) into
+ * out, unquoted; 0, or -1 when there is none or it does not fit.
+ */
+static int
+link_param(const char *p, const char *name, char *out, size_t outsz)
+{
+	size_t nlen = strlen(name), o;
+	const char *n0;
+
+	while (*p != '\0') {
+		while (*p != '\0' && *p != ';')
+			p++;
+		if (*p == '\0')
+			return -1;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n0 = p;
+		while (tchar((unsigned char)*p))
+			p++;
+		{
+			size_t len = (size_t)(p - n0);
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p != '=')
+				continue;
+			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (len != nlen || strncasecmp(n0, name, nlen) != 0) {
+				/* Skip this value, quoted or not. */
+				if (*p == '"')
+					for (p++; *p != '\0' && *p != '"'; p++)
+						if (*p == '\\' && p[1] != '\0')
+							p++;
+				continue;
+			}
+		}
+		o = 0;
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				if (o + 1 >= outsz)
+					return -1;
+				out[o++] = *p;
+			}
+		} else
+			for (; tchar((unsigned char)*p); p++) {
+				if (o + 1 >= outsz)
+					return -1;
+				out[o++] = *p;
+			}
+		out[o] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/* 1 when the space-separated relation types in rels include rel. */
+static int
+has_rel(const char *rels, const char *rel)
+{
+	size_t n = strlen(rel), len;
+
+	while (*rels != '\0') {
+		while (*rels == ' ' || *rels == '\t')
+			rels++;
+		len = strcspn(rels, " \t");
+		if (len == n && strncasecmp(rels, rel, n) == 0)
+			return 1;
+		rels += len;
+	}
+	return 0;
+}
+
 const char *
 acme_http_link(const struct acme_http_resp *r, const char *rel, size_t skip,
     char *out, size_t outsz)
 {
-	char want[64];
+	char rels[256];
 	size_t i;
 
-	snprintf(want, sizeof(want), "rel=\"%s\"", rel);
 	for (i = 0; i < r->nlinks; i++) {
-		const char *l = r->links[i], *lt, *gt;
+		const char *l = r->links[i], *gt;
 
-		if (strstr(l, want) == NULL)
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (*l != '<' || (gt = strchr(l, '>')) == NULL ||
+		    link_param(gt + 1, "rel", rels, sizeof(rels)) != 0 ||
+		    !has_rel(rels, rel))
 			continue;
 		if (skip > 0) {
 			skip--;
 			continue;
 		}
-		lt = strchr(l, '<');
-		gt = lt != NULL ? strchr(lt, '>') : NULL;
-		if (gt == NULL || (size_t)(gt - lt - 1) >= outsz)
+		if ((size_t)(gt - l - 1) >= outsz)
 			return NULL;
-		memcpy(out, lt + 1, (size_t)(gt - lt - 1));
-		out[gt - lt - 1] = '\0';
+		memcpy(out, l + 1, (size_t)(gt - l - 1));
+		out[gt - l - 1] = '\0';
 		return out;
 	}
 	return NULL;
@@ -1660,4 +1742,104 @@ http_parse_response(const void *buf, size_t len, size_t step,
 		acme_http_resp_release(r);
 	}
 	return rc;
+}
+
+/* RFC 3986 5.2.4: path without "." and ".." segments, in place. */
+static void
+remove_dots(char *path)
+{
+	char *in = path, *out = path;
+
+	while (*in != '\0') {
+		if (strncmp(in, "../", 3) == 0)
+			in += 3;
+		else if (strncmp(in, "./", 2) == 0)
+			in += 2;
+		else if (strncmp(in, "/./", 3) == 0)
+			in += 2;
+		else if (strcmp(in, "/.") == 0)
+			in[1] = '\0';
+		else if (strncmp(in, "/../", 4) == 0 ||
+			 strcmp(in, "/..") == 0) {
+			in += 3;
+			if (*in == '\0')
+				*--in = '/';
+			else
+				in[0] = '/';
+			while (out > path && *--out != '/')
+				;
+			*out = '\0';
+		} else if (strcmp(in, ".") == 0 || strcmp(in, "..") == 0)
+			in += strlen(in);
+		else {
+			if (*in == '/')
+				*out++ = *in++;
+			while (*in != '\0' && *in != '/')
+				*out++ = *in++;
+		}
+	}
+	*out = '\0';
+}
+
+int
+acme_http_resolve(const char *base, const char *ref, char *out, size_t outsz)
+{
+	char r[2048], buf[4096];
+	const char *auth, *path, *p;
+	size_t slen, alen, plen, q;
+	int n;
+
+	if (snprintf(r, sizeof(r), "%s", ref) >= (int)sizeof(r))
+		return -1;
+	/* A scheme: absolute already. */
+	for (p = r;
+	     isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.';
+	     p++)
+		;
+	if (p > r && *p == ':' && isalpha((unsigned char)r[0]))
+		return snprintf(out, outsz, "%s", r) < (int)outsz ? 0 : -1;
+	if ((auth = strstr(base, "://")) == NULL)
+		return -1;
+	slen = (size_t)(auth - base); /* scheme */
+	auth += 3;
+	alen = strcspn(auth, "/?#");
+	path = auth + alen;
+	plen = strcspn(path, "?#");
+	if (strncmp(r, "//", 2) == 0)
+		n = snprintf(buf, sizeof(buf), "%.*s:%s", (int)slen, base, r);
+	else if (r[0] == '/')
+		n = snprintf(buf, sizeof(buf), "%.*s%s", (int)(path - base),
+		    base, r);
+	else if (r[0] == '?' || r[0] == '\0')
+		n = snprintf(buf, sizeof(buf), "%.*s%s",
+		    (int)(path + plen - base), base, r);
+	else {
+		/* Merge: the base path up to its last "/", then ref. */
+		const char *slash = path;
+
+		for (p = path; p < path + plen; p++)
+			if (*p == '/')
+				slash = p + 1;
+		if (slash == path) /* no path: RFC 3986 5.2.3 */
+			n = snprintf(buf, sizeof(buf), "%.*s/%s",
+			    (int)(path - base), base, r);
+		else
+			n = snprintf(buf, sizeof(buf), "%.*s%s",
+			    (int)(slash - base), base, r);
+	}
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	/* Dots only in the path: between the authority and ? or #. */
+	p = buf + (auth - base) + alen;
+	q = strcspn(p, "?#");
+	{
+		char tail[4096], *pp = (char *)(uintptr_t)p;
+
+		snprintf(tail, sizeof(tail), "%s", p + q);
+		pp[q] = '\0';
+		remove_dots(pp);
+		if (snprintf(out, outsz, "%s%s", buf, tail) >= (int)outsz)
+			return -1;
+	}
+	return 0;
 }

@@ -285,6 +285,94 @@ http__response_reader_framing(void **state)
 	}
 }
 
+/* Issue 21 item 16: RFC 8288 links, every form a CA may send. */
+static void
+http__rfc8288_link_forms(void **state)
+{
+	static const char *const links[] = {
+		"<https://ca.example/up>;rel=\"up\"",
+		"<alt/1>;rel=alternate",
+		" </alt/2> ; title=\"a;b,c\" ; REL = \"index Alternate\"",
+		"<https://ca.example/x>;rel=\"alternate-not\"",
+		"<https://ca.example/y>;anchor=\"#rel=alternate\"",
+		"<https://ca.example/z>;rel=up;rel=alternate",
+	};
+	struct acme_http_resp r;
+	char out[256];
+	size_t i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		snprintf(r.links[r.nlinks++], sizeof(r.links[0]), "%s",
+		    links[i]);
+	assert_non_null(acme_http_link(&r, "alternate", 0, out, sizeof(out)));
+	assert_string_equal(out, "alt/1");
+	assert_non_null(acme_http_link(&r, "alternate", 1, out, sizeof(out)));
+	assert_string_equal(out, "/alt/2");
+	/* Neither a longer name, another parameter, nor a second rel. */
+	assert_null(acme_http_link(&r, "alternate", 2, out, sizeof(out)));
+	assert_non_null(acme_http_link(&r, "up", 0, out, sizeof(out)));
+	assert_string_equal(out, "https://ca.example/up");
+	assert_non_null(acme_http_link(&r, "index", 0, out, sizeof(out)));
+	assert_string_equal(out, "/alt/2");
+	assert_non_null(acme_http_link(&r, "up", 1, out, sizeof(out)));
+	assert_string_equal(out, "https://ca.example/z");
+	assert_null(acme_http_link(&r, "up", 0, out, 4)); /* too long */
+}
+
+/* RFC 3986 5.4's examples (those an ACME URL can meet). */
+static void
+http__rfc3986_resolve(void **state)
+{
+	static const char *const base = "https://a:8443/b/c/d;p?q";
+	static const char *const ex[][2] = {
+		{ "g", "https://a:8443/b/c/g" },
+		{ "./g", "https://a:8443/b/c/g" },
+		{ "g/", "https://a:8443/b/c/g/" },
+		{ "/g", "https://a:8443/g" },
+		{ "//g/x", "https://g/x" },
+		{ "?y", "https://a:8443/b/c/d;p?y" },
+		{ "g?y", "https://a:8443/b/c/g?y" },
+		{ ".", "https://a:8443/b/c/" },
+		{ "..", "https://a:8443/b/" },
+		{ "../g", "https://a:8443/b/g" },
+		{ "../..", "https://a:8443/" },
+		{ "../../../g", "https://a:8443/g" },
+		{ "/./g", "https://a:8443/g" },
+		{ "/../g", "https://a:8443/g" },
+		{ "g.", "https://a:8443/b/c/g." },
+		{ "..g", "https://a:8443/b/c/..g" },
+		{ "./g/.", "https://a:8443/b/c/g/" },
+		{ "g/../h", "https://a:8443/b/c/h" },
+		{ "g?y/../x", "https://a:8443/b/c/g?y/../x" },
+		{ "https://other/x", "https://other/x" },
+	};
+	char out[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		assert_int_equal(acme_http_resolve(base, ex[i][0], out,
+				     sizeof(out)),
+		    0);
+		if (strcmp(out, ex[i][1]) != 0)
+			fail_msg("\"%s\" gave \"%s\", not \"%s\"", ex[i][0],
+			    out, ex[i][1]);
+	}
+	assert_int_equal(acme_http_resolve("https://h", "x", out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "https://h/x");
+	snprintf(out, sizeof(out), "/order/1");
+	assert_int_equal(acme_http_resolve("https://h:1/new-order", out, out,
+			     sizeof(out)),
+	    0);
+	assert_string_equal(out, "https://h:1/order/1");
+	assert_int_equal(acme_http_resolve("no-scheme", "x", out, sizeof(out)),
+	    -1);
+	assert_int_equal(acme_http_resolve(base, "/long", out, 10), -1);
+}
+
 int
 main(void)
 {
@@ -296,6 +384,8 @@ main(void)
 		cmocka_unit_test(http__s_rl_4_http_date),
 		cmocka_unit_test(http__http_date_rejects),
 		cmocka_unit_test(http__response_reader_framing),
+		cmocka_unit_test(http__rfc8288_link_forms),
+		cmocka_unit_test(http__rfc3986_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
