@@ -36,6 +36,8 @@ struct cli {
 	const char *replaces;    /* ARI certID of the predecessor, or NULL */
 	const char *deploy_hook; /* run after issuance (sh -c), or NULL */
 	const char *cert_name;   /* --cert-name: the lineage, or NULL */
+	int hook_timeout;        /* seconds per hook run; 0: the default */
+	int poll_timeout;        /* seconds of polling per order; 0: default */
 	char state_dir[1024];
 	int json; /* --json output */
 	int verbose;

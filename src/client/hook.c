@@ -4,11 +4,13 @@
  * renewed and its files are in place, typically to reload a server.
  * It runs through /bin/sh (so "systemctl reload nginx" works as typed),
  * in its own process group, with the certificate described in the
- * environment, and is stopped if it runs longer than HOOK_TIMEOUT.  Its
- * failure is the run's failure: a certificate that was renewed but not
- * deployed must not go unnoticed.
+ * environment, and is stopped if it runs longer than --hook-timeout
+ * (SIGTERM, then SIGKILL: see hook.h).  Its failure is the run's
+ * failure: a certificate that was renewed but not deployed must not go
+ * unnoticed.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +24,24 @@
 #include <anvil/x509.h>
 
 #include "cli.h"
+#include "hook.h"
 
 #include "internal.h"
 
-#define HOOK_TIMEOUT 600 /* seconds */
+struct deploy_env {
+	const struct cli *o;
+	const char *certdir;
+	X509 *leaf;
+};
 
 /* Sets the hook's environment in the child, before exec. */
 static void
-hook_env(const struct cli *o, const char *certdir, X509 *leaf)
+hook_env(const void *arg)
 {
+	const struct deploy_env *e = arg;
+	const struct cli *o = e->o;
+	const char *certdir = e->certdir;
+	X509 *leaf = e->leaf;
 	char path[4096], serial[64] = "", t[32], names[8192] = "";
 	time_t nb = 0, na = 0;
 	size_t i, n = 0;
@@ -58,47 +69,114 @@ hook_env(const struct cli *o, const char *certdir, X509 *leaf)
 	setenv("RENEWED_DOMAINS", names, 1);
 }
 
+/* Waits for pid until deadline (seconds); 1 when it exited. */
+static int
+reap_until(pid_t pid, time_t deadline, int *status)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	pid_t w;
+
+	for (;;) {
+		w = waitpid(pid, status, WNOHANG);
+		if (w == pid)
+			return 1;
+		if (w < 0 && errno != EINTR)
+			return 1; /* not ours any more: nothing to wait for */
+		if (time(NULL) >= deadline)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* 1 once process group pgid is empty, 0 if it is not by deadline. */
+static int
+group_gone_by(pid_t pgid, time_t deadline)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+
+	while (kill(-pgid, 0) == 0) {
+		if (time(NULL) >= deadline)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return 1;
+}
+
+int
+hook_run(const char *what, char *const argv[], void (*setup)(const void *),
+    const void *arg, int timeout, struct acme_problem *prob)
+{
+	int status = 0;
+	pid_t pid;
+
+	if ((pid = fork()) < 0) {
+		acme_problem_set(prob, ACME_PROB_OTHER, "%s: cannot fork: %s",
+		    what, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		/* anvil's stdout is its result (--json): hooks talk on
+		 * stderr. */
+		dup2(2, 1);
+		if (setup != NULL)
+			setup(arg);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	setpgid(pid, pid); /* no race with the child's own call */
+	if (!reap_until(pid, time(NULL) + timeout, &status)) {
+		const char *how = "SIGTERM";
+
+		kill(-pid, SIGTERM);
+		if (!reap_until(pid, time(NULL) + HOOK_GRACE, &status)) {
+			kill(-pid, SIGKILL);
+			how = "SIGKILL";
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
+		/* What it started may outlive it and ignore SIGTERM. */
+		if (!group_gone_by(pid, time(NULL) + HOOK_GRACE) &&
+		    kill(-pid, SIGKILL) == 0)
+			how = "SIGKILL";
+		acme_problem_set(prob, ACME_PROB_OTHER,
+		    "%s ran longer than %d s and was stopped with %s", what,
+		    timeout, how);
+		return -1;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	acme_problem_set(prob, ACME_PROB_OTHER, "%s was killed by signal %d",
+	    what, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return -1;
+}
+
 int
 hook_deploy(const struct cli *o, const char *certdir, X509 *leaf,
     struct acme_problem *prob)
 {
-	struct timespec tick = { 0, 50 * 1000 * 1000 };
-	time_t end = time(NULL) + HOOK_TIMEOUT;
-	int status = 0;
-	pid_t pid, w;
+	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
+		(char *)(uintptr_t) "-c", (char *)(uintptr_t)o->deploy_hook,
+		NULL };
+	struct deploy_env e = { o, certdir, leaf };
+	int st;
 
 	if (o->deploy_hook == NULL)
 		return 0;
-	if ((pid = fork()) < 0)
-		return acme_problem_set(prob, ACME_PROB_OTHER,
-		    "deploy hook: cannot fork: %s", strerror(errno));
-	if (pid == 0) {
-		setpgid(0, 0);
-		hook_env(o, certdir, leaf);
-		execl("/bin/sh", "sh", "-c", o->deploy_hook, (char *)NULL);
-		_exit(127);
-	}
-	for (;;) {
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid || (w < 0 && errno != EINTR))
-			break;
-		if (time(NULL) >= end) {
-			kill(-pid, SIGTERM);
-			waitpid(pid, &status, 0);
-			return acme_problem_set(prob, ACME_PROB_OTHER,
-			    "deploy hook ran longer than %d s and was stopped; "
-			    "the new certificate is in %s",
-			    HOOK_TIMEOUT, certdir);
-		}
-		nanosleep(&tick, NULL);
-	}
-	if (w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	st = hook_run("deploy hook", argv, hook_env, &e,
+	    o->hook_timeout > 0 ? o->hook_timeout : HOOK_TIMEOUT_DEFAULT, prob);
+	if (st == 0)
 		return 0;
-	if (w == pid && WIFEXITED(status))
-		return acme_problem_set(prob, ACME_PROB_OTHER,
-		    "deploy hook exited %d; the new certificate is in %s",
-		    WEXITSTATUS(status), certdir);
-	return acme_problem_set(prob, ACME_PROB_OTHER,
-	    "deploy hook was killed by signal %d; the new certificate is in %s",
-	    w == pid && WIFSIGNALED(status) ? WTERMSIG(status) : 0, certdir);
+	if (st > 0)
+		acme_problem_set(prob, ACME_PROB_OTHER, "deploy hook exited %d",
+		    st);
+	/* Said once, whatever went wrong: the files are in place. */
+	if (prob != NULL) {
+		char why[ACME_PROB_DETAIL_MAX];
+
+		memcpy(why, prob->detail, sizeof(why));
+		snprintf(prob->detail, sizeof(prob->detail),
+		    "%.300s; the new certificate is in %.180s", why, certdir);
+	}
+	return ACME_ERR_IO;
 }

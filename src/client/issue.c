@@ -8,9 +8,11 @@
  * unless the whole issuance succeeded.  "anvil profiles" lists what a CA
  * advertises (S-PROF-2).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -26,17 +28,49 @@
 #include <anvil/x509.h>
 
 #include "cli.h"
+#include "hook.h"
 #include "solver.h"
 #include "state.h"
 
 #include "internal.h"
 
-#define POLL_TIMEOUT 120 /* seconds per authorization / order */
+#define POLL_TIMEOUT 600 /* seconds, --poll-timeout: validation; issuance */
+
+/*
+ * The ordered identifier an authorization is for (its "*." kept out, as
+ * the CA writes it), or NULL: a CA's value reaches a solver or a hook
+ * only when it is one we asked for (issue 21 item 17).
+ */
+static const char *
+ordered_name(const json_t *az, const struct acme_ident *ids, size_t n)
+{
+	const json_t *id = json_object_get(az, "identifier");
+	const char *type = json_string_value(json_object_get(id, "type"));
+	const char *value = json_string_value(json_object_get(id, "value"));
+	int wild = json_is_true(json_object_get(az, "wildcard"));
+	size_t i;
+
+	if (type == NULL || value == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const char *v = ids[i].value;
+
+		if (strcmp(type, acme_ident_type_name(ids[i].type)) != 0 ||
+		    (strncmp(v, "*.", 2) == 0) != wild)
+			continue;
+		if (wild)
+			v += 2;
+		if (strcasecmp(v, value) == 0)
+			return v;
+	}
+	return NULL;
+}
 
 /* Publishes and triggers the chosen challenge of one authorization. */
 static int
 answer(struct acme_client *c, struct solver *sv, const char *authz_url,
-    json_t **authz_out, struct acme_problem *prob)
+    const struct acme_ident *ids, size_t nids, json_t **authz_out,
+    struct acme_problem *prob)
 {
 	json_t *az, *ch, *chs, *resp;
 	const char *status, *token, *url, *name;
@@ -49,13 +83,12 @@ answer(struct acme_client *c, struct solver *sv, const char *authz_url,
 		return ACME_ERR_IO;
 	*authz_out = az;
 	status = json_string_value(json_object_get(az, "status"));
-	name = json_string_value(
-	    json_object_get(json_object_get(az, "identifier"), "value"));
+	if ((name = ordered_name(az, ids, nids)) == NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the CA sent an authorization for an identifier that "
+		    "was not ordered");
 	if (status != NULL && strcmp(status, "valid") == 0)
 		return 0;
-	if (name == NULL)
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "authorization without an identifier");
 	chs = json_object_get(az, "challenges");
 	json_array_foreach(chs, i, ch)
 	{
@@ -92,15 +125,17 @@ answer(struct acme_client *c, struct solver *sv, const char *authz_url,
 }
 
 static void
-unpublish_all(struct solver *sv, json_t **azs, size_t n)
+unpublish_all(struct solver *sv, json_t **azs, size_t n,
+    const struct acme_ident *ids, size_t nids)
 {
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
 		json_t *chs = json_object_get(azs[i], "challenges"), *ch;
-		const char *name = json_string_value(
-		    json_object_get(json_object_get(azs[i], "identifier"),
-			"value"));
+		const char *name = ordered_name(azs[i], ids, nids);
+
+		if (name == NULL)
+			continue; /* never published */
 
 		json_array_foreach(chs, k, ch)
 		{
@@ -111,8 +146,7 @@ unpublish_all(struct solver *sv, json_t **azs, size_t n)
 
 			if (type != NULL && token != NULL &&
 			    strcmp(type, sv->type) == 0)
-				sv->unpublish(sv, name != NULL ? name : "",
-				    token);
+				sv->unpublish(sv, name, token);
 		}
 	}
 }
@@ -307,15 +341,15 @@ static char *
 download(const struct cli *o, struct acme_client *c, const char *url,
     size_t *len, struct acme_problem *prob)
 {
-	char alts[8][1024], cn[256];
+	char alts[8][1024], cn[256], first[256];
 	size_t nalt = 0, i;
 	char *pem;
 
 	pem = acme_client_get_cert(c, url, len, alts, 8, &nalt, prob);
 	if (pem == NULL || o->preferred_chain == NULL)
 		return pem;
-	top_issuer_cn(pem, *len, cn, sizeof(cn));
-	if (strcmp(cn, o->preferred_chain) == 0)
+	top_issuer_cn(pem, *len, first, sizeof(first));
+	if (strcmp(first, o->preferred_chain) == 0)
 		return pem;
 	for (i = 0; i < nalt; i++) {
 		size_t alen = 0;
@@ -331,6 +365,12 @@ download(const struct cli *o, struct acme_client *c, const char *url,
 		}
 		free(alt);
 	}
+	/* Kept, as certbot does, but never silently (issue 21 item 16). */
+	fprintf(stderr,
+	    "anvil: warning: none of the %zu chain(s) the CA offers is "
+	    "issued by \"%.100s\"; keeping the default chain (issued by "
+	    "\"%.100s\")\n",
+	    nalt + 1, o->preferred_chain, first);
 	return pem;
 }
 
@@ -436,6 +476,89 @@ cmd_profiles(const struct cli *o, struct acme_problem *prob)
 	return 0;
 }
 
+static int
+poll_timeout(const struct cli *o)
+{
+	return o->poll_timeout > 0 ? o->poll_timeout : POLL_TIMEOUT;
+}
+
+/* A line per wait of a second or more while the CA works. */
+static void
+poll_progress(void *arg, const char *url, const char *status, long wait_s,
+    long left_s)
+{
+	const struct cli *o = arg;
+
+	if (o->tty || o->verbose)
+		fprintf(stderr,
+		    "anvil: %.200s is %s; asking again in %ld s (%ld s "
+		    "left)\n",
+		    url, status, wait_s, left_s);
+}
+
+/*
+ * D63: a newOrder with "replaces" is sent again without it only when
+ * the CA says the certificate cannot be replaced: alreadyReplaced, or
+ * malformed naming the field (a CA that does not know it).  A rate
+ * limit, a server error or any other refusal ends the run as it is.
+ */
+static int
+replaces_refused(const struct acme_problem *prob)
+{
+	return prob->type == ACME_PROB_ALREADY_REPLACED ||
+	       (prob->type == ACME_PROB_MALFORMED &&
+		   strstr(prob->detail, "replaces") != NULL);
+}
+
+/* A rate limit: when the CA said when to come back, say it. */
+static void
+rate_limit_note(struct acme_client *c, struct acme_problem *prob)
+{
+	char why[ACME_PROB_DETAIL_MAX];
+	long ra = acme_client_retry_after(c);
+
+	if (prob->type != ACME_PROB_RATE_LIMITED && prob->status != 429)
+		return;
+	memcpy(why, prob->detail, sizeof(why));
+	if (ra >= 0)
+		snprintf(prob->detail, sizeof(prob->detail),
+		    "rate limited by the CA, retry after %ld s: %.400s", ra,
+		    why);
+	else
+		snprintf(prob->detail, sizeof(prob->detail),
+		    "rate limited by the CA: %.440s", why);
+}
+
+/*
+ * An order that ended without a certificate: the CA's error and each
+ * subproblem with its identifier, on one line (issue 21 item 13).
+ */
+static int
+order_failure(const json_t *order, struct acme_problem *prob)
+{
+	const char *st = json_string_value(json_object_get(order, "status"));
+	char line[ACME_PROB_DETAIL_MAX];
+	size_t i, len;
+
+	if (acme_problem_from_json(prob, json_object_get(order, "error")) != 0)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "order ended %.32s without a certificate",
+		    st != NULL ? st : "without a status");
+	len = (size_t)snprintf(line, sizeof(line), "order is %.32s: %s: %s",
+	    st != NULL ? st : "?", acme_problem_type_name(prob->type),
+	    prob->detail);
+	for (i = 0; i < prob->nsub && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    "; %s: %s: %s",
+		    prob->sub[i].has_identifier ?
+			prob->sub[i].identifier.value :
+			"?",
+		    acme_problem_type_name(prob->sub[i].type),
+		    prob->sub[i].detail);
+	memcpy(prob->detail, line, sizeof(line));
+	return ACME_ERR_VERIFY;
+}
+
 int
 cmd_issue(const struct cli *o, struct acme_problem *prob)
 {
@@ -480,7 +603,10 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	if ((o->rfc2136 != NULL ?
 		    solver_rfc2136_open(&sv, o->rfc2136, o->tsig_key, prob) :
 		o->dns_hook != NULL ?
-		    solver_dnshook_open(&sv, o->dns_hook, o->dns_check, prob) :
+		    solver_dnshook_open(&sv, o->dns_hook, o->dns_check,
+			o->hook_timeout > 0 ? o->hook_timeout :
+					      HOOK_TIMEOUT_DEFAULT,
+			prob) :
 		o->tls_alpn ?
 		    solver_tlsalpn_open(&sv, o->tls_port, prob) :
 		o->webroot != NULL ?
@@ -511,9 +637,9 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	order = acme_client_post(c, acme_client_dir_url(c, "newOrder"), payload,
 	    order_url, sizeof(order_url), prob);
 	if (order == NULL && json_object_get(payload, "replaces") != NULL &&
-	    prob->status >= 400 && prob->status < 500) {
-		/* Refused (already replaced, say): once more without it.  A
-		 * CA that could not be reached is not asked twice. */
+	    replaces_refused(prob)) {
+		/* Not replaceable: once more without it (D63).  Anything
+		 * else, a rate limit above all, is not asked twice. */
 		if (o->verbose)
 			fprintf(stderr,
 			    "anvil: newOrder with replaces refused (%s); "
@@ -524,10 +650,14 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		order = acme_client_post(c, acme_client_dir_url(c, "newOrder"),
 		    payload, order_url, sizeof(order_url), prob);
 	}
-	if (order == NULL)
+	if (order == NULL) {
+		rate_limit_note(c, prob);
 		goto out;
+	}
+	acme_client_set_progress(c, poll_progress, (void *)(uintptr_t)o);
 	{
 		json_t *list = json_object_get(order, "authorizations"), *u;
+		time_t poll_end = time(NULL) + poll_timeout(o);
 
 		naz = json_array_size(list);
 		if ((azs = calloc(naz + 1, sizeof(*azs))) == NULL)
@@ -536,15 +666,16 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		json_array_foreach(list, i, u)
 		{
 			if (!json_is_string(u) ||
-			    answer(c, &sv, json_string_value(u), &azs[i],
-				prob) != 0)
+			    answer(c, &sv, json_string_value(u), ids, nids,
+				&azs[i], prob) != 0)
 				goto cleanup;
 		}
 		/* All answered; now wait for each (they run in parallel). */
 		json_array_foreach(list, i, u)
 		{
+			long left = (long)(poll_end - time(NULL));
 			json_t *done = acme_client_poll(c, json_string_value(u),
-			    POLL_TIMEOUT, prob);
+			    left > 0 ? (int)left : 1, prob);
 			const char *st =
 			    json_string_value(json_object_get(done, "status"));
 
@@ -558,7 +689,11 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 			json_decref(done);
 		}
 	}
-	unpublish_all(&sv, azs, naz);
+	unpublish_all(&sv, azs, naz, ids, nids);
+	/* Validation is over: the port is free again before any hook runs
+	 * (issue 21 item 8). */
+	sv.close(&sv);
+	solver_open = 0;
 	cli_progress(o, "finalize");
 	if ((cert_key = acme_key_generate(o->key_type, prob)) == NULL ||
 	    (csr = acme_csr_build(cert_key, ids, nids, prob)) == NULL ||
@@ -570,17 +705,26 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		const char *fin_url =
 		    json_string_value(json_object_get(order, "finalize"));
 
+		long ra;
+
 		if (fin_url == NULL || (fin = acme_client_post(c, fin_url,
-					    payload, NULL, 0, prob)) == NULL)
+					    payload, NULL, 0, prob)) == NULL) {
+			rate_limit_note(c, prob);
+			goto out;
+		}
+		/* Finalize's Retry-After counts too (RFC 8555 7.4). */
+		ra = acme_client_retry_after(c);
+		if (json_string_value(json_object_get(fin, "certificate")) !=
+			NULL ||
+		    ra < 0)
+			ra = -1;
+		json_decref(fin);
+		if ((fin = acme_client_poll_after(c, order_url, ra,
+			 poll_timeout(o), prob)) == NULL)
 			goto out;
 	}
-	json_decref(fin);
-	if ((fin = acme_client_poll(c, order_url, POLL_TIMEOUT, prob)) == NULL)
-		goto out;
 	if (json_string_value(json_object_get(fin, "certificate")) == NULL) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "order ended %s without a certificate",
-		    json_string_value(json_object_get(fin, "status")));
+		order_failure(fin, prob);
 		goto out;
 	}
 	cli_progress(o, "download");
@@ -591,13 +735,14 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		goto out;
 	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
 	ari = ari_after_issue(c, leaf);
+	acme_client_set_progress(c, NULL, NULL);
 	if (save_files(o, dn, ids, nids, pem, cert_key, leaf, ari, prob) != 0)
 		goto out;
 	cli_issued(o, certdir, leaf);
 	rc = hook_deploy(o, certdir, leaf, prob);
 	goto out;
 cleanup:
-	unpublish_all(&sv, azs, naz);
+	unpublish_all(&sv, azs, naz, ids, nids);
 out:
 	if (solver_open)
 		sv.close(&sv);

@@ -53,9 +53,11 @@ usage(void)
 	    "           [--eab-kid ID --eab-hmac-key KEY] [--profile NAME]\n"
 	    "           [--state-dir DIR] [--deploy-hook CMD] [--cert-name "
 	    "NAME]\n"
-	    "           [--json] [-v]\n"
+	    "           [--json] [-v] [--poll-timeout SECONDS] "
+	    "[--hook-timeout SECONDS]\n"
 	    "       anvil renew [NAME | --all] [--force] [--state-dir DIR] "
 	    "[--json]\n"
+	    "           [--poll-timeout SECONDS] [--hook-timeout SECONDS]\n"
 	    "       anvil revoke (NAME | --cert FILE --server URL [--ca-bundle "
 	    "FILE])\n"
 	    "           [--reason R] [--state-dir DIR]\n"
@@ -114,6 +116,39 @@ port_arg(const char *s)
 		exit(2);
 	}
 	return (int)v;
+}
+
+/* --poll-timeout, --hook-timeout: 1 s to a day. */
+static int
+seconds_arg(const char *opt, const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end != '\0' || end == s || v < 1 || v > 86400) {
+		fprintf(stderr, "anvil: bad --%s \"%s\" (1 to 86400 seconds)\n",
+		    opt, s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+/*
+ * The failure line: what a CA wrote goes out on one line, its control
+ * characters (a newline, an escape sequence) as spaces.
+ */
+static void
+print_failure(const char *what, const char *name, const char *detail)
+{
+	char line[ACME_PROB_DETAIL_MAX];
+	size_t i;
+
+	snprintf(line, sizeof(line), "%s", detail);
+	for (i = 0; line[i] != '\0'; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = ' ';
+	fprintf(stderr, "anvil: %s%s%s: %s\n", what, name != NULL ? " " : "",
+	    name != NULL ? name : "", line);
 }
 
 /*
@@ -231,6 +266,8 @@ cmd_issue_main(int argc, char **argv)
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
 		{ "deploy-hook", required_argument, NULL, 'Y' + 256 },
 		{ "cert-name", required_argument, NULL, 'N' + 256 },
+		{ "poll-timeout", required_argument, NULL, 'W' + 256 },
+		{ "hook-timeout", required_argument, NULL, 'O' + 256 },
 		{ "dns-rfc2136", required_argument, NULL, 'R' + 256 },
 		{ "tsig-key", required_argument, NULL, 'K' + 256 },
 		{ "server", required_argument, NULL, 's' },
@@ -298,6 +335,12 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'N' + 256:
 			o.cert_name = optarg;
+			break;
+		case 'W' + 256:
+			o.poll_timeout = seconds_arg("poll-timeout", optarg);
+			break;
+		case 'O' + 256:
+			o.hook_timeout = seconds_arg("hook-timeout", optarg);
 			break;
 		case 'R' + 256:
 			o.rfc2136 = optarg;
@@ -371,7 +414,7 @@ cmd_issue_main(int argc, char **argv)
 		return 1;
 	rc = cmd_issue(&o, &prob);
 	if (rc != 0) {
-		fprintf(stderr, "anvil: issue %s: %s\n", o.names[0],
+		print_failure("issue", o.names[0],
 		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));
 		acme_problem_release(&prob);
 		return 1;
@@ -418,11 +461,14 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "email", required_argument, NULL, 'e' },
+		{ "poll-timeout", required_argument, NULL, 'W' + 256 },
+		{ "hook-timeout", required_argument, NULL, 'O' + 256 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
 	struct cli o;
 	const char *certfile = NULL, *name = NULL, *email = NULL;
+	const char *ca_opt = NULL;
 	int c, all = 0, force = 0, reason = -1, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -447,9 +493,11 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			break;
 		case 's':
 			o.server = optarg;
+			ca_opt = "--server";
 			break;
 		case 'b':
 			o.ca_bundle = optarg;
+			ca_opt = "--ca-bundle";
 			break;
 		case 'D':
 			snprintf(o.state_dir, sizeof(o.state_dir), "%s",
@@ -464,6 +512,12 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		case 'e':
 			email = optarg;
 			break;
+		case 'W' + 256:
+			o.poll_timeout = seconds_arg("poll-timeout", optarg);
+			break;
+		case 'O' + 256:
+			o.hook_timeout = seconds_arg("hook-timeout", optarg);
+			break;
 		default:
 			usage();
 		}
@@ -472,6 +526,15 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		name = argv[optind++];
 	if (optind != argc)
 		usage();
+	if (strcmp(cmd, "renew") == 0 && ca_opt != NULL) {
+		/* D64: a lineage renews from the CA it came from. */
+		fprintf(stderr,
+		    "anvil: renew takes the CA from renewal.json and does not "
+		    "accept %s; to move a certificate to another CA, run "
+		    "anvil issue with the new --server and --ca-bundle\n",
+		    ca_opt);
+		return 2;
+	}
 	o.tty = isatty(1) && !o.json;
 	if (strcmp(cmd, "profiles") != 0) {
 		/* Only list reads without writing (D62). */
@@ -507,8 +570,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		rc = cmd_list(&o, &prob);
 	}
 	if (rc != 0) {
-		fprintf(stderr, "anvil: %s%s%s: %s\n", cmd,
-		    name != NULL ? " " : "", name != NULL ? name : "",
+		print_failure(cmd, name,
 		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));
 		acme_problem_release(&prob);
 		return 1;

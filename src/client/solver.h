@@ -36,12 +36,13 @@ int solver_webroot_open(struct solver *s, const char *webroot,
     struct acme_problem *prob);
 
 /*
- * dns-01 through a hook script ("SCRIPT add|remove FQDN VALUE"), waiting
- * until the record is visible at check_server (ADDR[:PORT]) or, when
- * NULL, at the zone's authoritative servers.
+ * dns-01 through a hook script ("SCRIPT add|remove FQDN VALUE"), each
+ * run stopped after timeout seconds (hook.h), waiting until the record
+ * is visible at check_server (ADDR[:PORT]) or, when NULL, at the zone's
+ * authoritative servers.
  */
 int solver_dnshook_open(struct solver *s, const char *script,
-    const char *check_server, struct acme_problem *prob);
+    const char *check_server, int timeout, struct acme_problem *prob);
 
 /*
  * dns-01 by RFC 2136 UPDATE to server (ADDR[:PORT], [V6]:PORT or a host

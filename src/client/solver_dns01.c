@@ -9,6 +9,7 @@
  * CA's lookup cannot beat propagation (S-DNS-7).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <anvil/err.h>
 
 #include "dnslib.h"
+#include "hook.h"
 #include "solver.h"
 
 #include "internal.h"
@@ -32,12 +34,14 @@
 #define RR_TXT   16
 #define RR_NS    2
 #define RR_A     1
+#define RR_AAAA  28
 
 #define MAX_RECORDS 128
 
 struct dnshook {
 	char *script;
 	char *check; /* ADDR[:PORT] or NULL */
+	int timeout; /* seconds per hook run */
 	struct {
 		char token[130];
 		char value[SOLVER_DNS01_VALUE_MAX];
@@ -45,28 +49,23 @@ struct dnshook {
 	size_t npub;
 };
 
-/* Runs the hook without a shell; returns its exit status or -1. */
+/*
+ * Runs the hook without a shell (hook.h: its own process group, stdout
+ * to stderr, stopped after the timeout); returns its exit status, or -1
+ * with prob set.
+ */
 static int
-run_hook(const char *script, const char *action, const char *fqdn,
-    const char *value)
+run_hook(const struct dnshook *h, const char *action, const char *fqdn,
+    const char *value, struct acme_problem *prob)
 {
-	pid_t pid = fork();
-	int status;
+	char *const argv[] = { (char *)(uintptr_t)h->script,
+		(char *)(uintptr_t)action, (char *)(uintptr_t)fqdn,
+		(char *)(uintptr_t)value, NULL };
+	char what[400];
 
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		char *const argv[] = { (char *)(uintptr_t)script,
-			(char *)(uintptr_t)action, (char *)(uintptr_t)fqdn,
-			(char *)(uintptr_t)value, NULL };
-
-		execv(script, argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	snprintf(what, sizeof(what), "dns hook \"%.200s %s %.150s\"", h->script,
+	    action, fqdn);
+	return hook_run(what, argv, NULL, NULL, h->timeout, prob);
 }
 
 /* A resolver context that asks server ("ADDR[:PORT]") directly. */
@@ -113,9 +112,35 @@ txt_present(struct ub_ctx *c, const char *fqdn, const char *value)
 	return found;
 }
 
+/* Every IPv4 and IPv6 address of name server ns, up to max. */
+static size_t
+ns_addrs(struct ub_ctx *c, const char *ns, char addrs[][64], size_t max)
+{
+	static const struct {
+		int rr, af;
+		size_t len;
+	} fam[] = { { RR_A, AF_INET, 4 }, { RR_AAAA, AF_INET6, 16 } };
+	size_t f, n = 0;
+	int i;
+
+	for (f = 0; f < ACME_ARRAY_LEN(fam); f++) {
+		struct ub_result *a = NULL;
+
+		if (ub_resolve(c, ns, fam[f].rr, 1, &a) == 0 && a->havedata)
+			for (i = 0; a->data[i] != NULL && n < max; i++)
+				if ((size_t)a->len[i] == fam[f].len &&
+				    inet_ntop(fam[f].af, a->data[i], addrs[n],
+					64) != NULL)
+					n++;
+		if (a != NULL)
+			ub_resolve_free(a);
+	}
+	return n;
+}
+
 /*
  * The authoritative servers' addresses for fqdn's zone: climb until a
- * name has NS records, then resolve each server's A records.
+ * name has NS records, then resolve each server's A and AAAA records.
  */
 static size_t
 auth_servers(const char *fqdn, char addrs[][64], size_t max)
@@ -134,7 +159,6 @@ auth_servers(const char *fqdn, char addrs[][64], size_t max)
 		if (ub_resolve(c, at, RR_NS, 1, &r) == 0 && r->havedata) {
 			for (i = 0; r->data[i] != NULL && n < max; i++) {
 				char ns[256];
-				struct ub_result *a = NULL;
 				size_t o = 0, p = 0, len = (size_t)r->len[i];
 				const unsigned char *d =
 				    (const unsigned char *)r->data[i];
@@ -148,12 +172,7 @@ auth_servers(const char *fqdn, char addrs[][64], size_t max)
 					p += (size_t)d[p] + 1;
 				}
 				ns[o] = '\0';
-				if (ub_resolve(c, ns, RR_A, 1, &a) == 0 &&
-				    a->havedata && a->len[0] == 4)
-					inet_ntop(AF_INET, a->data[0],
-					    addrs[n++], 64);
-				if (a != NULL)
-					ub_resolve_free(a);
+				n += ns_addrs(c, ns, addrs + n, max - n);
 			}
 		}
 		if (r != NULL)
@@ -177,13 +196,23 @@ wait_visible(struct dnshook *h, const char *fqdn, const char *value,
 	if (h->check != NULL) {
 		snprintf(servers[0], sizeof(servers[0]), "%s", h->check);
 		n = 1;
-	} else if ((n = auth_servers(fqdn, servers, 8)) == 0)
-		return 0; /* nothing to ask: let the CA try */
+	} else if ((n = auth_servers(fqdn, servers, 8)) == 0) {
+		/* Nothing to ask: the CA tries anyway, but say so. */
+		fprintf(stderr,
+		    "anvil: cannot check that %s is visible: no address "
+		    "found for its zone's name servers\n",
+		    fqdn);
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		struct ub_ctx *c = ctx_for(servers[i]);
 
-		if (c == NULL)
+		if (c == NULL) {
+			fprintf(stderr,
+			    "anvil: cannot check that %s is visible at %s\n",
+			    fqdn, servers[i]);
 			continue;
+		}
 		while (!txt_present(c, fqdn, value)) {
 			if (time(NULL) >= end) {
 				ub_ctx_delete(c);
@@ -239,7 +268,9 @@ dns_publish(struct solver *s, const char *name, const char *token,
 		memcpy(h->pub[h->npub].value, value, sizeof(value));
 		h->npub++;
 	}
-	if ((st = run_hook(h->script, "add", fqdn, value)) != 0)
+	if ((st = run_hook(h, "add", fqdn, value, prob)) < 0)
+		return ACME_ERR_IO;
+	if (st != 0)
 		return acme_problem_set(prob, ACME_PROB_DNS,
 		    "dns hook \"%s add %s\" failed (status %d)", h->script,
 		    fqdn, st);
@@ -256,7 +287,7 @@ dns_unpublish(struct solver *s, const char *name, const char *token)
 	solver_dns01_fqdn(name, fqdn, sizeof(fqdn));
 	for (i = 0; i < h->npub; i++)
 		if (strcmp(h->pub[i].token, token) == 0) {
-			run_hook(h->script, "remove", fqdn, h->pub[i].value);
+			run_hook(h, "remove", fqdn, h->pub[i].value, NULL);
 			h->pub[i] = h->pub[--h->npub];
 			return;
 		}
@@ -274,7 +305,7 @@ dns_close(struct solver *s)
 
 int
 solver_dnshook_open(struct solver *s, const char *script,
-    const char *check_server, struct acme_problem *prob)
+    const char *check_server, int timeout, struct acme_problem *prob)
 {
 	struct dnshook *h;
 
@@ -295,6 +326,7 @@ solver_dnshook_open(struct solver *s, const char *script,
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 	}
+	h->timeout = timeout;
 	s->type = "dns-01";
 	s->publish = dns_publish;
 	s->unpublish = dns_unpublish;

@@ -20,8 +20,8 @@
 #include <anvil/b64url.h>
 #include <anvil/err.h>
 #include <anvil/fileio.h>
-#include <anvil/net.h>
 
+#include "responder.h"
 #include "solver.h"
 
 #include "internal.h"
@@ -40,9 +40,7 @@ solver_token_ok(const char *token)
 /* --- standalone --- */
 
 struct standalone {
-	int fd;
-	int stop_pipe[2];
-	pthread_t thread;
+	struct responder *r;
 	pthread_mutex_t lock;
 	struct {
 		char token[130];
@@ -51,26 +49,60 @@ struct standalone {
 	size_t n;
 };
 
-static void
-serve_one(struct standalone *st, int c)
+/* Reads a request head within the connection's deadline; 0 or -1. */
+static int
+read_head(const struct responder_conn *c, char *req, size_t size)
 {
+	size_t got = 0;
+	ssize_t r;
+
+	req[0] = '\0';
+	while (got < size - 1) {
+		if (responder_wait(c, POLLIN) != 0)
+			return -1;
+		r = read(c->fd, req + got, size - 1 - got);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL)
+			return 0;
+	}
+	return got > 0 ? 0 : -1;
+}
+
+/* Writes all of buf within the connection's deadline. */
+static void
+write_all(const struct responder_conn *c, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if (responder_wait(c, POLLOUT) != 0)
+			return;
+		w = write(c->fd, buf, len);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+static void
+serve_one(void *arg, const struct responder_conn *c)
+{
+	struct standalone *st = arg;
 	char req[2048], path[1024], method[8], body[256], out[512];
-	struct timeval tv = { 5, 0 };
-	ssize_t got = 0, r;
 	size_t i;
 	int found = 0;
 
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (got < (ssize_t)sizeof(req) - 1 &&
-	       (r = read(c, req + got, sizeof(req) - 1 - (size_t)got)) > 0) {
-		got += r;
-		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n") != NULL)
-			break;
-	}
-	req[got > 0 ? got : 0] = '\0';
-	if (sscanf(req, "%7s %1023s", method, path) != 2)
-		goto done;
+	if (read_head(c, req, sizeof(req)) != 0 ||
+	    sscanf(req, "%7s %1023s", method, path) != 2)
+		return;
 	if (strncmp(path, PREFIX, sizeof(PREFIX) - 1) == 0) {
 		pthread_mutex_lock(&st->lock);
 		for (i = 0; i < st->n; i++)
@@ -91,21 +123,7 @@ serve_one(struct standalone *st, int c)
 		snprintf(out, sizeof(out),
 		    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
 		    "Connection: close\r\n\r\n");
-	if (write(c, out, strlen(out)) < 0)
-		goto done;
-done:
-	close(c);
-}
-
-static void *
-standalone_loop(void *arg)
-{
-	struct standalone *st = arg;
-	int c;
-
-	while ((c = acme_net_accept(st->fd, st->stop_pipe[0], 5)) >= 0)
-		serve_one(st, c);
-	return NULL;
+	write_all(c, out, strlen(out));
 }
 
 static int
@@ -153,12 +171,7 @@ standalone_close(struct solver *s)
 {
 	struct standalone *st = s->ctx;
 
-	if (write(st->stop_pipe[1], "x", 1) < 0)
-		return;
-	pthread_join(st->thread, NULL);
-	close(st->fd);
-	close(st->stop_pipe[0]);
-	close(st->stop_pipe[1]);
+	responder_close(st->r);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
@@ -167,61 +180,15 @@ int
 solver_standalone_open(struct solver *s, int port, struct acme_problem *prob)
 {
 	struct standalone *st = calloc(1, sizeof(*st));
-	struct sockaddr_in6 a6;
-	struct sockaddr_in a4;
-	int one = 1, zero = 0;
 
 	if (st == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
-	/* Dual-stack where IPv6 exists, else IPv4 only. */
-	memset(&a6, 0, sizeof(a6));
-	a6.sin6_family = AF_INET6;
-	a6.sin6_port = htons((uint16_t)port);
-	a6.sin6_addr = in6addr_any;
-	st->fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (st->fd >= 0) {
-		setsockopt(st->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		setsockopt(st->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
-		    sizeof(zero));
-		if (bind(st->fd, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
-			close(st->fd);
-			st->fd = -1;
-		}
-	}
-	if (st->fd < 0) {
-		memset(&a4, 0, sizeof(a4));
-		a4.sin_family = AF_INET;
-		a4.sin_port = htons((uint16_t)port);
-		a4.sin_addr.s_addr = htonl(INADDR_ANY);
-		st->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (st->fd >= 0)
-			setsockopt(st->fd, SOL_SOCKET, SO_REUSEADDR, &one,
-			    sizeof(one));
-		if (st->fd < 0 ||
-		    bind(st->fd, (struct sockaddr *)&a4, sizeof(a4)) != 0) {
-			int e = errno;
-
-			if (st->fd >= 0)
-				close(st->fd);
-			free(st);
-			return acme_problem_set(prob, ACME_PROB_CONNECTION,
-			    "cannot listen on port %d for http-01: %s", port,
-			    strerror(e));
-		}
-	}
-	if (listen(st->fd, 64) != 0 || pipe(st->stop_pipe) != 0) {
-		close(st->fd);
-		free(st);
-		return acme_problem_set(prob, ACME_PROB_CONNECTION,
-		    "cannot listen on port %d: %s", port, strerror(errno));
-	}
 	pthread_mutex_init(&st->lock, NULL);
-	if (pthread_create(&st->thread, NULL, standalone_loop, st) != 0) {
-		close(st->fd);
+	if (responder_open(&st->r, port, "http-01", serve_one, st, prob) != 0) {
+		pthread_mutex_destroy(&st->lock);
 		free(st);
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "cannot start the http-01 responder");
+		return ACME_ERR_IO;
 	}
 	s->type = "http-01";
 	s->publish = standalone_publish;

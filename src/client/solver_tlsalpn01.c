@@ -25,8 +25,8 @@
 
 #include <anvil/err.h>
 #include <anvil/key.h>
-#include <anvil/net.h>
 
+#include "responder.h"
 #include "solver.h"
 
 #include "internal.h"
@@ -34,9 +34,7 @@
 #define MAX_CERTS 64
 
 struct alpn {
-	int fd;
-	int stop_pipe[2];
-	pthread_t thread;
+	struct responder *r;
 	pthread_mutex_t lock;
 	SSL_CTX *ctx;
 	EVP_PKEY *key; /* one key for every challenge certificate */
@@ -48,16 +46,30 @@ struct alpn {
 	size_t n;
 };
 
-/* The SNI of an identifier: the name, or the reverse name of an IP. */
+/*
+ * The SNI of an identifier: the name, or the reverse name of an IP
+ * address (RFC 8738 section 6: in-addr.arpa, or ip6.arpa nibbles).
+ */
 static void
 sni_of(const char *value, char *out, size_t size)
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char a[16];
+	size_t o = 0;
+	int i;
 
 	if (inet_pton(AF_INET, value, a) == 1)
 		snprintf(out, size, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2],
 		    a[1], a[0]);
-	else
+	else if (inet_pton(AF_INET6, value, a) == 1 && size >= 73) {
+		for (i = 15; i >= 0; i--) {
+			out[o++] = hex[a[i] & 0x0f];
+			out[o++] = '.';
+			out[o++] = hex[a[i] >> 4];
+			out[o++] = '.';
+		}
+		snprintf(out + o, size - o, "ip6.arpa");
+	} else
 		snprintf(out, size, "%s", value);
 }
 
@@ -165,24 +177,34 @@ on_sni(SSL *ssl, int *alert, void *arg)
 	return rc;
 }
 
-static void *
-alpn_loop(void *arg)
+/*
+ * One handshake on a non-blocking socket, within the connection's
+ * deadline; the certificate is picked by on_sni().
+ */
+static void
+alpn_serve(void *arg, const struct responder_conn *c)
 {
 	struct alpn *a = arg;
 	SSL *ssl;
-	int c;
+	int rc, err;
 
-	while ((c = acme_net_accept(a->fd, a->stop_pipe[0], 5)) >= 0) {
-		if ((ssl = SSL_new(a->ctx)) != NULL) {
-			SSL_set_fd(ssl, c);
-			if (SSL_accept(ssl) == 1)
-				SSL_shutdown(ssl);
-			SSL_free(ssl);
+	if ((ssl = SSL_new(a->ctx)) == NULL || SSL_set_fd(ssl, c->fd) != 1)
+		goto out;
+	for (;;) {
+		if ((rc = SSL_accept(ssl)) == 1) {
+			SSL_shutdown(ssl); /* once: no wait for the peer's */
+			break;
 		}
-		ERR_clear_error();
-		close(c);
+		err = SSL_get_error(ssl, rc);
+		if ((err != SSL_ERROR_WANT_READ &&
+			err != SSL_ERROR_WANT_WRITE) ||
+		    responder_wait(c,
+			err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) != 0)
+			break;
 	}
-	return NULL;
+out:
+	SSL_free(ssl);
+	ERR_clear_error();
 }
 
 static int
@@ -233,11 +255,7 @@ alpn_close(struct solver *s)
 	struct alpn *a = s->ctx;
 	size_t i;
 
-	if (write(a->stop_pipe[1], "x", 1) == 1)
-		pthread_join(a->thread, NULL);
-	close(a->fd);
-	close(a->stop_pipe[0]);
-	close(a->stop_pipe[1]);
+	responder_close(a->r);
 	for (i = 0; i < a->n; i++)
 		X509_free(a->tab[i].cert);
 	SSL_CTX_free(a->ctx);
@@ -250,13 +268,11 @@ int
 solver_tlsalpn_open(struct solver *s, int port, struct acme_problem *prob)
 {
 	struct alpn *a = calloc(1, sizeof(*a));
-	struct sockaddr_in6 sa;
-	int one = 1, zero = 0;
 
 	if (a == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
-	a->fd = -1;
+	pthread_mutex_init(&a->lock, NULL);
 	if ((a->key = acme_key_generate(ACME_KEY_EC256, prob)) == NULL ||
 	    (a->ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		goto fail;
@@ -264,35 +280,22 @@ solver_tlsalpn_open(struct solver *s, int port, struct acme_problem *prob)
 	SSL_CTX_set_alpn_select_cb(a->ctx, on_alpn, a);
 	SSL_CTX_set_tlsext_servername_callback(a->ctx, on_sni);
 	SSL_CTX_set_tlsext_servername_arg(a->ctx, a);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin6_family = AF_INET6;
-	sa.sin6_port = htons((uint16_t)port);
-	sa.sin6_addr = in6addr_any;
-	if ((a->fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		goto fail_sock;
-	setsockopt(a->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(a->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(a->fd, 64) != 0 || pipe(a->stop_pipe) != 0)
-		goto fail_sock;
-	pthread_mutex_init(&a->lock, NULL);
-	if (pthread_create(&a->thread, NULL, alpn_loop, a) != 0)
-		goto fail_sock;
+	if (responder_open(&a->r, port, "tls-alpn-01", alpn_serve, a, prob) !=
+	    0)
+		goto fail;
 	s->type = "tls-alpn-01";
 	s->publish = alpn_publish;
 	s->unpublish = alpn_unpublish;
 	s->close = alpn_close;
 	s->ctx = a;
 	return 0;
-fail_sock:
-	acme_problem_set(prob, ACME_PROB_CONNECTION,
-	    "cannot listen on port %d for tls-alpn-01: %s", port,
-	    strerror(errno));
 fail:
-	if (a->fd >= 0)
-		close(a->fd);
+	if (a->ctx == NULL && prob != NULL && prob->type == ACME_PROB_NONE)
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot make a TLS context");
 	SSL_CTX_free(a->ctx);
 	EVP_PKEY_free(a->key);
+	pthread_mutex_destroy(&a->lock);
 	free(a);
 	return ACME_ERR_IO;
 }
