@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The accept loop shared by the built-in responders (anvil's http-01 and
- * tls-alpn-01 solvers, anvil-bench's http-01 responder): wait for a
+ * The accept loop of anvil-bench's http-01 responder: wait for a
  * connection or for the owner's signal to stop, whichever comes first.
+ * (anvil's own responders use src/client/responder.c: one deadline per
+ * connection instead of one per read.)
  */
 #ifndef ANVIL_NET_H
 #define ANVIL_NET_H

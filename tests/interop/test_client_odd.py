@@ -273,7 +273,8 @@ def test_issue21_18_dns_hook_is_killed(oddca, tmp_path):
     ca = oddca()
     pid = tmp_path / "hook.pid"
     hook = tmp_path / "dns-hook.sh"
-    hook.write_text(STUBBORN.format(pid=pid))
+    hook.write_text(STUBBORN.format(pid=pid).replace(
+        "trap", "[ \"$1\" = remove ] && exit 0\ntrap"))
     hook.chmod(0o755)
     r = anvil("issue", "-d", "odd.example", "--dns-hook", str(hook),
               "--hook-timeout", "1", "--server", ca.directory,
@@ -565,19 +566,132 @@ def test_issue21_20_D64_renew_refuses_another_ca(oddca, tmp_path, opt):
 
 # --- dns-01 propagation (item 19) ---
 
+class NxDomain:
+    """A DNS server on UDP port 53 of a 127/8 address of its own that
+    answers NXDOMAIN to every query: nothing to learn from it, at once."""
+
+    def __init__(self):
+        import random
+        self.addr = "127.%d.%d.%d" % (random.randint(100, 250),
+                                      random.randint(1, 250),
+                                      random.randint(1, 250))
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((self.addr, 53))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            if len(q) < 12:
+                continue
+            end = 12
+            while end < len(q) and q[end] != 0:
+                end += q[end] + 1
+            question = q[12:end + 5]
+            flags = bytes([0x80 | (q[2] & 0x01), 0x83])  # QR, RD; RA, NX
+            self.sock.sendto(q[:2] + flags + b"\x00\x01" + b"\x00" * 6 +
+                             question, peer)
+
+    def close(self):
+        self.sock.close()
+
+
 def test_issue21_19_dns_hook_says_when_it_cannot_check(oddca, tmp_path):
     ca = oddca()
     hook = tmp_path / "dns-hook.sh"
     hook.write_text("#!/bin/sh\nexit 0\n")
     hook.chmod(0o755)
+    dns = NxDomain()
     resolv = tmp_path / "resolv.conf"
-    resolv.write_text("nameserver 127.0.0.2\n")  # nobody answers there
-    r = subprocess.run(
-        [ANVIL, "issue", "-d", "odd.example", "--dns-hook", str(hook),
-         "--server", ca.directory, "--ca-bundle", ca.tls_ca,
-         "--state-dir", str(tmp_path / "state")],
-        capture_output=True, text=True, timeout=TIMEOUT,
-        env=dict(os.environ, ANVIL_RESOLV_CONF=str(resolv)))
+    resolv.write_text(f"nameserver {dns.addr}\n")
+    try:
+        r = subprocess.run(
+            [ANVIL, "issue", "-d", "odd.example", "--dns-hook", str(hook),
+             "--server", ca.directory, "--ca-bundle", ca.tls_ca,
+             "--state-dir", str(tmp_path / "state")],
+            capture_output=True, text=True, timeout=TIMEOUT,
+            env=dict(os.environ, ANVIL_RESOLV_CONF=str(resolv)))
+    finally:
+        dns.close()
     assert r.returncode == 0, r.stderr
     assert ("cannot check that _acme-challenge.odd.example is visible: no "
             "address found for its zone's name servers") in r.stderr
+
+
+LATE_HOOK = """#!/bin/sh
+# add lands 2 s after the hook returned: found by the CA only if anvil
+# waited until the zone's (IPv6-only) name server answered it.
+case "$1" in
+add)
+	( sleep 2; printf 'server {addr} 53\\nupdate add %s. 60 IN TXT "%s"\\nsend\\n' \\
+	    "$2" "$3" | nsupdate ) >/dev/null 2>&1 &
+	;;
+esac
+exit 0
+"""
+
+
+def test_issue21_19_dns_hook_waits_at_an_ipv6_only_name_server(oddca,
+                                                               tmp_path):
+    """The zone's only name server has an AAAA record and no A: anvil
+    must wait for the record there (it skipped the wait before)."""
+    import random
+    from bindhelp import Named
+    v4 = "127.%d.%d.%d" % (random.randint(100, 250), random.randint(1, 250),
+                           random.randint(1, 250))
+    v6 = "fd63::%x" % random.randint(1, 0xffff)
+    subprocess.run(["ip", "addr", "add", v4 + "/32", "dev", "lo"],
+                   check=True, capture_output=True)
+    subprocess.run(["ip", "-6", "addr", "add", v6 + "/128", "dev", "lo",
+                    "nodad"], check=True, capture_output=True)
+    d = str(tmp_path / "bind")
+    named = Named(d, v4, 53)
+    soa = "@ IN SOA ns6.net. admin.net. 1 3600 600 86400 60\n"
+    try:
+        with open(os.path.join(d, "net.zone"), "w") as f:
+            f.write("$TTL 300\n" + soa + "@ IN NS ns6.net.\n"
+                    f"ns6 IN AAAA {v6}\n")
+        with open(os.path.join(d, "example.net.zone"), "w") as f:
+            f.write("$TTL 300\n" + soa + "@ IN NS ns6.net.\n")
+        named.configure(f"""
+zone "net" {{ type primary; file "{d}/net.zone"; }};
+zone "example.net" {{ type primary; file "{d}/example.net.zone";
+    allow-update {{ any; }}; }};""")
+        with open(named.conf) as f:
+            conf = f.read()
+        with open(named.conf, "w") as f:
+            f.write(conf.replace("listen-on-v6 { none; };",
+                                 f"listen-on-v6 port 53 {{ {v6}; }};"))
+        named.start("example.net")
+        ca = oddca()
+        seen = []
+
+        def look(ca, req, ctx):
+            seen.append(named.records("_acme-challenge.odd.example.net",
+                                      "TXT"))
+            return None
+
+        ca.on["challenge"] = look
+        hook = tmp_path / "late-hook"
+        hook.write_text(LATE_HOOK.replace("{addr}", v4))
+        hook.chmod(0o755)
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text(f"nameserver {v4}\n")
+        r = subprocess.run(
+            [ANVIL, "issue", "-d", "odd.example.net", "--dns-hook",
+             str(hook), "--server", ca.directory, "--ca-bundle", ca.tls_ca,
+             "--state-dir", str(tmp_path / "state")],
+            capture_output=True, text=True, timeout=TIMEOUT,
+            env=dict(os.environ, ANVIL_RESOLV_CONF=str(resolv)))
+        assert r.returncode == 0, r.stderr
+        assert len(seen) == 1 and len(seen[0]) == 1, seen
+        assert "cannot check" not in r.stderr
+    finally:
+        named.stop()
+        subprocess.run(["ip", "-6", "addr", "del", v6 + "/128", "dev", "lo"],
+                       capture_output=True)
+        subprocess.run(["ip", "addr", "del", v4 + "/32", "dev", "lo"],
+                       capture_output=True)
