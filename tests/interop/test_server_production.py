@@ -18,7 +18,7 @@ import pytest
 from cryptography import x509
 
 from acmehelp import Account, Client
-from netbed import DNS_ADDR, TRAPS, ZONE, Bed, in_netns
+from netbed import CLI_ADDR, DNS_ADDR, NET6, TRAPS, ZONE, Bed, in_netns
 from test_client import ANVIL, check_files
 from test_server_certbot import check_cert
 
@@ -266,3 +266,29 @@ def test_S_HTTP_6_http01_special_address_refused_before_connecting(
 def test_S_HTTP_6_tls_alpn01_special_address_refused_before_connecting(
         bed, refusals, tid, addr, what, land):
     refused(bed, refusals, "tls-alpn-01", 443, tid, addr, what)
+
+
+@pytest.mark.parametrize("solver", [["--standalone"], ["--tls-alpn"]],
+                         ids=["http-01", "tls-alpn-01"])
+def test_S_HTTP_6_private_addresses_skipped_for_the_public_one(
+        bed, tmp_path, solver):
+    """A name with private and public addresses, in both families: the
+    CA validates at the public one and never connects to the others."""
+    name = f"mixed-{solver[0][2:]}.{ZONE}"
+    private = ["10.20.0.1", "127.0.0.1", "::1", "64:ff9b::10.20.0.4"]
+    bed.add_name(name, *private, CLI_ADDR)
+    r = anvil(bed, tmp_path, "-d", name, *solver)
+    assert r.returncode == 0, r.stdout + r.stderr
+    check_anvil(bed, tmp_path, [name])
+    bed.settle()
+    for addr in private:
+        assert bed.accepts(addr) == 0, f"the CA connected to {addr}"
+
+
+def test_S_HTTP_2_anvil_http01_over_ipv6(bed, tmp_path):
+    """A name with only an AAAA record is validated over IPv6."""
+    name = f"v6-only.{ZONE}"
+    bed.add_name(name, NET6 + "20")
+    r = anvil(bed, tmp_path, "-d", name, "--standalone")
+    assert r.returncode == 0, r.stdout + r.stderr
+    check_anvil(bed, tmp_path, [name])
