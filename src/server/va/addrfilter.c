@@ -3,7 +3,7 @@
  * The validator's address filter (see addrfilter.h and D52).  The tables
  * transcribe the IANA IPv4 and IPv6 special-purpose address registries
  * (iana-ipv4-special-registry, iana-ipv6-special-registry, as of
- * 2025-10): every block whose "Globally Reachable" is False, and the
+ * 2024-10): every block whose "Globally Reachable" is False, and the
  * blocks that hold a few globally reachable anycast or identifier
  * assignments (192.0.0.0/24, 2001::/23) as a whole.  Addresses are
  * handled as bytes only: D52 records why no sockaddr is built here.
