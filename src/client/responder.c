@@ -29,6 +29,7 @@ struct responder {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned active; /* connection threads running */
+	struct conn_job *jobs[RESPONDER_MAX_CONNS]; /* the running ones */
 	responder_serve_fn serve;
 	void *arg;
 };
@@ -36,6 +37,7 @@ struct responder {
 struct conn_job {
 	struct responder *r;
 	struct responder_conn c;
+	unsigned char peer[16]; /* the client's address, IPv4 mapped */
 };
 
 static long long
@@ -74,28 +76,79 @@ conn_main(void *arg)
 	struct conn_job *j = arg;
 	struct responder *r = j->r;
 
+	size_t i;
+
 	r->serve(r->arg, &j->c);
 	close(j->c.fd);
-	free(j);
 	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < RESPONDER_MAX_CONNS; i++)
+		if (r->jobs[i] == j)
+			r->jobs[i] = NULL;
 	if (--r->active == 0)
 		pthread_cond_broadcast(&r->idle);
 	pthread_mutex_unlock(&r->lock);
+	free(j);
 	return NULL;
 }
 
-/* Starts a thread for connection fd, or closes it when at the bound. */
+/*
+ * The peer's address as 16 bytes (IPv4 as ::ffff:a.b.c.d), copied out
+ * with memcpy: no access through another struct type (see D52).
+ */
 static void
-conn_start(struct responder *r, int fd)
+peer_key(const struct sockaddr_storage *ss, unsigned char out[16])
+{
+	struct sockaddr_in6 a6;
+	struct sockaddr_in a4;
+
+	memset(out, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		memcpy(&a6, ss, sizeof(a6));
+		memcpy(out, &a6.sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		memcpy(&a4, ss, sizeof(a4));
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4.sin_addr, 4);
+	}
+}
+
+/* Connections running from peer, under r->lock; at most one free slot. */
+static unsigned
+from_peer(const struct responder *r, const unsigned char peer[16], size_t *slot)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < RESPONDER_MAX_CONNS; i++)
+		if (r->jobs[i] == NULL)
+			*slot = i;
+		else if (memcmp(r->jobs[i]->peer, peer, 16) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Starts a thread for connection fd, or closes it when at the bound or
+ * when its peer holds RESPONDER_PER_PEER already: one host cannot fill
+ * the responder and keep the CA's validation out.
+ */
+static void
+conn_start(struct responder *r, int fd, const struct sockaddr_storage *ss)
 {
 	struct conn_job *j = NULL;
+	unsigned char peer[16];
+	size_t slot = RESPONDER_MAX_CONNS;
 	pthread_attr_t at;
 	pthread_t t;
 	int ok = 0;
 
+	peer_key(ss, peer);
 	pthread_mutex_lock(&r->lock);
 	if (r->active < RESPONDER_MAX_CONNS &&
-	    (j = calloc(1, sizeof(*j))) != NULL) {
+	    from_peer(r, peer, &slot) < RESPONDER_PER_PEER &&
+	    slot < RESPONDER_MAX_CONNS && (j = calloc(1, sizeof(*j))) != NULL) {
+		memcpy(j->peer, peer, 16);
+		r->jobs[slot] = j;
 		j->r = r;
 		j->c.fd = fd;
 		j->c.stop_fd = r->stop[0];
@@ -105,7 +158,8 @@ conn_start(struct responder *r, int fd)
 		if (pthread_create(&t, &at, conn_main, j) == 0) {
 			r->active++;
 			ok = 1;
-		}
+		} else
+			r->jobs[slot] = NULL;
 		pthread_attr_destroy(&at);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -132,9 +186,14 @@ accept_main(void *arg)
 		}
 		if (p[1].revents != 0)
 			break;
-		c = accept4(r->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		memset(&ss, 0, sizeof(ss));
+		c = accept4(r->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (c >= 0)
-			conn_start(r, c);
+			conn_start(r, c, &ss);
 	}
 	return NULL;
 }

@@ -3,10 +3,11 @@
  * The listener shared by the standalone http-01 and tls-alpn-01 solvers:
  * one port on every address (dual-stack, or IPv4 where the host has no
  * IPv6), each connection served in its own thread with one deadline for
- * the whole exchange, at most RESPONDER_MAX_CONNS at once.  A peer that
- * sends slowly holds only its own connection, and only until the
- * deadline; closing the responder wakes every connection at once and
- * never waits on a peer (issue 21 item 7).  Every descriptor is
+ * the whole exchange, at most RESPONDER_MAX_CONNS at once and
+ * RESPONDER_PER_PEER from one address.  A peer that sends slowly holds
+ * only its own connections, and only until the deadline; closing the
+ * responder wakes every connection at once and never waits on a peer
+ * (issue 21 item 7).  Every descriptor is
  * close-on-exec, so hooks inherit none of them.
  */
 #ifndef ANVIL_RESPONDER_H
@@ -15,6 +16,7 @@
 #include <anvil/problem.h>
 
 #define RESPONDER_MAX_CONNS   64    /* connections served at once */
+#define RESPONDER_PER_PEER    8     /* of them from one address */
 #define RESPONDER_DEADLINE_MS 10000 /* whole exchange, per connection */
 
 struct responder;

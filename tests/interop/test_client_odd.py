@@ -144,6 +144,48 @@ def test_issue21_7_slow_peer_stalls_neither_validation_nor_exit(
         d.stop.set()
 
 
+def test_issue21_7_one_address_cannot_fill_the_responder(validating_ca,
+                                                         tmp_path):
+    """100 idle connections from 127.0.0.2, made as soon as the port
+    listens and made again when closed, leave room for the CA's
+    validation from 127.0.0.1 (RESPONDER_PER_PEER)."""
+    ca = validating_ca
+    port = ca.http01_port
+    stop = threading.Event()
+    held = []
+
+    def flood():
+        while not stop.is_set():
+            held[:] = [c for c in held if c.fileno() >= 0]
+            if len(held) >= 100:
+                stop.wait(0.05)
+                continue
+            c = socket.socket()
+            c.settimeout(1)
+            try:
+                c.bind(("127.0.0.2", 0))
+                c.connect(("127.0.0.1", port))
+                held.append(c)
+            except OSError:
+                c.close()
+                stop.wait(0.001)
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    try:
+        r = anvil("issue", "-d", "flood.example.com", "--standalone",
+                  "--http-port", str(port), "--server", ca.directory,
+                  "--ca-bundle", ca.tls_ca,
+                  "--state-dir", str(tmp_path / "state"), timeout=TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        assert len(held) >= 64  # the flood was there
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+
+
 def test_issue21_8_deploy_hook_gets_the_port_and_no_descriptors(
         validating_ca, tmp_path):
     ca = validating_ca
