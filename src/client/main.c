@@ -538,11 +538,9 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	o.tty = isatty(1) && !o.json;
 	if (strcmp(cmd, "profiles") != 0) {
 		/* Only list reads without writing (D62). */
-		rc = open_state(&o, strcmp(cmd, "list") != 0);
-		if (rc < 0)
+		/* list finds nothing managed when there is no directory. */
+		if (open_state(&o, strcmp(cmd, "list") != 0) < 0)
 			return 1;
-		if (rc > 0) /* list: no state directory, nothing managed */
-			return 0;
 	}
 	if (strcmp(cmd, "renew") == 0) {
 		if ((name == NULL) == !all)

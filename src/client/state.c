@@ -484,6 +484,32 @@ replace_legacy(const char *state, const char *dn, const char *tmp,
 	return 0;
 }
 
+/*
+ * Removes the symlinks certs/.<dn>.new.<pid> that runs killed before
+ * their switch left behind (the state lock is held: none is in use).
+ */
+static void
+drop_stale_links(const char *state, const char *dn)
+{
+	char dir[STATE_PATH_MAX], pre[300];
+	struct dirent *de;
+	struct stat st;
+	size_t n;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/certs", state);
+	n = (size_t)snprintf(pre, sizeof(pre), ".%s.new.", dn);
+	if (n >= sizeof(pre) || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, pre, n) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			0 &&
+		    S_ISLNK(st.st_mode))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
 int
 state_publish(const char *state, const char *dn,
     const struct acme_file_out *files, size_t n, char *out, size_t size,
@@ -535,6 +561,7 @@ state_publish(const char *state, const char *dn,
 	 * certs/<dn> to the old version or the new one. */
 	snprintf(target, sizeof(target), "../archive/%s/%ld", dn, v);
 	snprintf(live, sizeof(live), "%s/certs/%s", state, dn);
+	drop_stale_links(state, dn);
 	snprintf(tmp, sizeof(tmp), "%s/certs/.%s.new.%ld", state, dn,
 	    (long)getpid());
 	unlink(tmp);
