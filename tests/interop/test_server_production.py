@@ -203,10 +203,11 @@ def trap_name(tid):
     return f"trap-{tid}.{ZONE}"
 
 
-def drive(ca, names, kinds):
+def drive(ca, names, kinds, before=None):
     """For each challenge type in kinds, one account orders names and
-    answers that challenge of every authorization; returns
-    {(type, name): final challenge object}.  Runs in nb-cli."""
+    answers that challenge of every authorization, after before(name,
+    token, key authorization) when given; returns {(type, name): final
+    challenge object}.  Runs in nb-cli."""
     c = Client(ca)
     started = []
     for kind in kinds:
@@ -216,6 +217,9 @@ def drive(ca, names, kinds):
         for url in r.json()["authorizations"]:
             authz = acct.get(url).json()
             ch = [x for x in authz["challenges"] if x["type"] == kind][0]
+            if before is not None:
+                before(authz["identifier"]["value"], ch["token"],
+                       acct.key_authorization(ch["token"]))
             rr = acct.post(ch["url"], {})
             assert rr.status_code == 200, rr.text
             started.append((acct, kind, authz["identifier"]["value"], url,
@@ -292,3 +296,66 @@ def test_S_HTTP_2_anvil_http01_over_ipv6(bed, tmp_path):
     r = anvil(bed, tmp_path, "-d", name, "--standalone")
     assert r.returncode == 0, r.stdout + r.stderr
     check_anvil(bed, tmp_path, [name])
+
+
+# Where a public http-01 responder redirects: literal addresses, a name
+# resolving to NAT64 of RFC 1918, and https to a TEST-NET address.
+REDIRECTS = [
+    ("rfc1918-literal", "http://10.20.0.1/", "10.20.0.1", 80),
+    ("loopback6-literal", "http://[::1]/", "::1", 80),
+    ("linklocal-literal", "http://169.254.9.1/", "169.254.9.1", 80),
+    ("nat64-name", f"http://{trap_name('nat64')}/", "64:ff9b::10.20.0.4", 80),
+    ("testnet1-https", "https://192.0.2.1/", "192.0.2.1", 443),
+]
+
+
+class Redirector:
+    """An HTTP server on port 80 of nb-cli answering each token with a
+    302 to its target (+ the challenge path)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import threading
+        self.targets = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                token = self.path.rsplit("/", 1)[-1]
+                base = outer.targets.get(token)
+                self.send_response(302 if base else 404)
+                if base:
+                    self.send_header("Location", base + self.path[1:])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = in_netns("nb-cli", ThreadingHTTPServer, ("0.0.0.0", 80),
+                              Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("rid,target,addr,port", REDIRECTS,
+                         ids=[r[0] for r in REDIRECTS])
+def test_S_HTTP_4_redirect_to_special_address_refused_before_connecting(
+        bed, rid, target, addr, port):
+    name = f"redirect-{rid}.{ZONE}"
+    bed.add_names({name: (CLI_ADDR,), trap_name("nat64"): ("64:ff9b::a14:4",)})
+    red = Redirector()
+    try:
+        got = in_netns("nb-cli", drive, bed.ca, [name], ("http-01",),
+                       lambda n, token, ka: red.targets.update({token: target}))
+    finally:
+        red.close()
+    ch = got[("http-01", name)]
+    assert ch["status"] == "invalid", ch
+    assert REFUSAL.search(ch["error"]["detail"]), ch["error"]
+    bed.settle()
+    assert bed.accepts(addr, port) == 0, f"the CA followed {target}"
+

@@ -281,7 +281,9 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 	/* Refused, not unreachable: the problem says so, as http-01's. */
 	if (!cfg->allow_private_addresses && !any_public(&a)) {
 		acme_problem_set(prob, ACME_PROB_CONNECTION,
-		    "%.200s has no public address to validate", value);
+		    "%.200s has no public address to validate: %s is %s", value,
+		    a.n > 0 ? a.addr[0] : "-",
+		    a.n > 0 ? va_addr_reserved_text(a.addr[0]) : "missing");
 		goto out;
 	}
 	for (i = 0; i < a.n && fd < 0 && fd != -2; i++)
