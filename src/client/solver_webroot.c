@@ -29,26 +29,34 @@ struct webroot {
 
 /*
  * Opens (making it 0755 first if missing) the directory name below the
- * directory at, without following a symlink.  Returns the descriptor or
- * -1 with errno set.
+ * directory at, without following a symlink.  One of anvil's user's own
+ * that others cannot read (made under umask 077 by an anvil before
+ * this) gets 0755 too.  Returns the descriptor or -1 with errno set.
  */
 static int
 subdir(int at, const char *name)
 {
 	int fd, made = mkdirat(at, name, 0755) == 0;
+	struct stat st;
 
 	if (!made && errno != EEXIST)
 		return -1;
 	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) != 0)
+		goto fail;
 	/* The umask does not decide what the web server may read. */
-	if (fd != -1 && made && fchmod(fd, 0755) != 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
-	}
+	if ((made || (st.st_uid == geteuid() && (st.st_mode & 0555) != 0555)) &&
+	    fchmod(fd, 0755) != 0)
+		goto fail;
 	return fd;
+fail : {
+	int err = errno;
+
+	if (fd != -1)
+		close(fd);
+	errno = err;
+	return -1;
+}
 }
 
 static int

@@ -392,6 +392,15 @@ def test_webroot_modes_under_umask_077(site):
     for d in (site.www / ".well-known",
               site.www / ".well-known" / "acme-challenge"):
         assert oct(os.stat(d).st_mode & 0o777) == oct(0o755), d
+    # Directories an earlier run left 0700 are opened up too.
+    for d in (site.www / ".well-known",
+              site.www / ".well-known" / "acme-challenge"):
+        os.chmod(d, 0o700)
+    r = run(site.issue("umask2.example.com"), umask=0o077)
+    assert r.returncode == 0, r.stderr
+    for d in (site.www / ".well-known",
+              site.www / ".well-known" / "acme-challenge"):
+        assert oct(os.stat(d).st_mode & 0o777) == oct(0o755), d
 
 
 def test_webroot_symlink_is_not_followed(site, tmp_path):
