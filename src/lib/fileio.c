@@ -45,8 +45,10 @@ write_tmp(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (snprintf(tmp, PATH_MAX, "%s.tmpXXXXXX", path) >= PATH_MAX)
 		return io_error(prob, "write", path, ENAMETOOLONG);
+	/* mkstemp, not mkostemp: tests interpose it to inject failures. */
 	if ((fd = mkstemp(tmp)) == -1)
 		return io_error(prob, "create temporary file for", path, errno);
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (fchmod(fd, mode) != 0) {
 		rc = io_error(prob, "chmod", tmp, errno);
 		goto fail;
@@ -100,7 +102,8 @@ sync_dirs(const struct acme_file_out *files, size_t n)
 		snprintf(cur, sizeof(cur), "%s", dirname(buf));
 		if (strcmp(cur, prev) == 0)
 			continue;
-		if ((dfd = open(cur, O_RDONLY | O_DIRECTORY)) != -1) {
+		if ((dfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+		    -1) {
 			(void)fsync(dfd);
 			close(dfd);
 		}

@@ -1496,7 +1496,7 @@ acme_http_new(const char *ca_bundle, const char *user_agent)
 	/* A body read to the close needs no close_notify (as browsers). */
 	SSL_CTX_set_options(h->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Problems with the trust store are reported by each request. */
-	if (ca_bundle != NULL && (f = fopen(ca_bundle, "r")) == NULL)
+	if (ca_bundle != NULL && (f = fopen(ca_bundle, "re")) == NULL)
 		snprintf(h->ctx_err, sizeof(h->ctx_err),
 		    "cannot read CA bundle %.200s: %s", ca_bundle,
 		    strerror(errno));
