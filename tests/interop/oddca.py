@@ -300,6 +300,12 @@ class OddCA(RawHTTPS):
         body = chains["leaf"] + (chains["b"] if alt else chains["a"])
         links = [] if alt else [
             ("Link", f"<{self._loc(f'/cert/{cid}/alt')}>;rel=alternate")]
+        if self.relative and not alt:
+            # RFC 8288 as a CA may write it: several Link headers, a
+            # quoted list of relations, a dot segment.
+            links = [("Link", '<../directory>;rel="index"'),
+                     ("Link", f'<./{cid}/alt> ; title="B;c" ; '
+                              'rel="index alternate"')]
         return response(200, body, [("Content-Type",
                                      "application/pem-certificate-chain"),
                                     *links, *self.nonce_headers()])
