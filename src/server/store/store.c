@@ -12,6 +12,7 @@
 #include <anvil/err.h>
 
 #include "store.h"
+#include "store_pg.h"
 #include "store_sqlite.h"
 
 #include "internal.h"
@@ -73,21 +74,29 @@ store_chall_type_from_name(const char *name)
 }
 
 struct store *
-store_open(const char *url, struct acme_problem *prob)
+store_open_with(const char *url, const struct store_open_opts *o,
+    struct acme_problem *prob)
 {
 	if (strncmp(url, "sqlite:", 7) == 0)
 		return store_sqlite_open(url + 7, prob);
-	if (strncmp(url, "postgresql:", 11) == 0 ||
-	    strncmp(url, "postgres:", 9) == 0) {
-		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "the PostgreSQL back end is not available in this build");
-		return NULL;
-	}
+	if (strncmp(url, "postgresql://", 13) == 0 ||
+	    strncmp(url, "postgres://", 11) == 0)
+		return store_pg_open(url,
+		    o->pool > 0 ? o->pool : STORE_POOL_DEFAULT, o->migrate,
+		    prob);
 	if (url[0] == '/' || url[0] == '.')
 		return store_sqlite_open(url, prob);
 	acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 	    "unknown database URL \"%s\"", url);
 	return NULL;
+}
+
+struct store *
+store_open(const char *url, struct acme_problem *prob)
+{
+	const struct store_open_opts o = { .migrate = 1 };
+
+	return store_open_with(url, &o, prob);
 }
 
 void

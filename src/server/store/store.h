@@ -4,10 +4,11 @@
  * issuer see only these typed records and the operations in struct
  * store_ops; a back end (SQLite now, PostgreSQL later) implements the ops
  * table and nothing else changes.  The same contract test runs against
- * every back end (tests/unit/test_store.c).
+ * every back end (tests/unit/server/test_store.c).
  *
  * Threading: one struct store is shared by every thread; back ends keep
- * what they need per thread (SQLite: one connection per thread).
+ * what they need (SQLite: one connection for the process, D33;
+ * PostgreSQL: a pool, D65).
  *
  * Ownership: get/list operations fill caller-provided records whose
  * pointer members (JSON text, PEM) are heap strings the caller releases
@@ -401,13 +402,29 @@ struct store {
 };
 
 /*
- * Opens the back end named by url: "sqlite:PATH" (or a bare path) or
- * "postgresql://..." (not yet available).  Creates and migrates the
- * schema.  Files it keeps are the owner's only (0600), whatever the
- * umask, also when they existed with a wider mode.  Returns a store or
- * NULL with prob set.
+ * Opens the back end named by url: "sqlite:PATH" (or a bare path) or a
+ * libpq URI, "postgresql://USER@HOST:PORT/DB" or "postgres://..."
+ * (D65).  Creates and migrates the schema.  Files it keeps are the
+ * owner's only (0600), whatever the umask, also when they existed with
+ * a wider mode.  Returns a store or NULL with prob set.
  */
 struct store *store_open(const char *url, struct acme_problem *prob);
+
+#define STORE_POOL_DEFAULT 16 /* PostgreSQL connections per process */
+
+struct store_open_opts {
+	/*
+	 * 1: create or upgrade the schema (init, migrate); 0: refuse a
+	 * schema other than the newest with one line (serve and the
+	 * other commands).  SQLite upgrades at open either way (D65).
+	 */
+	int migrate;
+	int pool; /* PostgreSQL connections at most; 0: the default */
+};
+
+/* As store_open(), as o says. */
+struct store *store_open_with(const char *url, const struct store_open_opts *o,
+    struct acme_problem *prob);
 void store_close(struct store *s);
 
 /* Random unpredictable identifiers and tokens (S-DIR-8, S-CHAL-8). */

@@ -33,6 +33,7 @@
 
 #include "store.h"
 #include "../gsync.h"
+#include "store_rows.h"
 #include "store_sqlite.h"
 
 #include "internal.h"
@@ -1057,43 +1058,6 @@ account_update(struct store *st, const struct store_account *seen,
 
 /* --- orders, authorizations, challenges --- */
 
-/* The identifiers as a JSON array text (caller frees), or NULL. */
-static char *
-idents_json(const struct acme_ident *ids, size_t n)
-{
-	json_t *a = json_array(), *v;
-	char *s = NULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		v = json_pack("{s:s, s:s}", "type",
-		    acme_ident_type_name(ids[i].type), "value", ids[i].value);
-		if (json_array_append_new(a, v) != 0)
-			goto out;
-	}
-	s = acme_json_compact(a, NULL);
-out:
-	json_decref(a);
-	return s;
-}
-
-/* The ids as a JSON array text (caller frees), or NULL. */
-static char *
-ids_json(char (*ids)[STORE_ID_SIZE], size_t n)
-{
-	json_t *a = json_array();
-	char *s = NULL;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (json_array_append_new(a, json_string(ids[i])) != 0)
-			goto out;
-	s = acme_json_compact(a, NULL);
-out:
-	json_decref(a);
-	return s;
-}
-
 /* Inserts z and its challenges; the caller holds the transaction. */
 static int
 insert_authz(struct store *st, const struct store_authz *z,
@@ -1125,8 +1089,8 @@ static int
 order_insert(struct store *st, const struct store_order *o,
     const struct store_authz *authzs, size_t nnew, struct acme_problem *prob)
 {
-	char *idents = idents_json(o->idents, o->nident);
-	char *authz_ids = ids_json(o->authz_ids, o->nauthz);
+	char *idents = store_idents_json(o->idents, o->nident);
+	char *authz_ids = store_ids_json(o->authz_ids, o->nauthz);
 	size_t i;
 	int rc;
 
@@ -1171,48 +1135,6 @@ authz_insert(struct store *st, const struct store_authz *z,
 	return rc;
 }
 
-/* Fills o's idents and authz_ids from their JSON texts. */
-static int
-parse_order_arrays(struct store_order *o, const char *idents,
-    const char *authz_ids)
-{
-	json_t *a = acme_json_load_stored(idents != NULL ? idents : "[]");
-	json_t *b = acme_json_load_stored(authz_ids != NULL ? authz_ids : "[]");
-	json_t *v;
-	size_t i;
-	int rc = ACME_ERR_INVAL;
-
-	if (!json_is_array(a) || !json_is_array(b))
-		goto out;
-	o->idents = calloc(json_array_size(a) + 1, sizeof(*o->idents));
-	o->authz_ids = calloc(json_array_size(b) + 1, sizeof(*o->authz_ids));
-	if (o->idents == NULL || o->authz_ids == NULL) {
-		rc = ACME_ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < json_array_size(a); i++) {
-		v = json_array_get(a, i);
-		if (acme_ident_set(&o->idents[i],
-			json_string_value(json_object_get(v, "type")),
-			json_string_value(json_object_get(v, "value"))) != 0)
-			goto out;
-	}
-	o->nident = json_array_size(a);
-	for (i = 0; i < json_array_size(b); i++) {
-		v = json_array_get(b, i);
-		if (!json_is_string(v))
-			goto out;
-		snprintf(o->authz_ids[i], STORE_ID_SIZE, "%s",
-		    json_string_value(v));
-	}
-	o->nauthz = json_array_size(b);
-	rc = 0;
-out:
-	json_decref(a);
-	json_decref(b);
-	return rc;
-}
-
 static int
 order_get(struct store *st, const char *id, struct store_order *o,
     struct acme_problem *prob)
@@ -1230,8 +1152,9 @@ order_get(struct store *st, const char *id, struct store_order *o,
 	o->not_before = (time_t)sqlite3_column_int64(q, 4);
 	o->not_after = (time_t)sqlite3_column_int64(q, 5);
 	o->created = (time_t)sqlite3_column_int64(q, 6);
-	rc = parse_order_arrays(o, (const char *)sqlite3_column_text(q, 7),
-	    (const char *)sqlite3_column_text(q, 8));
+	rc =
+	    store_parse_order_arrays(o, (const char *)sqlite3_column_text(q, 7),
+		(const char *)sqlite3_column_text(q, 8));
 	o->error = col_dup(q, 9, &err);
 	col_copy(q, 10, o->cert_id, sizeof(o->cert_id));
 	col_copy(q, 11, o->profile, sizeof(o->profile));

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The storage contract of store.h, exercised through the ops table only,
- * each case against a fresh SQLite file in its own temporary directory.
- * A PostgreSQL back end must pass the same cases: nothing here may rely
- * on SQLite beyond the URL given to store_open().
+ * each case against a fresh database: a SQLite file in its own temporary
+ * directory, or, when ANVIL_TEST_PG names a PostgreSQL server (meson's
+ * srv_store_pg, which starts one with tests/interop/pgserver.py), a new
+ * database there.  Nothing here may rely on a back end beyond the URL
+ * given to store_open().
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include <anvil/err.h>
 
@@ -22,6 +27,28 @@ struct fx {
 	struct store *s;
 };
 
+/* A new, empty database on the server ANVIL_TEST_PG names: its URL. */
+static void
+pg_newdb(char *url, size_t size)
+{
+	static int seq;
+	const char *base = getenv("ANVIL_TEST_PG");
+	char admin[512], q[128], name[64];
+	PGconn *db;
+	PGresult *r;
+
+	snprintf(name, sizeof(name), "t%ld_%d", (long)getpid(), ++seq);
+	snprintf(admin, sizeof(admin), "%spostgres", base);
+	snprintf(q, sizeof(q), "CREATE DATABASE %s", name);
+	db = PQconnectdb(admin);
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	r = PQexec(db, q);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(db);
+	snprintf(url, size, "%s%s", base, name);
+}
+
 static int
 setup(void **state)
 {
@@ -30,7 +57,10 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	f->dir = th_tmpdir();
-	snprintf(f->url, sizeof(f->url), "sqlite:%s/t.db", f->dir);
+	if (getenv("ANVIL_TEST_PG") != NULL)
+		pg_newdb(f->url, sizeof(f->url));
+	else
+		snprintf(f->url, sizeof(f->url), "sqlite:%s/t.db", f->dir);
 	f->s = store_open(f->url, NULL);
 	*state = f;
 	return f->s != NULL ? 0 : -1;
