@@ -51,6 +51,7 @@ static const struct key keys[] = {
 	S("listen", listen),
 	S("base_url", base_url),
 	S("database", database),
+	I("database_pool", database_pool, 1, 1000),
 	S("resolver", resolver),
 	P("dnssec_trust_anchor", dnssec_trust_anchor),
 	I("http01_port", http01_port, 1, 65535),
@@ -141,6 +142,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->ari_retry_after = 6 * 3600;
 	profile_defaults(&c->profiles);
 	c->http_threads = 4;
+	c->database_pool = 16; /* STORE_POOL_DEFAULT */
 	c->per_ip_connections = 128;
 	c->header_timeout = 10;
 	c->validation_workers = 4;

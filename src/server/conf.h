@@ -24,6 +24,7 @@ struct conf {
 	char listen[256];             /* ADDR:PORT of the HTTPS listener */
 	char base_url[512];           /* "" = derive from the Host header */
 	char database[CONF_PATH_MAX]; /* sqlite:PATH or postgresql://... */
+	int database_pool;            /* PostgreSQL connections at most (D65) */
 	char resolver[256];           /* ADDR:PORT, "" = system resolver */
 	char dnssec_trust_anchor[CONF_PATH_MAX]; /* "" = no DNSSEC */
 	int http01_port;             /* port the validator connects to */

@@ -59,6 +59,7 @@ usage(void)
 	    "                [--allow-private-addresses] [--database URL] "
 	    "[--rsa]\n"
 	    "       anvil-ca serve -c DIR/anvil-ca.json\n"
+	    "       anvil-ca migrate -c FILE\n"
 	    "       anvil-ca eab add -c FILE [--kid ID]\n"
 	    "       anvil-ca ari set -c FILE (--serial HEX | --all) "
 	    "--start T --end T\n"
@@ -75,6 +76,25 @@ die(const char *what, const struct acme_problem *prob)
 	fprintf(stderr, "anvil-ca: %s: %s\n", what,
 	    prob->detail[0] != '\0' ? prob->detail : "failed");
 	exit(1);
+}
+
+/*
+ * The configured database.  Only init and migrate create or upgrade a
+ * schema; every other command refuses one other than the newest (D65:
+ * SQLite upgrades at open, as it always has).  Errors name "database",
+ * not the URL, which may hold a password.
+ */
+static struct store *
+open_store(const struct conf *cfg, int migrate)
+{
+	const struct store_open_opts o = { .migrate = migrate,
+		.pool = cfg->database_pool };
+	struct acme_problem prob = { 0 };
+	struct store *st;
+
+	if ((st = store_open_with(cfg->database, &o, &prob)) == NULL)
+		die("database", &prob);
+	return st;
 }
 
 static time_t
@@ -172,8 +192,7 @@ cmd_serve(int argc, char **argv)
 		    "cannot create the nonce pool");
 		die("nonces", &prob);
 	}
-	if ((srv.store = store_open(cfg.database, &prob)) == NULL)
-		die(cfg.database, &prob);
+	srv.store = open_store(&cfg, 0);
 	if (srv.store->ops->orders_unclaim(srv.store, &unclaimed, &prob) != 0)
 		die(cfg.database, &prob);
 	if (unclaimed > 0)
@@ -296,8 +315,7 @@ cmd_eab(int argc, char **argv)
 		die("eab", &prob);
 	}
 	e.created = time(NULL);
-	if ((st = store_open(cfg.database, &prob)) == NULL)
-		die(cfg.database, &prob);
+	st = open_store(&cfg, 0);
 	rc = st->ops->eab_insert(st, &e, &prob);
 	store_close(st);
 	acme_wipe(e.key, sizeof(e.key));
@@ -431,8 +449,7 @@ cmd_ari(int argc, char **argv)
 	}
 	if (conf_load(&cfg, path, &prob) != 0)
 		die(path, &prob);
-	if ((st = store_open(cfg.database, &prob)) == NULL)
-		die(cfg.database, &prob);
+	st = open_store(&cfg, 0);
 	rc = st->ops->cert_set_window(st, serial != NULL ? hex : NULL, start,
 	    end, why, now, &n, &prob);
 	store_close(st);
@@ -491,8 +508,7 @@ cmd_crl(int argc, char **argv)
 		usage();
 	if (conf_load(&cfg, path, &prob) != 0)
 		die(path, &prob);
-	if ((st = store_open(cfg.database, &prob)) == NULL)
-		die(cfg.database, &prob);
+	st = open_store(&cfg, 0);
 	if ((is = issuer_open(&cfg, &prob)) == NULL) {
 		store_close(st);
 		die("issuer", &prob);
@@ -543,6 +559,38 @@ cmd_crl(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * "anvil-ca migrate -c FILE": creates the database's schema or brings it
+ * to the version this anvil-ca understands (D65), for either back end.
+ */
+static int
+cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct acme_problem prob = { 0 };
+	struct conf cfg;
+	const char *path = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			path = optarg;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	if (conf_load(&cfg, path, &prob) != 0)
+		die(path, &prob);
+	store_close(open_store(&cfg, 1));
+	printf("database schema is current\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -568,6 +616,8 @@ main(int argc, char **argv)
 		return cmd_ari(argc - 1, argv + 1);
 	if (strcmp(argv[1], "crl") == 0)
 		return cmd_crl(argc - 1, argv + 1);
+	if (strcmp(argv[1], "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

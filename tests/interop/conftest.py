@@ -238,3 +238,13 @@ def validating_ca(tmp_path, challtestsrv):
     rc = ca.stop()
     ca.log.close()
     assert rc == 0
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server for the session (pgserver.py, D66);
+    a test takes a database of its own with pg_server.createdb(name)."""
+    from pgserver import PgServer
+    srv = PgServer()
+    yield srv
+    srv.stop()

@@ -367,6 +367,15 @@ conn_free(struct pconn *c)
 	free(c);
 }
 
+/* The server's notices ("already exists, skipping") are not errors;
+ * libpq would print them on standard error. */
+static void
+no_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 /* A new connection to url; NULL with prob set. */
 static struct pconn *
 conn_new(const char *url, struct acme_problem *prob)
@@ -383,6 +392,7 @@ conn_new(const char *url, struct acme_problem *prob)
 		conn_free(c);
 		return NULL;
 	}
+	PQsetNoticeProcessor(c->db, no_notice, NULL);
 	return c;
 }
 
