@@ -36,6 +36,13 @@ def test_sigkill_under_load_loses_nothing(validating_ca, tmp_path):
          "--record", str(record), "--json"],
         stdout=bench_log, stderr=subprocess.STDOUT)
     try:
+        # The workers make their accounts before the clock starts, and
+        # anvil-bench gives up if one cannot: kill only once flows run.
+        deadline = time.monotonic() + 120
+        while not record.exists() or record.stat().st_size == 0:
+            assert bench.poll() is None, "anvil-bench stopped early"
+            assert time.monotonic() < deadline, "nothing issued in 120 s"
+            time.sleep(0.05)
         for i in range(KILLS):
             # Let some flows get under way, then kill at a random point.
             time.sleep(rng.uniform(0.15, 0.9))
