@@ -11,7 +11,9 @@
  *       [--explanation-url URL]
  *
  * serve runs until SIGTERM or SIGINT, then drains requests in flight and
- * exits 0.
+ * exits 0.  SIGHUP reloads the configuration and the listener's
+ * certificate (D67).  Under systemd it reports READY, RELOADING and
+ * STOPPING with sd_notify (Type=notify, D68).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +33,7 @@
 #include <anvil/log.h>
 
 #include <curl/curl.h>
+#include <systemd/sd-daemon.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -46,6 +49,7 @@
 #include "audit.h"
 #include "va/va.h"
 #include "policy/weakkey.h"
+#include "reload.h"
 
 #include "internal.h"
 
@@ -139,6 +143,64 @@ log_retired(struct srv *srv)
 	}
 }
 
+/* Configurations replaced by reloads: freed at exit (D67). */
+struct retired_confs {
+	struct conf **v;
+	size_t n;
+};
+
+/*
+ * SIGHUP (D67): loads path anew; settings that need a restart keep their
+ * running value (one warning each); the listener takes the new
+ * certificate while its requests in flight finish.  A file that does
+ * not load, or a certificate that does not, leaves everything as it
+ * was, with one error line.
+ */
+static void
+reload(struct srv *srv, const char *path, struct retired_confs *old)
+{
+	struct acme_problem prob = { 0 };
+	struct front_gen *drain = NULL;
+	struct conf *next, **v;
+
+	sd_notify(0, "RELOADING=1");
+	if ((next = malloc(sizeof(*next))) == NULL ||
+	    (v = realloc(old->v, (old->n + 1) * sizeof(*v))) == NULL) {
+		free(next);
+		acme_log(ACME_LOG_ERROR, "reload refused",
+		    "detail=\"out of memory\"");
+		goto out;
+	}
+	old->v = v;
+	if (conf_load(next, path, &prob) != 0) {
+		free(next);
+		acme_log(ACME_LOG_ERROR, "reload refused",
+		    "config=%s detail=\"%s; the running configuration stays\"",
+		    path, prob.detail);
+		goto out;
+	}
+	(void)reload_keep_restart_only(srv->cfg, next);
+	if (front_reload(srv, next, &drain, &prob) != 0) {
+		free(next);
+		acme_log(ACME_LOG_ERROR, "reload refused",
+		    "config=%s detail=\"%s; the running configuration stays\"",
+		    path, prob.detail);
+		goto out;
+	}
+	/*
+	 * Handlers read srv->cfg per request; the old one stays valid for
+	 * those still holding it.
+	 */
+	old->v[old->n++] = srv->cfg;
+	__atomic_store_n(&srv->cfg, next, __ATOMIC_SEQ_CST);
+	acme_log_init(2, level_from_name(next->log_level));
+	acme_log(ACME_LOG_INFO, "reloaded", "config=%s", path);
+out:
+	sd_notify(0, "READY=1");
+	/* Signals wait while the old listener finishes its requests. */
+	front_drain(drain, 10000);
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -146,6 +208,7 @@ cmd_serve(int argc, char **argv)
 	struct conf cfg;
 	struct srv srv;
 	struct keyblock *blocked = NULL;
+	struct retired_confs old = { NULL, 0 };
 	const char *path = NULL;
 	sigset_t set;
 	size_t unclaimed = 0;
@@ -227,14 +290,20 @@ cmd_serve(int argc, char **argv)
 	if (cfg.crl_http_listen[0] != '\0')
 		acme_log(ACME_LOG_INFO, "listening", "addr=%s crl=1",
 		    cfg.crl_http_listen);
+	/* Both listeners answer: systemd may start what needs the CA. */
+	sd_notifyf(0, "READY=1\nMAINPID=%ld\nSTATUS=listening on %s",
+	    (long)getpid(), cfg.listen);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
+			reload(&srv, path, &old);
 			continue;
+		}
 		break;
 	}
+	sd_notify(0, "STOPPING=1");
 	acme_log(ACME_LOG_INFO, "stopping", "signal=%d", sig);
 	front_crl_stop(&srv);
 	front_stop(&srv, 10000);
@@ -247,6 +316,12 @@ cmd_serve(int argc, char **argv)
 	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);
 	keyblock_free(blocked);
+	while (old.n > 0)
+		if (old.v[--old.n] != &cfg)
+			free(old.v[old.n]);
+	free(old.v);
+	if (srv.cfg != &cfg)
+		free(srv.cfg);
 	acme_log(ACME_LOG_INFO, "stopped", NULL);
 	return 0;
 }

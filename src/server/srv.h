@@ -24,6 +24,7 @@ struct audit;
 struct keycache;
 struct crl;
 struct deadline_set;
+struct front_gen;
 
 struct srv {
 	struct conf *cfg; /* borrowed from main */
@@ -32,12 +33,11 @@ struct srv {
 	struct issuer *issuer;
 	struct va *va;
 	struct audit *audit;
-	struct keycache *keys; /* imported account keys */
-	struct crl *crl;       /* the CRL served (D50) */
-	struct MHD_Daemon *mhd;
+	struct keycache *keys;          /* imported account keys */
+	struct crl *crl;                /* the CRL served (D50) */
+	struct front_gen *front;        /* the ACME listener (http/front.c) */
 	struct MHD_Daemon *crl_mhd;     /* crl_http_listen, or NULL */
 	struct deadline_set *deadlines; /* of both listeners (D55) */
-	int inflight;                   /* requests being served (atomic) */
 	time_t (*now)(void);            /* clock; tests may replace it */
 };
 

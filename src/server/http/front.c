@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <anvil/buf.h>
 #include <anvil/err.h>
@@ -37,6 +40,19 @@
 #define CONN_LIMIT     4096 /* connections of the ACME listener */
 #define CRL_CONN_LIMIT 256  /* connections of the CRL listener */
 #define CONN_TIMEOUT   30   /* seconds idle before a connection closes */
+
+/*
+ * One libmicrohttpd daemon of the ACME listener with its own count of
+ * requests in flight.  A reload (D67) starts a new one on the same
+ * listening socket and lets the old one drain.
+ */
+struct front_gen {
+	struct srv *srv;
+	struct MHD_Daemon *mhd;
+	int inflight; /* requests being served (atomic) */
+	char *cert;   /* the PEM it serves */
+	char *key;
+};
 
 struct reqctx {
 	struct acme_buf body;
@@ -222,7 +238,8 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **con_cls)
 {
-	struct srv *srv = cls;
+	struct front_gen *gen = cls;
+	struct srv *srv = gen->srv;
 	struct reqctx *rc = *con_cls;
 	struct resp resp;
 	struct req req;
@@ -237,7 +254,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		/* MHD's first call carries headers only; the body follows. */
 		rc->started = 1;
 		deadline_disarm(srv->deadlines, conn_deadline(con));
-		rc->inflight = &srv->inflight;
+		rc->inflight = &gen->inflight;
 		__atomic_add_fetch(rc->inflight, 1, __ATOMIC_SEQ_CST);
 		snprintf(rc->method, sizeof(rc->method), "%s", method);
 		return MHD_YES;
@@ -420,7 +437,7 @@ deadlines_up(struct srv *srv, struct acme_problem *prob)
 static void
 deadlines_down(struct srv *srv)
 {
-	if (srv->mhd != NULL || srv->crl_mhd != NULL)
+	if (srv->front != NULL || srv->crl_mhd != NULL)
 		return;
 	deadline_set_free(srv->deadlines);
 	srv->deadlines = NULL;
@@ -452,27 +469,88 @@ raise_fd_limit(void)
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
-int
-front_start(struct srv *srv, struct acme_problem *prob)
+static void
+gen_free(struct front_gen *gen)
 {
+	if (gen == NULL)
+		return;
+	if (gen->key != NULL)
+		acme_wipe(gen->key, strlen(gen->key));
+	free(gen->key);
+	free(gen->cert);
+	free(gen);
+}
+
+/*
+ * A generation serving the certificate and key files of cfg; checked
+ * with OpenSSL first so that a reload with a broken pair is refused
+ * before the running daemon is touched.
+ */
+static struct front_gen *
+gen_new(struct srv *srv, const struct conf *cfg, struct acme_problem *prob)
+{
+	struct front_gen *gen;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	BIO *b;
+	size_t len;
+
+	if ((gen = calloc(1, sizeof(*gen))) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		return NULL;
+	}
+	gen->srv = srv;
+	if (acme_file_read(cfg->tls_cert, 1 << 20, &gen->cert, &len, prob) !=
+		0 ||
+	    acme_file_read(cfg->tls_key, 1 << 20, &gen->key, &len, prob) != 0) {
+		gen_free(gen);
+		return NULL;
+	}
+	if ((b = BIO_new_mem_buf(gen->cert, -1)) != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if ((b = BIO_new_mem_buf(gen->key, -1)) != NULL)
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x == NULL || k == NULL || X509_check_private_key(x, k) != 1) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s and %s are not a PEM certificate and its key",
+		    cfg->tls_cert, cfg->tls_key);
+		gen_free(gen);
+		gen = NULL;
+	}
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return gen;
+}
+
+/*
+ * Starts gen's daemon on ls, a socket a previous generation listened
+ * on, or on cfg->listen when ls is MHD_INVALID_SOCKET.
+ */
+static int
+gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
+    struct acme_problem *prob)
+{
+	struct srv *srv = gen->srv;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	char *cert = NULL, *key = NULL;
-	size_t len;
+	struct MHD_OptionItem where[2];
 	unsigned flags;
-	int rc;
 
-	if (parse_listen(srv->cfg->listen, &ss, &sslen) != 0)
+	if (parse_listen(cfg->listen, &ss, &sslen) != 0)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "listen address \"%s\" is not ADDR:PORT", srv->cfg->listen);
-	raise_fd_limit();
-	if ((rc = deadlines_up(srv, prob)) != 0)
-		return rc;
-	if ((rc = acme_file_read(srv->cfg->tls_cert, 1 << 20, &cert, &len,
-		 prob)) != 0 ||
-	    (rc = acme_file_read(srv->cfg->tls_key, 1 << 20, &key, &len,
-		 prob)) != 0)
-		goto out;
+		    "listen address \"%s\" is not ADDR:PORT", cfg->listen);
+	memset(where, 0, sizeof(where));
+	if (ls == MHD_INVALID_SOCKET) {
+		where[0].option = MHD_OPTION_SOCK_ADDR;
+		where[0].ptr_value = &ss;
+	} else {
+		where[0].option = MHD_OPTION_LISTEN_SOCKET;
+		where[0].value = (intptr_t)ls;
+	}
+	where[1].option = MHD_OPTION_END;
 	/*
 	 * poll(), not epoll: with epoll and a thread pool, libmicrohttpd
 	 * 0.9.75 can abort in MHD_quiesce_daemon ("Failed to remove listen
@@ -486,55 +564,130 @@ front_start(struct srv *srv, struct acme_problem *prob)
 		MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, srv,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
-	    MHD_OPTION_HTTPS_PRIORITIES,
+	gen->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, gen,
+	    MHD_OPTION_ARRAY, where, MHD_OPTION_HTTPS_MEM_CERT, gen->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, gen->key, MHD_OPTION_HTTPS_PRIORITIES,
 	    "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg->http_threads,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)srv->cfg->per_ip_connections,
+	    (unsigned)cfg->per_ip_connections,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
-	if (srv->mhd == NULL) {
-		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "cannot listen on %s: %s", srv->cfg->listen,
-		    strerror(errno));
-		goto out;
+	if (gen->mhd == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot listen on %s: %s", cfg->listen, strerror(errno));
+	return 0;
+}
+
+/*
+ * Stops accepting on gen (returning its listening socket), waits up to
+ * grace_ms for its requests in flight, then stops its daemon, which
+ * closes its idle keep-alive connections.
+ */
+static MHD_socket
+gen_drain(struct front_gen *gen, int grace_ms)
+{
+	MHD_socket ls;
+	int waited = 0;
+
+	ls = MHD_quiesce_daemon(gen->mhd);
+	while (waited < grace_ms &&
+	       __atomic_load_n(&gen->inflight, __ATOMIC_SEQ_CST) > 0) {
+		usleep(10 * 1000);
+		waited += 10;
 	}
-	rc = 0;
-out:
-	if (key != NULL)
-		acme_wipe(key, strlen(key));
-	free(key);
-	free(cert);
+	MHD_stop_daemon(gen->mhd);
+	gen_free(gen);
+	return ls;
+}
+
+int
+front_start(struct srv *srv, struct acme_problem *prob)
+{
+	struct front_gen *gen;
+	int rc;
+
+	raise_fd_limit();
+	if ((rc = deadlines_up(srv, prob)) != 0)
+		return rc;
+	if ((gen = gen_new(srv, srv->cfg, prob)) == NULL) {
+		deadlines_down(srv);
+		return ACME_ERR_INVAL;
+	}
+	if ((rc = gen_start(gen, srv->cfg, MHD_INVALID_SOCKET, prob)) != 0) {
+		gen_free(gen);
+		deadlines_down(srv);
+		return rc;
+	}
+	srv->front = gen;
+	return 0;
+}
+
+/*
+ * D67: the new generation takes over the listening socket; connections
+ * that arrive meanwhile wait in the socket's backlog, none is refused.
+ * The old one is handed back to be drained with front_drain().
+ */
+int
+front_reload(struct srv *srv, const struct conf *next, struct front_gen **oldp,
+    struct acme_problem *prob)
+{
+	struct front_gen *old = srv->front, *gen;
+	MHD_socket ls;
+	int rc;
+
+	*oldp = NULL;
+	if (old == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "not listening");
+	if ((gen = gen_new(srv, next, prob)) == NULL)
+		return ACME_ERR_INVAL;
+	if ((ls = MHD_quiesce_daemon(old->mhd)) == MHD_INVALID_SOCKET) {
+		gen_free(gen);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot take over the listening socket");
+	}
+	if ((rc = gen_start(gen, next, ls, prob)) != 0) {
+		/* GnuTLS refused what OpenSSL took: the old pair again. */
+		struct acme_problem again = { 0 };
+
+		gen_free(gen);
+		gen = gen_new(srv, srv->cfg, &again);
+		if (gen == NULL || gen_start(gen, srv->cfg, ls, &again) != 0) {
+			acme_log(ACME_LOG_ERROR, "listener lost", "detail=%s",
+			    again.detail);
+			gen_free(gen);
+			gen = NULL;
+			close(ls);
+		}
+	}
+	srv->front = gen;
+	*oldp = old;
 	return rc;
+}
+
+void
+front_drain(struct front_gen *old, int grace_ms)
+{
+	if (old != NULL)
+		(void)gen_drain(old, grace_ms);
 }
 
 void
 front_stop(struct srv *srv, int grace_ms)
 {
 	MHD_socket ls;
-	int waited = 0;
 
-	if (srv->mhd == NULL)
+	if (srv->front == NULL)
 		return;
-	/* Stop accepting, then let requests in flight finish; idle
-	 * keep-alive connections are simply closed by MHD_stop_daemon. */
-	ls = MHD_quiesce_daemon(srv->mhd);
-	while (waited < grace_ms &&
-	       __atomic_load_n(&srv->inflight, __ATOMIC_SEQ_CST) > 0) {
-		usleep(10 * 1000);
-		waited += 10;
-	}
-	MHD_stop_daemon(srv->mhd);
+	ls = gen_drain(srv->front, grace_ms);
+	srv->front = NULL;
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
-	srv->mhd = NULL;
 	deadlines_down(srv);
 }
 

@@ -16,6 +16,20 @@
 int front_start(struct srv *srv, struct acme_problem *prob);
 
 /*
+ * D67: serves next's TLS certificate and key (and http_threads,
+ * per_ip_connections) from now on: a new daemon takes over the listening
+ * socket.  The old daemon, which accepts nothing more but still serves
+ * its requests in flight, is returned in *old for front_drain().  A pair
+ * that does not load is refused (non-zero, prob set, *old NULL) and the
+ * old daemon keeps serving.
+ */
+int front_reload(struct srv *srv, const struct conf *next,
+    struct front_gen **old, struct acme_problem *prob);
+
+/* Waits up to grace_ms for old's requests in flight, then closes it. */
+void front_drain(struct front_gen *old, int grace_ms);
+
+/*
  * Stops accepting, waits up to grace_ms for requests in flight to finish,
  * then stops the daemon.
  */
