@@ -6,7 +6,7 @@
  * Parsing is strict and separate from verification: acme_jws_parse()
  * checks structure and the protected header and exposes it; the caller
  * picks the key (the jwk in the header, or the account that kid names)
- * and calls acme_jws_verify().  Algorithms: RS256, ES256, ES384, EdDSA
+ * and calls acme_jws_verify().  Algorithms: RS256, ES256, ES384, ES512, EdDSA
  * (Ed25519; "Ed25519" is accepted as a synonym, RFC 9864) and, for
  * External Account Binding only, HS256.  ECDSA signatures are raw r||s of
  * exactly twice the field length; DER is rejected.
@@ -29,6 +29,7 @@ enum acme_jws_alg {
 	ACME_JWS_ES384,
 	ACME_JWS_EDDSA,
 	ACME_JWS_HS256,
+	ACME_JWS_ES512, /* P-521 (RFC 7518 3.4) */
 };
 
 /* What the JWS is for; decides which header rules apply. */
@@ -61,10 +62,12 @@ struct acme_jws;
 /*
  * Parses a flattened JWS of len bytes for the given use.  Rejects, as
  * malformed unless stated: non-JSON, the general serialization
- * ("signatures"), an unprotected "header", a missing or non-string
- * payload or signature, unknown top-level members, a protected header
- * that is not a base64url JSON object or has duplicate names, "crit",
- * "b64", a jwk with private members, and the use's rules above.
+ * ("signatures"), an unprotected "header", a protected header that is
+ * not a base64url JSON object or has duplicate names; then the alg for
+ * the use, before anything about the signature (S-JWS-8); then a
+ * missing or non-string payload or signature, "crit", "b64", a jwk with
+ * private members, and the use's rules above.  Other top-level members
+ * are ignored (RFC 7515 7.2.1).
  * Returns a new object or NULL with prob set.
  */
 struct acme_jws *acme_jws_parse(const char *text, size_t len,
@@ -107,7 +110,8 @@ json_t *acme_jws_payload_json(const struct acme_jws *jws,
 
 /*
  * Verifies the signature with key, which must suit the alg (RSA >= 2048
- * bits for RS256, P-256 for ES256, P-384 for ES384, Ed25519 for EdDSA).
+ * bits for RS256, P-256 for ES256, P-384 for ES384, P-521 for ES512,
+ * Ed25519 for EdDSA).
  * Returns 0, or ACME_ERR_VERIFY with prob set (malformed: "signature does
  * not verify"; badPublicKey when the key does not suit alg).
  */

@@ -2,7 +2,7 @@
 /*
  * Private keys: generate, load and save PEM, and classify.  Keys are
  * OpenSSL EVP_PKEY objects; the types libanvil supports are RSA 2048,
- * 3072 and 4096, EC P-256 and P-384, and Ed25519.
+ * 3072 and 4096, EC P-256, P-384 and P-521, and Ed25519.
  */
 #ifndef ANVIL_KEY_H
 #define ANVIL_KEY_H
@@ -20,6 +20,7 @@ enum acme_key_type {
 	ACME_KEY_EC256,
 	ACME_KEY_EC384,
 	ACME_KEY_ED25519,
+	ACME_KEY_EC521, /* P-521: ES512 account keys (RFC 7518 3.4) */
 };
 
 /* Key families, independent of size. */

@@ -360,7 +360,8 @@ cmd_issue_main(int argc, char **argv)
 		case 'k':
 			if ((o.key_type = acme_key_type_from_name(optarg)) ==
 				ACME_KEY_UNKNOWN ||
-			    o.key_type == ACME_KEY_ED25519) {
+			    o.key_type == ACME_KEY_ED25519 ||
+			    o.key_type == ACME_KEY_EC521) {
 				fprintf(stderr,
 				    "anvil: unknown key type "
 				    "\"%s\"\n",

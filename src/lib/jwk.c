@@ -108,13 +108,18 @@ acme_jwk_from_key(EVP_PKEY *key, struct acme_problem *prob)
 		     set_bn(jwk, "e", key, OSSL_PKEY_PARAM_RSA_E) == 0;
 		break;
 	case ACME_KEYFAM_EC: {
-		int flen = type == ACME_KEY_EC256 ? 32 : 48;
+		int flen = type == ACME_KEY_EC256 ? 32 :
+			   type == ACME_KEY_EC384 ? 48 :
+						    66;
 
-		if (type != ACME_KEY_EC256 && type != ACME_KEY_EC384)
+		if (type != ACME_KEY_EC256 && type != ACME_KEY_EC384 &&
+		    type != ACME_KEY_EC521)
 			break;
 		ok = json_object_set_new(jwk, "kty", json_string("EC")) == 0 &&
 		     json_object_set_new(jwk, "crv",
-			 json_string(flen == 32 ? "P-256" : "P-384")) == 0 &&
+			 json_string(flen == 32 ? "P-256" :
+				     flen == 48 ? "P-384" :
+						  "P-521")) == 0 &&
 		     set_coord(jwk, "x", key, OSSL_PKEY_PARAM_EC_PUB_X, flen) ==
 			 0 &&
 		     set_coord(jwk, "y", key, OSSL_PKEY_PARAM_EC_PUB_Y, flen) ==
@@ -262,14 +267,15 @@ out:
 }
 
 /*
- * Builds a P-256 or P-384 public key from crv, x and y; each coordinate
+ * Builds a P-256, P-384 or P-521 public key from crv, x and y; each
+ * coordinate
  * must be exactly the field length and the point must lie on the curve.
  * Returns a new key or NULL with prob set.
  */
 static EVP_PKEY *
 import_ec(const json_t *jwk, struct acme_problem *prob)
 {
-	unsigned char *x = NULL, *y = NULL, point[1 + 2 * 48];
+	unsigned char *x = NULL, *y = NULL, point[1 + 2 * 66];
 	size_t xlen = 0, ylen = 0, flen;
 	const char *crv = NULL, *group;
 	OSSL_PARAM_BLD *bld = NULL;
@@ -284,6 +290,9 @@ import_ec(const json_t *jwk, struct acme_problem *prob)
 	} else if (strcmp(crv, "P-384") == 0) {
 		flen = 48;
 		group = "secp384r1";
+	} else if (strcmp(crv, "P-521") == 0) {
+		flen = 66;
+		group = "secp521r1";
 	} else {
 		acme_problem_set(prob, ACME_PROB_BAD_PUBLIC_KEY,
 		    "EC curve \"%.40s\" is not supported", crv);
@@ -502,6 +511,7 @@ acme_jwk_alg_for_key(EVP_PKEY *key)
 	case ACME_KEYFAM_EC:
 		return type == ACME_KEY_EC256 ? "ES256" :
 		       type == ACME_KEY_EC384 ? "ES384" :
+		       type == ACME_KEY_EC521 ? "ES512" :
 						NULL;
 	case ACME_KEYFAM_ED25519:
 		return "EdDSA";

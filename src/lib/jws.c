@@ -51,6 +51,7 @@ static const struct {
 	{ "RS256", ACME_JWS_RS256 },
 	{ "ES256", ACME_JWS_ES256 },
 	{ "ES384", ACME_JWS_ES384 },
+	{ "ES512", ACME_JWS_ES512 },
 	{ "EdDSA", ACME_JWS_EDDSA },
 	{ "Ed25519", ACME_JWS_EDDSA }, /* RFC 9864 */
 	{ "HS256", ACME_JWS_HS256 },
@@ -95,7 +96,7 @@ acme_jws_free(struct acme_jws *jws)
 
 /*
  * Checks that key is acceptable for alg: RSA >= 2048 bits for RS256, the
- * matching curve for ES256/ES384, Ed25519 for EdDSA.
+ * matching curve for ES256/ES384/ES512, Ed25519 for EdDSA.
  */
 static int
 key_suits(EVP_PKEY *key, enum acme_jws_alg alg, struct acme_problem *prob)
@@ -114,6 +115,9 @@ key_suits(EVP_PKEY *key, enum acme_jws_alg alg, struct acme_problem *prob)
 			break;
 		case ACME_JWS_ES384:
 			ok = type == ACME_KEY_EC384;
+			break;
+		case ACME_JWS_ES512:
+			ok = type == ACME_KEY_EC521;
 			break;
 		case ACME_JWS_EDDSA:
 			ok = fam == ACME_KEYFAM_ED25519;
@@ -179,16 +183,13 @@ hdr_string(const json_t *hdr, const char *name, const char **out,
 }
 
 /*
- * The top level: a JSON object holding exactly protected, payload and
- * signature.  The general serialization and the unprotected header get
- * their own messages (S-JWS-2, S-JWS-3, S-JWS-5).
+ * The top level: a JSON object with protected, payload and signature,
+ * no general serialization and no unprotected header (S-JWS-2, S-JWS-3,
+ * S-JWS-5), which get their own messages.
  */
 static int
 check_members(const json_t *obj, struct acme_problem *prob)
 {
-	const char *key;
-	json_t *v;
-
 	if (!json_is_object(obj))
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "JWS is not a JSON object");
@@ -199,36 +200,22 @@ check_members(const json_t *obj, struct acme_problem *prob)
 	if (json_object_get(obj, "header") != NULL)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "JWS unprotected header is not allowed");
-	json_object_foreach((json_t *)(uintptr_t)obj, key, v)
-	{
-		if (strcmp(key, "protected") != 0 &&
-		    strcmp(key, "payload") != 0 &&
-		    strcmp(key, "signature") != 0)
-			return acme_problem_set(prob, ACME_PROB_MALFORMED,
-			    "unknown JWS member \"%.40s\"", key);
-	}
+	/* Other members are ignored (RFC 7515 7.2.1, S-JWS-1). */
 	return 0;
 }
 
 /*
- * Use-independent header rules, then the alg for the use, then the jwk:
- * no b64 (S-JWS-4) or crit (S-JWS-18), a known alg (S-JWS-8, S-JWS-14),
- * and a jwk that imports as a public key suiting the alg (S-JWS-15,
- * S-JWS-19).  Sets jws->alg and jws->jwk_key.
+ * The alg for the use, judged as soon as the protected header is read
+ * and before anything else about the signature (S-JWS-8): none, a MAC
+ * outside EAB and unknown names are badSignatureAlgorithm (S-JWS-14).
+ * Sets jws->alg.
  */
 static int
-check_header(struct acme_jws *jws, enum acme_jws_use use,
+check_alg(struct acme_jws *jws, enum acme_jws_use use,
     struct acme_problem *prob)
 {
 	const char *alg = NULL;
-	const json_t *jwk;
 
-	if (json_object_get(jws->hdr, "b64") != NULL)
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "unencoded payloads (b64) are not allowed");
-	if (json_object_get(jws->hdr, "crit") != NULL)
-		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "no critical JWS extensions are supported");
 	if (acme_json_get_string(jws->hdr, "alg", ACME_JSON_REQUIRED, &alg,
 		prob) != 0)
 		return ACME_ERR_INVAL;
@@ -244,6 +231,25 @@ check_header(struct acme_jws *jws, enum acme_jws_use use,
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "external account binding must use a MAC algorithm "
 		    "(HS256)");
+	return 0;
+}
+
+/*
+ * The other header rules, the alg being judged: no b64 (S-JWS-4) or
+ * crit (S-JWS-18), and a jwk that imports as a public key suiting the
+ * alg (S-JWS-15, S-JWS-19).  Sets jws->jwk_key.
+ */
+static int
+check_header(struct acme_jws *jws, struct acme_problem *prob)
+{
+	const json_t *jwk;
+
+	if (json_object_get(jws->hdr, "b64") != NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "unencoded payloads (b64) are not allowed");
+	if (json_object_get(jws->hdr, "crit") != NULL)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "no critical JWS extensions are supported");
 	if ((jwk = json_object_get(jws->hdr, "jwk")) == NULL)
 		return 0;
 	if (jws->alg == ACME_JWS_HS256)
@@ -458,11 +464,12 @@ acme_jws_hdr_fast(const unsigned char *t, size_t len)
 }
 
 /*
- * The protected header (hdr_raw, decoded; freed here) parsed and checked
- * for use.  Returns jws, or NULL with prob set and jws freed.
+ * The protected header (hdr_raw, decoded; freed here) parsed and its alg
+ * judged for use, before the payload and signature are looked at
+ * (S-JWS-8).  Returns 0 or an error with prob set.
  */
-static struct acme_jws *
-finish(struct acme_jws *jws, unsigned char *hdr_raw, size_t hdr_len,
+static int
+read_header(struct acme_jws *jws, unsigned char *hdr_raw, size_t hdr_len,
     enum acme_jws_use use, struct acme_problem *prob)
 {
 	/* Strict: duplicate names are refused here (S-JWS-18). */
@@ -471,8 +478,19 @@ finish(struct acme_jws *jws, unsigned char *hdr_raw, size_t hdr_len,
 		jws->hdr = acme_json_parse((const char *)hdr_raw, hdr_len,
 		    ACME_JSON_OBJECT, prob);
 	free(hdr_raw);
-	if (jws->hdr == NULL || check_header(jws, use, prob) != 0 ||
-	    check_use(jws, use, prob) != 0) {
+	if (jws->hdr == NULL)
+		return ACME_ERR_INVAL;
+	return check_alg(jws, use, prob);
+}
+
+/*
+ * The header rules after the alg, for use.  Returns jws, or NULL with
+ * prob set and jws freed.
+ */
+static struct acme_jws *
+finish(struct acme_jws *jws, enum acme_jws_use use, struct acme_problem *prob)
+{
+	if (check_header(jws, prob) != 0 || check_use(jws, use, prob) != 0) {
 		acme_jws_free(jws);
 		return NULL;
 	}
@@ -501,16 +519,20 @@ acme_jws_parse_json(const json_t *obj, enum acme_jws_use use,
 	if (check_members(obj, prob) != 0 || (jws = jws_new(prob)) == NULL)
 		return NULL;
 	if (member_b64(obj, "protected", 0, &jws->protected_b64, &hdr_raw,
-		&hdr_len, prob) != 0 ||
-	    member_b64(obj, "payload", 1, &jws->payload_b64, &jws->payload,
-		&jws->payload_len, prob) != 0 ||
-	    member_b64(obj, "signature", 0, &jws->sig_b64, &jws->sig,
-		&jws->sig_len, prob) != 0) {
+		&hdr_len, prob) != 0) {
 		free(hdr_raw);
 		acme_jws_free(jws);
 		return NULL;
 	}
-	return finish(jws, hdr_raw, hdr_len, use, prob);
+	if (read_header(jws, hdr_raw, hdr_len, use, prob) != 0 ||
+	    member_b64(obj, "payload", 1, &jws->payload_b64, &jws->payload,
+		&jws->payload_len, prob) != 0 ||
+	    member_b64(obj, "signature", 0, &jws->sig_b64, &jws->sig,
+		&jws->sig_len, prob) != 0) {
+		acme_jws_free(jws);
+		return NULL;
+	}
+	return finish(jws, use, prob);
 }
 
 /*
@@ -606,16 +628,20 @@ acme_jws_parse(const char *text, size_t len, enum acme_jws_use use,
 	if ((jws = jws_new(prob)) == NULL)
 		return NULL;
 	if (member_slice("protected", val[0], vlen[0], 0, &jws->protected_b64,
-		&hdr_raw, &hdr_len, prob) != 0 ||
-	    member_slice("payload", val[1], vlen[1], 1, &jws->payload_b64,
-		&jws->payload, &jws->payload_len, prob) != 0 ||
-	    member_slice("signature", val[2], vlen[2], 0, &jws->sig_b64,
-		&jws->sig, &jws->sig_len, prob) != 0) {
+		&hdr_raw, &hdr_len, prob) != 0) {
 		free(hdr_raw);
 		acme_jws_free(jws);
 		return NULL;
 	}
-	return finish(jws, hdr_raw, hdr_len, use, prob);
+	if (read_header(jws, hdr_raw, hdr_len, use, prob) != 0 ||
+	    member_slice("payload", val[1], vlen[1], 1, &jws->payload_b64,
+		&jws->payload, &jws->payload_len, prob) != 0 ||
+	    member_slice("signature", val[2], vlen[2], 0, &jws->sig_b64,
+		&jws->sig, &jws->sig_len, prob) != 0) {
+		acme_jws_free(jws);
+		return NULL;
+	}
+	return finish(jws, use, prob);
 }
 
 enum acme_jws_alg
@@ -720,6 +746,8 @@ alg_md(enum acme_jws_alg alg)
 		return "SHA256";
 	case ACME_JWS_ES384:
 		return "SHA384";
+	case ACME_JWS_ES512:
+		return "SHA512";
 	default:
 		return NULL;
 	}
@@ -734,6 +762,8 @@ ec_field_len(enum acme_jws_alg alg)
 		return 32;
 	case ACME_JWS_ES384:
 		return 48;
+	case ACME_JWS_ES512:
+		return 66;
 	default:
 		return 0;
 	}

@@ -32,6 +32,7 @@ static const struct {
 	{ ACME_KEY_EC256, "ec256" },
 	{ ACME_KEY_EC384, "ec384" },
 	{ ACME_KEY_ED25519, "ed25519" },
+	{ ACME_KEY_EC521, "ec521" },
 };
 
 const char *
@@ -87,6 +88,9 @@ acme_key_generate(enum acme_key_type type, struct acme_problem *prob)
 	case ACME_KEY_EC384:
 		key = EVP_EC_gen("P-384");
 		break;
+	case ACME_KEY_EC521:
+		key = EVP_EC_gen("P-521");
+		break;
 	case ACME_KEY_ED25519:
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 		break;
@@ -132,6 +136,9 @@ acme_key_info(EVP_PKEY *key, enum acme_key_type *type,
 			else if (strcmp(curve, "secp384r1") == 0 ||
 				 strcmp(curve, "P-384") == 0)
 				t = ACME_KEY_EC384;
+			else if (strcmp(curve, "secp521r1") == 0 ||
+				 strcmp(curve, "P-521") == 0)
+				t = ACME_KEY_EC521;
 		}
 	} else if (EVP_PKEY_is_a(key, "ED25519")) {
 		fam = ACME_KEYFAM_ED25519;
@@ -160,7 +167,8 @@ no_password(char *buf, int size, int rwflag, void *u)
 
 /*
  * Whether a loaded key is one libanvil accepts: RSA of 2048 bits or more,
- * EC on P-256 or P-384, or Ed25519.  Fills prob with badPublicKey if not.
+ * EC on P-256, P-384 or P-521, or Ed25519.  Fills prob with badPublicKey
+ * if not.
  */
 static int
 key_supported(EVP_PKEY *key, struct acme_problem *prob)

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from acmehelp import b64, csr_der, ec_key
+from acmehelp import Client, b64, csr_der, ec_key, jwk_of
 from test_server_orders import flow, problem, ready_order  # noqa: F401
 
 
@@ -95,3 +95,120 @@ def test_D58_weak_csr_keys_are_bad_csr_and_nothing_issued(flow, tmp_path):
         assert leaf.public_key().public_bytes(der, spki) == \
             key.public_key().public_bytes(der, spki)
     assert ca.db("SELECT count(*) FROM certs") == [(2,)]
+
+
+def test_S_GET_5_post_as_get_resources_refuse_a_payload(flow):
+    """An order, a certificate (both chains), an orders list and newNonce
+    are read with POST-as-GET only: a payload, even {}, is malformed."""
+    ca, acct, resp = flow
+    name = "get5.example.com"
+    order, loc = ready_order(acct, resp, [name])
+    r = acct.post(order["finalize"],
+                  {"csr": b64(csr_der(ec_key(), [name]))})
+    assert r.status_code == 200, r.text
+    cert = r.json()["certificate"]
+    orders = acct.get(acct.kid).json()["orders"]
+    for url in (loc, cert, orders, acct.c.dir["newNonce"]):
+        for payload in ({}, {"status": "valid"}):
+            doc = problem(acct.post(url, payload), "malformed")
+            assert "POST-as-GET" in doc["detail"]
+    assert acct.get(loc).json()["status"] == "valid"
+    assert acct.get(cert).status_code == 200
+    assert acct.get(orders).status_code == 200
+
+
+def test_S_JWS_8_none_and_macs_judged_before_the_signature(anvil_ca):
+    """alg none with an empty signature, or a MAC with none at all, is
+    badSignatureAlgorithm with the algorithms list, not malformed."""
+    import json
+    c = Client(anvil_ca)
+    url = c.dir["newAccount"]
+    for alg, sig in (("none", ""), ("HS256", None), ("HS512", "!")):
+        prot = {"alg": alg, "nonce": c.new_nonce(), "url": url,
+                "jwk": jwk_of(ec_key())}
+        body = {"protected": b64(json.dumps(prot)), "payload": b64("{}")}
+        if sig is not None:
+            body["signature"] = sig
+        doc = problem(c.post(url, body), "badSignatureAlgorithm")
+        assert {"ES256", "RS256"} <= set(doc["algorithms"]), doc
+
+
+def test_S_JWS_1_unknown_top_level_members_are_ignored(anvil_ca):
+    c = Client(anvil_ca)
+    body = c.signed(ec_key(), c.dir["newAccount"],
+                    {"termsOfServiceAgreed": True})
+    body["unprotected-extension"] = {"x": 1}
+    r = c.post(c.dir["newAccount"], body)
+    assert r.status_code == 201, r.text
+
+
+def test_S_IDN_2_xn_labels_must_be_idna2008(flow):
+    """newOrder: an xn-- label that is not valid Punycode of an IDNA2008
+    label is rejectedIdentifier, naming it; a real IDN is ordered."""
+    ca, acct, resp = flow
+    for bad in ("xn--zz.example.com", "a.xn--ls8h.example.com"):
+        doc = problem(acct.new_order([bad]), "rejectedIdentifier")
+        assert doc["subproblems"][0]["identifier"]["value"] == bad
+        assert "IDNA2008" in doc["detail"]
+    r = acct.new_order(["xn--bcher-kva.example.com"])
+    assert r.status_code == 201, r.text
+    assert ca.db("SELECT count(*) FROM orders") == [(1,)]
+
+
+def test_ES512_account_with_python_acme_and_key_member(flow, monkeypatch):
+    """python3-acme with a P-521 account key (ES512): registers, orders
+    over http-01, finalizes and downloads; the account object's "key" is
+    the registered JWK (as boulder and pebble return it)."""
+    import josepy as jose
+    from acme import challenges, client, messages
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ca, acct, resp = flow
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca.tls_ca)
+    key = jose.JWKEC(key=ec.generate_private_key(ec.SECP521R1()))
+    net = client.ClientNetwork(key, alg=jose.ES512,
+                               user_agent="anvil-interop")
+    directory = messages.Directory.from_json(net.get(ca.directory).json())
+    acme = client.ClientV2(directory, net)
+    reg = acme.new_account(messages.NewRegistration.from_data(
+        terms_of_service_agreed=True))
+    assert reg.body.status == "valid"
+    want = key.public_key().to_partial_json()
+    assert want["crv"] == "P-521"
+    assert reg.body.key == key.public_key()
+    name = "es512.example.com"
+    cert_key = ec_key()
+    csr_pem = x509.load_der_x509_csr(csr_der(cert_key, [name])).public_bytes(
+        serialization.Encoding.PEM)
+    order = acme.new_order(csr_pem)
+    for authz in order.authorizations:
+        ch = [c for c in authz.body.challenges
+              if isinstance(c.chall, challenges.HTTP01)][0]
+        response, validation = ch.response_and_validation(key)
+        resp.tokens[ch.chall.encode("token")] = validation
+        acme.answer_challenge(ch, response)
+    import datetime
+    done = acme.poll_and_finalize(
+        order, datetime.datetime.now() + datetime.timedelta(seconds=30))
+    leaf = x509.load_pem_x509_certificate(done.fullchain_pem.encode())
+    sans = leaf.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert sans == [name]
+    # The account object read back with POST-as-GET carries the same key.
+    import json
+    body = net.post(reg.uri, None).json()
+    assert body["key"] == want, json.dumps(body)
+
+
+def test_account_object_key_is_the_registered_jwk(anvil_ca):
+    """newAccount (201 and 200 again) and a POST-as-GET of the account
+    return the account's public key as "key"."""
+    c = Client(anvil_ca)
+    key = ec_key()
+    r = c.new_account(key)
+    assert r.status_code == 201 and r.json()["key"] == jwk_of(key)
+    again = c.new_account(key)
+    assert again.status_code == 200 and again.json()["key"] == jwk_of(key)
+    kid = r.headers["Location"]
+    got = c.post(kid, c.signed(key, kid, None, kid=kid))
+    assert got.status_code == 200 and got.json()["key"] == jwk_of(key)

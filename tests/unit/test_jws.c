@@ -373,6 +373,50 @@ jws__sign_request_round_trip_every_key(void **state)
 	}
 }
 
+/*
+ * ES512 (RFC 7518 3.4): a P-521 key signs with a raw r||s of 2 * 66
+ * bytes and verifies; ES512 with a P-256 jwk, or ES256 with a P-521
+ * one, is badPublicKey; a DER or short signature fails.
+ */
+static void
+jws__ES512_p521_accounts(void **state)
+{
+	EVP_PKEY *p521 = acme_key_generate(ACME_KEY_EC521, NULL);
+	struct acme_problem p = { 0 };
+	struct acme_jws *jws;
+	json_t *o;
+	char *text, *h;
+
+	(void)state;
+	assert_non_null(p521);
+	o = acme_jws_sign_request(p521, NULL, NONCE, URL, "{}", 2, &p);
+	assert_non_null(o);
+	text = json_dumps(o, JSON_COMPACT);
+	jws = expect_ok(text, ACME_JWS_USE_ACCOUNT);
+	assert_int_equal(acme_jws_alg(jws), ACME_JWS_ES512);
+	assert_string_equal(acme_jws_alg_name(jws), "ES512");
+	assert_int_equal(acme_jws_verify(jws, acme_jws_jwk_key(jws), &p), 0);
+	assert_int_equal(acme_jws_verify(jws, ec256, &p), ACME_ERR_VERIFY);
+	acme_jws_free(jws);
+	free(text);
+	/* The signature is 132 bytes: 176 base64url characters. */
+	assert_int_equal(strlen(json_string_value(
+			     json_object_get(o, "signature"))),
+	    176);
+	json_decref(o);
+	h = hdr_with_jwk(ec256, "ES512", NULL);
+	text = assemble(h, "e30", "AAAA");
+	expect_fail(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_PUBLIC_KEY);
+	free(text);
+	free(h);
+	h = hdr_with_jwk(p521, "ES256", NULL);
+	text = assemble(h, "e30", "AAAA");
+	expect_fail(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_BAD_PUBLIC_KEY);
+	free(text);
+	free(h);
+	EVP_PKEY_free(p521);
+}
+
 /* The fast top-level reader is file-local in release builds (jws.c). */
 int acme_jws_outer_fast(const char *t, size_t len, const char *val[3],
     size_t vlen[3]);
@@ -730,18 +774,24 @@ jws__S_JWS_6_rejects_missing_payload(void **state)
 	json_decref(o);
 }
 
+/* RFC 7515 7.2.1: members not understood are ignored. */
 static void
-jws__rejects_unknown_top_level_member(void **state)
+jws__S_JWS_1_unknown_top_level_members_ignored(void **state)
 {
 	json_t *o =
 	    acme_jws_sign_request(ec256, "kid", NONCE, URL, "{}", 2, NULL);
+	struct acme_problem p = { 0 };
+	struct acme_jws *jws;
 	char *text;
 
 	(void)state;
 	json_object_set_new(o, "extra", json_true());
+	json_object_set_new(o, "x", json_pack("{s:[i]}", "y", 1));
 	text = json_dumps(o, JSON_COMPACT);
-	expect_fail_why(text, ACME_JWS_USE_ACCOUNT, ACME_PROB_MALFORMED,
-	    "unknown JWS member");
+	jws = acme_jws_parse(text, strlen(text), ACME_JWS_USE_ACCOUNT, &p);
+	assert_non_null(jws);
+	assert_int_equal(acme_jws_verify(jws, ec256, &p), 0);
+	acme_jws_free(jws);
 	free(text);
 	json_decref(o);
 }
@@ -848,6 +898,44 @@ jws__S_JWS_8_rejects_alg_none(void **state)
 	expect_fail(t, ACME_JWS_USE_PLAIN, ACME_PROB_BAD_SIGNATURE_ALGORITHM);
 	free(t);
 	free(h);
+}
+
+/*
+ * none and the MACs are badSignatureAlgorithm before anything else is
+ * said about the signature: an empty or missing one (as alg none
+ * sends), or one that is not base64url.
+ */
+static void
+jws__S_JWS_8_alg_judged_before_the_signature(void **state)
+{
+	static const char *const algs[] = { "none", "HS256", "HS384", "HS512" };
+	static const char *const sigs[] = { "\"\"", "\"!!\"", NULL };
+	size_t i, j;
+	char hdr[256], t[1024], *h64;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		snprintf(hdr, sizeof(hdr),
+		    "{\"alg\":\"%s\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
+		    "\",\"kid\":\"k\"}",
+		    algs[i]);
+		h64 = acme_b64url_encode(hdr, strlen(hdr));
+		for (j = 0; j < 3; j++) {
+			if (sigs[j] != NULL)
+				snprintf(t, sizeof(t),
+				    "{\"protected\":\"%s\",\"payload\":\"e30\","
+				    "\"signature\":%s}",
+				    h64, sigs[j]);
+			else
+				snprintf(t, sizeof(t),
+				    "{\"protected\":\"%s\",\"payload\":"
+				    "\"e30\"}",
+				    h64);
+			expect_fail(t, ACME_JWS_USE_ACCOUNT,
+			    ACME_PROB_BAD_SIGNATURE_ALGORITHM);
+		}
+		free(h64);
+	}
 }
 
 static void
@@ -1629,6 +1717,7 @@ main(void)
 		cmocka_unit_test(jws__rfc7515_a3_es256_verify),
 		cmocka_unit_test(jws__rfc8037_a4_a5_ed25519),
 		cmocka_unit_test(jws__sign_request_round_trip_every_key),
+		cmocka_unit_test(jws__ES512_p521_accounts),
 		cmocka_unit_test(jws__S_JWS_17_ecdsa_signature_is_raw_r_s),
 		cmocka_unit_test(jws__post_as_get_payload_is_empty),
 		cmocka_unit_test(jws__S_JWS_1_tampered_payload_fails),
@@ -1638,7 +1727,8 @@ main(void)
 		cmocka_unit_test(jws__S_JWS_4_rejects_b64_false),
 		cmocka_unit_test(jws__S_JWS_5_rejects_unprotected_header),
 		cmocka_unit_test(jws__S_JWS_6_rejects_missing_payload),
-		cmocka_unit_test(jws__rejects_unknown_top_level_member),
+		cmocka_unit_test(
+		    jws__S_JWS_1_unknown_top_level_members_ignored),
 		cmocka_unit_test(jws__rejects_bad_protected_header),
 		cmocka_unit_test(jws__rejects_missing_or_empty_signature),
 		cmocka_unit_test(jws__rejects_padded_payload),
@@ -1647,6 +1737,7 @@ main(void)
 		cmocka_unit_test(jws__rejects_oversize),
 		cmocka_unit_test(jws__S_JWS_8_rejects_alg_none),
 		cmocka_unit_test(jws__S_JWS_8_rejects_hs256_for_accounts),
+		cmocka_unit_test(jws__S_JWS_8_alg_judged_before_the_signature),
 		cmocka_unit_test(jws__S_JWS_14_rejects_unknown_alg),
 		cmocka_unit_test(jws__S_JWS_17_rejects_der_ecdsa_signature),
 		cmocka_unit_test(jws__rejects_truncated_signature),

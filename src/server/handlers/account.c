@@ -46,6 +46,9 @@ account_json(const struct req *req, const struct store_account *acct)
 	    eab);
 	if (o != NULL && acct->tos_agreed)
 		json_object_set_new(o, "termsOfServiceAgreed", json_true());
+	/* The account's public key, as boulder and pebble give it. */
+	if (o != NULL && acct->jwk != NULL)
+		json_object_set_new(o, "key", acme_json_load_stored(acct->jwk));
 	return o;
 }
 

@@ -50,8 +50,8 @@ bad_alg(struct resp *resp, const struct acme_problem *prob)
 {
 	json_t *extra;
 
-	extra = json_pack("{s:[s,s,s,s]}", "algorithms", "ES256", "ES384",
-	    "EdDSA", "RS256");
+	extra = json_pack("{s:[s,s,s,s,s]}", "algorithms", "ES256", "ES384",
+	    "ES512", "EdDSA", "RS256");
 	reply_problem_ex(resp, prob, extra);
 	json_decref(extra);
 }
@@ -190,6 +190,20 @@ out:
 	acme_jws_free(jws);
 	acme_problem_release(&prob);
 	return rc;
+}
+
+int
+authn_post_as_get(const struct req *req, struct resp *resp)
+{
+	size_t len = 0;
+
+	acme_jws_payload(req->jws, &len);
+	if (len == 0)
+		return 0;
+	reply_error(resp, ACME_PROB_MALFORMED,
+	    "this resource is read with POST-as-GET: the payload must be "
+	    "empty");
+	return ACME_ERR_INVAL;
 }
 
 void

@@ -27,6 +27,13 @@ enum authn_mode {
 int authn_check(struct srv *srv, struct req *req, enum authn_mode mode,
     struct resp *resp);
 
+/*
+ * For a resource that is only read (RFC 8555 6.3): the authenticated
+ * request's payload must be empty, else malformed (S-GET-5).  Returns 0,
+ * or ACME_ERR_INVAL with resp filled.
+ */
+int authn_post_as_get(const struct req *req, struct resp *resp);
+
 void authn_release(struct req *req);
 
 /*

@@ -25,28 +25,30 @@ struct route {
 	unsigned methods;
 	enum authn_mode auth; /* for POST */
 	handler_fn fn;
+	int as_get; /* POST-as-GET only: the payload must be empty */
 };
 
+/* as_get: resources only read, with POST-as-GET (S-GET-5). */
 static const struct route routes[] = {
-	{ PATH_DIRECTORY, M_GET | M_HEAD, 0, h_directory },
-	{ PATH_NEW_NONCE, M_GET | M_HEAD | M_POST, AUTHN_KID, h_new_nonce },
-	{ PATH_NEW_ACCOUNT, M_POST, AUTHN_JWK, h_new_account },
-	{ PATH_NEW_ORDER, M_POST, AUTHN_KID, h_new_order },
-	{ PATH_NEW_AUTHZ, M_POST, AUTHN_KID, h_new_authz },
-	{ PATH_REVOKE, M_POST, AUTHN_EITHER, h_revoke },
-	{ PATH_KEY_CHANGE, M_POST, AUTHN_KID, h_key_change },
+	{ PATH_DIRECTORY, M_GET | M_HEAD, 0, h_directory, 0 },
+	{ PATH_NEW_NONCE, M_GET | M_HEAD | M_POST, AUTHN_KID, h_new_nonce, 1 },
+	{ PATH_NEW_ACCOUNT, M_POST, AUTHN_JWK, h_new_account, 0 },
+	{ PATH_NEW_ORDER, M_POST, AUTHN_KID, h_new_order, 0 },
+	{ PATH_NEW_AUTHZ, M_POST, AUTHN_KID, h_new_authz, 0 },
+	{ PATH_REVOKE, M_POST, AUTHN_EITHER, h_revoke, 0 },
+	{ PATH_KEY_CHANGE, M_POST, AUTHN_KID, h_key_change, 0 },
 	/* RFC 9773 4.1: a plain GET, no JWS (S-ARI-3). */
-	{ PATH_RENEWAL_INFO "/*", M_GET | M_HEAD, 0, h_renewal_info },
+	{ PATH_RENEWAL_INFO "/*", M_GET | M_HEAD, 0, h_renewal_info, 0 },
 	/* The CRL (D50), also on the plain-HTTP listener (front.c). */
-	{ PATH_CRL, M_GET | M_HEAD, 0, h_crl },
-	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account },
-	{ PATH_ACCOUNT "*/orders", M_POST, AUTHN_KID, h_account_orders },
-	{ PATH_ORDER "*", M_POST, AUTHN_KID, h_order },
-	{ PATH_ORDER "*/finalize", M_POST, AUTHN_KID, h_finalize },
-	{ PATH_AUTHZ "*", M_POST, AUTHN_KID, h_authz },
-	{ PATH_CHALL "*", M_POST, AUTHN_KID, h_chall },
-	{ PATH_CERT "*", M_POST, AUTHN_KID, h_cert },
-	{ PATH_CERT "*/1", M_POST, AUTHN_KID, h_cert_alt },
+	{ PATH_CRL, M_GET | M_HEAD, 0, h_crl, 0 },
+	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account, 0 },
+	{ PATH_ACCOUNT "*/orders", M_POST, AUTHN_KID, h_account_orders, 1 },
+	{ PATH_ORDER "*", M_POST, AUTHN_KID, h_order, 1 },
+	{ PATH_ORDER "*/finalize", M_POST, AUTHN_KID, h_finalize, 0 },
+	{ PATH_AUTHZ "*", M_POST, AUTHN_KID, h_authz, 0 },
+	{ PATH_CHALL "*", M_POST, AUTHN_KID, h_chall, 0 },
+	{ PATH_CERT "*", M_POST, AUTHN_KID, h_cert, 1 },
+	{ PATH_CERT "*/1", M_POST, AUTHN_KID, h_cert_alt, 1 },
 };
 
 #define PARAM_MAX 128
@@ -145,7 +147,9 @@ router_dispatch(struct srv *srv, struct req *req, struct resp *resp)
 		    rt->methods & M_GET ? "GET, HEAD" : "POST");
 		goto out;
 	}
-	if (m == M_POST && authn_check(srv, req, rt->auth, resp) != 0)
+	if (m == M_POST &&
+	    (authn_check(srv, req, rt->auth, resp) != 0 ||
+		(rt->as_get && authn_post_as_get(req, resp) != 0)))
 		goto out;
 	rt->fn(srv, req, resp);
 	req->param = NULL;

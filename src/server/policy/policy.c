@@ -7,9 +7,12 @@
  * only when the operator set allow_private_addresses, the switch for
  * private and test deployments.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <idn2.h>
 
 #include <anvil/err.h>
 #include <anvil/key.h>
@@ -40,6 +43,50 @@ refuse(struct acme_problem *prob, enum acme_prob_type type,
 	if (prob->type == ACME_PROB_NONE)
 		acme_problem_set(prob, type, "%s: %s", id->value, why);
 	return acme_problem_add_sub(prob, type, id, "%s", why);
+}
+
+/*
+ * S-IDN-2 (RFC 8555 7.1.4): every "xn--" label of a DNS identifier
+ * (lowercase already) must be an A-label: valid Punycode that decodes to
+ * a label IDNA2008 allows and that encodes back to the same text.
+ * libidn2 decides (D59).  Returns 0, or ACME_ERR_INVAL with a refusal.
+ */
+static int
+bad_alabel(const struct acme_ident *id, struct acme_problem *prob)
+{
+	char label[64];
+	const char *p = id->value, *dot;
+	uint8_t *back = NULL;
+	size_t n;
+	int rc;
+
+	for (; *p != '\0'; p = *dot != '\0' ? dot + 1 : dot) {
+		if ((dot = strchr(p, '.')) == NULL)
+			dot = p + strlen(p);
+		n = (size_t)(dot - p);
+		if (n < 4 || strncmp(p, "xn--", 4) != 0)
+			continue;
+		if (n >= sizeof(label))
+			return ACME_ERR_INVAL; /* acme_ident_set() refused it */
+		memcpy(label, p, n);
+		label[n] = '\0';
+		rc = idn2_register_u8(NULL, (const uint8_t *)label, &back, 0);
+		if (rc == IDN2_OK && strcmp((const char *)back, label) != 0)
+			rc = IDN2_ALABEL_ROUNDTRIP_FAILED;
+		idn2_free(back);
+		back = NULL;
+		if (rc != IDN2_OK) {
+			char why[160];
+
+			snprintf(why, sizeof(why),
+			    "%s is not a valid IDNA2008 A-label (%s)", label,
+			    idn2_strerror(rc));
+			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, id, NULL,
+			    NULL, why);
+			return ACME_ERR_INVAL;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -95,6 +142,8 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 			return ACME_ERR_INVAL;
 		}
 	}
+	if (bad_alabel(&id, prob) != 0)
+		return ACME_ERR_INVAL;
 	base = id.value;
 	if (strncmp(base, "*.", 2) == 0) {
 		if (!cfg->allow_wildcards) {

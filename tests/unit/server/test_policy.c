@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for identifier and key policy (S-IDN-3/4/9/10, S-FIN). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,46 @@ policy__limits(void **state)
 	acme_problem_release(&p);
 }
 
+/*
+ * S-IDN-2: an "xn--" label must be valid Punycode of an IDNA2008 label:
+ * bad Punycode, one that decodes to ASCII only, a disallowed code point
+ * (an emoji) are refused, each naming its label; real IDNs pass.
+ */
+static void
+policy__S_IDN_2_xn_labels_must_be_a_labels(void **state)
+{
+	static const char *const bad[] = { "xn--zz.example", "a.xn--x.example",
+		"xn--ls8h.example", "*.xn--ls8h.example",
+		"xn--bcher-kva0.example" };
+	static const char *const good[] = { "xn--bcher-kva.example",
+		"*.xn--mnchen-3ya.example", "a.xn--80ak6aa92e.example",
+		"xnxn--a.example", "ab--c.example" };
+	struct acme_problem p = { 0 };
+	struct acme_ident *ids = NULL;
+	char json[256];
+	size_t n = 0, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json),
+		    "[{\"type\":\"dns\",\"value\":\"%s\"}]", bad[i]);
+		assert_int_equal(run(json, &ids, &n, &p), ACME_ERR_INVAL);
+		assert_int_equal(p.type, ACME_PROB_REJECTED_IDENTIFIER);
+		assert_int_equal(p.nsub, 1);
+		if (strstr(p.detail, "IDNA2008") == NULL)
+			fail_msg("%s: %s", bad[i], p.detail);
+		acme_problem_release(&p);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(json, sizeof(json),
+		    "[{\"type\":\"dns\",\"value\":\"%s\"}]", good[i]);
+		if (run(json, &ids, &n, &p) != 0)
+			fail_msg("%s refused: %s", good[i], p.detail);
+		free(ids);
+		ids = NULL;
+	}
+}
+
 static void
 policy__cert_keys(void **state)
 {
@@ -292,6 +333,7 @@ main(void)
 		    policy__S_IP_8_reserved_addresses_need_the_switch),
 		cmocka_unit_test(policy__wildcards),
 		cmocka_unit_test(policy__limits),
+		cmocka_unit_test(policy__S_IDN_2_xn_labels_must_be_a_labels),
 		cmocka_unit_test(policy__cert_keys),
 	};
 
