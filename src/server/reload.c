@@ -27,6 +27,7 @@ struct fixed {
 static const struct fixed fixed[] = {
 	S("listen", listen),
 	S("database", database),
+	I("database_pool", database_pool),
 	S("crl_http_listen", crl_http_listen),
 	S("crl_url", crl_url),
 	S("root_cert", root_cert),
