@@ -50,6 +50,7 @@
 #include "va/va.h"
 #include "policy/weakkey.h"
 #include "reload.h"
+#include "dbguard.h"
 
 #include "internal.h"
 
@@ -212,7 +213,7 @@ cmd_serve(int argc, char **argv)
 	const char *path = NULL;
 	sigset_t set;
 	size_t unclaimed = 0;
-	int c, sig;
+	int c, sig, dbfd = -1;
 
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -255,6 +256,9 @@ cmd_serve(int argc, char **argv)
 		    "cannot create the nonce pool");
 		die("nonces", &prob);
 	}
+	/* Only init creates a database; one process serves it (D71). */
+	if (dbguard_take(cfg.database, &dbfd, &prob) != 0)
+		die("database", &prob);
 	srv.store = open_store(&cfg, 0);
 	if (srv.store->ops->orders_unclaim(srv.store, &unclaimed, &prob) != 0)
 		die(cfg.database, &prob);
@@ -312,6 +316,8 @@ cmd_serve(int argc, char **argv)
 	issuer_free(srv.issuer);
 	audit_close(srv.audit);
 	store_close(srv.store);
+	if (dbfd >= 0)
+		close(dbfd);
 	keycache_free(srv.keys);
 	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: ISC */
+/* The database checks of serve (dbguard.h, D71). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <anvil/err.h>
+
+#include "dbguard.h"
+
+int
+dbguard_take(const char *url, int *fd, struct acme_problem *prob)
+{
+	const char *path = url;
+	int d;
+
+	*fd = -1;
+	if (strncmp(url, "sqlite:", 7) == 0)
+		path = url + 7;
+	else if (url[0] != '/' && url[0] != '.')
+		return 0;
+	if (strcmp(path, ":memory:") == 0)
+		return 0;
+	if ((d = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return acme_problem_set(prob,
+			    ACME_PROB_SERVER_INTERNAL,
+			    "%s does not exist (anvil-ca init creates a "
+			    "database; check the \"database\" key)",
+			    path);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "%s: %s", path, strerror(errno));
+	}
+	if (flock(d, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		close(d);
+		if (e == EWOULDBLOCK)
+			return acme_problem_set(prob,
+			    ACME_PROB_SERVER_INTERNAL,
+			    "%s is served by another anvil-ca process", path);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot lock %s: %s", path, strerror(e));
+	}
+	*fd = d;
+	return 0;
+}

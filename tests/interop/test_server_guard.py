@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: ISC
+"""The CA operator's guards (D71): serve refuses a database that does not
+exist and one another process serves; each refusal is one line."""
+import json
+import os
+import subprocess
+
+from conftest import ANVIL_CA, free_port, init_ca, start_ca
+
+
+def serve(path):
+    return subprocess.run([ANVIL_CA, "serve", "-c", path],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_D71_serve_refuses_a_missing_database(tmp_path):
+    path = init_ca(str(tmp_path / "ca"), free_port())
+    cfg = json.load(open(path))
+    typo = str(tmp_path / "ca" / "anvil-ca.bd")
+    cfg["database"] = "sqlite:" + typo
+    json.dump(cfg, open(path, "w"))
+    r = serve(path)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        f"anvil-ca: database: {typo} does not exist (anvil-ca init creates "
+        "a database; check the \"database\" key)"]
+    # Nothing was created in its place.
+    assert not os.path.exists(typo)
+
+
+def test_D71_second_serve_on_one_database_is_refused(tmp_path):
+    ca = start_ca(tmp_path)
+    try:
+        # A copied configuration with another listener, same database.
+        cfg = json.load(open(os.path.join(ca.dir, "anvil-ca.json")))
+        cfg["listen"] = f"127.0.0.1:{free_port()}"
+        other = str(tmp_path / "other.json")
+        json.dump(cfg, open(other, "w"))
+        r = serve(other)
+        assert r.returncode == 1
+        assert r.stderr.strip().splitlines() == [
+            f"anvil-ca: database: {ca.db_path} is served by another "
+            "anvil-ca process"]
+        assert ca.proc.poll() is None
+        # The first one still answers.
+        from acmehelp import Client
+        assert "newAccount" in Client(ca).dir
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
+    # Once it has stopped, the database can be served again.
+    ca.restart()
+    assert ca.stop() == 0
+    ca.log.close()
