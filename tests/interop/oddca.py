@@ -13,8 +13,8 @@ A scenario is a function on the CA: ca.on["<endpoint>"] = fn(ca, req,
 ctx) returns what to send (bytes from response()/problem(), or a
 (bytes, rawhttps.KEEP|CLOSE|STALL) pair) to take over that endpoint, or
 None to let the CA answer normally.  Endpoints: directory, nonce,
-account (newAccount), account_get, order (newOrder), authz, challenge, finalize, order_get, cert,
-renewal_info.  ctx holds the parsed request: payload (dict, or None for
+account (newAccount), account_get, order (newOrder), authz, challenge,
+finalize, order_get, cert, renewal_info.  ctx holds the parsed request: payload (dict, or None for
 POST-as-GET), and the object concerned (order, authz).  Every request is
 logged in ca.log as (time, endpoint, payload) for the test to inspect.
 """

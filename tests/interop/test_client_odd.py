@@ -219,7 +219,8 @@ def test_issue21_8_deploy_hook_gets_the_port_and_no_descriptors(
     assert extra == {}, fds
 
 
-def test_issue21_9_tls_alpn_for_an_ipv6_address(validating_ca, tmp_path):
+def test_S_IP_5_issue21_9_tls_alpn_for_an_ipv6_address(
+        validating_ca, tmp_path):
     ca = validating_ca
     r = anvil("issue", "-d", "::1", "--tls-alpn", "--tls-port",
               str(ca.tls_alpn01_port), "--profile", "shortlived",
@@ -331,8 +332,8 @@ def test_issue21_18_dns_hook_is_killed(oddca, tmp_path):
 
 # --- odd CAs (items 13-17) ---
 
-def test_issue21_13_invalid_order_shows_the_error_per_identifier(oddca,
-                                                                  tmp_path):
+def test_S_ERR_3_S_ERR_4_issue21_13_invalid_order_error_per_identifier(
+        oddca, tmp_path):
     ca = oddca()
 
     def invalid(ca, req, ctx):
@@ -416,8 +417,8 @@ def test_issue21_14_D63_only_not_replaceable_is_retried(oddca, tmp_path,
         assert sent == [True]
 
 
-def test_issue21_15_retry_after_is_honoured_from_finalize_on(oddca,
-                                                              tmp_path):
+def test_S_RL_4_S_FIN_5_issue21_15_retry_after_is_honoured_from_finalize_on(
+        oddca, tmp_path):
     ca = oddca()
     state = {"polls": 0}
 
@@ -482,8 +483,8 @@ def chain_issuer(tmp_path):
         capture_output=True, text=True).stdout.strip()
 
 
-def test_issue21_16_relative_location_and_link_preferred_chain(oddca,
-                                                                tmp_path):
+def test_S_CERT_3_issue21_16_relative_location_and_link_preferred_chain(
+        oddca, tmp_path):
     ca = oddca(relative=True)
     r = anvil(*issue_args(ca, tmp_path, extra=(
         "--preferred-chain", "OddCA Root B")), timeout=TIMEOUT)
@@ -492,7 +493,8 @@ def test_issue21_16_relative_location_and_link_preferred_chain(oddca,
     assert ca.requests_to("order_get")  # the relative Location was used
 
 
-def test_issue21_16_preferred_chain_not_found_is_said(oddca, tmp_path):
+def test_S_CERT_3_issue21_16_preferred_chain_not_found_is_said(
+        oddca, tmp_path):
     ca = oddca()
     r = anvil(*issue_args(ca, tmp_path, extra=(
         "--preferred-chain", "No Such Root")), timeout=TIMEOUT)
