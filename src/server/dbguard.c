@@ -25,8 +25,7 @@ dbguard_take(const char *url, int *fd, struct acme_problem *prob)
 		return 0;
 	if ((d = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
-			return acme_problem_set(prob,
-			    ACME_PROB_SERVER_INTERNAL,
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 			    "%s does not exist (anvil-ca init creates a "
 			    "database; check the \"database\" key)",
 			    path);
@@ -38,8 +37,7 @@ dbguard_take(const char *url, int *fd, struct acme_problem *prob)
 
 		close(d);
 		if (e == EWOULDBLOCK)
-			return acme_problem_set(prob,
-			    ACME_PROB_SERVER_INTERNAL,
+			return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 			    "%s is served by another anvil-ca process", path);
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot lock %s: %s", path, strerror(e));
