@@ -118,11 +118,12 @@ struct row {
 	const char *ctype;
 	enum who who;
 	enum nonce_kind nonce;
-	const char *url; /* NULL: the request URL */
-	const char *alg; /* NULL: the key's own */
-	int sign_other;  /* signed with k_other, not the named key */
-	const char *raw; /* the body as is, instead of a JWS */
-	int want_status; /* 0: accepted */
+	const char *url;  /* NULL: the request URL */
+	const char *alg;  /* NULL: the key's own */
+	int sign_other;   /* signed with k_other, not the named key */
+	const char *raw;  /* the body as is, instead of a JWS */
+	int extra_member; /* an unknown top-level member beside the JWS */
+	int want_status;  /* 0: accepted */
 	enum acme_prob_type want;
 	int want_algorithms; /* the problem lists the algorithms */
 };
@@ -138,6 +139,8 @@ b64(const char *s)
  * A flattened JWS with the given protected header members, signed by
  * key with alg (ES256 for the EC keys here); sig "" for alg none.
  */
+static int extra_member;
+
 static char *
 make_jws(EVP_PKEY *key, json_t *hdr, const char *alg)
 {
@@ -174,8 +177,8 @@ make_jws(EVP_PKEY *key, json_t *hdr, const char *alg)
 	n = strlen(ph) + strlen(pl) + strlen(sigb) + 64;
 	out = malloc(n);
 	snprintf(out, n,
-	    "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}",
-	    ph, pl, sigb);
+	    "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"%s}",
+	    ph, pl, sigb, extra_member ? ",\"x-unknown\":[1]" : "");
 	free(hdr_text);
 	free(ph);
 	free(pl);
@@ -239,7 +242,9 @@ build(const struct row *r)
 	}
 	if (r->sign_other)
 		key = fx.k_other;
+	extra_member = r->extra_member;
 	body = make_jws(key, hdr, r->alg ? r->alg : "ES256");
+	extra_member = 0;
 	json_decref(hdr);
 	return body;
 }
@@ -422,6 +427,27 @@ authn__table(void **state)
 		    .sign_other = 1,
 		    .want_status = 400,
 		    .want = ACME_PROB_MALFORMED },
+		{ .name = "S-JWS-8 alg none",
+		    .mode = AUTHN_KID,
+		    .who = W_KID_VALID,
+		    .nonce = N_FRESH,
+		    .alg = "none",
+		    .want_status = 400,
+		    .want = ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    .want_algorithms = 1 },
+		{ .name = "S-JWS-8 alg none with a spent nonce",
+		    .mode = AUTHN_KID,
+		    .who = W_KID_VALID,
+		    .nonce = N_SPENT,
+		    .alg = "none",
+		    .want_status = 400,
+		    .want = ACME_PROB_BAD_SIGNATURE_ALGORITHM,
+		    .want_algorithms = 1 },
+		{ .name = "S-JWS-1 unknown top-level member ignored",
+		    .mode = AUTHN_KID,
+		    .who = W_KID_VALID,
+		    .nonce = N_FRESH,
+		    .extra_member = 1 },
 		{ .name = "S-JWS-8 alg HS256",
 		    .mode = AUTHN_KID,
 		    .who = W_KID_VALID,
