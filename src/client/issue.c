@@ -654,6 +654,15 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		rate_limit_note(c, prob);
 		goto out;
 	}
+	/* RFC 8555 7.4: 201 with Location, authorizations and finalize. */
+	if (order_url[0] == '\0' ||
+	    !json_is_array(json_object_get(order, "authorizations")) ||
+	    json_string_value(json_object_get(order, "finalize")) == NULL) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "the CA's order lacks a Location, authorizations or a "
+		    "finalize URL");
+		goto out;
+	}
 	acme_client_set_progress(c, poll_progress, (void *)(uintptr_t)o);
 	{
 		json_t *list = json_object_get(order, "authorizations"), *u;

@@ -571,6 +571,21 @@ GARBAGE = {
         200, dict(ca._order_view(ca.orders[ctx["id"]]),
                   status="processing"), _nonce(ca)),
         "still processing after 2 seconds"),
+    "badnonce-storm": ("order", lambda ca, req, ctx: problem(
+        400, "badNonce", "stale nonce", _nonce(ca)), "stale nonce"),
+    "empty-order": ("order", lambda ca, req, ctx: response(
+        201, b"", [("Location", ca.url("/order/1")), *_nonce(ca)]),
+        "the CA's order lacks a Location, authorizations or a finalize URL"),
+    "order-without-location": ("order", lambda ca, req, ctx: jresponse(
+        201, {"status": "pending", "authorizations": [],
+              "finalize": ca.url("/finalize/1")}, _nonce(ca)),
+        "the CA's order lacks a Location"),
+    "authz-invalid-without-error": ("authz", lambda ca, req, ctx: jresponse(
+        200, dict(ca.authzs[ctx["id"]], status="invalid"), _nonce(ca)),
+        "authorization for odd.example is invalid"),
+    "cert-not-found": ("cert", lambda ca, req, ctx: problem(
+        404, "malformed", "no such certificate", _nonce(ca)),
+        "no such certificate"),
     "order-not-an-object": ("order", lambda ca, req, ctx: response(
         201, b"[1, 2, 3]", [("Content-Type", "application/json"),
                             ("Location", ca.url("/order/1")),
@@ -590,6 +605,8 @@ def test_issue21_odd_ca_failures_are_one_line_and_leave_nothing(
     line = one_line(r)
     if needle is not None:
         assert needle in line
+    if scenario == "badnonce-storm":  # S-NON-6: a few retries, not more
+        assert len(ca.requests_to("order")) == 5
     no_certificate_left(tmp_path)
 
 
