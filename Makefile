@@ -9,13 +9,19 @@ TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
 MESON_OPTS ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps build test unit test-asan test-tsan fuzz format check-format demo clean
+.PHONY: all deps test-deps build test unit test-asan test-tsan fuzz format check-format demo install clean
 
 all: build
 
+# What the build and the demo need; test-deps adds the test tools.
 deps:
 	@scripts/install-deps
+
+test-deps:
+	@scripts/install-deps --test
 
 # Configured with --werror: this is the build CI runs.
 $(BUILD)/build.ninja:
@@ -24,10 +30,10 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-test: build
+test: test-deps build
 	scripts/run-tests $(BUILD)
 
-unit: build
+unit: test-deps build
 	scripts/run-tests $(BUILD) --unit-only
 
 # Every suite under AddressSanitizer + UndefinedBehaviorSanitizer, with
@@ -38,7 +44,7 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --werror -Db_sanitize=address,undefined \
 	    -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
 
-test-asan: deps $(ASAN_BUILD)/build.ninja
+test-asan: test-deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -49,7 +55,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 $(TSAN_BUILD)/build.ninja:
 	meson setup $(TSAN_BUILD) --werror -Db_sanitize=thread -Dtests=false
 
-test-tsan: deps $(TSAN_BUILD)/build.ninja
+test-tsan: test-deps $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD) src/server/anvil-ca src/bench/anvil-bench
 	ANVIL_BUILD=$(CURDIR)/$(TSAN_BUILD) /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/tsan
@@ -60,13 +66,20 @@ $(FUZZ_BUILD)/build.ninja:
 	    -Db_sanitize=address,undefined -Db_lundef=false \
 	    -Dc_args=-fsanitize=fuzzer-no-link
 
-fuzz: deps $(FUZZ_BUILD)/build.ninja
+fuzz: test-deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_TIME)
 
 # Starts a local CA, gets a certificate for localhost, shows it, stops.
 demo: build
 	scripts/demo $(BUILD)
+
+# Binaries, man pages, systemd units (PREFIX /usr: /lib/systemd/system,
+# else PREFIX/lib/systemd/system), sysusers/tmpfiles entries and an
+# example configuration, under DESTDIR (D68).  Packages: debian/.
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

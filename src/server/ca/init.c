@@ -20,6 +20,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,7 +265,7 @@ init_main(int argc, char **argv)
 	};
 	struct acme_problem prob = { 0 };
 	struct conf cfg;
-	char cfgpath[CONF_PATH_MAX], dir[CONF_PATH_MAX];
+	char cfgpath[CONF_PATH_MAX], dir[CONF_PATH_MAX], real[PATH_MAX];
 	const char *listen = NULL, *resolver = NULL, *database = NULL;
 	const char *crl_listen = NULL;
 	int http01 = 0, alpn = 0, private_ok = 0, rsa = 0, c;
@@ -303,14 +304,21 @@ init_main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		init_usage();
-	if (realpath(argv[optind], dir) == NULL) {
+	/* realpath() writes up to PATH_MAX bytes, more than dir holds. */
+	if (realpath(argv[optind], real) == NULL) {
 		if (mkdir(argv[optind], 0700) != 0 ||
-		    realpath(argv[optind], dir) == NULL) {
+		    realpath(argv[optind], real) == NULL) {
 			fprintf(stderr, "anvil-ca: init: %s: %s\n",
 			    argv[optind], strerror(errno));
 			return 1;
 		}
 	}
+	if (strlen(real) >= sizeof(dir)) {
+		fprintf(stderr, "anvil-ca: init: %s: path too long\n",
+		    argv[optind]);
+		return 1;
+	}
+	memcpy(dir, real, strlen(real) + 1);
 	if (snprintf(cfgpath, sizeof(cfgpath), "%s/anvil-ca.json", dir) >=
 	    (int)sizeof(cfgpath)) {
 		fprintf(stderr, "anvil-ca: init: path too long\n");
