@@ -682,8 +682,10 @@ front_stop(struct srv *srv, int grace_ms)
 {
 	MHD_socket ls;
 
-	if (srv->front == NULL)
+	if (srv->front == NULL) {
+		deadlines_down(srv); /* a reload lost the listener */
 		return;
+	}
 	ls = gen_drain(srv->front, grace_ms);
 	srv->front = NULL;
 	if (ls != MHD_INVALID_SOCKET)
