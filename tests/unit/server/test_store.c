@@ -1164,6 +1164,46 @@ store__begin_commit_rollback(void **state)
 	insert_cert(f, "b4", 5000, 0);
 }
 
+/*
+ * A unique conflict inside begin/commit is reported and leaves the
+ * transaction usable: what was written before and after it commits
+ * (a handler may go on after STORE_ERR_EXISTS; PostgreSQL would
+ * otherwise fail every later statement of the transaction).
+ */
+static void
+store__conflict_inside_transaction_keeps_it(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, b, got;
+	struct store_account_change chg = { 0 };
+	struct store_cert c;
+
+	make_account(&a, "thumb-t1");
+	make_account(&b, "thumb-t2");
+	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL), 0);
+	assert_int_equal(f->s->ops->begin(f->s, NULL), 0);
+	insert_cert(f, "c1", 5000, 0);
+	/* The same serial again, then a key that b holds. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_new_id(c.id), 0);
+	snprintf(c.serial, sizeof(c.serial), "c1");
+	c.chain_pem = pem_text;
+	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL),
+	    STORE_ERR_EXISTS);
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	chg.thumbprint = "thumb-t2";
+	chg.jwk = jwk2_text;
+	assert_int_equal(f->s->ops->account_update(f->s, &a, &chg, NULL),
+	    STORE_ERR_EXISTS);
+	insert_cert(f, "c2", 5000, 0);
+	assert_int_equal(f->s->ops->commit(f->s, NULL), 0);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_string_equal(got.thumbprint, "thumb-t1");
+	store_account_release(&got);
+	assert_int_equal(window_end(f, "c1", NULL), 0);
+	assert_int_equal(window_end(f, "c2", NULL), 0);
+}
+
 /* RFC 9773 windows: none by default, one serial, or every live one. */
 static void
 store__cert_window(void **state)
@@ -1463,6 +1503,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__begin_commit_rollback,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__conflict_inside_transaction_keeps_it, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__first_replacing_order_whatever_its_status, setup,
 		    teardown),
