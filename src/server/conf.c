@@ -249,6 +249,41 @@ crl_check(const struct conf *c, const char *path, struct acme_problem *prob)
 	return 0;
 }
 
+/*
+ * "sqlite:PATH" with a relative PATH is relative to the file's directory,
+ * as the other paths are (D72).
+ */
+static int
+database_path(struct conf *c, const char *path, struct acme_problem *prob)
+{
+	char rel[CONF_PATH_MAX];
+
+	if (strncmp(c->database, "sqlite:", 7) != 0 || c->database[7] == '/' ||
+	    strcmp(c->database + 7, ":memory:") == 0)
+		return 0;
+	snprintf(rel, sizeof(rel), "%s", c->database + 7);
+	if (snprintf(c->database, sizeof(c->database), "sqlite:%s/%s", c->dir,
+		rel) >= (int)sizeof(c->database))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s: config key database is too long", path);
+	return 0;
+}
+
+/*
+ * s without the prefix "DIR/" when it names a file inside c->dir (D72:
+ * a copied CA directory keeps working); s otherwise.
+ */
+static const char *
+relative(const struct conf *c, const char *s)
+{
+	size_t n = strlen(c->dir);
+
+	if (n > 0 && strncmp(s, c->dir, n) == 0 && s[n] == '/' &&
+	    s[n + 1] != '\0')
+		return s + n + 1;
+	return s;
+}
+
 void
 conf_crl_url(const struct conf *c, char *out, size_t size)
 {
@@ -295,6 +330,8 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 		if ((rc = load_key(c, &keys[i], v, prob)) != 0)
 			goto out;
 	}
+	if ((rc = database_path(c, path, prob)) != 0)
+		goto out;
 	if ((rc = crl_check(c, path, prob)) != 0)
 		goto out;
 	/* Profiles are checked once every bound they meet is known. */
@@ -335,8 +372,10 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 
 		switch (k->type) {
 		case K_STR:
-		case K_PATH:
 			v = json_string(base + k->off);
+			break;
+		case K_PATH:
+			v = json_string(relative(c, base + k->off));
 			break;
 		case K_PROFILES:
 			v = profile_set_json(&c->profiles);
@@ -354,6 +393,14 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 			break;
 		}
 		if (json_object_set_new(root, k->name, v) != 0)
+			goto out;
+	}
+	if (strncmp(c->database, "sqlite:", 7) == 0) {
+		char db[CONF_PATH_MAX + 8];
+
+		snprintf(db, sizeof(db), "sqlite:%s",
+		    relative(c, c->database + 7));
+		if (json_object_set_new(root, "database", json_string(db)) != 0)
 			goto out;
 	}
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -98,7 +98,11 @@ int conf_load(struct conf *c, const char *path, struct acme_problem *prob);
  */
 void conf_crl_url(const struct conf *c, char *out, size_t size);
 
-/* Writes c to path atomically (0600); returns 0 or an error. */
+/*
+ * Writes c to path atomically (0600); returns 0 or an error.  Paths
+ * inside c->dir are written relative to it (D72), so path should be a
+ * file in c->dir.
+ */
 int conf_save(const struct conf *c, const char *path,
     struct acme_problem *prob);
 

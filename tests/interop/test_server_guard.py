@@ -34,7 +34,7 @@ def test_D71_second_serve_on_one_database_is_refused(tmp_path):
         # A copied configuration with another listener, same database.
         cfg = json.load(open(os.path.join(ca.dir, "anvil-ca.json")))
         cfg["listen"] = f"127.0.0.1:{free_port()}"
-        other = str(tmp_path / "other.json")
+        other = os.path.join(ca.dir, "other.json")
         json.dump(cfg, open(other, "w"))
         r = serve(other)
         assert r.returncode == 1

@@ -42,7 +42,8 @@
 
 #include "internal.h"
 
-#define YEAR (365L * 86400)
+#define YEAR         (365L * 86400)
+#define INIT_DNS_MAX 32 /* --dns-name at most */
 
 /*
  * A directory of the CA, the owner's only (keys and the database are
@@ -66,44 +67,71 @@ path_in(char *out, size_t size, const char *dir, const char *rel)
 		   ACME_ERR_LIMIT;
 }
 
-/* Listener names: localhost, loopback addresses and the listen host. */
-static size_t
-tls_names(const char *listen, struct acme_ident *ids, size_t max)
+/*
+ * The host of "HOST:PORT" / "[V6]:PORT" into host; "" for a wildcard
+ * address (0.0.0.0, ::, or none) or a listen string without a port.
+ */
+static void
+listen_host(const char *listen, char *host, size_t size)
 {
-	char host[256];
 	const char *colon = strrchr(listen, ':');
-	size_t n = 0, hl;
+	size_t hl;
 
-	acme_ident_set(&ids[n++], "dns", "localhost");
-	acme_ident_set(&ids[n++], "ip", "127.0.0.1");
-	acme_ident_set(&ids[n++], "ip", "::1");
+	host[0] = '\0';
 	if (colon == NULL)
-		return n;
+		return;
 	hl = (size_t)(colon - listen);
 	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
 		listen++;
 		hl -= 2;
 	}
-	if (hl == 0 || hl >= sizeof(host) || n >= max)
-		return n;
+	if (hl == 0 || hl >= size)
+		return;
 	memcpy(host, listen, hl);
 	host[hl] = '\0';
 	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-		return n;
-	if (acme_ident_from_name(&ids[n], host) == 0) {
-		size_t i;
+		host[0] = '\0';
+}
 
-		for (i = 0; i < n; i++)
-			if (acme_ident_equal(&ids[i], &ids[n]))
-				return n;
-		n++;
-	}
+/* Adds name to ids unless it is there already. */
+static void
+add_name(struct acme_ident *ids, size_t *n, size_t max, const char *name)
+{
+	size_t i;
+
+	if (*n >= max || acme_ident_from_name(&ids[*n], name) != 0)
+		return;
+	for (i = 0; i < *n; i++)
+		if (acme_ident_equal(&ids[i], &ids[*n]))
+			return;
+	(*n)++;
+}
+
+/*
+ * Listener names: localhost, loopback addresses, the listen host and
+ * the operator's --dns-name names.
+ */
+static size_t
+tls_names(const char *listen, const struct init_opts *o, struct acme_ident *ids,
+    size_t max)
+{
+	char host[256];
+	size_t n = 0, i;
+
+	add_name(ids, &n, max, "localhost");
+	add_name(ids, &n, max, "127.0.0.1");
+	add_name(ids, &n, max, "::1");
+	listen_host(listen, host, sizeof(host));
+	if (host[0] != '\0')
+		add_name(ids, &n, max, host);
+	for (i = 0; i < o->ndns; i++)
+		add_name(ids, &n, max, o->dns_names[i]);
 	return n;
 }
 
 static int
-make_pair(enum certgen_kind kind, const char *cn, enum acme_key_type kt,
-    X509 *issuer, EVP_PKEY *issuer_key, long lifetime,
+make_pair(enum certgen_kind kind, const char *org, const char *cn,
+    enum acme_key_type kt, X509 *issuer, EVP_PKEY *issuer_key, long lifetime,
     const struct acme_ident *sans, size_t nsans, X509 **cert_out,
     EVP_PKEY **key_out, struct acme_problem *prob)
 {
@@ -116,7 +144,7 @@ make_pair(enum certgen_kind kind, const char *cn, enum acme_key_type kt,
 	memset(&g, 0, sizeof(g));
 	g.kind = kind;
 	g.cn = cn;
-	g.org = "anvil";
+	g.org = org;
 	g.pubkey = key;
 	g.issuer = issuer;
 	g.issuer_key = issuer != NULL ? issuer_key : key;
@@ -135,14 +163,18 @@ make_pair(enum certgen_kind kind, const char *cn, enum acme_key_type kt,
 }
 
 int
-init_ca_dir(const struct conf *cfg, int rsa, struct acme_problem *prob)
+init_ca_dir(const struct conf *cfg, const struct init_opts *o,
+    struct acme_problem *prob)
 {
 	X509 *root = NULL, *inter = NULL, *tlsca = NULL, *leaf = NULL;
 	EVP_PKEY *root_key = NULL, *inter_key = NULL, *tlsca_key = NULL,
 		 *leaf_key = NULL;
-	struct acme_ident names[4];
-	char path[CONF_PATH_MAX], *pem1 = NULL, *pem2 = NULL;
-	size_t n, l1 = 0, l2 = 0;
+	struct acme_ident names[INIT_DNS_MAX + 4];
+	char path[CONF_PATH_MAX], cn[3][256], *pem = NULL;
+	const char *org = o->name != NULL ? o->name : "anvil";
+	X509 *tls_issuer;
+	EVP_PKEY *tls_issuer_key;
+	size_t n, len;
 	struct store *st = NULL;
 	BIO *b = NULL;
 	int rc;
@@ -156,23 +188,36 @@ init_ca_dir(const struct conf *cfg, int rsa, struct acme_problem *prob)
 	    (rc = mkdir_private(path, prob)) != 0)
 		goto out;
 
-	rc = make_pair(CERTGEN_ROOT, "anvil root CA",
-	    rsa ? ACME_KEY_RSA4096 : ACME_KEY_EC384, NULL, NULL, 20 * YEAR,
+	/* Without --name, the subjects anvil always had. */
+	snprintf(cn[0], sizeof(cn[0]), "%s root CA", org);
+	snprintf(cn[1], sizeof(cn[1]), "%s intermediate CA", org);
+	if (o->name != NULL)
+		snprintf(cn[2], sizeof(cn[2]), "%s ACME listener CA", org);
+	else
+		snprintf(cn[2], sizeof(cn[2]), "anvil-ca listener CA");
+	rc = make_pair(CERTGEN_ROOT, org, cn[0],
+	    o->rsa ? ACME_KEY_RSA4096 : ACME_KEY_EC384, NULL, NULL, 20 * YEAR,
 	    NULL, 0, &root, &root_key, prob);
 	if (rc != 0)
 		goto out;
-	rc = make_pair(CERTGEN_INTERMEDIATE, "anvil intermediate CA",
-	    rsa ? ACME_KEY_RSA2048 : ACME_KEY_EC256, root, root_key, 5 * YEAR,
-	    NULL, 0, &inter, &inter_key, prob);
+	rc = make_pair(CERTGEN_INTERMEDIATE, org, cn[1],
+	    o->rsa ? ACME_KEY_RSA2048 : ACME_KEY_EC256, root, root_key,
+	    5 * YEAR, NULL, 0, &inter, &inter_key, prob);
 	if (rc != 0)
 		goto out;
-	rc = make_pair(CERTGEN_ROOT, "anvil-ca listener CA", ACME_KEY_EC256,
-	    NULL, NULL, 20 * YEAR, NULL, 0, &tlsca, &tlsca_key, prob);
-	if (rc != 0)
-		goto out;
-	n = tls_names(cfg->listen, names, ACME_ARRAY_LEN(names));
-	rc = make_pair(CERTGEN_LEAF, NULL, ACME_KEY_EC256, tlsca, tlsca_key,
-	    2 * YEAR, names, n, &leaf, &leaf_key, prob);
+	tls_issuer = root;
+	tls_issuer_key = root_key;
+	if (!o->tls_from_root) {
+		rc = make_pair(CERTGEN_ROOT, org, cn[2], ACME_KEY_EC256, NULL,
+		    NULL, 20 * YEAR, NULL, 0, &tlsca, &tlsca_key, prob);
+		if (rc != 0)
+			goto out;
+		tls_issuer = tlsca;
+		tls_issuer_key = tlsca_key;
+	}
+	n = tls_names(cfg->listen, o, names, ACME_ARRAY_LEN(names));
+	rc = make_pair(CERTGEN_LEAF, NULL, NULL, ACME_KEY_EC256, tls_issuer,
+	    tls_issuer_key, 2 * YEAR, names, n, &leaf, &leaf_key, prob);
 	if (rc != 0)
 		goto out;
 
@@ -181,26 +226,28 @@ init_ca_dir(const struct conf *cfg, int rsa, struct acme_problem *prob)
 	    (rc = acme_key_save_file(root_key, path, prob)) != 0 ||
 	    (rc = certgen_save_pem(inter, cfg->issuer_cert, 0644, prob)) != 0 ||
 	    (rc = acme_key_save_file(inter_key, cfg->issuer_key, prob)) != 0 ||
-	    (rc = path_in(path, sizeof(path), cfg->dir, "tls/ca.pem")) != 0 ||
-	    (rc = certgen_save_pem(tlsca, path, 0644, prob)) != 0 ||
-	    (rc = path_in(path, sizeof(path), cfg->dir, "tls/ca.key")) != 0 ||
-	    (rc = acme_key_save_file(tlsca_key, path, prob)) != 0 ||
 	    (rc = acme_key_save_file(leaf_key, cfg->tls_key, prob)) != 0)
 		goto out;
-	/* The listener sends its chain: leaf, then the local CA. */
+	if (tlsca != NULL &&
+	    ((rc = path_in(path, sizeof(path), cfg->dir, "tls/ca.pem")) != 0 ||
+		(rc = certgen_save_pem(tlsca, path, 0644, prob)) != 0 ||
+		(rc = path_in(path, sizeof(path), cfg->dir, "tls/ca.key")) !=
+		    0 ||
+		(rc = acme_key_save_file(tlsca_key, path, prob)) != 0))
+		goto out;
+	/* The listener sends its chain: leaf, then its CA. */
 	rc = ACME_ERR_CRYPTO;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_X509(b, leaf) || !PEM_write_bio_X509(b, tlsca)) {
+	    !PEM_write_bio_X509(b, leaf) ||
+	    !PEM_write_bio_X509(b, tls_issuer)) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot encode the listener chain");
 		goto out;
 	}
-	l1 = (size_t)BIO_get_mem_data(b, &pem1);
-	if ((rc = acme_file_write_atomic(cfg->tls_cert, pem1, l1, 0644,
+	len = (size_t)BIO_get_mem_data(b, &pem);
+	if ((rc = acme_file_write_atomic(cfg->tls_cert, pem, len, 0644,
 		 prob)) != 0)
 		goto out;
-	(void)pem2;
-	(void)l2;
 
 	if ((st = store_open(cfg->database, prob)) == NULL) {
 		rc = ACME_ERR_IO;
@@ -230,7 +277,9 @@ init_usage(void)
 	    "                [--http01-port N] [--tls-alpn01-port N]\n"
 	    "                [--allow-private-addresses] [--database URL] "
 	    "[--rsa]\n"
-	    "                [--crl-listen ADDR:PORT]\n");
+	    "                [--crl-listen ADDR:PORT] [--name ORG] "
+	    "[--dns-name NAME]...\n"
+	    "                [--tls-from-root]\n");
 	exit(2);
 }
 
@@ -249,6 +298,57 @@ port_arg(const char *s)
 	return (int)v;
 }
 
+/*
+ * What init prints: the files, the root's SHA-256 fingerprint (as
+ * "openssl x509 -fingerprint -sha256" shows it) and the next commands.
+ */
+static int
+next_steps(const struct conf *cfg, const struct init_opts *o,
+    const char *cfgpath)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0, i;
+	char host[256], trust[CONF_PATH_MAX + 16];
+	const char *port = strrchr(cfg->listen, ':');
+	X509 *root = NULL;
+	FILE *f;
+
+	if ((f = fopen(cfg->root_cert, "r")) != NULL) {
+		root = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (root == NULL || !X509_digest(root, EVP_sha256(), md, &mdlen)) {
+		X509_free(root);
+		fprintf(stderr, "anvil-ca: init: cannot read %s back\n",
+		    cfg->root_cert);
+		return 1;
+	}
+	X509_free(root);
+	if (o->tls_from_root)
+		snprintf(trust, sizeof(trust), "%s", cfg->root_cert);
+	else
+		snprintf(trust, sizeof(trust), "%s/tls/ca.pem", cfg->dir);
+	listen_host(cfg->listen, host, sizeof(host));
+	if (o->ndns > 0)
+		snprintf(host, sizeof(host), "%s", o->dns_names[0]);
+	else if (host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	printf("created %s\n", cfgpath);
+	printf("issuing root: %s\n", cfg->root_cert);
+	printf("root fingerprint (SHA-256): ");
+	for (i = 0; i < mdlen; i++)
+		printf("%02X%s", md[i], i + 1 < mdlen ? ":" : "\n");
+	printf("listener CA:  %s\n", trust);
+	printf("next:\n"
+	       "  anvil-ca serve -c %s\n"
+	       "  anvil issue -d NAME --standalone --server "
+	       "https://%s%s%s%s/directory --ca-bundle %s\n",
+	    cfgpath, strchr(host, ':') != NULL ? "[" : "", host,
+	    strchr(host, ':') != NULL ? "]" : "", port != NULL ? port : "",
+	    trust);
+	return 0;
+}
+
 int
 init_main(int argc, char **argv)
 {
@@ -261,6 +361,9 @@ init_main(int argc, char **argv)
 		{ "database", required_argument, NULL, 'd' },
 		{ "rsa", no_argument, NULL, 'R' },
 		{ "crl-listen", required_argument, NULL, 'C' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "dns-name", required_argument, NULL, 'D' },
+		{ "tls-from-root", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
@@ -268,7 +371,11 @@ init_main(int argc, char **argv)
 	char cfgpath[CONF_PATH_MAX], dir[CONF_PATH_MAX], real[PATH_MAX];
 	const char *listen = NULL, *resolver = NULL, *database = NULL;
 	const char *crl_listen = NULL;
-	int http01 = 0, alpn = 0, private_ok = 0, rsa = 0, c;
+	const char *dns[INIT_DNS_MAX];
+	struct init_opts io = { .dns_names = dns };
+	struct acme_ident id;
+	char host[256];
+	int http01 = 0, alpn = 0, private_ok = 0, c;
 	struct stat st;
 
 	optind = 1;
@@ -293,7 +400,34 @@ init_main(int argc, char **argv)
 			database = optarg;
 			break;
 		case 'R':
-			rsa = 1;
+			io.rsa = 1;
+			break;
+		case 'N':
+			if (optarg[0] == '\0' || strlen(optarg) > 64) {
+				fprintf(stderr, "anvil-ca: init: --name must "
+						"be 1 to 64 characters\n");
+				exit(2);
+			}
+			io.name = optarg;
+			break;
+		case 'D':
+			if (acme_ident_from_name(&id, optarg) != 0) {
+				fprintf(stderr,
+				    "anvil-ca: init: --dns-name %s is not a "
+				    "host name or address\n",
+				    optarg);
+				exit(2);
+			}
+			if (io.ndns == INIT_DNS_MAX) {
+				fprintf(stderr,
+				    "anvil-ca: init: at most %d --dns-name\n",
+				    INIT_DNS_MAX);
+				exit(2);
+			}
+			dns[io.ndns++] = optarg;
+			break;
+		case 'T':
+			io.tls_from_root = 1;
 			break;
 		case 'C':
 			crl_listen = optarg;
@@ -304,6 +438,18 @@ init_main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		init_usage();
+	/* Clients on other hosts need a name the certificate holds. */
+	if (listen != NULL && io.ndns == 0) {
+		listen_host(listen, host, sizeof(host));
+		if (host[0] == '\0') {
+			fprintf(stderr,
+			    "anvil-ca: init: --listen %s is a wildcard "
+			    "address: give the names clients reach the CA "
+			    "by with --dns-name\n",
+			    listen);
+			return 2;
+		}
+	}
 	/* realpath() writes up to PATH_MAX bytes, more than dir holds. */
 	if (realpath(argv[optind], real) == NULL) {
 		if (mkdir(argv[optind], 0700) != 0 ||
@@ -345,14 +491,11 @@ init_main(int argc, char **argv)
 	if (alpn != 0)
 		cfg.tls_alpn01_port = alpn;
 	cfg.allow_private_addresses = private_ok;
-	if (init_ca_dir(&cfg, rsa, &prob) != 0 ||
+	if (init_ca_dir(&cfg, &io, &prob) != 0 ||
 	    conf_save(&cfg, cfgpath, &prob) != 0) {
 		fprintf(stderr, "anvil-ca: init: %s\n", prob.detail);
 		acme_problem_release(&prob);
 		return 1;
 	}
-	printf("created %s\n", cfgpath);
-	printf("issuing root: %s\n", cfg.root_cert);
-	printf("listener CA:  %s/tls/ca.pem\n", dir);
-	return 0;
+	return next_steps(&cfg, &io, cfgpath);
 }

@@ -7,8 +7,21 @@
 
 #include "../conf.h"
 
-/* Creates keys, certificates and the database for cfg. */
-int init_ca_dir(const struct conf *cfg, int rsa, struct acme_problem *prob);
+/* What init makes besides the configuration (anvil-ca(8)). */
+struct init_opts {
+	int rsa;                /* RSA issuing hierarchy instead of ECDSA */
+	const char *name;       /* organisation in the subjects, or NULL */
+	const char **dns_names; /* extra listener names */
+	size_t ndns;
+	int tls_from_root; /* the listener signed by the issuing root */
+};
+
+/*
+ * Creates keys, certificates and the database for cfg.  With
+ * o->tls_from_root no separate listener CA (tls/ca.pem) is made.
+ */
+int init_ca_dir(const struct conf *cfg, const struct init_opts *o,
+    struct acme_problem *prob);
 
 /* The init subcommand; argv[0] is "init".  Returns the exit status. */
 int init_main(int argc, char **argv);

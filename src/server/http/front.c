@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,7 +378,32 @@ crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	return finish(con, rc, &resp, head);
 }
 
-/* Splits "ADDR:PORT" / "[V6]:PORT" into a socket address. */
+/* A host name's first address for a listener. */
+static int
+resolve_listen(const char *host, const char *port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct addrinfo hints, *res = NULL;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	if (host[0] == '\0' || getaddrinfo(host, port, &hints, &res) != 0 ||
+	    res == NULL || res->ai_addrlen > sizeof(*ss)) {
+		if (res != NULL)
+			freeaddrinfo(res);
+		return ACME_ERR_INVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = (socklen_t)res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * Splits "ADDR:PORT" / "[V6]:PORT" / "NAME:PORT" into a socket address;
+ * a name is resolved once, here, to its first address (D72).
+ */
 static int
 parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -417,7 +443,7 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 		*len = sizeof(struct sockaddr_in6);
 		return 0;
 	}
-	return ACME_ERR_INVAL;
+	return resolve_listen(host, colon + 1, ss, len);
 }
 
 /*
@@ -541,7 +567,9 @@ gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
 
 	if (parse_listen(cfg->listen, &ss, &sslen) != 0)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "listen address \"%s\" is not ADDR:PORT", cfg->listen);
+		    "listen address \"%s\" is not ADDR:PORT or a name that "
+		    "resolves",
+		    cfg->listen);
 	memset(where, 0, sizeof(where));
 	if (ls == MHD_INVALID_SOCKET) {
 		where[0].option = MHD_OPTION_SOCK_ADDR;

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: ISC
+"""anvil-ca init for a company (D72): the organisation's name in the
+subjects, the listener's names, a wildcard listen address refused without
+them, the root's fingerprint, paths relative to the configuration (a
+copied CA directory serves on its own), a listener name for serve, and a
+listener certificate signed by the issuing root."""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from conftest import ANVIL_CA, free_port, wait_port
+
+
+def init(d, *args):
+    return subprocess.run([ANVIL_CA, "init", str(d), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def cert(path):
+    with open(path, "rb") as f:
+        text = f.read()
+    end = b"-----END CERTIFICATE-----"
+    return [x509.load_pem_x509_certificate(p + end)
+            for p in text.split(end) if p.strip()]
+
+
+def names(c, oid):
+    return [a.value for a in c.subject.get_attributes_for_oid(oid)]
+
+
+def sans(c):
+    ext = c.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    return [str(v.value) for v in ext.value]
+
+
+class Serve:
+    def __init__(self, cfg, port):
+        self.log = open(os.path.join(os.path.dirname(cfg), "serve.log"), "w")
+        self.proc = subprocess.Popen([ANVIL_CA, "serve", "-c", cfg],
+                                     stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        wait_port(port, self.proc)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=20)
+        self.log.close()
+        return rc
+
+
+def test_D72_init_name_dns_names_and_fingerprint(tmp_path):
+    d = tmp_path / "ca"
+    port = free_port()
+    r = init(d, "--name", "Example Corp", "--listen", f"0.0.0.0:{port}",
+             "--dns-name", "acme.corp.example", "--dns-name", "10.1.2.3")
+    assert r.returncode == 0, r.stderr
+    root = cert(d / "ca" / "root.pem")[0]
+    inter = cert(d / "ca" / "intermediate.pem")[0]
+    leaf, tlsca = cert(d / "tls" / "server.pem")
+    assert names(root, NameOID.ORGANIZATION_NAME) == ["Example Corp"]
+    assert names(root, NameOID.COMMON_NAME) == ["Example Corp root CA"]
+    assert names(inter, NameOID.COMMON_NAME) == [
+        "Example Corp intermediate CA"]
+    assert names(inter, NameOID.ORGANIZATION_NAME) == ["Example Corp"]
+    assert names(tlsca, NameOID.COMMON_NAME) == [
+        "Example Corp ACME listener CA"]
+    assert sans(leaf) == ["localhost", "127.0.0.1", "::1",
+                          "acme.corp.example", "10.1.2.3"]
+    # The fingerprint printed is the root's, as openssl shows it.
+    fp = hashlib.sha256(root.public_bytes(Encoding.DER)).hexdigest().upper()
+    fp = ":".join(fp[i:i + 2] for i in range(0, len(fp), 2))
+    assert f"root fingerprint (SHA-256): {fp}\n" in r.stdout
+    assert f"anvil-ca serve -c {d}/anvil-ca.json\n" in r.stdout
+    assert (f"--server https://acme.corp.example:{port}/directory "
+            f"--ca-bundle {d}/tls/ca.pem") in r.stdout
+    # Paths are relative to the configuration's directory.
+    cfg = json.load(open(d / "anvil-ca.json"))
+    assert cfg["database"] == "sqlite:anvil-ca.db"
+    for k, v in (("root_cert", "ca/root.pem"), ("tls_key", "tls/server.key"),
+                 ("issuer_key", "ca/intermediate.key"),
+                 ("audit_log", "audit.log")):
+        assert cfg[k] == v
+
+
+def test_D72_wildcard_listen_needs_dns_name(tmp_path):
+    for i, addr in enumerate(("0.0.0.0:14999", "[::]:14999")):
+        d = tmp_path / f"ca{i}"
+        r = init(d, "--listen", addr)
+        assert r.returncode == 2
+        assert r.stderr.splitlines() == [
+            f"anvil-ca: init: --listen {addr} is a wildcard address: give "
+            "the names clients reach the CA by with --dns-name"]
+        assert not os.path.exists(d)
+
+
+def test_D72_copied_ca_directory_serves_on_its_own(tmp_path):
+    port = free_port()
+    assert init(tmp_path / "orig", "--listen",
+                f"127.0.0.1:{port}").returncode == 0
+    shutil.copytree(tmp_path / "orig", tmp_path / "copy")
+    shutil.rmtree(tmp_path / "orig")
+    cfg = str(tmp_path / "copy" / "anvil-ca.json")
+    s = Serve(cfg, port)
+    try:
+        d = requests.get(f"https://127.0.0.1:{port}/directory",
+                         verify=str(tmp_path / "copy" / "tls" / "ca.pem"),
+                         timeout=10).json()
+        assert "newAccount" in d
+    finally:
+        assert s.stop() == 0
+    assert os.path.exists(tmp_path / "copy" / "audit.log")
+    assert not os.path.exists(tmp_path / "orig")
+
+
+def test_D72_listen_by_name_for_init_and_serve(tmp_path):
+    port = free_port()
+    d = tmp_path / "ca"
+    assert init(d, "--listen", f"localhost:{port}").returncode == 0
+    s = Serve(str(d / "anvil-ca.json"), port)
+    try:
+        r = requests.get(f"https://localhost:{port}/directory",
+                         verify=str(d / "tls" / "ca.pem"), timeout=10)
+        assert r.status_code == 200
+    finally:
+        assert s.stop() == 0
+
+
+def test_D72_tls_from_root_one_root_to_trust(tmp_path):
+    port = free_port()
+    d = tmp_path / "ca"
+    r = init(d, "--listen", f"127.0.0.1:{port}", "--tls-from-root",
+             "--name", "Example Corp")
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(d / "tls" / "ca.pem")
+    assert not os.path.exists(d / "tls" / "ca.key")
+    root = cert(d / "ca" / "root.pem")[0]
+    leaf = cert(d / "tls" / "server.pem")[0]
+    assert leaf.issuer == root.subject
+    assert f"--ca-bundle {d}/ca/root.pem" in r.stdout
+    s = Serve(str(d / "anvil-ca.json"), port)
+    try:
+        r = requests.get(f"https://127.0.0.1:{port}/directory",
+                         verify=str(d / "ca" / "root.pem"), timeout=10)
+        assert r.status_code == 200
+    finally:
+        assert s.stop() == 0
