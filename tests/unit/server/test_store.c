@@ -8,6 +8,7 @@
  * given to store_open().
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1101,6 +1102,57 @@ store__concurrent_threads(void **state)
 	free(ids);
 }
 
+#define NSPENDER 8
+#define PERSPEND 4
+
+/* Spends PERSPEND tokens of "shared" at 1000 ms; returns how many went. */
+static void *
+spender(void *arg)
+{
+	struct store *s = arg;
+	int64_t retry;
+	intptr_t won = 0;
+	int i;
+
+	for (i = 0; i < PERSPEND; i++) {
+		if (s->ops->rl_take(s, "shared", 1000, 10, 20, 1, &retry,
+			NULL) != 0)
+			return (void *)(intptr_t)-100;
+		won += retry == 0;
+	}
+	return (void *)won;
+}
+
+/*
+ * D51, D65: a bucket shared by two handles on one database (two
+ * processes, or instances of one CA) gives out its tokens once: at one
+ * instant, interval 10 ms and burst 20 ms allow exactly 3 spends, however
+ * many threads of either handle race for them.
+ */
+static void
+store__rl_take_shared_by_two_handles(void **state)
+{
+	struct fx *f = *state;
+	struct store *other = store_open(f->url, NULL);
+	pthread_t t[NSPENDER];
+	intptr_t won = 0;
+	void *rv;
+	int i;
+
+	assert_non_null(other);
+	for (i = 0; i < NSPENDER; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, spender,
+				     i % 2 == 0 ? f->s : other),
+		    0);
+	for (i = 0; i < NSPENDER; i++) {
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_true((intptr_t)rv >= 0);
+		won += (intptr_t)rv;
+	}
+	store_close(other);
+	assert_int_equal(won, 3);
+}
+
 static void
 insert_cert(struct fx *f, const char *serial, time_t not_after, time_t revoked)
 {
@@ -1523,6 +1575,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(store__concurrent_threads,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__rl_take_shared_by_two_handles, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
