@@ -12,13 +12,27 @@
 
 #include <anvil/err.h>
 #include <anvil/fileio.h>
+#include <anvil/ident.h>
 #include <anvil/json.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include "conf.h"
+#include "va/addrfilter.h"
 
 #include "internal.h"
 
-enum ktype { K_STR, K_PATH, K_INT, K_BOOL, K_PROFILES, K_RATELIMITS };
+enum ktype {
+	K_STR,
+	K_PATH,
+	K_INT,
+	K_BOOL,
+	K_PROFILES,
+	K_RATELIMITS,
+	K_DOMAINS, /* array of DNS names, kept comma-separated */
+	K_RANGES,  /* array of CIDR blocks, kept comma-separated */
+};
 
 struct key {
 	const char *name;
@@ -42,6 +56,11 @@ struct key {
 	{                                                                      \
 		n, K_INT, offsetof(struct conf, f), 0, lo, hi                  \
 	}
+#define L(n, f, t)                                                             \
+	{                                                                      \
+		n, t, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), \
+		    0, 0                                                       \
+	}
 #define B(n, f)                                                                \
 	{                                                                      \
 		n, K_BOOL, offsetof(struct conf, f), 0, 0, 1                   \
@@ -57,6 +76,9 @@ static const struct key keys[] = {
 	I("http01_port", http01_port, 1, 65535),
 	I("tls_alpn01_port", tls_alpn01_port, 1, 65535),
 	B("allow_private_addresses", allow_private_addresses),
+	L("validation_allowed_ranges", validation_allowed_ranges, K_RANGES),
+	L("allowed_domains", allowed_domains, K_DOMAINS),
+	L("denied_domains", denied_domains, K_DOMAINS),
 	P("root_cert", root_cert),
 	P("issuer_cert", issuer_cert),
 	P("issuer_key", issuer_key),
@@ -154,6 +176,120 @@ conf_defaults(struct conf *c, const char *dir)
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 }
 
+/* "A.B.C.D/N" or "V6/N" into r; 0 or -1. */
+static int
+parse_range(const char *s, struct conf_range *r)
+{
+	char host[64], *end;
+	const char *slash = strchr(s, '/');
+	long bits;
+	int max;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(slash - s));
+	host[slash - s] = '\0';
+	memset(r, 0, sizeof(*r));
+	if (inet_pton(AF_INET, host, r->addr) == 1) {
+		r->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, r->addr) == 1) {
+		r->family = AF_INET6;
+		max = 128;
+	} else
+		return -1;
+	bits = strtol(slash + 1, &end, 10);
+	if (end == slash + 1 || *end != '\0' || bits < 0 || bits > max)
+		return -1;
+	r->bits = (int)bits;
+	return 0;
+}
+
+/*
+ * allowed_domains, denied_domains (DNS names) and
+ * validation_allowed_ranges (CIDR blocks): a JSON array of strings,
+ * kept comma-separated; the ranges are parsed into c->ranges too.
+ */
+static int
+load_list(struct conf *c, const struct key *k, json_t *v,
+    struct acme_problem *prob)
+{
+	char *dst = (char *)c + k->off;
+	size_t i, used = 0;
+	json_t *e;
+
+	dst[0] = '\0';
+	if (k->type == K_RANGES)
+		c->nranges = 0;
+	if (!json_is_array(v))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "config key %s must be an array of strings", k->name);
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e);
+		struct acme_ident id;
+		size_t n;
+
+		if (s == NULL)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s must be an array of strings",
+			    k->name);
+		if (k->type == K_DOMAINS &&
+		    (acme_ident_set(&id, "dns", s) != 0 || s[0] == '*'))
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s: \"%s\" is not a DNS name", k->name,
+			    s);
+		if (k->type == K_RANGES &&
+		    (c->nranges == CONF_RANGES_MAX ||
+			parse_range(s, &c->ranges[c->nranges++]) != 0))
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s: \"%s\" is not an address block "
+			    "such as 10.0.0.0/8 (at most %d)",
+			    k->name, s, CONF_RANGES_MAX);
+		n = strlen(s);
+		if (used + n + 2 > k->size)
+			return acme_problem_set(prob, ACME_PROB_MALFORMED,
+			    "config key %s is too long", k->name);
+		if (used > 0)
+			dst[used++] = ',';
+		memcpy(dst + used, s, n + 1);
+		used += n;
+	}
+	return 0;
+}
+
+static int
+in_range(const struct conf_range *r, int family, const unsigned char *a)
+{
+	int full = r->bits / 8, rest = r->bits % 8;
+
+	if (r->family != family || memcmp(r->addr, a, (size_t)full) != 0)
+		return 0;
+	return rest == 0 ||
+	       ((r->addr[full] ^ a[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+int
+conf_addr_allowed(const struct conf *c, const char *addr)
+{
+	unsigned char a[16];
+	int family;
+	size_t i;
+
+	if (c->allow_private_addresses || !va_addr_private(addr))
+		return 1;
+	if (inet_pton(AF_INET, addr, a) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, a) == 1)
+		family = AF_INET6;
+	else
+		return 0;
+	for (i = 0; i < c->nranges; i++)
+		if (in_range(&c->ranges[i], family, a))
+			return 1;
+	return 0;
+}
+
 static int
 load_key(struct conf *c, const struct key *k, json_t *v,
     struct acme_problem *prob)
@@ -196,6 +332,9 @@ load_key(struct conf *c, const struct key *k, json_t *v,
 		*(int *)(void *)(base + k->off) = (int)i;
 		return 0;
 	}
+	case K_DOMAINS:
+	case K_RANGES:
+		return load_list(c, k, v, prob);
 	case K_PROFILES:
 		return profile_set_load(&c->profiles, v, prob);
 	case K_RATELIMITS:
@@ -354,6 +493,26 @@ out:
 	return rc;
 }
 
+/* A comma-separated list as a new JSON array of strings, or NULL. */
+static json_t *
+list_json(const char *s)
+{
+	json_t *a = json_array();
+	const char *p = s;
+
+	while (a != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		if (json_array_append_new(a, json_stringn(p, n)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p += n + (e != NULL);
+	}
+	return a;
+}
+
 int
 conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 {
@@ -376,6 +535,10 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 			break;
 		case K_PATH:
 			v = json_string(relative(c, base + k->off));
+			break;
+		case K_DOMAINS:
+		case K_RANGES:
+			v = list_json(base + k->off);
 			break;
 		case K_PROFILES:
 			v = profile_set_json(&c->profiles);

@@ -19,6 +19,14 @@
 
 struct keyblock;
 
+/* An address block of validation_allowed_ranges (D72). */
+#define CONF_RANGES_MAX 16
+struct conf_range {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int bits;
+};
+
 struct conf {
 	char dir[CONF_PATH_MAX];      /* directory of the config file */
 	char listen[256];             /* ADDR:PORT of the HTTPS listener */
@@ -30,6 +38,14 @@ struct conf {
 	int http01_port;             /* port the validator connects to */
 	int tls_alpn01_port;         /* likewise for tls-alpn-01 */
 	int allow_private_addresses; /* validate loopback/private targets */
+	/* Private blocks the validator may connect to and IP identifiers
+	 * in them certified, as comma-separated CIDRs, and parsed (D72). */
+	char validation_allowed_ranges[1024];
+	struct conf_range ranges[CONF_RANGES_MAX];
+	size_t nranges;
+	/* DNS names certified: comma-separated suffixes, "" = any (D72). */
+	char allowed_domains[2048];
+	char denied_domains[2048];
 
 	char root_cert[CONF_PATH_MAX];   /* issuing root, PEM */
 	char issuer_cert[CONF_PATH_MAX]; /* intermediate, PEM */
@@ -97,6 +113,13 @@ int conf_load(struct conf *c, const char *path, struct acme_problem *prob);
  * http://crl_http_listen/crl, else "" (no CRL Distribution Points).
  */
 void conf_crl_url(const struct conf *c, char *out, size_t size);
+
+/*
+ * Nonzero when the validator may connect to the textual address addr:
+ * a public one, any with allow_private_addresses, or one inside
+ * validation_allowed_ranges (D52, D72).
+ */
+int conf_addr_allowed(const struct conf *c, const char *addr);
 
 /*
  * Writes c to path atomically (0600); returns 0 or an error.  Paths

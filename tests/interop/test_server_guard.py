@@ -52,3 +52,24 @@ def test_D71_second_serve_on_one_database_is_refused(tmp_path):
     ca.restart()
     assert ca.stop() == 0
     ca.log.close()
+
+
+def test_D72_domain_policy_at_new_order_and_new_authz(ca_factory):
+    from acmehelp import Account, Client
+    ca = ca_factory({"allowed_domains": ["corp.example"],
+                     "denied_domains": ["secret.corp.example"]})
+    acct = Account(Client(ca))
+    assert acct.new_order(["www.corp.example"]).status_code == 201
+    for names in (["www.other.example"], ["db.secret.corp.example"],
+                  ["www.corp.example", "evilcorp.example"]):
+        r = acct.new_order(names)
+        assert r.status_code in (400, 403), r.text
+        assert r.json()["type"] == \
+            "urn:ietf:params:acme:error:rejectedIdentifier"
+    if "newAuthz" in acct.c.dir:
+        r = acct.post(acct.c.dir["newAuthz"], {"identifier": {
+            "type": "dns", "value": "www.other.example"}})
+        assert r.status_code in (400, 403), r.text
+        assert r.json()["type"] == \
+            "urn:ietf:params:acme:error:rejectedIdentifier"
+    assert ca.db("SELECT count(*) FROM orders") == [(1,)]

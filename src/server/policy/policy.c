@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <idn2.h>
 
@@ -22,6 +23,28 @@
 #include "weakkey.h"
 
 #include "internal.h"
+
+/*
+ * Nonzero when name is one of the comma-separated suffixes of list or
+ * below one of them (at a label boundary, D72).
+ */
+static int
+in_list(const char *list, const char *name)
+{
+	size_t nl = strlen(name);
+
+	while (*list != '\0') {
+		const char *e = strchr(list, ',');
+		size_t n = e != NULL ? (size_t)(e - list) : strlen(list);
+
+		if (n > 0 && n <= nl &&
+		    strncasecmp(name + nl - n, list, n) == 0 &&
+		    (n == nl || name[nl - n - 1] == '.'))
+			return 1;
+		list += n + (e != NULL);
+	}
+	return 0;
+}
 
 static int
 refuse(struct acme_problem *prob, enum acme_prob_type type,
@@ -119,7 +142,7 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 			return ACME_ERR_INVAL;
 		}
 		reserved = va_addr_reserved_text(id.value);
-		if (reserved != NULL && !cfg->allow_private_addresses) {
+		if (reserved != NULL && !conf_addr_allowed(cfg, id.value)) {
 			char why[160];
 
 			snprintf(why, sizeof(why),
@@ -163,6 +186,14 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 	if (strchr(base, '.') == NULL && !cfg->allow_private_addresses) {
 		refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL, NULL,
 		    "single-label names are internal names");
+		return ACME_ERR_INVAL;
+	}
+	if (in_list(cfg->denied_domains, base) ||
+	    (cfg->allowed_domains[0] != '\0' &&
+		!in_list(cfg->allowed_domains, base))) {
+		refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL, NULL,
+		    "this CA does not issue for this name (allowed_domains, "
+		    "denied_domains)");
 		return ACME_ERR_INVAL;
 	}
 	*out = id;

@@ -48,8 +48,7 @@ resolve(const struct conf *cfg, struct va_resolver *res, long long deadline,
 		for (i = 0; i < a.n; i++) {
 			if ((strchr(a.addr[i], ':') != NULL) != v6)
 				continue;
-			if (!cfg->allow_private_addresses &&
-			    va_addr_private(a.addr[i]))
+			if (!conf_addr_allowed(cfg, a.addr[i]))
 				continue;
 			snprintf(addr, size, "%s", a.addr[i]);
 			return 0;

@@ -250,12 +250,12 @@ out:
 
 /* Whether any of the addresses is one the validator may connect to. */
 static int
-any_public(const struct va_addrs *a)
+any_allowed(const struct conf *cfg, const struct va_addrs *a)
 {
 	size_t i;
 
 	for (i = 0; i < a->n; i++)
-		if (!va_addr_private(a->addr[i]))
+		if (conf_addr_allowed(cfg, a->addr[i]))
 			return 1;
 	return 0;
 }
@@ -279,7 +279,7 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 		return rc;
 	rc = ACME_ERR_VERIFY;
 	/* Refused, not unreachable: the problem says so, as http-01's. */
-	if (!cfg->allow_private_addresses && !any_public(&a)) {
+	if (!any_allowed(cfg, &a)) {
 		acme_problem_set(prob, ACME_PROB_CONNECTION,
 		    "%.200s has no public address to validate: %s is %s", value,
 		    a.n > 0 ? a.addr[0] : "-",
@@ -287,7 +287,7 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 		goto out;
 	}
 	for (i = 0; i < a.n && fd < 0 && fd != -2; i++)
-		if (cfg->allow_private_addresses || !va_addr_private(a.addr[i]))
+		if (conf_addr_allowed(cfg, a.addr[i]))
 			fd = connect_to(a.addr[i], cfg->tls_alpn01_port,
 			    deadline);
 		else

@@ -37,6 +37,123 @@ run(const char *json, struct acme_ident **ids, size_t *n,
 	return rc;
 }
 
+/* Loads a configuration file with body json; 0 or the error. */
+static int
+load_conf(const char *json, struct conf *c, struct acme_problem *p)
+{
+	char *dir = th_tmpdir(), path[512];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/anvil-ca.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(json, f);
+	fclose(f);
+	rc = conf_load(c, path, p);
+	th_rmtree(dir);
+	free(dir);
+	return rc;
+}
+
+static int
+one(const char *type, const char *value, struct acme_problem *p)
+{
+	char json[512];
+	struct acme_ident *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	snprintf(json, sizeof(json), "[{\"type\":\"%s\",\"value\":\"%s\"}]",
+	    type, value);
+	rc = run(json, &ids, &n, p);
+	free(ids);
+	return rc;
+}
+
+static void
+policy__D72_allowed_and_denied_domains(void **state)
+{
+	struct acme_problem p = { 0 };
+	static const char *const ok[] = { "corp.example", "a.corp.example",
+		"*.corp.example", "A.B.Corp.Example", "lab.example" };
+	static const char *const no[] = { "xcorp.example", "other.example",
+		"secret.corp.example", "x.secret.corp.example",
+		"*.secret.corp.example" };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(load_conf("{\"allowed_domains\": [\"corp.example\", "
+				   "\"lab.example\"], \"denied_domains\": "
+				   "[\"secret.corp.example\"]}",
+			     &cfg, &p),
+	    0);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_int_equal(one("dns", ok[i], &p), 0);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		assert_int_equal(one("dns", no[i], &p), ACME_ERR_INVAL);
+		assert_int_equal(p.type, ACME_PROB_REJECTED_IDENTIFIER);
+		assert_non_null(strstr(p.sub[0].detail, "allowed_domains"));
+		acme_problem_release(&p);
+	}
+	/* The lists are of DNS names; IP identifiers keep their rules. */
+	assert_int_equal(one("ip", "93.184.216.34", &p), 0);
+	/* Not a list of names: refused like any bad key. */
+	assert_int_equal(load_conf("{\"denied_domains\": \"x.example\"}", &cfg,
+			     &p),
+	    ACME_ERR_INVAL);
+	assert_string_equal(p.detail,
+	    "config key denied_domains must be an array of strings");
+	acme_problem_release(&p);
+	assert_int_equal(load_conf("{\"allowed_domains\": [\"*.x.example\"]}",
+			     &cfg, &p),
+	    ACME_ERR_INVAL);
+	assert_string_equal(p.detail,
+	    "config key allowed_domains: \"*.x.example\" is not a DNS name");
+	acme_problem_release(&p);
+	conf_defaults(&cfg, "/tmp");
+}
+
+static void
+policy__D72_validation_ranges_without_loopback(void **state)
+{
+	struct acme_problem p = { 0 };
+
+	(void)state;
+	/* The default: no private address at all. */
+	assert_int_equal(conf_addr_allowed(&cfg, "10.1.2.3"), 0);
+	assert_int_equal(conf_addr_allowed(&cfg, "93.184.216.34"), 1);
+	assert_int_equal(load_conf("{\"validation_allowed_ranges\": "
+				   "[\"10.0.0.0/8\", \"fd00:1::/32\", "
+				   "\"192.168.7.0/25\"]}",
+			     &cfg, &p),
+	    0);
+	assert_int_equal(conf_addr_allowed(&cfg, "10.1.2.3"), 1);
+	assert_int_equal(conf_addr_allowed(&cfg, "10.255.255.255"), 1);
+	assert_int_equal(conf_addr_allowed(&cfg, "fd00:1:2::3"), 1);
+	assert_int_equal(conf_addr_allowed(&cfg, "192.168.7.127"), 1);
+	assert_int_equal(conf_addr_allowed(&cfg, "192.168.7.128"), 0);
+	assert_int_equal(conf_addr_allowed(&cfg, "fd00:2::1"), 0);
+	assert_int_equal(conf_addr_allowed(&cfg, "127.0.0.1"), 0);
+	assert_int_equal(conf_addr_allowed(&cfg, "::1"), 0);
+	assert_int_equal(conf_addr_allowed(&cfg, "172.16.0.1"), 0);
+	/* IP identifiers in the ranges may be certified; loopback not. */
+	assert_int_equal(one("ip", "10.9.8.7", &p), 0);
+	assert_int_equal(one("ip", "127.0.0.1", &p), ACME_ERR_INVAL);
+	assert_int_equal(p.type, ACME_PROB_REJECTED_IDENTIFIER);
+	acme_problem_release(&p);
+	assert_int_equal(one("dns", "localhost", &p), ACME_ERR_INVAL);
+	acme_problem_release(&p);
+	assert_int_equal(load_conf("{\"validation_allowed_ranges\": "
+				   "[\"10.0.0.0/33\"]}",
+			     &cfg, &p),
+	    ACME_ERR_INVAL);
+	assert_string_equal(p.detail,
+	    "config key validation_allowed_ranges: \"10.0.0.0/33\" is not "
+	    "an address block such as 10.0.0.0/8 (at most 16)");
+	acme_problem_release(&p);
+	conf_defaults(&cfg, "/tmp");
+}
+
 static void
 policy__sorted_deduplicated(void **state)
 {
@@ -335,6 +452,9 @@ main(void)
 		cmocka_unit_test(policy__limits),
 		cmocka_unit_test(policy__S_IDN_2_xn_labels_must_be_a_labels),
 		cmocka_unit_test(policy__cert_keys),
+		cmocka_unit_test(policy__D72_allowed_and_denied_domains),
+		cmocka_unit_test(
+		    policy__D72_validation_ranges_without_loopback),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
