@@ -18,6 +18,8 @@ enum acme_err {
 	ACME_ERR_VERIFY = -6,      /* signature or check did not verify */
 	ACME_ERR_LIMIT = -7,       /* input exceeds a configured bound */
 	ACME_ERR_NOTFOUND = -8,    /* the thing asked for does not exist */
+	ACME_ERR_EXISTS = -9,      /* a record with that unique key exists */
+	ACME_ERR_CONFLICT = -10,   /* the state changed since it was read */
 };
 
 /* Returns a static, lowercase description of code; never NULL. */

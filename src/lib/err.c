@@ -32,6 +32,10 @@ acme_strerror(int code)
 		return "limit exceeded";
 	case ACME_ERR_NOTFOUND:
 		return "not found";
+	case ACME_ERR_EXISTS:
+		return "already exists";
+	case ACME_ERR_CONFLICT:
+		return "changed meanwhile";
 	default:
 		return "unknown error";
 	}

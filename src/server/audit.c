@@ -97,8 +97,8 @@ copy(struct audit *a)
 	int rc = 0;
 
 	do {
-		if (a->st->ops->audit_pending(a->st, rows, AUDIT_ROWS, &n,
-			&prob) != 0) {
+		if (store_audit_pending(a->st, rows, AUDIT_ROWS, &n, &prob) !=
+		    0) {
 			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
 			    prob.detail);
 			acme_problem_release(&prob);
@@ -129,8 +129,7 @@ copy(struct audit *a)
 			rc = -1;
 		}
 		if (rc == 0 && n > 0 &&
-		    a->st->ops->audit_done(a->st, rows[n - 1].seq, &prob) !=
-			0) {
+		    store_audit_done(a->st, rows[n - 1].seq, &prob) != 0) {
 			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
 			    prob.detail);
 			acme_problem_release(&prob);
@@ -313,7 +312,7 @@ audit_record(struct audit *a, const char *kind, json_t *event,
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 	}
-	rc = a->st->ops->audit_add(a->st, line, prob);
+	rc = store_audit_add(a->st, line, prob);
 	free(line);
 	json_decref(rec);
 	return rc;

@@ -135,8 +135,8 @@ log_retired(struct srv *srv)
 		long long n = 0;
 
 		if (!set->p[i].retired ||
-		    srv->store->ops->order_count_open(srv->store,
-			set->p[i].name, srv->now(), &n, NULL) != 0)
+		    store_order_count_open(srv->store, set->p[i].name,
+			srv->now(), &n, NULL) != 0)
 			continue;
 		acme_log(n > 0 ? ACME_LOG_WARN : ACME_LOG_INFO,
 		    "profile_retired", "profile=%s open_orders=%lld",
@@ -260,7 +260,7 @@ cmd_serve(int argc, char **argv)
 	if (dbguard_take(cfg.database, &dbfd, &prob) != 0)
 		die("database", &prob);
 	srv.store = open_store(&cfg, 0);
-	if (srv.store->ops->orders_unclaim(srv.store, &unclaimed, &prob) != 0)
+	if (store_orders_unclaim(srv.store, &unclaimed, &prob) != 0)
 		die(cfg.database, &prob);
 	if (unclaimed > 0)
 		acme_log(ACME_LOG_WARN, "finalize cut off",
@@ -397,10 +397,10 @@ cmd_eab(int argc, char **argv)
 	}
 	e.created = time(NULL);
 	st = open_store(&cfg, 0);
-	rc = st->ops->eab_insert(st, &e, &prob);
+	rc = store_eab_insert(st, &e, &prob);
 	store_close(st);
 	acme_wipe(e.key, sizeof(e.key));
-	if (rc == STORE_ERR_EXISTS) {
+	if (rc == ACME_ERR_EXISTS) {
 		fprintf(stderr, "anvil-ca: eab: key id %s exists already\n",
 		    e.kid);
 		return 1;
@@ -531,8 +531,8 @@ cmd_ari(int argc, char **argv)
 	if (conf_load(&cfg, path, &prob) != 0)
 		die(path, &prob);
 	st = open_store(&cfg, 0);
-	rc = st->ops->cert_set_window(st, serial != NULL ? hex : NULL, start,
-	    end, why, now, &n, &prob);
+	rc = store_cert_set_window(st, serial != NULL ? hex : NULL, start, end,
+	    why, now, &n, &prob);
 	store_close(st);
 	if (rc != 0)
 		die("ari", &prob);

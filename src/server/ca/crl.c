@@ -75,7 +75,7 @@ copy_crl(struct store_crl *dst, const struct store_crl *src,
 
 /*
  * Signs the CRL after prev (NULL: the first) and stores it in *made.
- * STORE_ERR_EXISTS when another process stored that number first.
+ * ACME_ERR_EXISTS when another process stored that number first.
  */
 static int
 make_next(struct store *st, struct issuer *is, const struct conf *cfg,
@@ -91,13 +91,13 @@ make_next(struct store *st, struct issuer *is, const struct conf *cfg,
 	made->this_update = now;
 	made->next_update = now + cfg->crl_lifetime;
 	made->revocations = revocations;
-	if ((rc = st->ops->cert_revoked(st,
-		 prev != NULL ? prev->this_update : 0, &r, &n, prob)) != 0)
+	if ((rc = store_cert_revoked(st, prev != NULL ? prev->this_update : 0,
+		 &r, &n, prob)) != 0)
 		return rc;
 	rc = issuer_sign_crl(is, r, n, made->number, made->this_update,
 	    made->next_update, &made->der, &made->len, prob);
 	free(r);
-	if (rc == 0 && (rc = st->ops->crl_insert(st, made, prob)) == 0)
+	if (rc == 0 && (rc = store_crl_insert(st, made, prob)) == 0)
 		acme_log(ACME_LOG_INFO, "crl signed",
 		    "number=%lld entries=%zu bytes=%zu",
 		    (long long)made->number, n, made->len);
@@ -116,7 +116,7 @@ current_stored(struct store *st, struct issuer *is, const struct conf *cfg,
 	int rc, tries, have;
 
 	for (tries = 0; tries < 3; tries++) {
-		rc = st->ops->crl_latest(st, &latest, prob);
+		rc = store_crl_latest(st, &latest, prob);
 		if (rc != 0 && rc != ACME_ERR_NOTFOUND)
 			return rc;
 		have = rc == 0;
@@ -128,7 +128,7 @@ current_stored(struct store *st, struct issuer *is, const struct conf *cfg,
 		    have ? &latest : NULL, out, prob);
 		if (have)
 			store_crl_release(&latest);
-		if (rc != STORE_ERR_EXISTS)
+		if (rc != ACME_ERR_EXISTS)
 			return rc;
 		/* Another process signed that number: read it. */
 	}
@@ -146,7 +146,7 @@ crl_current(struct crl *c, struct store *st, struct issuer *is,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = st->ops->revocations(st, &revocations, prob)) != 0)
+	if ((rc = store_revocations(st, &revocations, prob)) != 0)
 		return rc;
 	if (c == NULL)
 		return current_stored(st, is, cfg, now, revocations, out, prob);

@@ -59,13 +59,12 @@ account_change(struct srv *srv, const struct store_account *seen,
 	struct store_account now;
 	int rc;
 
-	rc = srv->store->ops->account_update(srv->store, seen, chg, prob);
-	if (rc != STORE_ERR_CONFLICT)
+	rc = store_account_update(srv->store, seen, chg, prob);
+	if (rc != ACME_ERR_CONFLICT)
 		return rc;
 	/* D54: lost to a keyChange or deactivation; say which. */
 	memset(&now, 0, sizeof(now));
-	if (srv->store->ops->account_get(srv->store, seen->id, &now, NULL) ==
-		0 &&
+	if (store_account_get(srv->store, seen->id, &now, NULL) == 0 &&
 	    now.status != seen->status)
 		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED, 401,
 		    "account is %s; request not applied",
@@ -168,8 +167,7 @@ check_eab(struct srv *srv, const struct req *req, const json_t *eab, char *kid,
 		    "external account binding url differs from the request's");
 		goto out;
 	}
-	rc =
-	    srv->store->ops->eab_get(srv->store, acme_jws_kid(jws), &rec, prob);
+	rc = store_eab_get(srv->store, acme_jws_kid(jws), &rec, prob);
 	if (rc == ACME_ERR_NOTFOUND) {
 		acme_problem_set(prob, ACME_PROB_UNAUTHORIZED,
 		    "unknown external account key id");
@@ -241,8 +239,7 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 	if ((thumb = acme_jwk_thumbprint_b64(key, &prob)) == NULL)
 		goto fail;
 	/* S-ACCT-5: an existing key gets its account back, unchanged. */
-	rc = srv->store->ops->account_by_thumbprint(srv->store, thumb, &found,
-	    &prob);
+	rc = store_account_by_thumbprint(srv->store, thumb, &found, &prob);
 	if (rc == 0) {
 		reply_account(resp, req, &found, 200);
 		goto out;
@@ -303,24 +300,24 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 	acct.contact = contact;
 	acct.tos_agreed = tos;
 	acct.created = srv->now();
-	rc = srv->store->ops->account_insert(srv->store, &acct, &prob);
-	if (rc == STORE_ERR_EXISTS) {
+	rc = store_account_insert(srv->store, &acct, &prob);
+	if (rc == ACME_ERR_EXISTS) {
 		/* A concurrent newAccount with the same key won the race. */
 		acme_problem_release(&prob);
-		if (srv->store->ops->account_by_thumbprint(srv->store, thumb,
-			&found, &prob) != 0)
+		if (store_account_by_thumbprint(srv->store, thumb, &found,
+			&prob) != 0)
 			goto fail;
 		reply_account(resp, req, &found, 200);
 		goto out;
 	}
 	if (rc != 0)
 		goto fail;
-	if (acct.eab_kid[0] != '\0' && srv->store->ops->eab_bind(srv->store,
-					   acct.eab_kid, acct.id, &prob) != 0) {
+	if (acct.eab_kid[0] != '\0' &&
+	    store_eab_bind(srv->store, acct.eab_kid, acct.id, &prob) != 0) {
 		/* Bound meanwhile by another account: undo ours. */
 		struct store_account_change off = { .status = ST_DEACTIVATED };
 
-		srv->store->ops->account_update(srv->store, &acct, &off, NULL);
+		store_account_update(srv->store, &acct, &off, NULL);
 		acme_problem_set(&prob, ACME_PROB_UNAUTHORIZED,
 		    "external account key is already bound to an account");
 		goto fail;

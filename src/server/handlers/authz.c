@@ -77,8 +77,8 @@ h_authz(struct srv *srv, struct req *req, struct resp *resp)
 				    store_status_name(z.status));
 				goto out;
 			}
-			if (srv->store->ops->authz_set_status(srv->store, z.id,
-				z.status, ST_DEACTIVATED, 0, &prob) != 0) {
+			if (store_authz_set_status(srv->store, z.id, z.status,
+				ST_DEACTIVATED, 0, &prob) != 0) {
 				reply_problem(resp, &prob);
 				goto out;
 			}
@@ -108,8 +108,7 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 	{
 		struct store_chall tmp;
 
-		rc = srv->store->ops->chall_get(srv->store, req->param, &tmp,
-		    &prob);
+		rc = store_chall_get(srv->store, req->param, &tmp, &prob);
 		if (rc == ACME_ERR_NOTFOUND) {
 			not_found(resp, "challenge");
 			goto done;
@@ -154,15 +153,13 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 			job.not_before = srv->now();
 			/* The job and the new status in one transaction:
 			 * after a crash both or neither are there. */
-			if (srv->store->ops->begin(srv->store, &prob) != 0 ||
-			    srv->store->ops->job_add(srv->store, &job, &prob) !=
-				0 ||
-			    (rc = srv->store->ops->chall_update(srv->store, c,
-				 ST_PENDING, &prob)) != 0 ||
-			    (rc = srv->store->ops->commit(srv->store, &prob)) !=
-				0) {
-				srv->store->ops->rollback(srv->store);
-				if (rc == STORE_ERR_CONFLICT)
+			if (store_begin(srv->store, &prob) != 0 ||
+			    store_job_add(srv->store, &job, &prob) != 0 ||
+			    (rc = store_chall_update(srv->store, c, ST_PENDING,
+				 &prob)) != 0 ||
+			    (rc = store_commit(srv->store, &prob)) != 0) {
+				store_rollback(srv->store);
+				if (rc == ACME_ERR_CONFLICT)
 					acme_problem_set(&prob,
 					    ACME_PROB_MALFORMED,
 					    "challenge changed meanwhile");

@@ -25,7 +25,7 @@ serve(struct srv *srv, struct req *req, struct resp *resp, int alt)
 	const char *pem;
 	int rc;
 
-	rc = srv->store->ops->cert_get(srv->store, req->param, &c, &prob);
+	rc = store_cert_get(srv->store, req->param, &c, &prob);
 	if (rc == ACME_ERR_NOTFOUND) {
 		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
 		    "no such certificate");

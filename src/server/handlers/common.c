@@ -133,14 +133,14 @@ int
 authz_load(struct srv *srv, const char *id, struct store_authz *z,
     struct acme_problem *prob)
 {
-	int rc = srv->store->ops->authz_get(srv->store, id, z, prob);
+	int rc = store_authz_get(srv->store, id, z, prob);
 
 	if (rc != 0)
 		return rc;
 	if ((z->status == ST_PENDING || z->status == ST_VALID) &&
 	    z->expires <= srv->now()) {
 		/* A lost race means someone else already moved it on. */
-		if (srv->store->ops->authz_set_status(srv->store, id, z->status,
+		if (store_authz_set_status(srv->store, id, z->status,
 			ST_EXPIRED, 0, NULL) == 0)
 			z->status = ST_EXPIRED;
 	}
@@ -152,15 +152,15 @@ set_order_status(struct srv *srv, struct store_order *o, enum store_status to,
     const char *error, struct acme_problem *prob)
 {
 	/* Derived from durable state and computed again after a crash. */
-	int rc = srv->store->ops->order_set_status_relaxed(srv->store, o->id,
-	    o->status, to, error, prob);
+	int rc = store_order_set_status_relaxed(srv->store, o->id, o->status,
+	    to, error, prob);
 
-	if (rc == STORE_ERR_CONFLICT) {
+	if (rc == ACME_ERR_CONFLICT) {
 		/* Moved on concurrently: read the current state. */
 		struct store_order fresh;
 
-		if ((rc = srv->store->ops->order_get(srv->store, o->id, &fresh,
-			 prob)) != 0)
+		if ((rc = store_order_get(srv->store, o->id, &fresh, prob)) !=
+		    0)
 			return rc;
 		store_order_release(o);
 		*o = fresh;
@@ -201,7 +201,7 @@ order_load(struct srv *srv, const char *id, struct store_order *o,
 	size_t i, valid = 0;
 	int rc;
 
-	if ((rc = srv->store->ops->order_get(srv->store, id, o, prob)) != 0)
+	if ((rc = store_order_get(srv->store, id, o, prob)) != 0)
 		return rc;
 	if (o->status != ST_PENDING && o->status != ST_READY)
 		return 0;

@@ -32,7 +32,7 @@ json_t *account_json(const struct req *req, const struct store_account *acct);
  * with the key that signed the request.  A request that lost the race
  * to a keyChange or a deactivation changes nothing and gets
  * unauthorized (401) in prob.  Returns 0 or the store's error with prob
- * set (STORE_ERR_EXISTS: the new key is another account's).
+ * set (ACME_ERR_EXISTS: the new key is another account's).
  */
 int account_change(struct srv *srv, const struct store_account *seen,
     const struct store_account_change *chg, struct acme_problem *prob);

@@ -75,8 +75,7 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 	if ((thumb = acme_jwk_thumbprint_b64(acme_jws_jwk_key(inner), &prob)) ==
 	    NULL)
 		goto fail;
-	rc = srv->store->ops->account_by_thumbprint(srv->store, thumb, &other,
-	    &prob);
+	rc = store_account_by_thumbprint(srv->store, thumb, &other, &prob);
 	if (rc == 0) {
 		char loc[1024];
 
@@ -99,7 +98,7 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 	chg.thumbprint = thumb;
 	chg.jwk = jwk_text;
 	rc = account_change(srv, acct, &chg, &prob);
-	if (rc == STORE_ERR_EXISTS) {
+	if (rc == ACME_ERR_EXISTS) {
 		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 409,
 		    "the new key is already in use by an account");
 		goto fail;

@@ -278,11 +278,11 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 		if (wildcard)
 			memmove(base.value, base.value + 2,
 			    strlen(base.value + 2) + 1);
-		rc = srv->cfg->authz_reuse && p->authz_reuse > 0 ?
-			 srv->store->ops->authz_find_valid(srv->store,
-			     req->acct->id, &base, wildcard,
-			     reuse_min_expires(srv, p), &z, &prob) :
-			 ACME_ERR_NOTFOUND;
+		rc =
+		    srv->cfg->authz_reuse && p->authz_reuse > 0 ?
+			store_authz_find_valid(srv->store, req->acct->id, &base,
+			    wildcard, reuse_min_expires(srv, p), &z, &prob) :
+			ACME_ERR_NOTFOUND;
 		if (rc == 0) {
 			snprintf(o.authz_ids[i], STORE_ID_SIZE, "%s", z.id);
 			store_authz_release(&z);
@@ -309,9 +309,8 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	/* S-PROF-6: the default is recorded too, not left implicit. */
 	snprintf(o.profile, sizeof(o.profile), "%s", p->name);
 	o.status = nvalid == n ? ST_READY : ST_PENDING;
-	rc =
-	    srv->store->ops->order_insert(srv->store, &o, fresh, nfresh, &prob);
-	if (rc == STORE_ERR_EXISTS && o.replaces[0] != '\0') {
+	rc = store_order_insert(srv->store, &o, fresh, nfresh, &prob);
+	if (rc == ACME_ERR_EXISTS && o.replaces[0] != '\0') {
 		/* Another newOrder replacing it won the race (S-ARI-13). */
 		acme_problem_release(&prob);
 		acme_problem_set(&prob, ACME_PROB_ALREADY_REPLACED,
@@ -380,7 +379,7 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 	/* No order, so no profile: the CA-wide pending lifetime. */
 	if (new_authz(srv, req, &ids[0], 0, srv->cfg->authz_lifetime, &z,
 		&prob) != 0 ||
-	    srv->store->ops->authz_insert(srv->store, &z, &prob) != 0)
+	    store_authz_insert(srv->store, &z, &prob) != 0)
 		goto fail;
 	if (reply_json(resp, 201, authz_json(req, &z)) == 0)
 		reply_header(resp, "Location",
@@ -484,12 +483,12 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	    (json_int_t)cert.not_after);
 	/* The certificate, the valid order and the audit line in one
 	 * transaction (D44). */
-	rc = srv->store->ops->begin(srv->store, prob);
+	rc = store_begin(srv->store, prob);
 	if (rc == 0)
-		rc = srv->store->ops->cert_insert(srv->store, &cert, prob);
+		rc = store_cert_insert(srv->store, &cert, prob);
 	if (rc == 0)
-		rc = srv->store->ops->order_set_status(srv->store, o->id,
-		    ST_PROCESSING, ST_VALID, NULL, cert.id, prob);
+		rc = store_order_set_status(srv->store, o->id, ST_PROCESSING,
+		    ST_VALID, NULL, cert.id, prob);
 	if (rc == 0)
 		rc = audit_record(srv->audit, "issuance", ev, prob);
 	/* The issuance counts for its identifier set (D51), as part of it. */
@@ -510,9 +509,9 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 		}
 	}
 	if (rc == 0)
-		rc = srv->store->ops->commit(srv->store, prob);
+		rc = store_commit(srv->store, prob);
 	if (rc != 0)
-		srv->store->ops->rollback(srv->store);
+		store_rollback(srv->store);
 	json_decref(ev);
 	if (rc == 0) {
 		audit_kick(srv->audit);
@@ -566,8 +565,7 @@ not_an_account_key(struct srv *srv, EVP_PKEY *key, struct acme_problem *prob)
 		acme_problem_release(prob);
 		return 0;
 	}
-	rc =
-	    srv->store->ops->account_by_thumbprint(srv->store, thumb, &a, prob);
+	rc = store_account_by_thumbprint(srv->store, thumb, &a, prob);
 	free(thumb);
 	if (rc == ACME_ERR_NOTFOUND) {
 		acme_problem_release(prob);
@@ -668,9 +666,9 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 		goto fail;
 	/* The claim needs no flush of its own: the issuance's commit makes
 	 * it durable, and orders_unclaim gives back one a crash cut off. */
-	rc = srv->store->ops->order_set_status_relaxed(srv->store, o.id,
-	    ST_READY, ST_PROCESSING, NULL, &prob);
-	if (rc == STORE_ERR_CONFLICT) {
+	rc = store_order_set_status_relaxed(srv->store, o.id, ST_READY,
+	    ST_PROCESSING, NULL, &prob);
+	if (rc == ACME_ERR_CONFLICT) {
 		acme_problem_set(&prob, ACME_PROB_ORDER_NOT_READY,
 		    "order is being finalized already");
 		goto fail;
@@ -690,8 +688,8 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	}
 	if (rc != 0 || issue(srv, profile, &o, &csr, nb, na, &prob) != 0) {
 		/* Give the order back so the client can try again. */
-		srv->store->ops->order_set_status(srv->store, o.id,
-		    ST_PROCESSING, ST_READY, NULL, NULL, NULL);
+		store_order_set_status(srv->store, o.id, ST_PROCESSING,
+		    ST_READY, NULL, NULL, NULL);
 		goto fail;
 	}
 	reply_order(resp, req, &o, 200);
@@ -730,8 +728,8 @@ h_account_orders(struct srv *srv, struct req *req, struct resp *resp)
 		reply_error(resp, ACME_PROB_SERVER_INTERNAL, "out of memory");
 		return;
 	}
-	if (srv->store->ops->order_list(srv->store, req->acct->id, after, ids,
-		page + 1, &n, &prob) != 0) {
+	if (store_order_list(srv->store, req->acct->id, after, ids, page + 1,
+		&n, &prob) != 0) {
 		reply_problem(resp, &prob);
 		goto out;
 	}

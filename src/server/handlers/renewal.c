@@ -46,7 +46,7 @@ cert_by_ari_id(struct srv *srv, const char *id, struct store_cert *c,
 		sizeof(serial)) != 0)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "\"%s\" is not an ARI certificate identifier", id);
-	rc = srv->store->ops->cert_by_serial(srv->store, serial, c, prob);
+	rc = store_cert_by_serial(srv->store, serial, c, prob);
 	if (rc == ACME_ERR_NOTFOUND)
 		goto unknown;
 	if (rc != 0)
@@ -156,8 +156,7 @@ first_replacing(struct srv *srv, const char *id, const char *self,
     struct acme_problem *prob)
 {
 	char first[STORE_ID_SIZE];
-	int rc =
-	    srv->store->ops->order_first_replacing(srv->store, id, first, prob);
+	int rc = store_order_first_replacing(srv->store, id, first, prob);
 
 	if (rc == ACME_ERR_NOTFOUND) {
 		acme_problem_release(prob);
@@ -185,7 +184,7 @@ renewal_exempt(struct srv *srv, const struct store_order *o,
 	}
 	if (rc != 0)
 		return rc;
-	rc = srv->store->ops->order_get(srv->store, c.order_id, &prev, prob);
+	rc = store_order_get(srv->store, c.order_id, &prev, prob);
 	store_cert_release(&c);
 	if (rc != 0)
 		return rc;
@@ -200,7 +199,7 @@ replaced(struct srv *srv, const char *id, struct acme_problem *prob)
 {
 	char oid[STORE_ID_SIZE];
 	struct store_order o;
-	int rc = srv->store->ops->order_replacing(srv->store, id, oid, prob);
+	int rc = store_order_replacing(srv->store, id, oid, prob);
 
 	if (rc == ACME_ERR_NOTFOUND) {
 		acme_problem_release(prob);
@@ -246,8 +245,7 @@ renewal_check_replaces(struct srv *srv, const struct req *req,
 		    "certificate %s was not issued to this account", id);
 		goto out;
 	}
-	if (srv->store->ops->order_get(srv->store, c.order_id, &prev, prob) !=
-	    0)
+	if (store_order_get(srv->store, c.order_id, &prev, prob) != 0)
 		goto out;
 	if (!share_ident(prev.idents, prev.nident, ids, n)) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,

@@ -52,8 +52,8 @@ holds_all_authz(struct srv *srv, const char *account_id, X509 *cert)
 		if (wildcard)
 			memmove(base.value, base.value + 2,
 			    strlen(base.value + 2) + 1);
-		if (srv->store->ops->authz_find_valid(srv->store, account_id,
-			&base, wildcard, srv->now(), &z, NULL) != 0)
+		if (store_authz_find_valid(srv->store, account_id, &base,
+			wildcard, srv->now(), &z, NULL) != 0)
 			goto out;
 		store_authz_release(&z);
 	}
@@ -96,8 +96,8 @@ h_revoke(struct srv *srv, struct req *req, struct resp *resp)
 		goto fail;
 	}
 	if (acme_x509_serial_hex(cert, serial, sizeof(serial)) != 0 ||
-	    (rc = srv->store->ops->cert_by_serial(srv->store, serial, &rec,
-		 &prob)) == ACME_ERR_NOTFOUND) {
+	    (rc = store_cert_by_serial(srv->store, serial, &rec, &prob)) ==
+		ACME_ERR_NOTFOUND) {
 		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
 		    "this CA did not issue that certificate");
 		goto fail;
@@ -138,18 +138,17 @@ h_revoke(struct srv *srv, struct req *req, struct resp *resp)
 	    "reason", (json_int_t)(has_reason == 0 ? reason : -1), "by",
 	    req->acct != NULL ? "account" : "certificate key");
 	/* The revocation and its audit line in one transaction (D44). */
-	if ((rc = srv->store->ops->begin(srv->store, &prob)) == 0) {
-		if ((rc = srv->store->ops->cert_revoke(srv->store, rec.id,
-			 srv->now(), has_reason == 0 ? (int)reason : -1,
-			 &prob)) == 0 &&
+	if ((rc = store_begin(srv->store, &prob)) == 0) {
+		if ((rc = store_cert_revoke(srv->store, rec.id, srv->now(),
+			 has_reason == 0 ? (int)reason : -1, &prob)) == 0 &&
 		    (rc = audit_record(srv->audit, "revocation", ev, &prob)) ==
 			0)
-			rc = srv->store->ops->commit(srv->store, &prob);
+			rc = store_commit(srv->store, &prob);
 		if (rc != 0)
-			srv->store->ops->rollback(srv->store);
+			store_rollback(srv->store);
 	}
 	json_decref(ev);
-	if (rc == STORE_ERR_CONFLICT) {
+	if (rc == ACME_ERR_CONFLICT) {
 		acme_problem_set(&prob, ACME_PROB_ALREADY_REVOKED,
 		    "certificate %s is already revoked", serial);
 		goto fail;

@@ -83,7 +83,7 @@ load_account(struct srv *srv, struct req *req, const char *kid,
 		reply_error(resp, ACME_PROB_SERVER_INTERNAL, "out of memory");
 		return ACME_ERR_NOMEM;
 	}
-	rc = srv->store->ops->account_get(srv->store, kid + plen, acct, &prob);
+	rc = store_account_get(srv->store, kid + plen, acct, &prob);
 	if (rc == ACME_ERR_NOTFOUND) {
 		reply_error(resp, ACME_PROB_ACCOUNT_DOES_NOT_EXIST,
 		    "no account %s", kid + plen);

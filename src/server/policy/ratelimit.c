@@ -128,8 +128,8 @@ rl_apply(struct store *st, const struct rl_set *set, enum rl_kind k,
 	if (interval < 1)
 		interval = 1;
 	burst = (int64_t)l->window * 1000 - interval;
-	if ((rc = st->ops->rl_take(st, key, (int64_t)now * 1000, interval,
-		 burst, (int)mode, &retry, prob)) != 0)
+	if ((rc = store_rl_take(st, key, (int64_t)now * 1000, interval, burst,
+		 (int)mode, &retry, prob)) != 0)
 		return rc;
 	if (retry == 0)
 		return 0;

@@ -15,7 +15,7 @@
  * with the matching store_*_release().  Insert/update operations borrow.
  *
  * Errors: 0 on success, ACME_ERR_NOTFOUND when the record does not exist,
- * STORE_ERR_EXISTS on a unique-key conflict, STORE_ERR_CONFLICT when a
+ * ACME_ERR_EXISTS on a unique-key conflict, ACME_ERR_CONFLICT when a
  * conditional update saw a state other than the one expected, and
  * another negative acme_err (with prob set to serverInternal) on failure.
  */
@@ -26,11 +26,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <anvil/err.h>
 #include <anvil/ident.h>
 #include <anvil/problem.h>
-
-#define STORE_ERR_EXISTS   (-100)
-#define STORE_ERR_CONFLICT (-101)
 
 #define STORE_ID_LEN      22 /* base64url of 16 random bytes */
 #define STORE_ID_SIZE     (STORE_ID_LEN + 1)
@@ -210,8 +208,8 @@ struct store_ops {
 	 * the status and thumbprint of seen (as the caller read it), in one
 	 * statement: members chg leaves NULL or 0 keep their stored value,
 	 * so a change never writes back a column it did not mean to (D54).
-	 * STORE_ERR_CONFLICT when the account's status or key changed
-	 * since seen was read (nothing is changed), STORE_ERR_EXISTS when
+	 * ACME_ERR_CONFLICT when the account's status or key changed
+	 * since seen was read (nothing is changed), ACME_ERR_EXISTS when
 	 * the new thumbprint is another account's, ACME_ERR_NOTFOUND when
 	 * there is no such account.
 	 */
@@ -230,7 +228,7 @@ struct store_ops {
 	    struct store_order *out, struct acme_problem *prob);
 	/*
 	 * Sets status (and error, cert_id when non-NULL) if the stored
-	 * status is from; STORE_ERR_CONFLICT otherwise.
+	 * status is from; ACME_ERR_CONFLICT otherwise.
 	 */
 	int (*order_set_status)(struct store *s, const char *id,
 	    enum store_status from, enum store_status to, const char *error,
@@ -323,7 +321,7 @@ struct store_ops {
 	/*
 	 * The id of an order, not invalid, whose replaces is cert_id (an
 	 * ARI certID); ACME_ERR_NOTFOUND when there is none.  order_insert
-	 * of a second such order fails with STORE_ERR_EXISTS.
+	 * of a second such order fails with ACME_ERR_EXISTS.
 	 */
 	int (*order_replacing)(struct store *s, const char *cert_id,
 	    char out[STORE_ID_SIZE], struct acme_problem *prob);
@@ -344,7 +342,7 @@ struct store_ops {
 	 * *n is 0).  crl_latest reads the newest CRL (ACME_ERR_NOTFOUND
 	 * when none was made); crl_insert stores c, which must be
 	 * numbered one past the newest, and drops the older ones:
-	 * STORE_ERR_EXISTS when that number was taken meanwhile (another
+	 * ACME_ERR_EXISTS when that number was taken meanwhile (another
 	 * process signed it first).
 	 */
 	int (*revocations)(struct store *s, long long *n,
@@ -400,6 +398,297 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 };
+
+/*
+ * Callers use these wrappers, never s->ops directly: one store_NAME(s, ...)
+ * per operation NAME above, with its contract.
+ */
+static inline int
+store_begin(struct store *s, struct acme_problem *prob)
+{
+	return s->ops->begin(s, prob);
+}
+
+static inline int
+store_commit(struct store *s, struct acme_problem *prob)
+{
+	return s->ops->commit(s, prob);
+}
+
+static inline void
+store_rollback(struct store *s)
+{
+	s->ops->rollback(s);
+}
+
+static inline int
+store_account_insert(struct store *s, const struct store_account *a,
+    struct acme_problem *prob)
+{
+	return s->ops->account_insert(s, a, prob);
+}
+
+static inline int
+store_account_get(struct store *s, const char *id, struct store_account *out,
+    struct acme_problem *prob)
+{
+	return s->ops->account_get(s, id, out, prob);
+}
+
+static inline int
+store_account_by_thumbprint(struct store *s, const char *thumb,
+    struct store_account *out, struct acme_problem *prob)
+{
+	return s->ops->account_by_thumbprint(s, thumb, out, prob);
+}
+
+static inline int
+store_account_update(struct store *s, const struct store_account *seen,
+    const struct store_account_change *chg, struct acme_problem *prob)
+{
+	return s->ops->account_update(s, seen, chg, prob);
+}
+
+static inline int
+store_order_insert(struct store *s, const struct store_order *o,
+    const struct store_authz *authzs, size_t nnew, struct acme_problem *prob)
+{
+	return s->ops->order_insert(s, o, authzs, nnew, prob);
+}
+
+static inline int
+store_order_get(struct store *s, const char *id, struct store_order *out,
+    struct acme_problem *prob)
+{
+	return s->ops->order_get(s, id, out, prob);
+}
+
+static inline int
+store_order_set_status(struct store *s, const char *id, enum store_status from,
+    enum store_status to, const char *error, const char *cert_id,
+    struct acme_problem *prob)
+{
+	return s->ops->order_set_status(s, id, from, to, error, cert_id, prob);
+}
+
+static inline int
+store_order_set_status_relaxed(struct store *s, const char *id,
+    enum store_status from, enum store_status to, const char *error,
+    struct acme_problem *prob)
+{
+	return s->ops->order_set_status_relaxed(s, id, from, to, error, prob);
+}
+
+static inline int
+store_orders_unclaim(struct store *s, size_t *n, struct acme_problem *prob)
+{
+	return s->ops->orders_unclaim(s, n, prob);
+}
+
+static inline int
+store_order_list(struct store *s, const char *account_id, const char *after,
+    char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	return s->ops->order_list(s, account_id, after, ids, max, n, prob);
+}
+
+static inline int
+store_order_count_open(struct store *s, const char *profile, time_t now,
+    long long *n, struct acme_problem *prob)
+{
+	return s->ops->order_count_open(s, profile, now, n, prob);
+}
+
+static inline int
+store_authz_insert(struct store *s, const struct store_authz *z,
+    struct acme_problem *prob)
+{
+	return s->ops->authz_insert(s, z, prob);
+}
+
+static inline int
+store_authz_get(struct store *s, const char *id, struct store_authz *out,
+    struct acme_problem *prob)
+{
+	return s->ops->authz_get(s, id, out, prob);
+}
+
+static inline int
+store_authz_find_valid(struct store *s, const char *account_id,
+    const struct acme_ident *ident, int wildcard, time_t min_expires,
+    struct store_authz *out, struct acme_problem *prob)
+{
+	return s->ops->authz_find_valid(s, account_id, ident, wildcard,
+	    min_expires, out, prob);
+}
+
+static inline int
+store_authz_set_status(struct store *s, const char *id, enum store_status from,
+    enum store_status to, time_t expires, struct acme_problem *prob)
+{
+	return s->ops->authz_set_status(s, id, from, to, expires, prob);
+}
+
+static inline int
+store_chall_get(struct store *s, const char *id, struct store_chall *out,
+    struct acme_problem *prob)
+{
+	return s->ops->chall_get(s, id, out, prob);
+}
+
+static inline int
+store_chall_update(struct store *s, const struct store_chall *c,
+    enum store_status from, struct acme_problem *prob)
+{
+	return s->ops->chall_update(s, c, from, prob);
+}
+
+static inline int
+store_job_add(struct store *s, const struct store_job *j,
+    struct acme_problem *prob)
+{
+	return s->ops->job_add(s, j, prob);
+}
+
+static inline int
+store_job_done(struct store *s, const char *chall_id, struct acme_problem *prob)
+{
+	return s->ops->job_done(s, chall_id, prob);
+}
+
+static inline int
+store_job_list(struct store *s, struct store_job *jobs, size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	return s->ops->job_list(s, jobs, max, n, prob);
+}
+
+static inline int
+store_cert_insert(struct store *s, const struct store_cert *c,
+    struct acme_problem *prob)
+{
+	return s->ops->cert_insert(s, c, prob);
+}
+
+static inline int
+store_cert_get(struct store *s, const char *id, struct store_cert *out,
+    struct acme_problem *prob)
+{
+	return s->ops->cert_get(s, id, out, prob);
+}
+
+static inline int
+store_cert_by_serial(struct store *s, const char *serial,
+    struct store_cert *out, struct acme_problem *prob)
+{
+	return s->ops->cert_by_serial(s, serial, out, prob);
+}
+
+static inline int
+store_cert_revoke(struct store *s, const char *id, time_t when, int reason,
+    struct acme_problem *prob)
+{
+	return s->ops->cert_revoke(s, id, when, reason, prob);
+}
+
+static inline int
+store_cert_set_window(struct store *s, const char *serial, time_t start,
+    time_t end, const char *explanation, time_t now, size_t *n,
+    struct acme_problem *prob)
+{
+	return s->ops->cert_set_window(s, serial, start, end, explanation, now,
+	    n, prob);
+}
+
+static inline int
+store_order_replacing(struct store *s, const char *cert_id,
+    char out[STORE_ID_SIZE], struct acme_problem *prob)
+{
+	return s->ops->order_replacing(s, cert_id, out, prob);
+}
+
+static inline int
+store_order_first_replacing(struct store *s, const char *cert_id,
+    char out[STORE_ID_SIZE], struct acme_problem *prob)
+{
+	return s->ops->order_first_replacing(s, cert_id, out, prob);
+}
+
+static inline int
+store_revocations(struct store *s, long long *n, struct acme_problem *prob)
+{
+	return s->ops->revocations(s, n, prob);
+}
+
+static inline int
+store_cert_revoked(struct store *s, time_t expiring_from,
+    struct store_revoked **out, size_t *n, struct acme_problem *prob)
+{
+	return s->ops->cert_revoked(s, expiring_from, out, n, prob);
+}
+
+static inline int
+store_crl_latest(struct store *s, struct store_crl *out,
+    struct acme_problem *prob)
+{
+	return s->ops->crl_latest(s, out, prob);
+}
+
+static inline int
+store_crl_insert(struct store *s, const struct store_crl *c,
+    struct acme_problem *prob)
+{
+	return s->ops->crl_insert(s, c, prob);
+}
+
+static inline int
+store_audit_add(struct store *s, const char *line, struct acme_problem *prob)
+{
+	return s->ops->audit_add(s, line, prob);
+}
+
+static inline int
+store_audit_pending(struct store *s, struct store_audit *rows, size_t max,
+    size_t *n, struct acme_problem *prob)
+{
+	return s->ops->audit_pending(s, rows, max, n, prob);
+}
+
+static inline int
+store_audit_done(struct store *s, int64_t seq, struct acme_problem *prob)
+{
+	return s->ops->audit_done(s, seq, prob);
+}
+
+static inline int
+store_rl_take(struct store *s, const char *key, int64_t now, int64_t interval,
+    int64_t burst, int mode, int64_t *retry_ms, struct acme_problem *prob)
+{
+	return s->ops->rl_take(s, key, now, interval, burst, mode, retry_ms,
+	    prob);
+}
+
+static inline int
+store_eab_insert(struct store *s, const struct store_eab *e,
+    struct acme_problem *prob)
+{
+	return s->ops->eab_insert(s, e, prob);
+}
+
+static inline int
+store_eab_get(struct store *s, const char *kid, struct store_eab *out,
+    struct acme_problem *prob)
+{
+	return s->ops->eab_get(s, kid, out, prob);
+}
+
+static inline int
+store_eab_bind(struct store *s, const char *kid, const char *account_id,
+    struct acme_problem *prob)
+{
+	return s->ops->eab_bind(s, kid, account_id, prob);
+}
 
 /*
  * Opens the back end named by url: "sqlite:PATH" (or a bare path) or a

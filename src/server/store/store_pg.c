@@ -489,7 +489,7 @@ exec_simple(struct pconn *c, const char *q, struct acme_problem *prob)
  * Runs prepared statement id on c with its parameters from types: 's'
  * text (NULL sends NULL), 'i' long long, 'b' bytea (pointer, size_t
  * length).  Returns the result (the caller PQclear()s it), or NULL with
- * *rc set: STORE_ERR_EXISTS on a unique violation, else ACME_ERR_IO
+ * *rc set: ACME_ERR_EXISTS on a unique violation, else ACME_ERR_IO
  * with prob set.
  */
 static PGresult *
@@ -543,7 +543,7 @@ px(struct pconn *c, enum stmt id, int *rc, struct acme_problem *prob,
 		return r;
 	state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	if (state != NULL && strcmp(state, "23505") == 0)
-		*rc = STORE_ERR_EXISTS;
+		*rc = ACME_ERR_EXISTS;
 	else
 		*rc = db_fail(c->db, "query", prob);
 	PQclear(r);
@@ -628,7 +628,7 @@ insert_done(PGresult *r, const int *rc)
 
 	if (r == NULL)
 		return *rc;
-	ret = changed(r) > 0 ? 0 : STORE_ERR_EXISTS;
+	ret = changed(r) > 0 ? 0 : ACME_ERR_EXISTS;
 	PQclear(r);
 	return ret;
 }
@@ -636,7 +636,7 @@ insert_done(PGresult *r, const int *rc)
 /*
  * A write whose WHERE names the expected state.  When no row changed,
  * the statement exists (with id) tells a missing record
- * (ACME_ERR_NOTFOUND) from one in another state (STORE_ERR_CONFLICT).
+ * (ACME_ERR_NOTFOUND) from one in another state (ACME_ERR_CONFLICT).
  */
 static int
 cond_done(struct pconn *c, PGresult *r, int rc, enum stmt exists,
@@ -652,7 +652,7 @@ cond_done(struct pconn *c, PGresult *r, int rc, enum stmt exists,
 	if ((r = row1(px(c, exists, &rc, prob, "s", id), &rc)) == NULL)
 		return rc;
 	PQclear(r);
-	return STORE_ERR_CONFLICT;
+	return ACME_ERR_CONFLICT;
 }
 
 /* --- transactions --- */
@@ -1430,7 +1430,7 @@ crl_insert(struct pconn *c, const struct store_crl *crl,
 	 * racing insert of the same number conflicts on the key. */
 	if ((r = row1(px(c, S_CRL_MAX, &rc, prob, ""), &rc)) != NULL) {
 		if (col_ll(r, 0, 0) != crl->number - 1)
-			rc = STORE_ERR_EXISTS;
+			rc = ACME_ERR_EXISTS;
 		PQclear(r);
 	}
 	if (rc == 0)

@@ -792,7 +792,7 @@ prep(struct store *st, enum stmt id, struct acme_problem *prob,
 /*
  * Steps write statement q to completion; autowrite: it is a write
  * outside a transaction, which must reach the disk (durable(), when the
- * lock goes) before it counts.  Returns 0, STORE_ERR_EXISTS on a
+ * lock goes) before it counts.  Returns 0, ACME_ERR_EXISTS on a
  * unique or primary key conflict, or ACME_ERR_IO with prob set.
  */
 static int
@@ -816,7 +816,7 @@ step_write(struct store *st, sqlite3_stmt *q, int autowrite,
 	ext = sqlite3_extended_errcode(db);
 	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
 	    ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-		rc = STORE_ERR_EXISTS;
+		rc = ACME_ERR_EXISTS;
 	else
 		rc = db_fail(db, "write", prob);
 	sqlite3_reset(q);
@@ -872,7 +872,7 @@ one_count(sqlite3_stmt *q, long long *n, struct acme_problem *prob)
 /*
  * A write whose WHERE names the expected state (q, bound).  When no row
  * changed, the statement exists (bound with id) tells a missing record
- * (ACME_ERR_NOTFOUND) from one in another state (STORE_ERR_CONFLICT).
+ * (ACME_ERR_NOTFOUND) from one in another state (ACME_ERR_CONFLICT).
  * Records are never deleted, so the answer cannot go stale.
  */
 static int
@@ -889,7 +889,7 @@ run_cond(struct store *st, sqlite3_stmt *q, enum stmt exists, const char *id,
 	if ((rc = one_row(q, prob)) != 0)
 		return rc;
 	sqlite3_reset(q);
-	return STORE_ERR_CONFLICT;
+	return ACME_ERR_CONFLICT;
 }
 
 /* A new copy of text column i, or NULL when it is NULL; *err on OOM. */
@@ -1659,7 +1659,7 @@ crl_insert(struct store *st, const struct store_crl *c,
 	q = prep(st, S_CRL_MAX, prob, "");
 	if ((rc = one_row(q, prob)) == 0) {
 		if (sqlite3_column_int64(q, 0) != c->number - 1)
-			rc = STORE_ERR_EXISTS;
+			rc = ACME_ERR_EXISTS;
 		sqlite3_reset(q);
 	}
 	if (rc == 0)

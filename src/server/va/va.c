@@ -156,9 +156,9 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 	memset(&ch, 0, sizeof(ch));
 	memset(&z, 0, sizeof(z));
 	memset(&acct, 0, sizeof(acct));
-	if (st->ops->chall_get(st, chall_id, &ch, &prob) != 0 ||
-	    st->ops->authz_get(st, ch.authz_id, &z, &prob) != 0 ||
-	    st->ops->account_get(st, z.account_id, &acct, &prob) != 0) {
+	if (store_chall_get(st, chall_id, &ch, &prob) != 0 ||
+	    store_authz_get(st, ch.authz_id, &z, &prob) != 0 ||
+	    store_account_get(st, z.account_id, &acct, &prob) != 0) {
 		acme_log(ACME_LOG_ERROR, "validation lookup failed",
 		    "chall=%s detail=\"%s\"", chall_id, prob.detail);
 		goto done;
@@ -209,21 +209,21 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 	    ok, "error", ok ? NULL : result.detail);
 	/* The outcome, the finished job and the audit line in one
 	 * transaction (D44). */
-	if (st->ops->begin(st, &prob) == 0) {
-		if (st->ops->chall_update(st, &ch, ST_PROCESSING, &prob) == 0)
-			st->ops->authz_set_status(st, z.id, ST_PENDING,
+	if (store_begin(st, &prob) == 0) {
+		if (store_chall_update(st, &ch, ST_PROCESSING, &prob) == 0)
+			store_authz_set_status(st, z.id, ST_PENDING,
 			    ok ? ST_VALID : ST_INVALID,
 			    ok ? srv->now() + srv->cfg->valid_authz_lifetime :
 				 0,
 			    &prob);
 		if (!ok)
 			count_failure(srv, &z);
-		if (st->ops->job_done(st, chall_id, &prob) == 0 &&
+		if (store_job_done(st, chall_id, &prob) == 0 &&
 		    audit_record(srv->audit, "validation", ev, &prob) == 0 &&
-		    st->ops->commit(st, &prob) == 0)
+		    store_commit(st, &prob) == 0)
 			finished = 1;
 		else
-			st->ops->rollback(st);
+			store_rollback(st);
 	}
 	json_decref(ev);
 	if (finished)
@@ -232,7 +232,7 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 	    ch.id, store_chall_type_name(ch.type), value, ok);
 done:
 	if (!finished)
-		st->ops->job_done(st, chall_id, NULL);
+		store_job_done(st, chall_id, NULL);
 	(void)loaded;
 	acme_problem_release(&prob);
 	acme_problem_release(&result);
@@ -419,8 +419,8 @@ job_account(struct store *st, const char *chall_id, char *out, size_t size)
 	memset(&ch, 0, sizeof(ch));
 	memset(&z, 0, sizeof(z));
 	out[0] = '\0';
-	if (st->ops->chall_get(st, chall_id, &ch, NULL) == 0 &&
-	    st->ops->authz_get(st, ch.authz_id, &z, NULL) == 0)
+	if (store_chall_get(st, chall_id, &ch, NULL) == 0 &&
+	    store_authz_get(st, ch.authz_id, &z, NULL) == 0)
 		snprintf(out, size, "%s", z.account_id);
 	store_chall_release(&ch);
 	store_authz_release(&z);
@@ -447,8 +447,7 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	pthread_mutex_init(&va->lock, NULL);
 	pthread_cond_init(&va->cond, NULL);
 	/* Validations interrupted by a stop or crash resume now. */
-	if (srv->store->ops->job_list(srv->store, jobs, QUEUE_MAX, &n, prob) !=
-	    0)
+	if (store_job_list(srv->store, jobs, QUEUE_MAX, &n, prob) != 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		char acct[STORE_ID_SIZE];

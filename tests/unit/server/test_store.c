@@ -270,18 +270,18 @@ store__account_duplicate_thumbprint_exists(void **state)
 	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
 	make_account(&b, "thumb-a");
 	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	/* The same id twice is a conflict too. */
 	snprintf(a.thumbprint, sizeof(a.thumbprint), "thumb-other");
 	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	/* Updating to a key another account holds: refused. */
 	snprintf(b.thumbprint, sizeof(b.thumbprint), "thumb-b");
 	assert_int_equal(f->s->ops->account_insert(f->s, &b, NULL), 0);
 	chg.thumbprint = "thumb-a";
 	chg.jwk = jwk2_text;
 	assert_int_equal(f->s->ops->account_update(f->s, &b, &chg, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 }
 
 static void
@@ -349,11 +349,11 @@ store__account_update_conditional_loser_changes_nothing(void **state)
 	seen = a;
 	assert_int_equal(f->s->ops->account_update(f->s, &a, &key, NULL), 0);
 	assert_int_equal(f->s->ops->account_update(f->s, &seen, &contact, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->account_update(f->s, &seen, &off, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->account_update(f->s, &seen, &key, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
 	assert_int_equal(got.status, ST_VALID);
 	assert_string_equal(got.thumbprint, "thumb-new");
@@ -362,7 +362,7 @@ store__account_update_conditional_loser_changes_nothing(void **state)
 	/* Deactivated by a request that read the new key: final. */
 	assert_int_equal(f->s->ops->account_update(f->s, &got, &off, NULL), 0);
 	assert_int_equal(f->s->ops->account_update(f->s, &got, &contact, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	store_account_release(&got);
 	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
 	assert_int_equal(got.status, ST_DEACTIVATED);
@@ -467,7 +467,7 @@ store__order_insert_is_atomic(void **state)
 	make_order(&o2, z2, "acct1");
 	snprintf(z2[1].id, sizeof(z2[1].id), "%s", z[1].id);
 	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	assert_int_equal(f->s->ops->order_get(f->s, o2.id, &got, NULL),
 	    ACME_ERR_NOTFOUND);
 	assert_int_equal(f->s->ops->authz_get(f->s, z2[0].id, &az, NULL),
@@ -483,7 +483,7 @@ store__order_insert_is_atomic(void **state)
 	snprintf(z2[1].id, sizeof(z2[1].id), "fresh-authz-id");
 	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL), 0);
 	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	free_order(&o, z);
 	free_order(&o2, z2);
 }
@@ -505,7 +505,7 @@ store__authz_insert_preauthorization(void **state)
 	assert_authz_equal(&got, &z);
 	store_authz_release(&got);
 	assert_int_equal(f->s->ops->authz_insert(f->s, &z, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	z.challs[0].error = NULL;
 	store_authz_release(&z);
 }
@@ -588,7 +588,7 @@ store__order_set_status_conditional(void **state)
 	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
 	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_READY,
 			     ST_PROCESSING, NULL, NULL, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->order_set_status(f->s, o.id, ST_PENDING,
 			     ST_READY, NULL, NULL, NULL),
 	    0);
@@ -627,7 +627,7 @@ store__authz_and_chall_conditional(void **state)
 	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
 	assert_int_equal(f->s->ops->authz_set_status(f->s, z[0].id, ST_VALID,
 			     ST_INVALID, 0, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->authz_set_status(f->s, "nope", ST_PENDING,
 			     ST_VALID, 0, NULL),
 	    ACME_ERR_NOTFOUND);
@@ -649,7 +649,7 @@ store__authz_and_chall_conditional(void **state)
 	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PENDING, NULL),
 	    0);
 	assert_int_equal(f->s->ops->chall_update(f->s, &c, ST_PENDING, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	c.status = ST_INVALID;
 	c.error = err_text;
 	c.attempts = 2;
@@ -848,7 +848,7 @@ store__cert_round_trip_and_revoke_once(void **state)
 	snprintf(c.profile, sizeof(c.profile), "tlsserver");
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL), 0);
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	assert_int_equal(f->s->ops->cert_get(f->s, c.id, &got, NULL), 0);
 	assert_string_equal(got.id, c.id);
 	assert_string_equal(got.serial, c.serial);
@@ -871,14 +871,14 @@ store__cert_round_trip_and_revoke_once(void **state)
 	assert_int_equal(store_new_id(c.id), 0);
 	c.alt_chain_pem = NULL;
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	assert_int_equal(f->s->ops->cert_by_serial(f->s, c.serial, &got, NULL),
 	    0);
 	memcpy(c.id, got.id, sizeof(c.id));
 	store_cert_release(&got);
 	assert_int_equal(f->s->ops->cert_revoke(f->s, c.id, 77, 4, NULL), 0);
 	assert_int_equal(f->s->ops->cert_revoke(f->s, c.id, 88, 1, NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->cert_get(f->s, c.id, &got, NULL), 0);
 	assert_int_equal(got.revoked_at, 77);
 	assert_int_equal(got.reason, 4);
@@ -903,7 +903,7 @@ store__eab_binds_once(void **state)
 	e.created = 1234;
 	assert_int_equal(f->s->ops->eab_insert(f->s, &e, NULL), 0);
 	assert_int_equal(f->s->ops->eab_insert(f->s, &e, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	assert_int_equal(f->s->ops->eab_get(f->s, "kid-1", &got, NULL), 0);
 	assert_string_equal(got.kid, "kid-1");
 	assert_int_equal(got.keylen, 32);
@@ -912,7 +912,7 @@ store__eab_binds_once(void **state)
 	assert_int_equal(got.created, 1234);
 	assert_int_equal(f->s->ops->eab_bind(f->s, "kid-1", "a1", NULL), 0);
 	assert_int_equal(f->s->ops->eab_bind(f->s, "kid-1", "a2", NULL),
-	    STORE_ERR_CONFLICT);
+	    ACME_ERR_CONFLICT);
 	assert_int_equal(f->s->ops->eab_get(f->s, "kid-1", &got, NULL), 0);
 	assert_string_equal(got.account_id, "a1");
 	assert_int_equal(f->s->ops->eab_bind(f->s, "kid-x", "a1", NULL),
@@ -1219,7 +1219,7 @@ store__begin_commit_rollback(void **state)
 /*
  * A unique conflict inside begin/commit is reported and leaves the
  * transaction usable: what was written before and after it commits
- * (a handler may go on after STORE_ERR_EXISTS; PostgreSQL would
+ * (a handler may go on after ACME_ERR_EXISTS; PostgreSQL would
  * otherwise fail every later statement of the transaction).
  */
 static void
@@ -1241,12 +1241,12 @@ store__conflict_inside_transaction_keeps_it(void **state)
 	snprintf(c.serial, sizeof(c.serial), "c1");
 	c.chain_pem = pem_text;
 	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
 	chg.thumbprint = "thumb-t2";
 	chg.jwk = jwk2_text;
 	assert_int_equal(f->s->ops->account_update(f->s, &a, &chg, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	insert_cert(f, "c2", 5000, 0);
 	assert_int_equal(f->s->ops->commit(f->s, NULL), 0);
 	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
@@ -1313,7 +1313,7 @@ store__one_live_replacement(void **state)
 	make_order(&o2, z2, "acct1");
 	snprintf(o2.replaces, sizeof(o2.replaces), "certA.AQ");
 	assert_int_equal(f->s->ops->order_insert(f->s, &o2, z2, 2, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	/* Nothing of the refused order was kept. */
 	assert_int_equal(f->s->ops->order_get(f->s, o2.id, &tmp, NULL),
 	    ACME_ERR_NOTFOUND);
@@ -1437,14 +1437,14 @@ store__crl_entries_and_numbers(void **state)
 	c.revocations = 2;
 	c.number = 2;
 	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	c.number = 1;
 	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL), 0);
 	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	c.number = 3;
 	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 	assert_int_equal(f->s->ops->crl_latest(f->s, &got, NULL), 0);
 	assert_int_equal(got.number, 1);
 	assert_int_equal(got.this_update, 10);
@@ -1463,7 +1463,7 @@ store__crl_entries_and_numbers(void **state)
 	/* 1 is gone: inserting it again is refused, not taken as newest. */
 	c.number = 1;
 	assert_int_equal(f->s->ops->crl_insert(f->s, &c, NULL),
-	    STORE_ERR_EXISTS);
+	    ACME_ERR_EXISTS);
 }
 
 /* rl_take with interval 10 ms and burst b; returns the wait. */
