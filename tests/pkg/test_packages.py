@@ -117,6 +117,12 @@ def root(built):
     os.makedirs(os.path.join(r, "var/lib/dpkg/info"))
     os.makedirs(os.path.join(r, "etc"))
     open(os.path.join(r, "var/lib/dpkg/status"), "w").close()
+    # Debian's way to say "start no service" in a root being built:
+    # deb-systemd-invoke asks $DPKG_ROOT/usr/sbin/policy-rc.d (101: no).
+    os.makedirs(os.path.join(r, "usr/sbin"))
+    with open(os.path.join(r, "usr/sbin/policy-rc.d"), "w") as f:
+        f.write("#!/bin/sh\nexit 101\n")
+    os.chmod(os.path.join(r, "usr/sbin/policy-rc.d"), 0o755)
     # The libraries are this machine's; the scratch root has no packages.
     res = subprocess.run(
         ["dpkg", f"--root={r}", "--force-script-chrootless", "--force-depends",
