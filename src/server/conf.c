@@ -388,6 +388,43 @@ crl_check(const struct conf *c, const char *path, struct acme_problem *prob)
 	return 0;
 }
 
+/* An http(s) URL without spaces, controls or non-ASCII characters. */
+static int
+is_url(const char *u)
+{
+	size_t i;
+
+	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+		return 0;
+	for (i = 0; u[i] != '\0'; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+			return 0;
+	return strchr(u, '/')[2] != '\0';
+}
+
+/* Values a string key must take: log_level's names, URLs (D72). */
+static int
+value_check(const struct conf *c, const char *path, struct acme_problem *prob)
+{
+	static const char *const levels[] = { "debug", "info", "warn",
+		"error" };
+	size_t i;
+
+	for (i = 0; i < ACME_ARRAY_LEN(levels); i++)
+		if (strcmp(c->log_level, levels[i]) == 0)
+			break;
+	if (i == ACME_ARRAY_LEN(levels))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s: log_level must be debug, info, warn or error, not "
+		    "\"%s\"",
+		    path, c->log_level);
+	if (c->terms_of_service[0] != '\0' && !is_url(c->terms_of_service))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s: terms_of_service must be an http:// or https:// URL",
+		    path);
+	return 0;
+}
+
 /*
  * "sqlite:PATH" with a relative PATH is relative to the file's directory,
  * as the other paths are (D72).
@@ -469,7 +506,8 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 		if ((rc = load_key(c, &keys[i], v, prob)) != 0)
 			goto out;
 	}
-	if ((rc = database_path(c, path, prob)) != 0)
+	if ((rc = database_path(c, path, prob)) != 0 ||
+	    (rc = value_check(c, path, prob)) != 0)
 		goto out;
 	if ((rc = crl_check(c, path, prob)) != 0)
 		goto out;

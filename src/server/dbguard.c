@@ -10,18 +10,26 @@
 
 #include "dbguard.h"
 
-int
-dbguard_take(const char *url, int *fd, struct acme_problem *prob)
+/* The file of a SQLite url, or NULL for other back ends. */
+static const char *
+sqlite_path(const char *url)
 {
-	const char *path = url;
+	if (strncmp(url, "sqlite:", 7) == 0)
+		url += 7;
+	else if (url[0] != '/' && url[0] != '.')
+		return NULL;
+	return strcmp(url, ":memory:") == 0 ? NULL : url;
+}
+
+/* dbguard_take, locking only when lock is set. */
+static int
+guard(const char *url, int lock, int *fd, struct acme_problem *prob)
+{
+	const char *path = sqlite_path(url);
 	int d;
 
 	*fd = -1;
-	if (strncmp(url, "sqlite:", 7) == 0)
-		path = url + 7;
-	else if (url[0] != '/' && url[0] != '.')
-		return 0;
-	if (strcmp(path, ":memory:") == 0)
+	if (path == NULL)
 		return 0;
 	if ((d = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
@@ -31,6 +39,10 @@ dbguard_take(const char *url, int *fd, struct acme_problem *prob)
 			    path);
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "%s: %s", path, strerror(errno));
+	}
+	if (!lock) {
+		close(d);
+		return 0;
 	}
 	if (flock(d, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
@@ -44,4 +56,18 @@ dbguard_take(const char *url, int *fd, struct acme_problem *prob)
 	}
 	*fd = d;
 	return 0;
+}
+
+int
+dbguard_take(const char *url, int *fd, struct acme_problem *prob)
+{
+	return guard(url, 1, fd, prob);
+}
+
+int
+dbguard_exists(const char *url, struct acme_problem *prob)
+{
+	int fd;
+
+	return guard(url, 0, &fd, prob);
 }

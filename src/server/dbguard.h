@@ -19,4 +19,8 @@
  */
 int dbguard_take(const char *url, int *fd, struct acme_problem *prob);
 
+/* dbguard_take's first check alone: 0 unless a SQLite url's file is
+ * missing (or cannot be opened). */
+int dbguard_exists(const char *url, struct acme_problem *prob);
+
 #endif

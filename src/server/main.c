@@ -65,6 +65,7 @@ usage(void)
 	    "[--rsa]\n"
 	    "       anvil-ca serve -c DIR/anvil-ca.json\n"
 	    "       anvil-ca migrate -c FILE\n"
+	    "       anvil-ca check -c FILE\n"
 	    "       anvil-ca eab add -c FILE [--kid ID]\n"
 	    "       anvil-ca ari set -c FILE (--serial HEX | --all) "
 	    "--start T --end T\n"
@@ -548,6 +549,65 @@ cmd_ari(int argc, char **argv)
 int main(int argc, char **argv);
 
 /*
+ * For commands whose only option is "-c FILE": loads FILE into cfg
+ * (usage or one line and exit 1 on failure); returns the path.
+ */
+static const char *
+load_config_only(int argc, char **argv, struct conf *cfg)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct acme_problem prob = { 0 };
+	const char *path = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			path = optarg;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	if (conf_load(cfg, path, &prob) != 0)
+		die(path, &prob);
+	return path;
+}
+
+/*
+ * "anvil-ca check -c FILE": what serve checks before it listens, without
+ * serving: the configuration's keys and values, the blocked-keys file,
+ * the issuer's certificate and key, and that a SQLite database exists
+ * (D72).  Prints one line; exit 0, or 1 with the first problem.
+ */
+static int
+cmd_check(int argc, char **argv)
+{
+	struct acme_problem prob = { 0 };
+	struct keyblock *blocked = NULL;
+	struct issuer *is;
+	struct conf cfg;
+	const char *path = load_config_only(argc, argv, &cfg);
+
+	if (cfg.blocked_keys_file[0] != '\0') {
+		if ((blocked = keyblock_load(cfg.blocked_keys_file, &prob)) ==
+		    NULL)
+			die("blocked_keys_file", &prob);
+		keyblock_free(blocked);
+	}
+	if ((is = issuer_open(&cfg, &prob)) == NULL)
+		die("issuer", &prob);
+	issuer_free(is);
+	if (dbguard_exists(cfg.database, &prob) != 0)
+		die("database", &prob);
+	printf("%s: configuration is valid\n", path);
+	return 0;
+}
+
+/*
  * "anvil-ca crl -c FILE [--out PATH] [--pem]": writes the current CRL
  * (signed now if the newest one is no longer current, D50) to PATH
  * atomically, or to standard output, as DER or PEM, for an operator who
@@ -647,26 +707,9 @@ cmd_crl(int argc, char **argv)
 static int
 cmd_migrate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct acme_problem prob = { 0 };
 	struct conf cfg;
-	const char *path = NULL;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c == 'c')
-			path = optarg;
-		else
-			usage();
-	}
-	if (path == NULL || optind != argc)
-		usage();
-	if (conf_load(&cfg, path, &prob) != 0)
-		die(path, &prob);
+	(void)load_config_only(argc, argv, &cfg);
 	store_close(open_store(&cfg, 1));
 	printf("database schema is current\n");
 	return 0;
@@ -699,6 +742,8 @@ main(int argc, char **argv)
 		return cmd_crl(argc - 1, argv + 1);
 	if (strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

@@ -73,3 +73,45 @@ def test_D72_domain_policy_at_new_order_and_new_authz(ca_factory):
         assert r.json()["type"] == \
             "urn:ietf:params:acme:error:rejectedIdentifier"
     assert ca.db("SELECT count(*) FROM orders") == [(1,)]
+
+
+def check(path):
+    return subprocess.run([ANVIL_CA, "check", "-c", path],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_D72_check_validates_without_serving(tmp_path):
+    port = free_port()
+    path = init_ca(str(tmp_path / "ca"), port)
+    r = check(path)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, f"{path}: configuration is valid\n", "")
+    good = json.load(open(path))
+    bad = (
+        ({"log_level": "verbose"},
+         f"anvil-ca: {path}: {path}: log_level must be debug, info, warn "
+         "or error, not \"verbose\""),
+        ({"terms_of_service": "see the wiki"},
+         f"anvil-ca: {path}: {path}: terms_of_service must be an http:// "
+         "or https:// URL"),
+        ({"allowed_domains": "corp.example"},
+         f"anvil-ca: {path}: config key allowed_domains must be an array "
+         "of strings"),
+        ({"issuer_key": "ca/root.pem"}, None),
+        ({"database": "sqlite:nothere.db"},
+         f"anvil-ca: database: {tmp_path}/ca/nothere.db does not exist "
+         "(anvil-ca init creates a database; check the \"database\" key)"),
+    )
+    for change, line in bad:
+        json.dump({**good, **change}, open(path, "w"))
+        r = check(path)
+        assert r.returncode == 1, change
+        assert r.stdout == ""
+        assert len(r.stderr.splitlines()) == 1, r.stderr
+        if line is not None:
+            assert r.stderr.splitlines() == [line]
+        # serve refuses it with the same line (and binds nothing).
+        if "log_level" in change or "terms_of_service" in change:
+            s = serve(path)
+            assert (s.returncode, s.stderr) == (1, r.stderr)
+    assert not os.path.exists(tmp_path / "ca" / "nothere.db")
