@@ -63,12 +63,34 @@ class PgServer:
             # Tests check outcomes, not what survives a power loss.
             opts += ["-c fsync=off", "-c synchronous_commit=off",
                      "-c full_page_writes=off"]
+        self.opts = " ".join(opts)
+        self._start()
+        self.base = f"postgresql://{USER}@127.0.0.1:{self.port}/"
+
+    def _start(self):
         self._run(["pg_ctl", "-D", self.data, "-l",
                    os.path.join(self.dir, "server.log"), "-w", "-t", "60",
-                   "-o", " ".join(opts), "start"])
+                   "-o", self.opts, "start"])
         with open(os.path.join(self.data, "postmaster.pid")) as f:
             self.pid = int(f.readline())
-        self.base = f"postgresql://{USER}@127.0.0.1:{self.port}/"
+
+    def _kill(self):
+        try:
+            os.kill(self.pid, signal.SIGINT)  # fast shutdown
+        except ProcessLookupError:
+            pass
+        end = time.monotonic() + 30
+        while time.monotonic() < end and os.path.exists(f"/proc/{self.pid}"):
+            time.sleep(0.05)
+        if os.path.exists(f"/proc/{self.pid}"):
+            os.kill(self.pid, signal.SIGKILL)
+        self.pid = None
+
+    def restart(self):
+        """Stops the server (by PID, a fast shutdown that closes every
+        client's connection) and starts it again on the same port."""
+        self._kill()
+        self._start()
 
     def _run(self, argv):
         argv = [os.path.join(self.bin, argv[0])] + argv[1:]
@@ -114,16 +136,7 @@ class PgServer:
 
     def stop(self):
         if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGINT)  # fast shutdown
-            except ProcessLookupError:
-                pass
-            end = time.monotonic() + 30
-            while time.monotonic() < end and os.path.exists(f"/proc/{self.pid}"):
-                time.sleep(0.05)
-            if os.path.exists(f"/proc/{self.pid}"):
-                os.kill(self.pid, signal.SIGKILL)
-            self.pid = None
+            self._kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

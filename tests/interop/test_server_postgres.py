@@ -114,3 +114,26 @@ def test_sqlite_migrate_and_newer_schema_refused(tmp_path):
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1
     assert "database schema 99 is newer than this anvil-ca" in r.stderr
+
+
+def test_pg_server_restart_is_survived(pg_server, challtestsrv, tmp_path):
+    """PostgreSQL restarts under a running anvil-ca (every connection of
+    its pool is closed): the next flow of the same account works."""
+    url = pg_server.createdb("restart")
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--database", url, "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01)], config={"caa_identities": "anvil.test"})
+    try:
+        args = ("--http", "--http.port", f"127.0.0.1:{http01}")
+        r = lego(ca, tmp_path / "lego", *args, "-d", "pgr1.example.net", "run")
+        assert r.returncode == 0, r.stdout + r.stderr
+        pg_server.restart()
+        r = lego(ca, tmp_path / "lego", *args, "-d", "pgr2.example.net", "run")
+        assert r.returncode == 0, r.stdout + r.stderr
+        verify(ca, tmp_path / "lego/certificates/pgr2.example.net.crt")
+        assert pg_server.psql("SELECT count(*) FROM certs",
+                              db="restart").strip() == "2"
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()

@@ -18,6 +18,7 @@
  * transaction is open.  Schema versions are rows of schema_version,
  * numbered on their own (not SQLite's user_version numbers).
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -396,6 +397,15 @@ conn_new(const char *url, struct acme_problem *prob)
 	return c;
 }
 
+/* Whether the server sent c something (or closed it): poll, no wait. */
+static int
+readable(struct pconn *c)
+{
+	struct pollfd p = { .fd = PQsocket(c->db), .events = POLLIN };
+
+	return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+
 /*
  * The calling thread's connection: the one it holds, or one of the
  * pool (waiting while all are taken).  NULL with prob set when a new
@@ -419,6 +429,16 @@ acquire(struct pg *s, struct acme_problem *prob)
 	} else
 		s->open++;
 	pthread_mutex_unlock(&s->lock);
+	/*
+	 * An idle connection has nothing to read unless the server is
+	 * closing it (it restarted, or a proxy timed it out): its goodbye,
+	 * then the end of the stream.  Such a one is opened anew here
+	 * instead of failing the request that would use it.
+	 */
+	if (c != NULL && (readable(c) || PQstatus(c->db) != CONNECTION_OK)) {
+		conn_free(c);
+		c = NULL;
+	}
 	if (c == NULL && (c = conn_new(s->url, prob)) == NULL) {
 		pthread_mutex_lock(&s->lock);
 		s->open--;

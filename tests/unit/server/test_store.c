@@ -1511,6 +1511,39 @@ store__rl_take_is_a_token_bucket(void **state)
 		assert_int_equal(take(st, "k", 9000, 20, 1), 0);
 }
 
+/*
+ * PostgreSQL only (D65): the server closes a connection that sits idle
+ * in the pool (a restart, pg_terminate_backend, a proxy's timeout); the
+ * next operation opens a new one instead of failing.
+ */
+static void
+store_pg__closed_idle_connection_is_opened_anew(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, got;
+	PGconn *db;
+	PGresult *r;
+
+	make_account(&a, "thumb-pg");
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	db = PQconnectdb(f->url);
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	/* Waits (up to 5 s) until the pool's backend has exited. */
+	r = PQexec(db, "SELECT pg_terminate_backend(pid, 5000)"
+		       " FROM pg_stat_activity"
+		       " WHERE datname = current_database()"
+		       " AND pid <> pg_backend_pid()"
+		       " AND backend_type = 'client backend'");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	PQfinish(db);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_string_equal(got.thumbprint, "thumb-pg");
+	store_account_release(&got);
+}
+
 int
 main(void)
 {
@@ -1578,6 +1611,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    store__rl_take_shared_by_two_handles, setup, teardown),
 	};
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    store_pg__closed_idle_connection_is_opened_anew, setup,
+		    teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (getenv("ANVIL_TEST_PG") != NULL)
+		rc |= cmocka_run_group_tests(pg_tests, NULL, NULL);
+	return rc;
 }
