@@ -45,12 +45,16 @@ def _free_port():
 class PgServer:
     def __init__(self, durable=False):
         self.bin = bindir()
-        self.dir = tempfile.mkdtemp(prefix="anvil-pg-")
+        root = os.geteuid() == 0
+        # As root the server runs as nobody, who must reach the
+        # directory: /tmp, whatever TMPDIR says.
+        self.dir = tempfile.mkdtemp(prefix="anvil-pg-",
+                                    dir="/tmp" if root else None)
         self.data = os.path.join(self.dir, "data")
         self.port = _free_port()
         self.pid = None
         self.user = None
-        if os.geteuid() == 0:
+        if root:
             self.user = "nobody"
             pw = pwd.getpwnam(self.user)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
