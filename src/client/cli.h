@@ -39,7 +39,10 @@ struct cli {
 	int hook_timeout;        /* seconds per hook run; 0: the default */
 	int poll_timeout;        /* seconds of polling per order; 0: default */
 	char state_dir[1024];
-	int json; /* --json output */
+	int force;       /* --force: issue even when a lineage is not due */
+	int dry_run;     /* --dry-run: the whole flow, nothing saved (D75) */
+	int json;        /* --json output */
+	json_t *collect; /* renew: issued certificates go here, not out */
 	int verbose;
 	int tty; /* stdout is a terminal: progress lines (on stderr) */
 };
@@ -48,6 +51,16 @@ struct cli {
 void cli_progress(const struct cli *o, const char *step);
 /* The success line (or JSON object) for an issued certificate. */
 void cli_issued(const struct cli *o, const char *certdir, X509 *leaf);
+
+/*
+ * The line (or JSON object) for a lineage kept because it is not due
+ * (D75), and for a --dry-run issuance (nothing saved).
+ */
+void cli_not_due(const struct cli *o, const char *dn, time_t due,
+    time_t not_after);
+void cli_dry_run(const struct cli *o, const char *dn, X509 *leaf);
+/* Prints a JSON object on one line of stdout and frees it. */
+void cli_json_out(json_t *j);
 
 struct acme_client;
 struct acme_signer;
@@ -97,6 +110,15 @@ time_t ari_renew_at(const json_t *ari);
  */
 int hook_deploy(const struct cli *o, const char *certdir, X509 *leaf,
     struct acme_problem *prob);
+
+/*
+ * Whether lineage dn of o->state_dir holds a certificate that is not yet
+ * due for renewal at now (renew.c's schedule, ARI included); when so,
+ * *due and *not_after are set.  Returns 1 (not due), 0 (due, or no
+ * readable certificate).
+ */
+int renew_not_due(const struct cli *o, const char *dn, time_t now, time_t *due,
+    time_t *not_after);
 
 int cmd_issue(const struct cli *o, struct acme_problem *prob);
 int cmd_renew(struct cli *o, const char *name, int all, int force,

@@ -596,6 +596,17 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	if (state_lineage_pick(o->state_dir, ids, nids, o->cert_name,
 		o->names[0], dn, sizeof(dn), prob) != 0)
 		goto out;
+	/* D75: the same names, not due: kept, unless --force. */
+	if (!o->force && !o->dry_run &&
+	    state_lineage_has(o->state_dir, dn, ids, nids)) {
+		time_t due = 0, na = 0;
+
+		if (renew_not_due(o, dn, time(NULL), &due, &na)) {
+			cli_not_due(o, dn, due, na);
+			rc = 0;
+			goto out;
+		}
+	}
 	cli_progress(o, "account");
 	if (client_open(o, &c, &acct_key, &signer, prob) != 0)
 		goto out;
@@ -743,6 +754,12 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	    check_chain(pem, pemlen, cert_key, ids, nids, &leaf, prob) != 0)
 		goto out;
 	snprintf(certdir, sizeof(certdir), "%s/certs/%s", o->state_dir, dn);
+	if (o->dry_run) {
+		/* D75: the CA issued; nothing is saved, no hook runs. */
+		cli_dry_run(o, dn, leaf);
+		rc = 0;
+		goto out;
+	}
 	ari = ari_after_issue(c, leaf);
 	acme_client_set_progress(c, NULL, NULL);
 	if (save_files(o, dn, ids, nids, pem, cert_key, leaf, ari, prob) != 0)

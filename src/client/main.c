@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #include <jansson.h>
 
+#include <anvil/ari.h>
 #include <anvil/err.h>
 #include <anvil/x509.h>
 
@@ -38,37 +40,191 @@
 #define LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
 #define LE_STAGING    "https://acme-staging-v02.api.letsencrypt.org/directory"
 
-static void
-usage(void)
+/*
+ * Help (stdout, exit 0) and usage mistakes (stderr: one line naming the
+ * mistake, the command's synopsis, exit 2).  D76.
+ */
+struct cmd_help {
+	const char *name;
+	const char *synopsis;
+	const char *options; /* one line per option */
+};
+
+static const struct cmd_help helps[] = {
+	{ "issue", "anvil issue -d NAME [-d NAME ...] SOLVER [OPTIONS]",
+	    "  -d, --domain NAME          a name (DNS name, *.wildcard or IP "
+	    "address); repeatable\n"
+	    "  --standalone               solver: answer http-01 on "
+	    "--http-port (default 80)\n"
+	    "  --http-port N              port for --standalone\n"
+	    "  --webroot DIR              solver: write http-01 files under "
+	    "DIR/.well-known/acme-challenge\n"
+	    "  --tls-alpn                 solver: answer tls-alpn-01 on "
+	    "--tls-port (default 443)\n"
+	    "  --tls-port N               port for --tls-alpn\n"
+	    "  --dns-hook SCRIPT          solver: dns-01 through SCRIPT "
+	    "(add|remove FQDN VALUE)\n"
+	    "  --dns-check-server ADDR    name server to watch for the "
+	    "record (with --dns-hook)\n"
+	    "  --dns-rfc2136 SERVER[:P]   solver: dns-01 through RFC 2136 "
+	    "updates\n"
+	    "  --tsig-key FILE            TSIG key for --dns-rfc2136\n"
+	    "  --server URL               the CA's ACME directory URL "
+	    "(default Let's Encrypt)\n"
+	    "  --staging                  Let's Encrypt's staging "
+	    "directory\n"
+	    "  --ca-bundle FILE           CA certificates to trust for the "
+	    "CA's TLS\n"
+	    "  --key-type TYPE            ec256 (default), ec384, rsa2048, "
+	    "rsa3072, rsa4096\n"
+	    "  --email ADDR               contact for a new account\n"
+	    "  --agree-tos                agree to the CA's terms of "
+	    "service\n"
+	    "  --eab-kid ID               external account binding key "
+	    "id\n"
+	    "  --eab-hmac-key KEY         external account binding MAC "
+	    "key\n"
+	    "  --profile NAME             the CA's certificate profile\n"
+	    "  --preferred-chain CN       prefer the chain whose top issuer "
+	    "is CN\n"
+	    "  --cert-name NAME           the certificate (lineage) to "
+	    "issue into\n"
+	    "  --deploy-hook CMD          run after the certificate is "
+	    "saved\n"
+	    "  --force                    issue even when a certificate for "
+	    "these names is not due\n"
+	    "  --dry-run                  the whole flow against the CA, "
+	    "nothing saved\n"
+	    "  --state-dir DIR            state directory\n"
+	    "  --poll-timeout SECONDS     polling per order (default 600)\n"
+	    "  --hook-timeout SECONDS     per hook run\n"
+	    "  --json                     one JSON object on stdout\n"
+	    "  -v, --verbose              progress on stderr\n"
+	    "  -h, --help                 this help\n" },
+	{ "renew", "anvil renew (NAME | --all) [OPTIONS]",
+	    "  --all                      every certificate in the state "
+	    "directory\n"
+	    "  --force                    renew even when not due\n"
+	    "  --state-dir DIR            state directory\n"
+	    "  --poll-timeout SECONDS     polling per order\n"
+	    "  --hook-timeout SECONDS     per hook run\n"
+	    "  --json                     one JSON object on stdout\n"
+	    "  -v, --verbose              progress on stderr\n"
+	    "  -h, --help                 this help\n" },
+	{ "revoke", "anvil revoke (NAME | --cert FILE --server URL) [OPTIONS]",
+	    "  --cert FILE                the certificate to revoke (instead "
+	    "of NAME)\n"
+	    "  --server URL               the CA's directory URL (with "
+	    "--cert)\n"
+	    "  --ca-bundle FILE           CA certificates to trust for the "
+	    "CA's TLS\n"
+	    "  --reason R                 unspecified, keyCompromise, "
+	    "affiliationChanged, superseded, cessationOfOperation or 0-10\n"
+	    "  --state-dir DIR            state directory\n"
+	    "  --json                     one JSON object on stdout\n"
+	    "  -h, --help                 this help\n" },
+	{ "list", "anvil list [OPTIONS]",
+	    "  --state-dir DIR            state directory\n"
+	    "  --json                     one JSON object on stdout\n"
+	    "  -h, --help                 this help\n" },
+	{ "profiles", "anvil profiles [OPTIONS]",
+	    "  --server URL               the CA's directory URL\n"
+	    "  --ca-bundle FILE           CA certificates to trust for the "
+	    "CA's TLS\n"
+	    "  --json                     one JSON object on stdout\n"
+	    "  -h, --help                 this help\n" },
+	{ "account",
+	    "anvil account (show | update --email ADDR | rollover | "
+	    "deactivate) [OPTIONS]",
+	    "  --email ADDR               the new contact (update)\n"
+	    "  --server URL               the CA's directory URL\n"
+	    "  --ca-bundle FILE           CA certificates to trust for the "
+	    "CA's TLS\n"
+	    "  --state-dir DIR            state directory\n"
+	    "  -v, --verbose              progress on stderr\n"
+	    "  -h, --help                 this help\n" },
+};
+
+static const struct cmd_help *
+find_help(const char *cmd)
 {
-	fprintf(stderr,
-	    "usage: anvil issue -d NAME [-d NAME ...]\n"
-	    "           (--standalone [--http-port N] | --webroot DIR |\n"
-	    "            --tls-alpn [--tls-port N] |\n"
-	    "            --dns-hook SCRIPT [--dns-check-server ADDR[:PORT]] |\n"
-	    "            --dns-rfc2136 SERVER[:PORT] [--tsig-key FILE])\n"
-	    "           [--server URL | --staging] [--ca-bundle FILE]\n"
-	    "           [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
-	    "           [--email ADDR] [--agree-tos] [--preferred-chain CN]\n"
-	    "           [--eab-kid ID --eab-hmac-key KEY] [--profile NAME]\n"
-	    "           [--state-dir DIR] [--deploy-hook CMD] [--cert-name "
-	    "NAME]\n"
-	    "           [--json] [-v] [--poll-timeout SECONDS] "
-	    "[--hook-timeout SECONDS]\n"
-	    "       anvil renew [NAME | --all] [--force] [--state-dir DIR] "
-	    "[--json]\n"
-	    "           [--poll-timeout SECONDS] [--hook-timeout SECONDS]\n"
-	    "       anvil revoke (NAME | --cert FILE --server URL [--ca-bundle "
-	    "FILE])\n"
-	    "           [--reason R] [--state-dir DIR]\n"
-	    "       anvil list [--state-dir DIR] [--json]\n"
-	    "       anvil profiles [--server URL] [--ca-bundle FILE] "
-	    "[--json]\n"
-	    "       anvil account show|update --email "
-	    "ADDR|rollover|deactivate\n"
-	    "           [--server URL] [--ca-bundle FILE] [--state-dir DIR]\n"
-	    "       anvil --version\n");
+	size_t i;
+
+	for (i = 0; i < ACME_ARRAY_LEN(helps); i++)
+		if (cmd != NULL && strcmp(helps[i].name, cmd) == 0)
+			return &helps[i];
+	return NULL;
+}
+
+/* anvil --help, or anvil CMD --help: stdout, exit 0. */
+static void help(const char *cmd) __attribute__((noreturn));
+
+static void
+help(const char *cmd)
+{
+	const struct cmd_help *h = find_help(cmd);
+	size_t i;
+
+	if (h != NULL) {
+		printf("usage: %s\n\noptions:\n%s", h->synopsis, h->options);
+		exit(0);
+	}
+	printf("usage: anvil COMMAND [OPTIONS]\n\ncommands:\n"
+	       "  issue      get a certificate\n"
+	       "  renew      renew certificates that are due\n"
+	       "  revoke     revoke a certificate\n"
+	       "  list       the certificates managed here\n"
+	       "  profiles   the profiles a CA offers\n"
+	       "  account    show, update, roll over or deactivate the "
+	       "account\n"
+	       "  --version  the version\n\n"
+	       "\"anvil COMMAND --help\" lists a command's options:\n");
+	for (i = 0; i < ACME_ARRAY_LEN(helps); i++)
+		printf("  %s\n", helps[i].synopsis);
+	exit(0);
+}
+
+/* A usage mistake: one line naming it, the synopsis, exit 2. */
+static void usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+static void
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	const struct cmd_help *h = find_help(cmd);
+	va_list ap;
+
+	fputs("anvil: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (h != NULL)
+		fprintf(stderr,
+		    "\nusage: %s\n(anvil %s --help lists the "
+		    "options)\n",
+		    h->synopsis, h->name);
+	else
+		fprintf(stderr, "\nusage: anvil COMMAND [OPTIONS] (anvil "
+				"--help lists the commands)\n");
 	exit(2);
+}
+
+/* getopt_long's '?': the option it refused, named. */
+static void bad_option(const char *cmd, char **argv) __attribute__((noreturn));
+
+static void
+bad_option(const char *cmd, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (strncmp(arg, "--", 2) != 0) {
+		if (optopt == 'd')
+			usage_error(cmd, "option -d needs a value");
+		usage_error(cmd, "unknown option -%c", optopt);
+	}
+	if (optopt != 0)
+		usage_error(cmd, "option %s needs a value", arg);
+	usage_error(cmd, "unknown option %.*s", (int)strcspn(arg, "="), arg);
 }
 
 void
@@ -89,20 +245,77 @@ cli_issued(const struct cli *o, const char *certdir, X509 *leaf)
 	acme_x509_serial_hex(leaf, serial, sizeof(serial));
 	gmtime_r(&na, &tm);
 	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (o->collect != NULL) /* renew reports it (D76) */
+		json_array_append_new(o->collect,
+		    json_pack("{s:s, s:s, s:s, s:s}", "name", o->cert_name,
+			"directory", certdir, "serial", serial, "not_after",
+			exp));
+	if (o->collect != NULL && o->json)
+		return;
 	if (o->json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "status",
+		cli_json_out(json_pack("{s:s, s:s, s:s, s:s}", "status",
 		    "issued", "directory", certdir, "serial", serial,
-		    "not_after", exp);
-		char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-
-		if (s != NULL)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		    "not_after", exp));
+		return;
+	}
+	if (o->collect != NULL) {
+		printf("renewed %s: %s/fullchain.pem (serial %s, expires %s)\n",
+		    o->cert_name, certdir, serial, exp);
 		return;
 	}
 	printf("issued %s: %s/fullchain.pem (serial %s, expires %s)\n",
 	    o->names[0], certdir, serial, exp);
+}
+
+void
+cli_json_out(json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
+void
+cli_not_due(const struct cli *o, const char *dn, time_t due, time_t not_after)
+{
+	char d[32], na[32];
+
+	acme_rfc3339(d, due);
+	acme_rfc3339(na, not_after);
+	if (o->json) {
+		char dir[STATE_PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s/certs/%s", o->state_dir, dn);
+		cli_json_out(json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
+		    "not_due", "name", dn, "directory", dir, "not_after", na,
+		    "renew_after", d));
+		return;
+	}
+	printf("%s: not due until %s (expires %s); kept %s/certs/%s "
+	       "(--force to reissue)\n",
+	    dn, d, na, o->state_dir, dn);
+}
+
+void
+cli_dry_run(const struct cli *o, const char *dn, X509 *leaf)
+{
+	time_t nb = 0, na = 0;
+	char serial[64] = "", exp[32];
+
+	acme_x509_validity(leaf, &nb, &na);
+	acme_x509_serial_hex(leaf, serial, sizeof(serial));
+	acme_rfc3339(exp, na);
+	if (o->json) {
+		cli_json_out(json_pack("{s:s, s:s, s:s, s:s}", "status",
+		    "dry_run", "name", dn, "serial", serial, "not_after", exp));
+		return;
+	}
+	printf("dry run: the CA issued %s (serial %s, expires %s); nothing "
+	       "was saved\n",
+	    dn, serial, exp);
 }
 
 static int
@@ -250,6 +463,43 @@ open_state(struct cli *o, int write)
 	return rc;
 }
 
+/* The mistakes an issue command line can make, each named (D76). */
+static void
+issue_check(const struct cli *o, int standalone, int argc, char **argv)
+{
+	int solvers = standalone + (o->webroot != NULL) +
+		      (o->dns_hook != NULL) + (o->rfc2136 != NULL) +
+		      o->tls_alpn;
+	size_t i;
+
+	if (optind != argc)
+		usage_error("issue", "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (o->nnames == 0)
+		usage_error("issue", "no name given: use -d NAME");
+	if (solvers == 0)
+		usage_error("issue",
+		    "no solver given: use --standalone, --webroot DIR, "
+		    "--tls-alpn, --dns-hook SCRIPT or --dns-rfc2136 SERVER");
+	if (solvers > 1)
+		usage_error("issue", "give one solver, not %d", solvers);
+	if (o->dns_check != NULL && o->dns_hook == NULL)
+		usage_error("issue", "--dns-check-server goes with --dns-hook");
+	if (o->tsig_key != NULL && o->rfc2136 == NULL)
+		usage_error("issue", "--tsig-key goes with --dns-rfc2136");
+	if ((o->eab_kid == NULL) != (o->eab_hmac == NULL))
+		usage_error("issue",
+		    "--eab-kid and --eab-hmac-key go together");
+	if (o->dns_hook != NULL || o->rfc2136 != NULL)
+		return;
+	for (i = 0; i < o->nnames; i++)
+		if (strncmp(o->names[i], "*.", 2) == 0)
+			usage_error("issue",
+			    "%s: wildcards need dns-01: use --dns-hook or "
+			    "--dns-rfc2136",
+			    o->names[i]);
+}
+
 static int
 cmd_issue_main(int argc, char **argv)
 {
@@ -281,6 +531,9 @@ cmd_issue_main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "dry-run", no_argument, NULL, 'n' + 256 },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
@@ -296,13 +549,23 @@ cmd_issue_main(int argc, char **argv)
 	o.key_type = ACME_KEY_EC256;
 	state_default_dir(o.state_dir, sizeof(o.state_dir));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:v", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (o.nnames >= CLI_MAX_NAMES)
-				usage();
+				usage_error("issue", "more than %d names",
+				    CLI_MAX_NAMES);
 			o.names[o.nnames++] = optarg;
 			break;
+		case 'f':
+			o.force = 1;
+			break;
+		case 'n' + 256:
+			o.dry_run = 1;
+			break;
+		case 'h':
+			help("issue");
 		case 'S':
 			standalone = 1;
 			break;
@@ -392,17 +655,10 @@ cmd_issue_main(int argc, char **argv)
 			o.verbose = 1;
 			break;
 		default:
-			usage();
+			bad_option("issue", argv);
 		}
 	}
-	if (optind != argc || o.nnames == 0 ||
-	    standalone + (o.webroot != NULL) + (o.dns_hook != NULL) +
-		    (o.rfc2136 != NULL) + o.tls_alpn !=
-		1 ||
-	    (o.dns_check != NULL && o.dns_hook == NULL) ||
-	    (o.tsig_key != NULL && o.rfc2136 == NULL) ||
-	    (o.eab_kid == NULL) != (o.eab_hmac == NULL))
-		usage();
+	issue_check(&o, standalone, argc, argv);
 	if (o.tsig_key != NULL && tsig_key_check(&o, keypath) != 0)
 		return 2;
 	if (abs_arg("--ca-bundle", &o.ca_bundle, bundle) != 0 ||
@@ -464,6 +720,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		{ "email", required_argument, NULL, 'e' },
 		{ "poll-timeout", required_argument, NULL, 'W' + 256 },
 		{ "hook-timeout", required_argument, NULL, 'O' + 256 },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
@@ -478,8 +735,11 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	o.key_type = ACME_KEY_EC256;
 	state_default_dir(o.state_dir, sizeof(o.state_dir));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			help(cmd);
 		case 'a':
 			all = 1;
 			break;
@@ -520,13 +780,13 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			o.hook_timeout = seconds_arg("hook-timeout", optarg);
 			break;
 		default:
-			usage();
+			bad_option(cmd, argv);
 		}
 	}
 	if (optind < argc)
 		name = argv[optind++];
 	if (optind != argc)
-		usage();
+		usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 	if (strcmp(cmd, "renew") == 0 && ca_opt != NULL) {
 		/* D64: a lineage renews from the CA it came from. */
 		fprintf(stderr,
@@ -544,28 +804,40 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			return 1;
 	}
 	if (strcmp(cmd, "renew") == 0) {
-		if ((name == NULL) == !all)
-			usage();
+		if (name == NULL && !all)
+			usage_error(cmd, "name a certificate or use --all");
+		if (name != NULL && all)
+			usage_error(cmd, "name a certificate or use --all, "
+					 "not both");
 		rc = cmd_renew(&o, name, all, force, &prob);
 	} else if (strcmp(cmd, "account") == 0) {
-		if (name == NULL ||
-		    (strcmp(name, "show") != 0 && strcmp(name, "update") != 0 &&
-			strcmp(name, "rollover") != 0 &&
-			strcmp(name, "deactivate") != 0) ||
-		    (strcmp(name, "update") == 0) != (email != NULL))
-			usage();
+		if (name == NULL)
+			usage_error(cmd, "no action given");
+		if (strcmp(name, "show") != 0 && strcmp(name, "update") != 0 &&
+		    strcmp(name, "rollover") != 0 &&
+		    strcmp(name, "deactivate") != 0)
+			usage_error(cmd, "unknown action \"%s\"", name);
+		if (strcmp(name, "update") == 0 && email == NULL)
+			usage_error(cmd, "account update needs --email ADDR");
+		if (strcmp(name, "update") != 0 && email != NULL)
+			usage_error(cmd, "--email goes with account update");
 		rc = cmd_account(&o, name, email, &prob);
 	} else if (strcmp(cmd, "revoke") == 0) {
-		if ((name == NULL) == (certfile == NULL))
-			usage();
+		if (name == NULL && certfile == NULL)
+			usage_error(cmd,
+			    "name a certificate or use --cert FILE");
+		if (name != NULL && certfile != NULL)
+			usage_error(cmd,
+			    "name a certificate or use --cert FILE, "
+			    "not both");
 		rc = cmd_revoke(&o, name, certfile, reason, &prob);
 	} else if (strcmp(cmd, "profiles") == 0) {
 		if (name != NULL)
-			usage();
+			usage_error(cmd, "unexpected argument \"%s\"", name);
 		rc = cmd_profiles(&o, &prob);
 	} else {
 		if (name != NULL)
-			usage();
+			usage_error(cmd, "unexpected argument \"%s\"", name);
 		rc = cmd_list(&o, &prob);
 	}
 	if (rc != 0) {
@@ -585,7 +857,10 @@ main(int argc, char **argv)
 	int rc;
 
 	if (argc < 2)
-		usage();
+		usage_error(NULL, "no command given");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		help(argc > 2 ? argv[2] : NULL);
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("anvil %s\n", ANVIL_VERSION);
 		return 0;
@@ -601,6 +876,6 @@ main(int argc, char **argv)
 		 strcmp(argv[1], "account") == 0)
 		rc = cmd_other_main(argv[1], argc - 1, argv + 1);
 	else
-		usage();
+		usage_error(NULL, "unknown command \"%s\"", argv[1]);
 	return rc;
 }

@@ -136,6 +136,43 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	return 0;
 }
 
+/* Sets key to value (NULL: removes key) in the current renewal.json of
+ * lineage dn; takes value's reference. */
+static void
+note_set(const char *state, const char *dn, const char *key, json_t *value)
+{
+	char dir[STATE_PATH_MAX], path[STATE_PATH_MAX + 32], *text = NULL;
+	char *out;
+	size_t len = 0;
+	json_t *r = NULL;
+
+	if (state_lineage_dir(state, dn, dir, sizeof(dir), NULL) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/renewal.json", dir);
+	if (acme_file_read_nofollow(path, 1 << 20, &text, &len, NULL) != 0)
+		goto out;
+	r = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL);
+	free(text);
+	if (r == NULL)
+		goto out;
+	if (value != NULL)
+		json_object_set(r, key, value);
+	else
+		json_object_del(r, key);
+	if ((out = json_dumps(r, JSON_INDENT(2))) != NULL)
+		acme_file_write_atomic(path, out, strlen(out), 0644, NULL);
+	free(out);
+out:
+	json_decref(r);
+	json_decref(value);
+}
+
+static void
+note_revoked(const char *state, const char *dn)
+{
+	note_set(state, dn, "revoked", json_true());
+}
+
 /*
  * Records the outcome of a renewal attempt in the renewal.json of the
  * lineage's current version (a new one, after a renewal).
@@ -143,29 +180,9 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 static void
 note_result(const char *state, const char *dn, const char *error)
 {
-	char dir[STATE_PATH_MAX], path[STATE_PATH_MAX + 32], *text = NULL;
-	char *out;
-	size_t len = 0;
-	json_t *r;
-
-	if (state_lineage_dir(state, dn, dir, sizeof(dir), NULL) != 0)
-		return;
-	snprintf(path, sizeof(path), "%s/renewal.json", dir);
-	if (acme_file_read_nofollow(path, 1 << 20, &text, &len, NULL) != 0)
-		return;
-	r = acme_json_parse(text, len, ACME_JSON_OBJECT, NULL);
-	free(text);
-	if (r == NULL)
-		return;
-	if (error != NULL)
-		json_object_set_new(r, "last_error", json_string(error));
-	else
-		json_object_del(r, "last_error");
-	json_object_set_new(r, "last_attempt", json_integer(time(NULL)));
-	if ((out = json_dumps(r, JSON_INDENT(2))) != NULL)
-		acme_file_write_atomic(path, out, strlen(out), 0644, NULL);
-	free(out);
-	json_decref(r);
+	note_set(state, dn, "last_error",
+	    error != NULL ? json_string(error) : NULL);
+	note_set(state, dn, "last_attempt", json_integer(time(NULL)));
 }
 
 /* Clients for renewalInfo checks, one per CA, kept for one run. */
@@ -272,9 +289,35 @@ renew_time(const struct saved *sv)
 	return at > 0 && at < own ? at : own;
 }
 
+int
+renew_not_due(const struct cli *o, const char *dn, time_t now, time_t *due,
+    time_t *not_after)
+{
+	char certdir[STATE_PATH_MAX];
+	struct saved sv;
+	int not_due;
+
+	if (state_lineage_dir(o->state_dir, dn, certdir, sizeof(certdir),
+		NULL) != 0 ||
+	    load_saved(certdir, &sv, NULL) != 0)
+		return 0;
+	*due = renew_time(&sv);
+	*not_after = sv.not_after;
+	not_due = now < *due && now < sv.not_after;
+	json_decref(sv.renewal);
+	return not_due;
+}
+
+/* What a renew run did, for its summary and its JSON object (D76). */
+struct renew_report {
+	json_t *renewed; /* cli_issued() appends */
+	json_t *skipped;
+	json_t *failed;
+};
+
 static int
 renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
-    int *renewed, struct acme_problem *prob)
+    struct renew_report *rep, struct acme_problem *prob)
 {
 	char certdir[STATE_PATH_MAX];
 	struct saved sv;
@@ -292,12 +335,14 @@ renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
 	if (!force) {
 		ari_maybe_refresh(o, ac, certdir, dn, &sv, &run, now);
 		if (now < renew_time(&sv) && now < sv.not_after) {
-			if (o->verbose) {
-				char t[32];
+			char t[32], why[64];
 
-				fprintf(stderr, "anvil: %s: not due until %s\n",
-				    dn, acme_rfc3339(t, renew_time(&sv)));
-			}
+			snprintf(why, sizeof(why), "not due until %s",
+			    acme_rfc3339(t, renew_time(&sv)));
+			json_array_append_new(rep->skipped,
+			    json_pack("{s:s, s:s}", "name", dn, "reason", why));
+			if (!o->json)
+				printf("%s: %s\n", dn, why);
 			goto out;
 		}
 	}
@@ -305,13 +350,55 @@ renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
 	run.replaces = json_string_value(
 	    json_object_get(json_object_get(sv.renewal, "ari"), "cert_id"));
 	run.cert_name = dn; /* the same lineage, whatever its names */
+	run.force = 1;      /* due: judged above */
+	run.collect = rep->renewed;
 	rc = cmd_issue(&run, prob);
 	note_result(o->state_dir, dn, rc == 0 ? NULL : prob->detail);
-	if (rc == 0)
-		(*renewed)++;
 out:
 	json_decref(sv.renewal);
 	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of the entries of dir (not starting with '.'). */
+static char **
+sorted_entries(const char *dir, size_t *n)
+{
+	char **names = NULL, **more;
+	struct dirent *de;
+	DIR *d;
+
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((more = realloc(names, (*n + 1) * sizeof(*names))) == NULL)
+			break;
+		names = more;
+		if ((names[*n] = strdup(de->d_name)) != NULL)
+			(*n)++;
+	}
+	closedir(d);
+	if (*n > 0)
+		qsort(names, *n, sizeof(*names), cmp_str);
+	return names;
+}
+
+static void
+free_entries(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 /*
@@ -332,47 +419,84 @@ lineage_arg(const char *state, const char *name, char *dn, size_t size)
 		state_cert_dirname(name, dn, size);
 }
 
+/* The run's summary: a line, or its one JSON object (D76). */
+static void
+renew_summary(const struct cli *o, const struct renew_report *rep, int all)
+{
+	size_t nr = json_array_size(rep->renewed);
+	size_t ns = json_array_size(rep->skipped);
+	size_t nf = json_array_size(rep->failed);
+
+	if (o->json) {
+		cli_json_out(
+		    json_pack("{s:O, s:O, s:O}", "renewed", rep->renewed,
+			"skipped", rep->skipped, "failed", rep->failed));
+		return;
+	}
+	if (!all)
+		return;
+	if (nr + ns + nf == 0)
+		printf("nothing managed here (%s)\n", o->state_dir);
+	else
+		printf("renewed %zu, not due %zu, failed %zu\n", nr, ns, nf);
+}
+
 int
 cmd_renew(struct cli *o, const char *name, int all, int force,
     struct acme_problem *prob)
 {
 	char certs[2048];
 	struct ari_cache ac = { 0 };
-	struct dirent *de;
-	DIR *d;
-	int renewed = 0, failed = 0, rc;
+	struct renew_report rep = { json_array(), json_array(), json_array() };
+	int rc = 0;
 
 	if (!all) {
 		char dn[300];
 
 		lineage_arg(o->state_dir, name, dn, sizeof(dn));
-		rc = renew_one(o, dn, force, &ac, &renewed, prob);
-		ari_cache_free(&ac);
-		return rc;
+		rc = renew_one(o, dn, force, &ac, &rep, prob);
+		if (rc != 0)
+			json_array_append_new(rep.failed,
+			    json_pack("{s:s, s:s}", "name", dn, "reason",
+				prob->detail[0] != '\0' ? prob->detail :
+							  acme_strerror(rc)));
+		goto out;
 	}
 	snprintf(certs, sizeof(certs), "%s/certs", o->state_dir);
-	if ((d = opendir(certs)) == NULL)
-		return 0; /* nothing issued yet: nothing due */
-	while ((de = readdir(d)) != NULL) {
-		struct acme_problem p = { 0 };
+	{
+		size_t n, i;
+		char **names = sorted_entries(certs, &n);
 
-		if (de->d_name[0] == '.')
-			continue;
-		rc = renew_one(o, de->d_name, force, &ac, &renewed, &p);
-		if (rc != 0) {
-			/* Keep going; report each failure on its own line. */
-			fprintf(stderr, "anvil: renew %s: %s\n", de->d_name,
-			    p.detail);
-			failed++;
+		for (i = 0; i < n; i++) {
+			struct acme_problem p = { 0 };
+			int r = renew_one(o, names[i], force, &ac, &rep, &p);
+
+			if (r != 0) {
+				/* Keep going; each failure on its own line. */
+				fprintf(stderr, "anvil: renew %s: %s\n",
+				    names[i], p.detail);
+				json_array_append_new(rep.failed,
+				    json_pack("{s:s, s:s}", "name", names[i],
+					"reason",
+					p.detail[0] != '\0' ?
+					    p.detail :
+					    acme_strerror(r)));
+			}
+			acme_problem_release(&p);
 		}
-		acme_problem_release(&p);
+		free_entries(names, n);
 	}
-	closedir(d);
+	if (json_array_size(rep.failed) > 0)
+		rc = acme_problem_set(prob, ACME_PROB_OTHER,
+		    "%zu certificate(s) failed to renew",
+		    json_array_size(rep.failed));
+out:
+	renew_summary(o, &rep, all);
 	ari_cache_free(&ac);
-	if (failed > 0)
-		return acme_problem_set(prob, ACME_PROB_OTHER,
-		    "%d certificate(s) failed to renew", failed);
-	return 0;
+	json_decref(rep.renewed);
+	json_decref(rep.skipped);
+	json_decref(rep.failed);
+	return rc;
 }
 
 int
@@ -429,6 +553,13 @@ cmd_revoke(const struct cli *o, const char *name, const char *certfile,
 	if ((res = acme_client_post(c, acme_client_dir_url(c, "revokeCert"),
 		 payload, NULL, 0, prob)) == NULL)
 		goto out;
+	if (name != NULL) {
+		/* list marks it (D76). */
+		char dn[300];
+
+		lineage_arg(o->state_dir, name, dn, sizeof(dn));
+		note_revoked(o->state_dir, dn);
+	}
 	if (o->json)
 		printf("{\"status\":\"revoked\",\"certificate\":\"%s\"}\n",
 		    certfile);
@@ -449,65 +580,91 @@ out:
 	return rc;
 }
 
+/* One lineage for list: its row (D76), or NULL when unreadable. */
+static json_t *
+list_row(const struct cli *o, const char *dn, time_t now)
+{
+	char dir[STATE_PATH_MAX], exp[32], due[32], path[STATE_PATH_MAX + 64];
+	char key[STATE_PATH_MAX + 64];
+	struct saved sv;
+	const char *status;
+	json_t *row;
+	time_t when;
+
+	if (state_lineage_dir(o->state_dir, dn, dir, sizeof(dir), NULL) != 0 ||
+	    load_saved(dir, &sv, NULL) != 0)
+		return NULL;
+	acme_rfc3339(exp, sv.not_after);
+	when = renew_time(&sv);
+	acme_rfc3339(due, when);
+	status = json_is_true(json_object_get(sv.renewal, "revoked")) ?
+		     "revoked" :
+		 now >= sv.not_after ? "expired" :
+		 now >= when         ? "due" :
+				       "valid";
+	snprintf(path, sizeof(path), "%s/certs/%s/fullchain.pem", o->state_dir,
+	    dn);
+	snprintf(key, sizeof(key), "%s/certs/%s/privkey.pem", o->state_dir, dn);
+	row = json_pack("{s:s, s:O, s:s, s:s, s:s, s:I, s:s, s:s, s:s*}",
+	    "name", dn, "identifiers", json_object_get(sv.renewal, "names"),
+	    "status", status, "expires", exp, "renew_after", due, "days_left",
+	    (json_int_t)(sv.not_after > now ? (sv.not_after - now) / 86400 : 0),
+	    "fullchain", path, "privkey", key, "last_error",
+	    json_string_value(json_object_get(sv.renewal, "last_error")));
+	json_decref(sv.renewal);
+	return row;
+}
+
 int
 cmd_list(const struct cli *o, struct acme_problem *prob)
 {
-	char certs[2048], dir[STATE_PATH_MAX];
-	struct dirent *de;
-	json_t *all = json_array();
-	DIR *d;
+	char certs[2048];
+	json_t *all = json_array(), *row;
+	time_t now = time(NULL);
+	char **names;
+	size_t n, i, k;
 
 	(void)prob;
 	snprintf(certs, sizeof(certs), "%s/certs", o->state_dir);
-	if ((d = opendir(certs)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			struct saved sv;
-			char exp[32], due[32];
-			struct tm tm;
-			time_t when;
-			const char *err;
-			json_t *names;
-
-			if (de->d_name[0] == '.')
-				continue;
-			if (state_lineage_dir(o->state_dir, de->d_name, dir,
-				sizeof(dir), NULL) != 0 ||
-			    load_saved(dir, &sv, NULL) != 0)
-				continue;
-			gmtime_r(&sv.not_after, &tm);
-			strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			when = renew_time(&sv);
-			gmtime_r(&when, &tm);
-			strftime(due, sizeof(due), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			names = json_object_get(sv.renewal, "names");
-			err = json_string_value(
-			    json_object_get(sv.renewal, "last_error"));
-			if (o->json)
-				json_array_append_new(all,
-				    json_pack("{s:s, s:O, s:s, s:s, s:s*}",
-					"name", de->d_name, "identifiers",
-					names, "expires", exp, "renew_after",
-					due, "last_error", err));
-			else {
-				char *ids = json_dumps(names, JSON_COMPACT);
-
-				printf("%s\t%s\texpires %s\trenew after "
-				       "%s%s%s\n",
-				    de->d_name, ids != NULL ? ids : "[]", exp,
-				    due, err != NULL ? "\tlast error: " : "",
-				    err != NULL ? err : "");
-				free(ids);
-			}
-			json_decref(sv.renewal);
-		}
-		closedir(d);
+	names = sorted_entries(certs, &n);
+	for (i = 0; i < n; i++) {
+		if ((row = list_row(o, names[i], now)) == NULL)
+			continue;
+		json_array_append_new(all, row);
+		if (o->json)
+			continue;
+		printf("%s: %s, %lld days left (expires %s, renew after %s)\n",
+		    names[i], json_string_value(json_object_get(row, "status")),
+		    (long long)json_integer_value(
+			json_object_get(row, "days_left")),
+		    json_string_value(json_object_get(row, "expires")),
+		    json_string_value(json_object_get(row, "renew_after")));
+		printf("  names:");
+		for (k = 0;
+		     k < json_array_size(json_object_get(row, "identifiers"));
+		     k++)
+			printf("%s %s", k > 0 ? "," : "",
+			    json_string_value(
+				json_array_get(json_object_get(row,
+						   "identifiers"),
+				    k)));
+		printf("\n  fullchain: %s\n  privkey: %s\n",
+		    json_string_value(json_object_get(row, "fullchain")),
+		    json_string_value(json_object_get(row, "privkey")));
+		if (json_object_get(row, "last_error") != NULL)
+			printf("  last error: %s\n",
+			    json_string_value(
+				json_object_get(row, "last_error")));
 	}
-	if (o->json) {
-		char *s = json_dumps(all, JSON_COMPACT);
-
-		printf("%s\n", s != NULL ? s : "[]");
-		free(s);
-	}
+	free_entries(names, n);
+	if (o->json)
+		cli_json_out(json_pack("{s:s, s:O}", "state_dir", o->state_dir,
+		    "certificates", all));
+	else if (json_array_size(all) == 0)
+		printf("nothing managed here (%s)\n", o->state_dir);
+	else
+		printf("%zu certificate(s) in %s\n", json_array_size(all),
+		    o->state_dir);
 	json_decref(all);
 	return 0;
 }

@@ -347,10 +347,9 @@ out:
 	return same;
 }
 
-/* Whether the lineage dn holds exactly the names ids. */
-static int
-lineage_has(const char *state, const char *dn, const struct acme_ident *ids,
-    size_t n)
+int
+state_lineage_has(const char *state, const char *dn,
+    const struct acme_ident *ids, size_t n)
 {
 	char dir[STATE_PATH_MAX], path[STATE_PATH_MAX + 16], *text = NULL;
 	size_t len = 0;
@@ -393,7 +392,7 @@ state_lineage_pick(const char *state, const struct acme_ident *ids, size_t n,
 	if ((d = opendir(path)) != NULL) {
 		while ((de = readdir(d)) != NULL)
 			if (de->d_name[0] != '.' &&
-			    lineage_has(state, de->d_name, ids, n)) {
+			    state_lineage_has(state, de->d_name, ids, n)) {
 				snprintf(dn, size, "%s", de->d_name);
 				closedir(d);
 				return 0;

@@ -82,6 +82,11 @@ int state_lineage_pick(const char *state, const struct acme_ident *ids,
     size_t n, const char *cert_name, const char *first, char *dn, size_t size,
     struct acme_problem *prob);
 
+/* Whether the lineage dn exists and its renewal.json names exactly ids
+ * (sorted, distinct). */
+int state_lineage_has(const char *state, const char *dn,
+    const struct acme_ident *ids, size_t n);
+
 /*
  * Publishes a new version of lineage dn: writes the files (their paths
  * are bare names) into STATE/archive/<dn>/<N> for the next N, then

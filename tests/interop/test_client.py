@@ -165,7 +165,7 @@ def test_anvil_issues_from_pebble_standalone(pebble, tmp_path):
     r = anvil("issue", "-d", "client.example.com", "-d", "www.client.example.com",
               "--standalone", "--http-port", str(pebble.http01_port),
               "--server", pebble.directory, "--ca-bundle", pebble.ca_bundle,
-              "--state-dir", state, "--json", "--agree-tos")
+              "--state-dir", state, "--json", "--agree-tos", "--force")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == "issued" and out["serial"]
@@ -268,7 +268,7 @@ def test_anvil_renew_revoke_list(validating_ca, tmp_path):
     assert validating_ca.db("SELECT count(*) FROM certs") == [(3,)]
     # list shows both, with expiry and renewal time.
     r = anvil("list", "--state-dir", state, "--json")
-    rows = {x["name"]: x for x in json.loads(r.stdout)}
+    rows = {x["name"]: x for x in json.loads(r.stdout)["certificates"]}
     assert set(rows) == {"one.example.com", "two.example.com"}
     assert rows["two.example.com"]["identifiers"] == ["two.example.com"]
     assert rows["one.example.com"]["renew_after"] < rows["one.example.com"]["expires"]

@@ -79,7 +79,7 @@ def test_S_ARI_6_8_9_11_renew_follows_the_window(validating_ca, tmp_path):
     assert ari_requests(ca) == 1
     # list shows the next renewal: the picked time, or the certificate's
     # own schedule (a third of its lifetime left) when that is earlier.
-    rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)
+    rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)["certificates"]
     nb = int(cert.not_valid_before.replace(
         tzinfo=datetime.timezone.utc).timestamp())
     picked = datetime.datetime.fromtimestamp(

@@ -189,7 +189,7 @@ def test_failed_renewal_leaves_the_files_in_use(validating_ca, tmp_path):
     assert os.listdir(os.path.join(state, "archive", "keep.example.com")) == ["1"]
     # The CA saw the attempt fail: the new authorization is invalid.
     assert ca.db("SELECT count(*) FROM authzs WHERE status = 5") == [(1,)]
-    rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)
+    rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)["certificates"]
     assert rows[0]["last_error"]
     assert ca.stop() == 0
     r = anvil("renew", "--all", "--force", "--state-dir", state)

@@ -77,7 +77,7 @@ def test_failing_deploy_hook_is_reported(validating_ca, tmp_path):
     # A renewal whose hook fails records it for anvil list.
     r = anvil("renew", "badhook.example.com", "--force", "--state-dir", state)
     assert r.returncode == 1 and "deploy hook exited 3" in r.stderr
-    rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)
+    rows = json.loads(anvil("list", "--json", "--state-dir", state).stdout)["certificates"]
     assert "deploy hook exited 3" in rows[0]["last_error"]
 
 

@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: ISC
+"""What the client says and does for a new admin (issue 20, D75, D76):
+an "anvil issue" run twice keeps the certificate that is not due,
+--dry-run saves nothing, usage mistakes are one named line, help goes
+to stdout, and renew/list always say what they did."""
+import json
+import os
+
+import pytest
+
+from test_client import anvil
+from test_client_state import Site, lineage, run
+
+
+@pytest.fixture
+def site(validating_ca, tmp_path):
+    s = Site(validating_ca, tmp_path)
+    yield s
+    s.close()
+
+
+def versions(state, dn):
+    return sorted(os.listdir(os.path.join(state, "archive", dn)))
+
+
+def test_issue_twice_keeps_a_certificate_not_due(site):
+    """A2/A19: the same names (any case, any order) a second time keep
+    the certificate, exit 0 and say until when; --force reissues."""
+    r = run(site.issue("b.example.com", "a.example.com"))
+    assert r.returncode == 0, r.stderr
+    _, first = lineage(site.state, "b.example.com")
+    r = run(site.issue("A.example.com", "B.Example.com", force=False))
+    assert r.returncode == 0, r.stderr
+    assert "not due until" in r.stdout, r.stdout
+    assert versions(site.state, "b.example.com") == ["1"]
+    r = run(site.issue("a.example.com", "b.example.com", extra=["--json"],
+                       force=False))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "not_due" and out["name"] == "b.example.com"
+    assert out["renew_after"] < out["not_after"]
+    _, same = lineage(site.state, "b.example.com")
+    assert same.serial_number == first.serial_number
+    r = run(site.issue("a.example.com", "b.example.com", force=False,
+                       extra=["--force"]))
+    assert r.returncode == 0, r.stderr
+    assert versions(site.state, "b.example.com") == ["1", "2"]
+    _, again = lineage(site.state, "b.example.com")
+    assert again.serial_number != first.serial_number
+
+
+def test_dry_run_issues_and_saves_nothing(site):
+    """--dry-run goes through order, validation and finalization and
+    writes no certificate, no lineage, runs no hook."""
+    hook = os.path.join(str(site.www), "..", "hook-ran")
+    r = run(site.issue("dry.example.com", force=False, extra=[
+        "--dry-run", "--deploy-hook", f"touch {hook}"]))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("dry run: the CA issued dry.example.com"), \
+        r.stdout
+    assert not os.path.exists(os.path.join(site.state, "certs",
+                                           "dry.example.com"))
+    assert not os.path.exists(os.path.join(site.state, "archive",
+                                           "dry.example.com"))
+    assert not os.path.exists(hook)
+    # After a real issuance, --dry-run still goes to the CA.
+    r = run(site.issue("dry.example.com"))
+    assert r.returncode == 0, r.stderr
+    r = run(site.issue("dry.example.com", force=False,
+                       extra=["--dry-run", "--json"]))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == "dry_run"
+    assert versions(site.state, "dry.example.com") == ["1"]
+
+
+MISTAKES = [
+    ([], "no command given"),
+    (["bogus"], 'unknown command "bogus"'),
+    (["issue", "-d", "x.example"], "no solver given"),
+    (["issue", "--standalone"], "no name given"),
+    (["issue", "-d", "x.example", "--standalone", "--webroot", "/tmp"],
+     "give one solver, not 2"),
+    (["issue", "-d", "x.example", "--standalone", "--bogus"],
+     "unknown option --bogus"),
+    (["issue", "-d", "x.example", "--server"],
+     "option --server needs a value"),
+    (["issue", "-d", "*.x.example", "--standalone", "--server",
+      "https://127.0.0.1:1/dir"],
+     "*.x.example: wildcards need dns-01: use --dns-hook or --dns-rfc2136"),
+    (["issue", "-d", "x.example", "--standalone", "--eab-kid", "k"],
+     "--eab-kid and --eab-hmac-key go together"),
+    (["renew"], "name a certificate or use --all"),
+    (["revoke"], "name a certificate or use --cert FILE"),
+    (["account"], "no action given"),
+    (["account", "update"], "account update needs --email ADDR"),
+    (["account", "bogus"], 'unknown action "bogus"'),
+    (["list", "extra"], 'unexpected argument "extra"'),
+]
+
+
+@pytest.mark.parametrize("args,line", MISTAKES,
+                         ids=[" ".join(a) or "none" for a, _ in MISTAKES])
+def test_usage_mistake_is_named_on_one_line(args, line):
+    """A6: the first line names the mistake, a short synopsis follows
+    (not the whole usage), exit 2, nothing on stdout.  The wildcard
+    is refused before any CA is contacted (the server is port 1)."""
+    r = anvil(*args)
+    assert r.returncode == 2, r
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("anvil: " + line), r.stderr
+    assert lines[1].startswith("usage: anvil")
+    assert len(lines) <= 3
+
+
+@pytest.mark.parametrize("cmd", ["", "issue", "renew", "revoke", "list",
+                                 "profiles", "account"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_goes_to_stdout(cmd, flag):
+    """A5: help on stdout, exit 0, one line per option."""
+    r = anvil(*([cmd] if cmd else []), flag)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert r.stdout.startswith("usage: anvil")
+    if cmd:
+        opts = [ln for ln in r.stdout.splitlines() if ln.startswith("  -")]
+        assert any(ln.startswith("  --state-dir") or
+                   ln.startswith("  --server") for ln in opts)
+        assert any(ln.startswith("  -h, --help") for ln in opts)
+    if cmd == "issue":
+        for opt in ("--force", "--dry-run", "--webroot DIR", "--dns-hook"):
+            assert f"  {opt}" in r.stdout
+
+
+def test_renew_and_list_say_what_they_did(site, tmp_path):
+    """A8/A9/A16/A19: nothing managed is said; a not-due certificate is
+    named with its date; --json is one object with renewed, skipped
+    and failed (each with its reason); list is sorted, with paths,
+    days left and status, revoked marked."""
+    empty = str(tmp_path / "empty")
+    r = run(["renew", "--all", "--state-dir", empty])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("nothing managed here"), r.stdout
+    r = run(["list", "--state-dir", empty])
+    assert r.returncode == 0 and r.stdout.startswith("nothing managed here")
+    for n in ("b.example.com", "a.example.com", "c.example.com"):
+        assert run(site.issue(n)).returncode == 0
+    r = run(["renew", "--all", "--state-dir", site.state])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [ln.split(":")[0] for ln in lines[:3]] == \
+        ["a.example.com", "b.example.com", "c.example.com"]
+    assert all(": not due until 20" in ln for ln in lines[:3])
+    assert lines[3] == "renewed 0, not due 3, failed 0"
+    # One lineage renews, one fails (its renewal.json names no server).
+    broken = os.path.join(site.state, "certs", "c.example.com",
+                          "renewal.json")
+    saved = json.loads(open(broken).read())
+    del saved["server"]
+    open(broken, "w").write(json.dumps(saved))
+    r = run(["renew", "--all", "--force", "--json", "--state-dir",
+             site.state])
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert sorted(x["name"] for x in out["renewed"]) == \
+        ["a.example.com", "b.example.com"]
+    assert out["renewed"][0]["serial"] and out["renewed"][0]["not_after"]
+    assert out["skipped"] == []
+    assert out["failed"] == [{"name": "c.example.com",
+                              "reason": "renewal.json is incomplete"}]
+    r = run(["renew", "a.example.com", "--json", "--state-dir", site.state])
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["renewed"] == [] and out["failed"] == []
+    assert out["skipped"][0]["reason"].startswith("not due until 20")
+    r = run(["revoke", "b.example.com", "--state-dir", site.state])
+    assert r.returncode == 0, r.stderr
+    r = run(["list", "--json", "--state-dir", site.state])
+    certs = json.loads(r.stdout)["certificates"]
+    assert [c["name"] for c in certs] == \
+        ["a.example.com", "b.example.com", "c.example.com"]
+    status = {c["name"]: c["status"] for c in certs}
+    assert status == {"a.example.com": "valid", "b.example.com": "revoked",
+                      "c.example.com": "valid"}
+    a = certs[0]
+    assert a["fullchain"] == os.path.join(site.state, "certs",
+                                          "a.example.com", "fullchain.pem")
+    assert os.path.isfile(a["fullchain"]) and os.path.isfile(a["privkey"])
+    assert 80 <= a["days_left"] <= 90
+    r = run(["list", "--state-dir", site.state])
+    assert r.stdout.splitlines()[0].startswith(
+        "a.example.com: valid, %d days left" % a["days_left"])
+    assert "b.example.com: revoked" in r.stdout
+    assert f"  fullchain: {a['fullchain']}" in r.stdout
+    assert r.stdout.splitlines()[-1] == \
+        f"3 certificate(s) in {site.state}"
