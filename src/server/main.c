@@ -204,6 +204,42 @@ out:
 }
 
 static int
+spend_nonce(void *arg, const unsigned char nonce[16], int64_t expires,
+    int64_t now)
+{
+	struct store *st = arg;
+	struct acme_problem prob = { 0 };
+	int rc = store_nonce_spend(st, nonce, expires, now, &prob);
+
+	if (rc != 0 && rc != ACME_ERR_EXISTS)
+		acme_log(ACME_LOG_ERROR, "cannot spend a nonce", "error=%s",
+		    prob.detail);
+	acme_problem_release(&prob);
+	return rc;
+}
+
+/* Nonces of the database's key, spent in it: any instance takes them
+ * once (D77). */
+static void
+share_nonces(struct srv *srv)
+{
+	struct acme_problem prob = { 0 };
+	unsigned char key[16];
+
+	if (store_nonce_key(srv->store, key, &prob) != 0)
+		die("nonces", &prob);
+	nonce_pool_free(srv->nonces);
+	srv->nonces =
+	    nonce_pool_new_shared(key, srv->now, spend_nonce, srv->store);
+	acme_wipe(key, sizeof(key));
+	if (srv->nonces == NULL) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot create the nonce pool");
+		die("nonces", &prob);
+	}
+}
+
+static int
 cmd_serve(int argc, char **argv)
 {
 	struct acme_problem prob = { 0 };
@@ -261,6 +297,8 @@ cmd_serve(int argc, char **argv)
 	if (dbguard_take(cfg.database, &dbfd, &prob) != 0)
 		die("database", &prob);
 	srv.store = open_store(&cfg, 0);
+	if (store_shares_nonces(srv.store))
+		share_nonces(&srv);
 	if (store_orders_unclaim(srv.store, &unclaimed, &prob) != 0)
 		die(cfg.database, &prob);
 	if (unclaimed > 0)

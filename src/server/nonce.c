@@ -24,19 +24,20 @@ struct nonce_pool {
 	EVP_CIPHER_CTX *dec;
 	uint64_t next; /* counter of the next nonce */
 	uint32_t instance;
+	/* Shared pools (D77): the clock and where nonces are spent. */
+	time_t (*now)(void);
+	nonce_spend_fn spend;
+	void *arg;
 	uint8_t used[NONCE_WINDOW / 8]; /* bit per counter mod window */
 };
 
-struct nonce_pool *
-nonce_pool_new(unsigned instance)
+static struct nonce_pool *
+pool_new(const unsigned char *key)
 {
 	struct nonce_pool *p;
-	unsigned char key[16];
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if (RAND_bytes(key, sizeof(key)) != 1)
-		goto fail;
 	p->enc = EVP_CIPHER_CTX_new();
 	p->dec = EVP_CIPHER_CTX_new();
 	if (p->enc == NULL || p->dec == NULL ||
@@ -47,20 +48,49 @@ nonce_pool_new(unsigned instance)
 	    EVP_CIPHER_CTX_set_padding(p->enc, 0) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(p->dec, 0) != 1)
 		goto fail;
-	acme_wipe(key, sizeof(key));
-	/* Start at a random point so counters say nothing about uptime. */
+	/*
+	 * Start at a random point so counters say nothing about uptime (and
+	 * so instances sharing a key count in ranges apart).
+	 */
 	if (RAND_bytes((unsigned char *)&p->next, sizeof(p->next)) != 1)
 		goto fail;
 	p->next &= 0x7fffffffffffffffULL;
-	p->instance = instance;
 	pthread_mutex_init(&p->lock, NULL);
 	return p;
 fail:
-	acme_wipe(key, sizeof(key));
 	EVP_CIPHER_CTX_free(p->enc);
 	EVP_CIPHER_CTX_free(p->dec);
 	free(p);
 	return NULL;
+}
+
+struct nonce_pool *
+nonce_pool_new(unsigned instance)
+{
+	struct nonce_pool *p;
+	unsigned char key[16];
+
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return NULL;
+	p = pool_new(key);
+	acme_wipe(key, sizeof(key));
+	if (p != NULL)
+		p->instance = instance;
+	return p;
+}
+
+struct nonce_pool *
+nonce_pool_new_shared(const unsigned char key[16], time_t (*now)(void),
+    nonce_spend_fn spend, void *arg)
+{
+	struct nonce_pool *p = pool_new(key);
+
+	if (p != NULL) {
+		p->now = now;
+		p->spend = spend;
+		p->arg = arg;
+	}
+	return p;
 }
 
 void
@@ -83,6 +113,41 @@ put64(unsigned char *b, uint64_t v)
 		b[i] = (unsigned char)(v & 0xff);
 		v >>= 8;
 	}
+}
+
+static void
+put32(unsigned char *b, uint32_t v)
+{
+	b[0] = (unsigned char)(v >> 24);
+	b[1] = (unsigned char)(v >> 16);
+	b[2] = (unsigned char)(v >> 8);
+	b[3] = (unsigned char)v;
+}
+
+static uint32_t
+get32(const unsigned char *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+/*
+ * A shared pool's check (D77): issued within NONCE_SHARED_TTL by the
+ * clock of 32-bit seconds, then spent in the database.  Unlocked.
+ */
+static int
+redeem_shared(struct nonce_pool *p, const unsigned char *ct, uint32_t issued)
+{
+	int64_t now = (int64_t)p->now();
+	int64_t t = (int64_t)issued;
+
+	/* The seconds wrap in 2106; the clock's high bits are the issue's. */
+	t |= now & ~(int64_t)0xffffffff;
+	if (t > now + NONCE_SHARED_SKEW || now - t > NONCE_SHARED_TTL)
+		return ACME_ERR_VERIFY;
+	return p->spend(p->arg, ct, t + NONCE_SHARED_TTL, now) == 0 ?
+		   0 :
+		   ACME_ERR_VERIFY;
 }
 
 static uint64_t
@@ -110,10 +175,8 @@ nonce_issue(struct nonce_pool *p, char out[NONCE_LEN + 1])
 	p->used[(ctr % NONCE_WINDOW) / 8] &=
 	    (uint8_t) ~(1u << (ctr % NONCE_WINDOW % 8));
 	put64(block, ctr);
-	block[8] = (unsigned char)(p->instance >> 24);
-	block[9] = (unsigned char)(p->instance >> 16);
-	block[10] = (unsigned char)(p->instance >> 8);
-	block[11] = (unsigned char)p->instance;
+	put32(block + 8,
+	    p->spend != NULL ? (uint32_t)p->now() : (uint32_t)p->instance);
 	if (EVP_EncryptUpdate(p->enc, ct, &n, block, sizeof(block)) == 1 &&
 	    n == 16)
 		rc = 0;
@@ -142,10 +205,14 @@ nonce_redeem(struct nonce_pool *p, const char *nonce)
 		goto out;
 	}
 	ctr = get64(pt);
-	if (memcmp(pt + 12, "\0\0\0\0", 4) != 0 ||
-	    (uint32_t)((unsigned)pt[8] << 24 | (unsigned)pt[9] << 16 |
-		       (unsigned)pt[10] << 8 | pt[11]) != p->instance ||
-	    ctr >= p->next || p->next - ctr > NONCE_WINDOW) {
+	if (memcmp(pt + 12, "\0\0\0\0", 4) == 0 && p->spend != NULL) {
+		pthread_mutex_unlock(&p->lock);
+		rc = redeem_shared(p, ct, get32(pt + 8));
+		goto out;
+	}
+	if (memcmp(pt + 12, "\0\0\0\0", 4) != 0 || p->spend != NULL ||
+	    get32(pt + 8) != p->instance || ctr >= p->next ||
+	    p->next - ctr > NONCE_WINDOW) {
 		pthread_mutex_unlock(&p->lock);
 		goto out;
 	}

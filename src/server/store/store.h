@@ -370,6 +370,19 @@ struct store_ops {
 	    struct acme_problem *prob);
 
 	/*
+	 * Nonces shared by the instances of one database (D77); NULL on a
+	 * back end one process serves (SQLite), whose nonces stay in
+	 * memory.  nonce_key gives the key every instance encrypts nonces
+	 * with, made by the first caller.  nonce_spend records a nonce
+	 * spent until expires: 0 the first time, ACME_ERR_EXISTS after;
+	 * rows past their expiry (now) are dropped now and then.
+	 */
+	int (*nonce_key)(struct store *s, unsigned char key[16],
+	    struct acme_problem *prob);
+	int (*nonce_spend)(struct store *s, const unsigned char nonce[16],
+	    int64_t expires, int64_t now, struct acme_problem *prob);
+
+	/*
 	 * Rate limits (D51), by the generic cell rate algorithm: each key
 	 * holds a theoretical arrival time, tat, in milliseconds.  At now
 	 * (ms) a request is allowed when max(tat, now) - now <= burst, and
@@ -688,6 +701,27 @@ store_eab_bind(struct store *s, const char *kid, const char *account_id,
     struct acme_problem *prob)
 {
 	return s->ops->eab_bind(s, kid, account_id, prob);
+}
+
+/* 1 when the back end shares nonces between instances (D77). */
+static inline int
+store_shares_nonces(const struct store *s)
+{
+	return s->ops->nonce_key != NULL;
+}
+
+static inline int
+store_nonce_key(struct store *s, unsigned char key[16],
+    struct acme_problem *prob)
+{
+	return s->ops->nonce_key(s, key, prob);
+}
+
+static inline int
+store_nonce_spend(struct store *s, const unsigned char nonce[16],
+    int64_t expires, int64_t now, struct acme_problem *prob)
+{
+	return s->ops->nonce_spend(s, nonce, expires, now, prob);
 }
 
 /*

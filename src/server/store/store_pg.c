@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/rand.h>
 
 #include <anvil/err.h>
 #include <anvil/json.h>
@@ -107,6 +108,12 @@ static const char *const migrations[] = {
 	" revocations bigint NOT NULL, der bytea NOT NULL);"
 	"CREATE TABLE ratelimits (key text PRIMARY KEY, tat bigint NOT NULL);"
 	"CREATE INDEX ratelimits_by_tat ON ratelimits (tat);",
+	/* 2: nonces every instance accepts once (D77). */
+	"CREATE TABLE nonce_key (id integer PRIMARY KEY CHECK (id = 1),"
+	" key bytea NOT NULL);"
+	"CREATE TABLE nonces_spent (nonce bytea PRIMARY KEY,"
+	" expires bigint NOT NULL);"
+	"CREATE INDEX nonces_spent_by_expires ON nonces_spent (expires);",
 };
 
 #define SCHEMA_NEWEST ((int)ACME_ARRAY_LEN(migrations))
@@ -167,6 +174,10 @@ enum stmt {
 	S_AUDIT_ADD,
 	S_AUDIT_PENDING,
 	S_AUDIT_DONE,
+	S_NONCE_KEY_PUT,
+	S_NONCE_KEY_GET,
+	S_NONCE_SPEND,
+	S_NONCE_PRUNE,
 	S__COUNT
 };
 
@@ -304,6 +315,12 @@ static const char *const sql[S__COUNT] = {
 	[S_AUDIT_PENDING] = "SELECT seq, line FROM audit_outbox ORDER BY seq"
 			    " LIMIT $1",
 	[S_AUDIT_DONE] = "DELETE FROM audit_outbox WHERE seq <= $1",
+	[S_NONCE_KEY_PUT] = "INSERT INTO nonce_key VALUES (1, $1)"
+			    " ON CONFLICT DO NOTHING",
+	[S_NONCE_KEY_GET] = "SELECT key FROM nonce_key WHERE id = 1",
+	[S_NONCE_SPEND] = "INSERT INTO nonces_spent VALUES ($1, $2)"
+			  " ON CONFLICT DO NOTHING",
+	[S_NONCE_PRUNE] = "DELETE FROM nonces_spent WHERE expires < $1",
 };
 
 /* One connection of the pool, with the statements prepared on it. */
@@ -1245,6 +1262,63 @@ audit_done(struct pconn *c, int64_t seq, struct acme_problem *prob)
 	return done(px(c, S_AUDIT_DONE, &rc, prob, "i", (long long)seq), &rc);
 }
 
+/* --- shared nonces (D77) --- */
+
+static int
+nonce_key(struct pconn *c, unsigned char key[16], struct acme_problem *prob)
+{
+	unsigned char fresh[16], *got;
+	size_t n = 0;
+	int rc;
+	PGresult *r;
+
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot make a nonce key");
+	/* The first instance's key stays; the others read it. */
+	r = px(c, S_NONCE_KEY_PUT, &rc, prob, "b", (const char *)fresh,
+	    sizeof(fresh));
+	acme_wipe(fresh, sizeof(fresh));
+	if (r == NULL)
+		return rc;
+	PQclear(r);
+	if ((r = row1(px(c, S_NONCE_KEY_GET, &rc, prob, ""), &rc)) == NULL)
+		return rc;
+	got = col_bytea(r, 0, 0, &n);
+	PQclear(r);
+	if (got == NULL)
+		return oom(prob);
+	rc = 0;
+	if (n == 16)
+		memcpy(key, got, 16);
+	else
+		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "database: the nonce key is %zu bytes, not 16", n);
+	acme_wipe(got, n);
+	free(got);
+	return rc;
+}
+
+/* Spent nonces past their expiry go every this many spends. */
+#define NONCE_PRUNE_EVERY 1024
+
+static int
+nonce_spend(struct pconn *c, const unsigned char nonce[16], int64_t expires,
+    int64_t now, struct acme_problem *prob)
+{
+	static _Atomic unsigned spends;
+	int rc;
+
+	rc = insert_done(px(c, S_NONCE_SPEND, &rc, prob, "bi",
+			     (const char *)nonce, (size_t)16,
+			     (long long)expires),
+	    &rc);
+	if (rc == 0 && ++spends % NONCE_PRUNE_EVERY == 0)
+		(void)done(px(c, S_NONCE_PRUNE, &rc, NULL, "i", (long long)now),
+		    &rc);
+	return rc;
+}
+
 /* --- certificates --- */
 
 static int
@@ -1872,6 +1946,13 @@ POOLED(audit_pending,
     (c, rows, max, n, prob))
 POOLED(audit_done, (struct store * st, int64_t seq, struct acme_problem *prob),
     (c, seq, prob))
+POOLED(nonce_key,
+    (struct store * st, unsigned char key[16], struct acme_problem *prob),
+    (c, key, prob))
+POOLED(nonce_spend,
+    (struct store * st, const unsigned char nonce[16], int64_t expires,
+	int64_t now, struct acme_problem *prob),
+    (c, nonce, expires, now, prob))
 #undef POOLED
 
 static const struct store_ops pg_ops = {
@@ -1918,4 +1999,6 @@ static const struct store_ops pg_ops = {
 	.audit_add = pooled_audit_add,
 	.audit_pending = pooled_audit_pending,
 	.audit_done = pooled_audit_done,
+	.nonce_key = pooled_nonce_key,
+	.nonce_spend = pooled_nonce_spend,
 };
