@@ -80,6 +80,7 @@ static const struct key keys[] = {
 	L("allowed_domains", allowed_domains, K_DOMAINS),
 	L("denied_domains", denied_domains, K_DOMAINS),
 	P("root_cert", root_cert),
+	P("root_key", root_key),
 	P("issuer_cert", issuer_cert),
 	P("issuer_key", issuer_key),
 	P("alt_chain", alt_chain),
@@ -143,6 +144,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->http01_port = 80;
 	c->tls_alpn01_port = 443;
 	setstr(c->root_cert, sizeof(c->root_cert), dir, "ca/root.pem");
+	setstr(c->root_key, sizeof(c->root_key), dir, "ca/root.key");
 	setstr(c->issuer_cert, sizeof(c->issuer_cert), dir,
 	    "ca/intermediate.pem");
 	setstr(c->issuer_key, sizeof(c->issuer_key), dir,

@@ -48,6 +48,7 @@ struct conf {
 	char denied_domains[2048];
 
 	char root_cert[CONF_PATH_MAX];   /* issuing root, PEM */
+	char root_key[CONF_PATH_MAX];    /* its key, "" = not on this host */
 	char issuer_cert[CONF_PATH_MAX]; /* intermediate, PEM */
 	char issuer_key[CONF_PATH_MAX];  /* intermediate key, PEM, 0600 */
 	char alt_chain[CONF_PATH_MAX];   /* cross-signed chain, "" = none */

@@ -51,6 +51,7 @@
 #include "policy/weakkey.h"
 #include "reload.h"
 #include "dbguard.h"
+#include "ca/rotate.h"
 
 #include "internal.h"
 
@@ -66,6 +67,7 @@ usage(void)
 	    "       anvil-ca serve -c DIR/anvil-ca.json\n"
 	    "       anvil-ca migrate -c FILE\n"
 	    "       anvil-ca check -c FILE\n"
+	    "       anvil-ca rotate intermediate|tls -c FILE\n"
 	    "       anvil-ca eab add -c FILE [--kid ID]\n"
 	    "       anvil-ca ari set -c FILE (--serial HEX | --all) "
 	    "--start T --end T\n"
@@ -313,6 +315,8 @@ cmd_serve(int argc, char **argv)
 	log_retired(&srv);
 	if ((srv.issuer = issuer_open(&cfg, &prob)) == NULL)
 		die("issuer", &prob);
+	/* The CA's own certificates: at start, then daily (D72). */
+	(void)rotate_warn(&cfg, srv.now());
 	if ((srv.audit = audit_open(cfg.audit_log, srv.store, &prob)) == NULL)
 		die("audit log", &prob);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -338,8 +342,13 @@ cmd_serve(int argc, char **argv)
 	    (long)getpid(), cfg.listen);
 
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		const struct timespec day = { 86400, 0 };
+
+		if ((sig = sigtimedwait(&set, NULL, &day)) < 0) {
+			if (errno == EAGAIN)
+				(void)rotate_warn(srv.cfg, srv.now());
 			continue;
+		}
 		if (sig == SIGHUP) {
 			reload(&srv, path, &old);
 			continue;
@@ -782,6 +791,8 @@ main(int argc, char **argv)
 		return cmd_migrate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rotate") == 0)
+		return rotate_main(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

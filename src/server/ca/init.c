@@ -222,8 +222,7 @@ init_ca_dir(const struct conf *cfg, const struct init_opts *o,
 		goto out;
 
 	if ((rc = certgen_save_pem(root, cfg->root_cert, 0644, prob)) != 0 ||
-	    (rc = path_in(path, sizeof(path), cfg->dir, "ca/root.key")) != 0 ||
-	    (rc = acme_key_save_file(root_key, path, prob)) != 0 ||
+	    (rc = acme_key_save_file(root_key, cfg->root_key, prob)) != 0 ||
 	    (rc = certgen_save_pem(inter, cfg->issuer_cert, 0644, prob)) != 0 ||
 	    (rc = acme_key_save_file(inter_key, cfg->issuer_key, prob)) != 0 ||
 	    (rc = acme_key_save_file(leaf_key, cfg->tls_key, prob)) != 0)
