@@ -152,3 +152,63 @@ def test_D72_tls_from_root_one_root_to_trust(tmp_path):
         assert r.status_code == 200
     finally:
         assert s.stop() == 0
+
+
+def test_D72_bring_your_own_root_or_intermediate(tmp_path):
+    corp, other = tmp_path / "corp", tmp_path / "other"
+    assert init(corp, "--name", "Corp").returncode == 0
+    assert init(other).returncode == 0
+    root, rkey = str(corp / "ca" / "root.pem"), str(corp / "ca" / "root.key")
+    icert = str(corp / "ca" / "intermediate.pem")
+    ikey = str(corp / "ca" / "intermediate.key")
+    # An existing root and its key: a new intermediate under it.
+    a = tmp_path / "a"
+    r = init(a, "--root-cert", root, "--root-key", rkey)
+    assert r.returncode == 0, r.stderr
+    v = subprocess.run(["openssl", "verify", "-CAfile", root,
+                        str(a / "ca" / "intermediate.pem")],
+                       capture_output=True, text=True)
+    assert v.returncode == 0, v.stderr
+    assert cert(a / "ca" / "root.pem")[0] == cert(root)[0]
+    # An existing intermediate: the root key stays off this host.
+    b = tmp_path / "b"
+    port = free_port()
+    r = init(b, "--root-cert", root, "--issuer-cert", icert,
+             "--issuer-key", ikey, "--listen", f"127.0.0.1:{port}")
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(b / "ca" / "root.key")
+    assert json.load(open(b / "anvil-ca.json"))["root_key"] == ""
+    assert cert(b / "ca" / "intermediate.pem")[0] == cert(icert)[0]
+    s = Serve(str(b / "anvil-ca.json"), port)
+    try:
+        assert requests.get(f"https://127.0.0.1:{port}/directory",
+                            verify=str(b / "tls" / "ca.pem"),
+                            timeout=10).status_code == 200
+    finally:
+        assert s.stop() == 0
+    # Rotation without the root key: a CSR to sign elsewhere.
+    r = subprocess.run([ANVIL_CA, "rotate", "intermediate", "-c",
+                        str(b / "anvil-ca.json")], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and "BEGIN CERTIFICATE REQUEST" in r.stdout
+    # Refusals, one line each, nothing made.
+    bad = (
+        (["--root-cert", root, "--root-key", str(other / "ca" / "root.key")],
+         f"anvil-ca: init: {other}/ca/root.key is not the key of {root}"),
+        (["--root-cert", str(other / "ca" / "root.pem"), "--issuer-cert",
+          icert, "--issuer-key", ikey],
+         f"anvil-ca: init: {icert} is not a CA certificate signed by "
+         f"{other}/ca/root.pem"),
+        (["--root-cert", root],
+         "anvil-ca: init: without --root-key, give the intermediate with "
+         "--issuer-cert and --issuer-key"),
+        (["--issuer-cert", icert, "--issuer-key", ikey],
+         "anvil-ca: init: --root-key and --issuer-cert need --root-cert"),
+        (["--root-cert", root, "--issuer-cert", icert],
+         "anvil-ca: init: --issuer-cert and --issuer-key go together"),
+    )
+    for i, (args, line) in enumerate(bad):
+        r = init(tmp_path / f"bad{i}", *args)
+        assert r.returncode in (1, 2)
+        assert r.stderr.splitlines() == [line], args
+        assert not os.path.exists(tmp_path / f"bad{i}" / "anvil-ca.json")

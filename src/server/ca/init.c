@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <anvil/err.h>
 #include <anvil/fileio.h>
@@ -162,6 +163,59 @@ make_pair(enum certgen_kind kind, const char *org, const char *cn,
 	return 0;
 }
 
+static X509 *
+load_cert(const char *path, struct acme_problem *prob)
+{
+	X509 *c = NULL;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) != NULL) {
+		c = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (c == NULL)
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "%s: not a PEM certificate", path);
+	return c;
+}
+
+/*
+ * Bring your own hierarchy (D72): the root, its key when given, and an
+ * intermediate with its key when given, each checked against the other.
+ */
+static int
+byo_load(const struct init_opts *o, X509 **root, EVP_PKEY **root_key,
+    X509 **inter, EVP_PKEY **inter_key, struct acme_problem *prob)
+{
+	if ((*root = load_cert(o->root_cert, prob)) == NULL)
+		return ACME_ERR_INVAL;
+	if (o->root_key != NULL &&
+	    ((*root_key = acme_key_load_file(o->root_key, prob)) == NULL ||
+		X509_check_private_key(*root, *root_key) != 1))
+		return *root_key == NULL ?
+			   ACME_ERR_INVAL :
+			   acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+			       "%s is not the key of %s", o->root_key,
+			       o->root_cert);
+	if (X509_check_ca(*root) < 1)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "%s is not a CA certificate", o->root_cert);
+	if (o->issuer_cert == NULL)
+		return 0;
+	if ((*inter = load_cert(o->issuer_cert, prob)) == NULL ||
+	    (*inter_key = acme_key_load_file(o->issuer_key, prob)) == NULL)
+		return ACME_ERR_INVAL;
+	if (X509_check_private_key(*inter, *inter_key) != 1)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "%s is not the key of %s", o->issuer_key, o->issuer_cert);
+	if (X509_check_ca(*inter) < 1 ||
+	    X509_verify(*inter, X509_get0_pubkey(*root)) != 1)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "%s is not a CA certificate signed by %s", o->issuer_cert,
+		    o->root_cert);
+	return 0;
+}
+
 int
 init_ca_dir(const struct conf *cfg, const struct init_opts *o,
     struct acme_problem *prob)
@@ -195,15 +249,18 @@ init_ca_dir(const struct conf *cfg, const struct init_opts *o,
 		snprintf(cn[2], sizeof(cn[2]), "%s ACME listener CA", org);
 	else
 		snprintf(cn[2], sizeof(cn[2]), "anvil-ca listener CA");
-	rc = make_pair(CERTGEN_ROOT, org, cn[0],
-	    o->rsa ? ACME_KEY_RSA4096 : ACME_KEY_EC384, NULL, NULL, 20 * YEAR,
-	    NULL, 0, &root, &root_key, prob);
+	if (o->root_cert != NULL)
+		rc = byo_load(o, &root, &root_key, &inter, &inter_key, prob);
+	else
+		rc = make_pair(CERTGEN_ROOT, org, cn[0],
+		    o->rsa ? ACME_KEY_RSA4096 : ACME_KEY_EC384, NULL, NULL,
+		    20 * YEAR, NULL, 0, &root, &root_key, prob);
 	if (rc != 0)
 		goto out;
-	rc = make_pair(CERTGEN_INTERMEDIATE, org, cn[1],
-	    o->rsa ? ACME_KEY_RSA2048 : ACME_KEY_EC256, root, root_key,
-	    5 * YEAR, NULL, 0, &inter, &inter_key, prob);
-	if (rc != 0)
+	if (inter == NULL &&
+	    (rc = make_pair(CERTGEN_INTERMEDIATE, org, cn[1],
+		 o->rsa ? ACME_KEY_RSA2048 : ACME_KEY_EC256, root, root_key,
+		 5 * YEAR, NULL, 0, &inter, &inter_key, prob)) != 0)
 		goto out;
 	tls_issuer = root;
 	tls_issuer_key = root_key;
@@ -222,7 +279,8 @@ init_ca_dir(const struct conf *cfg, const struct init_opts *o,
 		goto out;
 
 	if ((rc = certgen_save_pem(root, cfg->root_cert, 0644, prob)) != 0 ||
-	    (rc = acme_key_save_file(root_key, cfg->root_key, prob)) != 0 ||
+	    (root_key != NULL && (rc = acme_key_save_file(root_key,
+				      cfg->root_key, prob)) != 0) ||
 	    (rc = certgen_save_pem(inter, cfg->issuer_cert, 0644, prob)) != 0 ||
 	    (rc = acme_key_save_file(inter_key, cfg->issuer_key, prob)) != 0 ||
 	    (rc = acme_key_save_file(leaf_key, cfg->tls_key, prob)) != 0)
@@ -278,8 +336,33 @@ init_usage(void)
 	    "[--rsa]\n"
 	    "                [--crl-listen ADDR:PORT] [--name ORG] "
 	    "[--dns-name NAME]...\n"
-	    "                [--tls-from-root]\n");
+	    "                [--tls-from-root] [--root-cert F [--root-key F]]\n"
+	    "                [--issuer-cert F --issuer-key F]\n");
 	exit(2);
+}
+
+/* The combinations of an existing hierarchy init accepts; 0 or 2. */
+static int
+byo_usage(const struct init_opts *o)
+{
+	const char *why = NULL;
+
+	if ((o->issuer_cert == NULL) != (o->issuer_key == NULL))
+		why = "--issuer-cert and --issuer-key go together";
+	else if (o->root_cert == NULL &&
+		 (o->root_key != NULL || o->issuer_cert != NULL))
+		why = "--root-key and --issuer-cert need --root-cert";
+	else if (o->root_cert != NULL && o->root_key == NULL &&
+		 o->issuer_cert == NULL)
+		why = "without --root-key, give the intermediate with "
+		      "--issuer-cert and --issuer-key";
+	else if (o->tls_from_root && o->root_cert != NULL &&
+		 o->root_key == NULL)
+		why = "--tls-from-root needs --root-key";
+	if (why == NULL)
+		return 0;
+	fprintf(stderr, "anvil-ca: init: %s\n", why);
+	return 2;
 }
 
 static int
@@ -363,6 +446,10 @@ init_main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'N' },
 		{ "dns-name", required_argument, NULL, 'D' },
 		{ "tls-from-root", no_argument, NULL, 'T' },
+		{ "root-cert", required_argument, NULL, '1' },
+		{ "root-key", required_argument, NULL, '2' },
+		{ "issuer-cert", required_argument, NULL, '3' },
+		{ "issuer-key", required_argument, NULL, '4' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
@@ -428,6 +515,18 @@ init_main(int argc, char **argv)
 		case 'T':
 			io.tls_from_root = 1;
 			break;
+		case '1':
+			io.root_cert = optarg;
+			break;
+		case '2':
+			io.root_key = optarg;
+			break;
+		case '3':
+			io.issuer_cert = optarg;
+			break;
+		case '4':
+			io.issuer_key = optarg;
+			break;
 		case 'C':
 			crl_listen = optarg;
 			break;
@@ -437,6 +536,8 @@ init_main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		init_usage();
+	if ((c = byo_usage(&io)) != 0)
+		return c;
 	/* Clients on other hosts need a name the certificate holds. */
 	if (listen != NULL && io.ndns == 0) {
 		listen_host(listen, host, sizeof(host));
@@ -490,6 +591,8 @@ init_main(int argc, char **argv)
 	if (alpn != 0)
 		cfg.tls_alpn01_port = alpn;
 	cfg.allow_private_addresses = private_ok;
+	if (io.root_cert != NULL && io.root_key == NULL)
+		cfg.root_key[0] = '\0'; /* kept off this host */
 	if (init_ca_dir(&cfg, &io, &prob) != 0 ||
 	    conf_save(&cfg, cfgpath, &prob) != 0) {
 		fprintf(stderr, "anvil-ca: init: %s\n", prob.detail);

@@ -14,6 +14,8 @@ struct init_opts {
 	const char **dns_names; /* extra listener names */
 	size_t ndns;
 	int tls_from_root; /* the listener signed by the issuing root */
+	/* An existing hierarchy (files to copy in), or NULL. */
+	const char *root_cert, *root_key, *issuer_cert, *issuer_key;
 };
 
 /*
