@@ -420,6 +420,24 @@ profile_check(const struct cli *o, struct acme_client *c,
 	    names);
 }
 
+/*
+ * Reads the CA's directory; a 404 (with or without a problem document)
+ * says that the URL is likely not a directory (D76).
+ */
+static int
+read_directory(const struct cli *o, struct acme_client *c,
+    struct acme_problem *prob)
+{
+	int rc = acme_client_directory(c, prob);
+
+	if (rc != 0 && prob->status == 404)
+		acme_problem_set_status(prob, ACME_PROB_OTHER, 404,
+		    "directory %.300s: HTTP 404 (is this an ACME directory "
+		    "URL?)",
+		    o->server);
+	return rc;
+}
+
 int
 client_open(const struct cli *o, struct acme_client **cp, EVP_PKEY **key,
     struct acme_signer *signer, struct acme_problem *prob)
@@ -432,8 +450,7 @@ client_open(const struct cli *o, struct acme_client **cp, EVP_PKEY **key,
 		return ACME_ERR_INVAL;
 	if ((c = acme_client_new(o->server, o->ca_bundle, signer, prob)) ==
 		NULL ||
-	    acme_client_directory(c, prob) != 0 ||
-	    profile_check(o, c, prob) != 0 ||
+	    read_directory(o, c, prob) != 0 || profile_check(o, c, prob) != 0 ||
 	    account_ensure(o, c, key, signer, prob) != 0) {
 		acme_client_free(c);
 		return ACME_ERR_INVAL;
@@ -453,7 +470,7 @@ cmd_profiles(const struct cli *o, struct acme_problem *prob)
 	/* Only the directory is read: no account, no signer. */
 	if ((c = acme_client_new(o->server, o->ca_bundle, NULL, prob)) ==
 		NULL ||
-	    acme_client_directory(c, prob) != 0) {
+	    read_directory(o, c, prob) != 0) {
 		acme_client_free(c);
 		return ACME_ERR_INVAL;
 	}

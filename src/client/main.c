@@ -346,12 +346,30 @@ seconds_arg(const char *opt, const char *s)
 	return (int)v;
 }
 
+/* Where users get stuck: a hint after the failure line (D76). */
+static const char *
+failure_hint(const struct cli *o, const char *detail)
+{
+	if (strstr(detail, "TLS certificate verification failed") != NULL)
+		return o->ca_bundle == NULL ?
+			   " (a private CA? pass --ca-bundle FILE with its "
+			   "root "
+			   "certificate)" :
+			   " (is --ca-bundle the certificate of the CA that "
+			   "signed "
+			   "the server's?)";
+	if (strncmp(detail, "state directory ", 16) == 0)
+		return " (choose another with --state-dir DIR)";
+	return "";
+}
+
 /*
  * The failure line: what a CA wrote goes out on one line, its control
  * characters (a newline, an escape sequence) as spaces.
  */
 static void
-print_failure(const char *what, const char *name, const char *detail)
+print_failure(const struct cli *o, const char *what, const char *name,
+    const char *detail)
 {
 	char line[ACME_PROB_DETAIL_MAX];
 	size_t i;
@@ -360,8 +378,8 @@ print_failure(const char *what, const char *name, const char *detail)
 	for (i = 0; line[i] != '\0'; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
-	fprintf(stderr, "anvil: %s%s%s: %s\n", what, name != NULL ? " " : "",
-	    name != NULL ? name : "", line);
+	fprintf(stderr, "anvil: %s%s%s: %s%s\n", what, name != NULL ? " " : "",
+	    name != NULL ? name : "", line, failure_hint(o, detail));
 }
 
 /*
@@ -456,7 +474,8 @@ open_state(struct cli *o, int write)
 	    o->verbose || o->tty, &prob);
 
 	if (rc < 0) {
-		fprintf(stderr, "anvil: %s\n", prob.detail);
+		fprintf(stderr, "anvil: %s%s\n", prob.detail,
+		    failure_hint(o, prob.detail));
 		acme_problem_release(&prob);
 		return -1;
 	}
@@ -671,7 +690,7 @@ cmd_issue_main(int argc, char **argv)
 		return 1;
 	rc = cmd_issue(&o, &prob);
 	if (rc != 0) {
-		print_failure("issue", o.names[0],
+		print_failure(&o, "issue", o.names[0],
 		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));
 		acme_problem_release(&prob);
 		return 1;
@@ -841,7 +860,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		rc = cmd_list(&o, &prob);
 	}
 	if (rc != 0) {
-		print_failure(cmd, name,
+		print_failure(&o, cmd, name,
 		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));
 		acme_problem_release(&prob);
 		return 1;

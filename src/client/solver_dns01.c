@@ -313,9 +313,13 @@ solver_dnshook_open(struct solver *s, const char *script,
 		return ACME_ERR_UNSUPPORTED;
 	h = calloc(1, sizeof(*h));
 	if (access(script, X_OK) != 0) {
+		int e = errno;
+
 		free(h);
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "dns hook %s is not executable", script);
+		    e == ENOENT ? "dns hook %s does not exist" :
+				  "dns hook %s is not executable",
+		    script);
 	}
 	if (h == NULL || (h->script = strdup(script)) == NULL ||
 	    (check_server != NULL &&

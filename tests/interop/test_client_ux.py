@@ -5,6 +5,7 @@ an "anvil issue" run twice keeps the certificate that is not due,
 to stdout, and renew/list always say what they did."""
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -194,3 +195,63 @@ def test_renew_and_list_say_what_they_did(site, tmp_path):
     assert f"  fullchain: {a['fullchain']}" in r.stdout
     assert r.stdout.splitlines()[-1] == \
         f"3 certificate(s) in {site.state}"
+
+
+def test_hints_where_users_get_stuck(site, tmp_path):
+    """A18/A20/A12: a private CA without --ca-bundle, a URL that is not
+    a directory, a state directory that cannot be made, and a dns hook
+    that went missing each end in one line with the way out."""
+    base = ["issue", "-d", "hint.example.com", "--webroot", str(site.www)]
+    r = run([*base, "--server", site.ca.directory, "--state-dir",
+             site.state])
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "TLS certificate verification failed" in r.stderr
+    assert r.stderr.rstrip().endswith(
+        "(a private CA? pass --ca-bundle FILE with its root certificate)")
+    url = site.ca.directory.rsplit("/", 1)[0] + "/not-a-directory"
+    r = run([*base, "--server", url, "--ca-bundle", site.ca.tls_ca,
+             "--state-dir", site.state])
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert f"directory {url}: HTTP 404 (is this an ACME directory URL?)" \
+        in r.stderr, r.stderr
+    r = run([*base, *site.ca_args(state="/proc/self/anvil-state")])
+    assert r.returncode == 1
+    assert r.stderr.startswith("anvil: state directory /proc/self/"), \
+        r.stderr
+    assert r.stderr.rstrip().endswith("(choose another with --state-dir DIR)")
+    # A hook that does not exist is named as missing, not "not
+    # executable": at issue time (a usage error) and at renewal.
+    r = run(["issue", "-d", "hook.example.com", "--dns-hook",
+             str(tmp_path / "no-hook"), *site.ca_args()])
+    assert r.returncode == 2
+    assert "no-hook: No such file or directory" in r.stderr
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    hook.chmod(0o755)
+    os.makedirs(os.path.join(site.state, "certs"))
+    r = run(site.issue("moved.example.com"))
+    assert r.returncode == 0, r.stderr
+    rj = os.path.join(site.state, "certs", "moved.example.com",
+                      "renewal.json")
+    saved = json.loads(open(rj).read())
+    saved.update(solver="dns-hook", dns_hook=str(tmp_path / "gone.sh"))
+    open(rj, "w").write(json.dumps(saved))
+    r = run(["renew", "moved.example.com", "--force", "--state-dir",
+             site.state])
+    assert r.returncode == 1
+    assert f"dns hook {tmp_path}/gone.sh does not exist" in r.stderr, \
+        r.stderr
+
+
+def test_D45_default_build_links_the_shared_openssl():
+    """A15: a build configured without options links the system's
+    OpenSSL (security updates reach anvil without a rebuild); the static
+    link is an option."""
+    from conftest import TOP
+    out = subprocess.run(["meson", "introspect", "--buildoptions",
+                          os.path.join(TOP, "meson.build")],
+                         capture_output=True, text=True, check=True).stdout
+    opt = [o for o in json.loads(out) if o["name"] == "client_static_crypto"]
+    assert [o["value"] for o in opt] == [False]
