@@ -47,7 +47,7 @@ $(ASAN_BUILD)/build.ninja:
 test-asan: test-deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ANVIL_SANITIZED=1 \
 	    scripts/run-tests $(ASAN_BUILD)
 
 # anvil-ca and anvil-bench under ThreadSanitizer: 16 workers for 30 s of

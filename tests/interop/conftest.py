@@ -19,6 +19,15 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("ANVIL_BUILD", os.path.join(TOP, "build"))
 ANVIL_CA = os.path.join(BUILD, "src", "server", "anvil-ca")
 
+# `make test-asan` runs every suite again on the sanitised build, several
+# times slower.  The tests that repeat a race or a crash many times run
+# fewer rounds there (ROUNDS); `make test` runs them all.
+SANITIZED = os.environ.get("ANVIL_SANITIZED") == "1"
+
+
+def rounds(full, sanitized):
+    return sanitized if SANITIZED else full
+
 
 def free_port():
     """A free port below the kernel's ephemeral range, so that outgoing

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from conftest import rounds
 from test_client import ANVIL, anvil
 from test_client_flows import serve_dir
 
@@ -195,7 +196,7 @@ def test_parallel_issues_renewals_and_rollovers_keep_every_set(site):
     issues at once (two for the same names), then a renewal, a key
     rollover and another issue at once.  After every
     round the account works and every lineage is one set."""
-    for rnd in range(20):
+    for rnd in range(rounds(20, 6)):
         state = os.path.join(os.path.dirname(site.state), f"s{rnd}")
         first = [subprocess.Popen([ANVIL, *site.issue(n, state=state)],
                                   stdout=subprocess.PIPE,

@@ -15,11 +15,11 @@ import signal
 import subprocess
 import time
 
-from conftest import BUILD, wait_port
+from conftest import BUILD, rounds
 
 BENCH = os.path.join(BUILD, "src", "bench", "anvil-bench")
 ST_PROCESSING = 2
-KILLS = 20
+KILLS = rounds(20, 8)
 
 
 def test_sigkill_under_load_loses_nothing(validating_ca, tmp_path):
