@@ -125,6 +125,9 @@ int cmd_renew(struct cli *o, const char *name, int all, int force,
     struct acme_problem *prob);
 int cmd_revoke(const struct cli *o, const char *name, const char *certfile,
     int reason, struct acme_problem *prob);
+/* Removes lineage name (certs/ link and archive/), under the lock. */
+int cmd_delete(const struct cli *o, const char *name,
+    struct acme_problem *prob);
 int cmd_list(const struct cli *o, struct acme_problem *prob);
 int cmd_profiles(const struct cli *o, struct acme_problem *prob);
 int cmd_account(const struct cli *o, const char *action, const char *email,

@@ -123,6 +123,10 @@ static const struct cmd_help helps[] = {
 	    "  --state-dir DIR            state directory\n"
 	    "  --json                     one JSON object on stdout\n"
 	    "  -h, --help                 this help\n" },
+	{ "delete", "anvil delete NAME [OPTIONS]",
+	    "  --yes                      do not ask at a terminal\n"
+	    "  --state-dir DIR            state directory\n"
+	    "  -h, --help                 this help\n" },
 	{ "list", "anvil list [OPTIONS]",
 	    "  --state-dir DIR            state directory\n"
 	    "  --json                     one JSON object on stdout\n"
@@ -137,6 +141,8 @@ static const struct cmd_help helps[] = {
 	    "anvil account (show | update --email ADDR | rollover | "
 	    "deactivate) [OPTIONS]",
 	    "  --email ADDR               the new contact (update)\n"
+	    "  --yes                      deactivate without asking at a "
+	    "terminal\n"
 	    "  --server URL               the CA's directory URL\n"
 	    "  --ca-bundle FILE           CA certificates to trust for the "
 	    "CA's TLS\n"
@@ -174,6 +180,8 @@ help(const char *cmd)
 	       "  renew      renew certificates that are due\n"
 	       "  revoke     revoke a certificate\n"
 	       "  list       the certificates managed here\n"
+	       "  delete     stop managing a certificate (removes its "
+	       "files)\n"
 	       "  profiles   the profiles a CA offers\n"
 	       "  account    show, update, roll over or deactivate the "
 	       "account\n"
@@ -462,6 +470,46 @@ abs_command(const char **cmd, char *buf, size_t size)
 }
 
 /*
+ * The defaults an admin would otherwise repeat, from the environment
+ * (D76): ANVIL_SERVER, ANVIL_CA_BUNDLE, ANVIL_STATE_DIR, ANVIL_EMAIL.
+ * Options given on the command line win.
+ */
+static void
+cli_env_defaults(struct cli *o)
+{
+	const char *v;
+
+	o->server = LE_PRODUCTION;
+	if ((v = getenv("ANVIL_SERVER")) != NULL && v[0] != '\0')
+		o->server = v;
+	if ((v = getenv("ANVIL_CA_BUNDLE")) != NULL && v[0] != '\0')
+		o->ca_bundle = v;
+	if ((v = getenv("ANVIL_EMAIL")) != NULL && v[0] != '\0')
+		o->email = v;
+	if ((v = getenv("ANVIL_STATE_DIR")) != NULL && v[0] != '\0')
+		snprintf(o->state_dir, sizeof(o->state_dir), "%s", v);
+	else
+		state_default_dir(o->state_dir, sizeof(o->state_dir));
+}
+
+/*
+ * Asks "question [y/N]" when stdin and stderr are a terminal (D76);
+ * yes (--yes), or no terminal, answers yes.  Returns 1 to go on.
+ */
+static int
+confirm(const char *question, int yes)
+{
+	char line[16];
+
+	if (yes || !isatty(0) || !isatty(2))
+		return 1;
+	fprintf(stderr, "%s [y/N] ", question);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return 0;
+	return strcasecmp(line, "y\n") == 0 || strcasecmp(line, "yes\n") == 0;
+}
+
+/*
  * Opens the state directory for a command (state_open: absolute, trusted,
  * and locked for commands that write, D62).  Returns 0, 1 when it does
  * not exist and create is not set, or -1 after one line on stderr.
@@ -562,11 +610,10 @@ cmd_issue_main(int argc, char **argv)
 	int c, standalone = 0, rc;
 
 	memset(&o, 0, sizeof(o));
-	o.server = LE_PRODUCTION;
 	o.http_port = 80;
 	o.tls_port = 443;
 	o.key_type = ACME_KEY_EC256;
-	state_default_dir(o.state_dir, sizeof(o.state_dir));
+	cli_env_defaults(&o);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
@@ -739,6 +786,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		{ "email", required_argument, NULL, 'e' },
 		{ "poll-timeout", required_argument, NULL, 'W' + 256 },
 		{ "hook-timeout", required_argument, NULL, 'O' + 256 },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -746,19 +794,21 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	struct cli o;
 	const char *certfile = NULL, *name = NULL, *email = NULL;
 	const char *ca_opt = NULL;
-	int c, all = 0, force = 0, reason = -1, rc;
+	int c, all = 0, force = 0, reason = -1, yes = 0, rc;
 
 	memset(&o, 0, sizeof(o));
-	o.server = LE_PRODUCTION;
 	o.http_port = 80;
 	o.key_type = ACME_KEY_EC256;
-	state_default_dir(o.state_dir, sizeof(o.state_dir));
+	cli_env_defaults(&o);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			help(cmd);
+		case 'y':
+			yes = 1;
+			break;
 		case 'a':
 			all = 1;
 			break;
@@ -816,6 +866,8 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		return 2;
 	}
 	o.tty = isatty(1) && !o.json;
+	if (strcmp(cmd, "delete") == 0 && name == NULL)
+		usage_error(cmd, "name a certificate");
 	if (strcmp(cmd, "profiles") != 0) {
 		/* Only list reads without writing (D62). */
 		/* list finds nothing managed when there is no directory. */
@@ -840,6 +892,13 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			usage_error(cmd, "account update needs --email ADDR");
 		if (strcmp(name, "update") != 0 && email != NULL)
 			usage_error(cmd, "--email goes with account update");
+		if (strcmp(name, "deactivate") == 0 &&
+		    !confirm("Deactivate the account? The CA will refuse it "
+			     "from then on; this cannot be undone.",
+			yes)) {
+			fprintf(stderr, "anvil: account not deactivated\n");
+			return 1;
+		}
 		rc = cmd_account(&o, name, email, &prob);
 	} else if (strcmp(cmd, "revoke") == 0) {
 		if (name == NULL && certfile == NULL)
@@ -850,6 +909,14 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			    "name a certificate or use --cert FILE, "
 			    "not both");
 		rc = cmd_revoke(&o, name, certfile, reason, &prob);
+	} else if (strcmp(cmd, "delete") == 0) {
+		if (!confirm("Delete this certificate and all its versions "
+			     "(it is not revoked)?",
+			yes)) {
+			fprintf(stderr, "anvil: not deleted\n");
+			return 1;
+		}
+		rc = cmd_delete(&o, name, &prob);
 	} else if (strcmp(cmd, "profiles") == 0) {
 		if (name != NULL)
 			usage_error(cmd, "unexpected argument \"%s\"", name);
@@ -892,6 +959,7 @@ main(int argc, char **argv)
 		 strcmp(argv[1], "revoke") == 0 ||
 		 strcmp(argv[1], "list") == 0 ||
 		 strcmp(argv[1], "profiles") == 0 ||
+		 strcmp(argv[1], "delete") == 0 ||
 		 strcmp(argv[1], "account") == 0)
 		rc = cmd_other_main(argv[1], argc - 1, argv + 1);
 	else

@@ -7,6 +7,9 @@
  * asks for exactly what was issued before.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -666,5 +669,49 @@ cmd_list(const struct cli *o, struct acme_problem *prob)
 		printf("%zu certificate(s) in %s\n", json_array_size(all),
 		    o->state_dir);
 	json_decref(all);
+	return 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 ? -1 : 0;
+}
+
+int
+cmd_delete(const struct cli *o, const char *name, struct acme_problem *prob)
+{
+	char dn[300], dir[STATE_PATH_MAX], path[STATE_PATH_MAX + 320];
+	int rc;
+
+	lineage_arg(o->state_dir, name, dn, sizeof(dn));
+	/* Only what state_lineage_dir accepts (anvil's own layout). */
+	if ((rc = state_lineage_dir(o->state_dir, dn, dir, sizeof(dir),
+		 prob)) != 0)
+		return rc == ACME_ERR_NOTFOUND ?
+			   acme_problem_set(prob, ACME_PROB_MALFORMED,
+			       "no certificate %s in %s", name, o->state_dir) :
+			   rc;
+	/* The link first: from then on the lineage is not managed. */
+	snprintf(path, sizeof(path), "%s/certs/%s", o->state_dir, dn);
+	if (unlink(path) != 0 &&
+	    (errno != EISDIR ||
+		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0))
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot remove %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/archive/%s", o->state_dir, dn);
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot remove %s: %s", path, strerror(errno));
+	if (o->json)
+		cli_json_out(
+		    json_pack("{s:s, s:s}", "status", "deleted", "name", dn));
+	else
+		printf("deleted %s (its files in %s are gone; it was not "
+		       "revoked)\n",
+		    dn, o->state_dir);
 	return 0;
 }

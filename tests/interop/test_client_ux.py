@@ -96,6 +96,7 @@ MISTAKES = [
     (["account", "update"], "account update needs --email ADDR"),
     (["account", "bogus"], 'unknown action "bogus"'),
     (["list", "extra"], 'unexpected argument "extra"'),
+    (["delete"], "name a certificate"),
 ]
 
 
@@ -115,7 +116,7 @@ def test_usage_mistake_is_named_on_one_line(args, line):
 
 
 @pytest.mark.parametrize("cmd", ["", "issue", "renew", "revoke", "list",
-                                 "profiles", "account"])
+                                 "profiles", "account", "delete"])
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_goes_to_stdout(cmd, flag):
     """A5: help on stdout, exit 0, one line per option."""
@@ -255,3 +256,68 @@ def test_D45_default_build_links_the_shared_openssl():
                          capture_output=True, text=True, check=True).stdout
     opt = [o for o in json.loads(out) if o["name"] == "client_static_crypto"]
     assert [o["value"] for o in opt] == [False]
+
+
+def run_tty(args, answer, env=None):
+    """anvil with a terminal on stdin and stderr (a pty), answering the
+    question with answer; (exit status, what the terminal showed)."""
+    import pty
+    import select
+    from test_client import ANVIL
+    master, slave = pty.openpty()
+    p = subprocess.Popen([ANVIL, *args], stdin=slave, stdout=subprocess.PIPE,
+                         stderr=slave, env=dict(os.environ, **(env or {})))
+    os.close(slave)
+    shown = b""
+    while b"[y/N]" not in shown:
+        r, _, _ = select.select([master], [], [], 30)
+        assert r, shown
+        shown += os.read(master, 1024)
+    os.write(master, answer.encode() + b"\n")
+    p.wait(timeout=60)
+    try:
+        while select.select([master], [], [], 0.5)[0]:
+            shown += os.read(master, 1024)
+    except OSError:
+        pass
+    os.close(master)
+    return p.returncode, shown.decode()
+
+
+def test_environment_defaults_delete_and_deactivate_confirmation(site):
+    """A14/A13/A5: ANVIL_SERVER, ANVIL_CA_BUNDLE, ANVIL_STATE_DIR and
+    ANVIL_EMAIL stand for the options; delete stops managing a
+    certificate; deactivate and delete ask at a terminal (no keeps
+    everything), --yes or no terminal does not ask."""
+    env = {"ANVIL_SERVER": site.ca.directory,
+           "ANVIL_CA_BUNDLE": site.ca.tls_ca, "ANVIL_STATE_DIR": site.state,
+           "ANVIL_EMAIL": "admin@example.com"}
+    r = run(["issue", "-d", "env.example.com", "--webroot", str(site.www)],
+            env=env)
+    assert r.returncode == 0, r.stderr
+    lineage(site.state, "env.example.com")
+    r = run(["account", "show"], env=env)
+    assert r.returncode == 0, r.stderr
+    assert "mailto:admin@example.com" in r.stdout, r.stdout
+    # The command line wins over the environment.
+    r = run(["list", "--state-dir", site.state + "-other"], env=env)
+    assert r.stdout.startswith("nothing managed here"), r.stdout
+    rc, shown = run_tty(["delete", "env.example.com"], "n", env)
+    assert rc == 1 and "not deleted" in shown, shown
+    lineage(site.state, "env.example.com")
+    r = run(["delete", "env.example.com"], env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("deleted env.example.com"), r.stdout
+    assert not os.path.lexists(os.path.join(site.state, "certs",
+                                            "env.example.com"))
+    assert not os.path.exists(os.path.join(site.state, "archive",
+                                           "env.example.com"))
+    r = run(["delete", "env.example.com"], env=env)
+    assert r.returncode == 1 and "no certificate env.example.com" in \
+        r.stderr, r.stderr
+    rc, shown = run_tty(["account", "deactivate"], "n", env)
+    assert rc == 1 and "account not deactivated" in shown, shown
+    assert run(["account", "show"], env=env).returncode == 0
+    r = run(["account", "deactivate", "--yes"], env=env)
+    assert r.returncode == 0, r.stderr
+    assert "deactivated" in r.stdout
