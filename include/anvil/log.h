@@ -23,6 +23,14 @@ enum acme_log_level {
  */
 void acme_log_init(int fd, enum acme_log_level min);
 
+/*
+ * json nonzero: each line is one JSON object instead, {"time": ...,
+ * "level": ..., "msg": ..., then every key=value pair}, values that are
+ * decimal numbers as numbers, others as strings (D73).  Call before
+ * starting threads, or from the only thread that logs at the time.
+ */
+void acme_log_set_json(int json);
+
 /* Nonzero when lines at level would be written. */
 int acme_log_enabled(enum acme_log_level level);
 

@@ -122,6 +122,8 @@ static const struct key keys[] = {
 	/* BR 3.2.2.8: a CAA lookup serves for its TTL or 8 hours. */
 	I("caa_cache_seconds", caa_cache_seconds, 0, 8 * 3600),
 	S("log_level", log_level),
+	S("log_format", log_format),
+	S("admin_listen", admin_listen),
 };
 
 static void
@@ -176,6 +178,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->crl_refresh = 86400;
 	c->crl_lifetime = 7 * 86400;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
+	snprintf(c->log_format, sizeof(c->log_format), "text");
 }
 
 /* "A.B.C.D/N" or "V6/N" into r; 0 or -1. */
@@ -513,6 +516,12 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 		goto out;
 	if ((rc = crl_check(c, path, prob)) != 0)
 		goto out;
+	if (strcmp(c->log_format, "text") != 0 &&
+	    strcmp(c->log_format, "json") != 0) {
+		rc = acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s: log_format must be \"text\" or \"json\"", path);
+		goto out;
+	}
 	/* Profiles are checked once every bound they meet is known. */
 	{
 		struct profile_bounds b = {

@@ -96,6 +96,8 @@ struct conf {
 	int validation_timeout;     /* seconds for a whole validation (D53) */
 	int validation_per_account; /* validations of one account at once */
 	char log_level[16];         /* debug, info, warn, error */
+	char log_format[8];         /* text or json (D73) */
+	char admin_listen[256];     /* ADDR:PORT of /metrics, "" = none */
 };
 
 /* Fills c with the defaults for a CA rooted at dir. */

@@ -52,6 +52,7 @@
 #include "reload.h"
 #include "dbguard.h"
 #include "ca/rotate.h"
+#include "admin/metrics.h"
 
 #include "internal.h"
 
@@ -198,6 +199,7 @@ reload(struct srv *srv, const char *path, struct retired_confs *old)
 	old->v[old->n++] = srv->cfg;
 	__atomic_store_n(&srv->cfg, next, __ATOMIC_SEQ_CST);
 	acme_log_init(2, level_from_name(next->log_level));
+	acme_log_set_json(strcmp(next->log_format, "json") == 0);
 	acme_log(ACME_LOG_INFO, "reloaded", "config=%s", path);
 out:
 	sd_notify(0, "READY=1");
@@ -270,6 +272,7 @@ cmd_serve(int argc, char **argv)
 	if (conf_load(&cfg, path, &prob) != 0)
 		die(path, &prob);
 	acme_log_init(2, level_from_name(cfg.log_level));
+	acme_log_set_json(strcmp(cfg.log_format, "json") == 0);
 	if (cfg.blocked_keys_file[0] != '\0') {
 		if ((blocked = keyblock_load(cfg.blocked_keys_file, &prob)) ==
 		    NULL)
@@ -301,6 +304,14 @@ cmd_serve(int argc, char **argv)
 	srv.store = open_store(&cfg, 0);
 	if (store_shares_nonces(srv.store))
 		share_nonces(&srv);
+	if (cfg.admin_listen[0] != '\0') {
+		if ((srv.metrics = metrics_new()) == NULL) {
+			acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
+			die("metrics", &prob);
+		}
+		metrics_time_store(srv.metrics, srv.store);
+	}
 	if (store_orders_unclaim(srv.store, &unclaimed, &prob) != 0)
 		die(cfg.database, &prob);
 	if (unclaimed > 0)
@@ -330,6 +341,8 @@ cmd_serve(int argc, char **argv)
 	/* The CRL listener first: once the ACME port answers, both do. */
 	if (front_crl_start(&srv, &prob) != 0)
 		die("crl_http_listen", &prob);
+	if (front_admin_start(&srv, &prob) != 0)
+		die("admin_listen", &prob);
 	if (front_start(&srv, &prob) != 0)
 		die("listen", &prob);
 	acme_log(ACME_LOG_INFO, "listening", "addr=%s pid=%ld", cfg.listen,
@@ -337,6 +350,9 @@ cmd_serve(int argc, char **argv)
 	if (cfg.crl_http_listen[0] != '\0')
 		acme_log(ACME_LOG_INFO, "listening", "addr=%s crl=1",
 		    cfg.crl_http_listen);
+	if (cfg.admin_listen[0] != '\0')
+		acme_log(ACME_LOG_INFO, "listening", "addr=%s admin=1",
+		    cfg.admin_listen);
 	/* Both listeners answer: systemd may start what needs the CA. */
 	sd_notifyf(0, "READY=1\nMAINPID=%ld\nSTATUS=listening on %s",
 	    (long)getpid(), cfg.listen);
@@ -358,6 +374,7 @@ cmd_serve(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	acme_log(ACME_LOG_INFO, "stopping", "signal=%d", sig);
 	front_crl_stop(&srv);
+	front_admin_stop(&srv);
 	front_stop(&srv, 10000);
 	va_close(srv.va);
 	crl_free(srv.crl);
@@ -366,6 +383,7 @@ cmd_serve(int argc, char **argv)
 	store_close(srv.store);
 	if (dbfd >= 0)
 		close(dbfd);
+	metrics_free(srv.metrics);
 	keycache_free(srv.keys);
 	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);

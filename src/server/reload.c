@@ -29,6 +29,7 @@ static const struct fixed fixed[] = {
 	S("database", database),
 	I("database_pool", database_pool),
 	S("crl_http_listen", crl_http_listen),
+	S("admin_listen", admin_listen),
 	S("crl_url", crl_url),
 	S("root_cert", root_cert),
 	S("issuer_cert", issuer_cert),

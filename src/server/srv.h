@@ -25,6 +25,7 @@ struct keycache;
 struct crl;
 struct deadline_set;
 struct front_gen;
+struct metrics;
 
 struct srv {
 	struct conf *cfg; /* borrowed from main */
@@ -37,7 +38,9 @@ struct srv {
 	struct crl *crl;                /* the CRL served (D50) */
 	struct front_gen *front;        /* the ACME listener (http/front.c) */
 	struct MHD_Daemon *crl_mhd;     /* crl_http_listen, or NULL */
-	struct deadline_set *deadlines; /* of both listeners (D55) */
+	struct deadline_set *deadlines; /* of the listeners (D55) */
+	struct MHD_Daemon *admin_mhd;   /* admin_listen, or NULL (D73) */
+	struct metrics *metrics;        /* counters (D73), or NULL */
 	time_t (*now)(void);            /* clock; tests may replace it */
 };
 

@@ -337,7 +337,8 @@ init_usage(void)
 	    "                [--crl-listen ADDR:PORT] [--name ORG] "
 	    "[--dns-name NAME]...\n"
 	    "                [--tls-from-root] [--root-cert F [--root-key F]]\n"
-	    "                [--issuer-cert F --issuer-key F]\n");
+	    "                [--issuer-cert F --issuer-key F] [--admin-listen "
+	    "ADDR:PORT]\n");
 	exit(2);
 }
 
@@ -450,13 +451,14 @@ init_main(int argc, char **argv)
 		{ "root-key", required_argument, NULL, '2' },
 		{ "issuer-cert", required_argument, NULL, '3' },
 		{ "issuer-key", required_argument, NULL, '4' },
+		{ "admin-listen", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
 	struct conf cfg;
 	char cfgpath[CONF_PATH_MAX], dir[CONF_PATH_MAX], real[PATH_MAX];
 	const char *listen = NULL, *resolver = NULL, *database = NULL;
-	const char *crl_listen = NULL;
+	const char *crl_listen = NULL, *admin_listen = NULL;
 	const char *dns[INIT_DNS_MAX];
 	struct init_opts io = { .dns_names = dns };
 	struct acme_ident id;
@@ -530,6 +532,9 @@ init_main(int argc, char **argv)
 		case 'C':
 			crl_listen = optarg;
 			break;
+		case 'A':
+			admin_listen = optarg;
+			break;
 		default:
 			init_usage();
 		}
@@ -585,6 +590,10 @@ init_main(int argc, char **argv)
 	if (crl_listen != NULL &&
 	    snprintf(cfg.crl_http_listen, sizeof(cfg.crl_http_listen), "%s",
 		crl_listen) >= (int)sizeof(cfg.crl_http_listen))
+		init_usage();
+	if (admin_listen != NULL &&
+	    snprintf(cfg.admin_listen, sizeof(cfg.admin_listen), "%s",
+		admin_listen) >= (int)sizeof(cfg.admin_listen))
 		init_usage();
 	if (http01 != 0)
 		cfg.http01_port = http01;

@@ -22,6 +22,7 @@
 
 #include "common.h"
 #include "handlers.h"
+#include "../admin/metrics.h"
 #include "../audit.h"
 #include "../ca/issuer.h"
 #include "../ca/profile.h"
@@ -515,6 +516,7 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	json_decref(ev);
 	if (rc == 0) {
 		audit_kick(srv->audit);
+		metrics_issuance(srv->metrics);
 		o->status = ST_VALID;
 		snprintf(o->cert_id, sizeof(o->cert_id), "%s", cert.id);
 	}

@@ -31,6 +31,7 @@
 #include "front.h"
 #include "reply.h"
 #include "router.h"
+#include "../admin/metrics.h"
 #include "../handlers/handlers.h"
 #include "../nonce.h"
 
@@ -38,9 +39,10 @@
 
 #define HOST_MAX 255
 
-#define CONN_LIMIT     4096 /* connections of the ACME listener */
-#define CRL_CONN_LIMIT 256  /* connections of the CRL listener */
-#define CONN_TIMEOUT   30   /* seconds idle before a connection closes */
+#define CONN_LIMIT       4096 /* connections of the ACME listener */
+#define CRL_CONN_LIMIT   256  /* connections of the CRL listener */
+#define ADMIN_CONN_LIMIT 16   /* connections of the admin listener */
+#define CONN_TIMEOUT     30   /* seconds idle before a connection closes */
 
 /*
  * One libmicrohttpd daemon of the ACME listener with its own count of
@@ -66,6 +68,7 @@ struct reqctx {
 	char method[8];
 	char uri[2048]; /* as requested, with the query */
 	char ptype[48];
+	int prob_type; /* enum acme_prob_type of the reply, for metrics */
 };
 
 static void *
@@ -146,6 +149,8 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	    acme_log_quote(rc->uri, q, sizeof(q)), rc->status,
 	    rc->ptype[0] ? rc->ptype : "-", ms,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	metrics_request(srv->metrics, rc->uri, rc->status, rc->prob_type,
+	    ms / 1e3);
 	if (rc->inflight != NULL)
 		__atomic_sub_fetch(rc->inflight, 1, __ATOMIC_SEQ_CST);
 	acme_buf_release(&rc->body);
@@ -226,6 +231,7 @@ finish(struct MHD_Connection *con, struct reqctx *rc, struct resp *resp,
 	enum MHD_Result ret;
 
 	rc->status = resp->status;
+	rc->prob_type = (int)resp->prob.type;
 	if (resp->prob.type != ACME_PROB_NONE)
 		snprintf(rc->ptype, sizeof(rc->ptype), "%s",
 		    acme_problem_type_name(resp->prob.type));
@@ -378,6 +384,66 @@ crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	return finish(con, rc, &resp, head);
 }
 
+/*
+ * The admin listener's requests (D73): GET and HEAD of /metrics, in the
+ * Prometheus text format.  No login: bind it where only the scraper
+ * reaches it.
+ */
+static enum MHD_Result
+admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct srv *srv = cls;
+	struct reqctx *rc = *con_cls;
+	struct acme_problem p = { 0 };
+	struct resp resp;
+	int head = strcmp(method, "HEAD") == 0;
+
+	(void)version;
+	(void)upload_data;
+	if (rc == NULL)
+		return MHD_NO;
+	if (!rc->started) {
+		rc->started = 1;
+		deadline_disarm(srv->deadlines, conn_deadline(con));
+		snprintf(rc->method, sizeof(rc->method), "%s", method);
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 500;
+	if (strcmp(url, "/metrics") != 0) {
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404,
+		    "no such resource: this listener serves /metrics");
+		reply_problem(&resp, &p);
+	} else if (!head && strcmp(method, "GET") != 0) {
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405,
+		    "method %s not allowed here", method);
+		reply_problem(&resp, &p);
+		reply_header(&resp, "Allow", "GET, HEAD");
+	} else {
+		struct acme_buf b;
+
+		acme_buf_init(&b, 4 << 20);
+		if (metrics_render(srv, &b) == 0) {
+			resp.status = 200;
+			resp.content_type = "text/plain; version=0.0.4";
+			resp.body = acme_buf_detach(&b, &resp.body_len);
+		} else {
+			acme_problem_set(&p, ACME_PROB_SERVER_INTERNAL,
+			    "cannot render the metrics");
+			reply_problem(&resp, &p);
+		}
+		acme_buf_release(&b);
+	}
+	acme_problem_release(&p);
+	return finish(con, rc, &resp, head);
+}
+
 /* A host name's first address for a listener. */
 static int
 resolve_listen(const char *host, const char *port, struct sockaddr_storage *ss,
@@ -463,7 +529,8 @@ deadlines_up(struct srv *srv, struct acme_problem *prob)
 static void
 deadlines_down(struct srv *srv)
 {
-	if (srv->front != NULL || srv->crl_mhd != NULL)
+	if (srv->front != NULL || srv->crl_mhd != NULL ||
+	    srv->admin_mhd != NULL)
 		return;
 	deadline_set_free(srv->deadlines);
 	srv->deadlines = NULL;
@@ -479,7 +546,7 @@ static void
 raise_fd_limit(void)
 {
 	struct rlimit rl;
-	rlim_t want = CONN_LIMIT + CRL_CONN_LIMIT + 256;
+	rlim_t want = CONN_LIMIT + CRL_CONN_LIMIT + ADMIN_CONN_LIMIT + 256;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
@@ -721,43 +788,57 @@ front_stop(struct srv *srv, int grace_ms)
 	deadlines_down(srv);
 }
 
-int
-front_crl_start(struct srv *srv, struct acme_problem *prob)
+/*
+ * Starts a one-thread plain-HTTP daemon with cb on addr (the value of
+ * the configuration key named key) into *out; nothing when addr is "".
+ * One thread: relying parties fetch a CRL a few times a day, a scraper
+ * asks every few seconds.
+ */
+static int
+plain_start(struct srv *srv, const char *key, const char *addr,
+    MHD_AccessHandlerCallback cb, unsigned limit, struct MHD_Daemon **out,
+    struct acme_problem *prob)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	unsigned flags;
 
-	if (srv->cfg->crl_http_listen[0] == '\0')
+	if (addr[0] == '\0')
 		return 0;
-	if (parse_listen(srv->cfg->crl_http_listen, &ss, &sslen) != 0)
+	if (parse_listen(addr, &ss, &sslen) != 0)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "crl_http_listen address \"%s\" is not ADDR:PORT",
-		    srv->cfg->crl_http_listen);
+		    "%s address \"%s\" is not ADDR:PORT", key, addr);
 	if (deadlines_up(srv, prob) != 0)
 		return ACME_ERR_NOMEM;
-	/* One thread: relying parties fetch a CRL a few times a day. */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 		MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	srv->crl_mhd = MHD_start_daemon(flags, 0, NULL, NULL, crl_access_cb,
-	    srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	*out = MHD_start_daemon(flags, 0, NULL, NULL, cb, srv,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CRL_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)(srv->cfg->per_ip_connections < CRL_CONN_LIMIT / 4 ?
-			   srv->cfg->per_ip_connections :
-			   CRL_CONN_LIMIT / 4),
+	    (unsigned)srv->cfg->per_ip_connections < limit / 4 ?
+		(unsigned)srv->cfg->per_ip_connections :
+		limit / 4,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
-	if (srv->crl_mhd == NULL)
+	if (*out == NULL) {
+		deadlines_down(srv);
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "cannot listen on %s: %s", srv->cfg->crl_http_listen,
-		    strerror(errno));
+		    "cannot listen on %s: %s", addr, strerror(errno));
+	}
 	return 0;
+}
+
+int
+front_crl_start(struct srv *srv, struct acme_problem *prob)
+{
+	return plain_start(srv, "crl_http_listen", srv->cfg->crl_http_listen,
+	    crl_access_cb, CRL_CONN_LIMIT, &srv->crl_mhd, prob);
 }
 
 void
@@ -767,5 +848,22 @@ front_crl_stop(struct srv *srv)
 		return;
 	MHD_stop_daemon(srv->crl_mhd);
 	srv->crl_mhd = NULL;
+	deadlines_down(srv);
+}
+
+int
+front_admin_start(struct srv *srv, struct acme_problem *prob)
+{
+	return plain_start(srv, "admin_listen", srv->cfg->admin_listen,
+	    admin_access_cb, ADMIN_CONN_LIMIT, &srv->admin_mhd, prob);
+}
+
+void
+front_admin_stop(struct srv *srv)
+{
+	if (srv->admin_mhd == NULL)
+		return;
+	MHD_stop_daemon(srv->admin_mhd);
+	srv->admin_mhd = NULL;
 	deadlines_down(srv);
 }

@@ -42,4 +42,11 @@ void front_stop(struct srv *srv, int grace_ms);
 int front_crl_start(struct srv *srv, struct acme_problem *prob);
 void front_crl_stop(struct srv *srv);
 
+/*
+ * The plain-HTTP admin listener of admin_listen (D73): GET and HEAD of
+ * /metrics.  front_admin_start does nothing when it is "".
+ */
+int front_admin_start(struct srv *srv, struct acme_problem *prob);
+void front_admin_stop(struct srv *srv);
+
 #endif

@@ -28,6 +28,7 @@
 #include <anvil/log.h>
 
 #include "va.h"
+#include "../admin/metrics.h"
 #include "../audit.h"
 #include "../store/store.h"
 
@@ -226,8 +227,10 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 			store_rollback(st);
 	}
 	json_decref(ev);
-	if (finished)
+	if (finished) {
 		audit_kick(srv->audit);
+		metrics_validation(srv->metrics, (int)ch.type, ok);
+	}
 	acme_log(ACME_LOG_INFO, "validation", "chall=%s type=%s name=%s ok=%d",
 	    ch.id, store_chall_type_name(ch.type), value, ok);
 done:
