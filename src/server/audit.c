@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,8 +98,16 @@ copy(struct audit *a)
 	int rc = 0;
 
 	do {
+		/*
+		 * One copier at a time across processes (anvil-ca admin
+		 * beside serve, D74): the outbox read, the append and the
+		 * drop happen under the file's lock, so no line is copied
+		 * twice.
+		 */
+		(void)flock(a->fd, LOCK_EX);
 		if (store_audit_pending(a->st, rows, AUDIT_ROWS, &n, &prob) !=
 		    0) {
+			(void)flock(a->fd, LOCK_UN);
 			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
 			    prob.detail);
 			acme_problem_release(&prob);
@@ -135,6 +144,7 @@ copy(struct audit *a)
 			acme_problem_release(&prob);
 			rc = -1;
 		}
+		(void)flock(a->fd, LOCK_UN);
 		free(buf);
 		for (i = 0; i < n; i++)
 			free(rows[i].line);

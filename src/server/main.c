@@ -7,6 +7,7 @@
  *       [--database URL] [--rsa]
  *   anvil-ca serve -c DIR/anvil-ca.json
  *   anvil-ca eab add -c FILE [--kid ID]
+ *   anvil-ca admin -c FILE COMMAND ...   (admin/admin.h)
  *   anvil-ca ari set -c FILE (--serial HEX | --all) --start T --end T
  *       [--explanation-url URL]
  *
@@ -52,6 +53,7 @@
 #include "reload.h"
 #include "dbguard.h"
 #include "ca/rotate.h"
+#include "admin/admin.h"
 #include "admin/metrics.h"
 
 #include "internal.h"
@@ -70,6 +72,8 @@ usage(void)
 	    "       anvil-ca check -c FILE\n"
 	    "       anvil-ca rotate intermediate|tls -c FILE\n"
 	    "       anvil-ca eab add -c FILE [--kid ID]\n"
+	    "       anvil-ca admin -c FILE (find | revoke | block | pause | "
+	    "eab) ...\n"
 	    "       anvil-ca ari set -c FILE (--serial HEX | --all) "
 	    "--start T --end T\n"
 	    "                [--explanation-url URL]   (T: RFC 3339, now, "
@@ -400,8 +404,7 @@ cmd_serve(int argc, char **argv)
 
 /*
  * "anvil-ca eab add -c FILE [--kid ID]": creates an External Account
- * Binding key (S-EAB-1): an ASCII key id and a random 256-bit HMAC key,
- * printed once as "kid: ID" and "hmac_key: BASE64URL" lines.
+ * Binding key (S-EAB-1), as "anvil-ca admin -c FILE eab add" does.
  */
 static int
 cmd_eab(int argc, char **argv)
@@ -411,13 +414,8 @@ cmd_eab(int argc, char **argv)
 		{ "kid", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct acme_problem prob = { 0 };
-	struct store_eab e;
-	struct store *st;
-	struct conf cfg;
 	const char *path = NULL, *kid = NULL;
-	char keyb64[64];
-	int c, rc;
+	int c;
 
 	if (argc < 2 || strcmp(argv[1], "add") != 0)
 		usage();
@@ -432,50 +430,7 @@ cmd_eab(int argc, char **argv)
 	}
 	if (path == NULL || optind != argc)
 		usage();
-	if (conf_load(&cfg, path, &prob) != 0)
-		die(path, &prob);
-	memset(&e, 0, sizeof(e));
-	if (kid == NULL) {
-		if (store_new_id(e.kid) != 0)
-			die("eab", &prob);
-	} else {
-		size_t i;
-
-		for (i = 0; kid[i] != '\0'; i++)
-			if (kid[i] <= ' ' || kid[i] >= 0x7f)
-				break;
-		if (kid[i] != '\0' || i == 0 || i >= sizeof(e.kid)) {
-			fprintf(stderr,
-			    "anvil-ca: eab: --kid must be 1 to %zu "
-			    "printable ASCII characters\n",
-			    sizeof(e.kid) - 1);
-			return 2;
-		}
-		snprintf(e.kid, sizeof(e.kid), "%s", kid);
-	}
-	e.keylen = 32;
-	if (RAND_bytes(e.key, (int)e.keylen) != 1 ||
-	    acme_b64url_encode_to(e.key, e.keylen, keyb64, sizeof(keyb64)) !=
-		0) {
-		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
-		    "no randomness");
-		die("eab", &prob);
-	}
-	e.created = time(NULL);
-	st = open_store(&cfg, 0);
-	rc = store_eab_insert(st, &e, &prob);
-	store_close(st);
-	acme_wipe(e.key, sizeof(e.key));
-	if (rc == ACME_ERR_EXISTS) {
-		fprintf(stderr, "anvil-ca: eab: key id %s exists already\n",
-		    e.kid);
-		return 1;
-	}
-	if (rc != 0)
-		die("eab", &prob);
-	printf("kid: %s\nhmac_key: %s\n", e.kid, keyb64);
-	acme_wipe(keyb64, sizeof(keyb64));
-	return 0;
+	return admin_eab_add(path, kid, 0);
 }
 
 /* RFC 3339, "now", "now+N" or "now-N" (seconds). */
@@ -497,31 +452,6 @@ parse_when(const char *s, time_t now, time_t *out)
 	if (end == s + 4 || *end != '\0' || n < 0 || n > 3650L * 86400)
 		return -1;
 	*out = s[3] == '+' ? now + n : now - n;
-	return 0;
-}
-
-/* Lowercase hex without leading zeros or colons, as serials are kept. */
-static int
-norm_serial(const char *in, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (; *in != '\0'; in++) {
-		char ch =
-		    *in >= 'A' && *in <= 'F' ? (char)(*in - 'A' + 'a') : *in;
-
-		if (ch == ':')
-			continue;
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) ||
-		    o + 1 >= size)
-			return -1;
-		if (o == 0 && ch == '0')
-			continue;
-		out[o++] = ch;
-	}
-	if (o == 0)
-		out[o++] = '0';
-	out[o] = '\0';
 	return 0;
 }
 
@@ -582,7 +512,8 @@ cmd_ari(int argc, char **argv)
 	if (path == NULL || optind != argc || ts == NULL || te == NULL ||
 	    (serial == NULL) == (all == 0))
 		usage();
-	if (serial != NULL && norm_serial(serial, hex, sizeof(hex)) != 0) {
+	if (serial != NULL &&
+	    admin_norm_serial(serial, hex, sizeof(hex)) != 0) {
 		fprintf(stderr, "anvil-ca: ari: %s is not a serial number\n",
 		    serial);
 		return 2;
@@ -799,6 +730,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "init") == 0)
 		return init_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "admin") == 0)
+		return admin_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "eab") == 0)
 		return cmd_eab(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ari") == 0)

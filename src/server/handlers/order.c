@@ -50,6 +50,42 @@ offered(const struct acme_ident *id, int wildcard, enum store_chall_type out[3])
 }
 
 /*
+ * D74: identifiers the operator blocked (anvil-ca admin block), a name
+ * and everything under it, are rejectedIdentifier, one subproblem each.
+ */
+static int
+operator_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
+    struct acme_problem *prob)
+{
+	char match[256];
+	size_t i, bad = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		const char *v = ids[i].value;
+
+		if (ids[i].type != ACME_IDENT_DNS)
+			continue;
+		if (strncmp(v, "*.", 2) == 0)
+			v += 2;
+		rc = store_name_blocked(srv->store, v, match, sizeof(match),
+		    prob);
+		if (rc == ACME_ERR_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		if (bad++ == 0)
+			acme_problem_set_status(prob,
+			    ACME_PROB_REJECTED_IDENTIFIER, 403,
+			    "%s is blocked by the CA's operator (%s)",
+			    ids[i].value, match);
+		acme_problem_add_sub(prob, ACME_PROB_REJECTED_IDENTIFIER,
+		    &ids[i], "blocked by the CA's operator");
+	}
+	return bad > 0 ? ACME_ERR_INVAL : 0;
+}
+
+/*
  * A new pending authorization, pending for lifetime seconds, with one
  * challenge per offered type.
  */
@@ -248,6 +284,7 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	    acme_json_get_array(payload, "identifiers", ACME_JSON_REQUIRED,
 		&arr, &prob) != 0 ||
 	    policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0 ||
+	    operator_blocked(srv, ids, n, &prob) != 0 ||
 	    order_profile(srv, payload, ids, n, &p, &prob) != 0 ||
 	    get_time(payload, "notBefore", &o.not_before, &prob) != 0 ||
 	    get_time(payload, "notAfter", &o.not_after, &prob) != 0 ||
@@ -364,6 +401,8 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 		prob.status = 403;
 		goto fail;
 	}
+	if (operator_blocked(srv, ids, n, &prob) != 0)
+		goto fail;
 	if (strncmp(ids[0].value, "*.", 2) == 0) {
 		acme_problem_set_status(&prob, ACME_PROB_REJECTED_IDENTIFIER,
 		    403, "wildcards cannot be pre-authorized; order them");

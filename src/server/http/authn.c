@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <anvil/ari.h>
 #include <anvil/err.h>
 #include <anvil/json.h>
 #include <anvil/jwk.h>
@@ -99,6 +100,20 @@ load_account(struct srv *srv, struct req *req, const char *kid,
 
 		acme_problem_set_status(&p, ACME_PROB_UNAUTHORIZED, 401,
 		    "account is %s", store_status_name(acct->status));
+		reply_problem(resp, &p);
+		rc = ACME_ERR_VERIFY;
+		goto fail;
+	}
+	if (acct->paused != 0) {
+		/* D74: the operator paused it (anvil-ca admin pause). */
+		struct acme_problem p = { 0 };
+		char when[32];
+
+		acme_rfc3339(when, acct->paused);
+		acme_problem_set_status(&p, ACME_PROB_UNAUTHORIZED, 403,
+		    "account %s was paused by the CA's operator at %s; "
+		    "contact the CA",
+		    acct->id, when);
 		reply_problem(resp, &p);
 		rc = ACME_ERR_VERIFY;
 		goto fail;

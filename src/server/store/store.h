@@ -72,6 +72,7 @@ struct store_account {
 	char *eab;         /* the verified EAB JWS as sent, or NULL */
 	char eab_kid[128]; /* "" when none */
 	time_t created;    /* seconds since the epoch */
+	time_t paused;     /* when the operator paused it, 0: not (D74) */
 };
 
 /* What account_update changes: NULL or 0 members are left as stored. */
@@ -406,6 +407,36 @@ struct store_ops {
 	/* Binds kid to account if still unbound; else CONFLICT. */
 	int (*eab_bind)(struct store *s, const char *kid,
 	    const char *account_id, struct acme_problem *prob);
+	/*
+	 * Every key, oldest first, as a heap array the caller frees (*out
+	 * NULL when *n is 0); key and keylen are left empty.
+	 */
+	int (*eab_list)(struct store *s, struct store_eab **out, size_t *n,
+	    struct acme_problem *prob);
+	/* Deletes kid (bound or not); ACME_ERR_NOTFOUND when none. */
+	int (*eab_remove)(struct store *s, const char *kid,
+	    struct acme_problem *prob);
+
+	/*
+	 * The operator's actions (D74).  account_pause sets the account's
+	 * paused time; ACME_ERR_CONFLICT when it is paused already,
+	 * ACME_ERR_NOTFOUND when there is no such account.  cert_find
+	 * lists up to max certificate ids, oldest first, of account_id
+	 * (NULL: any) whose order named the identifier value name exactly
+	 * (NULL: any).  block_add blocks name and every name under it
+	 * (ACME_ERR_EXISTS when it is blocked already); name_blocked
+	 * copies into match the shortest blocked name that is name or one
+	 * of its parents, ACME_ERR_NOTFOUND when none is.
+	 */
+	int (*account_pause)(struct store *s, const char *id, time_t when,
+	    struct acme_problem *prob);
+	int (*cert_find)(struct store *s, const char *account_id,
+	    const char *name, char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+	    struct acme_problem *prob);
+	int (*block_add)(struct store *s, const char *name, time_t when,
+	    struct acme_problem *prob);
+	int (*name_blocked)(struct store *s, const char *name, char *match,
+	    size_t size, struct acme_problem *prob);
 };
 
 struct store {
@@ -722,6 +753,48 @@ store_nonce_spend(struct store *s, const unsigned char nonce[16],
     int64_t expires, int64_t now, struct acme_problem *prob)
 {
 	return s->ops->nonce_spend(s, nonce, expires, now, prob);
+}
+
+static inline int
+store_eab_list(struct store *s, struct store_eab **out, size_t *n,
+    struct acme_problem *prob)
+{
+	return s->ops->eab_list(s, out, n, prob);
+}
+
+static inline int
+store_eab_remove(struct store *s, const char *kid, struct acme_problem *prob)
+{
+	return s->ops->eab_remove(s, kid, prob);
+}
+
+static inline int
+store_account_pause(struct store *s, const char *id, time_t when,
+    struct acme_problem *prob)
+{
+	return s->ops->account_pause(s, id, when, prob);
+}
+
+static inline int
+store_cert_find(struct store *s, const char *account_id, const char *name,
+    char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	return s->ops->cert_find(s, account_id, name, ids, max, n, prob);
+}
+
+static inline int
+store_block_add(struct store *s, const char *name, time_t when,
+    struct acme_problem *prob)
+{
+	return s->ops->block_add(s, name, when, prob);
+}
+
+static inline int
+store_name_blocked(struct store *s, const char *name, char *match, size_t size,
+    struct acme_problem *prob)
+{
+	return s->ops->name_blocked(s, name, match, size, prob);
 }
 
 /*

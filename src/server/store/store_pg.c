@@ -114,6 +114,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE nonces_spent (nonce bytea PRIMARY KEY,"
 	" expires bigint NOT NULL);"
 	"CREATE INDEX nonces_spent_by_expires ON nonces_spent (expires);",
+	/* 3: the operator's actions (D74), as SQLite's 9. */
+	"ALTER TABLE accounts ADD COLUMN paused bigint NOT NULL DEFAULT 0;"
+	"CREATE TABLE blocked_names (name text COLLATE \"C\" PRIMARY KEY,"
+	" created bigint NOT NULL);",
 };
 
 #define SCHEMA_NEWEST ((int)ACME_ARRAY_LEN(migrations))
@@ -171,6 +175,12 @@ enum stmt {
 	S_EAB_GET,
 	S_EAB_EXISTS,
 	S_EAB_BIND,
+	S_EAB_LIST,
+	S_EAB_REMOVE,
+	S_ACCT_PAUSE,
+	S_CERT_FIND,
+	S_BLOCK_ADD,
+	S_BLOCK_MATCH,
 	S_AUDIT_ADD,
 	S_AUDIT_PENDING,
 	S_AUDIT_DONE,
@@ -195,8 +205,9 @@ static const char *const sql[S__COUNT] = {
 	[S_ACCT_INSERT] = "INSERT INTO accounts (" ACCT_COLS ")"
 			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 			  " ON CONFLICT DO NOTHING",
-	[S_ACCT_GET] = "SELECT " ACCT_COLS " FROM accounts WHERE id = $1",
-	[S_ACCT_BY_THUMB] = "SELECT " ACCT_COLS " FROM accounts"
+	[S_ACCT_GET] = "SELECT " ACCT_COLS ", paused FROM accounts"
+		       " WHERE id = $1",
+	[S_ACCT_BY_THUMB] = "SELECT " ACCT_COLS ", paused FROM accounts"
 			    " WHERE thumbprint = $1",
 	/* D54: only the columns given, and only from the state read. */
 	[S_ACCT_UPDATE] = "UPDATE accounts SET"
@@ -309,6 +320,22 @@ static const char *const sql[S__COUNT] = {
 	[S_EAB_GET] = "SELECT kid, key, account_id, created FROM eab"
 		      " WHERE kid = $1",
 	[S_EAB_EXISTS] = "SELECT 1 FROM eab WHERE kid = $1",
+	[S_EAB_LIST] = "SELECT kid, account_id, created FROM eab"
+		       " ORDER BY created, kid",
+	[S_EAB_REMOVE] = "DELETE FROM eab WHERE kid = $1",
+	[S_ACCT_PAUSE] = "UPDATE accounts SET paused = $1 WHERE id = $2"
+			 " AND paused = 0",
+	[S_CERT_FIND] =
+	    "SELECT c.id FROM certs c LEFT JOIN orders o"
+	    " ON o.id = c.order_id"
+	    " WHERE ($1::text IS NULL OR c.account_id = $1)"
+	    " AND ($2::text IS NULL OR strpos(o.identifiers, $2) > 0)"
+	    " ORDER BY c.not_before, c.id LIMIT $3",
+	[S_BLOCK_ADD] = "INSERT INTO blocked_names (name, created)"
+			" VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	[S_BLOCK_MATCH] = "SELECT name FROM blocked_names WHERE name = $1"
+			  " OR right($1, length(name) + 1) = '.' || name"
+			  " ORDER BY length(name) LIMIT 1",
 	[S_EAB_BIND] = "UPDATE eab SET account_id = $1 WHERE kid = $2"
 		       " AND account_id = ''",
 	[S_AUDIT_ADD] = "INSERT INTO audit_outbox (line) VALUES ($1)",
@@ -796,6 +823,7 @@ account_fetch(PGresult *r, int rc, struct store_account *a,
 	a->eab = col_dup(r, 0, 6, &err);
 	col_copy(r, 0, 7, a->eab_kid, sizeof(a->eab_kid));
 	a->created = (time_t)col_ll(r, 0, 8);
+	a->paused = (time_t)col_ll(r, 0, 9);
 	PQclear(r);
 	if (err || a->jwk == NULL) {
 		store_account_release(a);
@@ -1638,6 +1666,105 @@ eab_bind(struct pconn *c, const char *kid, const char *account_id,
 	return cond_done(c, r, rc, S_EAB_EXISTS, kid, prob);
 }
 
+static int
+eab_list(struct pconn *c, struct store_eab **out, size_t *n,
+    struct acme_problem *prob)
+{
+	int rc, i;
+	PGresult *r = px(c, S_EAB_LIST, &rc, prob, "");
+
+	*out = NULL;
+	*n = 0;
+	if (r == NULL)
+		return rc;
+	if (PQntuples(r) > 0 &&
+	    (*out = calloc((size_t)PQntuples(r), sizeof(**out))) == NULL) {
+		PQclear(r);
+		return oom(prob);
+	}
+	for (i = 0; i < PQntuples(r); i++) {
+		col_copy(r, i, 0, (*out)[i].kid, sizeof((*out)[i].kid));
+		col_copy(r, i, 1, (*out)[i].account_id,
+		    sizeof((*out)[i].account_id));
+		(*out)[i].created = (time_t)col_ll(r, i, 2);
+	}
+	*n = (size_t)PQntuples(r);
+	PQclear(r);
+	return 0;
+}
+
+static int
+eab_remove(struct pconn *c, const char *kid, struct acme_problem *prob)
+{
+	int rc;
+	PGresult *r = px(c, S_EAB_REMOVE, &rc, prob, "s", kid);
+
+	return cond_done(c, r, rc, S_EAB_EXISTS, kid, prob);
+}
+
+/* --- the operator's actions (D74) --- */
+
+static int
+account_pause(struct pconn *c, const char *id, time_t when,
+    struct acme_problem *prob)
+{
+	int rc;
+	PGresult *r = px(c, S_ACCT_PAUSE, &rc, prob, "is", (long long)when, id);
+
+	return cond_done(c, r, rc, S_ACCT_EXISTS, id, prob);
+}
+
+static int
+cert_find(struct pconn *c, const char *account_id, const char *name,
+    char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	char needle[300];
+	int rc, i;
+	PGresult *r;
+
+	*n = 0;
+	if (name != NULL && (size_t)snprintf(needle, sizeof(needle),
+				"\"value\":\"%s\"", name) >= sizeof(needle))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "name too long");
+	r = px(c, S_CERT_FIND, &rc, prob, "ssi", account_id,
+	    name != NULL ? needle : NULL, clamp_max(max));
+	if (r == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(r) && *n < max; i++) {
+		col_copy(r, i, 0, ids[*n], sizeof(ids[*n]));
+		(*n)++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+block_add(struct pconn *c, const char *name, time_t when,
+    struct acme_problem *prob)
+{
+	int rc;
+
+	return insert_done(px(c, S_BLOCK_ADD, &rc, prob, "si", name,
+			       (long long)when),
+	    &rc);
+}
+
+static int
+name_blocked(struct pconn *c, const char *name, char *match, size_t size,
+    struct acme_problem *prob)
+{
+	int rc;
+	PGresult *r = row1(px(c, S_BLOCK_MATCH, &rc, prob, "s", name), &rc);
+
+	if (r == NULL)
+		return rc;
+	col_copy(r, 0, 0, match, size);
+	PQclear(r);
+	return 0;
+}
+
 /* --- open, migrate, close --- */
 
 /*
@@ -1937,6 +2064,29 @@ POOLED(eab_bind,
     (struct store * st, const char *kid, const char *account_id,
 	struct acme_problem *prob),
     (c, kid, account_id, prob))
+POOLED(eab_list,
+    (struct store * st, struct store_eab **out, size_t *n,
+	struct acme_problem *prob),
+    (c, out, n, prob))
+POOLED(eab_remove,
+    (struct store * st, const char *kid, struct acme_problem *prob),
+    (c, kid, prob))
+POOLED(account_pause,
+    (struct store * st, const char *id, time_t when, struct acme_problem *prob),
+    (c, id, when, prob))
+POOLED(cert_find,
+    (struct store * st, const char *account_id, const char *name,
+	char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+	struct acme_problem *prob),
+    (c, account_id, name, ids, max, n, prob))
+POOLED(block_add,
+    (struct store * st, const char *name, time_t when,
+	struct acme_problem *prob),
+    (c, name, when, prob))
+POOLED(name_blocked,
+    (struct store * st, const char *name, char *match, size_t size,
+	struct acme_problem *prob),
+    (c, name, match, size, prob))
 POOLED(audit_add,
     (struct store * st, const char *line, struct acme_problem *prob),
     (c, line, prob))
@@ -1996,6 +2146,12 @@ static const struct store_ops pg_ops = {
 	.eab_insert = pooled_eab_insert,
 	.eab_get = pooled_eab_get,
 	.eab_bind = pooled_eab_bind,
+	.eab_list = pooled_eab_list,
+	.eab_remove = pooled_eab_remove,
+	.account_pause = pooled_account_pause,
+	.cert_find = pooled_cert_find,
+	.block_add = pooled_block_add,
+	.name_blocked = pooled_name_blocked,
 	.audit_add = pooled_audit_add,
 	.audit_pending = pooled_audit_pending,
 	.audit_done = pooled_audit_done,

@@ -169,6 +169,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX orders_replaced ON orders (replaces)"
 	" WHERE replaces != '';"
 	"PRAGMA user_version = 8;",
+	/* 9: the operator's actions (D74): paused accounts (when, 0 for
+	 * not paused) and blocked names, each blocking its subtree. */
+	"ALTER TABLE accounts ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE blocked_names (name TEXT PRIMARY KEY,"
+	" created INTEGER NOT NULL) WITHOUT ROWID;"
+	"PRAGMA user_version = 9;",
 };
 
 enum stmt {
@@ -224,6 +230,12 @@ enum stmt {
 	S_EAB_GET,
 	S_EAB_EXISTS,
 	S_EAB_BIND,
+	S_EAB_LIST,
+	S_EAB_REMOVE,
+	S_ACCT_PAUSE,
+	S_CERT_FIND,
+	S_BLOCK_ADD,
+	S_BLOCK_MATCH,
 	S_AUDIT_ADD,
 	S_AUDIT_PENDING,
 	S_AUDIT_DONE,
@@ -249,11 +261,11 @@ static const char *const sql[S__COUNT] = {
 			  " contact, tos_agreed, eab, eab_kid, created)"
 			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_ACCT_GET] = "SELECT id, status, thumbprint, jwk, contact,"
-		       " tos_agreed, eab, eab_kid, created FROM accounts"
-		       " WHERE id = ?",
+		       " tos_agreed, eab, eab_kid, created, paused"
+		       " FROM accounts WHERE id = ?",
 	[S_ACCT_BY_THUMB] = "SELECT id, status, thumbprint, jwk, contact,"
-			    " tos_agreed, eab, eab_kid, created FROM accounts"
-			    " WHERE thumbprint = ?",
+			    " tos_agreed, eab, eab_kid, created, paused"
+			    " FROM accounts WHERE thumbprint = ?",
 	/* D54: only the columns given, and only from the state read. */
 	[S_ACCT_UPDATE] = "UPDATE accounts SET"
 			  " status = coalesce(nullif(?, 0), status),"
@@ -368,6 +380,23 @@ static const char *const sql[S__COUNT] = {
 	[S_EAB_EXISTS] = "SELECT 1 FROM eab WHERE kid = ?",
 	[S_EAB_BIND] = "UPDATE eab SET account_id = ? WHERE kid = ?"
 		       " AND account_id = ''",
+	[S_EAB_LIST] = "SELECT kid, account_id, created FROM eab"
+		       " ORDER BY created, kid",
+	[S_EAB_REMOVE] = "DELETE FROM eab WHERE kid = ?",
+	[S_ACCT_PAUSE] = "UPDATE accounts SET paused = ? WHERE id = ?"
+			 " AND paused = 0",
+	/* The order's identifiers are compact JSON: "value":"NAME" is
+	 * exactly an identifier NAME (D74). */
+	[S_CERT_FIND] = "SELECT c.id FROM certs c LEFT JOIN orders o"
+			" ON o.id = c.order_id"
+			" WHERE (?1 IS NULL OR c.account_id = ?1)"
+			" AND (?2 IS NULL OR instr(o.identifiers, ?2) > 0)"
+			" ORDER BY c.not_before, c.id LIMIT ?3",
+	[S_BLOCK_ADD] = "INSERT INTO blocked_names (name, created)"
+			" VALUES (?, ?)",
+	[S_BLOCK_MATCH] = "SELECT name FROM blocked_names WHERE name = ?1"
+			  " OR substr(?1, -length(name) - 1) = '.' || name"
+			  " ORDER BY length(name) LIMIT 1",
 	[S_AUDIT_ADD] = "INSERT INTO audit_outbox (line) VALUES (?)",
 	[S_AUDIT_PENDING] = "SELECT seq, line FROM audit_outbox ORDER BY seq"
 			    " LIMIT ?",
@@ -1018,6 +1047,7 @@ account_fetch(sqlite3_stmt *q, struct store_account *a,
 	a->eab = col_dup(q, 6, &err);
 	col_copy(q, 7, a->eab_kid, sizeof(a->eab_kid));
 	a->created = (time_t)sqlite3_column_int64(q, 8);
+	a->paused = (time_t)sqlite3_column_int64(q, 9);
 	sqlite3_reset(q);
 	if (err || a->jwk == NULL) {
 		store_account_release(a);
@@ -1772,6 +1802,121 @@ eab_bind(struct store *st, const char *kid, const char *account_id,
 	    S_EAB_EXISTS, kid, prob);
 }
 
+static int
+eab_list(struct store *st, struct store_eab **out, size_t *n,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_EAB_LIST, prob, "");
+	struct store_eab *v = NULL, *nv;
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+
+	*out = NULL;
+	*n = 0;
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				sqlite3_reset(q);
+				free(v);
+				return oom(prob);
+			}
+			v = nv;
+		}
+		memset(&v[*n], 0, sizeof(v[*n]));
+		col_copy(q, 0, v[*n].kid, sizeof(v[*n].kid));
+		col_copy(q, 1, v[*n].account_id, sizeof(v[*n].account_id));
+		v[*n].created = (time_t)sqlite3_column_int64(q, 2);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+		sqlite3_reset(q);
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	sqlite3_reset(q);
+	*out = v;
+	return 0;
+}
+
+static int
+eab_remove(struct store *st, const char *kid, struct acme_problem *prob)
+{
+	int rc = run_cond(st, prep(st, S_EAB_REMOVE, prob, "s", kid),
+	    S_EAB_EXISTS, kid, prob);
+
+	/* Nothing deleted and no such key: run_cond found no row. */
+	return rc;
+}
+
+/* --- the operator's actions (D74) --- */
+
+static int
+account_pause(struct store *st, const char *id, time_t when,
+    struct acme_problem *prob)
+{
+	return run_cond(st,
+	    prep(st, S_ACCT_PAUSE, prob, "is", (long long)when, id),
+	    S_ACCT_EXISTS, id, prob);
+}
+
+static int
+cert_find(struct store *st, const char *account_id, const char *name,
+    char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	char needle[300];
+	sqlite3_stmt *q;
+	int rc = SQLITE_DONE;
+
+	*n = 0;
+	if (name != NULL && (size_t)snprintf(needle, sizeof(needle),
+				"\"value\":\"%s\"", name) >= sizeof(needle))
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "name too long");
+	q = prep(st, S_CERT_FIND, prob, "ssi", account_id,
+	    name != NULL ? needle : NULL,
+	    (long long)(max > INT64_MAX ? INT64_MAX : max));
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		col_copy(q, 0, ids[*n], sizeof(ids[*n]));
+		(*n)++;
+	}
+	if (*n < max && rc != SQLITE_DONE)
+		rc = db_fail(sqlite3_db_handle(q), "read", prob);
+	else
+		rc = 0;
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int
+block_add(struct store *st, const char *name, time_t when,
+    struct acme_problem *prob)
+{
+	return run(st, prep(st, S_BLOCK_ADD, prob, "si", name, (long long)when),
+	    prob);
+}
+
+static int
+name_blocked(struct store *st, const char *name, char *match, size_t size,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = prep(st, S_BLOCK_MATCH, prob, "s", name);
+	int rc = one_row(q, prob);
+
+	if (rc != 0)
+		return rc;
+	col_copy(q, 0, match, size);
+	sqlite3_reset(q);
+	return 0;
+}
+
 /* --- open, migrate, close --- */
 
 /* PRAGMA user_version of db into *version. */
@@ -2123,6 +2268,29 @@ LOCKED(eab_bind,
     (struct store * st, const char *kid, const char *account_id,
 	struct acme_problem *prob),
     (st, kid, account_id, prob))
+LOCKED(eab_list,
+    (struct store * st, struct store_eab **out, size_t *n,
+	struct acme_problem *prob),
+    (st, out, n, prob))
+LOCKED(eab_remove,
+    (struct store * st, const char *kid, struct acme_problem *prob),
+    (st, kid, prob))
+LOCKED(account_pause,
+    (struct store * st, const char *id, time_t when, struct acme_problem *prob),
+    (st, id, when, prob))
+LOCKED(cert_find,
+    (struct store * st, const char *account_id, const char *name,
+	char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
+	struct acme_problem *prob),
+    (st, account_id, name, ids, max, n, prob))
+LOCKED(block_add,
+    (struct store * st, const char *name, time_t when,
+	struct acme_problem *prob),
+    (st, name, when, prob))
+LOCKED(name_blocked,
+    (struct store * st, const char *name, char *match, size_t size,
+	struct acme_problem *prob),
+    (st, name, match, size, prob))
 LOCKED(audit_add,
     (struct store * st, const char *line, struct acme_problem *prob),
     (st, line, prob))
@@ -2204,6 +2372,12 @@ static const struct store_ops sqlite_ops = {
 	.eab_insert = locked_eab_insert,
 	.eab_get = locked_eab_get,
 	.eab_bind = locked_eab_bind,
+	.eab_list = locked_eab_list,
+	.eab_remove = locked_eab_remove,
+	.account_pause = locked_account_pause,
+	.cert_find = locked_cert_find,
+	.block_add = locked_block_add,
+	.name_blocked = locked_name_blocked,
 	.audit_add = locked_audit_add,
 	.audit_pending = locked_audit_pending,
 	.audit_done = locked_audit_done,

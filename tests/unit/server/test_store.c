@@ -921,6 +921,169 @@ store__eab_binds_once(void **state)
 	    ACME_ERR_NOTFOUND);
 }
 
+static void insert_cert(struct fx *f, const char *serial, time_t not_after,
+    time_t revoked);
+
+/* D74: eab list and remove, bound keys included. */
+static void
+store__eab_list_and_remove(void **state)
+{
+	struct fx *f = *state;
+	struct store_eab e, *v = NULL;
+	size_t n = 9;
+
+	assert_int_equal(f->s->ops->eab_list(f->s, &v, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	memset(&e, 0, sizeof(e));
+	e.keylen = 32;
+	snprintf(e.kid, sizeof(e.kid), "kid-b");
+	e.created = 20;
+	assert_int_equal(f->s->ops->eab_insert(f->s, &e, NULL), 0);
+	snprintf(e.kid, sizeof(e.kid), "kid-a");
+	e.created = 10;
+	assert_int_equal(f->s->ops->eab_insert(f->s, &e, NULL), 0);
+	assert_int_equal(f->s->ops->eab_bind(f->s, "kid-b", "acct9", NULL), 0);
+	assert_int_equal(f->s->ops->eab_list(f->s, &v, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].kid, "kid-a");
+	assert_string_equal(v[0].account_id, "");
+	assert_int_equal(v[0].created, 10);
+	assert_string_equal(v[1].kid, "kid-b");
+	assert_string_equal(v[1].account_id, "acct9");
+	free(v);
+	assert_int_equal(f->s->ops->eab_remove(f->s, "kid-b", NULL), 0);
+	assert_int_equal(f->s->ops->eab_remove(f->s, "kid-b", NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->eab_get(f->s, "kid-b", &e, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->eab_list(f->s, &v, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].kid, "kid-a");
+	free(v);
+}
+
+/* D74: a paused account reads back paused, once. */
+static void
+store__account_pause(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, got;
+
+	make_account(&a, "thumb-pause");
+	assert_int_equal(f->s->ops->account_insert(f->s, &a, NULL), 0);
+	assert_int_equal(f->s->ops->account_get(f->s, a.id, &got, NULL), 0);
+	assert_int_equal(got.paused, 0);
+	store_account_release(&got);
+	assert_int_equal(f->s->ops->account_pause(f->s, a.id, 777, NULL), 0);
+	assert_int_equal(f->s->ops->account_pause(f->s, a.id, 778, NULL),
+	    ACME_ERR_CONFLICT);
+	assert_int_equal(f->s->ops->account_pause(f->s, "nope", 1, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-pause",
+			     &got, NULL),
+	    0);
+	assert_int_equal(got.paused, 777);
+	assert_int_equal(got.status, ST_VALID);
+	store_account_release(&got);
+}
+
+/* D74: certificates by account and by an identifier's exact value. */
+static void
+store__cert_find_by_account_and_name(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o;
+	struct store_authz z[2];
+	struct store_cert c;
+	char ids[4][STORE_ID_SIZE], first[STORE_ID_SIZE];
+	size_t n = 9;
+
+	make_order(&o, z, "acctA");
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.account_id, sizeof(c.account_id), "acctA");
+	snprintf(c.order_id, sizeof(c.order_id), "%s", o.id);
+	c.chain_pem = pem_text;
+	c.not_before = 1000;
+	c.not_after = 5000;
+	c.reason = -1;
+	assert_int_equal(store_new_id(c.id), 0);
+	snprintf(c.serial, sizeof(c.serial), "a1");
+	snprintf(first, sizeof(first), "%s", c.id);
+	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL), 0);
+	assert_int_equal(store_new_id(c.id), 0);
+	snprintf(c.serial, sizeof(c.serial), "a2");
+	c.not_before = 1001;
+	assert_int_equal(f->s->ops->cert_insert(f->s, &c, NULL), 0);
+	/* Another account's certificate of an order naming nothing. */
+	insert_cert(f, "b1", 5000, 0);
+
+	assert_int_equal(f->s->ops->cert_find(f->s, "acctA", NULL, ids, 4, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], first);
+	assert_string_equal(ids[1], c.id);
+	assert_int_equal(f->s->ops->cert_find(f->s, NULL, "a.example.com", ids,
+			     1, &n, NULL),
+	    0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], first);
+	assert_int_equal(f->s->ops->cert_find(f->s, NULL, "192.0.2.1", ids, 4,
+			     &n, NULL),
+	    0);
+	assert_int_equal(n, 2);
+	/* Exact values only: not a part of one, not another account's. */
+	assert_int_equal(f->s->ops->cert_find(f->s, NULL, "example.com", ids, 4,
+			     &n, NULL),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f->s->ops->cert_find(f->s, "acct1", "a.example.com",
+			     ids, 4, &n, NULL),
+	    0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f->s->ops->cert_find(f->s, NULL, NULL, ids, 4, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 3);
+	free_order(&o, z);
+}
+
+/* D74: a blocked name blocks itself and what is under it, only. */
+static void
+store__blocked_names_and_their_subtrees(void **state)
+{
+	struct fx *f = *state;
+	char m[256];
+
+	assert_int_equal(f->s->ops->name_blocked(f->s, "example.com", m,
+			     sizeof(m), NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->block_add(f->s, "example.com", 5, NULL), 0);
+	assert_int_equal(f->s->ops->block_add(f->s, "example.com", 6, NULL),
+	    ACME_ERR_EXISTS);
+	assert_int_equal(f->s->ops->block_add(f->s, "a.b.example.com", 7, NULL),
+	    0);
+	assert_int_equal(f->s->ops->name_blocked(f->s, "example.com", m,
+			     sizeof(m), NULL),
+	    0);
+	assert_string_equal(m, "example.com");
+	assert_int_equal(f->s->ops->name_blocked(f->s, "x.a.b.example.com", m,
+			     sizeof(m), NULL),
+	    0);
+	assert_string_equal(m, "example.com");
+	assert_int_equal(f->s->ops->name_blocked(f->s, "badexample.com", m,
+			     sizeof(m), NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->name_blocked(f->s, "com", m, sizeof(m),
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->name_blocked(f->s, "example.org", m,
+			     sizeof(m), NULL),
+	    ACME_ERR_NOTFOUND);
+}
+
 static void
 store__jobs_oldest_first(void **state)
 {
@@ -1584,6 +1747,14 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__cert_round_trip_and_revoke_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(store__eab_list_and_remove,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(store__account_pause, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__cert_find_by_account_and_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__blocked_names_and_their_subtrees, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__cert_window, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__begin_commit_rollback,

@@ -328,7 +328,11 @@ store_sqlite__statements_use_indexes(void **state)
 		scans = query_plan(db, text, plan, sizeof(plan));
 		if (scans > 0 && strstr(text, " FROM jobs") == NULL &&
 		    strstr(text, "WHERE revoked_at = 0") == NULL &&
-		    strstr(text, " FROM audit_outbox") == NULL)
+		    strstr(text, " FROM audit_outbox") == NULL &&
+		    /* The operator's searches and the blocked names: D74. */
+		    strstr(text, " FROM eab ORDER BY") == NULL &&
+		    strstr(text, " FROM certs c LEFT JOIN") == NULL &&
+		    strstr(text, " FROM blocked_names") == NULL)
 			fail_msg("%s: reads a whole table:\n%s", text, plan);
 		for (k = 0; k < NWANT; k++) {
 			if (strstr(text, want[k].part) == NULL)

@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: ISC
+"""anvil-ca admin (D74) against a serving anvil-ca: certificates from
+lego, then find, revoke, block, pause and eab through the real command,
+each checked in its output, the database, the audit log and, for
+revocations, the CRL the CA serves."""
+import json
+import os
+import ssl
+import subprocess
+import urllib.request
+
+from conftest import ANVIL_CA
+from test_server_lego import lego
+
+
+def admin(ca, *args):
+    return subprocess.run(
+        [ANVIL_CA, "admin", "-c", os.path.join(ca.dir, "anvil-ca.json"),
+         *args], capture_output=True, text=True, timeout=60)
+
+
+def admin_json(ca, *args):
+    r = admin(ca, *args, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def issue(ca, path, *names):
+    args = ["--http", "--http.port", f"127.0.0.1:{ca.http01_port}"]
+    for n in names:
+        args += ["-d", n]
+    return lego(ca, path, *args, "run")
+
+
+def crl_serials(ca, tmp_path):
+    ctx = ssl.create_default_context(cafile=ca.tls_ca)
+    with urllib.request.urlopen(ca.base + "/crl", context=ctx,
+                                timeout=10) as r:
+        der = r.read()
+    p = tmp_path / "crl.der"
+    p.write_bytes(der)
+    out = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", str(p),
+                          "-noout", "-text"], capture_output=True, text=True,
+                         check=True).stdout
+    return {ln.split(":", 1)[1].strip().lower().lstrip("0")
+            for ln in out.splitlines() if "Serial Number:" in ln}
+
+
+def test_find_by_name_serial_and_account(validating_ca, tmp_path):
+    ca = validating_ca
+    r = issue(ca, tmp_path / "l1", "find.example.net", "www.find.example.net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (serial, acct), = ca.db("SELECT serial, account_id FROM certs")
+    by_name = admin_json(ca, "find", "--name", "www.find.example.net")
+    assert [c["serial"] for c in by_name["certificates"]] == [serial]
+    c = by_name["certificates"][0]
+    assert c["account"] == acct and c["status"] == "valid"
+    assert sorted(c["names"]) == ["find.example.net", "www.find.example.net"]
+    # Serials as openssl prints them: upper case, colons.
+    pretty = ":".join(serial.upper()[i:i + 2]
+                      for i in range(0, len(serial), 2))
+    assert admin_json(ca, "find", "--serial", pretty)["certificates"][0][
+        "serial"] == serial
+    by_acct = admin_json(ca, "find", "--account",
+                         f"{ca.base}/acme/acct/{acct}")
+    assert by_acct["account"]["id"] == acct
+    assert by_acct["account"]["status"] == "valid"
+    assert [c["serial"] for c in by_acct["certificates"]] == [serial]
+    text = admin(ca, "find", "--name", "find.example.net")
+    assert text.returncode == 0 and f"serial {serial} " in text.stdout
+    # Nothing: exit 1 and one line; a name that is only a suffix of
+    # one issued matches nothing.
+    r = admin(ca, "find", "--name", "example.net")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert admin(ca, "find").returncode == 2
+    assert admin(ca, "find", "--name", "a", "--serial", "1").returncode == 2
+
+
+def test_revoke_by_serial_account_and_name(validating_ca, tmp_path):
+    ca = validating_ca
+    for i, name in enumerate(["r1.example.net", "r2.example.net",
+                              "r3.example.net"]):
+        r = issue(ca, tmp_path / "lego", name)
+        assert r.returncode == 0, r.stdout + r.stderr
+    rows = ca.db("SELECT serial, account_id FROM certs ORDER BY not_before")
+    serials = [s for s, _ in rows]
+    acct = rows[0][1]
+    crl_before = ca.db("SELECT coalesce(max(number), 0) FROM crls")[0][0]
+
+    out = admin_json(ca, "revoke", "--serial", serials[0], "--reason",
+                     "keyCompromise")
+    assert out["revoked"] == [serials[0]] and out["reason"] == 1
+    assert out["crl_number"] > crl_before
+    assert ca.db("SELECT revoked_at > 0, reason FROM certs WHERE serial = ?",
+                 (serials[0],)) == [(1, 1)]
+    ca.audit(lambda e: e["event"] == "revocation"
+             and e["serial"] == serials[0] and e["by"] == "operator")
+    assert serials[0] in crl_serials(ca, tmp_path)
+
+    # Three certificates of the account match: refused without --yes.
+    r = admin(ca, "revoke", "--account", acct, "--reason", "4")
+    assert r.returncode == 1 and "--yes" in r.stderr
+    assert ca.db("SELECT count(*) FROM certs WHERE revoked_at > 0") == [(1,)]
+    out = admin_json(ca, "revoke", "--account", acct, "--reason",
+                     "superseded", "--yes")
+    assert sorted(out["revoked"]) == sorted(serials[1:])
+    assert out["already_revoked"] == [serials[0]]
+    assert ca.db("SELECT serial, reason FROM certs WHERE revoked_at > 0 "
+                 "ORDER BY not_before") == [
+        (serials[0], 1), (serials[1], 4), (serials[2], 4)]
+    assert set(serials) <= crl_serials(ca, tmp_path)
+
+    # By name: one match, already revoked: nothing new, exit 0.
+    out = admin_json(ca, "revoke", "--name", "r2.example.net", "--reason",
+                     "0")
+    assert out["revoked"] == [] and out["already_revoked"] == [serials[1]]
+    r = admin(ca, "revoke", "--name", "none.example.net", "--reason", "0")
+    assert r.returncode == 1 and "no certificate" in r.stderr
+    r = admin(ca, "revoke", "--serial", serials[0], "--reason", "7")
+    assert r.returncode == 2
+
+
+def test_block_refuses_new_orders_under_the_name(validating_ca, tmp_path):
+    ca = validating_ca
+    out = admin_json(ca, "block", "--name", "Blocked.Example.NET")
+    assert out == {"blocked": "blocked.example.net"}
+    assert ca.db("SELECT name FROM blocked_names") == [
+        ("blocked.example.net",)]
+    ca.audit(lambda e: e["event"] == "block"
+             and e["name"] == "blocked.example.net")
+    for name in ("blocked.example.net", "www.blocked.example.net"):
+        r = issue(ca, tmp_path / "lego", name)
+        assert r.returncode != 0
+        assert "rejectedIdentifier" in r.stdout + r.stderr
+        assert "blocked by the CA" in r.stdout + r.stderr
+    assert ca.db("SELECT count(*) FROM orders") == [(0,)]
+    r = issue(ca, tmp_path / "lego", "notblocked.example.net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = admin(ca, "block", "--name", "blocked.example.net")
+    assert r.returncode == 1 and "already" in r.stderr
+
+
+def test_pause_refuses_the_accounts_requests(validating_ca, tmp_path):
+    ca = validating_ca
+    r = issue(ca, tmp_path / "lego", "pause.example.net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (acct,), = ca.db("SELECT id FROM accounts")
+    assert admin_json(ca, "pause", "--account", acct) == {"paused": acct}
+    assert ca.db("SELECT paused > 0 FROM accounts") == [(1,)]
+    ca.audit(lambda e: e["event"] == "pause" and e["account"] == acct)
+    r = issue(ca, tmp_path / "lego", "pause2.example.net")
+    assert r.returncode != 0
+    assert "unauthorized" in r.stdout + r.stderr
+    assert "paused by the CA's operator" in r.stdout + r.stderr
+    assert ca.db("SELECT count(*) FROM orders") == [(1,)]
+    r = admin(ca, "pause", "--account", acct)
+    assert r.returncode == 1 and "already" in r.stderr
+    r = admin(ca, "pause", "--account", "nosuchaccount")
+    assert r.returncode == 1 and "no account" in r.stderr
+
+
+def test_eab_list_add_remove(validating_ca, tmp_path):
+    ca = validating_ca
+    added = admin_json(ca, "eab", "add")
+    assert len(added["kid"]) == 22 and len(added["hmac_key"]) == 43
+    r = admin(ca, "eab", "add", "--kid", "second")
+    assert r.returncode == 0 and r.stdout.startswith("kid: second\n")
+    listed = admin_json(ca, "eab", "list")
+    assert sorted(k["kid"] for k in listed) == sorted([added["kid"],
+                                                       "second"])
+    assert all("account" not in k for k in listed)  # none bound
+    assert "hmac_key" not in json.dumps(listed)
+    assert admin_json(ca, "eab", "remove", "second") == {"removed": "second"}
+    assert ca.db("SELECT kid FROM eab") == [(added["kid"],)]
+    ca.audit(lambda e: e["event"] == "eab_removed" and e["kid"] == "second")
+    r = admin(ca, "eab", "remove", "second")
+    assert r.returncode == 1 and "no key id" in r.stderr
+    assert admin(ca, "eab", "remove").returncode == 2
