@@ -241,7 +241,8 @@ struct store_ops {
 	 * (ready once every authorization is valid, invalid once expired or
 	 * an authorization failed; order_load computes it again), and
 	 * finalize's claim of a ready order, which the issuance's commit
-	 * makes durable and orders_unclaim undoes after a crash.
+	 * makes durable and orders_unclaim undoes after a crash.  A back
+	 * end may flush it anyway (PostgreSQL does, D65).
 	 */
 	int (*order_set_status_relaxed)(struct store *s, const char *id,
 	    enum store_status from, enum store_status to, const char *error,
