@@ -66,6 +66,10 @@ def test_find_by_name_serial_and_account(validating_ca, tmp_path):
     assert by_acct["account"]["id"] == acct
     assert by_acct["account"]["status"] == "valid"
     assert [c["serial"] for c in by_acct["certificates"]] == [serial]
+    (order,), = ca.db("SELECT id FROM orders")
+    assert [(o["id"], o["status"], sorted(o["names"])) for o in
+            by_acct["orders"]] == [(order, "valid", [
+                "find.example.net", "www.find.example.net"])]
     text = admin(ca, "find", "--name", "find.example.net")
     assert text.returncode == 0 and f"serial {serial} " in text.stdout
     # Nothing: exit 1 and one line; a name that is only a suffix of

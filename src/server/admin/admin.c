@@ -247,6 +247,55 @@ account_json(const struct store_account *acc)
 }
 
 /*
+ * The account's orders that are not invalid (order_list skips those),
+ * oldest first, as JSON records; printed as lines unless a->json.
+ */
+static int
+account_orders(struct adm *a, const char *account, json_t *out,
+    struct acme_problem *prob)
+{
+	char ids[100][STORE_ID_SIZE], after[STORE_ID_SIZE] = "";
+	struct store_order o;
+	size_t n, i, k;
+	int rc;
+
+	do {
+		if ((rc = store_order_list(a->st, account, after, ids,
+			 ACME_ARRAY_LEN(ids), &n, prob)) != 0)
+			return rc;
+		for (i = 0; i < n; i++) {
+			json_t *names = json_array();
+			char ex[32];
+
+			if ((rc = store_order_get(a->st, ids[i], &o, prob)) !=
+			    0) {
+				json_decref(names);
+				return rc;
+			}
+			for (k = 0; k < o.nident; k++)
+				json_array_append_new(names,
+				    json_string(o.idents[k].value));
+			if (!a->json)
+				printf("order %s status %s expires %s "
+				       "cert %s\n",
+				    o.id, store_status_name(o.status),
+				    acme_rfc3339(ex, o.expires),
+				    o.cert_id[0] != '\0' ? o.cert_id : "-");
+			json_array_append_new(out,
+			    json_pack("{s:s, s:s, s:o, s:s, s:s*}", "id", o.id,
+				"status", store_status_name(o.status), "names",
+				names, "expires", acme_rfc3339(ex, o.expires),
+				"cert",
+				o.cert_id[0] != '\0' ? o.cert_id : NULL));
+			store_order_release(&o);
+		}
+		if (n > 0)
+			snprintf(after, sizeof(after), "%s", ids[n - 1]);
+	} while (n == ACME_ARRAY_LEN(ids));
+	return 0;
+}
+
+/*
  * The certificate ids a selection names into *ids (heap, *n of them):
  * one serial, an account's, or those whose order named name.
  */
@@ -318,7 +367,7 @@ cmd_find(struct adm *a, struct sel *s)
 	struct acme_problem prob = { 0 };
 	struct store_account acc;
 	char(*ids)[STORE_ID_SIZE] = NULL;
-	json_t *out = json_object(), *certs = json_array(), *v;
+	json_t *out = json_object(), *certs = json_array(), *v, *orders;
 	size_t n = 0, i;
 	int rc = 0, found_acct = 0;
 
@@ -334,6 +383,11 @@ cmd_find(struct adm *a, struct sel *s)
 				    acc.paused != 0 ? "yes" : "no",
 				    acc.contact != NULL ? acc.contact : "[]");
 			store_account_release(&acc);
+			orders = json_array();
+			json_object_set_new(out, "orders", orders);
+			if ((rc = account_orders(a, s->account, orders,
+				 &prob)) != 0)
+				goto out;
 		} else if (rc != ACME_ERR_NOTFOUND)
 			goto out;
 		rc = 0;
