@@ -78,6 +78,7 @@ struct req {
 	/* Set by authn for POSTs that passed the JWS checks. */
 	struct acme_jws *jws;
 	struct store_account *acct; /* the kid's account, NULL for jwk */
+	char acct_id[40];           /* its id, kept for the request log */
 };
 
 struct resp_header {

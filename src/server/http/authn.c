@@ -119,6 +119,7 @@ load_account(struct srv *srv, struct req *req, const char *kid,
 		goto fail;
 	}
 	req->acct = acct;
+	snprintf(req->acct_id, sizeof(req->acct_id), "%s", acct->id);
 	acme_problem_release(&prob);
 	return 0;
 fail:

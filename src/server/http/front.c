@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,33 @@ struct reqctx {
 	char uri[2048]; /* as requested, with the query */
 	char ptype[48];
 	int prob_type; /* enum acme_prob_type of the reply, for metrics */
+	/* Who asked, for the request log. */
+	char client[46];
+	char acct[40];
+	char ua[128];
 };
+
+/*
+ * libmicrohttpd's own messages ("Failed to bind to port 0: ...") go to
+ * the log at debug level, one line each: what failed is said in anvil's
+ * words by the caller ("cannot listen on ADDR: ...", D72).
+ */
+__attribute__((format(printf, 2, 0))) static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512], q[600];
+	size_t n;
+	int e = errno; /* the caller reports strerror(errno) */
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	acme_log(ACME_LOG_DEBUG, "libmicrohttpd", "detail=%s",
+	    acme_log_quote(line, q, sizeof(q)));
+	errno = e;
+}
 
 static void *
 log_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -133,7 +160,7 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	struct reqctx *rc = *con_cls;
 	struct timespec end;
 	double ms;
-	char q[600];
+	char q[600], u[300];
 
 	/* Waiting for the next request on this connection (D55). */
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -144,10 +171,13 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	ms = (double)(end.tv_sec - rc->start.tv_sec) * 1e3 +
 	     (double)(end.tv_nsec - rc->start.tv_nsec) / 1e6;
 	acme_log(ACME_LOG_INFO, "request",
-	    "method=%s path=%s status=%d problem=%s latency_ms=%.2f%s",
+	    "method=%s path=%s status=%d problem=%s latency_ms=%.2f "
+	    "client=%s account=%s ua=%s%s",
 	    rc->method[0] ? rc->method : "-",
 	    acme_log_quote(rc->uri, q, sizeof(q)), rc->status,
 	    rc->ptype[0] ? rc->ptype : "-", ms,
+	    rc->client[0] ? rc->client : "-", rc->acct[0] ? rc->acct : "-",
+	    acme_log_quote(rc->ua[0] ? rc->ua : "-", u, sizeof(u)),
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	metrics_request(srv->metrics, rc->uri, rc->status, rc->prob_type,
 	    ms / 1e3);
@@ -235,6 +265,19 @@ finish(struct MHD_Connection *con, struct reqctx *rc, struct resp *resp,
 	if (resp->prob.type != ACME_PROB_NONE)
 		snprintf(rc->ptype, sizeof(rc->ptype), "%s",
 		    acme_problem_type_name(resp->prob.type));
+	/* A 5xx is the operator's to act on: its cause, at error level. */
+	if (resp->status >= 500) {
+		char q[600], d[600];
+
+		acme_log(ACME_LOG_ERROR, "server error",
+		    "method=%s path=%s status=%d problem=%s detail=%s",
+		    rc->method[0] ? rc->method : "-",
+		    acme_log_quote(rc->uri, q, sizeof(q)), resp->status,
+		    rc->ptype[0] ? rc->ptype : "-",
+		    acme_log_quote(resp->prob.detail[0] ? resp->prob.detail :
+							  "-",
+			d, sizeof(d)));
+	}
 	ret = send_resp(con, resp, head);
 	reply_release(resp);
 	return ret;
@@ -277,6 +320,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	resp.status = 500;
+	client_ip(con, rc->client, sizeof(rc->client));
 	if (srv->cfg->base_url[0] != '\0')
 		snprintf(base, sizeof(base), "%s", srv->cfg->base_url);
 	else {
@@ -308,6 +352,12 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	req.accept = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_ACCEPT);
 	client_ip(con, req.client_ip, sizeof(req.client_ip));
+	{
+		const char *ua = MHD_lookup_connection_value(con,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+
+		snprintf(rc->ua, sizeof(rc->ua), "%s", ua != NULL ? ua : "");
+	}
 	req.body = rc->body.data != NULL ? rc->body.data : "";
 	req.body_len = rc->body.len;
 	if (rc->too_big) {
@@ -319,6 +369,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		goto send;
 	}
 	router_dispatch(srv, &req, &resp);
+	snprintf(rc->acct, sizeof(rc->acct), "%s", req.acct_id);
 	goto sent;
 send:
 	/* Refused before routing: still a fresh nonce (S-NON-2). */
@@ -670,6 +721,7 @@ gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
 	    (unsigned)cfg->per_ip_connections,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
 	if (gen->mhd == NULL)
@@ -824,6 +876,7 @@ plain_start(struct srv *srv, const char *key, const char *addr,
 		limit / 4,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
 	if (*out == NULL) {

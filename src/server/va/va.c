@@ -231,8 +231,18 @@ validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
 		audit_kick(srv->audit);
 		metrics_validation(srv->metrics, (int)ch.type, ok);
 	}
-	acme_log(ACME_LOG_INFO, "validation", "chall=%s type=%s name=%s ok=%d",
-	    ch.id, store_chall_type_name(ch.type), value, ok);
+	{
+		char d[600];
+
+		/* Why it failed, as the audit log and the client see it. */
+		acme_log(ACME_LOG_INFO, "validation",
+		    "chall=%s type=%s name=%s ok=%d account=%s problem=%s "
+		    "detail=%s",
+		    ch.id, store_chall_type_name(ch.type), value, ok,
+		    z.account_id,
+		    ok ? "-" : acme_problem_type_name(result.type),
+		    ok ? "-" : acme_log_quote(result.detail, d, sizeof(d)));
+	}
 done:
 	if (!finished)
 		store_job_done(st, chall_id, NULL);
