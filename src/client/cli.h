@@ -36,6 +36,8 @@ struct cli {
 	const char *replaces;    /* ARI certID of the predecessor, or NULL */
 	const char *deploy_hook; /* run after issuance (sh -c), or NULL */
 	const char *cert_name;   /* --cert-name: the lineage, or NULL */
+	const char *pre_hook;    /* before the solver starts (sh -c), or NULL */
+	const char *post_hook;   /* after validation, or NULL */
 	int hook_timeout;        /* seconds per hook run; 0: the default */
 	int poll_timeout;        /* seconds of polling per order; 0: default */
 	char state_dir[1024];
@@ -119,6 +121,22 @@ int hook_deploy(const struct cli *o, const char *certdir, X509 *leaf,
  */
 int renew_not_due(const struct cli *o, const char *dn, time_t now, time_t *due,
     time_t *not_after);
+
+/*
+ * Runs a pre or post hook (what: "pre hook", "post hook") through
+ * /bin/sh.  Returns 0 or an error with prob set.
+ */
+int hook_shell(const struct cli *o, const char *what, const char *cmd,
+    struct acme_problem *prob);
+
+/*
+ * Applies the issuance options in set (renewal.json keys; a "solver"
+ * drops the keys of the previous solver) to the renewal.json of lineage
+ * name, so that this and later renewals use them (D76).  Returns 0 or an
+ * error with prob set.
+ */
+int renew_reconfigure(const struct cli *o, const char *name, json_t *set,
+    struct acme_problem *prob);
 
 int cmd_issue(const struct cli *o, struct acme_problem *prob);
 int cmd_renew(struct cli *o, const char *name, int all, int force,

@@ -9,12 +9,14 @@
  * failure: a certificate that was renewed but not deployed must not go
  * unnoticed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,6 +154,76 @@ hook_run(const char *what, char *const argv[], void (*setup)(const void *),
 }
 
 int
+hook_shell(const struct cli *o, const char *what, const char *cmd,
+    struct acme_problem *prob)
+{
+	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
+		(char *)(uintptr_t) "-c", (char *)(uintptr_t)cmd, NULL };
+	int st;
+
+	if (cmd == NULL)
+		return 0;
+	st = hook_run(what, argv, NULL, NULL,
+	    o->hook_timeout > 0 ? o->hook_timeout : HOOK_TIMEOUT_DEFAULT, prob);
+	if (st > 0)
+		acme_problem_set(prob, ACME_PROB_OTHER, "%s exited %d", what,
+		    st);
+	return st == 0 ? 0 : ACME_ERR_IO;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The executables of STATE/hooks/deploy, in name order (D76), run one
+ * after another like the deploy hook.  Returns the first failure's exit
+ * status (or -1 with prob set), 0 when all succeeded or there are none.
+ */
+static int
+hook_dir(const struct cli *o, struct deploy_env *e, struct acme_problem *prob)
+{
+	char dir[4096], path[4096 + 256], what[300], *names[64];
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0, i;
+	int rc = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/hooks/deploy", o->state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < ACME_ARRAY_LEN(names)) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (de->d_name[0] != '.' && stat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode) && access(path, X_OK) == 0 &&
+		    (names[n] = strdup(de->d_name)) != NULL)
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_name);
+	for (i = 0; i < n; i++) {
+		char *const argv[] = { path, NULL };
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(what, sizeof(what), "deploy hook %.200s", path);
+		if (rc == 0) {
+			rc = hook_run(what, argv, hook_env, e,
+			    o->hook_timeout > 0 ? o->hook_timeout :
+						  HOOK_TIMEOUT_DEFAULT,
+			    prob);
+			if (rc > 0)
+				acme_problem_set(prob, ACME_PROB_OTHER,
+				    "%s exited %d", what, rc);
+		}
+		free(names[i]);
+	}
+	return rc;
+}
+
+int
 hook_deploy(const struct cli *o, const char *certdir, X509 *leaf,
     struct acme_problem *prob)
 {
@@ -159,17 +231,21 @@ hook_deploy(const struct cli *o, const char *certdir, X509 *leaf,
 		(char *)(uintptr_t) "-c", (char *)(uintptr_t)o->deploy_hook,
 		NULL };
 	struct deploy_env e = { o, certdir, leaf };
-	int st;
+	int st = 0;
 
-	if (o->deploy_hook == NULL)
-		return 0;
-	st = hook_run("deploy hook", argv, hook_env, &e,
-	    o->hook_timeout > 0 ? o->hook_timeout : HOOK_TIMEOUT_DEFAULT, prob);
+	if (o->deploy_hook != NULL) {
+		st = hook_run("deploy hook", argv, hook_env, &e,
+		    o->hook_timeout > 0 ? o->hook_timeout :
+					  HOOK_TIMEOUT_DEFAULT,
+		    prob);
+		if (st > 0)
+			acme_problem_set(prob, ACME_PROB_OTHER,
+			    "deploy hook exited %d", st);
+	}
+	if (st == 0)
+		st = hook_dir(o, &e, prob);
 	if (st == 0)
 		return 0;
-	if (st > 0)
-		acme_problem_set(prob, ACME_PROB_OTHER, "deploy hook exited %d",
-		    st);
 	/* Said once, whatever went wrong: the files are in place. */
 	if (prob != NULL) {
 		char why[ACME_PROB_DETAIL_MAX];

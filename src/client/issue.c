@@ -279,6 +279,10 @@ save_files(const struct cli *o, const char *dn, const struct acme_ident *ids,
 	if (r != NULL && o->deploy_hook != NULL)
 		json_object_set_new(r, "deploy_hook",
 		    json_string(o->deploy_hook));
+	if (r != NULL && o->pre_hook != NULL)
+		json_object_set_new(r, "pre_hook", json_string(o->pre_hook));
+	if (r != NULL && o->post_hook != NULL)
+		json_object_set_new(r, "post_hook", json_string(o->post_hook));
 	if (r != NULL && o->preferred_chain != NULL)
 		json_object_set_new(r, "preferred_chain",
 		    json_string(o->preferred_chain));
@@ -576,6 +580,17 @@ order_failure(const json_t *order, struct acme_problem *prob)
 	return ACME_ERR_VERIFY;
 }
 
+/* Runs a post hook (NULL: none); its failure is a warning line. */
+static void
+post_hook(const struct cli *o, const char *cmd)
+{
+	struct acme_problem p = { 0 };
+
+	if (cmd != NULL && hook_shell(o, "post hook", cmd, &p) != 0)
+		fprintf(stderr, "anvil: warning: %s\n", p.detail);
+	acme_problem_release(&p);
+}
+
 int
 cmd_issue(const struct cli *o, struct acme_problem *prob)
 {
@@ -592,6 +607,7 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	char *b64 = NULL, *pem = NULL;
 	size_t i, naz = 0, pemlen = 0, nids = 0;
 	int rc = ACME_ERR_INVAL, solver_open = 0;
+	const char *post = NULL;
 
 	memset(&sv, 0, sizeof(sv));
 	if ((ids = calloc(o->nnames, sizeof(*ids))) == NULL)
@@ -627,6 +643,11 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	cli_progress(o, "account");
 	if (client_open(o, &c, &acct_key, &signer, prob) != 0)
 		goto out;
+	/* renew runs these once per run (collect set); issue here. */
+	if (o->collect == NULL &&
+	    hook_shell(o, "pre hook", o->pre_hook, prob) != 0)
+		goto out;
+	post = o->collect == NULL ? o->post_hook : NULL;
 	/* The solver first: a port that is taken fails before ordering. */
 	if ((o->rfc2136 != NULL ?
 		    solver_rfc2136_open(&sv, o->rfc2136, o->tsig_key, prob) :
@@ -731,6 +752,9 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 	 * (issue 21 item 8). */
 	sv.close(&sv);
 	solver_open = 0;
+	/* The solver is done: start what the pre hook stopped. */
+	post_hook(o, post);
+	post = NULL;
 	cli_progress(o, "finalize");
 	if ((cert_key = acme_key_generate(o->key_type, prob)) == NULL ||
 	    (csr = acme_csr_build(cert_key, ids, nids, prob)) == NULL ||
@@ -789,6 +813,7 @@ cleanup:
 out:
 	if (solver_open)
 		sv.close(&sv);
+	post_hook(o, post);
 	for (i = 0; azs != NULL && i < naz; i++)
 		json_decref(azs[i]);
 	free(azs);

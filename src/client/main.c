@@ -91,6 +91,10 @@ static const struct cmd_help helps[] = {
 	    "issue into\n"
 	    "  --deploy-hook CMD          run after the certificate is "
 	    "saved\n"
+	    "  --pre-hook CMD             run before the solver starts (e.g. "
+	    "stop a web server)\n"
+	    "  --post-hook CMD            run after validation (e.g. start it "
+	    "again)\n"
 	    "  --force                    issue even when a certificate for "
 	    "these names is not due\n"
 	    "  --dry-run                  the whole flow against the CA, "
@@ -105,6 +109,25 @@ static const struct cmd_help helps[] = {
 	    "  --all                      every certificate in the state "
 	    "directory\n"
 	    "  --force                    renew even when not due\n"
+	    "  --agree-tos                agree to the CA's terms when an "
+	    "account must be registered\n"
+	    "  --email ADDR               contact for a new account\n"
+	    "  --eab-kid ID               external account binding key "
+	    "id\n"
+	    "  --eab-hmac-key KEY         external account binding MAC "
+	    "key\n"
+	    "  --deploy-hook CMD          (with NAME) saved: run after each "
+	    "renewal\n"
+	    "  --pre-hook CMD             (with NAME) saved: run once before "
+	    "renewing\n"
+	    "  --post-hook CMD            (with NAME) saved: run once after "
+	    "renewing\n"
+	    "  --standalone, --http-port N, --webroot DIR, --tls-alpn, "
+	    "--tls-port N,\n"
+	    "  --dns-hook SCRIPT, --dns-check-server ADDR, --dns-rfc2136 "
+	    "SERVER, --tsig-key FILE\n"
+	    "                             (with NAME) saved: the solver for "
+	    "this and later renewals\n"
 	    "  --state-dir DIR            state directory\n"
 	    "  --poll-timeout SECONDS     polling per order\n"
 	    "  --hook-timeout SECONDS     per hook run\n"
@@ -118,6 +141,8 @@ static const struct cmd_help helps[] = {
 	    "--cert)\n"
 	    "  --ca-bundle FILE           CA certificates to trust for the "
 	    "CA's TLS\n"
+	    "  --agree-tos                agree to the CA's terms when an "
+	    "account must be registered\n"
 	    "  --reason R                 unspecified, keyCompromise, "
 	    "affiliationChanged, superseded, cessationOfOperation or 0-10\n"
 	    "  --state-dir DIR            state directory\n"
@@ -443,7 +468,7 @@ abs_arg(const char *opt, const char **path, char *buf)
  * as abs_arg() does.  Commands found through PATH are left alone.
  */
 static int
-abs_command(const char **cmd, char *buf, size_t size)
+abs_command(const char *opt, const char **cmd, char *buf, size_t size)
 {
 	char word[PATH_MAX], real[PATH_MAX];
 	size_t n;
@@ -457,12 +482,12 @@ abs_command(const char **cmd, char *buf, size_t size)
 	memcpy(word, *cmd, n);
 	word[n] = '\0';
 	if (realpath(word, real) == NULL) {
-		fprintf(stderr, "anvil: --deploy-hook %s: %s\n", word,
+		fprintf(stderr, "anvil: %s %s: %s\n", opt, word,
 		    strerror(errno));
 		return -1;
 	}
 	if (snprintf(buf, size, "%s%s", real, *cmd + n) >= (int)size) {
-		fprintf(stderr, "anvil: --deploy-hook: too long\n");
+		fprintf(stderr, "anvil: %s: too long\n", opt);
 		return -1;
 	}
 	*cmd = buf;
@@ -528,6 +553,42 @@ open_state(struct cli *o, int write)
 		return -1;
 	}
 	return rc;
+}
+
+/* The options issue and the other commands share; 0: not one. */
+static int
+common_option(struct cli *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'e':
+		o->email = arg;
+		return 1;
+	case 'A':
+		o->agree_tos = 1;
+		return 1;
+	case 'K':
+		o->eab_kid = arg;
+		return 1;
+	case 'H':
+		o->eab_hmac = arg;
+		return 1;
+	case 'D':
+		snprintf(o->state_dir, sizeof(o->state_dir), "%s", arg);
+		return 1;
+	case 'j':
+		o->json = 1;
+		return 1;
+	case 'v':
+		o->verbose = 1;
+		return 1;
+	case 'W' + 256:
+		o->poll_timeout = seconds_arg("poll-timeout", arg);
+		return 1;
+	case 'O' + 256:
+		o->hook_timeout = seconds_arg("hook-timeout", arg);
+		return 1;
+	}
+	return 0;
 }
 
 /* The mistakes an issue command line can make, each named (D76). */
@@ -600,6 +661,8 @@ cmd_issue_main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'n' + 256 },
+		{ "pre-hook", required_argument, NULL, 'p' + 256 },
+		{ "post-hook", required_argument, NULL, 'q' + 256 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -607,6 +670,7 @@ cmd_issue_main(int argc, char **argv)
 	struct cli o;
 	char keypath[PATH_MAX], bundle[PATH_MAX], webroot[PATH_MAX];
 	char dnshook[PATH_MAX], deploy[PATH_MAX + 1024];
+	char prehook[PATH_MAX + 1024], posthook[PATH_MAX + 1024];
 	int c, standalone = 0, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -629,6 +693,12 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'n' + 256:
 			o.dry_run = 1;
+			break;
+		case 'p' + 256:
+			o.pre_hook = optarg;
+			break;
+		case 'q' + 256:
+			o.post_hook = optarg;
 			break;
 		case 'h':
 			help("issue");
@@ -665,12 +735,6 @@ cmd_issue_main(int argc, char **argv)
 		case 'N' + 256:
 			o.cert_name = optarg;
 			break;
-		case 'W' + 256:
-			o.poll_timeout = seconds_arg("poll-timeout", optarg);
-			break;
-		case 'O' + 256:
-			o.hook_timeout = seconds_arg("hook-timeout", optarg);
-			break;
 		case 'R' + 256:
 			o.rfc2136 = optarg;
 			break;
@@ -698,30 +762,9 @@ cmd_issue_main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'e':
-			o.email = optarg;
-			break;
-		case 'A':
-			o.agree_tos = 1;
-			break;
-		case 'K':
-			o.eab_kid = optarg;
-			break;
-		case 'H':
-			o.eab_hmac = optarg;
-			break;
-		case 'D':
-			snprintf(o.state_dir, sizeof(o.state_dir), "%s",
-			    optarg);
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 'v':
-			o.verbose = 1;
-			break;
 		default:
-			bad_option("issue", argv);
+			if (!common_option(&o, c, optarg))
+				bad_option("issue", argv);
 		}
 	}
 	issue_check(&o, standalone, argc, argv);
@@ -730,7 +773,12 @@ cmd_issue_main(int argc, char **argv)
 	if (abs_arg("--ca-bundle", &o.ca_bundle, bundle) != 0 ||
 	    abs_arg("--webroot", &o.webroot, webroot) != 0 ||
 	    abs_arg("--dns-hook", &o.dns_hook, dnshook) != 0 ||
-	    abs_command(&o.deploy_hook, deploy, sizeof(deploy)) != 0)
+	    abs_command("--deploy-hook", &o.deploy_hook, deploy,
+		sizeof(deploy)) != 0 ||
+	    abs_command("--pre-hook", &o.pre_hook, prehook, sizeof(prehook)) !=
+		0 ||
+	    abs_command("--post-hook", &o.post_hook, posthook,
+		sizeof(posthook)) != 0)
 		return 2;
 	o.tty = isatty(1) && !o.json;
 	if (open_state(&o, 1) != 0)
@@ -769,6 +817,71 @@ reason_arg(const char *s)
 	return (int)v;
 }
 
+/*
+ * An issuance option given to "renew NAME", into set (renewal.json's
+ * keys): paths made absolute as at issue time.  Returns 0, or -1 after
+ * one line on stderr.
+ */
+static int
+renew_option(json_t *set, int c, const char *arg)
+{
+	char buf[PATH_MAX + 1024];
+	const char *v = arg;
+
+	switch (c) {
+	case 'Y' + 256:
+	case 'p' + 256:
+	case 'q' + 256:
+		if (abs_command(c == 'Y' + 256 ? "--deploy-hook" :
+				c == 'p' + 256 ? "--pre-hook" :
+						 "--post-hook",
+			&v, buf, sizeof(buf)) != 0)
+			return -1;
+		json_object_set_new(set,
+		    c == 'Y' + 256 ? "deploy_hook" :
+		    c == 'p' + 256 ? "pre_hook" :
+				     "post_hook",
+		    json_string(v));
+		return 0;
+	case 'P':
+		json_object_set_new(set, "http_port",
+		    json_integer(port_arg(arg)));
+		return 0;
+	case 'Q' + 256:
+		json_object_set_new(set, "tls_port",
+		    json_integer(port_arg(arg)));
+		return 0;
+	case 'C' + 256:
+		json_object_set_new(set, "dns_check_server", json_string(arg));
+		return 0;
+	case 'S':
+		json_object_set_new(set, "solver", json_string("standalone"));
+		return 0;
+	case 'L' + 256:
+		json_object_set_new(set, "solver", json_string("tls-alpn"));
+		return 0;
+	case 'R' + 256:
+		json_object_set_new(set, "solver", json_string("rfc2136"));
+		json_object_set_new(set, "rfc2136_server", json_string(arg));
+		return 0;
+	}
+	if (abs_arg(c == 'w'       ? "--webroot" :
+		    c == 'H' + 256 ? "--dns-hook" :
+				     "--tsig-key",
+		&v, buf) != 0)
+		return -1;
+	if (c == 'w')
+		json_object_set_new(set, "solver", json_string("webroot"));
+	if (c == 'H' + 256)
+		json_object_set_new(set, "solver", json_string("dns-hook"));
+	json_object_set_new(set,
+	    c == 'w'       ? "webroot" :
+	    c == 'H' + 256 ? "dns_hook" :
+			     "tsig_key",
+	    json_string(v));
+	return 0;
+}
+
 /* renew, revoke, list, account and profiles share their option parsing. */
 static int
 cmd_other_main(const char *cmd, int argc, char **argv)
@@ -788,21 +901,40 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		{ "hook-timeout", required_argument, NULL, 'O' + 256 },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "agree-tos", no_argument, NULL, 'A' },
+		{ "eab-kid", required_argument, NULL, 'K' },
+		{ "eab-hmac-key", required_argument, NULL, 'H' },
+		/* renew NAME: saved into renewal.json (D76) */
+		{ "deploy-hook", required_argument, NULL, 'Y' + 256 },
+		{ "pre-hook", required_argument, NULL, 'p' + 256 },
+		{ "post-hook", required_argument, NULL, 'q' + 256 },
+		{ "standalone", no_argument, NULL, 'S' },
+		{ "http-port", required_argument, NULL, 'P' },
+		{ "webroot", required_argument, NULL, 'w' },
+		{ "tls-alpn", no_argument, NULL, 'L' + 256 },
+		{ "tls-port", required_argument, NULL, 'Q' + 256 },
+		{ "dns-hook", required_argument, NULL, 'H' + 256 },
+		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
+		{ "dns-rfc2136", required_argument, NULL, 'R' + 256 },
+		{ "tsig-key", required_argument, NULL, 'K' + 256 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
 	struct cli o;
+	json_t *set = json_object();
+	const char *set_opt = NULL;
 	const char *certfile = NULL, *name = NULL, *email = NULL;
 	const char *ca_opt = NULL;
-	int c, all = 0, force = 0, reason = -1, yes = 0, rc;
+	int c, li = 0, all = 0, force = 0, reason = -1, yes = 0, rc;
 
 	memset(&o, 0, sizeof(o));
 	o.http_port = 80;
+	o.tls_port = 443;
 	o.key_type = ACME_KEY_EC256;
 	cli_env_defaults(&o);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", opts, &li)) != -1) {
 		switch (c) {
 		case 'h':
 			help(cmd);
@@ -829,27 +961,29 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			o.ca_bundle = optarg;
 			ca_opt = "--ca-bundle";
 			break;
-		case 'D':
-			snprintf(o.state_dir, sizeof(o.state_dir), "%s",
-			    optarg);
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 'v':
-			o.verbose = 1;
-			break;
 		case 'e':
 			email = optarg;
+			o.email = optarg;
 			break;
-		case 'W' + 256:
-			o.poll_timeout = seconds_arg("poll-timeout", optarg);
-			break;
-		case 'O' + 256:
-			o.hook_timeout = seconds_arg("hook-timeout", optarg);
+		case 'Y' + 256:
+		case 'p' + 256:
+		case 'q' + 256:
+		case 'S':
+		case 'P':
+		case 'w':
+		case 'L' + 256:
+		case 'Q' + 256:
+		case 'H' + 256:
+		case 'C' + 256:
+		case 'R' + 256:
+		case 'K' + 256:
+			set_opt = opts[li].name;
+			if (renew_option(set, c, optarg) != 0)
+				return 2;
 			break;
 		default:
-			bad_option(cmd, argv);
+			if (!common_option(&o, c, optarg))
+				bad_option(cmd, argv);
 		}
 	}
 	if (optind < argc)
@@ -865,6 +999,13 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		    ca_opt);
 		return 2;
 	}
+	if (set_opt != NULL && strcmp(cmd, "renew") != 0)
+		usage_error(cmd, "--%s goes with renew NAME", set_opt);
+	if (set_opt != NULL && name == NULL)
+		usage_error(cmd, "--%s changes one certificate: name it",
+		    set_opt);
+	if ((o.eab_kid == NULL) != (o.eab_hmac == NULL))
+		usage_error(cmd, "--eab-kid and --eab-hmac-key go together");
 	o.tty = isatty(1) && !o.json;
 	if (strcmp(cmd, "delete") == 0 && name == NULL)
 		usage_error(cmd, "name a certificate");
@@ -880,7 +1021,11 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		if (name != NULL && all)
 			usage_error(cmd, "name a certificate or use --all, "
 					 "not both");
-		rc = cmd_renew(&o, name, all, force, &prob);
+		rc = 0;
+		if (json_object_size(set) > 0)
+			rc = renew_reconfigure(&o, name, set, &prob);
+		if (rc == 0)
+			rc = cmd_renew(&o, name, all, force, &prob);
 	} else if (strcmp(cmd, "account") == 0) {
 		if (name == NULL)
 			usage_error(cmd, "no action given");
@@ -926,6 +1071,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			usage_error(cmd, "unexpected argument \"%s\"", name);
 		rc = cmd_list(&o, &prob);
 	}
+	json_decref(set);
 	if (rc != 0) {
 		print_failure(&o, cmd, name,
 		    prob.detail[0] != '\0' ? prob.detail : acme_strerror(rc));

@@ -26,6 +26,7 @@
 #include <anvil/x509.h>
 
 #include "cli.h"
+#include "hook.h"
 #include "state.h"
 
 #include "internal.h"
@@ -100,6 +101,8 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	o->preferred_chain =
 	    json_string_value(json_object_get(r, "preferred_chain"));
 	o->deploy_hook = json_string_value(json_object_get(r, "deploy_hook"));
+	o->pre_hook = json_string_value(json_object_get(r, "pre_hook"));
+	o->post_hook = json_string_value(json_object_get(r, "post_hook"));
 	o->profile = json_string_value(json_object_get(r, "profile"));
 	o->key_type = acme_key_type_from_name(
 	    json_string_value(json_object_get(r, "key_type")));
@@ -112,7 +115,7 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 	o->dns_check =
 	    json_string_value(json_object_get(r, "dns_check_server"));
 	o->tls_alpn = solver != NULL && strcmp(solver, "tls-alpn") == 0;
-	if (o->tls_alpn)
+	if (o->tls_alpn && json_is_integer(json_object_get(r, "tls_port")))
 		o->tls_port =
 		    (int)json_integer_value(json_object_get(r, "tls_port"));
 	o->rfc2136 = NULL;
@@ -316,7 +319,21 @@ struct renew_report {
 	json_t *renewed; /* cli_issued() appends */
 	json_t *skipped;
 	json_t *failed;
+	json_t *pre_run;  /* pre hooks run (each once per run) */
+	json_t *post_due; /* post hooks to run at the end, once each */
 };
+
+/* Whether the array a holds the string s. */
+static int
+has_string(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i,
+	    v) if (strcmp(json_string_value(v), s) == 0) return 1;
+	return 0;
+}
 
 static int
 renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
@@ -355,6 +372,16 @@ renew_one(struct cli *o, const char *dn, int force, struct ari_cache *ac,
 	run.cert_name = dn; /* the same lineage, whatever its names */
 	run.force = 1;      /* due: judged above */
 	run.collect = rep->renewed;
+	/* Pre hooks once before the first renewal that needs them, post
+	 * hooks once after the last (D76), as certbot does. */
+	if (run.pre_hook != NULL && !has_string(rep->pre_run, run.pre_hook)) {
+		json_array_append_new(rep->pre_run, json_string(run.pre_hook));
+		if ((rc = hook_shell(o, "pre hook", run.pre_hook, prob)) != 0)
+			goto out;
+	}
+	if (run.post_hook != NULL && !has_string(rep->post_due, run.post_hook))
+		json_array_append_new(rep->post_due,
+		    json_string(run.post_hook));
 	rc = cmd_issue(&run, prob);
 	note_result(o->state_dir, dn, rc == 0 ? NULL : prob->detail);
 out:
@@ -450,7 +477,9 @@ cmd_renew(struct cli *o, const char *name, int all, int force,
 {
 	char certs[2048];
 	struct ari_cache ac = { 0 };
-	struct renew_report rep = { json_array(), json_array(), json_array() };
+	struct renew_report rep = { json_array(), json_array(), json_array(),
+		json_array(), json_array() };
+	size_t k;
 	int rc = 0;
 
 	if (!all) {
@@ -494,8 +523,19 @@ cmd_renew(struct cli *o, const char *name, int all, int force,
 		    "%zu certificate(s) failed to renew",
 		    json_array_size(rep.failed));
 out:
+	for (k = 0; k < json_array_size(rep.post_due); k++) {
+		struct acme_problem p = { 0 };
+
+		if (hook_shell(o, "post hook",
+			json_string_value(json_array_get(rep.post_due, k)),
+			&p) != 0)
+			fprintf(stderr, "anvil: warning: %s\n", p.detail);
+		acme_problem_release(&p);
+	}
 	renew_summary(o, &rep, all);
 	ari_cache_free(&ac);
+	json_decref(rep.pre_run);
+	json_decref(rep.post_due);
 	json_decref(rep.renewed);
 	json_decref(rep.skipped);
 	json_decref(rep.failed);
@@ -714,4 +754,44 @@ cmd_delete(const struct cli *o, const char *name, struct acme_problem *prob)
 		       "revoked)\n",
 		    dn, o->state_dir);
 	return 0;
+}
+
+int
+renew_reconfigure(const struct cli *o, const char *name, json_t *set,
+    struct acme_problem *prob)
+{
+	static const char *const solver_keys[] = { "webroot", "dns_hook",
+		"rfc2136_server", "tsig_key", "dns_check_server", "tls_port",
+		"http_port" };
+	char dn[300], dir[STATE_PATH_MAX], path[STATE_PATH_MAX + 32];
+	char *text = NULL, *out = NULL;
+	size_t len = 0, i;
+	json_t *r = NULL;
+	int rc;
+
+	lineage_arg(o->state_dir, name, dn, sizeof(dn));
+	if ((rc = state_lineage_dir(o->state_dir, dn, dir, sizeof(dir),
+		 prob)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/renewal.json", dir);
+	if ((rc = acme_file_read_nofollow(path, 1 << 20, &text, &len, prob)) !=
+	    0)
+		return rc;
+	r = acme_json_parse(text, len, ACME_JSON_OBJECT, prob);
+	free(text);
+	if (r == NULL)
+		return ACME_ERR_INVAL;
+	if (json_object_get(set, "solver") != NULL)
+		for (i = 0; i < ACME_ARRAY_LEN(solver_keys); i++)
+			json_object_del(r, solver_keys[i]);
+	json_object_update(r, set);
+	rc = ACME_ERR_NOMEM;
+	if ((out = json_dumps(r, JSON_INDENT(2))) != NULL)
+		rc = acme_file_write_atomic(path, out, strlen(out), 0644, prob);
+	free(out);
+	json_decref(r);
+	if (rc == 0 && !o->json)
+		printf("%s: saved for this and later renewals: %zu option(s)\n",
+		    dn, json_object_size(set));
+	return rc;
 }

@@ -321,3 +321,68 @@ def test_environment_defaults_delete_and_deactivate_confirmation(site):
     r = run(["account", "deactivate", "--yes"], env=env)
     assert r.returncode == 0, r.stderr
     assert "deactivated" in r.stdout
+
+
+def test_renew_name_saves_options_and_runs_hooks_once(site, tmp_path):
+    """A10/A7: renew NAME takes the issuance options that can change and
+    keeps them in renewal.json (paths absolute); pre and post hooks run
+    once per run around the renewals; STATE/hooks/deploy/ applies to
+    every certificate; renew, revoke accept --agree-tos."""
+    log = tmp_path / "log"
+    for n in ("a.example.com", "b.example.com"):
+        assert run(site.issue(n)).returncode == 0
+    hooks = ["--pre-hook", f"echo pre >> {log}", "--post-hook",
+             f"echo post >> {log}"]
+    r = run(["renew", "a.example.com", "--deploy-hook",
+             f"echo deployed-a >> {log}", *hooks, "--state-dir", site.state])
+    assert r.returncode == 0, r.stderr
+    assert "a.example.com: saved for this and later renewals" in r.stdout
+    assert "a.example.com: not due until" in r.stdout
+    r = run(["renew", "b.example.com", *hooks, "--state-dir", site.state])
+    assert r.returncode == 0, r.stderr
+    assert not log.exists()  # nothing was due: no hook ran
+    saved = json.loads(open(os.path.join(
+        site.state, "certs", "a.example.com", "renewal.json")).read())
+    assert saved["deploy_hook"] == f"echo deployed-a >> {log}"
+    assert saved["pre_hook"] == f"echo pre >> {log}"
+    d = os.path.join(site.state, "hooks", "deploy")
+    os.makedirs(d)
+    with open(os.path.join(d, "10-log"), "w") as f:
+        f.write(f"#!/bin/sh\necho \"dir $ANVIL_CERT_NAME\" >> {log}\n")
+    os.chmod(os.path.join(d, "10-log"), 0o755)
+    with open(os.path.join(d, "20-not-executable"), "w") as f:
+        f.write(f"#!/bin/sh\necho never >> {log}\n")
+    r = run(["renew", "--all", "--force", "--agree-tos", "--state-dir",
+             site.state])
+    assert r.returncode == 0, r.stderr
+    assert log.read_text().splitlines() == [
+        "pre", "deployed-a", "dir a.example.com", "dir b.example.com",
+        "post"]
+    # A solver change is saved and replaces the old solver's keys.
+    r = run(["renew", "b.example.com", "--standalone", "--http-port",
+             str(site.ca.http01_port), "--state-dir", site.state])
+    assert r.returncode == 0, r.stderr
+    saved = json.loads(open(os.path.join(
+        site.state, "certs", "b.example.com", "renewal.json")).read())
+    assert saved["solver"] == "standalone" and "webroot" not in saved
+    assert saved["http_port"] == site.ca.http01_port
+    # Options that change a certificate need its name; revoke has none.
+    r = run(["renew", "--all", "--deploy-hook", "true", "--state-dir",
+             site.state])
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        "anvil: --deploy-hook changes one certificate: name it")
+    r = run(["revoke", "a.example.com", "--webroot", "/tmp", "--state-dir",
+             site.state])
+    assert r.returncode == 2
+    assert r.stderr.startswith("anvil: --webroot goes with renew NAME")
+    r = run(["revoke", "a.example.com", "--agree-tos", "--state-dir",
+             site.state])
+    assert r.returncode == 0, r.stderr
+    # issue runs its own pre and post hooks around validation, then
+    # the hooks directory's.
+    log.unlink()
+    r = run(site.issue("c.example.com", extra=hooks))
+    assert r.returncode == 0, r.stderr
+    assert log.read_text().splitlines() == ["pre", "post",
+                                            "dir c.example.com"]
