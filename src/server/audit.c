@@ -95,7 +95,7 @@ copy(struct audit *a)
 	struct acme_problem prob = { 0 };
 	size_t n, i, from, len;
 	char *buf, *p;
-	int rc = 0;
+	int rc = 0, shared;
 
 	do {
 		/*
@@ -105,12 +105,24 @@ copy(struct audit *a)
 		 * twice.
 		 */
 		(void)flock(a->fd, LOCK_EX);
+		/* Instances sharing the outbox each copy rows no other holds
+		 * (D77): the rows read stay locked until the commit. */
+		shared = store_shared(a->st);
+		if (shared && store_begin(a->st, &prob) != 0) {
+			(void)flock(a->fd, LOCK_UN);
+			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
+			    prob.detail);
+			acme_problem_release(&prob);
+			return -1;
+		}
 		if (store_audit_pending(a->st, rows, AUDIT_ROWS, &n, &prob) !=
 		    0) {
 			(void)flock(a->fd, LOCK_UN);
 			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
 			    prob.detail);
 			acme_problem_release(&prob);
+			if (shared)
+				store_rollback(a->st);
 			return -1;
 		}
 		from = 0;
@@ -144,6 +156,13 @@ copy(struct audit *a)
 			acme_problem_release(&prob);
 			rc = -1;
 		}
+		if (shared && rc == 0 && store_commit(a->st, &prob) != 0) {
+			acme_log(ACME_LOG_ERROR, "audit log", "detail=\"%s\"",
+			    prob.detail);
+			acme_problem_release(&prob);
+			rc = -1;
+		} else if (shared && rc != 0)
+			store_rollback(a->st);
 		(void)flock(a->fd, LOCK_UN);
 		free(buf);
 		for (i = 0; i < n; i++)

@@ -306,7 +306,7 @@ cmd_serve(int argc, char **argv)
 	if (dbguard_take(cfg.database, &dbfd, &prob) != 0)
 		die("database", &prob);
 	srv.store = open_store(&cfg, 0);
-	if (store_shares_nonces(srv.store))
+	if (store_shared(srv.store))
 		share_nonces(&srv);
 	if (cfg.admin_listen[0] != '\0') {
 		if ((srv.metrics = metrics_new()) == NULL) {

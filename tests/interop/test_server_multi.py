@@ -15,7 +15,7 @@ import pytest
 
 from acmehelp import Account, Client, b64, ec_key, jwk_of, sign
 from conftest import BUILD, ChallTestSrv
-from multibed import MultiBed
+from multibed import MultiBed, wait_for
 from test_client import anvil
 from test_server_certbot import certbot
 from test_server_lego import lego
@@ -230,6 +230,22 @@ def test_bench_through_haproxy_while_an_instance_is_killed(bed, tmp_path):
             break
         time.sleep(0.2)
     assert left == 0, f"{left} objects still processing"
+    # Each audit line is copied from the shared outbox into one
+    # instance's audit.log (D77), none left behind.  Only a line the
+    # killed instance wrote but had not yet dropped from the outbox may
+    # also be in another's (at least once across a crash).
+    assert wait_for(lambda: bed.psql(
+        "SELECT count(*) FROM audit_outbox") == "0")
+    logs = []
+    for inst in bed.instances:
+        with open(os.path.join(inst.dir, "audit.log")) as f:
+            logs.append([ln for ln in f if ln.strip()])
+    survivors = logs[0] + logs[2]
+    assert len(set(survivors)) == len(survivors), \
+        f"{len(survivors) - len(set(survivors))} audit lines copied twice"
+    twice = set(logs[1]) & set(survivors)
+    print(f"audit: {sum(map(len, logs))} lines, {len(twice)} copied again"
+          " after a kill")
     res = json.loads((tmp_path / "bench.json").read_text().splitlines()[-1])
     flows = res["completed"] + res["errors"]
     print(f"{kills} kills: {res['completed']} flows completed,"

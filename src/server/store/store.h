@@ -360,7 +360,9 @@ struct store_ops {
 	 * The audit outbox (D44): audit_add records a line in the
 	 * transaction of the change it describes; audit_pending reads up
 	 * to max of them, oldest first (free each line); audit_done drops
-	 * those up to seq once the file has them, without a flush of its
+	 * those up to seq (on a shared back end: those of them this thread's
+	 * last audit_pending read, which inside begin/commit no other
+	 * instance reads meanwhile, D77) once the file has them, without a flush of its
 	 * own (a crash before the next flush only makes them pending
 	 * again, and the copier skips lines the file already ends with).
 	 */
@@ -735,9 +737,12 @@ store_eab_bind(struct store *s, const char *kid, const char *account_id,
 	return s->ops->eab_bind(s, kid, account_id, prob);
 }
 
-/* 1 when the back end shares nonces between instances (D77). */
+/*
+ * 1 when several instances may share the back end (PostgreSQL): nonces
+ * are spent in it and the audit outbox is copied in a transaction (D77).
+ */
 static inline int
-store_shares_nonces(const struct store *s)
+store_shared(const struct store *s)
 {
 	return s->ops->nonce_key != NULL;
 }

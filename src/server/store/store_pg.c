@@ -339,9 +339,12 @@ static const char *const sql[S__COUNT] = {
 	[S_EAB_BIND] = "UPDATE eab SET account_id = $1 WHERE kid = $2"
 		       " AND account_id = ''",
 	[S_AUDIT_ADD] = "INSERT INTO audit_outbox (line) VALUES ($1)",
+	/* D77: each instance's copier takes rows no other copier holds, and
+	 * drops exactly those (a row committed late with a lower seq stays). */
 	[S_AUDIT_PENDING] = "SELECT seq, line FROM audit_outbox ORDER BY seq"
-			    " LIMIT $1",
-	[S_AUDIT_DONE] = "DELETE FROM audit_outbox WHERE seq <= $1",
+			    " LIMIT $1 FOR UPDATE SKIP LOCKED",
+	[S_AUDIT_DONE] = "DELETE FROM audit_outbox WHERE seq <= $1"
+			 " AND seq = ANY($2::bigint[])",
 	[S_NONCE_KEY_PUT] = "INSERT INTO nonce_key VALUES (1, $1)"
 			    " ON CONFLICT DO NOTHING",
 	[S_NONCE_KEY_GET] = "SELECT key FROM nonce_key WHERE id = 1",
@@ -1258,18 +1261,31 @@ audit_add(struct pconn *c, const char *line, struct acme_problem *prob)
 	return done(px(c, S_AUDIT_ADD, &rc, prob, "s", line), &rc);
 }
 
+/* The seqs the calling thread's last audit_pending read (D77); it reads
+ * at most AUDIT_READ_MAX rows a call. */
+#define AUDIT_READ_MAX 256
+static _Thread_local struct {
+	int64_t seq[AUDIT_READ_MAX];
+	size_t n;
+} audit_read;
+
 static int
 audit_pending(struct pconn *c, struct store_audit *rows, size_t max, size_t *n,
     struct acme_problem *prob)
 {
 	int rc, i, err = 0;
-	PGresult *r = px(c, S_AUDIT_PENDING, &rc, prob, "i", clamp_max(max));
+	PGresult *r;
 
+	if (max > AUDIT_READ_MAX)
+		max = AUDIT_READ_MAX;
+	r = px(c, S_AUDIT_PENDING, &rc, prob, "i", clamp_max(max));
 	*n = 0;
+	audit_read.n = 0;
 	if (r == NULL)
 		return rc;
 	for (i = 0; i < PQntuples(r) && *n < max && !err; i++) {
 		rows[*n].seq = (int64_t)col_ll(r, i, 0);
+		audit_read.seq[*n] = rows[*n].seq;
 		if ((rows[*n].line = col_dup(r, i, 1, &err)) != NULL)
 			(*n)++;
 	}
@@ -1279,15 +1295,26 @@ audit_pending(struct pconn *c, struct store_audit *rows, size_t max, size_t *n,
 			free(rows[--*n].line);
 		return oom(prob);
 	}
+	audit_read.n = *n;
 	return 0;
 }
 
 static int
 audit_done(struct pconn *c, int64_t seq, struct acme_problem *prob)
 {
+	char list[AUDIT_READ_MAX * 21 + 3];
+	size_t i, len = 0;
 	int rc;
 
-	return done(px(c, S_AUDIT_DONE, &rc, prob, "i", (long long)seq), &rc);
+	/* The rows this thread read last, as an array literal "{1,2}". */
+	list[len++] = '{';
+	for (i = 0; i < audit_read.n; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len,
+		    "%s%lld", i > 0 ? "," : "", (long long)audit_read.seq[i]);
+	snprintf(list + len, sizeof(list) - len, "}");
+	audit_read.n = 0;
+	return done(px(c, S_AUDIT_DONE, &rc, prob, "is", (long long)seq, list),
+	    &rc);
 }
 
 /* --- shared nonces (D77) --- */
