@@ -5,6 +5,7 @@ them, the root's fingerprint, paths relative to the configuration (a
 copied CA directory serves on its own), a listener name for serve, and a
 listener certificate signed by the issuing root."""
 import hashlib
+import re
 import json
 import os
 import shutil
@@ -212,3 +213,53 @@ def test_D72_bring_your_own_root_or_intermediate(tmp_path):
         assert r.returncode in (1, 2)
         assert r.stderr.splitlines() == [line], args
         assert not os.path.exists(tmp_path / f"bad{i}" / "anvil-ca.json")
+
+
+def test_D72_backup_and_restore_of_everything(tmp_path):
+    """operations.md's procedure: a live SQLite backup plus the CA
+    directory; restored elsewhere, the CA serves the same root, the same
+    accounts and its audit log."""
+    import sqlite3
+    import tarfile
+    from acmehelp import Account, Client
+    from conftest import start_ca
+    ca = start_ca(tmp_path)
+    try:
+        acct = Account(Client(ca))
+        backup = tmp_path / "backup"
+        backup.mkdir()
+        src = sqlite3.connect(ca.db_path)
+        dst = sqlite3.connect(str(backup / "anvil-ca.db"))
+        src.backup(dst)            # what sqlite3 ".backup" does
+        src.close()
+        dst.close()
+        with tarfile.open(backup / "ca.tar", "w") as t:
+            t.add(ca.dir, arcname="ca", filter=lambda i: None if re.search(
+                r"anvil-ca\.db(-wal|-shm)?$", i.name) else i)
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
+    root = (tmp_path / "ca" / "ca" / "root.pem").read_bytes()
+    shutil.rmtree(tmp_path / "ca")
+    restored = tmp_path / "restored"
+    with tarfile.open(backup / "ca.tar") as t:
+        t.extractall(restored)
+    shutil.copy(backup / "anvil-ca.db", restored / "ca" / "anvil-ca.db")
+    cfg = str(restored / "ca" / "anvil-ca.json")
+    r = subprocess.run([ANVIL_CA, "check", "-c", cfg], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    port = int(json.load(open(cfg))["listen"].rsplit(":", 1)[1])
+    s = Serve(cfg, port)
+    try:
+        assert (restored / "ca" / "ca" / "root.pem").read_bytes() == root
+        c = Client(type("CA", (), {
+            "directory": f"https://127.0.0.1:{port}/directory",
+            "tls_ca": str(restored / "ca" / "tls" / "ca.pem"),
+            "base": f"https://127.0.0.1:{port}"})())
+        again = c.new_account(acct.key, {"onlyReturnExisting": True})
+        assert again.status_code == 200, again.text
+        assert again.headers["Location"].rsplit("/", 1)[1] == \
+            acct.kid.rsplit("/", 1)[1]
+    finally:
+        assert s.stop() == 0
