@@ -141,8 +141,13 @@ int renew_reconfigure(const struct cli *o, const char *name, json_t *set,
 int cmd_issue(const struct cli *o, struct acme_problem *prob);
 int cmd_renew(struct cli *o, const char *name, int all, int force,
     struct acme_problem *prob);
+/*
+ * Revokes lineage name, or certfile: with the account (and the account
+ * key), or with keyfile, the certificate's own private key, as a JWS
+ * with that key's jwk and no account (RFC 8555 7.6).
+ */
 int cmd_revoke(const struct cli *o, const char *name, const char *certfile,
-    int reason, struct acme_problem *prob);
+    const char *keyfile, int reason, struct acme_problem *prob);
 /* Removes lineage name (certs/ link and archive/), under the lock. */
 int cmd_delete(const struct cli *o, const char *name,
     struct acme_problem *prob);

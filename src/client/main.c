@@ -137,6 +137,8 @@ static const struct cmd_help helps[] = {
 	{ "revoke", "anvil revoke (NAME | --cert FILE --server URL) [OPTIONS]",
 	    "  --cert FILE                the certificate to revoke (instead "
 	    "of NAME)\n"
+	    "  --key FILE                 with --cert: sign with the "
+	    "certificate's own key, no account\n"
 	    "  --server URL               the CA's directory URL (with "
 	    "--cert)\n"
 	    "  --ca-bundle FILE           CA certificates to trust for the "
@@ -890,6 +892,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "server", required_argument, NULL, 's' },
 		{ "ca-bundle", required_argument, NULL, 'b' },
@@ -924,7 +927,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	json_t *set = json_object();
 	const char *set_opt = NULL;
 	const char *certfile = NULL, *name = NULL, *email = NULL;
-	const char *ca_opt = NULL;
+	const char *ca_opt = NULL, *keyfile = NULL;
 	int c, li = 0, all = 0, force = 0, reason = -1, yes = 0, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -949,6 +952,9 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			break;
 		case 'c':
 			certfile = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
 			break;
 		case 'r':
 			reason = reason_arg(optarg);
@@ -1009,7 +1015,10 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	o.tty = isatty(1) && !o.json;
 	if (strcmp(cmd, "delete") == 0 && name == NULL)
 		usage_error(cmd, "name a certificate");
-	if (strcmp(cmd, "profiles") != 0) {
+	if (keyfile != NULL && strcmp(cmd, "revoke") != 0)
+		usage_error(cmd, "--key goes with revoke --cert FILE");
+	/* revoke --key needs no account and no state directory. */
+	if (strcmp(cmd, "profiles") != 0 && keyfile == NULL) {
 		/* Only list reads without writing (D62). */
 		/* list finds nothing managed when there is no directory. */
 		if (open_state(&o, strcmp(cmd, "list") != 0) < 0)
@@ -1053,7 +1062,9 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			usage_error(cmd,
 			    "name a certificate or use --cert FILE, "
 			    "not both");
-		rc = cmd_revoke(&o, name, certfile, reason, &prob);
+		if (keyfile != NULL && certfile == NULL)
+			usage_error(cmd, "--key goes with --cert FILE");
+		rc = cmd_revoke(&o, name, certfile, keyfile, reason, &prob);
 	} else if (strcmp(cmd, "delete") == 0) {
 		if (!confirm("Delete this certificate and all its versions "
 			     "(it is not revoked)?",

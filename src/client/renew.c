@@ -544,7 +544,7 @@ out:
 
 int
 cmd_revoke(const struct cli *o, const char *name, const char *certfile,
-    int reason, struct acme_problem *prob)
+    const char *keyfile, int reason, struct acme_problem *prob)
 {
 	struct acme_signer signer = { 0 };
 	struct acme_client *c = NULL;
@@ -583,7 +583,15 @@ cmd_revoke(const struct cli *o, const char *name, const char *certfile,
 		    "cannot encode the certificate");
 		goto out;
 	}
-	if (client_open(&run, &c, &key, &signer, prob) != 0)
+	if (keyfile != NULL) {
+		/* No account: the certificate's key signs (RFC 8555 7.6). */
+		if ((key = acme_key_load_file(keyfile, prob)) == NULL ||
+		    acme_signer_from_key(&signer, key, prob) != 0 ||
+		    (c = acme_client_new(run.server, run.ca_bundle, &signer,
+			 prob)) == NULL ||
+		    acme_client_directory(c, prob) != 0)
+			goto out;
+	} else if (client_open(&run, &c, &key, &signer, prob) != 0)
 		goto out;
 	payload = json_pack("{s:s}", "certificate", b64);
 	if (reason >= 0)

@@ -264,9 +264,11 @@ post_once(struct acme_client *c, const char *url, const char *payload,
 			return rc;
 		snprintf(nonce, sizeof(nonce), "%s", c->nonce);
 		c->nonce[0] = '\0'; /* a nonce is good for one request */
-		jws = c->signer->sign(c->signer->ctx, use_kid ? c->kid : NULL,
-		    nonce, url, payload, payload != NULL ? strlen(payload) : 0,
-		    prob);
+		/* No account URL (kid) yet: the jwk, as revocation with the
+		 * certificate's own key needs (RFC 8555 7.6). */
+		jws = c->signer->sign(c->signer->ctx,
+		    use_kid && c->kid[0] != '\0' ? c->kid : NULL, nonce, url,
+		    payload, payload != NULL ? strlen(payload) : 0, prob);
 		if (jws == NULL)
 			return ACME_ERR_CRYPTO;
 		body = acme_json_compact(jws, NULL);

@@ -386,3 +386,29 @@ def test_renew_name_saves_options_and_runs_hooks_once(site, tmp_path):
     assert r.returncode == 0, r.stderr
     assert log.read_text().splitlines() == ["pre", "post",
                                             "dir c.example.com"]
+
+
+def test_S_REV_revoke_with_the_certificates_own_key(site, tmp_path):
+    """A7, RFC 8555 7.6: revoke --cert FILE --key FILE signs with the
+    certificate's key (a jwk, no account) and needs no state directory;
+    another certificate's key is refused by the CA."""
+    for n in ("own.example.com", "other.example.com"):
+        assert run(site.issue(n)).returncode == 0
+    cert = os.path.join(site.state, "certs", "own.example.com", "cert.pem")
+    other = os.path.join(site.state, "certs", "other.example.com",
+                         "privkey.pem")
+    nostate = str(tmp_path / "no-state")
+    ca = ["--server", site.ca.directory, "--ca-bundle", site.ca.tls_ca,
+          "--state-dir", nostate]
+    r = run(["revoke", "--cert", cert, "--key", other, *ca])
+    assert r.returncode == 1
+    assert site.ca.db("SELECT count(*) FROM certs WHERE revoked_at > 0") \
+        == [(0,)]
+    r = run(["revoke", "--cert", cert, "--key", cert.replace(
+        "cert.pem", "privkey.pem"), "--reason", "keycompromise", *ca])
+    assert r.returncode == 0, r.stderr
+    assert site.ca.db("SELECT reason FROM certs WHERE revoked_at > 0") == \
+        [(1,)]
+    assert not os.path.exists(nostate)
+    r = run(["revoke", "own.example.com", "--key", other, *ca])
+    assert r.returncode == 2 and "--key goes with --cert FILE" in r.stderr
