@@ -48,6 +48,7 @@
 #include "ca/init.h"
 #include "ca/issuer.h"
 #include "audit.h"
+#include "ra/ra.h"
 #include "va/va.h"
 #include "policy/weakkey.h"
 #include "reload.h"
@@ -335,7 +336,7 @@ cmd_serve(int argc, char **argv)
 	if ((srv.audit = audit_open(cfg.audit_log, srv.store, &prob)) == NULL)
 		die("audit log", &prob);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((srv.va = va_open(&srv, &prob)) == NULL)
+	if ((srv.va = va_open(&srv, ra_chall_validate, &prob)) == NULL)
 		die("validation", &prob);
 	if ((srv.crl = crl_new()) == NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,

@@ -21,6 +21,7 @@
 #include "../http/authn.h"
 #include "../http/reply.h"
 #include "../http/router.h"
+#include "../ra/ra.h"
 #include "../store/store.h"
 
 #include "internal.h"
@@ -223,6 +224,7 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 	json_t *payload = NULL, *eab = NULL;
 	char *jwk_text = NULL, *thumb = NULL, *contact = NULL;
 	int only_existing = 0, tos = 0, rc;
+	time_t retry = 0;
 	EVP_PKEY *key = acme_jws_jwk_key(req->jws);
 
 	memset(&acct, 0, sizeof(acct));
@@ -272,20 +274,9 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 		acct.eab = json_dumps(eab, JSON_COMPACT);
 	}
 	/* D51: after every other check, so a refused request costs none. */
-	if (srv->cfg->rate_limits.l[RL_NEW_ACCOUNTS_PER_IP].count > 0 &&
-	    req->client_ip[0] != '\0') {
-		char rlkey[80];
-		time_t retry;
-
-		if (rl_key_ip(req->client_ip, rlkey, sizeof(rlkey)) == 0 &&
-		    rl_apply(srv->store, &srv->cfg->rate_limits,
-			RL_NEW_ACCOUNTS_PER_IP, rlkey, srv->now(), RL_SPEND,
-			&retry, &prob) != 0) {
-			if (retry > 0)
-				reply_headerf(resp, "Retry-After", "%lld",
-				    (long long)retry);
-			goto fail;
-		}
+	if (ra_account_limit(srv, req->client_ip, &retry, &prob) != 0) {
+		reply_problem_after(resp, &prob, retry);
+		goto out;
 	}
 	if (store_new_id(acct.id) != 0 ||
 	    (jwk_text = acme_json_dump_canonical(acme_jws_jwk(req->jws))) ==

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Authorizations and challenges (RFC 8555 7.5): reading them,
- * deactivating an authorization, and answering a challenge, which stores
- * a validation job and hands it to the validation authority.
+ * deactivating an authorization, and answering a challenge, whose
+ * validation the registration authority starts (ra_chall_start).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@
 #include "../http/reply.h"
 #include "../http/router.h"
 #include "../store/store.h"
-#include "../va/va.h"
+#include "../ra/ra.h"
 
 #include "internal.h"
 
@@ -44,7 +44,7 @@ h_authz(struct srv *srv, struct req *req, struct resp *resp)
 	size_t len = 0;
 	int rc;
 
-	rc = authz_load(srv, req->param, &z, &prob);
+	rc = ra_authz_get(srv, req->param, &z, &prob);
 	if (rc == ACME_ERR_NOTFOUND) {
 		not_found(resp, "authorization");
 		goto done;
@@ -70,19 +70,10 @@ h_authz(struct srv *srv, struct req *req, struct resp *resp)
 			    "an authorization can only be deactivated");
 			goto out;
 		}
-		if (status != NULL) {
-			if (z.status != ST_PENDING && z.status != ST_VALID) {
-				reply_error(resp, ACME_PROB_MALFORMED,
-				    "a %s authorization cannot be deactivated",
-				    store_status_name(z.status));
-				goto out;
-			}
-			if (store_authz_set_status(srv->store, z.id, z.status,
-				ST_DEACTIVATED, 0, &prob) != 0) {
-				reply_problem(resp, &prob);
-				goto out;
-			}
-			z.status = ST_DEACTIVATED;
+		if (status != NULL &&
+		    ra_authz_deactivate(srv, &z, &prob) != 0) {
+			reply_problem(resp, &prob);
+			goto out;
 		}
 	}
 	reply_json(resp, 200, authz_json(req, &z));
@@ -93,80 +84,62 @@ done:
 	acme_problem_release(&prob);
 }
 
+/* The authorization of challenge id, and the challenge in it. */
+static int
+chall_load(struct srv *srv, const char *id, struct store_authz *z,
+    struct store_chall **c, struct acme_problem *prob)
+{
+	struct store_chall tmp;
+	size_t i;
+	int rc;
+
+	memset(z, 0, sizeof(*z));
+	*c = NULL;
+	if ((rc = store_chall_get(srv->store, id, &tmp, prob)) != 0)
+		return rc;
+	rc = ra_authz_get(srv, tmp.authz_id, z, prob);
+	store_chall_release(&tmp);
+	for (i = 0; rc == 0 && i < z->nchall; i++)
+		if (strcmp(z->challs[i].id, id) == 0)
+			*c = &z->challs[i];
+	return rc;
+}
+
 void
 h_chall(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	struct store_authz z;
 	struct store_chall *c = NULL;
-	struct store_job job;
+	json_t *payload;
 	char up[URL_MAX];
-	size_t len = 0, i;
+	size_t len = 0;
 	int rc;
 
-	memset(&z, 0, sizeof(z));
-	{
-		struct store_chall tmp;
-
-		rc = store_chall_get(srv->store, req->param, &tmp, &prob);
-		if (rc == ACME_ERR_NOTFOUND) {
-			not_found(resp, "challenge");
-			goto done;
-		}
-		if (rc == 0) {
-			rc = authz_load(srv, tmp.authz_id, &z, &prob);
-			store_chall_release(&tmp);
-		}
-		if (rc != 0) {
-			reply_problem(resp, &prob);
-			goto done;
-		}
-	}
-	if (owner_check(resp, req, z.account_id) != 0)
+	rc = chall_load(srv, req->param, &z, &c, &prob);
+	if (rc == ACME_ERR_NOTFOUND)
+		not_found(resp, "challenge");
+	else if (rc != 0)
+		reply_problem(resp, &prob);
+	if (rc != 0 || owner_check(resp, req, z.account_id) != 0)
 		goto out;
-	for (i = 0; i < z.nchall; i++)
-		if (strcmp(z.challs[i].id, req->param) == 0)
-			c = &z.challs[i];
 	if (c == NULL) {
 		not_found(resp, "challenge");
 		goto out;
 	}
-	acme_jws_payload(req->jws, &len);
 	/*
 	 * Any JSON object starts validation (S-AUTHZ-4: unknown members are
-	 * ignored); "" only reads.  Only a pending challenge of a pending
-	 * authorization moves.
+	 * ignored); "" only reads.
 	 */
+	acme_jws_payload(req->jws, &len);
 	if (len > 0) {
-		json_t *payload = acme_jws_payload_json(req->jws, &prob);
-
-		if (payload == NULL) {
+		payload = acme_jws_payload_json(req->jws, &prob);
+		rc = payload == NULL ? ACME_ERR_INVAL :
+				       ra_chall_start(srv, &z, c, &prob);
+		json_decref(payload);
+		if (rc != 0) {
 			reply_problem(resp, &prob);
 			goto out;
-		}
-		json_decref(payload);
-		if (c->status == ST_PENDING && z.status == ST_PENDING) {
-			c->status = ST_PROCESSING;
-			memset(&job, 0, sizeof(job));
-			snprintf(job.chall_id, sizeof(job.chall_id), "%s",
-			    c->id);
-			job.not_before = srv->now();
-			/* The job and the new status in one transaction:
-			 * after a crash both or neither are there. */
-			if (store_begin(srv->store, &prob) != 0 ||
-			    store_job_add(srv->store, &job, &prob) != 0 ||
-			    (rc = store_chall_update(srv->store, c, ST_PENDING,
-				 &prob)) != 0 ||
-			    (rc = store_commit(srv->store, &prob)) != 0) {
-				store_rollback(srv->store);
-				if (rc == ACME_ERR_CONFLICT)
-					acme_problem_set(&prob,
-					    ACME_PROB_MALFORMED,
-					    "challenge changed meanwhile");
-				reply_problem(resp, &prob);
-				goto out;
-			}
-			va_submit(srv->va, c->id, z.account_id);
 		}
 	}
 	if (reply_json(resp, 200, chall_json(req, c)) == 0) {
@@ -177,6 +150,5 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 	}
 out:
 	store_authz_release(&z);
-done:
 	acme_problem_release(&prob);
 }

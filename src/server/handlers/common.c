@@ -129,110 +129,13 @@ order_json(const struct req *req, const struct store_order *o)
 	return obj;
 }
 
-int
-authz_load(struct srv *srv, const char *id, struct store_authz *z,
-    struct acme_problem *prob)
+void
+reply_problem_after(struct resp *resp, const struct acme_problem *prob,
+    time_t retry)
 {
-	int rc = store_authz_get(srv->store, id, z, prob);
-
-	if (rc != 0)
-		return rc;
-	if ((z->status == ST_PENDING || z->status == ST_VALID) &&
-	    z->expires <= srv->now()) {
-		/* A lost race means someone else already moved it on. */
-		if (store_authz_set_status(srv->store, id, z->status,
-			ST_EXPIRED, 0, NULL) == 0)
-			z->status = ST_EXPIRED;
-	}
-	return 0;
-}
-
-static int
-set_order_status(struct srv *srv, struct store_order *o, enum store_status to,
-    const char *error, struct acme_problem *prob)
-{
-	/* Derived from durable state and computed again after a crash. */
-	int rc = store_order_set_status_relaxed(srv->store, o->id, o->status,
-	    to, error, prob);
-
-	if (rc == ACME_ERR_CONFLICT) {
-		/* Moved on concurrently: read the current state. */
-		struct store_order fresh;
-
-		if ((rc = store_order_get(srv->store, o->id, &fresh, prob)) !=
-		    0)
-			return rc;
-		store_order_release(o);
-		*o = fresh;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	o->status = to;
-	if (error != NULL) {
-		free(o->error);
-		o->error = strdup(error);
-	}
-	return 0;
-}
-
-int
-order_invalidate(struct srv *srv, struct store_order *o,
-    const struct acme_problem *why, struct acme_problem *prob)
-{
-	json_t *doc = acme_problem_to_json(why);
-	char *text = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
-	int rc;
-
-	json_decref(doc);
-	if (text == NULL)
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "out of memory");
-	rc = set_order_status(srv, o, ST_INVALID, text, prob);
-	free(text);
-	return rc;
-}
-
-int
-order_load(struct srv *srv, const char *id, struct store_order *o,
-    struct acme_problem *prob)
-{
-	struct acme_problem why = { 0 };
-	size_t i, valid = 0;
-	int rc;
-
-	if ((rc = store_order_get(srv->store, id, o, prob)) != 0)
-		return rc;
-	if (o->status != ST_PENDING && o->status != ST_READY)
-		return 0;
-	if (o->expires <= srv->now())
-		return set_order_status(srv, o, ST_INVALID,
-		    "{\"type\":\"urn:ietf:params:acme:error:malformed\","
-		    "\"detail\":\"order expired\",\"status\":400}",
-		    prob);
-	/* A ready order too: an authorization deactivated or expired
-	 * since makes it invalid (S-AUTHZ-10). */
-	for (i = 0; i < o->nauthz; i++) {
-		struct store_authz z;
-
-		if ((rc = authz_load(srv, o->authz_ids[i], &z, prob)) != 0)
-			return rc;
-		if (z.status == ST_VALID)
-			valid++;
-		else if (z.status != ST_PENDING && why.type == ACME_PROB_NONE)
-			acme_problem_set(&why, ACME_PROB_UNAUTHORIZED,
-			    "authorization for %s is %s", z.ident.value,
-			    store_status_name(z.status));
-		store_authz_release(&z);
-	}
-	if (why.type != ACME_PROB_NONE) {
-		rc = order_invalidate(srv, o, &why, prob);
-		acme_problem_release(&why);
-		return rc;
-	}
-	if (o->status == ST_PENDING && valid == o->nauthz)
-		return set_order_status(srv, o, ST_READY, NULL, prob);
-	return 0;
+	if (retry > 0)
+		reply_headerf(resp, "Retry-After", "%lld", (long long)retry);
+	reply_problem(resp, prob);
 }
 
 int

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Shared by the order, authorization and challenge handlers: resource
- * URLs, RFC 3339 times, the JSON form of each object, and the status
- * rules of RFC 8555 7.1.6 applied when an object is read.
+ * URLs, RFC 3339 times and the JSON form of each object.  The status
+ * rules of RFC 8555 7.1.6 are the registration authority's (ra/ra.h).
  */
 #ifndef ANVIL_HANDLERS_COMMON_H
 #define ANVIL_HANDLERS_COMMON_H
@@ -40,29 +40,9 @@ json_t *chall_json(const struct req *req, const struct store_chall *c);
 json_t *authz_json(const struct req *req, const struct store_authz *z);
 json_t *order_json(const struct req *req, const struct store_order *o);
 
-/*
- * Loads an authorization and applies expiry (pending/valid past expires
- * become expired, persisted).  Returns 0 or an error with prob set.
- */
-int authz_load(struct srv *srv, const char *id, struct store_authz *z,
-    struct acme_problem *prob);
-
-/*
- * Loads an order and brings its status up to date with its
- * authorizations and its expiry (pending -> ready / invalid, ready ->
- * invalid once an authorization is no longer valid), persisting any
- * change.  Returns 0 or an error with prob set.
- */
-int order_load(struct srv *srv, const char *id, struct store_order *o,
-    struct acme_problem *prob);
-
-/*
- * Makes o invalid (from the status o holds) with why (borrowed) as its
- * error document; when another request moved it on meanwhile, o is
- * what the store holds now.  Returns 0 or an error with prob set.
- */
-int order_invalidate(struct srv *srv, struct store_order *o,
-    const struct acme_problem *why, struct acme_problem *prob);
+/* A refusal, with Retry-After when retry (seconds) is positive. */
+void reply_problem_after(struct resp *resp, const struct acme_problem *prob,
+    time_t retry);
 
 /*
  * The "replaces" member of a newOrder payload (RFC 9773 5), if any:

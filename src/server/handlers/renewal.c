@@ -22,6 +22,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "../http/reply.h"
+#include "../ra/ra.h"
 
 #include "internal.h"
 
@@ -205,8 +206,8 @@ replaced(struct srv *srv, const char *id, struct acme_problem *prob)
 		acme_problem_release(prob);
 		return 0;
 	}
-	/* order_load() expires a stale pending order, freeing the slot. */
-	if (rc != 0 || (rc = order_load(srv, oid, &o, prob)) != 0)
+	/* ra_order_get() expires a stale pending order, freeing the slot. */
+	if (rc != 0 || (rc = ra_order_get(srv, oid, &o, prob)) != 0)
 		return rc;
 	rc = o.status != ST_INVALID;
 	store_order_release(&o);

@@ -210,3 +210,11 @@ rl_key_failed_authz(const char *account_id, const struct acme_ident *id,
 
 	return n >= 0 && (size_t)n < size ? 0 : -1;
 }
+
+int
+rl_key_new_orders(const char *account_id, char *out, size_t size)
+{
+	int n = snprintf(out, size, "order:%s", account_id);
+
+	return n >= 0 && (size_t)n < size ? 0 : -1;
+}

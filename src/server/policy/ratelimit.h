@@ -68,11 +68,13 @@ int rl_apply(struct store *st, const struct rl_set *set, enum rl_kind k,
     struct acme_problem *prob);
 
 /* Keys: an IP address (IPv6 cut to its /48), an identifier set (sorted,
- * as orders hold them), an account and identifier.  0 or -1 if cut. */
+ * as orders hold them), an account and identifier, an account's new
+ * orders.  0 or -1 if cut. */
 int rl_key_ip(const char *ip, char *out, size_t size);
 int rl_key_ident_set(const struct acme_ident *ids, size_t n, char *out,
     size_t size);
 int rl_key_failed_authz(const char *account_id, const struct acme_ident *id,
     char *out, size_t size);
+int rl_key_new_orders(const char *account_id, char *out, size_t size);
 
 #endif

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The validation authority (see va.h): a queue of challenge ids served by
- * a fixed pool of threads.  A validation reads the challenge, its
- * authorization and the account's current key (S-CHAL-7), runs the
- * check for the challenge type, then records the outcome with
- * conditional updates, so a validation repeated after a restart cannot
- * undo a newer state.  Each attempt goes to the audit log.
+ * The validation authority's worker pool (see va.h, D70): a queue of
+ * challenge ids served by a fixed pool of threads, each running the job
+ * function va_open was given (the registration authority's
+ * ra_chall_validate, which reads, calls va_check and records).
  *
  * Waiting jobs are kept per account, and accounts take turns: a worker
  * takes the next job of the next account that has fewer than
@@ -28,8 +26,6 @@
 #include <anvil/log.h>
 
 #include "va.h"
-#include "../admin/metrics.h"
-#include "../audit.h"
 #include "../store/store.h"
 
 #include "internal.h"
@@ -60,6 +56,7 @@ struct acct {
 
 struct va {
 	struct srv *srv;
+	va_job_fn job; /* runs one stored job */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct acct **accts;                  /* ACCT_BUCKETS chains */
@@ -99,159 +96,6 @@ va_time_left(long long deadline)
 	if (left <= 0)
 		return 0;
 	return left > 86400000 ? 86400000 : (int)left;
-}
-
-static char *
-problem_text(const struct acme_problem *p)
-{
-	json_t *doc = acme_problem_to_json(p);
-	char *s = doc != NULL ? acme_json_compact(doc, NULL) : NULL;
-
-	json_decref(doc);
-	return s;
-}
-
-/*
- * A failed validation counts against its account and identifier (D51),
- * in the transaction that records it; a failure to count is logged, not
- * allowed to undo the outcome.
- */
-static void
-count_failure(struct srv *srv, const struct store_authz *z)
-{
-	struct acme_problem p = { 0 };
-	char key[600];
-	time_t retry;
-
-	if (srv->cfg->rate_limits.l[RL_FAILED_AUTHZ_PER_IDENT].count == 0 ||
-	    rl_key_failed_authz(z->account_id, &z->ident, key, sizeof(key)) !=
-		0)
-		return;
-	if (rl_apply(srv->store, &srv->cfg->rate_limits,
-		RL_FAILED_AUTHZ_PER_IDENT, key, srv->now(), RL_FORCE, &retry,
-		&p) == ACME_ERR_LIMIT ||
-	    p.type == ACME_PROB_NONE) {
-		acme_problem_release(&p);
-		return;
-	}
-	acme_log(ACME_LOG_WARN, "rate limit not counted",
-	    "authz=%s detail=\"%s\"", z->id, p.detail);
-	acme_problem_release(&p);
-}
-
-static void
-validate(struct srv *srv, struct va_resolver *res, struct caa_cache *caa,
-    const char *chall_id)
-{
-	struct acme_problem prob = { 0 }, result = { 0 };
-	struct store *st = srv->store;
-	struct store_chall ch;
-	struct store_authz z;
-	struct store_account acct;
-	char keyauth[STORE_TOKEN_SIZE + STORE_THUMB_SIZE + 2];
-	const char *value;
-	long long deadline;
-	int ok = 0, loaded = 0, finished = 0;
-	json_t *ev;
-
-	memset(&ch, 0, sizeof(ch));
-	memset(&z, 0, sizeof(z));
-	memset(&acct, 0, sizeof(acct));
-	if (store_chall_get(st, chall_id, &ch, &prob) != 0 ||
-	    store_authz_get(st, ch.authz_id, &z, &prob) != 0 ||
-	    store_account_get(st, z.account_id, &acct, &prob) != 0) {
-		acme_log(ACME_LOG_ERROR, "validation lookup failed",
-		    "chall=%s detail=\"%s\"", chall_id, prob.detail);
-		goto done;
-	}
-	loaded = 1;
-	if (ch.status != ST_PROCESSING || z.status != ST_PENDING)
-		goto done;
-	snprintf(keyauth, sizeof(keyauth), "%s.%s", ch.token, acct.thumbprint);
-	value = z.ident.value;
-	/* One deadline for all of it, CAA included (D53). */
-	deadline = va_deadline(srv->cfg->validation_timeout);
-	switch (ch.type) {
-	case CHALL_HTTP01:
-		ok = va_http01(srv->cfg, res, deadline, value, ch.token,
-			 keyauth, &result) == 0;
-		break;
-	case CHALL_TLSALPN01:
-		ok = va_tlsalpn01(srv->cfg, res, deadline, value, keyauth,
-			 &result) == 0;
-		break;
-	case CHALL_DNS01:
-		ok = va_dns01(res, deadline, value, keyauth, &result) == 0;
-		break;
-	default:
-		acme_problem_set(&result, ACME_PROB_SERVER_INTERNAL,
-		    "challenge type %s cannot be validated",
-		    store_chall_type_name(ch.type));
-		break;
-	}
-	/* CAA is checked once control is shown (S-CAA, BR 3.2.2.8). */
-	if (ok && z.ident.type == ACME_IDENT_DNS &&
-	    va_caa(srv->cfg, res, caa, deadline, value, z.wildcard,
-		z.account_id, store_chall_type_name(ch.type), &result) != 0)
-		ok = 0;
-	ch.attempts++;
-	if (ok) {
-		ch.status = ST_VALID;
-		ch.validated = srv->now();
-	} else {
-		ch.status = ST_INVALID;
-		free(ch.error);
-		ch.error = problem_text(&result);
-	}
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s*}", "chall",
-	    ch.id, "authz", z.id, "account", z.account_id, "type",
-	    store_chall_type_name(ch.type), "identifier_type",
-	    acme_ident_type_name(z.ident.type), "identifier", value, "valid",
-	    ok, "error", ok ? NULL : result.detail);
-	/* The outcome, the finished job and the audit line in one
-	 * transaction (D44). */
-	if (store_begin(st, &prob) == 0) {
-		if (store_chall_update(st, &ch, ST_PROCESSING, &prob) == 0)
-			store_authz_set_status(st, z.id, ST_PENDING,
-			    ok ? ST_VALID : ST_INVALID,
-			    ok ? srv->now() + srv->cfg->valid_authz_lifetime :
-				 0,
-			    &prob);
-		if (!ok)
-			count_failure(srv, &z);
-		if (store_job_done(st, chall_id, &prob) == 0 &&
-		    audit_record(srv->audit, "validation", ev, &prob) == 0 &&
-		    store_commit(st, &prob) == 0)
-			finished = 1;
-		else
-			store_rollback(st);
-	}
-	json_decref(ev);
-	if (finished) {
-		audit_kick(srv->audit);
-		metrics_validation(srv->metrics, (int)ch.type, ok);
-	}
-	{
-		char d[600];
-
-		/* Why it failed, as the audit log and the client see it. */
-		acme_log(ACME_LOG_INFO, "validation",
-		    "chall=%s type=%s name=%s ok=%d account=%s problem=%s "
-		    "detail=%s",
-		    ch.id, store_chall_type_name(ch.type), value, ok,
-		    z.account_id,
-		    ok ? "-" : acme_problem_type_name(result.type),
-		    ok ? "-" : acme_log_quote(result.detail, d, sizeof(d)));
-	}
-done:
-	if (!finished)
-		store_job_done(st, chall_id, NULL);
-	(void)loaded;
-	acme_problem_release(&prob);
-	acme_problem_release(&result);
-	store_chall_release(&ch);
-	store_authz_release(&z);
-	store_account_release(&acct);
 }
 
 /* The account entry for id, made when make is set; NULL if none. */
@@ -349,7 +193,7 @@ worker(void *arg)
 		j = take_job(va, &a);
 		trim = ++va->validations % VA_TRIM_EVERY == 0;
 		pthread_mutex_unlock(&va->lock);
-		validate(va->srv, res, va->caa, j->chall_id);
+		va->job(va->srv, res, va->caa, j->chall_id);
 		free(j);
 		pthread_mutex_lock(&va->lock);
 		a->running--;
@@ -440,7 +284,7 @@ job_account(struct store *st, const char *chall_id, char *out, size_t size)
 }
 
 struct va *
-va_open(struct srv *srv, struct acme_problem *prob)
+va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob)
 {
 	struct store_job *jobs = NULL;
 	struct va *va;
@@ -456,6 +300,7 @@ va_open(struct srv *srv, struct acme_problem *prob)
 	    (jobs = calloc(QUEUE_MAX, sizeof(*jobs))) == NULL)
 		goto nomem;
 	va->srv = srv;
+	va->job = job;
 	va->per_account = srv->cfg->validation_per_account;
 	pthread_mutex_init(&va->lock, NULL);
 	pthread_cond_init(&va->cond, NULL);

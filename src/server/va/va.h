@@ -1,22 +1,67 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The validation authority: a pool of worker threads that validate
- * challenges.  Every validation is recorded as a job in storage before it
- * is queued, and jobs still in storage at start are queued again, so a
- * validation in flight when the process died completes after restart.
+ * The validation authority.  va_check() is its one entry point for a
+ * validation: a pure function of a request (challenge type, identifier,
+ * token, key authorization) and its context (configuration, resolver,
+ * CAA cache, deadline), with no store and no state; the validators of
+ * every challenge type sit in one table behind it (check.c).  The
+ * request and the outcome are plain data, so a remote perspective can
+ * answer the same request later.
+ *
+ * va_open() runs the pool of validation workers (va.c, D70): every
+ * validation is recorded as a job in storage before it is queued, jobs
+ * still in storage at start are queued again, and a worker runs each
+ * with the job function it was given (ra_chall_validate), which reads
+ * the challenge, calls va_check() and records the outcome.
  */
 #ifndef ANVIL_VA_H
 #define ANVIL_VA_H
 
+#include <anvil/ident.h>
 #include <anvil/problem.h>
 
 #include "../srv.h"
 #include "dnsmsg.h"
 
 struct va;
+struct va_resolver;
+struct caa_cache;
 
-/* Starts the workers and re-queues stored jobs. */
-struct va *va_open(struct srv *srv, struct acme_problem *prob);
+/* One validation asked of the VA: plain strings and integers. */
+struct va_request {
+	char type[16];           /* "http-01", "dns-01", "tls-alpn-01" */
+	struct acme_ident ident; /* the base name of a wildcard */
+	int wildcard;            /* the order asked for *.ident (CAA) */
+	char token[44];          /* the challenge's token */
+	char keyauth[96];        /* token "." account key thumbprint */
+	char account_id[32];     /* for CAA accounturi (RFC 8657) */
+};
+
+/* What a validation may use; the deadline bounds every step (D53). */
+struct va_ctx {
+	const struct conf *cfg;
+	struct va_resolver *res; /* the calling thread's own */
+	struct caa_cache *caa;   /* shared, or NULL: always ask */
+	long long deadline;      /* va_deadline() */
+};
+
+/*
+ * Validates rq: the challenge of its type, then CAA for a DNS
+ * identifier once control is shown (S-CAA, BR 3.2.2.8).  Returns 0 when
+ * valid, else a negative error with prob set to the problem the
+ * challenge records (serverInternal for a type no validator handles).
+ * Touches no storage.
+ */
+int va_check(const struct va_ctx *ctx, const struct va_request *rq,
+    struct acme_problem *prob);
+
+/* A stored validation job, run by a worker (ra_chall_validate). */
+typedef void (*va_job_fn)(struct srv *srv, struct va_resolver *res,
+    struct caa_cache *caa, const char *chall_id);
+
+/* Starts the workers, each running job for the jobs it takes, and
+ * re-queues stored jobs. */
+struct va *va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob);
 /* Stops the workers after the validations they are running. */
 void va_close(struct va *va);
 /* CAA results older than this are checked again at finalize (BR 3.2.2.8). */

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The registration authority: the one owner of the RFC 8555 state
+ * machine (7.1.6) and of the transaction around each change (D70).
+ * Every status an order, authorization or challenge takes is set here,
+ * and nowhere else calls the store's status setters; the rate limits an
+ * order, an issuance or a failed validation spends are taken here
+ * (limits.c).  Handlers parse a request, call one ra_ function and
+ * render what it returns; the validation authority checks and this
+ * records.
+ *
+ * Every function returns 0, or an error with prob set to the problem
+ * the client gets (the status it carries included).  Records filled are
+ * the caller's, released with store_*_release().
+ */
+#ifndef ANVIL_RA_H
+#define ANVIL_RA_H
+
+#include <time.h>
+
+#include <anvil/csr.h>
+#include <anvil/problem.h>
+
+#include "../srv.h"
+#include "../store/store.h"
+
+struct profile;
+struct va_resolver;
+struct caa_cache;
+
+/*
+ * Reads an authorization with its expiry applied: pending or valid past
+ * expires becomes expired, persisted.  ACME_ERR_NOTFOUND when none.
+ */
+int ra_authz_get(struct srv *srv, const char *id, struct store_authz *z,
+    struct acme_problem *prob);
+
+/*
+ * Reads an order brought up to date with its authorizations and its
+ * expiry (pending -> ready / invalid, ready -> invalid once an
+ * authorization is no longer valid, S-AUTHZ-10), persisting any change.
+ * ACME_ERR_NOTFOUND when none.
+ */
+int ra_order_get(struct srv *srv, const char *id, struct store_order *o,
+    struct acme_problem *prob);
+
+/*
+ * Places an order of account_id for ids (n of them; the array passes to
+ * o in every case) under profile p.  o comes in with not_before,
+ * not_after and replaces set by the request's checks; exempt says the
+ * order is exempt from the rate limits (D57).  Meets the limits (D51),
+ * reuses valid authorizations the profile allows and makes the others,
+ * and stores it all; o is then the new order (ready when every
+ * authorization was reused).  On ACME_ERR_LIMIT *retry is the seconds
+ * to wait (0 when unknown).
+ */
+int ra_order_create(struct srv *srv, const char *account_id,
+    struct acme_ident *ids, size_t n, const struct profile *p, int exempt,
+    struct store_order *o, time_t *retry, struct acme_problem *prob);
+
+/*
+ * A pre-authorization (RFC 8555 7.4.1) of account_id for id, not a
+ * wildcard: meets the limits of an order for it (D57) and stores a new
+ * pending authorization in *z.  *retry as for ra_order_create.
+ */
+int ra_authz_create(struct srv *srv, const char *account_id,
+    const struct acme_ident *id, struct store_authz *z, time_t *retry,
+    struct acme_problem *prob);
+
+/* Deactivates z (pending or valid; else malformed), updating *z. */
+int ra_authz_deactivate(struct srv *srv, struct store_authz *z,
+    struct acme_problem *prob);
+
+/*
+ * Answers challenge c of authorization z: a pending challenge of a
+ * pending authorization becomes processing and its validation job is
+ * stored in the same transaction, then queued; anything else is left
+ * as it is.  *c is updated.
+ */
+int ra_chall_start(struct srv *srv, const struct store_authz *z,
+    struct store_chall *c, struct acme_problem *prob);
+
+/*
+ * One stored validation job, run by a validation worker with its
+ * resolver and the shared CAA cache (va_open's job function): reads the
+ * challenge, its authorization and the account's current key
+ * (S-CHAL-7), has va_check() decide, and records the outcome, the
+ * finished job, the failure's rate-limit count and the audit line in
+ * one transaction (D44), with conditional updates so a job repeated
+ * after a restart cannot undo a newer state.
+ */
+void ra_chall_validate(struct srv *srv, struct va_resolver *res,
+    struct caa_cache *caa, const char *chall_id);
+
+/*
+ * Whether the order o (read by ra_order_get) may be finalized: it is
+ * ready (S-FIN-4, else orderNotReady) and its profile is still issued
+ * (else invalidProfile, and the order becomes invalid, S-PROF-7).  Sets
+ * *p to the profile.
+ */
+int ra_order_finalizable(struct srv *srv, struct store_order *o,
+    const struct profile **p, struct acme_problem *prob);
+
+/*
+ * Finalizes o under p with csr: the CSR names the order's identifiers
+ * (S-FIN-2), its key meets the key policy and is no account's (S-FIN-6); the order is claimed (ready -> processing), its
+ * authorizations read again with CAA re-checked (S-AUTHZ-10), the
+ * validity decided (D56), and the certificate, the valid order, the
+ * audit line and the issuance's rate-limit spend committed in one
+ * transaction.  On a failure that a retry may cure the order is ready
+ * again.  o is then the valid order.
+ */
+int ra_order_finalize(struct srv *srv, struct store_order *o,
+    const struct profile *p, const struct acme_csr *csr,
+    struct acme_problem *prob);
+
+/*
+ * The new-account limit of the client address ip (D51), spent; "" is
+ * not limited.  *retry as for ra_order_create.
+ */
+int ra_account_limit(struct srv *srv, const char *ip, time_t *retry,
+    struct acme_problem *prob);
+
+#endif
