@@ -239,7 +239,7 @@ struct store_ops {
 	 * harm, so it is not flushed on its own (the next flush covers it:
 	 * the log is written in order): a status derived from durable state
 	 * (ready once every authorization is valid, invalid once expired or
-	 * an authorization failed; order_load computes it again), and
+	 * an authorization failed; ra_order_get computes it again), and
 	 * finalize's claim of a ready order, which the issuance's commit
 	 * makes durable and orders_unclaim undoes after a crash.  A back
 	 * end may flush it anyway (PostgreSQL does, D65).
