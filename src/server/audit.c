@@ -35,6 +35,8 @@ struct audit {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* kicked or stopping */
 	int kicked, stopping, failed;
+	int reopen; /* SIGHUP: the copier opens path anew (D79) */
+	char *path;
 	char *tail; /* at start: the file's last bytes, for copy() */
 };
 
@@ -171,6 +173,30 @@ copy(struct audit *a)
 	return rc;
 }
 
+/*
+ * Opens the file anew for a rotated audit.log (D79).  Only the copier
+ * writes a->fd, so lines never go half to the old file.  If the new one
+ * cannot be opened, the old one stays in use.
+ */
+static void
+reopen(struct audit *a)
+{
+	int fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd == -1 || fchmod(fd, 0600) != 0) {
+		acme_log(ACME_LOG_ERROR, "audit log",
+		    "path=%s detail=\"cannot reopen: %s; writing the old "
+		    "file\"",
+		    a->path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	close(a->fd);
+	a->fd = fd;
+	acme_log(ACME_LOG_INFO, "audit log reopened", "path=%s", a->path);
+}
+
 static void *
 copier(void *arg)
 {
@@ -193,7 +219,12 @@ copier(void *arg)
 		}
 		a->kicked = 0;
 		stop = a->stopping;
-		pthread_mutex_unlock(&a->lock);
+		if (a->reopen) {
+			a->reopen = 0;
+			pthread_mutex_unlock(&a->lock);
+			reopen(a);
+		} else
+			pthread_mutex_unlock(&a->lock);
 		a->failed = copy(a) != 0;
 		if (stop)
 			break;
@@ -263,6 +294,13 @@ audit_open(const char *path, struct store *st, struct acme_problem *prob)
 		return NULL;
 	}
 	a->st = st;
+	if ((a->path = strdup(path)) == NULL) {
+		a->fd = -1;
+		errno = ENOMEM;
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto fail;
+	}
 	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	/* 0600 also when an older anvil-ca left it readable. */
 	if (a->fd == -1 || fchmod(a->fd, 0600) != 0 ||
@@ -294,6 +332,7 @@ audit_open(const char *path, struct store *st, struct acme_problem *prob)
 	return a;
 fail:
 	free(a->tail);
+	free(a->path);
 	if (a->fd != -1)
 		close(a->fd);
 	free(a);
@@ -313,7 +352,20 @@ audit_close(struct audit *a)
 	close(a->fd);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
+	free(a->path);
 	free(a);
+}
+
+void
+audit_reopen(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->reopen = 1;
+	a->kicked = 1;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
 }
 
 int

@@ -42,6 +42,12 @@ void audit_close(struct audit *a);
 int audit_record(struct audit *a, const char *kind, json_t *event,
     struct acme_problem *prob);
 
+/*
+ * Makes the copier open the file anew by its path before it writes
+ * again, for logrotate's rename-then-SIGHUP (D79).  Thread-safe.
+ */
+void audit_reopen(struct audit *a);
+
 /* Wakes the copier for lines just committed.  Thread-safe. */
 void audit_kick(struct audit *a);
 

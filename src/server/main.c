@@ -375,6 +375,7 @@ cmd_serve(int argc, char **argv)
 			continue;
 		}
 		if (sig == SIGHUP) {
+			audit_reopen(srv.audit); /* D79 */
 			reload(&srv, path, &old);
 			continue;
 		}
