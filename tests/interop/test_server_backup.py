@@ -15,6 +15,7 @@ import subprocess
 import time
 
 from acmehelp import b64
+from conftest import ANVIL_CA
 from test_server_file_modes import assert_private
 from test_server_orders import flow, issued  # noqa: F401 (fixture)
 
@@ -26,22 +27,22 @@ def sh(cmd, cwd):
 
 def backup(ca_dir, dest):
     """docs/operations.md, "Backups": the database first, online, then the
-    rest of the directory with its modes (audit.log last)."""
+    directory with its modes (audit.log in it)."""
     os.mkdir(dest, 0o700)
-    sh(f'sqlite3 anvil-ca.db ".backup {dest}/anvil-ca.db"', ca_dir)
-    sh(f"tar -cpf {dest}/files.tar --exclude='./anvil-ca.db*' "
-       f"--exclude=./audit.log --exclude=./serve.log . && "
-       f"cp -p audit.log {dest}/audit.log", ca_dir)
+    top, name = os.path.split(ca_dir)
+    sh(f'sqlite3 {ca_dir}/anvil-ca.db ".backup {dest}/anvil-ca.db" && '
+       f"tar -C {top} -cpf {dest}/anvil-ca.tar --exclude 'anvil-ca.db*' "
+       f"--exclude serve.log {name}", dest)
 
 
 def restore(dest, ca_dir):
-    """docs/operations.md, "Restore" (the CA is stopped)."""
-    os.mkdir(ca_dir, 0o700)
-    sh(f"tar -xpf {dest}/files.tar && "
-       f"install -m 0600 {dest}/anvil-ca.db {dest}/audit.log . && "
-       "rm -f anvil-ca.db-wal anvil-ca.db-shm && "
-       'test "$(sqlite3 anvil-ca.db "PRAGMA integrity_check")" = ok',
-       ca_dir)
+    """docs/operations.md, "Backups", the restore (the CA is stopped)."""
+    top = os.path.dirname(ca_dir)
+    sh(f"tar -C {top} -xpf {dest}/anvil-ca.tar && "
+       f"install -m 0600 {dest}/anvil-ca.db {ca_dir}/anvil-ca.db && "
+       f"rm -f {ca_dir}/anvil-ca.db-wal {ca_dir}/anvil-ca.db-shm && "
+       f'test "$(sqlite3 {ca_dir}/anvil-ca.db "PRAGMA integrity_check")" '
+       f"= ok && {ANVIL_CA} check -c {ca_dir}/anvil-ca.json", dest)
 
 
 def audit_lines(path):
@@ -58,7 +59,10 @@ def test_D79_restore_from_backup_while_serving(flow, tmp_path):
     # Issued after the backup: the restore takes it back (documented).
     issued(acct, resp, ["after.example.com"])
     assert ca.stop() == 0
+    sh(f"tar -xOf anvil-ca.tar {os.path.basename(ca.dir)}/audit.log "
+       "> audit.log", dest)
     before = audit_lines(os.path.join(dest, "audit.log"))
+    assert before
     shutil.rmtree(ca.dir)
     restore(dest, ca.dir)
     ca.restart()
