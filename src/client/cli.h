@@ -22,6 +22,8 @@ struct cli {
 	const char *dns_hook;  /* dns-01 hook script, or NULL */
 	const char *dns_check; /* --dns-check-server, or NULL */
 	const char *rfc2136;   /* --dns-rfc2136 SERVER[:PORT], or NULL */
+	int dns_timeout;       /* --dns-timeout: seconds; 0: the default */
+	int dns_lego;          /* --dns-hook-style lego */
 	const char *tsig_key;  /* --tsig-key FILE, or NULL (unsigned) */
 	int http_port;
 	int tls_alpn; /* --tls-alpn */

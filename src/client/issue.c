@@ -266,6 +266,11 @@ save_files(const struct cli *o, const char *dn, const struct acme_ident *ids,
 		    json_string(o->rfc2136));
 	if (r != NULL && o->tsig_key != NULL)
 		json_object_set_new(r, "tsig_key", json_string(o->tsig_key));
+	if (r != NULL && o->dns_hook != NULL && o->dns_timeout > 0)
+		json_object_set_new(r, "dns_timeout",
+		    json_integer(o->dns_timeout));
+	if (r != NULL && o->dns_hook != NULL && o->dns_lego)
+		json_object_set_new(r, "dns_hook_style", json_string("lego"));
 	if (r != NULL && o->dns_check != NULL)
 		json_object_set_new(r, "dns_check_server",
 		    json_string(o->dns_check));
@@ -655,7 +660,7 @@ cmd_issue(const struct cli *o, struct acme_problem *prob)
 		    solver_dnshook_open(&sv, o->dns_hook, o->dns_check,
 			o->hook_timeout > 0 ? o->hook_timeout :
 					      HOOK_TIMEOUT_DEFAULT,
-			prob) :
+			o->dns_timeout, o->dns_lego, prob) :
 		o->tls_alpn ?
 		    solver_tlsalpn_open(&sv, o->tls_port, prob) :
 		o->webroot != NULL ?

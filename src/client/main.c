@@ -66,6 +66,10 @@ static const struct cmd_help helps[] = {
 	    "(add|remove FQDN VALUE)\n"
 	    "  --dns-check-server ADDR    name server to watch for the "
 	    "record (with --dns-hook)\n"
+	    "  --dns-timeout SECONDS      how long to wait for the record to "
+	    "be visible (default 120)\n"
+	    "  --dns-hook-style STYLE     anvil (add|remove FQDN VALUE) or "
+	    "lego (present|cleanup FQDN. VALUE)\n"
 	    "  --dns-rfc2136 SERVER[:P]   solver: dns-01 through RFC 2136 "
 	    "updates\n"
 	    "  --tsig-key FILE            TSIG key for --dns-rfc2136\n"
@@ -615,6 +619,9 @@ issue_check(const struct cli *o, int standalone, int argc, char **argv)
 		usage_error("issue", "give one solver, not %d", solvers);
 	if (o->dns_check != NULL && o->dns_hook == NULL)
 		usage_error("issue", "--dns-check-server goes with --dns-hook");
+	if ((o->dns_timeout > 0 || o->dns_lego) && o->dns_hook == NULL)
+		usage_error("issue",
+		    "--dns-timeout and --dns-hook-style go with --dns-hook");
 	if (o->tsig_key != NULL && o->rfc2136 == NULL)
 		usage_error("issue", "--tsig-key goes with --dns-rfc2136");
 	if ((o->eab_kid == NULL) != (o->eab_hmac == NULL))
@@ -644,6 +651,8 @@ cmd_issue_main(int argc, char **argv)
 		{ "profile", required_argument, NULL, 'F' + 256 },
 		{ "tls-port", required_argument, NULL, 'Q' + 256 },
 		{ "dns-check-server", required_argument, NULL, 'C' + 256 },
+		{ "dns-timeout", required_argument, NULL, 'T' + 256 },
+		{ "dns-hook-style", required_argument, NULL, 'V' + 256 },
 		{ "deploy-hook", required_argument, NULL, 'Y' + 256 },
 		{ "cert-name", required_argument, NULL, 'N' + 256 },
 		{ "poll-timeout", required_argument, NULL, 'W' + 256 },
@@ -730,6 +739,18 @@ cmd_issue_main(int argc, char **argv)
 			break;
 		case 'C' + 256:
 			o.dns_check = optarg;
+			break;
+		case 'T' + 256:
+			o.dns_timeout = seconds_arg("dns-timeout", optarg);
+			break;
+		case 'V' + 256:
+			if (strcmp(optarg, "lego") != 0 &&
+			    strcmp(optarg, "anvil") != 0)
+				usage_error("issue",
+				    "--dns-hook-style is anvil (add|remove "
+				    "FQDN VALUE) or lego (present|cleanup "
+				    "FQDN. VALUE)");
+			o.dns_lego = strcmp(optarg, "lego") == 0;
 			break;
 		case 'Y' + 256:
 			o.deploy_hook = optarg;

@@ -124,9 +124,14 @@ cli_from_saved(struct cli *o, const struct saved *sv, struct acme_problem *prob)
 		o->rfc2136 =
 		    json_string_value(json_object_get(r, "rfc2136_server"));
 		o->tsig_key = json_string_value(json_object_get(r, "tsig_key"));
-	} else if (solver != NULL && strcmp(solver, "dns-hook") == 0)
+	} else if (solver != NULL && strcmp(solver, "dns-hook") == 0) {
 		o->dns_hook = json_string_value(json_object_get(r, "dns_hook"));
-	else if (solver != NULL && strcmp(solver, "webroot") == 0)
+		o->dns_timeout =
+		    (int)json_integer_value(json_object_get(r, "dns_timeout"));
+		v = json_object_get(r, "dns_hook_style");
+		o->dns_lego = json_is_string(v) &&
+			      strcmp(json_string_value(v), "lego") == 0;
+	} else if (solver != NULL && strcmp(solver, "webroot") == 0)
 		o->webroot = json_string_value(json_object_get(r, "webroot"));
 	else if (json_is_integer(json_object_get(r, "http_port")))
 		o->http_port =

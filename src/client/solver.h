@@ -36,13 +36,17 @@ int solver_webroot_open(struct solver *s, const char *webroot,
     struct acme_problem *prob);
 
 /*
- * dns-01 through a hook script ("SCRIPT add|remove FQDN VALUE"), each
- * run stopped after timeout seconds (hook.h), waiting until the record
- * is visible at check_server (ADDR[:PORT]) or, when NULL, at the zone's
- * authoritative servers.
+ * dns-01 through a hook script ("SCRIPT add|remove FQDN VALUE", or with
+ * lego set lego's "SCRIPT present|cleanup FQDN. VALUE"; certbot's
+ * CERTBOT_DOMAIN and CERTBOT_VALIDATION are in its environment either
+ * way), each run stopped after timeout seconds (hook.h), waiting at most
+ * wait seconds (0: the default, 120) until the record is visible at
+ * check_server (ADDR[:PORT]) or, when NULL, at the zone's authoritative
+ * servers, with a progress line while it waits.
  */
 int solver_dnshook_open(struct solver *s, const char *script,
-    const char *check_server, int timeout, struct acme_problem *prob);
+    const char *check_server, int timeout, int wait, int lego,
+    struct acme_problem *prob);
 
 /*
  * dns-01 by RFC 2136 UPDATE to server (ADDR[:PORT], [V6]:PORT or a host

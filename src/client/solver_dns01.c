@@ -2,7 +2,8 @@
 /*
  * dns-01 through a hook script: "SCRIPT add|remove FQDN VALUE", FQDN the
  * full record name _acme-challenge.<name> without a trailing dot, VALUE
- * the TXT value.  After "add" the solver waits, at most DNS_WAIT seconds,
+ * the TXT value.  After "add" the solver waits, at most DNS_WAIT seconds
+ * (--dns-timeout),
  * until the record is visible: at --dns-check-server when given, else at
  * each authoritative server of the zone (found through the resolvers of
  * /etc/resolv.conf, or of the file named by $ANVIL_RESOLV_CONF), so the
@@ -42,6 +43,8 @@ struct dnshook {
 	char *script;
 	char *check; /* ADDR[:PORT] or NULL */
 	int timeout; /* seconds per hook run */
+	int wait;    /* seconds for a record to appear (--dns-timeout) */
+	int lego;    /* lego's verbs: present, cleanup, FQDN. */
 	struct {
 		char token[130];
 		char value[SOLVER_DNS01_VALUE_MAX];
@@ -54,18 +57,40 @@ struct dnshook {
  * to stderr, stopped after the timeout); returns its exit status, or -1
  * with prob set.
  */
+struct hook_env {
+	const char *fqdn;
+	const char *value;
+};
+
+/* certbot's manual hook variables (D76), set in the child. */
+static void
+certbot_env(const void *arg)
+{
+	const struct hook_env *e = arg;
+	const char *domain = e->fqdn + strlen("_acme-challenge.");
+
+	setenv("CERTBOT_DOMAIN", domain, 1);
+	setenv("CERTBOT_VALIDATION", e->value, 1);
+}
+
 static int
 run_hook(const struct dnshook *h, const char *action, const char *fqdn,
     const char *value, struct acme_problem *prob)
 {
+	char dotted[310];
+	const struct hook_env e = { fqdn, value };
+	const char *verb = !h->lego                   ? action :
+			   strcmp(action, "add") == 0 ? "present" :
+							"cleanup";
 	char *const argv[] = { (char *)(uintptr_t)h->script,
-		(char *)(uintptr_t)action, (char *)(uintptr_t)fqdn,
-		(char *)(uintptr_t)value, NULL };
+		(char *)(uintptr_t)verb, dotted, (char *)(uintptr_t)value,
+		NULL };
 	char what[400];
 
+	snprintf(dotted, sizeof(dotted), "%s%s", fqdn, h->lego ? "." : "");
 	snprintf(what, sizeof(what), "dns hook \"%.200s %s %.150s\"", h->script,
-	    action, fqdn);
-	return hook_run(what, argv, NULL, NULL, h->timeout, prob);
+	    verb, dotted);
+	return hook_run(what, argv, certbot_env, &e, h->timeout, prob);
 }
 
 /* A resolver context that asks server ("ADDR[:PORT]") directly. */
@@ -191,7 +216,7 @@ wait_visible(struct dnshook *h, const char *fqdn, const char *value,
 {
 	char servers[8][64];
 	size_t n, i;
-	time_t end = time(NULL) + DNS_WAIT;
+	time_t start = time(NULL), end = start + h->wait, said = 0;
 
 	if (h->check != NULL) {
 		snprintf(servers[0], sizeof(servers[0]), "%s", h->check);
@@ -214,11 +239,23 @@ wait_visible(struct dnshook *h, const char *fqdn, const char *value,
 			continue;
 		}
 		while (!txt_present(c, fqdn, value)) {
-			if (time(NULL) >= end) {
+			time_t now = time(NULL);
+
+			if (now >= end) {
 				ub_ctx_delete(c);
 				return acme_problem_set(prob, ACME_PROB_DNS,
-				    "%s TXT not visible at %s after %d s", fqdn,
-				    servers[i], DNS_WAIT);
+				    "%s TXT not visible at %s after %d s "
+				    "(--dns-timeout)",
+				    fqdn, servers[i], h->wait);
+			}
+			/* Say where and how long, then every 15 s (D76). */
+			if (said == 0 || now - said >= 15) {
+				fprintf(stderr,
+				    "anvil: waiting for %s TXT at %s: %ld of "
+				    "%d s\n",
+				    fqdn, servers[i], (long)(now - start),
+				    h->wait);
+				said = now;
 			}
 			sleep(1);
 			/* A fresh context: no cached negative answer. */
@@ -305,7 +342,8 @@ dns_close(struct solver *s)
 
 int
 solver_dnshook_open(struct solver *s, const char *script,
-    const char *check_server, int timeout, struct acme_problem *prob)
+    const char *check_server, int timeout, int wait, int lego,
+    struct acme_problem *prob)
 {
 	struct dnshook *h;
 
@@ -331,6 +369,8 @@ solver_dnshook_open(struct solver *s, const char *script,
 		    "out of memory");
 	}
 	h->timeout = timeout;
+	h->wait = wait > 0 ? wait : DNS_WAIT;
+	h->lego = lego;
 	s->type = "dns-01";
 	s->publish = dns_publish;
 	s->unpublish = dns_unpublish;

@@ -412,3 +412,45 @@ def test_S_REV_revoke_with_the_certificates_own_key(site, tmp_path):
     assert not os.path.exists(nostate)
     r = run(["revoke", "own.example.com", "--key", other, *ca])
     assert r.returncode == 2 and "--key goes with --cert FILE" in r.stderr
+
+
+def test_S_DNS_hook_styles_and_propagation_wait(site, tmp_path):
+    """A12: a lego exec script (present|cleanup FQDN. VALUE) works with
+    --dns-hook-style lego, certbot's CERTBOT_DOMAIN/CERTBOT_VALIDATION
+    are set, the style is kept for renewals; a record that never shows
+    is waited for --dns-timeout seconds with progress naming the
+    server, then one line."""
+    from test_client import HOOK
+    log = tmp_path / "hook.log"
+    wrapper = tmp_path / "lego-exec.sh"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f"echo \"$1 $2 $CERTBOT_DOMAIN $CERTBOT_VALIDATION\" >> {log}\n"
+        f"exec {HOOK} \"$@\"\n")
+    wrapper.chmod(0o755)
+    dns = f"127.0.0.1:{site.ca.dns.dns_port}"
+    env = {"CTS_MGMT": str(site.ca.dns.mgmt_port)}
+    r = run(["issue", "-d", "lego.example.com", "--dns-hook", str(wrapper),
+             "--dns-hook-style", "lego", "--dns-check-server", dns,
+             *site.ca_args()], env=env)
+    assert r.returncode == 0, r.stderr
+    lines = [ln.split() for ln in log.read_text().splitlines()]
+    assert [ln[:3] for ln in lines] == [
+        ["present", "_acme-challenge.lego.example.com.", "lego.example.com"],
+        ["cleanup", "_acme-challenge.lego.example.com.", "lego.example.com"]]
+    assert len(lines[0][3]) == 43 and lines[0][3] == lines[1][3]
+    saved = json.loads(open(os.path.join(
+        site.state, "certs", "lego.example.com", "renewal.json")).read())
+    assert saved["dns_hook_style"] == "lego"
+    silent = tmp_path / "silent.sh"
+    silent.write_text("#!/bin/sh\nexit 0\n")
+    silent.chmod(0o755)
+    r = run(["issue", "-d", "slow.example.com", "--dns-hook", str(silent),
+             "--dns-check-server", dns, "--dns-timeout", "2",
+             *site.ca_args()])
+    assert r.returncode == 1
+    assert (f"anvil: waiting for _acme-challenge.slow.example.com TXT at "
+            f"{dns}: 0 of 2 s") in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-1].endswith(
+        f"_acme-challenge.slow.example.com TXT not visible at {dns} after "
+        "2 s (--dns-timeout)"), r.stderr
