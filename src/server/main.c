@@ -59,32 +59,66 @@
 
 #include "internal.h"
 
+static const char usage_text[] =
+    "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver "
+    "ADDR:PORT]\n"
+    "                [--http01-port N] [--tls-alpn01-port N]\n"
+    "                [--allow-private-addresses] [--database URL] "
+    "[--rsa]\n"
+    "                [--crl-listen ADDR:PORT] [--name ORG] "
+    "[--dns-name NAME]... [--tls-from-root]\n"
+    "                [--root-cert F [--root-key F]] "
+    "[--issuer-cert F --issuer-key F]\n"
+    "       anvil-ca serve -c DIR/anvil-ca.json\n"
+    "       anvil-ca migrate -c FILE\n"
+    "       anvil-ca check -c FILE\n"
+    "       anvil-ca rotate intermediate|tls -c FILE\n"
+    "       anvil-ca eab add -c FILE [--kid ID]\n"
+    "       anvil-ca admin -c FILE (find | revoke | block | pause | "
+    "eab) ...\n"
+    "       anvil-ca ari set -c FILE (--serial HEX | --all) "
+    "--start T --end T\n"
+    "                [--explanation-url URL]   (T: RFC 3339, now, "
+    "now+SECONDS, now-SECONDS)\n"
+    "       anvil-ca crl -c FILE [--out PATH] [--pem]\n"
+    "       anvil-ca --version\n";
+
+/*
+ * The synopsis on out: every command's, or with cmd only that command's
+ * lines (D76: "anvil-ca CMD --help" on stdout, exit 0).
+ */
+static void
+usage_to(FILE *out, const char *cmd)
+{
+	const char *line = usage_text, *nl;
+	char head[64];
+	int in = 0;
+
+	snprintf(head, sizeof(head), "anvil-ca %s", cmd != NULL ? cmd : "");
+	for (; *line != '\0'; line = nl + 1) {
+		const char *at = strstr(line, "anvil-ca ");
+
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;
+		if (at != NULL && at < nl)
+			in = cmd == NULL ||
+			     (strncmp(at, head, strlen(head)) == 0 &&
+				 strchr(" \n", at[strlen(head)]) != NULL);
+		if (in)
+			fprintf(out, "%s%.*s\n",
+			    cmd != NULL && at == line + 7 ? "usage: " : "",
+			    (int)(nl - line) -
+				(cmd != NULL && at == line + 7 ? 7 : 0),
+			    cmd != NULL && at == line + 7 ? at : line);
+	}
+	if (cmd != NULL)
+		fprintf(out, "(anvil-ca(8) describes each option)\n");
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver "
-	    "ADDR:PORT]\n"
-	    "                [--http01-port N] [--tls-alpn01-port N]\n"
-	    "                [--allow-private-addresses] [--database URL] "
-	    "[--rsa]\n"
-	    "                [--crl-listen ADDR:PORT] [--name ORG] "
-	    "[--dns-name NAME]... [--tls-from-root]\n"
-	    "                [--root-cert F [--root-key F]] "
-	    "[--issuer-cert F --issuer-key F]\n"
-	    "       anvil-ca serve -c DIR/anvil-ca.json\n"
-	    "       anvil-ca migrate -c FILE\n"
-	    "       anvil-ca check -c FILE\n"
-	    "       anvil-ca rotate intermediate|tls -c FILE\n"
-	    "       anvil-ca eab add -c FILE [--kid ID]\n"
-	    "       anvil-ca admin -c FILE (find | revoke | block | pause | "
-	    "eab) ...\n"
-	    "       anvil-ca ari set -c FILE (--serial HEX | --all) "
-	    "--start T --end T\n"
-	    "                [--explanation-url URL]   (T: RFC 3339, now, "
-	    "now+SECONDS, now-SECONDS)\n"
-	    "       anvil-ca crl -c FILE [--out PATH] [--pem]\n"
-	    "       anvil-ca --version\n");
+	usage_to(stderr, NULL);
 	exit(2);
 }
 
@@ -728,6 +762,15 @@ main(int argc, char **argv)
 	umask(077);
 	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage_to(stdout, NULL);
+		return 0;
+	}
+	if (argc > 2 &&
+	    (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+		usage_to(stdout, argv[1]);
+		return 0;
+	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("anvil-ca %s\n", ANVIL_VERSION);
 		return 0;

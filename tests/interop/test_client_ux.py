@@ -454,3 +454,20 @@ def test_S_DNS_hook_styles_and_propagation_wait(site, tmp_path):
     assert r.stderr.splitlines()[-1].endswith(
         f"_acme-challenge.slow.example.com TXT not visible at {dns} after "
         "2 s (--dns-timeout)"), r.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["init", "--help"],
+                                  ["serve", "--help"], ["eab", "-h"],
+                                  ["crl", "--help"], ["rotate", "--help"]])
+def test_anvil_ca_help_goes_to_stdout(args):
+    """Issue 20: anvil-ca's help, whole or per command, is on stdout with
+    exit 0 (it was on stderr with exit 2)."""
+    from conftest import ANVIL_CA
+    r = subprocess.run([ANVIL_CA, *args], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert r.stdout.startswith("usage: anvil-ca ")
+    if len(args) == 2:
+        assert r.stdout.startswith(f"usage: anvil-ca {args[0]}")
+        assert "anvil-ca serve" not in r.stdout or args[0] == "serve"
