@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "gsync.h"
+#include "store/gsync.h"
 
 #include "../helpers.h"
 
