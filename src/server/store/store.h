@@ -6,9 +6,11 @@
  * table and nothing else changes.  The same contract test runs against
  * every back end (tests/unit/server/test_store.c).
  *
- * Threading: one struct store is shared by every thread; back ends keep
- * what they need (SQLite: one connection for the process, D33;
- * PostgreSQL: a pool, D65).
+ * Threading: one struct store is shared by every thread, and every
+ * operation may be called from any thread; the back end serialises what
+ * it must (SQLite: one connection for the process under a lock, D33;
+ * PostgreSQL: a pool, D65).  A write has reached the disk when the
+ * operation returns, except where an op below says otherwise (D22).
  *
  * Ownership: get/list operations fill caller-provided records whose
  * pointer members (JSON text, PEM) are heap strings the caller releases

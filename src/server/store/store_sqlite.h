@@ -6,9 +6,9 @@
 #include "store.h"
 
 /*
- * Opens (creating if needed) the database at path, in WAL mode with
- * synchronous=FULL so every commit is durable, and applies pending
- * migrations.  Returns a store or NULL with prob set.
+ * Opens (creating if needed) the database at path, in WAL mode, and
+ * applies pending migrations.  A write returns once it is on disk
+ * (group commit, D22).  Returns a store or NULL with prob set.
  */
 struct store *store_sqlite_open(const char *path, struct acme_problem *prob);
 
