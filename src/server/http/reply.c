@@ -13,6 +13,7 @@
 #include <anvil/json.h>
 #include <anvil/problem.h>
 
+#include "contract.h"
 #include "reply.h"
 
 #include "internal.h"
@@ -22,6 +23,7 @@ reply_header(struct resp *r, const char *name, const char *value)
 {
 	char *v;
 
+	ACME_ASSERT(r != NULL && name != NULL && value != NULL);
 	if (r->nheaders >= REQ_MAX_HEADERS)
 		return ACME_ERR_LIMIT;
 	if (strpbrk(value, "\r\n") != NULL)
@@ -41,6 +43,7 @@ reply_headerf(struct resp *r, const char *name, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	ACME_ASSERT(r != NULL && name != NULL && fmt != NULL);
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -52,6 +55,7 @@ reply_headerf(struct resp *r, const char *name, const char *fmt, ...)
 int
 reply_link(struct resp *r, const char *url, const char *rel)
 {
+	ACME_ASSERT(r != NULL && url != NULL && rel != NULL);
 	return reply_headerf(r, "Link", "<%s>;rel=\"%s\"", url, rel);
 }
 
@@ -71,6 +75,8 @@ reply_json(struct resp *r, int status, json_t *obj)
 	size_t len = 0;
 	char *text;
 
+	ACME_ASSERT(r != NULL);
+	ACME_ASSERT(status >= 200 && status <= 599);
 	text = obj != NULL ? acme_json_compact(obj, &len) : NULL;
 	json_decref(obj);
 	if (text == NULL) {
@@ -96,6 +102,7 @@ reply_problem_ex(struct resp *r, const struct acme_problem *prob,
 	size_t len = 0;
 	char *text;
 
+	ACME_ASSERT(r != NULL && prob != NULL);
 	doc = acme_problem_to_json(prob);
 	if (doc != NULL && extra != NULL &&
 	    json_object_update(doc, (json_t *)(uintptr_t)extra) != 0) {
@@ -122,6 +129,7 @@ reply_error(struct resp *r, enum acme_prob_type type, const char *fmt, ...)
 	struct acme_problem p;
 	va_list ap;
 
+	ACME_ASSERT(r != NULL && fmt != NULL);
 	memset(&p, 0, sizeof(p));
 	p.type = type;
 	p.status = acme_problem_default_status(type);
@@ -138,6 +146,8 @@ reply_body(struct resp *r, int status, const char *content_type,
 {
 	char *b = malloc(len + 1);
 
+	ACME_ASSERT(r != NULL && (data != NULL || len == 0));
+	ACME_ASSERT(status >= 200 && status <= 599);
 	if (b == NULL) {
 		reply_error(r, ACME_PROB_SERVER_INTERNAL, "out of memory");
 		return ACME_ERR_NOMEM;

@@ -2,7 +2,9 @@
 /*
  * Building replies: JSON bodies, problem documents, and the headers ACME
  * uses (Location, Link, Retry-After).  Header values are checked for
- * CR/LF before they are set; nothing here formats JSON by hand.
+ * CR/LF before they are set; nothing here formats JSON by hand.  Every
+ * pointer argument must be non-NULL unless its comment says otherwise,
+ * and statuses are 200 to 599 (ACME_ASSERT, D69).
  */
 #ifndef ANVIL_REPLY_H
 #define ANVIL_REPLY_H
@@ -22,7 +24,7 @@ int reply_link(struct resp *r, const char *url, const char *rel);
 
 /*
  * Sets a JSON body (application/json) from obj, which is stolen
- * (decref'd here).  Returns 0 or a negative error (and sets a 500).
+ * (decref'd here; NULL, as from a failed json_pack, sets a 500).  Returns 0 or a negative error (and sets a 500).
  */
 int reply_json(struct resp *r, int status, json_t *obj);
 

@@ -32,6 +32,8 @@
 #include <anvil/ident.h>
 #include <anvil/problem.h>
 
+#include "contract.h"
+
 #define STORE_ID_LEN      22 /* base64url of 16 random bytes */
 #define STORE_ID_SIZE     (STORE_ID_LEN + 1)
 #define STORE_TOKEN_SIZE  44  /* base64url of 32 random bytes + NUL */
@@ -450,23 +452,28 @@ struct store {
 
 /*
  * Callers use these wrappers, never s->ops directly: one store_NAME(s, ...)
- * per operation NAME above, with its contract.
+ * per operation NAME above, with its contract.  Each asserts (D69) that
+ * s and every pointer the contract needs are not NULL; prob, error,
+ * cert_id, explanation and cert_set_window's serial may be.
  */
 static inline int
 store_begin(struct store *s, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
 	return s->ops->begin(s, prob);
 }
 
 static inline int
 store_commit(struct store *s, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
 	return s->ops->commit(s, prob);
 }
 
 static inline void
 store_rollback(struct store *s)
 {
+	ACME_ASSERT(s != NULL);
 	s->ops->rollback(s);
 }
 
@@ -474,6 +481,8 @@ static inline int
 store_account_insert(struct store *s, const struct store_account *a,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(a != NULL);
 	return s->ops->account_insert(s, a, prob);
 }
 
@@ -481,6 +490,9 @@ static inline int
 store_account_get(struct store *s, const char *id, struct store_account *out,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->account_get(s, id, out, prob);
 }
 
@@ -488,6 +500,9 @@ static inline int
 store_account_by_thumbprint(struct store *s, const char *thumb,
     struct store_account *out, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(thumb != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->account_by_thumbprint(s, thumb, out, prob);
 }
 
@@ -495,6 +510,9 @@ static inline int
 store_account_update(struct store *s, const struct store_account *seen,
     const struct store_account_change *chg, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(seen != NULL);
+	ACME_ASSERT(chg != NULL);
 	return s->ops->account_update(s, seen, chg, prob);
 }
 
@@ -502,6 +520,9 @@ static inline int
 store_order_insert(struct store *s, const struct store_order *o,
     const struct store_authz *authzs, size_t nnew, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(o != NULL);
+	ACME_ASSERT(authzs != NULL);
 	return s->ops->order_insert(s, o, authzs, nnew, prob);
 }
 
@@ -509,6 +530,9 @@ static inline int
 store_order_get(struct store *s, const char *id, struct store_order *out,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->order_get(s, id, out, prob);
 }
 
@@ -517,6 +541,8 @@ store_order_set_status(struct store *s, const char *id, enum store_status from,
     enum store_status to, const char *error, const char *cert_id,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
 	return s->ops->order_set_status(s, id, from, to, error, cert_id, prob);
 }
 
@@ -525,12 +551,16 @@ store_order_set_status_relaxed(struct store *s, const char *id,
     enum store_status from, enum store_status to, const char *error,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
 	return s->ops->order_set_status_relaxed(s, id, from, to, error, prob);
 }
 
 static inline int
 store_orders_unclaim(struct store *s, size_t *n, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->orders_unclaim(s, n, prob);
 }
 
@@ -539,6 +569,11 @@ store_order_list(struct store *s, const char *account_id, const char *after,
     char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(account_id != NULL);
+	ACME_ASSERT(after != NULL);
+	ACME_ASSERT(ids != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->order_list(s, account_id, after, ids, max, n, prob);
 }
 
@@ -546,6 +581,9 @@ static inline int
 store_order_count_open(struct store *s, const char *profile, time_t now,
     long long *n, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(profile != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->order_count_open(s, profile, now, n, prob);
 }
 
@@ -553,6 +591,8 @@ static inline int
 store_authz_insert(struct store *s, const struct store_authz *z,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(z != NULL);
 	return s->ops->authz_insert(s, z, prob);
 }
 
@@ -560,6 +600,9 @@ static inline int
 store_authz_get(struct store *s, const char *id, struct store_authz *out,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->authz_get(s, id, out, prob);
 }
 
@@ -568,6 +611,10 @@ store_authz_find_valid(struct store *s, const char *account_id,
     const struct acme_ident *ident, int wildcard, time_t min_expires,
     struct store_authz *out, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(account_id != NULL);
+	ACME_ASSERT(ident != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->authz_find_valid(s, account_id, ident, wildcard,
 	    min_expires, out, prob);
 }
@@ -576,6 +623,8 @@ static inline int
 store_authz_set_status(struct store *s, const char *id, enum store_status from,
     enum store_status to, time_t expires, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
 	return s->ops->authz_set_status(s, id, from, to, expires, prob);
 }
 
@@ -583,6 +632,9 @@ static inline int
 store_chall_get(struct store *s, const char *id, struct store_chall *out,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->chall_get(s, id, out, prob);
 }
 
@@ -590,6 +642,8 @@ static inline int
 store_chall_update(struct store *s, const struct store_chall *c,
     enum store_status from, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(c != NULL);
 	return s->ops->chall_update(s, c, from, prob);
 }
 
@@ -597,12 +651,16 @@ static inline int
 store_job_add(struct store *s, const struct store_job *j,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(j != NULL);
 	return s->ops->job_add(s, j, prob);
 }
 
 static inline int
 store_job_done(struct store *s, const char *chall_id, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(chall_id != NULL);
 	return s->ops->job_done(s, chall_id, prob);
 }
 
@@ -610,6 +668,9 @@ static inline int
 store_job_list(struct store *s, struct store_job *jobs, size_t max, size_t *n,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(jobs != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->job_list(s, jobs, max, n, prob);
 }
 
@@ -617,6 +678,8 @@ static inline int
 store_cert_insert(struct store *s, const struct store_cert *c,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(c != NULL);
 	return s->ops->cert_insert(s, c, prob);
 }
 
@@ -624,6 +687,9 @@ static inline int
 store_cert_get(struct store *s, const char *id, struct store_cert *out,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->cert_get(s, id, out, prob);
 }
 
@@ -631,6 +697,9 @@ static inline int
 store_cert_by_serial(struct store *s, const char *serial,
     struct store_cert *out, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(serial != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->cert_by_serial(s, serial, out, prob);
 }
 
@@ -638,6 +707,8 @@ static inline int
 store_cert_revoke(struct store *s, const char *id, time_t when, int reason,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL);
 	return s->ops->cert_revoke(s, id, when, reason, prob);
 }
 
@@ -646,6 +717,8 @@ store_cert_set_window(struct store *s, const char *serial, time_t start,
     time_t end, const char *explanation, time_t now, size_t *n,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->cert_set_window(s, serial, start, end, explanation, now,
 	    n, prob);
 }
@@ -654,6 +727,8 @@ static inline int
 store_order_replacing(struct store *s, const char *cert_id,
     char out[STORE_ID_SIZE], struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->order_replacing(s, cert_id, out, prob);
 }
 
@@ -661,12 +736,16 @@ static inline int
 store_order_first_replacing(struct store *s, const char *cert_id,
     char out[STORE_ID_SIZE], struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->order_first_replacing(s, cert_id, out, prob);
 }
 
 static inline int
 store_revocations(struct store *s, long long *n, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->revocations(s, n, prob);
 }
 
@@ -674,6 +753,9 @@ static inline int
 store_cert_revoked(struct store *s, time_t expiring_from,
     struct store_revoked **out, size_t *n, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(out != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->cert_revoked(s, expiring_from, out, n, prob);
 }
 
@@ -681,6 +763,8 @@ static inline int
 store_crl_latest(struct store *s, struct store_crl *out,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->crl_latest(s, out, prob);
 }
 
@@ -688,12 +772,16 @@ static inline int
 store_crl_insert(struct store *s, const struct store_crl *c,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(c != NULL);
 	return s->ops->crl_insert(s, c, prob);
 }
 
 static inline int
 store_audit_add(struct store *s, const char *line, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(line != NULL);
 	return s->ops->audit_add(s, line, prob);
 }
 
@@ -701,12 +789,16 @@ static inline int
 store_audit_pending(struct store *s, struct store_audit *rows, size_t max,
     size_t *n, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(rows != NULL);
+	ACME_ASSERT(n != NULL);
 	return s->ops->audit_pending(s, rows, max, n, prob);
 }
 
 static inline int
 store_audit_done(struct store *s, int64_t seq, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
 	return s->ops->audit_done(s, seq, prob);
 }
 
@@ -714,6 +806,9 @@ static inline int
 store_rl_take(struct store *s, const char *key, int64_t now, int64_t interval,
     int64_t burst, int mode, int64_t *retry_ms, struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(key != NULL);
+	ACME_ASSERT(retry_ms != NULL);
 	return s->ops->rl_take(s, key, now, interval, burst, mode, retry_ms,
 	    prob);
 }
@@ -722,6 +817,8 @@ static inline int
 store_eab_insert(struct store *s, const struct store_eab *e,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(e != NULL);
 	return s->ops->eab_insert(s, e, prob);
 }
 
@@ -729,6 +826,9 @@ static inline int
 store_eab_get(struct store *s, const char *kid, struct store_eab *out,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(kid != NULL);
+	ACME_ASSERT(out != NULL);
 	return s->ops->eab_get(s, kid, out, prob);
 }
 
@@ -736,6 +836,9 @@ static inline int
 store_eab_bind(struct store *s, const char *kid, const char *account_id,
     struct acme_problem *prob)
 {
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(kid != NULL);
+	ACME_ASSERT(account_id != NULL);
 	return s->ops->eab_bind(s, kid, account_id, prob);
 }
 
