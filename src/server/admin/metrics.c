@@ -15,7 +15,7 @@
 #include <anvil/problem.h>
 
 #include "metrics.h"
-#include "../http/router.h"
+#include "../paths.h"
 #include "../store/store.h"
 
 #include "internal.h"

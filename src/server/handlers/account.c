@@ -20,7 +20,7 @@
 #include "handlers.h"
 #include "../http/authn.h"
 #include "../http/reply.h"
-#include "../http/router.h"
+#include "../paths.h"
 #include "../ra/ra.h"
 #include "../store/store.h"
 

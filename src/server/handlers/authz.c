@@ -17,7 +17,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "../http/reply.h"
-#include "../http/router.h"
+#include "../paths.h"
 #include "../store/store.h"
 #include "../ra/ra.h"
 

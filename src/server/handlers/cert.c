@@ -8,7 +8,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "../http/reply.h"
-#include "../http/router.h"
+#include "../paths.h"
 
 #include "internal.h"
 

@@ -14,7 +14,7 @@
 
 #include "common.h"
 #include "../http/reply.h"
-#include "../http/router.h"
+#include "../paths.h"
 
 #include "internal.h"
 

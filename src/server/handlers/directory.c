@@ -11,7 +11,7 @@
 #include "handlers.h"
 #include "../ca/profile.h"
 #include "../http/reply.h"
-#include "../http/router.h"
+#include "../paths.h"
 
 #include "internal.h"
 

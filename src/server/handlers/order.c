@@ -26,7 +26,7 @@
 #include "../ca/issuer.h"
 #include "../ca/profile.h"
 #include "../http/reply.h"
-#include "../http/router.h"
+#include "../paths.h"
 #include "../policy/policy.h"
 #include "../ra/ra.h"
 

@@ -19,7 +19,7 @@
 #include "authn.h"
 #include "keycache.h"
 #include "reply.h"
-#include "router.h"
+#include "../paths.h"
 #include "../nonce.h"
 #include "../store/store.h"
 

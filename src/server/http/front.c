@@ -33,7 +33,6 @@
 #include "reply.h"
 #include "router.h"
 #include "../admin/metrics.h"
-#include "../handlers/handlers.h"
 #include "../nonce.h"
 
 #include "internal.h"
@@ -368,7 +367,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		reply_problem(&resp, &p);
 		goto send;
 	}
-	router_dispatch(srv, &req, &resp);
+	router_dispatch(srv, ROUTER_ACME, &req, &resp);
 	snprintf(rc->acct, sizeof(rc->acct), "%s", req.acct_id);
 	goto sent;
 send:
@@ -417,21 +416,7 @@ crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	resp.status = 500;
 	req.method = method;
 	req.path = url;
-	if (strcmp(url, PATH_CRL) != 0) {
-		struct acme_problem p = { 0 };
-
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404,
-		    "no such resource: this listener serves %s only", PATH_CRL);
-		reply_problem(&resp, &p);
-	} else if (!head && strcmp(method, "GET") != 0) {
-		struct acme_problem p = { 0 };
-
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405,
-		    "method %s not allowed here", method);
-		reply_problem(&resp, &p);
-		reply_header(&resp, "Allow", "GET, HEAD");
-	} else
-		h_crl(srv, &req, &resp);
+	router_dispatch(srv, ROUTER_CRL, &req, &resp);
 	return finish(con, rc, &resp, head);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * URL routing for anvil-ca (see router.h).  The table below is the whole
- * API.  A pattern is a literal path in which "*" stands for one id
+ * URL routing for anvil-ca (see router.h).  The tables below are the
+ * whole API.  A pattern is a literal path in which "*" stands for one id
  * segment ([A-Za-z0-9_.-], 1 to 128 bytes), handed to the handler as
  * req->param.
  */
@@ -15,6 +15,9 @@
 #include "router.h"
 #include "../handlers/handlers.h"
 #include "../nonce.h"
+#include "../paths.h"
+
+#include "contract.h"
 
 #include "internal.h"
 
@@ -28,8 +31,11 @@ struct route {
 	int as_get; /* POST-as-GET only: the payload must be empty */
 };
 
-/* as_get: resources only read, with POST-as-GET (S-GET-5). */
-static const struct route routes[] = {
+/*
+ * The ACME listener (HTTPS).  as_get: resources only read, with
+ * POST-as-GET (S-GET-5).
+ */
+static const struct route routes_acme[] = {
 	{ PATH_DIRECTORY, M_GET | M_HEAD, 0, h_directory, 0 },
 	{ PATH_NEW_NONCE, M_GET | M_HEAD | M_POST, AUTHN_KID, h_new_nonce, 1 },
 	{ PATH_NEW_ACCOUNT, M_POST, AUTHN_JWK, h_new_account, 0 },
@@ -39,7 +45,7 @@ static const struct route routes[] = {
 	{ PATH_KEY_CHANGE, M_POST, AUTHN_KID, h_key_change, 0 },
 	/* RFC 9773 4.1: a plain GET, no JWS (S-ARI-3). */
 	{ PATH_RENEWAL_INFO "/*", M_GET | M_HEAD, 0, h_renewal_info, 0 },
-	/* The CRL (D50), also on the plain-HTTP listener (front.c). */
+	/* The CRL (D50), also on the plain-HTTP listener (below). */
 	{ PATH_CRL, M_GET | M_HEAD, 0, h_crl, 0 },
 	{ PATH_ACCOUNT "*", M_POST, AUTHN_KID, h_account, 0 },
 	{ PATH_ACCOUNT "*/orders", M_POST, AUTHN_KID, h_account_orders, 1 },
@@ -49,6 +55,27 @@ static const struct route routes[] = {
 	{ PATH_CHALL "*", M_POST, AUTHN_KID, h_chall, 0 },
 	{ PATH_CERT "*", M_POST, AUTHN_KID, h_cert, 1 },
 	{ PATH_CERT "*/1", M_POST, AUTHN_KID, h_cert_alt, 1 },
+};
+
+/* The plain-HTTP listener (D50): the CRL and nothing else. */
+static const struct route routes_crl[] = {
+	{ PATH_CRL, M_GET | M_HEAD, 0, h_crl, 0 },
+};
+
+/*
+ * A listener: its table, what its 404 says, and whether it speaks ACME
+ * (a nonce and the index link on every reply).
+ */
+static const struct listener {
+	const struct route *routes;
+	size_t nroutes;
+	const char *not_found;
+	int acme;
+} listeners[] = {
+	[ROUTER_ACME] = { routes_acme, ACME_ARRAY_LEN(routes_acme),
+	    "no such resource", 1 },
+	[ROUTER_CRL] = { routes_crl, ACME_ARRAY_LEN(routes_crl),
+	    "no such resource: this listener serves " PATH_CRL " only", 0 },
 };
 
 #define PARAM_MAX 128
@@ -114,23 +141,29 @@ common_headers(struct srv *srv, struct req *req, struct resp *resp)
 }
 
 void
-router_dispatch(struct srv *srv, struct req *req, struct resp *resp)
+router_dispatch(struct srv *srv, enum router_listener listener, struct req *req,
+    struct resp *resp)
 {
+	const struct listener *l;
 	const struct route *rt = NULL;
 	char pbuf[PARAM_MAX + 1];
 	unsigned m;
 	size_t i;
 
-	for (i = 0; i < ACME_ARRAY_LEN(routes); i++)
-		if (match(routes[i].pattern, req->path, pbuf, sizeof(pbuf))) {
-			rt = &routes[i];
+	ACME_ASSERT(srv != NULL && req != NULL && resp != NULL);
+	ACME_ASSERT((size_t)listener < ACME_ARRAY_LEN(listeners));
+	l = &listeners[listener];
+	for (i = 0; i < l->nroutes; i++)
+		if (match(l->routes[i].pattern, req->path, pbuf,
+			sizeof(pbuf))) {
+			rt = &l->routes[i];
 			break;
 		}
 	if (rt == NULL) {
 		struct acme_problem p = { 0 };
 
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404,
-		    "no such resource");
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404, "%s",
+		    l->not_found);
 		reply_problem(resp, &p);
 		goto out;
 	}
@@ -155,5 +188,6 @@ router_dispatch(struct srv *srv, struct req *req, struct resp *resp)
 	req->param = NULL;
 out:
 	authn_release(req);
-	common_headers(srv, req, resp);
+	if (l->acme)
+		common_headers(srv, req, resp);
 }
