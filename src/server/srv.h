@@ -60,6 +60,15 @@ srv_hash(const char *s)
 
 #define REQ_MAX_BODY    (64 * 1024) /* bytes of one request body */
 #define REQ_MAX_HEADERS 64          /* response headers per reply */
+/* Bytes of a request path; a longer one is refused as malformed. */
+#define REQ_MAX_PATH 512
+/* Bytes kept of the URI as requested (path and query), NUL included;
+ * one that does not fit is refused as too long. */
+#define REQ_MAX_URI 2048
+/* Bytes of scheme://host[:port] of this server, NUL included. */
+#define REQ_MAX_BASE 600
+/* Bytes of the absolute URL (base and URI), NUL included: both fit. */
+#define REQ_MAX_URL 2700
 
 /* One HTTP request as the router and handlers see it. */
 struct req {

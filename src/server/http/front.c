@@ -43,6 +43,22 @@
 #define CRL_CONN_LIMIT   256  /* connections of the CRL listener */
 #define ADMIN_CONN_LIMIT 16   /* connections of the admin listener */
 #define CONN_TIMEOUT     30   /* seconds idle before a connection closes */
+/* One client gets at most this share of a plain listener's connections. */
+#define PLAIN_PER_IP_SHARE 4
+/* Descriptors beyond the connections: store, logs, resolver, CA files. */
+#define FD_SPARE 256
+/* Memory of one connection: any ACME request's headers fit (bodies
+ * are copied out as they arrive). */
+#define CONN_MEMORY (32 * 1024)
+/* Bytes of the listener's certificate chain or key file. */
+#define TLS_FILE_MAX (1 << 20)
+/* How often a drain looks at the requests still in flight, in ms. */
+#define DRAIN_POLL_MS 10
+/* Bytes of the quoted URI and User-Agent in the request log line. */
+#define LOG_URI_MAX 600
+#define LOG_UA_MAX  300
+/* Bytes of a listen address's host part. */
+#define LISTEN_HOST_MAX 256
 
 /*
  * One libmicrohttpd daemon of the ACME listener with its own count of
@@ -66,7 +82,7 @@ struct reqctx {
 	struct timespec start;
 	int status;
 	char method[8];
-	char uri[2048]; /* as requested, with the query */
+	char uri[REQ_MAX_URI]; /* as requested, with the query */
 	char ptype[48];
 	int prob_type; /* enum acme_prob_type of the reply, for metrics */
 	/* Who asked, for the request log. */
@@ -159,7 +175,7 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	struct reqctx *rc = *con_cls;
 	struct timespec end;
 	double ms;
-	char q[600], u[300];
+	char q[LOG_URI_MAX], u[LOG_UA_MAX];
 
 	/* Waiting for the next request on this connection (D55). */
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -293,7 +309,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	struct resp resp;
 	struct req req;
 	const char *host;
-	char base[600], full[2700];
+	char base[REQ_MAX_BASE], full[REQ_MAX_URL];
 	const char *qm;
 
 	(void)version;
@@ -335,7 +351,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		}
 		snprintf(base, sizeof(base), "https://%s", host);
 	}
-	if (rc->too_long || strlen(url) > 512) {
+	if (rc->too_long || strlen(url) > REQ_MAX_PATH) {
 		reply_error(&resp, ACME_PROB_MALFORMED, "URL too long");
 		goto send;
 	}
@@ -509,7 +525,7 @@ resolve_listen(const char *host, const char *port, struct sockaddr_storage *ss,
 static int
 parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
-	char host[256];
+	char host[LISTEN_HOST_MAX];
 	const char *colon;
 	char *end;
 	long port;
@@ -582,7 +598,7 @@ static void
 raise_fd_limit(void)
 {
 	struct rlimit rl;
-	rlim_t want = CONN_LIMIT + CRL_CONN_LIMIT + ADMIN_CONN_LIMIT + 256;
+	rlim_t want = CONN_LIMIT + CRL_CONN_LIMIT + ADMIN_CONN_LIMIT + FD_SPARE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
@@ -630,9 +646,10 @@ gen_new(struct srv *srv, const struct conf *cfg, struct acme_problem *prob)
 		return NULL;
 	}
 	gen->srv = srv;
-	if (acme_file_read(cfg->tls_cert, 1 << 20, &gen->cert, &len, prob) !=
-		0 ||
-	    acme_file_read(cfg->tls_key, 1 << 20, &gen->key, &len, prob) != 0) {
+	if (acme_file_read(cfg->tls_cert, TLS_FILE_MAX, &gen->cert, &len,
+		prob) != 0 ||
+	    acme_file_read(cfg->tls_key, TLS_FILE_MAX, &gen->key, &len, prob) !=
+		0) {
 		gen_free(gen);
 		return NULL;
 	}
@@ -704,7 +721,7 @@ gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned)cfg->per_ip_connections,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
@@ -729,8 +746,8 @@ gen_drain(struct front_gen *gen, int grace_ms)
 	ls = MHD_quiesce_daemon(gen->mhd);
 	while (waited < grace_ms &&
 	       __atomic_load_n(&gen->inflight, __ATOMIC_SEQ_CST) > 0) {
-		usleep(10 * 1000);
-		waited += 10;
+		usleep(DRAIN_POLL_MS * 1000);
+		waited += DRAIN_POLL_MS;
 	}
 	MHD_stop_daemon(gen->mhd);
 	gen_free(gen);
@@ -856,10 +873,11 @@ plain_start(struct srv *srv, const char *key, const char *addr,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)srv->cfg->per_ip_connections < limit / 4 ?
+	    (unsigned)srv->cfg->per_ip_connections <
+		    limit / PLAIN_PER_IP_SHARE ?
 		(unsigned)srv->cfg->per_ip_connections :
-		limit / 4,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		limit / PLAIN_PER_IP_SHARE,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,

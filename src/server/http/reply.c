@@ -18,6 +18,9 @@
 
 #include "internal.h"
 
+/* Bytes of one header value made from a format, NUL included. */
+#define HEADER_VALUE_MAX 2048
+
 int
 reply_header(struct resp *r, const char *name, const char *value)
 {
@@ -39,7 +42,7 @@ reply_header(struct resp *r, const char *name, const char *value)
 int
 reply_headerf(struct resp *r, const char *name, const char *fmt, ...)
 {
-	char buf[2048];
+	char buf[HEADER_VALUE_MAX];
 	va_list ap;
 	int n;
 

@@ -130,7 +130,7 @@ method_bit(const char *m)
 static void
 common_headers(struct srv *srv, struct req *req, struct resp *resp)
 {
-	char nonce[NONCE_LEN + 1], dir[1024];
+	char nonce[NONCE_LEN + 1], dir[REQ_MAX_BASE + sizeof(PATH_DIRECTORY)];
 
 	if (nonce_issue(srv->nonces, nonce) == 0)
 		reply_header(resp, "Replay-Nonce", nonce);
