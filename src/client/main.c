@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * anvil: the ACME client.
+ * anvil: the ACME client.  The commands (usage() has their options,
+ * docs/man/anvil.1 what they do):
  *
- *   anvil issue -d NAME [-d NAME ...] (--standalone [--http-port N] |
- *       --webroot DIR | --tls-alpn [--tls-port N] | --dns-hook SCRIPT |
- *       --dns-rfc2136 SERVER[:PORT] [--tsig-key FILE])
- *       [--server URL | --staging] [--ca-bundle FILE] [--key-type TYPE]
- *       [--email ADDR] [--agree-tos] [--eab-kid ID --eab-hmac-key KEY]
- *       [--profile NAME] [--state-dir DIR] [--deploy-hook CMD] [--json] [-v]
- *   anvil profiles [--server URL] [--ca-bundle FILE] [--json]
+ *   anvil issue -d NAME ...        obtain a certificate
+ *   anvil renew [NAME | --all]     renew what is due (RFC 9773 windows)
+ *   anvil revoke NAME | --cert F   revoke a certificate
+ *   anvil list                     the certificates in the state directory
+ *   anvil profiles                 the CA's certificate profiles
+ *   anvil account show|update|rollover|deactivate
  *
  * On failure: one line "anvil: <what failed>: <the CA's detail>" on stderr
  * and exit status 1 (2 for usage errors).

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * anvil-ca: the command line.
+ * anvil-ca: the command line.  The commands (usage() has their options,
+ * docs/man/anvil-ca.8 what they do):
  *
- *   anvil-ca init DIR [--listen ADDR:PORT] [--resolver ADDR:PORT]
- *       [--http01-port N] [--tls-alpn01-port N] [--allow-private-addresses]
- *       [--database URL] [--rsa]
- *   anvil-ca serve -c DIR/anvil-ca.json
- *   anvil-ca eab add -c FILE [--kid ID]
- *   anvil-ca admin -c FILE COMMAND ...   (admin/admin.h)
- *   anvil-ca ari set -c FILE (--serial HEX | --all) --start T --end T
- *       [--explanation-url URL]
+ *   anvil-ca init DIR [...]          a new CA in DIR
+ *   anvil-ca serve -c FILE           the server
+ *   anvil-ca migrate -c FILE         upgrade the database schema
+ *   anvil-ca eab add -c FILE [...]   an external account binding key
+ *   anvil-ca admin -c FILE COMMAND   find, revoke, block... (admin/admin.h)
+ *   anvil-ca ari set -c FILE [...]   renewal windows (RFC 9773)
+ *   anvil-ca crl -c FILE [...]       write the current CRL (D50)
+ *   anvil-ca check -c FILE           what serve checks, without serving
+ *   anvil-ca rotate intermediate|tls -c FILE   re-sign a certificate (D72)
  *
  * serve runs until SIGTERM or SIGINT, then drains requests in flight and
  * exits 0.  SIGHUP reloads the configuration and the listener's

@@ -2,9 +2,10 @@
 /*
  * The storage interface of anvil-ca.  Handlers, the validator and the
  * issuer see only these typed records and the operations in struct
- * store_ops; a back end (SQLite now, PostgreSQL later) implements the ops
- * table and nothing else changes.  The same contract test runs against
- * every back end (tests/unit/server/test_store.c).
+ * store_ops (through the store_*() wrappers below); a back end (SQLite,
+ * PostgreSQL) implements the ops table and nothing else changes.  The
+ * same contract test runs against every back end
+ * (tests/unit/server/test_store.c).
  *
  * Threading: one struct store is shared by every thread, and every
  * operation may be called from any thread; the back end serialises what
