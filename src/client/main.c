@@ -149,6 +149,8 @@ static const struct cmd_help helps[] = {
 	    "CA's TLS\n"
 	    "  --agree-tos                agree to the CA's terms when an "
 	    "account must be registered\n"
+	    "  --delete-after-revoke      (with NAME) then delete its "
+	    "files\n"
 	    "  --reason R                 unspecified, keyCompromise, "
 	    "affiliationChanged, superseded, cessationOfOperation or 0-10\n"
 	    "  --state-dir DIR            state directory\n"
@@ -834,7 +836,11 @@ reason_arg(const char *s)
 			return names[i].code;
 	v = strtol(s, &end, 10);
 	if (*end != '\0' || end == s || v < 0 || v > 10) {
-		fprintf(stderr, "anvil: bad revocation reason \"%s\"\n", s);
+		fprintf(stderr,
+		    "anvil: bad revocation reason \"%s\" (unspecified, "
+		    "keyCompromise, affiliationChanged, superseded, "
+		    "cessationOfOperation, or 0-10)\n",
+		    s);
 		exit(2);
 	}
 	return (int)v;
@@ -924,6 +930,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		{ "poll-timeout", required_argument, NULL, 'W' + 256 },
 		{ "hook-timeout", required_argument, NULL, 'O' + 256 },
 		{ "yes", no_argument, NULL, 'y' },
+		{ "delete-after-revoke", no_argument, NULL, 'X' + 256 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "agree-tos", no_argument, NULL, 'A' },
 		{ "eab-kid", required_argument, NULL, 'K' },
@@ -950,6 +957,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	const char *certfile = NULL, *name = NULL, *email = NULL;
 	const char *ca_opt = NULL, *keyfile = NULL;
 	int c, li = 0, all = 0, force = 0, reason = -1, yes = 0, rc;
+	int del_after = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.http_port = 80;
@@ -964,6 +972,9 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			help(cmd);
 		case 'y':
 			yes = 1;
+			break;
+		case 'X' + 256:
+			del_after = 1;
 			break;
 		case 'a':
 			all = 1;
@@ -1085,7 +1096,18 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			    "not both");
 		if (keyfile != NULL && certfile == NULL)
 			usage_error(cmd, "--key goes with --cert FILE");
+		if (del_after && name == NULL)
+			usage_error(cmd,
+			    "--delete-after-revoke goes with revoke NAME");
 		rc = cmd_revoke(&o, name, certfile, keyfile, reason, &prob);
+		/* certbot's --delete-after-revoke, or asked at a terminal. */
+		if (rc == 0 && name != NULL &&
+		    (del_after ||
+			(isatty(0) && isatty(2) &&
+			    confirm("Delete the revoked certificate's files "
+				    "too?",
+				0))))
+			rc = cmd_delete(&o, name, &prob);
 	} else if (strcmp(cmd, "delete") == 0) {
 		if (!confirm("Delete this certificate and all its versions "
 			     "(it is not revoked)?",

@@ -471,3 +471,22 @@ def test_anvil_ca_help_goes_to_stdout(args):
     if len(args) == 2:
         assert r.stdout.startswith(f"usage: anvil-ca {args[0]}")
         assert "anvil-ca serve" not in r.stdout or args[0] == "serve"
+
+
+def test_revoke_then_delete_and_reasons_listed(site):
+    """A16: --delete-after-revoke stops managing the revoked certificate;
+    a bad --reason lists the good ones."""
+    assert run(site.issue("gone.example.com")).returncode == 0
+    r = run(["revoke", "gone.example.com", "--reason", "bogus",
+             "--state-dir", site.state])
+    assert r.returncode == 2
+    assert "(unspecified, keyCompromise, affiliationChanged, superseded, " \
+        "cessationOfOperation, or 0-10)" in r.stderr
+    r = run(["revoke", "gone.example.com", "--delete-after-revoke",
+             "--state-dir", site.state])
+    assert r.returncode == 0, r.stderr
+    assert "deleted gone.example.com" in r.stdout
+    assert site.ca.db("SELECT count(*) FROM certs WHERE revoked_at > 0") \
+        == [(1,)]
+    assert not os.path.lexists(os.path.join(site.state, "certs",
+                                            "gone.example.com"))
