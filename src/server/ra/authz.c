@@ -18,6 +18,7 @@
 #include "../audit.h"
 #include "../va/va.h"
 
+#include "contract.h"
 #include "internal.h"
 
 /* Challenge types offered, by identifier kind (S-CHAL-4, S-IDN-7). */
@@ -84,6 +85,8 @@ ra_authz_create(struct srv *srv, const char *account_id,
 {
 	int rc;
 
+	ACME_ASSERT(srv != NULL && account_id != NULL && id != NULL &&
+		    z != NULL && retry != NULL);
 	memset(z, 0, sizeof(*z));
 	*retry = 0;
 	/* The limits of an order for the identifier (D57). */
@@ -103,6 +106,7 @@ ra_authz_deactivate(struct srv *srv, struct store_authz *z,
 {
 	int rc;
 
+	ACME_ASSERT(srv != NULL && z != NULL);
 	if (z->status != ST_PENDING && z->status != ST_VALID)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "a %s authorization cannot be deactivated",
@@ -122,6 +126,7 @@ ra_chall_start(struct srv *srv, const struct store_authz *z,
 	struct store_job job;
 	int rc = 0;
 
+	ACME_ASSERT(srv != NULL && z != NULL && c != NULL);
 	if (c->status != ST_PENDING || z->status != ST_PENDING)
 		return 0;
 	c->status = ST_PROCESSING;
@@ -212,6 +217,7 @@ ra_chall_validate(struct srv *srv, struct va_resolver *res,
 	char d[600];
 	int ok, finished = 0;
 
+	ACME_ASSERT(srv != NULL && chall_id != NULL);
 	memset(&ch, 0, sizeof(ch));
 	memset(&z, 0, sizeof(z));
 	memset(&acct, 0, sizeof(acct));

@@ -22,12 +22,14 @@
 #include "../policy/policy.h"
 #include "../va/va.h"
 
+#include "contract.h"
 #include "internal.h"
 
 int
 ra_order_finalizable(struct srv *srv, struct store_order *o,
     const struct profile **p, struct acme_problem *prob)
 {
+	ACME_ASSERT(srv != NULL && o != NULL && p != NULL);
 	/* S-FIN-4: only a ready order can be finalized. */
 	if (o->status != ST_READY)
 		return acme_problem_set(prob, ACME_PROB_ORDER_NOT_READY,
@@ -242,6 +244,7 @@ ra_order_finalize(struct srv *srv, struct store_order *o,
 	time_t nb = 0, na = 0;
 	int rc;
 
+	ACME_ASSERT(srv != NULL && o != NULL && p != NULL && csr != NULL);
 	if ((rc = same_names(o, csr->ids, csr->nids, prob)) != 0 ||
 	    (rc = policy_cert_key(srv->cfg, csr->key, prob)) != 0 ||
 	    (rc = not_an_account_key(srv, csr->key, prob)) != 0)

@@ -15,6 +15,7 @@
 #include "../handlers/common.h"
 #include "../policy/ratelimit.h"
 
+#include "contract.h"
 #include "internal.h"
 
 int
@@ -121,6 +122,7 @@ ra_account_limit(struct srv *srv, const char *ip, time_t *retry,
 {
 	char key[80];
 
+	ACME_ASSERT(srv != NULL && ip != NULL && retry != NULL);
 	*retry = 0;
 	if (srv->cfg->rate_limits.l[RL_NEW_ACCOUNTS_PER_IP].count == 0 ||
 	    ip[0] == '\0' || rl_key_ip(ip, key, sizeof(key)) != 0)

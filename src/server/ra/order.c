@@ -14,6 +14,7 @@
 #include "ra_int.h"
 #include "../ca/profile.h"
 
+#include "contract.h"
 #include "internal.h"
 
 char *
@@ -32,6 +33,7 @@ ra_authz_get(struct srv *srv, const char *id, struct store_authz *z,
 {
 	int rc = store_authz_get(srv->store, id, z, prob);
 
+	ACME_ASSERT(srv != NULL && id != NULL && z != NULL);
 	if (rc != 0)
 		return rc;
 	if ((z->status == ST_PENDING || z->status == ST_VALID) &&
@@ -96,6 +98,7 @@ ra_order_get(struct srv *srv, const char *id, struct store_order *o,
 	size_t i, valid = 0;
 	int rc;
 
+	ACME_ASSERT(srv != NULL && id != NULL && o != NULL);
 	if ((rc = store_order_get(srv->store, id, o, prob)) != 0)
 		return rc;
 	if (o->status != ST_PENDING && o->status != ST_READY)
@@ -190,6 +193,9 @@ ra_order_create(struct srv *srv, const char *account_id, struct acme_ident *ids,
 	size_t i, nfresh = 0, nvalid = 0;
 	int rc, reused;
 
+	ACME_ASSERT(srv != NULL && account_id != NULL &&
+		    (ids != NULL || n == 0) && p != NULL && o != NULL &&
+		    retry != NULL);
 	o->idents = ids;
 	o->nident = n;
 	snprintf(o->account_id, sizeof(o->account_id), "%s", account_id);
