@@ -308,11 +308,15 @@ cli_issued(const struct cli *o, const char *certdir, X509 *leaf)
 	    o->names[0], certdir, serial, exp);
 }
 
+/* Whether this run printed its JSON object already (one per command). */
+static int json_printed;
+
 void
 cli_json_out(json_t *j)
 {
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
+	json_printed = 1;
 	if (s != NULL)
 		printf("%s\n", s);
 	free(s);
@@ -421,6 +425,12 @@ print_failure(const struct cli *o, const char *what, const char *name,
 			line[i] = ' ';
 	fprintf(stderr, "anvil: %s%s%s: %s%s\n", what, name != NULL ? " " : "",
 	    name != NULL ? name : "", line, failure_hint(o, detail));
+	/* --json: the failure is the command's one object too (D76),
+	 * unless it has one already (renew's lists it; an issuance whose
+	 * deploy hook failed printed "issued"). */
+	if (o->json && !json_printed)
+		cli_json_out(json_pack("{s:s, s:s, s:s?, s:s}", "status",
+		    "failed", "command", what, "name", name, "reason", line));
 }
 
 /*

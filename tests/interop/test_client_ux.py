@@ -490,3 +490,21 @@ def test_revoke_then_delete_and_reasons_listed(site):
         == [(1,)]
     assert not os.path.lexists(os.path.join(site.state, "certs",
                                             "gone.example.com"))
+
+
+def test_json_failure_is_one_object(site):
+    """A9: with --json a failing command still prints its one object
+    on stdout (status failed, the reason), besides the stderr line."""
+    r = run(["issue", "-d", "fail.example.com", "--webroot", str(site.www),
+             "--server", site.ca.directory, "--state-dir", site.state,
+             "--json"])
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["status"] == "failed" and out["command"] == "issue"
+    assert out["name"] == "fail.example.com"
+    assert "TLS certificate verification failed" in out["reason"]
+    r = run(["revoke", "nothing.example.com", "--json", "--state-dir",
+             site.state])
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["status"] == "failed" and out["command"] == "revoke"
