@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * anvil: the ACME client.  The commands (usage() has their options,
+ * anvil: the ACME client.  The commands (helps[] has their options,
  * docs/man/anvil.1 what they do):
  *
  *   anvil issue -d NAME ...        obtain a certificate
  *   anvil renew [NAME | --all]     renew what is due (RFC 9773 windows)
  *   anvil revoke NAME | --cert F   revoke a certificate
  *   anvil list                     the certificates in the state directory
+ *   anvil delete NAME              stop managing a certificate
  *   anvil profiles                 the CA's certificate profiles
  *   anvil account show|update|rollover|deactivate
  *
  * On failure: one line "anvil: <what failed>: <the CA's detail>" on stderr
- * and exit status 1 (2 for usage errors).
+ * and exit status 1; usage errors: one line naming the mistake and the
+ * command's synopsis, exit 2 (D76).
  */
 #include <errno.h>
 #include <getopt.h>
