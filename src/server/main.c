@@ -71,6 +71,7 @@ static const char usage_text[] =
     "[--dns-name NAME]... [--tls-from-root]\n"
     "                [--root-cert F [--root-key F]] "
     "[--issuer-cert F --issuer-key F]\n"
+    "                [--admin-listen ADDR:PORT]\n"
     "       anvil-ca serve -c DIR/anvil-ca.json\n"
     "       anvil-ca migrate -c FILE\n"
     "       anvil-ca check -c FILE\n"
@@ -85,9 +86,75 @@ static const char usage_text[] =
     "       anvil-ca crl -c FILE [--out PATH] [--pem]\n"
     "       anvil-ca --version\n";
 
+/* One line per option of each command, for "anvil-ca CMD --help". */
+static const struct {
+	const char *cmd, *line;
+} option_help[] = {
+	{ "init",
+	    "  --listen ADDR:PORT        the ACME listener (host names too)" },
+	{ "init", "  --dns-name NAME           a name of the listener's "
+		  "certificate (repeat)" },
+	{ "init", "  --name ORG                organisation and CA names in "
+		  "the subjects" },
+	{ "init", "  --tls-from-root           the listener's certificate "
+		  "signed by the main root" },
+	{ "init", "  --root-cert F             an existing root (--root-key F: "
+		  "its key)" },
+	{ "init", "  --issuer-cert F           an existing intermediate "
+		  "(with --issuer-key F)" },
+	{ "init", "  --database URL            sqlite:PATH (default) or "
+		  "postgresql://USER@HOST:PORT/DB" },
+	{ "init", "  --resolver ADDR:PORT      DNS server for validation "
+		  "(default: /etc/resolv.conf)" },
+	{ "init", "  --http01-port N           validate http-01 on port N "
+		  "(lab; default 80)" },
+	{ "init", "  --tls-alpn01-port N       validate tls-alpn-01 on port N "
+		  "(lab; default 443)" },
+	{ "init", "  --allow-private-addresses validate private and loopback "
+		  "addresses (lab only)" },
+	{ "init",
+	    "  --rsa                     RSA root and intermediate instead of "
+	    "ECDSA" },
+	{ "init", "  --crl-listen ADDR:PORT    a plain-HTTP listener serving "
+		  "/crl" },
+	{ "init", "  --admin-listen ADDR:PORT  a listener serving /metrics" },
+	{ "serve", "  -c, --config FILE         the configuration anvil-ca "
+		   "init wrote" },
+	{ "migrate", "  -c, --config FILE         upgrade this CA's database "
+		     "schema" },
+	{ "check", "  -c, --config FILE         check a configuration without "
+		   "serving" },
+	{ "rotate", "  intermediate | tls        the certificate to re-issue "
+		    "from its signer's key" },
+	{ "rotate", "  -c, --config FILE         the CA's configuration" },
+	{ "eab", "  -c, --config FILE         the CA's configuration" },
+	{ "eab", "  --kid ID                  the key id (default: a random "
+		 "one)" },
+	{ "admin", "  -c, --config FILE         the CA's configuration" },
+	{ "admin", "  find                      certificates and accounts by "
+		   "--name, --serial or --account" },
+	{ "admin", "  revoke                    by --serial, --account or "
+		   "--name, with --reason R" },
+	{ "admin", "  block --name NAME         refuse a name and every name "
+		   "under it" },
+	{ "admin", "  pause --account ID        refuse an account's requests" },
+	{ "admin", "  eab list|add|remove KID   external account keys" },
+	{ "admin", "  --yes                     act on more than one match" },
+	{ "admin", "  --json                    one JSON object on stdout" },
+	{ "ari", "  -c, --config FILE         the CA's configuration" },
+	{ "ari", "  --serial HEX | --all      which certificates" },
+	{ "ari", "  --start T, --end T        the renewal window" },
+	{ "ari", "  --explanation-url URL     why, for the subscriber" },
+	{ "crl", "  -c, --config FILE         the CA's configuration" },
+	{ "crl", "  --out PATH                write the CRL to PATH (default: "
+		 "stdout)" },
+	{ "crl", "  --pem                     PEM instead of DER" },
+};
+
 /*
  * The synopsis on out: every command's, or with cmd only that command's
- * lines (D76: "anvil-ca CMD --help" on stdout, exit 0).
+ * lines and one line per option (D76: "anvil-ca CMD --help" on stdout,
+ * exit 0).
  */
 static void
 usage_to(FILE *out, const char *cmd)
@@ -113,8 +180,12 @@ usage_to(FILE *out, const char *cmd)
 				(cmd != NULL && at == line + 7 ? 7 : 0),
 			    cmd != NULL && at == line + 7 ? at : line);
 	}
-	if (cmd != NULL)
-		fprintf(out, "(anvil-ca(8) describes each option)\n");
+	if (cmd == NULL)
+		return;
+	for (size_t i = 0; i < ACME_ARRAY_LEN(option_help); i++)
+		if (strcmp(option_help[i].cmd, cmd) == 0)
+			fprintf(out, "%s\n", option_help[i].line);
+	fprintf(out, "(anvil-ca(8) says more)\n");
 }
 
 static void

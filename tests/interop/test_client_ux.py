@@ -458,7 +458,9 @@ def test_S_DNS_hook_styles_and_propagation_wait(site, tmp_path):
 
 @pytest.mark.parametrize("args", [["--help"], ["-h"], ["init", "--help"],
                                   ["serve", "--help"], ["eab", "-h"],
-                                  ["crl", "--help"], ["rotate", "--help"]])
+                                  ["crl", "--help"], ["rotate", "--help"],
+                                  ["admin", "--help"], ["ari", "--help"],
+                                  ["migrate", "--help"], ["check", "-h"]])
 def test_anvil_ca_help_goes_to_stdout(args):
     """Issue 20: anvil-ca's help, whole or per command, is on stdout with
     exit 0 (it was on stderr with exit 2)."""
@@ -471,6 +473,16 @@ def test_anvil_ca_help_goes_to_stdout(args):
     if len(args) == 2:
         assert r.stdout.startswith(f"usage: anvil-ca {args[0]}")
         assert "anvil-ca serve" not in r.stdout or args[0] == "serve"
+        # One line per option: every option of the synopsis begins a
+        # line of its own below it.
+        import re
+        lines = r.stdout.splitlines()
+        opt_lines = [ln for ln in lines if re.match(r"  [^ ]", ln)]
+        synopsis = " ".join(ln for ln in lines if ln not in opt_lines)
+        described = {m for ln in opt_lines
+                     for m in re.findall(r"--[a-z0-9-]+", ln)}
+        for opt in re.findall(r"--[a-z0-9-]+", synopsis):
+            assert opt in described, (opt, r.stdout)
 
 
 def test_revoke_then_delete_and_reasons_listed(site):
