@@ -1028,8 +1028,10 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		case 'R' + 256:
 		case 'K' + 256:
 			set_opt = opts[li].name;
-			if (renew_option(set, c, optarg) != 0)
+			if (renew_option(set, c, optarg) != 0) {
+				json_decref(set);
 				return 2;
+			}
 			break;
 		default:
 			if (!common_option(&o, c, optarg))
@@ -1047,6 +1049,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 		    "accept %s; to move a certificate to another CA, run "
 		    "anvil issue with the new --server and --ca-bundle\n",
 		    ca_opt);
+		json_decref(set);
 		return 2;
 	}
 	if (set_opt != NULL && strcmp(cmd, "renew") != 0)
@@ -1065,8 +1068,10 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 	if (strcmp(cmd, "profiles") != 0 && keyfile == NULL) {
 		/* Only list reads without writing (D62). */
 		/* list finds nothing managed when there is no directory. */
-		if (open_state(&o, strcmp(cmd, "list") != 0) < 0)
+		if (open_state(&o, strcmp(cmd, "list") != 0) < 0) {
+			json_decref(set);
 			return 1;
+		}
 	}
 	if (strcmp(cmd, "renew") == 0) {
 		if (name == NULL && !all)
@@ -1095,6 +1100,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			     "from then on; this cannot be undone.",
 			yes)) {
 			fprintf(stderr, "anvil: account not deactivated\n");
+			json_decref(set);
 			return 1;
 		}
 		rc = cmd_account(&o, name, email, &prob);
@@ -1125,6 +1131,7 @@ cmd_other_main(const char *cmd, int argc, char **argv)
 			     "(it is not revoked)?",
 			yes)) {
 			fprintf(stderr, "anvil: not deleted\n");
+			json_decref(set);
 			return 1;
 		}
 		rc = cmd_delete(&o, name, &prob);

@@ -142,7 +142,10 @@ def test_S_DNS_7_rfc2136_wildcard_and_apex_then_renew(ca_kind, request,
     cert = check_files(state, NAMES[0], ca.root_pem)
     assert cert.serial_number != first
     assert txt_records(ddns) == []
-    assert serial(ddns) >= mid + 4
+    # At least one UPDATE added and one deleted: the two values of one
+    # name may travel in one UPDATE when both authorizations are ready
+    # together (seen under ASan: +2 instead of +4).
+    assert serial(ddns) >= mid + 2
 
 
 def test_rfc2136_tsig_failures_are_one_line(tmp_path, ddns, dns_ca):
