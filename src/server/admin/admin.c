@@ -25,6 +25,7 @@
 #include "../conf.h"
 #include "../ca/crl.h"
 #include "../ca/issuer.h"
+#include "../ra/ra.h"
 #include "../store/store.h"
 
 #include "internal.h"
@@ -470,7 +471,7 @@ cmd_revoke(struct adm *a, struct sel *s, const char *reason_s)
 {
 	struct acme_problem prob = { 0 };
 	char(*ids)[STORE_ID_SIZE] = NULL;
-	json_t *done = json_array(), *skipped = json_array(), *ev;
+	json_t *done = json_array(), *skipped = json_array();
 	size_t n = 0, i, live = 0;
 	long long crl_number = 0;
 	time_t now = time(NULL);
@@ -508,14 +509,8 @@ cmd_revoke(struct adm *a, struct sel *s, const char *reason_s)
 
 		if ((rc = store_cert_get(a->st, ids[i], &c, &prob)) != 0)
 			goto out;
-		ev = json_pack("{s:s, s:s, s:s, s:i, s:s}", "serial", c.serial,
-		    "cert", c.id, "account", c.account_id, "reason", reason,
-		    "by", "operator");
-		rc = store_begin(a->st, &prob);
-		if (rc == 0)
-			rc = store_cert_revoke(a->st, c.id, now, reason, &prob);
-		rc = audited(a, "revocation", ev, rc, &prob);
-		json_decref(ev);
+		rc = ra_revoke_record(a->st, a->audit, &c, now, reason,
+		    c.account_id, "operator", &prob);
 		if (rc == ACME_ERR_CONFLICT) {
 			json_array_append_new(skipped, json_string(c.serial));
 			rc = 0;

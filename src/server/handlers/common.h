@@ -45,25 +45,13 @@ void reply_problem_after(struct resp *resp, const struct acme_problem *prob,
     time_t retry);
 
 /*
- * The "replaces" member of a newOrder payload (RFC 9773 5), if any:
- * checks it names a certificate of this CA issued to this account that
- * shares an identifier with ids and is not already being replaced, and
- * copies it into o->replaces.  *exempt is set when the order is exempt
- * from the rate limits (D57: exactly the certificate's identifiers, and
- * no order replaced it before, not even an invalid one).  Returns 0 or
- * an error with prob set.
+ * The "replaces" member of a newOrder payload (RFC 9773 5), if any,
+ * checked by ra_order_replaces (which sets o->replaces and *exempt).
+ * Returns 0 or an error with prob set.
  */
 int renewal_check_replaces(struct srv *srv, const struct req *req,
     const json_t *payload, const struct acme_ident *ids, size_t n,
     struct store_order *o, int *exempt, struct acme_problem *prob);
-
-/*
- * Whether the stored order o is exempt from the rate limits (D57), as
- * renewal_check_replaces decided when it was placed: 1, 0, or a
- * negative error with prob set.
- */
-int renewal_exempt(struct srv *srv, const struct store_order *o,
-    struct acme_problem *prob);
 
 /* Replies 404 malformed for a missing object or 403 for a foreign one. */
 int owner_check(struct resp *resp, const struct req *req,

@@ -12,7 +12,6 @@
 #include <anvil/log.h>
 
 #include "ra_int.h"
-#include "../handlers/common.h"
 #include "../policy/ratelimit.h"
 
 #include "contract.h"
@@ -68,7 +67,7 @@ ra__limits_issuance_counted(struct srv *srv, const struct store_order *o,
 
 	if (srv->cfg->rate_limits.l[RL_CERTS_PER_IDENT_SET].count == 0)
 		return 0;
-	if ((rc = renewal_exempt(srv, o, prob)) != 0)
+	if ((rc = ra__renewal_exempt(srv, o, prob)) != 0)
 		return rc < 0 ? rc : 0;
 	return 1;
 }

@@ -18,12 +18,16 @@
 
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <anvil/csr.h>
 #include <anvil/problem.h>
 
 #include "../srv.h"
 #include "../store/store.h"
 
+struct audit;
 struct profile;
 struct va_resolver;
 struct caa_cache;
@@ -120,5 +124,50 @@ int ra_order_finalize(struct srv *srv, struct store_order *o,
  */
 int ra_account_limit(struct srv *srv, const char *ip, time_t *retry,
     struct acme_problem *prob);
+
+/*
+ * The certificate an ARI certID (RFC 9773 4.1) names, in *c: the serial
+ * selects the row, and the whole certID, recomputed from the stored
+ * certificate, must match, so an identifier with another issuer's key
+ * id is unknown here (404 malformed, ACME_ERR_NOTFOUND).
+ */
+int ra_cert_by_ari_id(struct srv *srv, const char *id, struct store_cert *c,
+    struct acme_problem *prob);
+
+/*
+ * The "replaces" certID id of a newOrder of account_id for ids (n,
+ * sorted; RFC 9773 5): it names a certificate of this CA issued to this
+ * account that shares an identifier with ids and is not already being
+ * replaced; copied into o->replaces.  *exempt is set when the order is
+ * exempt from the rate limits (D57: exactly the certificate's
+ * identifiers, and no order replaced it before, not even an invalid
+ * one).
+ */
+int ra_order_replaces(struct srv *srv, const char *account_id, const char *id,
+    const struct acme_ident *ids, size_t n, struct store_order *o, int *exempt,
+    struct acme_problem *prob);
+
+/*
+ * Revokes cert (parsed from a revokeCert request) for reason (-1: none
+ * given).  account_id is the requesting account, which must have
+ * ordered it or hold valid authorizations for every identifier in it;
+ * NULL when the request was signed with a jwk, key, which must be the
+ * certificate's (S-REV-3).  A certificate this CA did not issue is
+ * 404 malformed; one already revoked, alreadyRevoked.  The revocation
+ * and its audit line are one transaction (ra_revoke_record).
+ */
+int ra_revoke(struct srv *srv, const char *account_id, EVP_PKEY *key,
+    X509 *cert, int reason, struct acme_problem *prob);
+
+/*
+ * Revokes the stored certificate c at when for reason (-1: none given)
+ * and records its audit line (account: who asked, NULL for nobody; by:
+ * how) in one transaction of st (D44), then kicks au's copier.
+ * ACME_ERR_CONFLICT when c is already revoked.  For ra_revoke and for
+ * the operator's "anvil-ca admin revoke", which has no struct srv.
+ */
+int ra_revoke_record(struct store *st, struct audit *au,
+    const struct store_cert *c, time_t when, int reason, const char *account,
+    const char *by, struct acme_problem *prob);
 
 #endif

@@ -52,4 +52,12 @@ int ra__limits_issued(struct srv *srv, const struct store_order *o,
  * a failure to count is logged, never undoes the outcome. */
 void ra__limits_failed(struct srv *srv, const struct store_authz *z);
 
+/*
+ * Whether the stored order o is exempt from the rate limits (D57), as
+ * ra_order_replaces decided when it was placed: 1, 0, or a negative
+ * error with prob set.
+ */
+int ra__renewal_exempt(struct srv *srv, const struct store_order *o,
+    struct acme_problem *prob);
+
 #endif
