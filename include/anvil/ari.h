@@ -64,8 +64,10 @@ time_t acme_ari_pick(time_t start, time_t end, time_t now, uint64_t rnd);
 /* Retry-After seconds (-1: absent) clamped to [RETRY_MIN, RETRY_MAX]. */
 long acme_ari_retry(long retry_after);
 
+/* Bytes of acme_rfc3339()'s out: its 21 rounded up to leave room. */
+#define ACME_RFC3339_SIZE 32
 /* "2026-11-22T15:04:05Z" into out (at least 21 bytes); returns out. */
-const char *acme_rfc3339(char out[32], time_t t);
+const char *acme_rfc3339(char out[ACME_RFC3339_SIZE], time_t t);
 /* Parses RFC 3339 (Z or numeric offset, optional fraction); 0 or -1. */
 int acme_rfc3339_parse(const char *s, time_t *out);
 

@@ -15,6 +15,7 @@
 #include <anvil/problem.h>
 
 #include "conf.h"
+#include "srvlimits.h"
 
 struct store;
 struct nonce_pool;

@@ -25,6 +25,10 @@
 
 #include "internal.h"
 
+/* Bytes of this server's account URL prefix (base and path), NUL
+ * included: far above any base REQ_MAX_BASE allows. */
+#define ACCT_PREFIX_MAX 1024
+
 int
 authn_account_url(const struct req *req, const char *id, char *out,
     size_t outsz)
@@ -68,7 +72,7 @@ load_account(struct srv *srv, struct req *req, const char *kid,
 	struct acme_problem prob = { 0 };
 	struct store_account *acct;
 	size_t plen;
-	char prefix[1024];
+	char prefix[ACCT_PREFIX_MAX];
 	int rc;
 
 	if (authn_account_url(req, "", prefix, sizeof(prefix)) != 0)
@@ -98,8 +102,9 @@ load_account(struct srv *srv, struct req *req, const char *kid,
 		/* RFC 8555 7.3.6: a deactivated account gets 401. */
 		struct acme_problem p = { 0 };
 
-		acme_problem_set_status(&p, ACME_PROB_UNAUTHORIZED, 401,
-		    "account is %s", store_status_name(acct->status));
+		acme_problem_set_status(&p, ACME_PROB_UNAUTHORIZED,
+		    HTTP_UNAUTHORIZED, "account is %s",
+		    store_status_name(acct->status));
 		reply_problem(resp, &p);
 		rc = ACME_ERR_VERIFY;
 		goto fail;
@@ -107,10 +112,11 @@ load_account(struct srv *srv, struct req *req, const char *kid,
 	if (acct->paused != 0) {
 		/* D74: the operator paused it (anvil-ca admin pause). */
 		struct acme_problem p = { 0 };
-		char when[32];
+		char when[ACME_RFC3339_SIZE];
 
 		acme_rfc3339(when, acct->paused);
-		acme_problem_set_status(&p, ACME_PROB_UNAUTHORIZED, 403,
+		acme_problem_set_status(&p, ACME_PROB_UNAUTHORIZED,
+		    HTTP_FORBIDDEN,
 		    "account %s was paused by the CA's operator at %s; "
 		    "contact the CA",
 		    acct->id, when);
@@ -140,7 +146,8 @@ authn_check(struct srv *srv, struct req *req, enum authn_mode mode,
 	int rc = ACME_ERR_INVAL;
 
 	if (!is_jose(req->content_type)) {
-		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 415,
+		acme_problem_set_status(&prob, ACME_PROB_MALFORMED,
+		    HTTP_UNSUPPORTED_MEDIA_TYPE,
 		    "content type must be application/jose+json");
 		reply_problem(resp, &prob);
 		goto out;

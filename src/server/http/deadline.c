@@ -14,6 +14,7 @@
 #include <anvil/log.h>
 
 #include "deadline.h"
+#include "../srvlimits.h"
 
 #include "internal.h"
 
@@ -84,10 +85,10 @@ sweeper(void *arg)
 			pthread_mutex_lock(&d->lock);
 		}
 		wake = now;
-		wake.tv_nsec += SWEEP_MS * 1000000L;
-		if (wake.tv_nsec >= 1000000000L) {
+		wake.tv_nsec += SWEEP_MS * NS_PER_MS;
+		if (wake.tv_nsec >= NS_PER_SEC) {
 			wake.tv_sec++;
-			wake.tv_nsec -= 1000000000L;
+			wake.tv_nsec -= NS_PER_SEC;
 		}
 		while (!d->stop && pthread_cond_timedwait(&d->cond, &d->lock,
 				       &wake) != ETIMEDOUT)

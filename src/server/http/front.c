@@ -59,6 +59,27 @@
 #define LOG_UA_MAX  300
 /* Bytes of a listen address's host part. */
 #define LISTEN_HOST_MAX 256
+/* Bytes of a request method: the longest we route is "DELETE"/"OPTIONS". */
+#define LOG_METHOD_MAX 8
+/* Bytes of a problem type name for the log, such as "badSignatureAlgorithm". */
+#define LOG_PTYPE_MAX 48
+/* Bytes of the client's address: INET6_ADDRSTRLEN, the longest IPv6 text. */
+#define LOG_CLIENT_MAX 46
+/* Bytes of the account id logged: a store id (STORE_ID_SIZE) fits. */
+#define LOG_ACCT_MAX 40
+/* Bytes of the User-Agent kept before quoting (LOG_UA_MAX after). */
+#define LOG_UA_KEEP 128
+/* Bytes of one libmicrohttpd message, and of it quoted for the log. */
+#define MHD_MSG_MAX    512
+#define MHD_MSG_QUOTED 600
+/* Bytes of a 5xx's quoted detail in its error line. */
+#define LOG_DETAIL_MAX 600
+/* Bytes the metrics page may grow to (D73): far above its real size. */
+#define METRICS_PAGE_MAX (4 << 20)
+/* MHD_OPTION_ARRAY entries for the listening socket: it and the end. */
+#define LISTEN_OPTS 2
+/* The two characters of "[" "]" around an IPv6 address. */
+#define BRACKETS 2
 
 /*
  * One libmicrohttpd daemon of the ACME listener with its own count of
@@ -81,14 +102,14 @@ struct reqctx {
 	int *inflight; /* the server's counter, once started */
 	struct timespec start;
 	int status;
-	char method[8];
+	char method[LOG_METHOD_MAX];
 	char uri[REQ_MAX_URI]; /* as requested, with the query */
-	char ptype[48];
+	char ptype[LOG_PTYPE_MAX];
 	int prob_type; /* enum acme_prob_type of the reply, for metrics */
 	/* Who asked, for the request log. */
-	char client[46];
-	char acct[40];
-	char ua[128];
+	char client[LOG_CLIENT_MAX];
+	char acct[LOG_ACCT_MAX];
+	char ua[LOG_UA_KEEP];
 };
 
 /*
@@ -99,7 +120,7 @@ struct reqctx {
 __attribute__((format(printf, 2, 0))) static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char line[512], q[600];
+	char line[MHD_MSG_MAX], q[MHD_MSG_QUOTED];
 	size_t n;
 	int e = errno; /* the caller reports strerror(errno) */
 
@@ -183,8 +204,8 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	if (rc == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	ms = (double)(end.tv_sec - rc->start.tv_sec) * 1e3 +
-	     (double)(end.tv_nsec - rc->start.tv_nsec) / 1e6;
+	ms = (double)(end.tv_sec - rc->start.tv_sec) * MS_PER_SEC +
+	     (double)(end.tv_nsec - rc->start.tv_nsec) / NS_PER_MS;
 	acme_log(ACME_LOG_INFO, "request",
 	    "method=%s path=%s status=%d problem=%s latency_ms=%.2f "
 	    "client=%s account=%s ua=%s%s",
@@ -195,7 +216,7 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	    acme_log_quote(rc->ua[0] ? rc->ua : "-", u, sizeof(u)),
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	metrics_request(srv->metrics, rc->uri, rc->status, rc->prob_type,
-	    ms / 1e3);
+	    ms / MS_PER_SEC);
 	if (rc->inflight != NULL)
 		__atomic_sub_fetch(rc->inflight, 1, __ATOMIC_SEQ_CST);
 	acme_buf_release(&rc->body);
@@ -281,8 +302,8 @@ finish(struct MHD_Connection *con, struct reqctx *rc, struct resp *resp,
 		snprintf(rc->ptype, sizeof(rc->ptype), "%s",
 		    acme_problem_type_name(resp->prob.type));
 	/* A 5xx is the operator's to act on: its cause, at error level. */
-	if (resp->status >= 500) {
-		char q[600], d[600];
+	if (resp->status >= HTTP_SERVER_ERROR) {
+		char q[LOG_URI_MAX], d[LOG_DETAIL_MAX];
 
 		acme_log(ACME_LOG_ERROR, "server error",
 		    "method=%s path=%s status=%d problem=%s detail=%s",
@@ -334,7 +355,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
-	resp.status = 500;
+	resp.status = HTTP_SERVER_ERROR;
 	client_ip(con, rc->client, sizeof(rc->client));
 	if (srv->cfg->base_url[0] != '\0')
 		snprintf(base, sizeof(base), "%s", srv->cfg->base_url);
@@ -378,8 +399,9 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	if (rc->too_big) {
 		struct acme_problem p = { 0 };
 
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 413,
-		    "request body larger than %d bytes", REQ_MAX_BODY);
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED,
+		    HTTP_PAYLOAD_TOO_LARGE, "request body larger than %d bytes",
+		    REQ_MAX_BODY);
 		reply_problem(&resp, &p);
 		goto send;
 	}
@@ -429,7 +451,7 @@ crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	}
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
-	resp.status = 500;
+	resp.status = HTTP_SERVER_ERROR;
 	req.method = method;
 	req.path = url;
 	router_dispatch(srv, ROUTER_CRL, &req, &resp);
@@ -467,22 +489,23 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		return MHD_YES;
 	}
 	memset(&resp, 0, sizeof(resp));
-	resp.status = 500;
+	resp.status = HTTP_SERVER_ERROR;
 	if (strcmp(url, "/metrics") != 0) {
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404,
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, HTTP_NOT_FOUND,
 		    "no such resource: this listener serves /metrics");
 		reply_problem(&resp, &p);
 	} else if (!head && strcmp(method, "GET") != 0) {
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405,
-		    "method %s not allowed here", method);
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED,
+		    HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
+		    method);
 		reply_problem(&resp, &p);
 		reply_header(&resp, "Allow", "GET, HEAD");
 	} else {
 		struct acme_buf b;
 
-		acme_buf_init(&b, 4 << 20);
+		acme_buf_init(&b, METRICS_PAGE_MAX);
 		if (metrics_render(srv, &b) == 0) {
-			resp.status = 200;
+			resp.status = HTTP_OK;
 			resp.content_type = "text/plain; version=0.0.4";
 			resp.body = acme_buf_detach(&b, &resp.body_len);
 		} else {
@@ -535,12 +558,12 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	if (colon == NULL)
 		return ACME_ERR_INVAL;
 	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 1 || port > 65535)
+	if (*end != '\0' || port < 1 || port > PORT_MAX)
 		return ACME_ERR_INVAL;
 	hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+	if (hl >= BRACKETS && s[0] == '[' && s[hl - 1] == ']') {
 		s++;
-		hl -= 2;
+		hl -= BRACKETS;
 	}
 	if (hl >= sizeof(host))
 		return ACME_ERR_INVAL;
@@ -682,7 +705,7 @@ gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
 	struct srv *srv = gen->srv;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	struct MHD_OptionItem where[2];
+	struct MHD_OptionItem where[LISTEN_OPTS];
 	unsigned flags;
 
 	if (parse_listen(cfg->listen, &ss, &sslen) != 0)
@@ -746,7 +769,7 @@ gen_drain(struct front_gen *gen, int grace_ms)
 	ls = MHD_quiesce_daemon(gen->mhd);
 	while (waited < grace_ms &&
 	       __atomic_load_n(&gen->inflight, __ATOMIC_SEQ_CST) > 0) {
-		usleep(DRAIN_POLL_MS * 1000);
+		usleep(DRAIN_POLL_MS * US_PER_MS);
 		waited += DRAIN_POLL_MS;
 	}
 	MHD_stop_daemon(gen->mhd);

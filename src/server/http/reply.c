@@ -79,7 +79,7 @@ reply_json(struct resp *r, int status, json_t *obj)
 	char *text;
 
 	ACME_ASSERT(r != NULL);
-	ACME_ASSERT(status >= 200 && status <= 599);
+	ACME_ASSERT(status >= HTTP_STATUS_MIN && status <= HTTP_STATUS_MAX);
 	text = obj != NULL ? acme_json_compact(obj, &len) : NULL;
 	json_decref(obj);
 	if (text == NULL) {
@@ -116,7 +116,7 @@ reply_problem_ex(struct resp *r, const struct acme_problem *prob,
 	json_decref(doc);
 	if (text == NULL) {
 		/* Nothing more can be allocated: a bare 500 goes out. */
-		set_body(r, 500, NULL, NULL, 0);
+		set_body(r, HTTP_SERVER_ERROR, NULL, NULL, 0);
 		return;
 	}
 	set_body(r, prob->status, "application/problem+json", text, len);
@@ -150,7 +150,7 @@ reply_body(struct resp *r, int status, const char *content_type,
 	char *b = malloc(len + 1);
 
 	ACME_ASSERT(r != NULL && (data != NULL || len == 0));
-	ACME_ASSERT(status >= 200 && status <= 599);
+	ACME_ASSERT(status >= HTTP_STATUS_MIN && status <= HTTP_STATUS_MAX);
 	if (b == NULL) {
 		reply_error(r, ACME_PROB_SERVER_INTERNAL, "out of memory");
 		return ACME_ERR_NOMEM;

@@ -162,8 +162,8 @@ router_dispatch(struct srv *srv, enum router_listener listener, struct req *req,
 	if (rt == NULL) {
 		struct acme_problem p = { 0 };
 
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404, "%s",
-		    l->not_found);
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED, HTTP_NOT_FOUND,
+		    "%s", l->not_found);
 		reply_problem(resp, &p);
 		goto out;
 	}
@@ -173,8 +173,9 @@ router_dispatch(struct srv *srv, enum router_listener listener, struct req *req,
 		struct acme_problem p = { 0 };
 
 		/* RFC 8555 6.3: GET of a POST-as-GET resource is 405. */
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, 405,
-		    "method %s not allowed here", req->method);
+		acme_problem_set_status(&p, ACME_PROB_MALFORMED,
+		    HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",
+		    req->method);
 		reply_problem(resp, &p);
 		reply_header(resp, "Allow",
 		    rt->methods & M_GET ? "GET, HEAD" : "POST");

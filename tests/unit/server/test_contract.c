@@ -159,7 +159,7 @@ contract__reply_aborts_on_broken_precondition(void **state)
 	assert_non_null(strstr(err, "value != NULL"));
 	assert_int_equal(in_child(body_bad_status, NULL, err, sizeof(err)),
 	    SIGABRT);
-	assert_non_null(strstr(err, "status >= 200"));
+	assert_non_null(strstr(err, "status >= HTTP_STATUS_MIN"));
 	assert_int_equal(in_child(body_ok, NULL, err, sizeof(err)), 0);
 }
 
