@@ -78,6 +78,12 @@ def test_metrics_text_format_counts_an_issuance(metrics_ca, tmp_path):
     inf = s['anvil_http_request_duration_seconds_bucket{route="new-order",le="+Inf"}']
     assert inf == s['anvil_http_request_duration_seconds_count{route="new-order"}'] == 1
     assert s['anvil_db_duration_seconds_count{op="commit"}'] >= 2
+    # D84: every transaction is at least BEGIN and COMMIT, sent and
+    # counted, on top of what the first scrape's own reads sent.
+    commits = s['anvil_db_duration_seconds_count{op="commit"}']
+    assert (s["anvil_db_roundtrips_total"] >=
+            before["anvil_db_roundtrips_total"] + 2 * commits)
+    assert "# TYPE anvil_db_roundtrips_total counter" in page
     assert s["anvil_validation_queue_depth"] == 0
     assert s["anvil_revocations_total"] == 0
     assert "# TYPE anvil_http_request_duration_seconds histogram" in page

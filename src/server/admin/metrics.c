@@ -389,6 +389,11 @@ metrics_render(struct srv *srv, struct acme_buf *b)
 		hist_out(b, "anvil_db_duration_seconds", labels, &m->db[t],
 		    db_bounds, NDBB - 1);
 	}
+	head(b, "anvil_db_roundtrips_total", "counter",
+	    "Statements sent to the database and waited for (PostgreSQL: "
+	    "one round trip each; SQLite: run in this process).");
+	acme_buf_printf(b, "anvil_db_roundtrips_total %llu\n",
+	    (unsigned long long)store_roundtrips(srv->store));
 	store_gauges(srv, b);
 	return b->len > 0 ? 0 : ACME_ERR_NOMEM;
 }

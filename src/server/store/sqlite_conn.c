@@ -402,6 +402,8 @@ sq_prep(struct store *st, enum stmt id, struct acme_problem *prob,
 		sqlite3_clear_bindings(q);
 		return NULL;
 	}
+	/* Every caller runs what it prepared: one statement (D84). */
+	store_count_roundtrip(st);
 	return q;
 }
 

@@ -449,7 +449,30 @@ struct store_ops {
 
 struct store {
 	const struct store_ops *ops;
+	/*
+	 * Statements sent to the database and waited for since open (D84):
+	 * on PostgreSQL each is one round trip to the server (a PREPARE on
+	 * a connection's first use of a statement is one more); on SQLite
+	 * one statement run in the calling thread.  Relaxed atomic; read
+	 * with store_roundtrips().
+	 */
+	uint64_t roundtrips;
 };
+
+/* Counts one statement on s (the back ends, D84). */
+static inline void
+store_count_roundtrip(struct store *s)
+{
+	__atomic_fetch_add(&s->roundtrips, 1, __ATOMIC_RELAXED);
+}
+
+/* Statements s has sent so far (see struct store). */
+static inline uint64_t
+store_roundtrips(const struct store *s)
+{
+	ACME_ASSERT(s != NULL);
+	return __atomic_load_n(&s->roundtrips, __ATOMIC_RELAXED);
+}
 
 /*
  * Callers use these wrappers, never s->ops directly: one store_NAME(s, ...)

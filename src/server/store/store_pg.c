@@ -357,7 +357,8 @@ static const char *const sql[S__COUNT] = {
 struct pconn {
 	PGconn *db;
 	unsigned char prepared[S__COUNT];
-	struct pconn *next; /* in the idle list */
+	struct pconn *next;  /* in the idle list */
+	struct store *owner; /* whose round trips it counts (D84) */
 };
 
 struct pg {
@@ -493,6 +494,7 @@ acquire(struct pg *s, struct acme_problem *prob)
 		pthread_mutex_unlock(&s->lock);
 		return NULL;
 	}
+	c->owner = &s->base;
 	held.s = s;
 	held.c = c;
 	held.depth = 1;
@@ -540,10 +542,13 @@ in_txn(struct pconn *c)
 static int
 exec_simple(struct pconn *c, const char *q, struct acme_problem *prob)
 {
-	PGresult *r = PQexec(c->db, q);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r;
+	ExecStatusType st;
 	int rc = 0;
 
+	store_count_roundtrip(c->owner);
+	r = PQexec(c->db, q);
+	st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		rc = db_fail(c->db, q, prob);
 	PQclear(r);
@@ -574,6 +579,7 @@ px(struct pconn *c, enum stmt id, int *rc, struct acme_problem *prob,
 	*rc = 0;
 	snprintf(name, sizeof(name), "a%d", (int)id);
 	if (!c->prepared[id]) {
+		store_count_roundtrip(c->owner);
 		r = PQprepare(c->db, name, sql[id], 0, NULL);
 		st = PQresultStatus(r);
 		PQclear(r);
@@ -604,6 +610,7 @@ px(struct pconn *c, enum stmt id, int *rc, struct acme_problem *prob,
 		}
 	}
 	va_end(ap);
+	store_count_roundtrip(c->owner);
 	r = PQexecPrepared(c->db, name, n, vals, lens, fmts, 0);
 	st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -1801,15 +1808,17 @@ name_blocked(struct pconn *c, const char *name, char *match, size_t size,
 static int
 schema_version(struct pconn *c, int *version, struct acme_problem *prob)
 {
-	PGresult *r =
-	    PQexec(c->db, "SELECT to_regclass('schema_version') IS NOT NULL");
+	PGresult *r;
 	int rc = 0;
 
+	store_count_roundtrip(c->owner);
+	r = PQexec(c->db, "SELECT to_regclass('schema_version') IS NOT NULL");
 	*version = 0;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		rc = db_fail(c->db, "schema version", prob);
 	} else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
 		PQclear(r);
+		store_count_roundtrip(c->owner);
 		r = PQexec(c->db, "SELECT max(version) FROM schema_version");
 		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 			rc = db_fail(c->db, "schema version", prob);

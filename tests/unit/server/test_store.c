@@ -1380,6 +1380,34 @@ store__begin_commit_rollback(void **state)
 }
 
 /*
+ * Issue 18, D84: the store counts the statements it sends (on
+ * PostgreSQL one round trip each), for anvil_db_roundtrips_total and
+ * bench/run --postgres.  BEGIN and COMMIT are two; a read at least one;
+ * a failed lookup is still a statement sent.
+ */
+static void
+store__counts_roundtrips(void **state)
+{
+	struct fx *f = *state;
+	struct store_cert got;
+	uint64_t n;
+
+	/* Once, so PostgreSQL's PREPAREs are behind us. */
+	assert_int_equal(store_begin(f->s, NULL), 0);
+	assert_int_equal(store_commit(f->s, NULL), 0);
+	assert_int_equal(store_cert_by_serial(f->s, "none", &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	n = store_roundtrips(f->s);
+	assert_true(n >= 3);
+	assert_int_equal(store_begin(f->s, NULL), 0);
+	assert_int_equal(store_commit(f->s, NULL), 0);
+	assert_int_equal(store_roundtrips(f->s), n + 2);
+	assert_int_equal(store_cert_by_serial(f->s, "none", &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_true(store_roundtrips(f->s) >= n + 3);
+}
+
+/*
  * A unique conflict inside begin/commit is reported and leaves the
  * transaction usable: what was written before and after it commits
  * (a handler may go on after ACME_ERR_EXISTS; PostgreSQL would
@@ -1759,6 +1787,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__begin_commit_rollback,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(store__counts_roundtrips, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__conflict_inside_transaction_keeps_it, setup,
 		    teardown),
