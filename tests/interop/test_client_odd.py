@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+from conftest import free_port, start_ca
+from dnsgate import DNSGate
 from oddca import OddCA, jresponse, problem
 from rawhttps import CLOSE, response
 from test_client import ANVIL, anvil
@@ -40,6 +42,24 @@ def oddca(tmp_path):
     yield make
     for ca in started:
         ca.stop()
+
+
+@pytest.fixture
+def gated_ca(tmp_path, challtestsrv):
+    """validating_ca whose resolver is a DNSGate in front of challtestsrv
+    (ca.gate): the CA validates only after the test opens the gate."""
+    gate = DNSGate(challtestsrv.dns_port)
+    http01, alpn = free_port(), free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--resolver", f"127.0.0.1:{gate.port}",
+        "--http01-port", str(http01), "--tls-alpn01-port", str(alpn)],
+        config={"caa_identities": "anvil.test"})
+    ca.http01_port, ca.tls_alpn01_port, ca.gate = http01, alpn, gate
+    yield ca
+    rc = ca.stop()
+    ca.log.close()
+    gate.stop()
+    assert rc == 0
 
 
 def issue_args(ca, tmp_path, *names, extra=()):
@@ -78,11 +98,13 @@ def no_certificate_left(tmp_path):
 # --- the standalone responders (items 7, 8, 9) ---
 
 class Dripper:
-    """Connects to port as soon as it listens, then sends one byte a
-    second and never finishes a request: a slowloris peer."""
+    """Connects to port as soon as it listens, calls on_connect, then
+    sends one byte a second and never finishes a request: a slowloris
+    peer."""
 
-    def __init__(self, port, data):
+    def __init__(self, port, data, on_connect):
         self.port = port
+        self.on_connect = on_connect
         self.data = data
         self.stop = threading.Event()
         self.connected = threading.Event()
@@ -99,6 +121,7 @@ class Dripper:
         else:
             return
         self.connected.set()
+        self.on_connect()
         try:
             for i in range(120):
                 if self.stop.wait(1):
@@ -112,15 +135,18 @@ class Dripper:
 
 @pytest.mark.parametrize("how", ["standalone", "tls-alpn"])
 def test_issue21_7_slow_peer_stalls_neither_validation_nor_exit(
-        validating_ca, tmp_path, how):
-    ca = validating_ca
+        gated_ca, tmp_path, how):
+    """The slow peer holds a connection to the responder before the CA
+    can resolve the name (gated_ca); the CA's validation still gets
+    through, and anvil exits with the peer still dripping."""
+    ca = gated_ca
     if how == "standalone":
         port, solver = ca.http01_port, ["--standalone", "--http-port"]
         drip = b"GET /.well-known/acme-challenge/x HTTP/1.1\r\n"
     else:
         port, solver = ca.tls_alpn01_port, ["--tls-alpn", "--tls-port"]
         drip = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64
-    d = Dripper(port, drip)
+    d = Dripper(port, drip, ca.gate.open)
     p = subprocess.Popen(
         [ANVIL, "issue", "-d", "slow.example.com", *solver, str(port),
          "--server", ca.directory, "--ca-bundle", ca.tls_ca,
@@ -144,12 +170,13 @@ def test_issue21_7_slow_peer_stalls_neither_validation_nor_exit(
         d.stop.set()
 
 
-def test_issue21_7_one_address_cannot_fill_the_responder(validating_ca,
+def test_issue21_7_one_address_cannot_fill_the_responder(gated_ca,
                                                          tmp_path):
     """100 idle connections from 127.0.0.2, made as soon as the port
     listens and made again when closed, leave room for the CA's
-    validation from 127.0.0.1 (RESPONDER_PER_PEER)."""
-    ca = validating_ca
+    validation from 127.0.0.1 (RESPONDER_PER_PEER).  The CA resolves the
+    name only once 64 of them are held (gated_ca)."""
+    ca = gated_ca
     port = ca.http01_port
     stop = threading.Event()
     held = []
@@ -166,6 +193,8 @@ def test_issue21_7_one_address_cannot_fill_the_responder(validating_ca,
                 c.bind(("127.0.0.2", 0))
                 c.connect(("127.0.0.1", port))
                 held.append(c)
+                if len(held) >= 64:
+                    ca.gate.open()
             except OSError:
                 c.close()
                 stop.wait(0.001)
