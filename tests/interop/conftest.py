@@ -29,10 +29,15 @@ def rounds(full, sanitized):
     return sanitized if SANITIZED else full
 
 
+HANDED_OUT = set()  # ports free_port returned in this run
+
+
 def free_port():
     """A free port below the kernel's ephemeral range, so that outgoing
     connections (which take ephemeral ports) cannot grab it between the
-    moment it is chosen and the moment a test server binds it."""
+    moment it is chosen and the moment a test server binds it.  Never the
+    same port twice in one run: two ports asked for before either is
+    bound (a CA's listener and its validation ports) must differ."""
     import random
     lo = 20000
     try:
@@ -42,11 +47,14 @@ def free_port():
         hi = 32767
     for _ in range(200):
         port = random.randint(lo, hi)
+        if port in HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            HANDED_OUT.add(port)
             return port
     raise RuntimeError("no free port")
 
