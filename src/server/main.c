@@ -369,7 +369,6 @@ cmd_serve(int argc, char **argv)
 	struct retired_confs old = { NULL, 0 };
 	const char *path = NULL;
 	sigset_t set;
-	size_t unclaimed = 0;
 	int c, sig, dbfd = -1;
 
 	static const struct option opts[] = {
@@ -428,12 +427,8 @@ cmd_serve(int argc, char **argv)
 		}
 		metrics_time_store(srv.metrics, srv.store);
 	}
-	if (store_orders_unclaim(srv.store, &unclaimed, &prob) != 0)
+	if (ra_orders_unclaim(&srv, &prob) != 0)
 		die(cfg.database, &prob);
-	if (unclaimed > 0)
-		acme_log(ACME_LOG_WARN, "finalize cut off",
-		    "orders=%zu detail=\"processing orders are ready again\"",
-		    unclaimed);
 	if ((srv.keys = keycache_new(4096)) == NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");

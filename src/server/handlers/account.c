@@ -2,7 +2,8 @@
 /*
  * Accounts (RFC 8555 7.3): newAccount with contact validation, terms of
  * service, onlyReturnExisting and External Account Binding; the account
- * resource (POST-as-GET, contact update, deactivation).
+ * resource (POST-as-GET, contact update, deactivation).  What is stored
+ * and changed, the RA stores and changes (ra/account.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,31 +52,6 @@ account_json(const struct req *req, const struct store_account *acct)
 	if (o != NULL && acct->jwk != NULL)
 		json_object_set_new(o, "key", acme_json_load_stored(acct->jwk));
 	return o;
-}
-
-int
-account_change(struct srv *srv, const struct store_account *seen,
-    const struct store_account_change *chg, struct acme_problem *prob)
-{
-	struct store_account now;
-	int rc;
-
-	rc = store_account_update(srv->store, seen, chg, prob);
-	if (rc != ACME_ERR_CONFLICT)
-		return rc;
-	/* D54: lost to a keyChange or deactivation; say which. */
-	memset(&now, 0, sizeof(now));
-	if (store_account_get(srv->store, seen->id, &now, NULL) == 0 &&
-	    now.status != seen->status)
-		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED, 401,
-		    "account is %s; request not applied",
-		    store_status_name(now.status));
-	else
-		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED, 401,
-		    "account key changed while this request was processed; "
-		    "request not applied");
-	store_account_release(&now);
-	return rc;
 }
 
 /* A mailto: contact with one plain address, no hfields (S-ACCT-9). */
@@ -216,36 +192,67 @@ reply_account(struct resp *resp, const struct req *req,
 		reply_header(resp, "Location", loc);
 }
 
+/*
+ * The members of a newAccount payload that make the account, checked
+ * into a in this order: terms of service, contacts (S-ACCT-9), external
+ * account binding (S-EAB-4); then a's key.
+ */
+static int
+new_account_fields(struct srv *srv, const struct req *req,
+    const json_t *payload, int tos, const json_t *eab, struct store_account *a,
+    struct acme_problem *prob)
+{
+	int rc;
+
+	if (srv->cfg->terms_of_service[0] != '\0' && !tos)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "you must agree to the terms of service at %s",
+		    srv->cfg->terms_of_service);
+	if ((rc = check_contacts(payload, &a->contact, prob)) != 0)
+		return rc;
+	if (eab == NULL && srv->cfg->external_account_required)
+		return acme_problem_set(prob,
+		    ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED,
+		    "this CA requires an external account binding");
+	if (eab != NULL) {
+		if ((rc = check_eab(srv, req, eab, a->eab_kid,
+			 sizeof(a->eab_kid), prob)) != 0)
+			return rc;
+		a->eab = json_dumps(eab, JSON_COMPACT);
+	}
+	a->tos_agreed = tos;
+	if ((a->jwk = acme_json_dump_canonical(acme_jws_jwk(req->jws))) == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot create the account");
+	return 0;
+}
+
 void
 h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	struct store_account acct, found;
 	json_t *payload = NULL, *eab = NULL;
-	char *jwk_text = NULL, *thumb = NULL, *contact = NULL;
+	char *thumb = NULL;
 	int only_existing = 0, tos = 0, rc;
 	time_t retry = 0;
-	EVP_PKEY *key = acme_jws_jwk_key(req->jws);
 
 	memset(&acct, 0, sizeof(acct));
 	memset(&found, 0, sizeof(found));
-	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL)
-		goto fail;
-	if (acme_json_get_bool(payload, "onlyReturnExisting",
+	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
+	    acme_json_get_bool(payload, "onlyReturnExisting",
 		ACME_JSON_OPTIONAL, &only_existing, &prob) < 0 ||
 	    acme_json_get_bool(payload, "termsOfServiceAgreed",
 		ACME_JSON_OPTIONAL, &tos, &prob) < 0 ||
 	    acme_json_get_object(payload, "externalAccountBinding",
-		ACME_JSON_OPTIONAL, &eab, &prob) < 0)
-		goto fail;
-	if ((thumb = acme_jwk_thumbprint_b64(key, &prob)) == NULL)
+		ACME_JSON_OPTIONAL, &eab, &prob) < 0 ||
+	    (thumb = acme_jwk_thumbprint_b64(acme_jws_jwk_key(req->jws),
+		 &prob)) == NULL)
 		goto fail;
 	/* S-ACCT-5: an existing key gets its account back, unchanged. */
 	rc = store_account_by_thumbprint(srv->store, thumb, &found, &prob);
-	if (rc == 0) {
-		reply_account(resp, req, &found, 200);
-		goto out;
-	}
+	if (rc == 0)
+		goto found;
 	if (rc != ACME_ERR_NOTFOUND)
 		goto fail;
 	acme_problem_release(&prob);
@@ -254,77 +261,53 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 		    "no account for this key");
 		goto fail;
 	}
-	if (srv->cfg->terms_of_service[0] != '\0' && !tos) {
-		acme_problem_set(&prob, ACME_PROB_MALFORMED,
-		    "you must agree to the terms of service at %s",
-		    srv->cfg->terms_of_service);
-		goto fail;
-	}
-	if (check_contacts(payload, &contact, &prob) != 0)
-		goto fail;
-	if (eab == NULL && srv->cfg->external_account_required) {
-		acme_problem_set(&prob, ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED,
-		    "this CA requires an external account binding");
-		goto fail;
-	}
-	if (eab != NULL) {
-		if (check_eab(srv, req, eab, acct.eab_kid, sizeof(acct.eab_kid),
-			&prob) != 0)
-			goto fail;
-		acct.eab = json_dumps(eab, JSON_COMPACT);
-	}
-	/* D51: after every other check, so a refused request costs none. */
-	if (ra_account_limit(srv, req->client_ip, &retry, &prob) != 0) {
-		reply_problem_after(resp, &prob, retry);
-		goto out;
-	}
-	if (store_new_id(acct.id) != 0 ||
-	    (jwk_text = acme_json_dump_canonical(acme_jws_jwk(req->jws))) ==
-		NULL) {
-		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
-		    "cannot create the account");
-		goto fail;
-	}
-	acct.status = ST_VALID;
 	snprintf(acct.thumbprint, sizeof(acct.thumbprint), "%s", thumb);
-	acct.jwk = jwk_text;
-	acct.contact = contact;
-	acct.tos_agreed = tos;
-	acct.created = srv->now();
-	rc = store_account_insert(srv->store, &acct, &prob);
-	if (rc == ACME_ERR_EXISTS) {
-		/* A concurrent newAccount with the same key won the race. */
-		acme_problem_release(&prob);
-		if (store_account_by_thumbprint(srv->store, thumb, &found,
-			&prob) != 0)
-			goto fail;
-		reply_account(resp, req, &found, 200);
-		goto out;
-	}
+	if (new_account_fields(srv, req, payload, tos, eab, &acct, &prob) != 0)
+		goto fail;
+	rc = ra_account_new(srv, req->client_ip, &acct, &found, &retry, &prob);
+	if (rc == ACME_ERR_EXISTS)
+		goto found;
 	if (rc != 0)
 		goto fail;
-	if (acct.eab_kid[0] != '\0' &&
-	    store_eab_bind(srv->store, acct.eab_kid, acct.id, &prob) != 0) {
-		/* Bound meanwhile by another account: undo ours. */
-		struct store_account_change off = { .status = ST_DEACTIVATED };
-
-		store_account_update(srv->store, &acct, &off, NULL);
-		acme_problem_set(&prob, ACME_PROB_UNAUTHORIZED,
-		    "external account key is already bound to an account");
-		goto fail;
-	}
 	reply_account(resp, req, &acct, 201);
 	goto out;
+found:
+	reply_account(resp, req, &found, 200);
+	goto out;
 fail:
-	reply_problem(resp, &prob);
+	reply_problem_after(resp, &prob, retry);
 out:
 	acme_problem_release(&prob);
 	store_account_release(&found);
-	free(acct.eab);
-	free(jwk_text);
-	free(contact);
+	store_account_release(&acct);
 	free(thumb);
 	json_decref(payload);
+}
+
+/*
+ * The changes an account POST asks for (RFC 8555 7.3.2, 7.3.6) into
+ * chg: contacts (their text in *contact, the caller's) and
+ * deactivation; any other status is refused (S-ACCT-13).
+ */
+static int
+account_update_fields(const json_t *payload, const struct store_account *acct,
+    struct store_account_change *chg, char **contact, struct acme_problem *prob)
+{
+	const char *status = NULL;
+	int rc;
+
+	if ((rc = acme_json_get_string(payload, "status", ACME_JSON_OPTIONAL,
+		 &status, prob)) < 0 ||
+	    (rc = check_contacts(payload, contact, prob)) != 0)
+		return rc;
+	if (status != NULL && strcmp(status, "deactivated") != 0 &&
+	    strcmp(status, store_status_name(acct->status)) != 0)
+		return acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "an account can only be deactivated");
+	if (status != NULL && strcmp(status, "deactivated") == 0)
+		chg->status = ST_DEACTIVATED;
+	chg->contact = *contact;
+	return 0;
 }
 
 void
@@ -334,7 +317,6 @@ h_account(struct srv *srv, struct req *req, struct resp *resp)
 	struct store_account *acct = req->acct;
 	struct store_account_change chg = { 0 };
 	json_t *payload = NULL;
-	const char *status = NULL;
 	char *contact = NULL, *old = NULL;
 	size_t len = 0;
 
@@ -350,23 +332,12 @@ h_account(struct srv *srv, struct req *req, struct resp *resp)
 		return;
 	}
 	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
-	    acme_json_get_string(payload, "status", ACME_JSON_OPTIONAL, &status,
-		&prob) < 0 ||
-	    check_contacts(payload, &contact, &prob) != 0)
-		goto fail;
-	/* S-ACCT-13: status other than deactivation is refused. */
-	if (status != NULL && strcmp(status, "deactivated") != 0 &&
-	    strcmp(status, store_status_name(acct->status)) != 0) {
-		acme_problem_set(&prob, ACME_PROB_MALFORMED,
-		    "an account can only be deactivated");
-		goto fail;
+	    account_update_fields(payload, acct, &chg, &contact, &prob) != 0 ||
+	    ((chg.status != 0 || chg.contact != NULL) &&
+		ra_account_update(srv, acct, &chg, &prob) != 0)) {
+		reply_problem(resp, &prob);
+		goto out;
 	}
-	if (status != NULL && strcmp(status, "deactivated") == 0)
-		chg.status = ST_DEACTIVATED;
-	chg.contact = contact;
-	if ((chg.status != 0 || chg.contact != NULL) &&
-	    account_change(srv, acct, &chg, &prob) != 0)
-		goto fail;
 	if (chg.status != 0)
 		acct->status = chg.status;
 	if (contact != NULL) {
@@ -375,9 +346,6 @@ h_account(struct srv *srv, struct req *req, struct resp *resp)
 		contact = NULL;
 	}
 	reply_account(resp, req, acct, 200);
-	goto out;
-fail:
-	reply_problem(resp, &prob);
 out:
 	acme_problem_release(&prob);
 	free(old);

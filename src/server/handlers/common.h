@@ -26,16 +26,6 @@ int rfc3339_parse(const char *s, time_t *out);
 
 /* The account object of RFC 8555 7.1.2 for acct (new reference). */
 json_t *account_json(const struct req *req, const struct store_account *acct);
-/*
- * The store's account_update of seen, the account authn read for this
- * request (D54): chg applies only while the account is still valid
- * with the key that signed the request.  A request that lost the race
- * to a keyChange or a deactivation changes nothing and gets
- * unauthorized (401) in prob.  Returns 0 or the store's error with prob
- * set (ACME_ERR_EXISTS: the new key is another account's).
- */
-int account_change(struct srv *srv, const struct store_account *seen,
-    const struct store_account_change *chg, struct acme_problem *prob);
 json_t *chall_json(const struct req *req, const struct store_chall *c);
 json_t *authz_json(const struct req *req, const struct store_authz *z);
 json_t *order_json(const struct req *req, const struct store_order *o);

@@ -4,7 +4,8 @@
  * outer JWS (kid, nonce, url) was checked by authn; here: the inner JWS
  * is a keyChange JWS (jwk, same url, no nonce) signed by the new key, its
  * payload names this account and its current key, and no account holds
- * the new key already (409 with that account's Location, S-KEY-5).
+ * the new key already (409 with that account's Location, S-KEY-5).  The
+ * rollover itself is the RA's (ra_key_change).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,101 +23,97 @@
 #include "handlers.h"
 #include "../http/authn.h"
 #include "../http/reply.h"
-#include "../store/store.h"
+#include "../ra/ra.h"
 
 #include "internal.h"
+
+/*
+ * The inner JWS of a keyChange request into *inner: a keyChange JWS
+ * (jwk, no nonce) with the outer url, signed by its own key, whose
+ * payload names acct (its URL in url, the outer kid) and acct's current
+ * key as oldKey (S-KEY-3).
+ */
+static int
+inner_jws(const struct req *req, const struct store_account *acct,
+    struct acme_jws **inner, char url[1024], struct acme_problem *prob)
+{
+	json_t *outer = NULL, *payload = NULL, *oldkey = NULL;
+	const char *account = NULL;
+	unsigned char t_old[ACME_JWK_THUMBPRINT_LEN];
+	char *t_old_b64 = NULL;
+	int rc = ACME_ERR_INVAL;
+
+	if ((outer = acme_jws_payload_json(req->jws, prob)) == NULL ||
+	    (*inner = acme_jws_parse_json(outer, ACME_JWS_USE_KEYCHANGE,
+		 prob)) == NULL)
+		goto out;
+	if (strcmp(acme_jws_url(*inner), req->url) != 0) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "inner JWS url differs from the outer one");
+		goto out;
+	}
+	if (acme_jws_verify(*inner, acme_jws_jwk_key(*inner), prob) != 0 ||
+	    (payload = acme_jws_payload_json(*inner, prob)) == NULL ||
+	    acme_json_get_string(payload, "account", ACME_JSON_REQUIRED,
+		&account, prob) != 0 ||
+	    acme_json_get_object(payload, "oldKey", ACME_JSON_REQUIRED, &oldkey,
+		prob) != 0)
+		goto out;
+	if (authn_account_url(req, acct->id, url, 1024) != 0 ||
+	    strcmp(account, url) != 0 ||
+	    strcmp(account, acme_jws_kid(req->jws)) != 0) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "inner payload names another account");
+		goto out;
+	}
+	if (acme_jwk_thumbprint_json(oldkey, t_old, prob) != 0 ||
+	    (t_old_b64 = acme_b64url_encode(t_old, sizeof(t_old))) == NULL ||
+	    strcmp(t_old_b64, acct->thumbprint) != 0) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "oldKey is not the account's current key");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(t_old_b64);
+	json_decref(payload);
+	json_decref(outer);
+	return rc;
+}
 
 void
 h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
-	struct store_account *acct = req->acct, other;
-	struct store_account_change chg = { 0 };
 	struct acme_jws *inner = NULL;
-	json_t *outer = NULL, *payload = NULL, *oldkey = NULL;
-	const char *account = NULL;
-	char *thumb = NULL, *jwk_text = NULL, url[1024];
-	unsigned char t_old[ACME_JWK_THUMBPRINT_LEN];
-	char *t_old_b64 = NULL;
+	char *thumb = NULL, *jwk_text = NULL, url[1024], other[STORE_ID_SIZE];
 	int rc;
 
-	memset(&other, 0, sizeof(other));
-	if ((outer = acme_jws_payload_json(req->jws, &prob)) == NULL ||
-	    (inner = acme_jws_parse_json(outer, ACME_JWS_USE_KEYCHANGE,
-		 &prob)) == NULL)
+	other[0] = '\0';
+	if (inner_jws(req, req->acct, &inner, url, &prob) != 0 ||
+	    (thumb = acme_jwk_thumbprint_b64(acme_jws_jwk_key(inner), &prob)) ==
+		NULL)
 		goto fail;
-	if (strcmp(acme_jws_url(inner), req->url) != 0) {
-		acme_problem_set(&prob, ACME_PROB_MALFORMED,
-		    "inner JWS url differs from the outer one");
-		goto fail;
-	}
-	if (acme_jws_verify(inner, acme_jws_jwk_key(inner), &prob) != 0)
-		goto fail;
-	if ((payload = acme_jws_payload_json(inner, &prob)) == NULL ||
-	    acme_json_get_string(payload, "account", ACME_JSON_REQUIRED,
-		&account, &prob) != 0 ||
-	    acme_json_get_object(payload, "oldKey", ACME_JSON_REQUIRED, &oldkey,
-		&prob) != 0)
-		goto fail;
-	if (authn_account_url(req, acct->id, url, sizeof(url)) != 0 ||
-	    strcmp(account, url) != 0 ||
-	    strcmp(account, acme_jws_kid(req->jws)) != 0) {
-		acme_problem_set(&prob, ACME_PROB_MALFORMED,
-		    "inner payload names another account");
-		goto fail;
-	}
-	if (acme_jwk_thumbprint_json(oldkey, t_old, &prob) != 0 ||
-	    (t_old_b64 = acme_b64url_encode(t_old, sizeof(t_old))) == NULL ||
-	    strcmp(t_old_b64, acct->thumbprint) != 0) {
-		acme_problem_set(&prob, ACME_PROB_MALFORMED,
-		    "oldKey is not the account's current key");
-		goto fail;
-	}
-	if ((thumb = acme_jwk_thumbprint_b64(acme_jws_jwk_key(inner), &prob)) ==
-	    NULL)
-		goto fail;
-	rc = store_account_by_thumbprint(srv->store, thumb, &other, &prob);
-	if (rc == 0) {
-		char loc[1024];
-
-		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 409,
-		    "the new key is already in use by an account");
-		reply_problem(resp, &prob);
-		if (authn_account_url(req, other.id, loc, sizeof(loc)) == 0)
-			reply_header(resp, "Location", loc);
-		goto out;
-	}
-	if (rc != ACME_ERR_NOTFOUND)
-		goto fail;
-	acme_problem_release(&prob);
 	if ((jwk_text = acme_json_dump_canonical(acme_jws_jwk(inner))) ==
 	    NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 		goto fail;
 	}
-	chg.thumbprint = thumb;
-	chg.jwk = jwk_text;
-	rc = account_change(srv, acct, &chg, &prob);
-	if (rc == ACME_ERR_EXISTS) {
-		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 409,
-		    "the new key is already in use by an account");
-		goto fail;
-	}
+	rc = ra_key_change(srv, req->acct, thumb, jwk_text, other, &prob);
 	if (rc != 0)
 		goto fail;
-	if (reply_json(resp, 200, account_json(req, acct)) == 0)
+	if (reply_json(resp, 200, account_json(req, req->acct)) == 0)
 		reply_header(resp, "Location", url);
 	goto out;
 fail:
 	reply_problem(resp, &prob);
+	if (other[0] != '\0' &&
+	    authn_account_url(req, other, url, sizeof(url)) == 0)
+		reply_header(resp, "Location", url);
 out:
-	store_account_release(&other);
 	free(jwk_text);
 	free(thumb);
-	free(t_old_b64);
-	json_decref(payload);
-	json_decref(outer);
 	acme_jws_free(inner);
 	acme_problem_release(&prob);
 }

@@ -13,6 +13,7 @@
 
 #include <anvil/err.h>
 #include <anvil/jwk.h>
+#include <anvil/log.h>
 
 #include "ra_int.h"
 #include "../admin/metrics.h"
@@ -277,4 +278,18 @@ ra_order_finalize(struct srv *srv, struct store_order *o,
 		return rc;
 	}
 	return 0;
+}
+
+int
+ra_orders_unclaim(struct srv *srv, struct acme_problem *prob)
+{
+	size_t n = 0;
+	int rc;
+
+	ACME_ASSERT(srv != NULL);
+	if ((rc = store_orders_unclaim(srv->store, &n, prob)) == 0 && n > 0)
+		acme_log(ACME_LOG_WARN, "finalize cut off",
+		    "orders=%zu detail=\"processing orders are ready again\"",
+		    n);
+	return rc;
 }

@@ -119,8 +119,16 @@ int ra_order_finalize(struct srv *srv, struct store_order *o,
     struct acme_problem *prob);
 
 /*
+ * At start, before any request: orders a finalize left processing when
+ * the process stopped are ready again (each finalize may then be
+ * retried), with one warning line naming how many.
+ */
+int ra_orders_unclaim(struct srv *srv, struct acme_problem *prob);
+
+/*
  * The new-account limit of the client address ip (D51), spent; "" is
- * not limited.  *retry as for ra_order_create.
+ * not limited.  *retry as for ra_order_create.  ra_account_new spends
+ * it.
  */
 int ra_account_limit(struct srv *srv, const char *ip, time_t *retry,
     struct acme_problem *prob);
@@ -169,5 +177,40 @@ int ra_revoke(struct srv *srv, const char *account_id, EVP_PKEY *key,
 int ra_revoke_record(struct store *st, struct audit *au,
     const struct store_cert *c, time_t when, int reason, const char *account,
     const char *by, struct acme_problem *prob);
+
+/*
+ * Stores the new account a for a newAccount from client address ip,
+ * every check of the request passed: a comes with thumbprint, jwk,
+ * contact, tos_agreed and, when bound, eab and eab_kid set; its id,
+ * status (valid) and created are set here.  Spends the new-account
+ * limit first (D51, *retry as for ra_order_create), then binds the
+ * external account key (S-EAB-4), undoing the account when another
+ * bound it meanwhile (unauthorized).  ACME_ERR_EXISTS with *existing
+ * filled (the caller releases it) when a concurrent newAccount with
+ * the same key won (S-ACCT-5).
+ */
+int ra_account_new(struct srv *srv, const char *ip, struct store_account *a,
+    struct store_account *existing, time_t *retry, struct acme_problem *prob);
+
+/*
+ * Applies chg to seen, the account authn read for this request (D54):
+ * it applies only while the account is still valid with the key that
+ * signed the request.  A request that lost the race to a keyChange or
+ * a deactivation changes nothing and gets unauthorized (401).  Returns
+ * 0 or the store's error (ACME_ERR_EXISTS: the new key is another
+ * account's).  seen is left as it was.
+ */
+int ra_account_update(struct srv *srv, const struct store_account *seen,
+    const struct store_account_change *chg, struct acme_problem *prob);
+
+/*
+ * Rolls acct over to the key with thumbprint thumb and canonical JWK
+ * text jwk (RFC 8555 7.3.5), through ra_account_update.  A key another
+ * account holds is ACME_ERR_EXISTS with 409 malformed (S-KEY-5), and
+ * that account's id in other when it was found ("" otherwise).
+ */
+int ra_key_change(struct srv *srv, const struct store_account *acct,
+    const char *thumb, const char *jwk, char other[STORE_ID_SIZE],
+    struct acme_problem *prob);
 
 #endif
