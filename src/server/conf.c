@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "admin/login.h"
 #include "va/addrfilter.h"
 
 #include "internal.h"
@@ -124,6 +125,7 @@ static const struct key keys[] = {
 	S("log_level", log_level),
 	S("log_format", log_format),
 	S("admin_listen", admin_listen),
+	S("admin_password_hash", admin_password_hash),
 };
 
 static void
@@ -520,6 +522,14 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 	    strcmp(c->log_format, "json") != 0) {
 		rc = acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "%s: log_format must be \"text\" or \"json\"", path);
+		goto out;
+	}
+	if (c->admin_password_hash[0] != '\0' &&
+	    !login_hash_usable(c->admin_password_hash)) {
+		rc = acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s: admin_password_hash is not a crypt(3) hash this "
+		    "system checks (anvil-ca admin passwd makes one)",
+		    path);
 		goto out;
 	}
 	/* Profiles are checked once every bound they meet is known. */

@@ -57,6 +57,8 @@
 #include "dbguard.h"
 #include "ca/rotate.h"
 #include "admin/admin.h"
+#include "admin/activity.h"
+#include "admin/login.h"
 #include "admin/metrics.h"
 
 #include "internal.h"
@@ -79,6 +81,7 @@ static const char usage_text[] =
     "       anvil-ca eab add -c FILE [--kid ID]\n"
     "       anvil-ca admin -c FILE (find | revoke | block | pause | "
     "eab) ...\n"
+    "       anvil-ca admin passwd\n"
     "       anvil-ca ari set -c FILE (--serial HEX | --all) "
     "--start T --end T\n"
     "                [--explanation-url URL]   (T: RFC 3339, now, "
@@ -141,6 +144,8 @@ static const struct {
 	{ "admin", "  eab list|add|remove KID   external account keys" },
 	{ "admin", "  --yes                     act on more than one match" },
 	{ "admin", "  --json                    one JSON object on stdout" },
+	{ "admin", "  passwd                    hash a password (stdin) for "
+		   "admin_password_hash" },
 	{ "ari", "  -c, --config FILE         the CA's configuration" },
 	{ "ari", "  --serial HEX | --all      which certificates" },
 	{ "ari", "  --start T, --end T        the renewal window" },
@@ -426,6 +431,12 @@ cmd_serve(int argc, char **argv)
 			die("metrics", &prob);
 		}
 		metrics_time_store(srv.metrics, srv.store);
+		if ((srv.activity = activity_new(srv.now())) == NULL ||
+		    (srv.login = login_new()) == NULL) {
+			acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+			    "out of memory");
+			die("admin page", &prob);
+		}
 	}
 	if (ra_orders_unclaim(&srv, &prob) != 0)
 		die(cfg.database, &prob);
@@ -496,6 +507,8 @@ cmd_serve(int argc, char **argv)
 	if (dbfd >= 0)
 		close(dbfd);
 	metrics_free(srv.metrics);
+	activity_free(srv.activity);
+	login_free(srv.login);
 	keycache_free(srv.keys);
 	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);
@@ -847,8 +860,12 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "init") == 0)
 		return init_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "admin") == 0)
+	if (strcmp(argv[1], "admin") == 0) {
+		/* Needs no configuration (D86). */
+		if (argc >= 3 && strcmp(argv[2], "passwd") == 0)
+			return login_passwd_main(argc - 2, argv + 2);
 		return admin_main(argc - 1, argv + 1);
+	}
 	if (strcmp(argv[1], "eab") == 0)
 		return cmd_eab(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ari") == 0)

@@ -27,6 +27,8 @@ struct crl;
 struct deadline_set;
 struct front_gen;
 struct metrics;
+struct activity;
+struct login;
 
 struct srv {
 	struct conf *cfg; /* borrowed from main */
@@ -42,6 +44,8 @@ struct srv {
 	struct deadline_set *deadlines; /* of the listeners (D55) */
 	struct MHD_Daemon *admin_mhd;   /* admin_listen, or NULL (D73) */
 	struct metrics *metrics;        /* counters (D73), or NULL */
+	struct activity *activity;      /* the operator page's (D86), or NULL */
+	struct login *login;            /* its sessions (D86), or NULL */
 	time_t (*now)(void);            /* clock; tests may replace it */
 };
 

@@ -32,7 +32,9 @@
 #include "front.h"
 #include "reply.h"
 #include "router.h"
+#include "../admin/activity.h"
 #include "../admin/metrics.h"
+#include "../admin/webui.h"
 #include "../nonce.h"
 
 #include "internal.h"
@@ -417,6 +419,9 @@ send:
 			reply_header(&resp, "Replay-Nonce", nonce);
 	}
 sent:
+	if (resp.prob.type != ACME_PROB_NONE)
+		activity_failure(srv->activity, srv->now(),
+		    (int)resp.prob.type);
 	return finish(con, rc, &resp, strcmp(method, "HEAD") == 0);
 }
 
@@ -460,8 +465,9 @@ crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 
 /*
  * The admin listener's requests (D73): GET and HEAD of /metrics, in the
- * Prometheus text format.  No login: bind it where only the scraper
- * reaches it.
+ * Prometheus text format, without a login: bind it where only the
+ * scraper and the operator reach it.  Every other path is the
+ * operator page's (D86), behind its own login.
  */
 static enum MHD_Result
 admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
@@ -475,7 +481,6 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	int head = strcmp(method, "HEAD") == 0;
 
 	(void)version;
-	(void)upload_data;
 	if (rc == NULL)
 		return MHD_NO;
 	if (!rc->started) {
@@ -485,15 +490,36 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
+		/* A login form's body; a larger one is refused below. */
+		if (!rc->too_big &&
+		    acme_buf_append(&rc->body, upload_data, *upload_size) != 0)
+			rc->too_big = 1;
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	memset(&resp, 0, sizeof(resp));
 	resp.status = HTTP_SERVER_ERROR;
 	if (strcmp(url, "/metrics") != 0) {
-		acme_problem_set_status(&p, ACME_PROB_MALFORMED, HTTP_NOT_FOUND,
-		    "no such resource: this listener serves /metrics");
-		reply_problem(&resp, &p);
+		struct webui_req wr;
+		char ip[46];
+
+		client_ip(con, ip, sizeof(ip));
+		memset(&wr, 0, sizeof(wr));
+		wr.method = method;
+		wr.path = url;
+		wr.name = MHD_lookup_connection_value(con,
+		    MHD_GET_ARGUMENT_KIND, "name");
+		wr.cookie = MHD_lookup_connection_value(con, MHD_COOKIE_KIND,
+		    WEBUI_COOKIE);
+		wr.body = rc->body.data != NULL ? rc->body.data : "";
+		wr.body_len = rc->body.len;
+		wr.client_ip = ip;
+		if (rc->too_big || rc->too_long) {
+			acme_problem_set_status(&p, ACME_PROB_MALFORMED,
+			    HTTP_PAYLOAD_TOO_LARGE, "request too large");
+			reply_problem(&resp, &p);
+		} else
+			webui_dispatch(srv, &wr, &resp);
 	} else if (!head && strcmp(method, "GET") != 0) {
 		acme_problem_set_status(&p, ACME_PROB_MALFORMED,
 		    HTTP_METHOD_NOT_ALLOWED, "method %s not allowed here",

@@ -14,6 +14,7 @@
 #include <anvil/log.h>
 
 #include "ra_int.h"
+#include "../admin/activity.h"
 #include "../admin/metrics.h"
 #include "../audit.h"
 #include "../va/va.h"
@@ -199,6 +200,9 @@ record(struct srv *srv, struct store_chall *ch, const struct store_authz *z,
 	if (finished) {
 		audit_kick(srv->audit);
 		metrics_validation(srv->metrics, (int)ch->type, ok);
+		activity_validation(srv->activity, srv->now(),
+		    store_chall_type_name(ch->type), z->ident.value, ok,
+		    ok ? 0 : (int)result->type, ok ? NULL : result->detail);
 	}
 	return finished;
 }

@@ -16,6 +16,7 @@
 #include <anvil/log.h>
 
 #include "ra_int.h"
+#include "../admin/activity.h"
 #include "../admin/metrics.h"
 #include "../audit.h"
 #include "../ca/issuer.h"
@@ -194,6 +195,7 @@ store_issuance(struct srv *srv, struct store_order *o,
 	if (rc == 0) {
 		audit_kick(srv->audit);
 		metrics_issuance(srv->metrics);
+		activity_issuance(srv->activity, srv->now());
 		o->status = ST_VALID;
 		snprintf(o->cert_id, sizeof(o->cert_id), "%s", cert->id);
 	}

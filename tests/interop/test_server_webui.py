@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: ISC
+"""The operator page on admin_listen (issue 19, D86), driven in Debian's
+headless chromium through python3-selenium: the login, the issuance plot
+moving after a real issuance, a failed validation's error shown as text
+(its <script> inert), the certificate search finding the serial; and,
+over plain HTTP, what needs no browser: redirects, 401s, the cookie's
+attributes, the throttle, /metrics without a login, and the page off
+without admin_password_hash."""
+import http.client
+import json
+import os
+import subprocess
+import urllib.parse
+
+import pytest
+from cryptography import x509
+
+from acmehelp import Account, Client
+from conftest import ANVIL_CA, ChallTestSrv, free_port, start_ca, wait_port
+from http01 import Responder
+from test_server_finalize import chain_of, finalize
+from test_server_orders import answer_all, ready_order
+
+PASSWORD = "operator pass phrase"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+EVIL = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
+
+
+def passwd(password):
+    r = subprocess.run([ANVIL_CA, "admin", "passwd"], input=password + "\n",
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """A validating CA with an admin listener and a password, an ACME
+    account and an http-01 responder."""
+    tmp = tmp_path_factory.mktemp("webui")
+    dns = ChallTestSrv(str(tmp))
+    http01, admin = free_port(), free_port()
+    h = passwd(PASSWORD)
+    assert h.startswith("$y$") or h.startswith("$6$"), h
+    ca = start_ca(tmp, extra_init=[
+        "--resolver", f"127.0.0.1:{dns.dns_port}",
+        "--http01-port", str(http01), "--admin-listen", f"127.0.0.1:{admin}"],
+        config={"caa_identities": "anvil.test", "admin_password_hash": h})
+    wait_port(admin, ca.proc)
+    ca.admin = f"http://127.0.0.1:{admin}"
+    ca.admin_port = admin
+    resp = Responder(http01)
+    ca.acct = Account(Client(ca))
+    ca.resp = resp
+    yield ca
+    resp.close()
+    rc = ca.stop()
+    ca.log.close()
+    dns.stop()
+    assert rc == 0
+
+
+def request(ca, method, path, body=None, cookie=None, source="127.0.0.1"):
+    con = http.client.HTTPConnection("127.0.0.1", ca.admin_port, timeout=10,
+                                     source_address=(source, 0))
+    headers = {}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urllib.parse.urlencode(body)
+    if cookie:
+        headers["Cookie"] = cookie
+    con.request(method, path, body=body, headers=headers)
+    r = con.getresponse()
+    r.text = r.read().decode()
+    con.close()
+    return r
+
+
+def test_D86_page_needs_a_login_and_metrics_does_not(page):
+    r = request(page, "GET", "/")
+    assert r.status == 303 and r.getheader("Location") == "/login"
+    r = request(page, "GET", "/api/rates")
+    assert r.status == 401
+    assert "unauthorized" in r.text
+    r = request(page, "GET", "/metrics")
+    assert r.status == 200 and "anvil_issuances_total" in r.text
+    r = request(page, "POST", "/login", {"password": "wrong"})
+    assert r.status == 401 and r.getheader("Set-Cookie") is None
+    assert "Wrong password." in r.text
+    r = request(page, "POST", "/login", {"password": PASSWORD})
+    assert r.status == 303 and r.getheader("Location") == "/"
+    cookie = r.getheader("Set-Cookie")
+    attrs = [a.strip() for a in cookie.split(";")]
+    name, _, token = attrs[0].partition("=")
+    assert name == "anvil_admin" and len(token) == 64
+    assert "HttpOnly" in attrs and "SameSite=Strict" in attrs
+    r = request(page, "GET", "/api/rates", cookie=attrs[0])
+    assert r.status == 200 and json.loads(r.text)["minutes"] == 60
+    assert r.getheader("Content-Security-Policy").startswith("default-src 'none'")
+    # Read-only: the page has no route that changes the CA.
+    assert request(page, "POST", "/api/certs", cookie=attrs[0]).status == 405
+    r = request(page, "POST", "/logout", cookie=attrs[0])
+    assert r.status == 303 and r.getheader("Location") == "/login"
+    assert request(page, "GET", "/api/rates", cookie=attrs[0]).status == 401
+
+
+def test_D86_failed_logins_are_throttled_per_address(page):
+    # From 127.0.0.2, so that the browser's 127.0.0.1 is not held up.
+    for _ in range(5):
+        r = request(page, "POST", "/login", {"password": "guess"},
+                    source="127.0.0.2")
+        assert r.status == 401
+    r = request(page, "POST", "/login", {"password": PASSWORD},
+                source="127.0.0.2")
+    assert r.status == 429 and r.getheader("Set-Cookie") is None
+    assert 0 < int(r.getheader("Retry-After")) <= 60
+    # Another address still logs in.
+    r = request(page, "POST", "/login", {"password": PASSWORD})
+    assert r.status == 303
+
+
+def test_D86_page_off_without_a_password_hash(tmp_path):
+    admin = free_port()
+    ca = start_ca(tmp_path, extra_init=["--admin-listen", f"127.0.0.1:{admin}"])
+    try:
+        wait_port(admin, ca.proc)
+        ca.admin_port = admin
+        r = request(ca, "GET", "/")
+        assert r.status == 404 and "admin_password_hash" in r.text
+        assert request(ca, "POST", "/login", {"password": ""}).status == 404
+        assert request(ca, "GET", "/metrics").status == 200
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
+
+
+def test_D86_a_hash_that_is_not_crypt_is_refused(tmp_path):
+    path = str(tmp_path / "ca" / "anvil-ca.json")
+    subprocess.run([ANVIL_CA, "init", str(tmp_path / "ca")], check=True,
+                   capture_output=True)
+    import json
+    with open(path) as f:
+        cfg = json.load(f)
+    cfg["admin_password_hash"] = PASSWORD
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    r = subprocess.run([ANVIL_CA, "check", "-c", path], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode != 0
+    assert "admin_password_hash" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMEDRIVER, os.X_OK):
+        pytest.fail("chromium-driver is not installed (scripts/install-deps --test)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    # Tests run as root: chromium's sandbox wants a user namespace.
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+              "--disable-dev-shm-usage", "--window-size=1200,1600"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    yield drv
+    drv.quit()
+
+
+def wait_for(drv, pred, what, timeout=30):
+    from selenium.webdriver.support.ui import WebDriverWait
+    try:
+        return WebDriverWait(drv, timeout, poll_frequency=0.2).until(
+            lambda d: pred(d))
+    except Exception:
+        raise AssertionError(f"{what}: not within {timeout} s; page: "
+                             + drv.page_source[:3000])
+
+
+def total(drv, plot):
+    svg = drv.find_element("id", plot)
+    return svg.get_attribute("data-points"), svg.get_attribute("data-total")
+
+
+def issue(ca, name):
+    order, loc = ready_order(ca.acct, ca.resp, [name])
+    assert finalize(ca.acct, order, [name]).status_code == 200
+    done = ca.acct.wait(loc).json()
+    assert done["status"] == "valid", done
+    return format(chain_of(ca.acct, done)[0].serial_number, "x")
+
+
+def test_D86_browser_login_plot_validations_and_search(page, browser):
+    from selenium.webdriver.common.by import By
+    drv = browser
+    drv.get(page.admin + "/")
+    assert drv.current_url == page.admin + "/login"
+    drv.find_element(By.ID, "password").send_keys("not it")
+    drv.find_element(By.ID, "login").click()
+    wait_for(drv, lambda d: "Wrong password." in
+             d.find_element(By.ID, "message").text, "refusal shown")
+    assert drv.get_cookie("anvil_admin") is None
+    drv.find_element(By.ID, "password").send_keys(PASSWORD)
+    drv.find_element(By.ID, "login").click()
+    wait_for(drv, lambda d: d.current_url == page.admin + "/", "logged in")
+    # HttpOnly: the page's script cannot read the session.
+    assert drv.get_cookie("anvil_admin")["httpOnly"] is True
+    assert "anvil_admin" not in drv.execute_script("return document.cookie")
+    wait_for(drv, lambda d: total(d, "plot-issued")[0] == "60", "plot drawn")
+    before = int(total(drv, "plot-issued")[1])
+
+    serial = issue(page, "webui.example.com")
+    wait_for(drv, lambda d: int(total(d, "plot-issued")[1]) == before + 1,
+             "issuance plotted")
+    bars = [int(b.get_attribute("data-count")) for b in
+            drv.find_elements(By.CSS_SELECTOR, "#plot-issued rect")]
+    assert len(bars) == 60 and sum(bars) == before + 1
+    wait_for(drv, lambda d: "webui.example.com" in
+             d.find_element(By.ID, "validations").text, "validation listed")
+
+    # A validation fails quoting what the requester's server answered.
+    r = page.acct.new_order(["evil.example.com"])
+    answer_all(page.acct, page.resp, r.json(), body=EVIL)
+    assert page.acct.wait(r.headers["Location"], until=("invalid",)) \
+        .json()["status"] == "invalid"
+    row = wait_for(drv, lambda d: [
+        tr for tr in d.find_elements(By.CSS_SELECTOR, "#validations tbody tr")
+        if "evil.example.com" in tr.text], "failed validation listed")[0]
+    cells = row.find_elements(By.TAG_NAME, "td")
+    assert cells[3].text == "invalid" and cells[4].text == "incorrectResponse"
+    assert "<script>document.title='pwned'</script>" in cells[5].text
+    assert not drv.find_elements(By.CSS_SELECTOR, "#validations script, "
+                                 "#validations img")
+    assert drv.title == "anvil-ca: operator"
+    wait_for(drv, lambda d: "incorrectResponse" in
+             d.find_element(By.ID, "failures").text, "failure by type")
+    assert int(total(drv, "plot-failed")[1]) >= 1
+
+    # The search finds the certificate by name, with its serial.
+    box = drv.find_element(By.ID, "name")
+    box.send_keys("WebUI.example.com")
+    drv.find_element(By.ID, "find").click()
+    cell = wait_for(drv, lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#certs tbody td.serial"), "search result")[0]
+    assert cell.text == serial
+    assert "1 certificate(s) for webui.example.com" in \
+        drv.find_element(By.ID, "search-result").text
+    # A searched name is text too.
+    box.clear()
+    box.send_keys("<b id=x>bold</b>")
+    drv.find_element(By.ID, "find").click()
+    wait_for(drv, lambda d: "<b id=x>bold</b>" in
+             d.find_element(By.ID, "search-result").text, "echo as text")
+    assert not drv.find_elements(By.ID, "x")
+    assert not drv.find_elements(By.CSS_SELECTOR, "#certs tbody tr")
+
+    drv.find_element(By.ID, "logout").click()
+    wait_for(drv, lambda d: d.current_url == page.admin + "/login", "logged out")
+    drv.get(page.admin + "/")
+    assert drv.current_url == page.admin + "/login"
