@@ -13,12 +13,18 @@
 #include <anvil/problem.h>
 
 #include "activity.h"
+#include "../srvlimits.h"
 
 #include "internal.h"
 
 /* Bytes kept of a validation's identifier and error. */
 #define IDENT_MAX  256
 #define DETAIL_MAX 600
+/* Bytes of a challenge type's name ("tls-alpn-01"). */
+#define TYPE_MAX 16
+/* Printable ASCII: from the space up to the tilde. */
+#define ASCII_FIRST ' '
+#define ASCII_LAST  '~'
 
 struct minute {
 	long stamp; /* now / 60 of the counts, 0: none yet */
@@ -28,7 +34,7 @@ struct minute {
 
 struct validation {
 	time_t when; /* 0: a free slot */
-	char type[16];
+	char type[TYPE_MAX];
 	char identifier[IDENT_MAX];
 	int ok;
 	int prob_type;
@@ -69,7 +75,7 @@ activity_free(struct activity *a)
 static struct minute *
 minute_of(struct activity *a, time_t now)
 {
-	long stamp = (long)(now / 60);
+	long stamp = (long)(now / MINUTE_SECS);
 	struct minute *m = &a->minutes[stamp % ACTIVITY_MINUTES];
 
 	if (m->stamp != stamp) {
@@ -119,7 +125,9 @@ copy_text(char *dst, size_t size, const char *src)
 	size_t i;
 
 	for (i = 0; i + 1 < size && src[i] != '\0'; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+		dst[i] = src[i] >= ASCII_FIRST && src[i] <= ASCII_LAST ?
+			     src[i] :
+			     '?';
 	dst[i] = '\0';
 }
 
@@ -150,7 +158,7 @@ json_t *
 activity_rates(struct activity *a, time_t now)
 {
 	json_t *issued = json_array(), *failed = json_array();
-	long stamp = (long)(now / 60), s;
+	long stamp = (long)(now / MINUTE_SECS), s;
 
 	if (issued == NULL || failed == NULL) {
 		json_decref(issued);

@@ -4,6 +4,7 @@
  * login.h, D86).
  */
 #include <crypt.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <anvil/err.h>
 
 #include "login.h"
+#include "../srvlimits.h"
 
 #include "internal.h"
 
@@ -27,10 +29,10 @@ struct session {
 };
 
 struct addr_fails {
-	char addr[46]; /* "" for a free slot */
-	int fails;     /* in a row */
-	time_t until;  /* must wait until then, 0: need not */
-	time_t last;   /* of its last failure, to pick the stalest */
+	char addr[INET6_ADDRSTRLEN]; /* "" for a free slot */
+	int fails;                   /* in a row */
+	time_t until;                /* must wait until then, 0: need not */
+	time_t last; /* of its last failure, to pick the stalest */
 };
 
 struct login {
@@ -173,14 +175,18 @@ int
 login_session_new(struct login *l, uint64_t key, time_t now,
     char token[LOGIN_TOKEN_LEN + 1])
 {
-	unsigned char raw[LOGIN_TOKEN_LEN / 2];
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[LOGIN_TOKEN_BYTES];
 	struct session *s;
 	size_t i;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return ACME_ERR_CRYPTO;
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	for (i = 0; i < sizeof(raw); i++) {
+		token[HEX_PER_BYTE * i] = hex[raw[i] >> 4];
+		token[HEX_PER_BYTE * i + 1] = hex[raw[i] & 0x0f];
+	}
+	token[LOGIN_TOKEN_LEN] = '\0';
 	acme_wipe(raw, sizeof(raw));
 	pthread_mutex_lock(&l->mu);
 	/* A free or expired slot, else the one closest to its end. */
@@ -276,21 +282,22 @@ read_line(FILE *f, char *buf, size_t size, int quiet)
 int
 login_passwd_main(int argc, char **argv)
 {
-	char pw[LOGIN_PASSWORD_MAX], again[LOGIN_PASSWORD_MAX], hash[256];
+	char pw[LOGIN_PASSWORD_MAX], again[LOGIN_PASSWORD_MAX];
+	char hash[LOGIN_HASH_MAX];
 	int tty = isatty(STDIN_FILENO), rc = 1;
 
 	(void)argv;
 	if (argc != 1) {
 		fprintf(stderr, "usage: anvil-ca admin passwd\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (tty)
 		fputs("password: ", stderr);
 	if (read_line(stdin, pw, sizeof(pw), tty) != 0) {
 		fprintf(stderr,
-		    "anvil-ca: passwd: no password read (at most "
-		    "%d bytes, one line)\n",
-		    LOGIN_PASSWORD_MAX - 2);
+		    "anvil-ca: passwd: no password read (one line "
+		    "shorter than %d bytes)\n",
+		    LOGIN_PASSWORD_MAX);
 		goto out;
 	}
 	if (tty) {

@@ -14,8 +14,10 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Hex characters of a session token (32 random bytes). */
-#define LOGIN_TOKEN_LEN 64
+/* Random bytes of a session token, and its hex characters. */
+#define LOGIN_TOKEN_BYTES 32
+#define HEX_PER_BYTE      2
+#define LOGIN_TOKEN_LEN   (LOGIN_TOKEN_BYTES * HEX_PER_BYTE)
 /* Seconds a session lasts from its login. */
 #define LOGIN_SESSION_SECONDS (8 * 3600)
 /* Sessions held at once; a new one past this ends the oldest. */
@@ -26,8 +28,9 @@
 #define LOGIN_LOCK_SECONDS 60
 /* Addresses whose failures are remembered; the stalest is forgotten. */
 #define LOGIN_ADDRS_MAX 64
-/* Bytes of a password. */
+/* Bytes of a password, and of its hash (admin_password_hash's size). */
 #define LOGIN_PASSWORD_MAX 1024
+#define LOGIN_HASH_MAX     256
 
 struct login;
 

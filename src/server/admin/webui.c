@@ -20,6 +20,7 @@
 #include "login.h"
 #include "webui.h"
 #include "../http/reply.h"
+#include "../srvlimits.h"
 #include "../store/store.h"
 
 #include "internal.h"
@@ -30,6 +31,14 @@
 #define SEARCH_NAME_MAX 255
 /* Bytes of the login page as sent. */
 #define LOGIN_PAGE_MAX (16 * 1024)
+/* Bytes of the login page's message. */
+#define LOGIN_MESSAGE_MAX 128
+/* Hex digits: 0-9, then a-f from ten; two make a %XX byte. */
+#define HEX_BASE  16
+#define HEX_ALPHA 10
+
+/* 303 See Other: after a login or logout, and to the login. */
+#define WEBUI_SEE_OTHER 303
 
 enum { P_GET = 1, P_POST = 2 };
 
@@ -72,7 +81,7 @@ send_asset(struct resp *resp, int status, const char *name)
 static void
 redirect(struct resp *resp, const char *to)
 {
-	reply_body(resp, 303, "text/plain; charset=utf-8", "", 0);
+	reply_body(resp, WEBUI_SEE_OTHER, "text/plain; charset=utf-8", "", 0);
 	reply_header(resp, "Location", to);
 }
 
@@ -88,7 +97,7 @@ p_index(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 {
 	(void)srv;
 	(void)rq;
-	send_asset(resp, 200, "index.html");
+	send_asset(resp, HTTP_OK, "index.html");
 }
 
 static void
@@ -99,10 +108,11 @@ p_static(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 	(void)srv;
 	/* Only the page's own script and style; its HTML has routes. */
 	if (strstr(name, ".html") != NULL || asset(name) == NULL) {
-		problem(resp, 404, ACME_PROB_MALFORMED, "no such file");
+		problem(resp, HTTP_NOT_FOUND, ACME_PROB_MALFORMED,
+		    "no such file");
 		return;
 	}
-	send_asset(resp, 200, name);
+	send_asset(resp, HTTP_OK, name);
 }
 
 /*
@@ -126,7 +136,8 @@ login_page(struct resp *resp, int status, const char *message)
 	    acme_buf_puts(&b, message) != 0 ||
 	    acme_buf_puts(&b, at + strlen(mark)) != 0) {
 		acme_buf_release(&b);
-		problem(resp, 500, ACME_PROB_SERVER_INTERNAL, "out of memory");
+		problem(resp, HTTP_SERVER_ERROR, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
 		return;
 	}
 	out = acme_buf_detach(&b, &len);
@@ -141,7 +152,7 @@ p_login_form(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 	if (login_session_ok(srv->login, rq->cookie, hash_key(srv), srv->now()))
 		redirect(resp, "/");
 	else
-		login_page(resp, 200, "");
+		login_page(resp, HTTP_OK, "");
 }
 
 static int
@@ -150,7 +161,7 @@ hexval(int c)
 	if (c >= '0' && c <= '9')
 		return c - '0';
 	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return c >= 'a' && c <= 'f' ? c - 'a' + HEX_ALPHA : -1;
 }
 
 /*
@@ -181,8 +192,8 @@ form_field(const char *body, const char *field, char *out, size_t size)
 
 			if (hi < 0 || (lo = hexval((unsigned char)p[2])) < 0)
 				return ACME_ERR_INVAL;
-			c = hi * 16 + lo;
-			p += 2;
+			c = hi * HEX_BASE + lo;
+			p += HEX_PER_BYTE;
 		}
 		if (c == '\0' || n + 1 >= size)
 			return ACME_ERR_INVAL;
@@ -201,11 +212,11 @@ p_login(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 	int ok;
 
 	if ((wait = login_wait(srv->login, rq->client_ip, now)) > 0) {
-		char msg[128];
+		char msg[LOGIN_MESSAGE_MAX];
 
 		snprintf(msg, sizeof(msg),
 		    "Too many failed logins: try again in %ld seconds.", wait);
-		login_page(resp, 429, msg);
+		login_page(resp, HTTP_TOO_MANY_REQUESTS, msg);
 		reply_headerf(resp, "Retry-After", "%ld", wait);
 		return;
 	}
@@ -217,12 +228,12 @@ p_login(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 		login_failed(srv->login, rq->client_ip, now);
 		acme_log(ACME_LOG_WARN, "admin login refused", "client=%s",
 		    rq->client_ip[0] ? rq->client_ip : "-");
-		login_page(resp, 401, "Wrong password.");
+		login_page(resp, HTTP_UNAUTHORIZED, "Wrong password.");
 		return;
 	}
 	login_succeeded(srv->login, rq->client_ip);
 	if (login_session_new(srv->login, hash_key(srv), now, token) != 0) {
-		problem(resp, 500, ACME_PROB_SERVER_INTERNAL,
+		problem(resp, HTTP_SERVER_ERROR, ACME_PROB_SERVER_INTERNAL,
 		    "cannot make a session token");
 		return;
 	}
@@ -251,9 +262,10 @@ static void
 send_json(struct resp *resp, json_t *obj)
 {
 	if (obj == NULL)
-		problem(resp, 500, ACME_PROB_SERVER_INTERNAL, "out of memory");
+		problem(resp, HTTP_SERVER_ERROR, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
 	else
-		reply_json(resp, 200, obj);
+		reply_json(resp, HTTP_OK, obj);
 }
 
 static void
@@ -303,7 +315,7 @@ p_certs(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 
 	if (rq->name == NULL || rq->name[0] == '\0' ||
 	    strlen(rq->name) > SEARCH_NAME_MAX) {
-		problem(resp, 400, ACME_PROB_MALFORMED,
+		problem(resp, HTTP_BAD_REQUEST, ACME_PROB_MALFORMED,
 		    "name= must be 1 to 255 bytes");
 		return;
 	}
@@ -313,7 +325,8 @@ p_certs(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 	name[i] = '\0';
 	if ((ids = calloc(SEARCH_MAX, sizeof(*ids))) == NULL ||
 	    (list = json_array()) == NULL) {
-		problem(resp, 500, ACME_PROB_SERVER_INTERNAL, "out of memory");
+		problem(resp, HTTP_SERVER_ERROR, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
 		goto out;
 	}
 	if (store_cert_find(srv->store, NULL, name, ids, SEARCH_MAX, &n,
@@ -396,7 +409,7 @@ webui_dispatch(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 	page_headers(resp);
 	if (srv->cfg->admin_password_hash[0] == '\0' || srv->login == NULL ||
 	    srv->activity == NULL) {
-		problem(resp, 404, ACME_PROB_MALFORMED,
+		problem(resp, HTTP_NOT_FOUND, ACME_PROB_MALFORMED,
 		    "no such resource: this listener serves /metrics; the "
 		    "operator page is off until admin_password_hash is set "
 		    "(anvil-ca admin passwd makes one)");
@@ -414,11 +427,12 @@ webui_dispatch(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 			pg = &pages[i];
 	}
 	if (allowed == 0) {
-		problem(resp, 404, ACME_PROB_MALFORMED, "no such resource");
+		problem(resp, HTTP_NOT_FOUND, ACME_PROB_MALFORMED,
+		    "no such resource");
 		return;
 	}
 	if (pg == NULL) {
-		problem(resp, 405, ACME_PROB_MALFORMED,
+		problem(resp, HTTP_METHOD_NOT_ALLOWED, ACME_PROB_MALFORMED,
 		    "method not allowed here");
 		reply_header(resp, "Allow",
 		    allowed == P_POST ? "POST" :
@@ -431,7 +445,7 @@ webui_dispatch(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 		if (pg->html)
 			redirect(resp, "/login");
 		else
-			problem(resp, 401, ACME_PROB_UNAUTHORIZED,
+			problem(resp, HTTP_UNAUTHORIZED, ACME_PROB_UNAUTHORIZED,
 			    "log in at /login first");
 		return;
 	}

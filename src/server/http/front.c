@@ -501,7 +501,7 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	resp.status = HTTP_SERVER_ERROR;
 	if (strcmp(url, "/metrics") != 0) {
 		struct webui_req wr;
-		char ip[46];
+		char ip[INET6_ADDRSTRLEN];
 
 		client_ip(con, ip, sizeof(ip));
 		memset(&wr, 0, sizeof(wr));
