@@ -21,6 +21,12 @@
 /* Exit status of a command given bad arguments (as getopt users do). */
 #define EXIT_USAGE 2
 
+/* Bytes of a string literal without its NUL, counted by the compiler. */
+#define LIT_LEN(s) (sizeof(s "") - 1)
+
+/* DEL, the first byte past printable ASCII. */
+#define ASCII_DEL 0x7f
+
 /* The highest TCP port number. */
 #define PORT_MAX 65535
 

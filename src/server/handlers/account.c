@@ -29,11 +29,13 @@
 
 #define MAX_CONTACTS    10
 #define MAX_CONTACT_LEN 254
+/* The one contact scheme accepted (RFC 8555 7.3). */
+#define MAILTO "mailto:"
 
 json_t *
 account_json(const struct req *req, const struct store_account *acct)
 {
-	char orders[1024];
+	char orders[URL_MAX];
 	json_t *o, *contact = NULL, *eab = NULL;
 
 	snprintf(orders, sizeof(orders), "%s%s%s/orders", req->base,
@@ -66,7 +68,8 @@ check_mailto(const char *addr, struct acme_problem *prob)
 		return acme_problem_set(prob, ACME_PROB_INVALID_CONTACT,
 		    "contact \"mailto:%.100s\" is not one email address", addr);
 	for (p = addr; p < at; p++)
-		if (*p <= ' ' || *p >= 0x7f || strchr("\"(),:;<>[\\]?&%", *p))
+		if (*p <= ' ' || *p >= ASCII_DEL ||
+		    strchr("\"(),:;<>[\\]?&%", *p))
 			return acme_problem_set(prob, ACME_PROB_INVALID_CONTACT,
 			    "contact \"mailto:%.100s\" has characters not "
 			    "allowed in an address",
@@ -107,13 +110,13 @@ check_contacts(const json_t *payload, char **out, struct acme_problem *prob)
 			return acme_problem_set(prob, ACME_PROB_INVALID_CONTACT,
 			    "contact %zu is not a string of at most %d bytes",
 			    i, MAX_CONTACT_LEN);
-		if (strncmp(s, "mailto:", 7) != 0)
+		if (strncmp(s, MAILTO, LIT_LEN(MAILTO)) != 0)
 			return acme_problem_set(prob,
 			    ACME_PROB_UNSUPPORTED_CONTACT,
 			    "contact \"%.100s\" uses an unsupported scheme; "
 			    "only mailto: is accepted",
 			    s);
-		if ((rc = check_mailto(s + 7, prob)) != 0)
+		if ((rc = check_mailto(s + LIT_LEN(MAILTO), prob)) != 0)
 			return rc;
 	}
 	if ((*out = json_dumps(arr, JSON_COMPACT)) == NULL)
@@ -184,7 +187,7 @@ static void
 reply_account(struct resp *resp, const struct req *req,
     const struct store_account *acct, int status)
 {
-	char loc[1024];
+	char loc[URL_MAX];
 
 	if (reply_json(resp, status, account_json(req, acct)) != 0)
 		return;
@@ -269,10 +272,10 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 		goto found;
 	if (rc != 0)
 		goto fail;
-	reply_account(resp, req, &acct, 201);
+	reply_account(resp, req, &acct, HTTP_CREATED);
 	goto out;
 found:
-	reply_account(resp, req, &found, 200);
+	reply_account(resp, req, &found, HTTP_OK);
 	goto out;
 fail:
 	reply_problem_after(resp, &prob, retry);
@@ -328,7 +331,7 @@ h_account(struct srv *srv, struct req *req, struct resp *resp)
 	}
 	acme_jws_payload(req->jws, &len);
 	if (len == 0) {
-		reply_account(resp, req, acct, 200);
+		reply_account(resp, req, acct, HTTP_OK);
 		return;
 	}
 	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
@@ -345,7 +348,7 @@ h_account(struct srv *srv, struct req *req, struct resp *resp)
 		acct->contact = contact;
 		contact = NULL;
 	}
-	reply_account(resp, req, acct, 200);
+	reply_account(resp, req, acct, HTTP_OK);
 out:
 	acme_problem_release(&prob);
 	free(old);

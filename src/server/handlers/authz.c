@@ -28,8 +28,8 @@ not_found(struct resp *resp, const char *what)
 {
 	struct acme_problem p = { 0 };
 
-	acme_problem_set_status(&p, ACME_PROB_MALFORMED, 404, "no such %s",
-	    what);
+	acme_problem_set_status(&p, ACME_PROB_MALFORMED, HTTP_NOT_FOUND,
+	    "no such %s", what);
 	reply_problem(resp, &p);
 	return ACME_ERR_NOTFOUND;
 }
@@ -76,7 +76,7 @@ h_authz(struct srv *srv, struct req *req, struct resp *resp)
 			goto out;
 		}
 	}
-	reply_json(resp, 200, authz_json(req, &z));
+	reply_json(resp, HTTP_OK, authz_json(req, &z));
 out:
 	store_authz_release(&z);
 done:
@@ -142,7 +142,7 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 			goto out;
 		}
 	}
-	if (reply_json(resp, 200, chall_json(req, c)) == 0) {
+	if (reply_json(resp, HTTP_OK, chall_json(req, c)) == 0) {
 		reply_link(resp, res_url(up, req, PATH_AUTHZ, z.id, NULL),
 		    "up");
 		if (c->status == ST_PROCESSING)

@@ -27,8 +27,8 @@ serve(struct srv *srv, struct req *req, struct resp *resp, int alt)
 
 	rc = store_cert_get(srv->store, req->param, &c, &prob);
 	if (rc == ACME_ERR_NOTFOUND) {
-		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
-		    "no such certificate");
+		acme_problem_set_status(&prob, ACME_PROB_MALFORMED,
+		    HTTP_NOT_FOUND, "no such certificate");
 		reply_problem(resp, &prob);
 		goto done;
 	}
@@ -38,12 +38,13 @@ serve(struct srv *srv, struct req *req, struct resp *resp, int alt)
 	}
 	pem = alt ? c.alt_chain_pem : c.chain_pem;
 	if (pem == NULL) {
-		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
-		    "no such chain");
+		acme_problem_set_status(&prob, ACME_PROB_MALFORMED,
+		    HTTP_NOT_FOUND, "no such chain");
 		reply_problem(resp, &prob);
 	} else if (owner_check(resp, req, c.account_id) == 0 &&
-		   reply_body(resp, 200, "application/pem-certificate-chain",
-		       pem, strlen(pem)) == 0) {
+		   reply_body(resp, HTTP_OK,
+		       "application/pem-certificate-chain", pem,
+		       strlen(pem)) == 0) {
 		if (alt)
 			reply_link(resp,
 			    res_url(url, req, PATH_CERT, c.id, NULL),

@@ -29,7 +29,7 @@ res_url(char out[URL_MAX], const struct req *req, const char *prefix,
 }
 
 const char *
-rfc3339(char out[32], time_t t)
+rfc3339(char out[ACME_RFC3339_SIZE], time_t t)
 {
 	return acme_rfc3339(out, t);
 }
@@ -43,7 +43,7 @@ rfc3339_parse(const char *s, time_t *out)
 json_t *
 chall_json(const struct req *req, const struct store_chall *c)
 {
-	char url[URL_MAX], t[32];
+	char url[URL_MAX], t[ACME_RFC3339_SIZE];
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:s, s:s}", "type",
@@ -65,7 +65,7 @@ json_t *
 authz_json(const struct req *req, const struct store_authz *z)
 {
 	json_t *o, *challs;
-	char t[32];
+	char t[ACME_RFC3339_SIZE];
 	size_t i;
 
 	challs = json_array();
@@ -88,7 +88,7 @@ json_t *
 order_json(const struct req *req, const struct store_order *o)
 {
 	json_t *obj, *ids, *authzs;
-	char url[URL_MAX], t[32];
+	char url[URL_MAX], t[ACME_RFC3339_SIZE];
 	size_t i;
 
 	ids = json_array();

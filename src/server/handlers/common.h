@@ -10,6 +10,8 @@
 #include <time.h>
 #include <jansson.h>
 
+#include <anvil/ari.h>
+
 #include "../srv.h"
 #include "../store/store.h"
 
@@ -20,7 +22,7 @@ const char *res_url(char out[URL_MAX], const struct req *req,
     const char *prefix, const char *id, const char *suffix);
 
 /* "2026-11-22T15:04:05Z" into out (at least 21 bytes). */
-const char *rfc3339(char out[32], time_t t);
+const char *rfc3339(char out[ACME_RFC3339_SIZE], time_t t);
 /* Parses RFC 3339 (Z or numeric offset, optional fraction); 0 or -1. */
 int rfc3339_parse(const char *s, time_t *out);
 

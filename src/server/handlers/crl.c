@@ -18,13 +18,16 @@
 
 #include "internal.h"
 
+/* Bytes of an HTTP date (RFC 9110 5.6.7, 29) with room to spare. */
+#define HTTP_DATE_MAX 64
+
 void
 h_crl(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	struct store_crl crl;
 	time_t now = srv->now(), until;
-	char date[64];
+	char date[HTTP_DATE_MAX];
 	struct tm tm;
 
 	(void)req;
@@ -34,8 +37,8 @@ h_crl(struct srv *srv, struct req *req, struct resp *resp)
 		acme_problem_release(&prob);
 		return;
 	}
-	if (reply_body(resp, 200, "application/pkix-crl", (const char *)crl.der,
-		crl.len) == 0) {
+	if (reply_body(resp, HTTP_OK, "application/pkix-crl",
+		(const char *)crl.der, crl.len) == 0) {
 		until = crl.this_update + srv->cfg->crl_refresh;
 		if (until > crl.next_update)
 			until = crl.next_update;

@@ -15,10 +15,13 @@
 
 #include "internal.h"
 
+/* Bytes of a directory URL (base and path), NUL included; as URL_MAX. */
+#define DIR_URL_MAX 1024
+
 static json_t *
 url(const struct req *req, const char *path)
 {
-	char buf[1024];
+	char buf[DIR_URL_MAX];
 
 	if (snprintf(buf, sizeof(buf), "%s%s", req->base, path) >=
 	    (int)sizeof(buf))
@@ -84,7 +87,7 @@ h_directory(struct srv *srv, struct req *req, struct resp *resp)
 		meta = NULL;
 	}
 	json_decref(meta);
-	if (reply_json(resp, 200, dir) == 0)
+	if (reply_json(resp, HTTP_OK, dir) == 0)
 		reply_header(resp, "Cache-Control",
 		    "public, max-age=0, no-cache");
 }
@@ -94,7 +97,8 @@ h_new_nonce(struct srv *srv, struct req *req, struct resp *resp)
 {
 	(void)srv;
 	/* HEAD: 200 (RFC 8555 7.2 SHOULD); GET and POST-as-GET: 204. */
-	resp->status = strcmp(req->method, "HEAD") == 0 ? 200 : 204;
+	resp->status =
+	    strcmp(req->method, "HEAD") == 0 ? HTTP_OK : HTTP_NO_CONTENT;
 	resp->content_type = NULL;
 	reply_header(resp, "Cache-Control", "no-store");
 }

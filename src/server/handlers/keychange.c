@@ -35,7 +35,7 @@
  */
 static int
 inner_jws(const struct req *req, const struct store_account *acct,
-    struct acme_jws **inner, char url[1024], struct acme_problem *prob)
+    struct acme_jws **inner, char url[URL_MAX], struct acme_problem *prob)
 {
 	json_t *outer = NULL, *payload = NULL, *oldkey = NULL;
 	const char *account = NULL;
@@ -59,7 +59,7 @@ inner_jws(const struct req *req, const struct store_account *acct,
 	    acme_json_get_object(payload, "oldKey", ACME_JSON_REQUIRED, &oldkey,
 		prob) != 0)
 		goto out;
-	if (authn_account_url(req, acct->id, url, 1024) != 0 ||
+	if (authn_account_url(req, acct->id, url, URL_MAX) != 0 ||
 	    strcmp(account, url) != 0 ||
 	    strcmp(account, acme_jws_kid(req->jws)) != 0) {
 		acme_problem_set(prob, ACME_PROB_MALFORMED,
@@ -103,7 +103,7 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 	rc = ra_key_change(srv, req->acct, thumb, jwk_text, other, &prob);
 	if (rc != 0)
 		goto fail;
-	if (reply_json(resp, 200, account_json(req, req->acct)) == 0)
+	if (reply_json(resp, HTTP_OK, account_json(req, req->acct)) == 0)
 		reply_header(resp, "Location", url);
 	goto out;
 fail:

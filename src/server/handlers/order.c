@@ -32,6 +32,15 @@
 
 #include "internal.h"
 
+/* The label that makes a DNS identifier a wildcard (RFC 8555 7.1.3). */
+#define WILDCARD "*."
+/* The query parameter of the orders list's cursor (Link rel="next"). */
+#define AFTER "after="
+/* Bytes of the "/orders?after=ID" after the account URL: an id fits. */
+#define NEXT_QUERY_MAX 64
+/* Bytes of the blocklist entry a name matched: a DNS name (253) fits. */
+#define BLOCK_MATCH_MAX 256
+
 /*
  * D74: identifiers the operator blocked (anvil-ca admin block), a name
  * and everything under it, are rejectedIdentifier, one subproblem each.
@@ -40,7 +49,7 @@ static int
 operator_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
     struct acme_problem *prob)
 {
-	char match[256];
+	char match[BLOCK_MATCH_MAX];
 	size_t i, bad = 0;
 	int rc;
 
@@ -49,8 +58,8 @@ operator_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
 
 		if (ids[i].type != ACME_IDENT_DNS)
 			continue;
-		if (strncmp(v, "*.", 2) == 0)
-			v += 2;
+		if (strncmp(v, WILDCARD, LIT_LEN(WILDCARD)) == 0)
+			v += LIT_LEN(WILDCARD);
 		rc = store_name_blocked(srv->store, v, match, sizeof(match),
 		    prob);
 		if (rc == ACME_ERR_NOTFOUND)
@@ -59,7 +68,7 @@ operator_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
 			return rc;
 		if (bad++ == 0)
 			acme_problem_set_status(prob,
-			    ACME_PROB_REJECTED_IDENTIFIER, 403,
+			    ACME_PROB_REJECTED_IDENTIFIER, HTTP_FORBIDDEN,
 			    "%s is blocked by the CA's operator (%s)",
 			    ids[i].value, match);
 		acme_problem_add_sub(prob, ACME_PROB_REJECTED_IDENTIFIER,
@@ -171,7 +180,7 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 		       &retry, &prob) != 0)
 		reply_problem_after(resp, &prob, retry);
 	else
-		reply_order(resp, req, &o, 201);
+		reply_order(resp, req, &o, HTTP_CREATED);
 	store_order_release(&o);
 	acme_problem_release(&prob);
 	json_decref(payload);
@@ -204,20 +213,21 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 		goto fail;
 	}
 	if (policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0) {
-		prob.status = 403;
+		prob.status = HTTP_FORBIDDEN;
 		goto fail;
 	}
 	if (operator_blocked(srv, ids, n, &prob) != 0)
 		goto fail;
-	if (strncmp(ids[0].value, "*.", 2) == 0) {
+	if (strncmp(ids[0].value, WILDCARD, LIT_LEN(WILDCARD)) == 0) {
 		acme_problem_set_status(&prob, ACME_PROB_REJECTED_IDENTIFIER,
-		    403, "wildcards cannot be pre-authorized; order them");
+		    HTTP_FORBIDDEN,
+		    "wildcards cannot be pre-authorized; order them");
 		goto fail;
 	}
 	if (ra_authz_create(srv, req->acct->id, &ids[0], &z, &retry, &prob) !=
 	    0)
 		goto fail;
-	if (reply_json(resp, 201, authz_json(req, &z)) == 0)
+	if (reply_json(resp, HTTP_CREATED, authz_json(req, &z)) == 0)
 		reply_header(resp, "Location",
 		    res_url(url, req, PATH_AUTHZ, z.id, NULL));
 	goto out;
@@ -240,14 +250,14 @@ h_order(struct srv *srv, struct req *req, struct resp *resp)
 
 	rc = ra_order_get(srv, req->param, &o, &prob);
 	if (rc == ACME_ERR_NOTFOUND) {
-		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
-		    "no such order");
+		acme_problem_set_status(&prob, ACME_PROB_MALFORMED,
+		    HTTP_NOT_FOUND, "no such order");
 		reply_problem(resp, &prob);
 	} else if (rc != 0)
 		reply_problem(resp, &prob);
 	else {
 		if (owner_check(resp, req, o.account_id) == 0)
-			reply_order(resp, req, &o, 200);
+			reply_order(resp, req, &o, HTTP_OK);
 		store_order_release(&o);
 	}
 	acme_problem_release(&prob);
@@ -266,8 +276,8 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 
 	rc = ra_order_get(srv, req->param, &o, &prob);
 	if (rc == ACME_ERR_NOTFOUND)
-		acme_problem_set_status(&prob, ACME_PROB_MALFORMED, 404,
-		    "no such order");
+		acme_problem_set_status(&prob, ACME_PROB_MALFORMED,
+		    HTTP_NOT_FOUND, "no such order");
 	if (rc != 0) {
 		reply_problem(resp, &prob);
 		goto done;
@@ -282,7 +292,7 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	    ra_order_finalize(srv, &o, profile, &csr, &prob) != 0)
 		reply_problem(resp, &prob);
 	else
-		reply_order(resp, req, &o, 200);
+		reply_order(resp, req, &o, HTTP_OK);
 out:
 	store_order_release(&o);
 done:
@@ -308,9 +318,9 @@ h_account_orders(struct srv *srv, struct req *req, struct resp *resp)
 		return;
 	}
 	/* The cursor travels in the query string of Link rel="next". */
-	q = req->query != NULL ? strstr(req->query, "after=") : NULL;
+	q = req->query != NULL ? strstr(req->query, AFTER) : NULL;
 	if (q != NULL)
-		after = q + 6;
+		after = q + LIT_LEN(AFTER);
 	if ((ids = calloc(page + 1, sizeof(*ids))) == NULL) {
 		reply_error(resp, ACME_PROB_SERVER_INTERNAL, "out of memory");
 		return;
@@ -324,9 +334,10 @@ h_account_orders(struct srv *srv, struct req *req, struct resp *resp)
 	for (i = 0; list != NULL && i < n && i < page; i++)
 		json_array_append_new(list,
 		    json_string(res_url(url, req, PATH_ORDER, ids[i], NULL)));
-	if (reply_json(resp, 200, json_pack("{s:o}", "orders", list)) == 0 &&
+	if (reply_json(resp, HTTP_OK, json_pack("{s:o}", "orders", list)) ==
+		0 &&
 	    n > page) {
-		char next[URL_MAX + 64];
+		char next[URL_MAX + NEXT_QUERY_MAX];
 
 		snprintf(next, sizeof(next), "%s%s%s/orders?after=%s",
 		    req->base, PATH_ACCOUNT, req->acct->id, ids[page - 1]);

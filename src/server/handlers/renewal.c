@@ -26,6 +26,20 @@
 
 #include "internal.h"
 
+/* A revoked certificate's window is in the past, from 2 h to 1 h ago
+ * (seconds): renew now (S-ARI-4 still holds, end > start). */
+#define REVOKED_OPEN_AGO  (2 * HOUR_SECS)
+#define REVOKED_CLOSE_AGO HOUR_SECS
+/* Seconds of life up to which a certificate is short-lived: its window
+ * opens with 1/2 of its life left and closes with 1/3 left; a longer
+ * one's opens with 1/3 left and closes with 1/6, so the client renews
+ * around two thirds of the way through, as RFC 9773 suggests. */
+#define SHORT_LIFE      (10 * DAY_SECS)
+#define SHORT_OPEN_DIV  2
+#define SHORT_CLOSE_DIV 3
+#define LONG_OPEN_DIV   3
+#define LONG_CLOSE_DIV  6
+
 /* The suggested window of c at now (S-ARI-4, S-ARI-5: end > start). */
 static void
 window(const struct store_cert *c, time_t now, time_t *start, time_t *end)
@@ -33,17 +47,17 @@ window(const struct store_cert *c, time_t now, time_t *start, time_t *end)
 	time_t life = c->not_after - c->not_before;
 
 	if (c->revoked_at != 0) {
-		*start = now - 7200;
-		*end = now - 3600;
+		*start = now - REVOKED_OPEN_AGO;
+		*end = now - REVOKED_CLOSE_AGO;
 	} else if (c->ari_end > c->ari_start) {
 		*start = c->ari_start;
 		*end = c->ari_end;
-	} else if (life <= 10 * 86400) {
-		*start = c->not_after - life / 2;
-		*end = c->not_after - life / 3;
+	} else if (life <= SHORT_LIFE) {
+		*start = c->not_after - life / SHORT_OPEN_DIV;
+		*end = c->not_after - life / SHORT_CLOSE_DIV;
 	} else {
-		*start = c->not_after - life / 3;
-		*end = c->not_after - life / 6;
+		*start = c->not_after - life / LONG_OPEN_DIV;
+		*end = c->not_after - life / LONG_CLOSE_DIV;
 	}
 	if (*end <= *start)
 		*end = *start + 1;
@@ -55,7 +69,7 @@ h_renewal_info(struct srv *srv, struct req *req, struct resp *resp)
 	struct acme_problem prob = { 0 };
 	struct store_cert c;
 	time_t start, end;
-	char ts[32], te[32];
+	char ts[ACME_RFC3339_SIZE], te[ACME_RFC3339_SIZE];
 	json_t *body;
 
 	if (ra_cert_by_ari_id(srv, req->param, &c, &prob) != 0) {
@@ -69,7 +83,7 @@ h_renewal_info(struct srv *srv, struct req *req, struct resp *resp)
 	if (body != NULL && c.ari_explanation != NULL && c.revoked_at == 0)
 		json_object_set_new(body, "explanationURL",
 		    json_string(c.ari_explanation));
-	if (reply_json(resp, 200, body) == 0)
+	if (reply_json(resp, HTTP_OK, body) == 0)
 		reply_headerf(resp, "Retry-After", "%d",
 		    srv->cfg->ari_retry_after);
 	store_cert_release(&c);

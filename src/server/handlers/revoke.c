@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/x509v3.h>
 
 #include <anvil/b64url.h>
 #include <anvil/err.h>
@@ -30,7 +31,10 @@
 static int
 reason_ok(long long r)
 {
-	return r == 0 || r == 1 || r == 3 || r == 4 || r == 5;
+	return r == CRL_REASON_UNSPECIFIED || r == CRL_REASON_KEY_COMPROMISE ||
+	       r == CRL_REASON_AFFILIATION_CHANGED ||
+	       r == CRL_REASON_SUPERSEDED ||
+	       r == CRL_REASON_CESSATION_OF_OPERATION;
 }
 
 void
@@ -67,7 +71,7 @@ h_revoke(struct srv *srv, struct req *req, struct resp *resp)
 		acme_jws_jwk_key(req->jws), cert,
 		has_reason == 0 ? (int)reason : -1, &prob) != 0)
 		goto fail;
-	resp->status = 200;
+	resp->status = HTTP_OK;
 	resp->content_type = NULL;
 	goto out;
 fail:
