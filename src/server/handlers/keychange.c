@@ -86,7 +86,8 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	struct acme_jws *inner = NULL;
-	char *thumb = NULL, *jwk_text = NULL, url[1024], other[STORE_ID_SIZE];
+	char *thumb = NULL, *jwk_text = NULL, url[URL_MAX],
+	     other[STORE_ID_SIZE];
 	int rc;
 
 	other[0] = '\0';
