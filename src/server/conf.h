@@ -14,6 +14,7 @@
 
 #include "ca/profile.h"
 #include "policy/ratelimit.h"
+#include "srvlimits.h"
 
 #define CONF_PATH_MAX 1024
 

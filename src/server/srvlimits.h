@@ -24,6 +24,20 @@
 /* Bytes of a string literal without its NUL, counted by the compiler. */
 #define LIT_LEN(s) (sizeof(s "") - 1)
 
+/* The label that makes a DNS identifier a wildcard (RFC 8555 7.1.3). */
+#define WILDCARD "*."
+
+/* Hex digits that spell one byte. */
+#define HEX_PER_BYTE 2
+
+/* Bytes of an IPv4 and of an IPv6 address. */
+#define IPV4_LEN 4
+#define IPV6_LEN 16
+
+/* The largest RSA modulus accepted, in bits: BR 6.1.5 sets no upper
+ * bound; this keeps a CSR's signature check cheap (rsa_min_bits's top). */
+#define RSA_MAX_BITS 8192
+
 /* DEL, the first byte past printable ASCII. */
 #define ASCII_DEL 0x7f
 

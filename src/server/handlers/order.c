@@ -32,8 +32,6 @@
 
 #include "internal.h"
 
-/* The label that makes a DNS identifier a wildcard (RFC 8555 7.1.3). */
-#define WILDCARD "*."
 /* The query parameter of the orders list's cursor (Link rel="next"). */
 #define AFTER "after="
 /* Bytes of the "/orders?after=ID" after the account URL: an id fits. */

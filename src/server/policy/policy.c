@@ -7,6 +7,7 @@
  * only when the operator set allow_private_addresses, the switch for
  * private and test deployments.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,13 @@
 #include "weakkey.h"
 
 #include "internal.h"
+
+/* Bytes of one DNS label (63, RFC 1035 2.3.4) and its NUL. */
+#define LABEL_SIZE 64
+/* What starts an IDNA A-label (RFC 5890 2.3.2.1). */
+#define ACE_PREFIX "xn--"
+/* Bytes of a refusal's detail: a label or an address and a sentence. */
+#define WHY_MAX 160
 
 /*
  * Nonzero when name is one of the comma-separated suffixes of list or
@@ -77,7 +85,7 @@ refuse(struct acme_problem *prob, enum acme_prob_type type,
 static int
 bad_alabel(const struct acme_ident *id, struct acme_problem *prob)
 {
-	char label[64];
+	char label[LABEL_SIZE];
 	const char *p = id->value, *dot;
 	uint8_t *back = NULL;
 	size_t n;
@@ -87,7 +95,8 @@ bad_alabel(const struct acme_ident *id, struct acme_problem *prob)
 		if ((dot = strchr(p, '.')) == NULL)
 			dot = p + strlen(p);
 		n = (size_t)(dot - p);
-		if (n < 4 || strncmp(p, "xn--", 4) != 0)
+		if (n < LIT_LEN(ACE_PREFIX) ||
+		    strncmp(p, ACE_PREFIX, LIT_LEN(ACE_PREFIX)) != 0)
 			continue;
 		if (n >= sizeof(label))
 			return ACME_ERR_INVAL; /* acme_ident_set() refused it */
@@ -99,7 +108,7 @@ bad_alabel(const struct acme_ident *id, struct acme_problem *prob)
 		idn2_free(back);
 		back = NULL;
 		if (rc != IDN2_OK) {
-			char why[160];
+			char why[WHY_MAX];
 
 			snprintf(why, sizeof(why),
 			    "%s is not a valid IDNA2008 A-label (%s)", label,
@@ -143,7 +152,7 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 		}
 		reserved = va_addr_reserved_text(id.value);
 		if (reserved != NULL && !conf_addr_allowed(cfg, id.value)) {
-			char why[160];
+			char why[WHY_MAX];
 
 			snprintf(why, sizeof(why),
 			    "a reserved address, %s, is not certified here",
@@ -168,13 +177,13 @@ check_one(const struct conf *cfg, const char *type, const char *value,
 	if (bad_alabel(&id, prob) != 0)
 		return ACME_ERR_INVAL;
 	base = id.value;
-	if (strncmp(base, "*.", 2) == 0) {
+	if (strncmp(base, WILDCARD, LIT_LEN(WILDCARD)) == 0) {
 		if (!cfg->allow_wildcards) {
 			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
 			    NULL, "wildcard names are not allowed here");
 			return ACME_ERR_INVAL;
 		}
-		base += 2;
+		base += LIT_LEN(WILDCARD);
 		if (strchr(base, '.') == NULL) {
 			refuse(prob, ACME_PROB_REJECTED_IDENTIFIER, &id, NULL,
 			    NULL,
@@ -261,7 +270,8 @@ policy_cert_key(const struct conf *cfg, EVP_PKEY *key,
 	switch (fam) {
 	case ACME_KEYFAM_RSA:
 		/* BR 6.1.5: a whole number of octets. */
-		if (bits < cfg->rsa_min_bits || bits > 8192 || bits % 8 != 0)
+		if (bits < cfg->rsa_min_bits || bits > RSA_MAX_BITS ||
+		    bits % CHAR_BIT != 0)
 			return acme_problem_set(prob, ACME_PROB_BAD_CSR,
 			    "RSA keys of %d to 8192 bits, a multiple of 8, are "
 			    "accepted, not %d",

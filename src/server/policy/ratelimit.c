@@ -12,13 +12,21 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <anvil/err.h>
 
 #include "ratelimit.h"
+#include "../srvlimits.h"
 #include "../store/store.h"
 
 #include "internal.h"
+
+/* Bytes of an IPv6 client's address kept in its key: its /48, the
+ * smallest range one customer usually gets. */
+#define V6_PREFIX_BYTES 6
+/* What starts the key of an identifier set, before its SHA-256 in hex. */
+#define SET_PREFIX "set:"
 
 #define RL_MAX_COUNT  1000000
 #define RL_MAX_WINDOW (31 * 86400)
@@ -124,17 +132,17 @@ rl_apply(struct store *st, const struct rl_set *set, enum rl_kind k,
 	*retry_after = 0;
 	if (l->count <= 0)
 		return 0;
-	interval = (int64_t)l->window * 1000 / l->count;
+	interval = (int64_t)l->window * MS_PER_SEC / l->count;
 	if (interval < 1)
 		interval = 1;
-	burst = (int64_t)l->window * 1000 - interval;
-	if ((rc = store_rl_take(st, key, (int64_t)now * 1000, interval, burst,
-		 (int)mode, &retry, prob)) != 0)
+	burst = (int64_t)l->window * MS_PER_SEC - interval;
+	if ((rc = store_rl_take(st, key, (int64_t)now * MS_PER_SEC, interval,
+		 burst, (int)mode, &retry, prob)) != 0)
 		return rc;
 	if (retry == 0)
 		return 0;
 	/* Whole seconds, rounded up: retrying then is allowed (S-RL-2). */
-	*retry_after = (time_t)((retry + 999) / 1000);
+	*retry_after = (time_t)((retry + MS_PER_SEC - 1) / MS_PER_SEC);
 	acme_problem_set(prob, ACME_PROB_RATE_LIMITED,
 	    "too many %s: at most %d per %d seconds; retry after %lld "
 	    "seconds",
@@ -145,19 +153,20 @@ rl_apply(struct store *st, const struct rl_set *set, enum rl_kind k,
 int
 rl_key_ip(const char *ip, char *out, size_t size)
 {
-	unsigned char a[16];
+	unsigned char a[IPV6_LEN];
 	char text[INET6_ADDRSTRLEN];
 	int n;
 
 	if (inet_pton(AF_INET6, ip, a) == 1 &&
 	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)(void *)a)) {
 		/* An IPv4 client of a dual-stack listener. */
-		if (inet_ntop(AF_INET, a + 12, text, sizeof(text)) == NULL)
+		if (inet_ntop(AF_INET, a + IPV6_LEN - IPV4_LEN, text,
+			sizeof(text)) == NULL)
 			return -1;
 		n = snprintf(out, size, "ip:%s", text);
 	} else if (inet_pton(AF_INET6, ip, a) == 1) {
 		/* A /48, the smallest range one customer usually gets. */
-		memset(a + 6, 0, sizeof(a) - 6);
+		memset(a + V6_PREFIX_BYTES, 0, sizeof(a) - V6_PREFIX_BYTES);
 		if (inet_ntop(AF_INET6, a, text, sizeof(text)) == NULL)
 			return -1;
 		n = snprintf(out, size, "ip:%s/48", text);
@@ -170,12 +179,13 @@ int
 rl_key_ident_set(const struct acme_ident *ids, size_t n, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
+	unsigned char md[SHA256_DIGEST_LENGTH];
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	size_t i;
 	int ok;
 
-	if (size < 4 + 2 * sizeof(md) + 1 || c == NULL) {
+	if (size < LIT_LEN(SET_PREFIX) + HEX_PER_BYTE * sizeof(md) + 1 ||
+	    c == NULL) {
 		EVP_MD_CTX_free(c);
 		return -1;
 	}
@@ -192,12 +202,13 @@ rl_key_ident_set(const struct acme_ident *ids, size_t n, char *out, size_t size)
 	EVP_MD_CTX_free(c);
 	if (!ok)
 		return -1;
-	memcpy(out, "set:", 4);
+	memcpy(out, SET_PREFIX, LIT_LEN(SET_PREFIX));
 	for (i = 0; i < sizeof(md); i++) {
-		out[4 + 2 * i] = hex[md[i] >> 4];
-		out[4 + 2 * i + 1] = hex[md[i] & 15];
+		out[LIT_LEN(SET_PREFIX) + HEX_PER_BYTE * i] = hex[md[i] >> 4];
+		out[LIT_LEN(SET_PREFIX) + HEX_PER_BYTE * i + 1] =
+		    hex[md[i] & 0xf];
 	}
-	out[4 + 2 * sizeof(md)] = '\0';
+	out[LIT_LEN(SET_PREFIX) + HEX_PER_BYTE * sizeof(md)] = '\0';
 	return 0;
 }
 

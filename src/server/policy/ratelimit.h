@@ -67,6 +67,12 @@ int rl_apply(struct store *st, const struct rl_set *set, enum rl_kind k,
     const char *key, time_t now, enum rl_mode mode, time_t *retry_after,
     struct acme_problem *prob);
 
+/* Bytes of a rate-limit key, NUL included: one of an identifier set
+ * is a hash, of an account and identifier a store id and a DNS name (253). */
+#define RL_KEY_MAX 600
+/* Bytes of a key made of an account id alone ("orders:" and the id). */
+#define RL_KEY_ACCOUNT_MAX 80
+
 /* Keys: an IP address (IPv6 cut to its /48), an identifier set (sorted,
  * as orders hold them), an account and identifier, an account's new
  * orders.  0 or -1 if cut. */

@@ -21,10 +21,25 @@
 #include <anvil/fileio.h>
 
 #include "weakkey.h"
+#include "../srvlimits.h"
 
 #include "internal.h"
 
 #define DIGEST_LEN 32
+/* Moduli of the quick perfect-square test: squares are 12 of 64, 16 of
+ * 63, 21 of 65 and 6 of 11 residues, so most non-squares fail early. */
+#define SQ_MOD_A 64
+#define SQ_MOD_B 63
+#define SQ_MOD_C 65
+#define SQ_MOD_D 11
+/* The ROCA generator's base: a flawed key's n mod r lies in <65537>. */
+#define ROCA_GENERATOR 65537
+/* An RSA exponent's size in bits: above 2^16 (65537, 17 bits, is the
+ * least) and below 2^256 (BR 6.1.6). */
+#define RSA_E_MIN_BITS 17
+#define RSA_E_MAX_BITS 256
+/* BR 6.1.6: the modulus has no prime factor smaller than this. */
+#define BR_MIN_FACTOR 752
 
 struct keyblock {
 	unsigned char (*d)[DIGEST_LEN]; /* sorted */
@@ -87,8 +102,8 @@ is_square(const BIGNUM *v, BN_CTX *ctx)
 	int rc = -1;
 
 	/* Squares are 12 of 64, 16 of 63, 21 of 65, 6 of 11 residues. */
-	if (!maybe_square_mod(v, 64) || !maybe_square_mod(v, 63) ||
-	    !maybe_square_mod(v, 65) || !maybe_square_mod(v, 11))
+	if (!maybe_square_mod(v, SQ_MOD_A) || !maybe_square_mod(v, SQ_MOD_B) ||
+	    !maybe_square_mod(v, SQ_MOD_C) || !maybe_square_mod(v, SQ_MOD_D))
 		return 0;
 	BN_CTX_start(ctx);
 	if ((s = BN_CTX_get(ctx)) != NULL && isqrt(s, v, ctx) &&
@@ -156,7 +171,7 @@ weakkey_roca(const BIGNUM *n)
 		seen++;
 		if ((m = BN_mod_word(n, r)) == (BN_ULONG)-1)
 			return -1;
-		g = 65537 % r;
+		g = ROCA_GENERATOR % r;
 		x = 1;
 		while (x != m) {
 			x = x * g % r;
@@ -200,13 +215,14 @@ parse_line(const char *s, size_t len, unsigned char *out)
 		len--;
 	if (len == 0 || s[0] == '#')
 		return 0;
-	if (len < 2 * DIGEST_LEN ||
-	    (len > 2 * DIGEST_LEN && s[2 * DIGEST_LEN] != ' ' &&
-		s[2 * DIGEST_LEN] != '\t'))
+	if (len < HEX_PER_BYTE * DIGEST_LEN ||
+	    (len > HEX_PER_BYTE * DIGEST_LEN &&
+		s[HEX_PER_BYTE * DIGEST_LEN] != ' ' &&
+		s[HEX_PER_BYTE * DIGEST_LEN] != '\t'))
 		return -1;
 	for (i = 0; i < DIGEST_LEN; i++) {
-		int hi = hexval((unsigned char)s[2 * i]);
-		int lo = hexval((unsigned char)s[2 * i + 1]);
+		int hi = hexval((unsigned char)s[HEX_PER_BYTE * i]);
+		int lo = hexval((unsigned char)s[HEX_PER_BYTE * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -228,7 +244,7 @@ keyblock_load(const char *path, struct acme_problem *prob)
 	if ((kb = calloc(1, sizeof(*kb))) == NULL)
 		goto nomem;
 	/* At most one digest per 64 bytes. */
-	cap = len / (2 * DIGEST_LEN) + 1;
+	cap = len / (HEX_PER_BYTE * DIGEST_LEN) + 1;
 	if ((kb->d = calloc(cap, DIGEST_LEN)) == NULL)
 		goto nomem;
 	for (p = text; p < text + len; p = nl + 1) {
@@ -307,7 +323,8 @@ check_rsa(EVP_PKEY *key, struct acme_problem *prob)
 		goto out;
 	}
 	/* Odd and 2^16 < e < 2^256: 17 to 256 bits (65537 is the least). */
-	if (!BN_is_odd(e) || BN_num_bits(e) < 17 || BN_num_bits(e) > 256) {
+	if (!BN_is_odd(e) || BN_num_bits(e) < RSA_E_MIN_BITS ||
+	    BN_num_bits(e) > RSA_E_MAX_BITS) {
 		acme_problem_set(prob, ACME_PROB_BAD_CSR,
 		    "CSR key: the RSA public exponent must be odd, at least "
 		    "65537 and below 2^256");
@@ -319,7 +336,7 @@ check_rsa(EVP_PKEY *key, struct acme_problem *prob)
 		goto out;
 	}
 	/* BR 6.1.6: no factors smaller than 752. */
-	for (r = 3; r < 752; r += 2) {
+	for (r = 3; r < BR_MIN_FACTOR; r += 2) {
 		BN_ULONG d;
 
 		for (d = 3; d * d <= r && r % d != 0; d += 2)

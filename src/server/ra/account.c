@@ -69,11 +69,12 @@ ra_account_update(struct srv *srv, const struct store_account *seen,
 	memset(&now, 0, sizeof(now));
 	if (store_account_get(srv->store, seen->id, &now, NULL) == 0 &&
 	    now.status != seen->status)
-		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED, 401,
-		    "account is %s; request not applied",
+		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED,
+		    HTTP_UNAUTHORIZED, "account is %s; request not applied",
 		    store_status_name(now.status));
 	else
-		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED, 401,
+		acme_problem_set_status(prob, ACME_PROB_UNAUTHORIZED,
+		    HTTP_UNAUTHORIZED,
 		    "account key changed while this request was processed; "
 		    "request not applied");
 	store_account_release(&now);
@@ -84,7 +85,7 @@ ra_account_update(struct srv *srv, const struct store_account *seen,
 static int
 key_in_use(struct acme_problem *prob)
 {
-	acme_problem_set_status(prob, ACME_PROB_MALFORMED, 409,
+	acme_problem_set_status(prob, ACME_PROB_MALFORMED, HTTP_CONFLICT,
 	    "the new key is already in use by an account");
 	return ACME_ERR_EXISTS;
 }

@@ -22,6 +22,12 @@
 #include "contract.h"
 #include "internal.h"
 
+/* Challenge types one authorization may offer: http-01, dns-01 and
+ * tls-alpn-01 (enum store_chall_type). */
+#define CHALL_TYPES 3
+/* Bytes of a validation's problem detail quoted for its log line. */
+#define DETAIL_QUOTED_MAX 600
+
 /* Challenge types offered, by identifier kind (S-CHAL-4, S-IDN-7). */
 static size_t
 offered(const struct acme_ident *id, int wildcard, enum store_chall_type out[3])
@@ -43,7 +49,7 @@ ra__authz_new(struct srv *srv, const char *account_id,
     const struct acme_ident *id, int wildcard, int lifetime,
     struct store_authz *z, struct acme_problem *prob)
 {
-	enum store_chall_type types[3];
+	enum store_chall_type types[CHALL_TYPES];
 	size_t n = offered(id, wildcard, types), i;
 
 	memset(z, 0, sizeof(*z));
@@ -218,7 +224,7 @@ ra_chall_validate(struct srv *srv, struct va_resolver *res,
 	struct store_account acct;
 	struct va_request rq;
 	struct va_ctx ctx;
-	char d[600];
+	char d[DETAIL_QUOTED_MAX];
 	int ok, finished = 0;
 
 	ACME_ASSERT(srv != NULL && chall_id != NULL);

@@ -24,7 +24,7 @@ ra__limits_order(struct srv *srv, const char *account_id,
 {
 	const struct rl_set *rl = &srv->cfg->rate_limits;
 	time_t now = srv->now();
-	char key[600];
+	char key[RL_KEY_MAX];
 	size_t i;
 	int rc;
 
@@ -35,9 +35,9 @@ ra__limits_order(struct srv *srv, const char *account_id,
 	for (i = 0; rl->l[RL_FAILED_AUTHZ_PER_IDENT].count > 0 && i < n; i++) {
 		struct acme_ident base = ids[i];
 
-		if (strncmp(base.value, "*.", 2) == 0)
-			memmove(base.value, base.value + 2,
-			    strlen(base.value + 2) + 1);
+		if (strncmp(base.value, WILDCARD, LIT_LEN(WILDCARD)) == 0)
+			memmove(base.value, base.value + LIT_LEN(WILDCARD),
+			    strlen(base.value + LIT_LEN(WILDCARD)) + 1);
 		if (rl_key_failed_authz(account_id, &base, key, sizeof(key)) ==
 			0 &&
 		    (rc = rl_apply(srv->store, rl, RL_FAILED_AUTHZ_PER_IDENT,
@@ -76,7 +76,7 @@ int
 ra__limits_issued(struct srv *srv, const struct store_order *o,
     struct acme_problem *prob)
 {
-	char key[80];
+	char key[RL_KEY_ACCOUNT_MAX];
 	time_t retry;
 	int rc;
 
@@ -96,7 +96,7 @@ void
 ra__limits_failed(struct srv *srv, const struct store_authz *z)
 {
 	struct acme_problem p = { 0 };
-	char key[600];
+	char key[RL_KEY_MAX];
 	time_t retry;
 
 	if (srv->cfg->rate_limits.l[RL_FAILED_AUTHZ_PER_IDENT].count == 0 ||
@@ -119,7 +119,7 @@ int
 ra_account_limit(struct srv *srv, const char *ip, time_t *retry,
     struct acme_problem *prob)
 {
-	char key[80];
+	char key[RL_KEY_ACCOUNT_MAX];
 
 	ACME_ASSERT(srv != NULL && ip != NULL && retry != NULL);
 	*retry = 0;

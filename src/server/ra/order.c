@@ -141,7 +141,7 @@ ra_order_get(struct srv *srv, const char *id, struct store_order *o,
 static time_t
 reuse_min_expires(struct srv *srv, const struct profile *p)
 {
-	time_t now = srv->now(), day = now + 86400;
+	time_t now = srv->now(), day = now + DAY_SECS;
 	time_t fresh = now - p->authz_reuse + srv->cfg->valid_authz_lifetime;
 
 	return fresh > day ? fresh : day;
@@ -156,13 +156,14 @@ order_authz(struct srv *srv, const struct profile *p, struct store_order *o,
     size_t i, struct store_authz *fresh, int *reused, struct acme_problem *prob)
 {
 	struct acme_ident base = o->idents[i];
-	int wildcard = strncmp(base.value, "*.", 2) == 0;
+	int wildcard = strncmp(base.value, WILDCARD, LIT_LEN(WILDCARD)) == 0;
 	struct store_authz z;
 	int rc;
 
 	/* S-IDN-5: the authorization names the base domain. */
 	if (wildcard)
-		memmove(base.value, base.value + 2, strlen(base.value + 2) + 1);
+		memmove(base.value, base.value + LIT_LEN(WILDCARD),
+		    strlen(base.value + LIT_LEN(WILDCARD)) + 1);
 	*reused = 0;
 	rc = srv->cfg->authz_reuse && p->authz_reuse > 0 ?
 		 store_authz_find_valid(srv->store, o->account_id, &base,

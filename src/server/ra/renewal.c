@@ -17,11 +17,16 @@
 #include "contract.h"
 #include "internal.h"
 
+/* Bytes of an ARI id's key identifier: SHA-1's 20, or up to SHA-512's. */
+#define AKI_MAX 64
+/* The line that ends the first (leaf) certificate of a PEM chain. */
+#define PEM_CERT_END "-----END CERTIFICATE-----"
+
 int
 ra_cert_by_ari_id(struct srv *srv, const char *id, struct store_cert *c,
     struct acme_problem *prob)
 {
-	unsigned char aki[64];
+	unsigned char aki[AKI_MAX];
 	char serial[STORE_SERIAL_SIZE], mine[ACME_ARI_ID_SIZE];
 	size_t akilen = 0;
 	const char *end;
@@ -39,10 +44,12 @@ ra_cert_by_ari_id(struct srv *srv, const char *id, struct store_cert *c,
 	if (rc != 0)
 		return rc;
 	/* The leaf only: the chain's issuers are not needed here. */
-	end = strstr(c->chain_pem, "-----END CERTIFICATE-----");
-	leaf = end == NULL ? NULL :
-			     acme_x509_parse_one(c->chain_pem,
-				 (size_t)(end - c->chain_pem) + 25, NULL);
+	end = strstr(c->chain_pem, PEM_CERT_END);
+	leaf =
+	    end == NULL ?
+		NULL :
+		acme_x509_parse_one(c->chain_pem,
+		    (size_t)(end - c->chain_pem) + LIT_LEN(PEM_CERT_END), NULL);
 	rc = leaf != NULL && acme_ari_cert_id(leaf, mine, sizeof(mine)) == 0 &&
 	     strcmp(mine, id) == 0;
 	X509_free(leaf);
@@ -51,7 +58,7 @@ ra_cert_by_ari_id(struct srv *srv, const char *id, struct store_cert *c,
 	store_cert_release(c);
 unknown:
 	acme_problem_release(prob);
-	acme_problem_set_status(prob, ACME_PROB_MALFORMED, 404,
+	acme_problem_set_status(prob, ACME_PROB_MALFORMED, HTTP_NOT_FOUND,
 	    "no certificate %s was issued here", id);
 	return ACME_ERR_NOTFOUND;
 }
@@ -172,7 +179,7 @@ ra_order_replaces(struct srv *srv, const char *account_id, const char *id,
 		    "replaces is too long");
 	if ((rc = ra_cert_by_ari_id(srv, id, &c, prob)) != 0) {
 		/* A certificate that does not exist is a bad request. */
-		prob->status = 400;
+		prob->status = HTTP_BAD_REQUEST;
 		return rc;
 	}
 	rc = ACME_ERR_INVAL;

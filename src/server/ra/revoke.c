@@ -34,11 +34,12 @@ holds_all_authz(struct srv *srv, const char *account_id, X509 *cert)
 	for (i = 0; i < n; i++) {
 		struct store_authz z;
 		struct acme_ident base = ids[i];
-		int wildcard = strncmp(base.value, "*.", 2) == 0;
+		int wildcard =
+		    strncmp(base.value, WILDCARD, LIT_LEN(WILDCARD)) == 0;
 
 		if (wildcard)
-			memmove(base.value, base.value + 2,
-			    strlen(base.value + 2) + 1);
+			memmove(base.value, base.value + LIT_LEN(WILDCARD),
+			    strlen(base.value + LIT_LEN(WILDCARD)) + 1);
 		if (store_authz_find_valid(srv->store, account_id, &base,
 			wildcard, srv->now(), &z, NULL) != 0)
 			goto out;
@@ -90,8 +91,8 @@ ra_revoke(struct srv *srv, const char *account_id, EVP_PKEY *key, X509 *cert,
 	if (acme_x509_serial_hex(cert, serial, sizeof(serial)) != 0 ||
 	    (rc = store_cert_by_serial(srv->store, serial, &rec, prob)) ==
 		ACME_ERR_NOTFOUND)
-		return acme_problem_set_status(prob, ACME_PROB_MALFORMED, 404,
-		    "this CA did not issue that certificate");
+		return acme_problem_set_status(prob, ACME_PROB_MALFORMED,
+		    HTTP_NOT_FOUND, "this CA did not issue that certificate");
 	if (rc != 0)
 		return rc;
 	/* The serial must name exactly this certificate, not a lookalike. */
@@ -101,8 +102,8 @@ ra_revoke(struct srv *srv, const char *account_id, EVP_PKEY *key, X509 *cert,
 		stored = sk_X509_shift(chain);
 	sk_X509_pop_free(chain, X509_free);
 	if (stored == NULL || X509_cmp(stored, cert) != 0)
-		rc = acme_problem_set_status(prob, ACME_PROB_MALFORMED, 404,
-		    "this CA did not issue that certificate");
+		rc = acme_problem_set_status(prob, ACME_PROB_MALFORMED,
+		    HTTP_NOT_FOUND, "this CA did not issue that certificate");
 	else if (account_id == NULL) {
 		/* Signed with a jwk: it must be the certificate's key. */
 		if (!acme_key_public_equal(key, X509_get0_pubkey(cert)))
