@@ -9,7 +9,9 @@ without admin_password_hash."""
 import http.client
 import json
 import os
+import signal
 import subprocess
+import time
 import urllib.parse
 
 import pytest
@@ -129,6 +131,36 @@ def test_D86_page_off_without_a_password_hash(tmp_path):
         assert r.status == 404 and "admin_password_hash" in r.text
         assert request(ca, "POST", "/login", {"password": ""}).status == 404
         assert request(ca, "GET", "/metrics").status == 200
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
+
+
+def test_D86_a_new_hash_at_sighup_ends_the_sessions(tmp_path):
+    admin = free_port()
+    ca = start_ca(tmp_path, extra_init=["--admin-listen", f"127.0.0.1:{admin}"],
+                  config={"admin_password_hash": passwd("old one")})
+    try:
+        wait_port(admin, ca.proc)
+        ca.admin_port = admin
+        r = request(ca, "POST", "/login", {"password": "old one"})
+        cookie = r.getheader("Set-Cookie").split(";")[0]
+        assert request(ca, "GET", "/api/rates", cookie=cookie).status == 200
+        path = os.path.join(ca.dir, "anvil-ca.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        cfg["admin_password_hash"] = passwd("new one")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        ca.proc.send_signal(signal.SIGHUP)
+        log = os.path.join(ca.dir, "serve.log")
+        deadline = time.monotonic() + 20
+        while "msg=reloaded" not in open(log).read():
+            assert time.monotonic() < deadline, "no reload logged"
+            time.sleep(0.05)
+        assert request(ca, "GET", "/api/rates", cookie=cookie).status == 401
+        assert request(ca, "POST", "/login", {"password": "old one"}).status == 401
+        assert request(ca, "POST", "/login", {"password": "new one"}).status == 303
     finally:
         assert ca.stop() == 0
         ca.log.close()

@@ -319,7 +319,7 @@ p_certs(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 		    "name= must be 1 to 255 bytes");
 		return;
 	}
-	/* Identifiers are stored in lowercase (S-IDN-2). */
+	/* Identifiers are stored in lowercase (S-IDN-10). */
 	for (i = 0; rq->name[i] != '\0'; i++)
 		name[i] = (char)tolower((unsigned char)rq->name[i]);
 	name[i] = '\0';
