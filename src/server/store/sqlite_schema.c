@@ -308,6 +308,12 @@ const char *const sq_sql[S__COUNT] = {
 	[S_BLOCK_MATCH] = "SELECT name FROM blocked_names WHERE name = ?1"
 			  " OR substr(?1, -length(name) - 1) = '.' || name"
 			  " ORDER BY length(name) LIMIT 1",
+	[S_ACCT_UNPAUSE] = "UPDATE accounts SET paused = 0 WHERE id = ?"
+			   " AND paused <> 0",
+	[S_BLOCK_EXISTS] = "SELECT 1 FROM blocked_names WHERE name = ?",
+	[S_BLOCK_REMOVE] = "DELETE FROM blocked_names WHERE name = ?",
+	[S_BLOCK_LIST] = "SELECT name, created FROM blocked_names"
+			 " ORDER BY name",
 	[S_AUDIT_ADD] = "INSERT INTO audit_outbox (line) VALUES (?)",
 	[S_AUDIT_PENDING] = "SELECT seq, line FROM audit_outbox ORDER BY seq"
 			    " LIMIT ?",

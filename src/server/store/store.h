@@ -156,6 +156,12 @@ struct store_eab {
 	time_t created;
 };
 
+/* A name the operator blocked, with what is under it (D74). */
+struct store_block {
+	char name[256];
+	time_t created;
+};
+
 /* A validation that must run (or resume after a restart). */
 struct store_job {
 	char chall_id[STORE_ID_SIZE];
@@ -435,6 +441,13 @@ struct store_ops {
 	 * (ACME_ERR_EXISTS when it is blocked already); name_blocked
 	 * copies into match the shortest blocked name that is name or one
 	 * of its parents, ACME_ERR_NOTFOUND when none is.
+	 *
+	 * Their undoing (D88): account_unpause clears the paused time
+	 * (ACME_ERR_CONFLICT when it is not paused, ACME_ERR_NOTFOUND when
+	 * there is no such account); block_remove removes exactly the
+	 * block on name (ACME_ERR_NOTFOUND when name itself is not
+	 * blocked); block_list returns every block in *out (heap, name
+	 * order, the caller frees it; NULL when *n is 0).
 	 */
 	int (*account_pause)(struct store *s, const char *id, time_t when,
 	    struct acme_problem *prob);
@@ -445,6 +458,12 @@ struct store_ops {
 	    struct acme_problem *prob);
 	int (*name_blocked)(struct store *s, const char *name, char *match,
 	    size_t size, struct acme_problem *prob);
+	int (*account_unpause)(struct store *s, const char *id,
+	    struct acme_problem *prob);
+	int (*block_remove)(struct store *s, const char *name,
+	    struct acme_problem *prob);
+	int (*block_list)(struct store *s, struct store_block **out, size_t *n,
+	    struct acme_problem *prob);
 };
 
 struct store {
@@ -930,6 +949,29 @@ store_name_blocked(struct store *s, const char *name, char *match, size_t size,
     struct acme_problem *prob)
 {
 	return s->ops->name_blocked(s, name, match, size, prob);
+}
+
+static inline int
+store_account_unpause(struct store *s, const char *id,
+    struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL && id != NULL);
+	return s->ops->account_unpause(s, id, prob);
+}
+
+static inline int
+store_block_remove(struct store *s, const char *name, struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL && name != NULL);
+	return s->ops->block_remove(s, name, prob);
+}
+
+static inline int
+store_block_list(struct store *s, struct store_block **out, size_t *n,
+    struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL && out != NULL && n != NULL);
+	return s->ops->block_list(s, out, n, prob);
 }
 
 /*

@@ -181,6 +181,10 @@ enum stmt {
 	S_CERT_FIND,
 	S_BLOCK_ADD,
 	S_BLOCK_MATCH,
+	S_ACCT_UNPAUSE,
+	S_BLOCK_EXISTS,
+	S_BLOCK_REMOVE,
+	S_BLOCK_LIST,
 	S_AUDIT_ADD,
 	S_AUDIT_PENDING,
 	S_AUDIT_DONE,
@@ -336,6 +340,12 @@ static const char *const sql[S__COUNT] = {
 	[S_BLOCK_MATCH] = "SELECT name FROM blocked_names WHERE name = $1"
 			  " OR right($1, length(name) + 1) = '.' || name"
 			  " ORDER BY length(name) LIMIT 1",
+	[S_ACCT_UNPAUSE] = "UPDATE accounts SET paused = 0 WHERE id = $1"
+			   " AND paused <> 0",
+	[S_BLOCK_EXISTS] = "SELECT 1 FROM blocked_names WHERE name = $1",
+	[S_BLOCK_REMOVE] = "DELETE FROM blocked_names WHERE name = $1",
+	[S_BLOCK_LIST] = "SELECT name, created FROM blocked_names"
+			 " ORDER BY name",
 	[S_EAB_BIND] = "UPDATE eab SET account_id = $1 WHERE kid = $2"
 		       " AND account_id = ''",
 	[S_AUDIT_ADD] = "INSERT INTO audit_outbox (line) VALUES ($1)",
@@ -1799,6 +1809,51 @@ name_blocked(struct pconn *c, const char *name, char *match, size_t size,
 	return 0;
 }
 
+/* --- their undoing (D88) --- */
+
+static int
+account_unpause(struct pconn *c, const char *id, struct acme_problem *prob)
+{
+	int rc;
+	PGresult *r = px(c, S_ACCT_UNPAUSE, &rc, prob, "s", id);
+
+	return cond_done(c, r, rc, S_ACCT_EXISTS, id, prob);
+}
+
+static int
+block_remove(struct pconn *c, const char *name, struct acme_problem *prob)
+{
+	int rc;
+	PGresult *r = px(c, S_BLOCK_REMOVE, &rc, prob, "s", name);
+
+	return cond_done(c, r, rc, S_BLOCK_EXISTS, name, prob);
+}
+
+static int
+block_list(struct pconn *c, struct store_block **out, size_t *n,
+    struct acme_problem *prob)
+{
+	int rc, i;
+	PGresult *r = px(c, S_BLOCK_LIST, &rc, prob, "");
+
+	*out = NULL;
+	*n = 0;
+	if (r == NULL)
+		return rc;
+	if (PQntuples(r) > 0 &&
+	    (*out = calloc((size_t)PQntuples(r), sizeof(**out))) == NULL) {
+		PQclear(r);
+		return oom(prob);
+	}
+	for (i = 0; i < PQntuples(r); i++) {
+		col_copy(r, i, 0, (*out)[i].name, sizeof((*out)[i].name));
+		(*out)[i].created = (time_t)col_ll(r, i, 1);
+	}
+	*n = (size_t)PQntuples(r);
+	PQclear(r);
+	return 0;
+}
+
 /* --- open, migrate, close --- */
 
 /*
@@ -2123,6 +2178,16 @@ POOLED(name_blocked,
     (struct store * st, const char *name, char *match, size_t size,
 	struct acme_problem *prob),
     (c, name, match, size, prob))
+POOLED(account_unpause,
+    (struct store * st, const char *id, struct acme_problem *prob),
+    (c, id, prob))
+POOLED(block_remove,
+    (struct store * st, const char *name, struct acme_problem *prob),
+    (c, name, prob))
+POOLED(block_list,
+    (struct store * st, struct store_block **out, size_t *n,
+	struct acme_problem *prob),
+    (c, out, n, prob))
 POOLED(audit_add,
     (struct store * st, const char *line, struct acme_problem *prob),
     (c, line, prob))
@@ -2188,6 +2253,9 @@ static const struct store_ops pg_ops = {
 	.cert_find = pooled_cert_find,
 	.block_add = pooled_block_add,
 	.name_blocked = pooled_name_blocked,
+	.account_unpause = pooled_account_unpause,
+	.block_remove = pooled_block_remove,
+	.block_list = pooled_block_list,
 	.audit_add = pooled_audit_add,
 	.audit_pending = pooled_audit_pending,
 	.audit_done = pooled_audit_done,

@@ -1014,6 +1014,63 @@ name_blocked(struct store *st, const char *name, char *match, size_t size,
 	return 0;
 }
 
+/* --- their undoing (D88) --- */
+
+static int
+account_unpause(struct store *st, const char *id, struct acme_problem *prob)
+{
+	return run_cond(st, sq_prep(st, S_ACCT_UNPAUSE, prob, "s", id),
+	    S_ACCT_EXISTS, id, prob);
+}
+
+static int
+block_remove(struct store *st, const char *name, struct acme_problem *prob)
+{
+	/* No row deleted: run_cond's lookup finds none, NOTFOUND. */
+	return run_cond(st, sq_prep(st, S_BLOCK_REMOVE, prob, "s", name),
+	    S_BLOCK_EXISTS, name, prob);
+}
+
+static int
+block_list(struct store *st, struct store_block **out, size_t *n,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q = sq_prep(st, S_BLOCK_LIST, prob, "");
+	struct store_block *v = NULL, *nv;
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+
+	*out = NULL;
+	*n = 0;
+	if (q == NULL)
+		return ACME_ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				sqlite3_reset(q);
+				free(v);
+				*n = 0;
+				return sq_oom(prob);
+			}
+			v = nv;
+		}
+		col_copy(q, 0, v[*n].name, sizeof(v[*n].name));
+		v[*n].created = (time_t)sqlite3_column_int64(q, 1);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = sq_db_fail(sqlite3_db_handle(q), "read", prob);
+		sqlite3_reset(q);
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	sqlite3_reset(q);
+	*out = v;
+	return 0;
+}
+
 /*
  * The operations as the store's table holds them: each runs with the
  * connection's lock (sq_enter(), sq_leave()).
@@ -1174,6 +1231,16 @@ LOCKED(name_blocked,
     (struct store * st, const char *name, char *match, size_t size,
 	struct acme_problem *prob),
     (st, name, match, size, prob))
+LOCKED(account_unpause,
+    (struct store * st, const char *id, struct acme_problem *prob),
+    (st, id, prob))
+LOCKED(block_remove,
+    (struct store * st, const char *name, struct acme_problem *prob),
+    (st, name, prob))
+LOCKED(block_list,
+    (struct store * st, struct store_block **out, size_t *n,
+	struct acme_problem *prob),
+    (st, out, n, prob))
 LOCKED(audit_add,
     (struct store * st, const char *line, struct acme_problem *prob),
     (st, line, prob))
@@ -1261,6 +1328,9 @@ const struct store_ops sq_ops = {
 	.cert_find = locked_cert_find,
 	.block_add = locked_block_add,
 	.name_blocked = locked_name_blocked,
+	.account_unpause = locked_account_unpause,
+	.block_remove = locked_block_remove,
+	.block_list = locked_block_list,
 	.audit_add = locked_audit_add,
 	.audit_pending = locked_audit_pending,
 	.audit_done = locked_audit_done,

@@ -1084,6 +1084,70 @@ store__blocked_names_and_their_subtrees(void **state)
 	    ACME_ERR_NOTFOUND);
 }
 
+/*
+ * D88: the operator's undoing.  An unpaused account is served again and
+ * may be paused anew; a removed block frees its own subtree only, and
+ * the list names every block with its time, in name order.
+ */
+static void
+store__unpause_unblock_and_list_blocks(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a, got;
+	struct store_block *v = NULL;
+	char m[256];
+	size_t n = 9;
+
+	make_account(&a, "thumb-unpause");
+	assert_int_equal(store_account_insert(f->s, &a, NULL), 0);
+	assert_int_equal(store_account_unpause(f->s, a.id, NULL),
+	    ACME_ERR_CONFLICT);
+	assert_int_equal(store_account_unpause(f->s, "nope", NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(store_account_pause(f->s, a.id, 777, NULL), 0);
+	assert_int_equal(store_account_unpause(f->s, a.id, NULL), 0);
+	assert_int_equal(store_account_get(f->s, a.id, &got, NULL), 0);
+	assert_int_equal(got.paused, 0);
+	assert_int_equal(got.status, ST_VALID);
+	store_account_release(&got);
+	assert_int_equal(store_account_pause(f->s, a.id, 778, NULL), 0);
+
+	assert_int_equal(store_block_list(f->s, &v, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(store_block_add(f->s, "example.com", 5, NULL), 0);
+	assert_int_equal(store_block_add(f->s, "a.example.com", 6, NULL), 0);
+	assert_int_equal(store_block_add(f->s, "example.org", 7, NULL), 0);
+	assert_int_equal(store_block_list(f->s, &v, &n, NULL), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].name, "a.example.com");
+	assert_int_equal(v[0].created, 6);
+	assert_string_equal(v[1].name, "example.com");
+	assert_int_equal(v[1].created, 5);
+	assert_string_equal(v[2].name, "example.org");
+	free(v);
+	/* Only the name itself: a parent or child is not its block. */
+	assert_int_equal(store_block_remove(f->s, "b.example.com", NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(store_block_remove(f->s, "com", NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(store_block_remove(f->s, "example.com", NULL), 0);
+	assert_int_equal(store_block_remove(f->s, "example.com", NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(store_name_blocked(f->s, "b.example.com", m, sizeof(m),
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(store_name_blocked(f->s, "x.a.example.com", m,
+			     sizeof(m), NULL),
+	    0);
+	assert_string_equal(m, "a.example.com");
+	assert_int_equal(store_block_add(f->s, "example.com", 8, NULL), 0);
+	assert_int_equal(store_block_list(f->s, &v, &n, NULL), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[1].created, 8);
+	free(v);
+}
+
 static void
 store__jobs_oldest_first(void **state)
 {
@@ -1803,6 +1867,8 @@ main(void)
 		    store__rl_take_is_a_token_bucket, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__eab_binds_once, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__unpause_unblock_and_list_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__jobs_oldest_first, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__durable_across_reopen,
