@@ -79,8 +79,9 @@ static const char usage_text[] =
     "       anvil-ca check -c FILE\n"
     "       anvil-ca rotate intermediate|tls -c FILE\n"
     "       anvil-ca eab add -c FILE [--kid ID]\n"
-    "       anvil-ca admin -c FILE (find | revoke | block | pause | "
-    "eab) ...\n"
+    "       anvil-ca admin -c FILE (find | revoke | block | unblock | "
+    "blocked |\n"
+    "                pause | unpause | eab) ...\n"
     "       anvil-ca admin passwd\n"
     "       anvil-ca ari set -c FILE (--serial HEX | --all) "
     "--start T --end T\n"
@@ -140,7 +141,10 @@ static const struct {
 		   "--name, with --reason R" },
 	{ "admin", "  block --name NAME         refuse a name and every name "
 		   "under it" },
+	{ "admin", "  unblock --name NAME       remove the block on NAME" },
+	{ "admin", "  blocked, block --list     the blocked names" },
 	{ "admin", "  pause --account ID        refuse an account's requests" },
+	{ "admin", "  unpause --account ID      serve a paused account again" },
 	{ "admin", "  eab list|add|remove KID   external account keys" },
 	{ "admin", "  --yes                     act on more than one match" },
 	{ "admin", "  --json                    one JSON object on stdout" },

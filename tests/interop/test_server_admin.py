@@ -1,16 +1,19 @@
 # SPDX-License-Identifier: ISC
-"""anvil-ca admin (D74) against a serving anvil-ca: certificates from
-lego, then find, revoke, block, pause and eab through the real command,
-each checked in its output, the database, the audit log and, for
-revocations, the CRL the CA serves."""
+"""anvil-ca admin (D74, D88) against a serving anvil-ca: certificates
+from lego, then find, revoke, block, unblock, pause, unpause and eab
+through the real command, each checked in its output, the database, the
+audit log and, for revocations, the CRL the CA serves; and blocks and
+pauses holding at every step of an order made before them (D88)."""
 import json
 import os
 import ssl
 import subprocess
 import urllib.request
 
+from acmehelp import b64, csr_der, ec_key
 from conftest import ANVIL_CA
 from test_server_lego import lego
+from test_server_orders import flow, problem, ready_order  # noqa: F401
 
 
 def admin(ca, *args):
@@ -180,3 +183,103 @@ def test_eab_list_add_remove(validating_ca, tmp_path):
     r = admin(ca, "eab", "remove", "second")
     assert r.returncode == 1 and "no key id" in r.stderr
     assert admin(ca, "eab", "remove").returncode == 2
+
+
+def test_D88_unblock_and_the_list_of_blocks(validating_ca, tmp_path):
+    """Issue 19: a block is undone by unblock (one audit line), after
+    which the name is served again; blocked / block --list show what is
+    blocked."""
+    ca = validating_ca
+    assert admin_json(ca, "blocked") == []
+    assert admin_json(ca, "block", "--name", "undo.example.net") == {
+        "blocked": "undo.example.net"}
+    admin_json(ca, "block", "--name", "other.example.org")
+    listed = admin_json(ca, "blocked")
+    assert [b["name"] for b in listed] == ["other.example.org",
+                                          "undo.example.net"]
+    assert all(b["created"].endswith("Z") for b in listed)
+    assert admin_json(ca, "block", "--list") == listed
+    text = admin(ca, "block", "--list")
+    assert text.returncode == 0 and text.stdout.splitlines()[1].startswith(
+        "name undo.example.net created ")
+    r = issue(ca, tmp_path / "lego", "www.undo.example.net")
+    assert r.returncode != 0 and "rejectedIdentifier" in r.stdout + r.stderr
+    # A name under a block is not a block of its own: told which is.
+    r = admin(ca, "unblock", "--name", "www.undo.example.net")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert "under the block on undo.example.net" in r.stderr
+    assert admin_json(ca, "unblock", "--name", "UNDO.example.net") == {
+        "unblocked": "undo.example.net"}
+    ca.audit(lambda e: e["event"] == "unblock"
+             and e["name"] == "undo.example.net" and e["by"] == "operator")
+    assert ca.db("SELECT name FROM blocked_names") == [("other.example.org",)]
+    r = issue(ca, tmp_path / "lego", "www.undo.example.net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = admin(ca, "unblock", "--name", "undo.example.net")
+    assert r.returncode == 1 and "is not blocked" in r.stderr
+    assert admin(ca, "unblock").returncode == 2
+    assert admin(ca, "blocked", "--name", "x.example").returncode == 2
+    assert admin(ca, "pause", "--list").returncode == 2
+
+
+def test_D88_unpause_serves_the_account_again(flow):
+    """Issue 19: a paused account cannot finalize the order it made
+    before the pause (unauthorized, the order stays ready, nothing
+    issued); unpause (one audit line) lets that same order finalize."""
+    ca, acct, resp = flow
+    order, loc = ready_order(acct, resp, ["paused.example.com"])
+    aid = acct.kid.rsplit("/", 1)[1]
+    assert admin_json(ca, "pause", "--account", aid) == {"paused": aid}
+    csr = {"csr": b64(csr_der(ec_key(), ["paused.example.com"]))}
+    doc = problem(acct.post(order["finalize"], csr), "unauthorized", 403)
+    assert "paused" in doc["detail"], doc
+    assert [o["status"] for o in admin_json(
+        ca, "find", "--account", aid)["orders"]] == ["ready"]
+    assert ca.db("SELECT count(*) FROM certs") == [(0,)]
+    assert admin_json(ca, "unpause", "--account", aid) == {"unpaused": aid}
+    ca.audit(lambda e: e["event"] == "unpause" and e["account"] == aid)
+    assert ca.db("SELECT paused FROM accounts") == [(0,)]
+    r = acct.post(order["finalize"], csr)
+    assert r.status_code == 200, r.text
+    assert acct.wait(loc).json()["status"] == "valid"
+    assert ca.db("SELECT count(*) FROM certs") == [(1,)]
+    r = admin(ca, "unpause", "--account", aid)
+    assert r.returncode == 1 and "is not paused" in r.stderr
+    r = admin(ca, "unpause", "--account", "nosuchaccount")
+    assert r.returncode == 1 and "no account" in r.stderr
+
+
+def test_D88_block_holds_at_new_authz_and_at_finalize(flow):
+    """Issue 19: an order made ready before its domain was blocked is
+    not issued after: finalize gets rejectedIdentifier (403) and the
+    order becomes invalid with that error; a pre-authorization of a name
+    under the block is refused too.  Unblocked, the name is ordered and
+    issued again."""
+    ca, acct, resp = flow
+    order, loc = ready_order(acct, resp, ["www.late.example.com",
+                                          "ok.example.com"])
+    admin_json(ca, "block", "--name", "late.example.com")
+    csr = {"csr": b64(csr_der(ec_key(), ["www.late.example.com",
+                                         "ok.example.com"]))}
+    doc = problem(acct.post(order["finalize"], csr), "rejectedIdentifier",
+                  403)
+    assert "blocked by the CA's operator" in doc["detail"], doc
+    assert [sp["identifier"]["value"] for sp in doc["subproblems"]] == [
+        "www.late.example.com"]
+    got = acct.get(loc).json()
+    assert got["status"] == "invalid", got
+    assert got["error"]["type"] == \
+        "urn:ietf:params:acme:error:rejectedIdentifier", got
+    assert ca.db("SELECT count(*) FROM certs") == [(0,)]
+    # Finalizing it again changes nothing.
+    problem(acct.post(order["finalize"], csr), "orderNotReady", 403)
+    r = acct.post(acct.c.dir["newAuthz"], {"identifier": {
+        "type": "dns", "value": "x.late.example.com"}})
+    problem(r, "rejectedIdentifier", 403)
+    admin_json(ca, "unblock", "--name", "late.example.com")
+    order, loc = ready_order(acct, resp, ["www.late.example.com"])
+    r = acct.post(order["finalize"],
+                  {"csr": b64(csr_der(ec_key(), ["www.late.example.com"]))})
+    assert r.status_code == 200, r.text
+    assert acct.wait(loc).json()["status"] == "valid"
+    assert ca.db("SELECT count(*) FROM certs") == [(1,)]

@@ -51,7 +51,11 @@ admin_usage(void)
 	    "ID | --name NAME)\n"
 	    "                --reason R [--yes] [--json]\n"
 	    "       anvil-ca admin -c FILE block --name NAME [--json]\n"
+	    "       anvil-ca admin -c FILE unblock --name NAME [--json]\n"
+	    "       anvil-ca admin -c FILE blocked [--json]   (or block "
+	    "--list)\n"
 	    "       anvil-ca admin -c FILE pause --account ID [--json]\n"
+	    "       anvil-ca admin -c FILE unpause --account ID [--json]\n"
 	    "       anvil-ca admin -c FILE eab (list | add [--kid ID] | "
 	    "remove KID) [--json]\n");
 	exit(2);
@@ -566,6 +570,19 @@ do_pause(struct adm *a, const char *id, struct acme_problem *prob)
 	return store_account_pause(a->st, id, time(NULL), prob);
 }
 
+/* D88: the undoing of the two above. */
+static int
+do_unblock(struct adm *a, const char *name, struct acme_problem *prob)
+{
+	return store_block_remove(a->st, name, prob);
+}
+
+static int
+do_unpause(struct adm *a, const char *id, struct acme_problem *prob)
+{
+	return store_account_unpause(a->st, id, prob);
+}
+
 static int
 do_eab_remove(struct adm *a, const char *kid, struct acme_problem *prob)
 {
@@ -639,6 +656,74 @@ cmd_pause(struct adm *a, const char *id)
 		    "already\n",
 		    id);
 	return rc != 0 ? 1 : 0;
+}
+
+static int
+cmd_unblock(struct adm *a, const char *name)
+{
+	struct acme_problem prob = { 0 };
+	char match[256];
+	int rc = one_change(a, do_unblock, "unblock", "name", name, "unblocked",
+	    "unblocked");
+
+	if (rc != ACME_ERR_NOTFOUND)
+		return rc != 0 ? 1 : 0;
+	/* A name under a block is not a block of its own: say which is. */
+	if (store_name_blocked(a->st, name, match, sizeof(match), &prob) == 0)
+		fprintf(stderr,
+		    "anvil-ca: admin: unblock: %s is not blocked itself; it is "
+		    "under the block on %s (unblock --name %s)\n",
+		    name, match, match);
+	else
+		fprintf(stderr, "anvil-ca: admin: unblock: %s is not blocked\n",
+		    name);
+	acme_problem_release(&prob);
+	return 1;
+}
+
+static int
+cmd_unpause(struct adm *a, const char *id)
+{
+	int rc = one_change(a, do_unpause, "unpause", "account", id, "unpaused",
+	    "unpaused account");
+
+	if (rc == ACME_ERR_NOTFOUND)
+		fprintf(stderr, "anvil-ca: admin: unpause: no account %s\n",
+		    id);
+	else if (rc == ACME_ERR_CONFLICT)
+		fprintf(stderr,
+		    "anvil-ca: admin: unpause: account %s is not paused\n", id);
+	return rc != 0 ? 1 : 0;
+}
+
+/* Every block, name order: lines "name N created T", or a JSON array. */
+static int
+cmd_blocked(struct adm *a)
+{
+	struct acme_problem prob = { 0 };
+	struct store_block *v = NULL;
+	json_t *arr = json_array();
+	char when[32];
+	size_t n = 0, i;
+
+	if (store_block_list(a->st, &v, &n, &prob) != 0) {
+		json_decref(arr);
+		return fail("blocked", &prob);
+	}
+	for (i = 0; i < n; i++) {
+		acme_rfc3339(when, v[i].created);
+		if (a->json)
+			json_array_append_new(arr,
+			    json_pack("{s:s, s:s}", "name", v[i].name,
+				"created", when));
+		else
+			printf("name %s created %s\n", v[i].name, when);
+	}
+	if (a->json)
+		print_json(arr);
+	json_decref(arr);
+	free(v);
+	return 0;
 }
 
 static int
@@ -759,13 +844,14 @@ admin_main(int argc, char **argv)
 		{ "kid", required_argument, NULL, 'k' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "list", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
 	struct sel s;
 	struct adm a;
 	const char *path = NULL, *reason = NULL, *kid = NULL, *cmd, *sub = NULL;
-	int c, rc;
+	int c, rc, list = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(&a, 0, sizeof(a));
@@ -797,6 +883,9 @@ admin_main(int argc, char **argv)
 		case 'j':
 			a.json = 1;
 			break;
+		case 'l':
+			list = 1;
+			break;
 		default:
 			admin_usage();
 		}
@@ -824,17 +913,22 @@ admin_main(int argc, char **argv)
 		adm_close(&a);
 		return rc;
 	}
-	if (sub != NULL)
+	if (sub != NULL || (list && strcmp(cmd, "block") != 0))
 		admin_usage();
+	if (strcmp(cmd, "block") == 0 && list)
+		cmd = "blocked";
 	if (strcmp(cmd, "find") == 0 || strcmp(cmd, "revoke") == 0) {
 		if (sel_check(&s) != 0 ||
 		    (strcmp(cmd, "revoke") == 0) != (reason != NULL))
 			admin_usage();
-	} else if (strcmp(cmd, "block") == 0) {
+	} else if (strcmp(cmd, "block") == 0 || strcmp(cmd, "unblock") == 0) {
 		if (s.name == NULL || s.serial != NULL || s.account != NULL ||
 		    sel_check(&s) != 0)
 			admin_usage();
-	} else if (strcmp(cmd, "pause") == 0) {
+	} else if (strcmp(cmd, "blocked") == 0) {
+		if (s.name != NULL || s.serial != NULL || s.account != NULL)
+			admin_usage();
+	} else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "unpause") == 0) {
 		if (s.account == NULL || s.serial != NULL || s.name != NULL ||
 		    sel_check(&s) != 0)
 			admin_usage();
@@ -850,8 +944,14 @@ admin_main(int argc, char **argv)
 		rc = cmd_revoke(&a, &s, reason);
 	else if (strcmp(cmd, "block") == 0)
 		rc = cmd_block(&a, s.name);
-	else
+	else if (strcmp(cmd, "unblock") == 0)
+		rc = cmd_unblock(&a, s.name);
+	else if (strcmp(cmd, "blocked") == 0)
+		rc = cmd_blocked(&a);
+	else if (strcmp(cmd, "pause") == 0)
 		rc = cmd_pause(&a, s.account);
+	else
+		rc = cmd_unpause(&a, s.account);
 	adm_close(&a);
 	return rc;
 }

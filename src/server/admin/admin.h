@@ -7,7 +7,10 @@
  *   revoke (--serial HEX | --account ID | --name NAME) --reason R
  *       [--yes] [--json]
  *   block --name NAME [--json]
+ *   unblock --name NAME [--json]                        (D88)
+ *   blocked [--json], also spelt block --list           (D88)
  *   pause --account ID [--json]
+ *   unpause --account ID [--json]                       (D88)
  *   eab (list | add [--kid ID] | remove KID) [--json]
  *
  * Exit 0 on success, 1 when the action failed or matched nothing (one

@@ -36,45 +36,6 @@
 #define AFTER "after="
 /* Bytes of the "/orders?after=ID" after the account URL: an id fits. */
 #define NEXT_QUERY_MAX 64
-/* Bytes of the blocklist entry a name matched: a DNS name (253) fits. */
-#define BLOCK_MATCH_MAX 256
-
-/*
- * D74: identifiers the operator blocked (anvil-ca admin block), a name
- * and everything under it, are rejectedIdentifier, one subproblem each.
- */
-static int
-operator_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
-    struct acme_problem *prob)
-{
-	char match[BLOCK_MATCH_MAX];
-	size_t i, bad = 0;
-	int rc;
-
-	for (i = 0; i < n; i++) {
-		const char *v = ids[i].value;
-
-		if (ids[i].type != ACME_IDENT_DNS)
-			continue;
-		if (strncmp(v, WILDCARD, LIT_LEN(WILDCARD)) == 0)
-			v += LIT_LEN(WILDCARD);
-		rc = store_name_blocked(srv->store, v, match, sizeof(match),
-		    prob);
-		if (rc == ACME_ERR_NOTFOUND)
-			continue;
-		if (rc != 0)
-			return rc;
-		if (bad++ == 0)
-			acme_problem_set_status(prob,
-			    ACME_PROB_REJECTED_IDENTIFIER, HTTP_FORBIDDEN,
-			    "%s is blocked by the CA's operator (%s)",
-			    ids[i].value, match);
-		acme_problem_add_sub(prob, ACME_PROB_REJECTED_IDENTIFIER,
-		    &ids[i], "blocked by the CA's operator");
-	}
-	return bad > 0 ? ACME_ERR_INVAL : 0;
-}
-
 /* Optional RFC 3339 member; *out stays 0 when absent. */
 static int
 get_time(const json_t *payload, const char *key, time_t *out,
@@ -165,7 +126,7 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	    acme_json_get_array(payload, "identifiers", ACME_JSON_REQUIRED,
 		&arr, &prob) != 0 ||
 	    policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0 ||
-	    operator_blocked(srv, ids, n, &prob) != 0 ||
+	    ra_idents_blocked(srv, ids, n, &prob) != 0 ||
 	    order_profile(srv, payload, ids, n, &p, &prob) != 0 ||
 	    get_time(payload, "notBefore", &o.not_before, &prob) != 0 ||
 	    get_time(payload, "notAfter", &o.not_after, &prob) != 0 ||
@@ -214,7 +175,7 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 		prob.status = HTTP_FORBIDDEN;
 		goto fail;
 	}
-	if (operator_blocked(srv, ids, n, &prob) != 0)
+	if (ra_idents_blocked(srv, ids, n, &prob) != 0)
 		goto fail;
 	if (strncmp(ids[0].value, WILDCARD, LIT_LEN(WILDCARD)) == 0) {
 		acme_problem_set_status(&prob, ACME_PROB_REJECTED_IDENTIFIER,

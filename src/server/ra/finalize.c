@@ -149,6 +149,24 @@ recheck_authzs(struct srv *srv, struct store_order *o,
 	return 0;
 }
 
+/*
+ * D88: a name the operator blocked after the order was placed is not
+ * issued: the order becomes invalid with rejectedIdentifier as its
+ * error, which is also the reply.  0, ACME_ERR_VERIFY when the order
+ * was made invalid, or the store's error.
+ */
+static int
+blocked_since(struct srv *srv, struct store_order *o, struct acme_problem *prob)
+{
+	int rc = ra_idents_blocked(srv, o->idents, o->nident, prob);
+
+	if (rc != ACME_ERR_INVAL)
+		return rc;
+	if ((rc = ra__order_invalidate(srv, o, prob, NULL)) != 0)
+		return rc;
+	return ACME_ERR_VERIFY;
+}
+
 /* The issuance's audit event (new reference, or NULL). */
 static json_t *
 issuance_event(const struct store_cert *cert, const struct store_order *o)
@@ -262,7 +280,8 @@ ra_order_finalize(struct srv *srv, struct store_order *o,
 	if (rc != 0)
 		return rc;
 	o->status = ST_PROCESSING;
-	if ((rc = recheck_authzs(srv, o, prob)) == ACME_ERR_VERIFY)
+	if ((rc = recheck_authzs(srv, o, prob)) == ACME_ERR_VERIFY ||
+	    (rc == 0 && (rc = blocked_since(srv, o, prob)) == ACME_ERR_VERIFY))
 		return rc; /* made invalid */
 	/* The validity is decided now, at signing (D56); an order whose
 	 * window can no longer be honoured never will be. */

@@ -13,6 +13,7 @@
 
 #include "ra_int.h"
 #include "../ca/profile.h"
+#include "../srvlimits.h"
 
 #include "contract.h"
 #include "internal.h"
@@ -25,6 +26,43 @@ ra__problem_text(const struct acme_problem *p)
 
 	json_decref(doc);
 	return s;
+}
+
+/* Bytes of the blocklist entry a name matched: a DNS name (253) fits. */
+#define BLOCK_MATCH_MAX 256
+
+/* D74; at finalize too (D88). */
+int
+ra_idents_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
+    struct acme_problem *prob)
+{
+	char match[BLOCK_MATCH_MAX];
+	size_t i, bad = 0;
+	int rc;
+
+	ACME_ASSERT(srv != NULL && (ids != NULL || n == 0));
+	for (i = 0; i < n; i++) {
+		const char *v = ids[i].value;
+
+		if (ids[i].type != ACME_IDENT_DNS)
+			continue;
+		if (strncmp(v, "*.", 2) == 0)
+			v += 2;
+		rc = store_name_blocked(srv->store, v, match, sizeof(match),
+		    prob);
+		if (rc == ACME_ERR_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		if (bad++ == 0)
+			acme_problem_set_status(prob,
+			    ACME_PROB_REJECTED_IDENTIFIER, HTTP_FORBIDDEN,
+			    "%s is blocked by the CA's operator (%s)",
+			    ids[i].value, match);
+		acme_problem_add_sub(prob, ACME_PROB_REJECTED_IDENTIFIER,
+		    &ids[i], "blocked by the CA's operator");
+	}
+	return bad > 0 ? ACME_ERR_INVAL : 0;
 }
 
 int

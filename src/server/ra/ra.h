@@ -49,6 +49,15 @@ int ra_order_get(struct srv *srv, const char *id, struct store_order *o,
     struct acme_problem *prob);
 
 /*
+ * Identifiers the operator blocked (anvil-ca admin block, D74): a DNS
+ * name (a wildcard's base) that is a blocked name or under one.
+ * ACME_ERR_INVAL with prob rejectedIdentifier (403), one subproblem per
+ * blocked identifier, or 0.  newOrder, newAuthz and finalize ask (D88).
+ */
+int ra_idents_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
+    struct acme_problem *prob);
+
+/*
  * Places an order of account_id for ids (n of them; the array passes to
  * o in every case) under profile p.  o comes in with not_before,
  * not_after and replaces set by the request's checks; exempt says the
@@ -108,8 +117,10 @@ int ra_order_finalizable(struct srv *srv, struct store_order *o,
 /*
  * Finalizes o under p with csr: the CSR names the order's identifiers
  * (S-FIN-2), its key meets the key policy and is no account's (S-FIN-6); the order is claimed (ready -> processing), its
- * authorizations read again with CAA re-checked (S-AUTHZ-10), the
- * validity decided (D56), and the certificate, the valid order, the
+ * authorizations read again with CAA re-checked (S-AUTHZ-10), its
+ * identifiers checked against the operator's blocks (D88: a blocked
+ * one makes the order invalid with rejectedIdentifier), the validity
+ * decided (D56), and the certificate, the valid order, the
  * audit line and the issuance's rate-limit spend committed in one
  * transaction.  On a failure that a retry may cure the order is ready
  * again.  o is then the valid order.
