@@ -27,6 +27,9 @@
 
 #include "internal.h"
 
+/* Bits of the largest key signed with SHA-256 (P-256); above, SHA-384. */
+#define SHA256_KEY_BITS 256
+
 static int
 add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
@@ -179,7 +182,7 @@ certgen_fixed_free(struct certgen_fixed *fx)
 static int
 set_serial(X509 *cert)
 {
-	unsigned char b[16];
+	unsigned char b[CERTGEN_SERIAL_BYTES];
 	BIGNUM *bn;
 	int ok;
 
@@ -219,8 +222,8 @@ certgen_make(const struct certgen *g, struct acme_problem *prob)
 	time_t nb = g->not_before, na = g->not_after;
 	int rsa, ok = 0;
 
-	if ((cert = X509_new()) == NULL || !X509_set_version(cert, 2) ||
-	    !set_serial(cert))
+	if ((cert = X509_new()) == NULL ||
+	    !X509_set_version(cert, X509_VERSION_3) || !set_serial(cert))
 		goto out;
 	if (X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &nb) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(cert), 0, 0, &na) == NULL)
@@ -312,7 +315,8 @@ certgen_digest(EVP_PKEY *key)
 	/* Ed25519 signs without a separate digest; P-384 with SHA-384. */
 	if (EVP_PKEY_is_a(key, "ED25519"))
 		return NULL;
-	return EVP_PKEY_get_bits(key) > 256 && !EVP_PKEY_is_a(key, "RSA") ?
+	return EVP_PKEY_get_bits(key) > SHA256_KEY_BITS &&
+		       !EVP_PKEY_is_a(key, "RSA") ?
 		   EVP_sha384() :
 		   EVP_sha256();
 }

@@ -15,6 +15,23 @@
 #include <anvil/ident.h>
 #include <anvil/problem.h>
 
+#include "../srvlimits.h"
+
+/* Bytes of a random serial: 128 bits (see above). */
+#define CERTGEN_SERIAL_BYTES 16
+/* A subject CN longer than this is not set: RFC 5280's ub-common-name. */
+#define CERTGEN_CN_MAX 64
+/* Bytes of a buffer for a CN or O being made: CERTGEN_CN_MAX fits. */
+#define CERTGEN_NAME_SIZE 256
+/* Seconds a new CA or listener certificate is backdated, so a relying
+ * party whose clock lags by up to an hour accepts it at once. */
+#define CERTGEN_BACKDATE HOUR_SECS
+/* Years of validity "anvil-ca init" and "rotate" give: a root, an
+ * intermediate, the listener's TLS certificate (renewed by rotate). */
+#define CERTGEN_ROOT_YEARS  20
+#define CERTGEN_INTER_YEARS 5
+#define CERTGEN_LEAF_YEARS  2
+
 enum certgen_kind {
 	CERTGEN_ROOT = 1,     /* self-signed CA, no path length limit */
 	CERTGEN_INTERMEDIATE, /* CA, pathlen 0 */

@@ -22,6 +22,10 @@
 
 #include "internal.h"
 
+/* Times a CRL is built when another instance keeps winning the race
+ * to store the next number; more means something else is wrong. */
+#define CRL_TRIES 3
+
 struct crl {
 	pthread_mutex_t lock;
 	struct store_crl cur; /* cur.der NULL until the first */
@@ -115,7 +119,7 @@ current_stored(struct store *st, struct issuer *is, const struct conf *cfg,
 	struct store_crl latest;
 	int rc, tries, have;
 
-	for (tries = 0; tries < 3; tries++) {
+	for (tries = 0; tries < CRL_TRIES; tries++) {
 		rc = store_crl_latest(st, &latest, prob);
 		if (rc != 0 && rc != ACME_ERR_NOTFOUND)
 			return rc;

@@ -45,6 +45,15 @@
 
 #define YEAR         (365L * 86400)
 #define INIT_DNS_MAX 32 /* --dns-name at most */
+/* Names the listener's certificate has beside --dns-name: localhost,
+ * 127.0.0.1, ::1 and the listen host. */
+#define INIT_NAMES_OWN 4
+/* CAs init makes: the root, the intermediate, the listener's CA. */
+#define INIT_CAS 3
+/* Bytes of a listen host: a DNS name (253) and its NUL fit. */
+#define HOST_SIZE 256
+/* Bytes of the name of the trust file beside the configuration. */
+#define TRUST_NAME_MAX 16
 
 /*
  * A directory of the CA, the owner's only (keys and the database are
@@ -82,9 +91,9 @@ listen_host(const char *listen, char *host, size_t size)
 	if (colon == NULL)
 		return;
 	hl = (size_t)(colon - listen);
-	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+	if (hl >= LIT_LEN("[]") && listen[0] == '[' && listen[hl - 1] == ']') {
 		listen++;
-		hl -= 2;
+		hl -= LIT_LEN("[]");
 	}
 	if (hl == 0 || hl >= size)
 		return;
@@ -116,7 +125,7 @@ static size_t
 tls_names(const char *listen, const struct init_opts *o, struct acme_ident *ids,
     size_t max)
 {
-	char host[256];
+	char host[HOST_SIZE];
 	size_t n = 0, i;
 
 	add_name(ids, &n, max, "localhost");
@@ -149,7 +158,7 @@ make_pair(enum certgen_kind kind, const char *org, const char *cn,
 	g.pubkey = key;
 	g.issuer = issuer;
 	g.issuer_key = issuer != NULL ? issuer_key : key;
-	g.not_before = now - 3600;
+	g.not_before = now - CERTGEN_BACKDATE;
 	g.not_after = now + lifetime;
 	g.sans = sans;
 	g.nsans = nsans;
@@ -223,8 +232,8 @@ init_ca_dir(const struct conf *cfg, const struct init_opts *o,
 	X509 *root = NULL, *inter = NULL, *tlsca = NULL, *leaf = NULL;
 	EVP_PKEY *root_key = NULL, *inter_key = NULL, *tlsca_key = NULL,
 		 *leaf_key = NULL;
-	struct acme_ident names[INIT_DNS_MAX + 4];
-	char path[CONF_PATH_MAX], cn[3][256], *pem = NULL;
+	struct acme_ident names[INIT_DNS_MAX + INIT_NAMES_OWN];
+	char path[CONF_PATH_MAX], cn[INIT_CAS][CERTGEN_NAME_SIZE], *pem = NULL;
 	const char *org = o->name != NULL ? o->name : "anvil";
 	X509 *tls_issuer;
 	EVP_PKEY *tls_issuer_key;
@@ -254,19 +263,20 @@ init_ca_dir(const struct conf *cfg, const struct init_opts *o,
 	else
 		rc = make_pair(CERTGEN_ROOT, org, cn[0],
 		    o->rsa ? ACME_KEY_RSA4096 : ACME_KEY_EC384, NULL, NULL,
-		    20 * YEAR, NULL, 0, &root, &root_key, prob);
+		    CERTGEN_ROOT_YEARS * YEAR, NULL, 0, &root, &root_key, prob);
 	if (rc != 0)
 		goto out;
-	if (inter == NULL &&
-	    (rc = make_pair(CERTGEN_INTERMEDIATE, org, cn[1],
-		 o->rsa ? ACME_KEY_RSA2048 : ACME_KEY_EC256, root, root_key,
-		 5 * YEAR, NULL, 0, &inter, &inter_key, prob)) != 0)
+	if (inter == NULL && (rc = make_pair(CERTGEN_INTERMEDIATE, org, cn[1],
+				  o->rsa ? ACME_KEY_RSA2048 : ACME_KEY_EC256,
+				  root, root_key, CERTGEN_INTER_YEARS * YEAR,
+				  NULL, 0, &inter, &inter_key, prob)) != 0)
 		goto out;
 	tls_issuer = root;
 	tls_issuer_key = root_key;
 	if (!o->tls_from_root) {
 		rc = make_pair(CERTGEN_ROOT, org, cn[2], ACME_KEY_EC256, NULL,
-		    NULL, 20 * YEAR, NULL, 0, &tlsca, &tlsca_key, prob);
+		    NULL, CERTGEN_ROOT_YEARS * YEAR, NULL, 0, &tlsca,
+		    &tlsca_key, prob);
 		if (rc != 0)
 			goto out;
 		tls_issuer = tlsca;
@@ -274,7 +284,8 @@ init_ca_dir(const struct conf *cfg, const struct init_opts *o,
 	}
 	n = tls_names(cfg->listen, o, names, ACME_ARRAY_LEN(names));
 	rc = make_pair(CERTGEN_LEAF, NULL, NULL, ACME_KEY_EC256, tls_issuer,
-	    tls_issuer_key, 2 * YEAR, names, n, &leaf, &leaf_key, prob);
+	    tls_issuer_key, CERTGEN_LEAF_YEARS * YEAR, names, n, &leaf,
+	    &leaf_key, prob);
 	if (rc != 0)
 		goto out;
 
@@ -339,7 +350,7 @@ init_usage(void)
 	    "                [--tls-from-root] [--root-cert F [--root-key F]]\n"
 	    "                [--issuer-cert F --issuer-key F] [--admin-listen "
 	    "ADDR:PORT]\n");
-	exit(2);
+	exit(EXIT_USAGE);
 }
 
 /* The combinations of an existing hierarchy init accepts; 0 or 2. */
@@ -363,7 +374,7 @@ byo_usage(const struct init_opts *o)
 	if (why == NULL)
 		return 0;
 	fprintf(stderr, "anvil-ca: init: %s\n", why);
-	return 2;
+	return EXIT_USAGE;
 }
 
 static int
@@ -374,9 +385,9 @@ port_arg(const char *s)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1 || v > 65535) {
+	if (errno != 0 || *end != '\0' || v < 1 || v > PORT_MAX) {
 		fprintf(stderr, "anvil-ca: init: bad port \"%s\"\n", s);
-		exit(2);
+		exit(EXIT_USAGE);
 	}
 	return (int)v;
 }
@@ -391,7 +402,7 @@ next_steps(const struct conf *cfg, const struct init_opts *o,
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0, i;
-	char host[256], trust[CONF_PATH_MAX + 16];
+	char host[HOST_SIZE], trust[CONF_PATH_MAX + TRUST_NAME_MAX];
 	const char *port = strrchr(cfg->listen, ':');
 	X509 *root = NULL;
 	FILE *f;
@@ -462,7 +473,7 @@ init_main(int argc, char **argv)
 	const char *dns[INIT_DNS_MAX];
 	struct init_opts io = { .dns_names = dns };
 	struct acme_ident id;
-	char host[256];
+	char host[HOST_SIZE];
 	int http01 = 0, alpn = 0, private_ok = 0, c;
 	struct stat st;
 
@@ -491,10 +502,11 @@ init_main(int argc, char **argv)
 			io.rsa = 1;
 			break;
 		case 'N':
-			if (optarg[0] == '\0' || strlen(optarg) > 64) {
+			if (optarg[0] == '\0' ||
+			    strlen(optarg) > CERTGEN_CN_MAX) {
 				fprintf(stderr, "anvil-ca: init: --name must "
 						"be 1 to 64 characters\n");
-				exit(2);
+				exit(EXIT_USAGE);
 			}
 			io.name = optarg;
 			break;
@@ -504,13 +516,13 @@ init_main(int argc, char **argv)
 				    "anvil-ca: init: --dns-name %s is not a "
 				    "host name or address\n",
 				    optarg);
-				exit(2);
+				exit(EXIT_USAGE);
 			}
 			if (io.ndns == INIT_DNS_MAX) {
 				fprintf(stderr,
 				    "anvil-ca: init: at most %d --dns-name\n",
 				    INIT_DNS_MAX);
-				exit(2);
+				exit(EXIT_USAGE);
 			}
 			dns[io.ndns++] = optarg;
 			break;
@@ -552,7 +564,7 @@ init_main(int argc, char **argv)
 			    "address: give the names clients reach the CA "
 			    "by with --dns-name\n",
 			    listen);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	/* realpath() writes up to PATH_MAX bytes, more than dir holds. */

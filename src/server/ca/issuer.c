@@ -25,6 +25,9 @@
 
 #include "internal.h"
 
+/* Bytes the CRL's path may add to crl_url (the issuer's id and "/crl"). */
+#define CRL_PATH_MAX 300
+
 struct issuer {
 	X509 *cert;
 	EVP_PKEY *key;
@@ -38,7 +41,7 @@ struct issuer *
 issuer_open(const struct conf *cfg, struct acme_problem *prob)
 {
 	struct issuer *is = calloc(1, sizeof(*is));
-	char *pem = NULL, crl_url[sizeof(cfg->crl_url) + 300];
+	char *pem = NULL, crl_url[sizeof(cfg->crl_url) + CRL_PATH_MAX];
 	size_t len = 0;
 	time_t nb;
 
@@ -135,7 +138,7 @@ issuer_issue(struct issuer *is, const struct profile *p, EVP_PKEY *pubkey,
 	g.kind = CERTGEN_LEAF;
 	for (i = 0; p->common_name && i < n && g.cn == NULL; i++)
 		if (names[i].type == ACME_IDENT_DNS &&
-		    strlen(names[i].value) <= 64)
+		    strlen(names[i].value) <= CERTGEN_CN_MAX)
 			g.cn = names[i].value;
 	g.pubkey = pubkey;
 	g.spki = spki;

@@ -24,6 +24,8 @@
 #include "internal.h"
 
 #define YEAR (365L * 86400)
+/* Certificates read of a chain file: the one rotated and its issuer. */
+#define CHAIN_LEN 2u
 
 /* The certificates of a PEM file, in order; at most max. */
 static size_t
@@ -45,7 +47,7 @@ warn_one(const char *which, const char *path, time_t now)
 {
 	X509 *c = NULL;
 	time_t nb, na;
-	char when[32];
+	char when[ACME_RFC3339_SIZE];
 	int rc = 0;
 
 	if (read_chain(path, &c, 1) != 1 ||
@@ -58,11 +60,11 @@ warn_one(const char *which, const char *path, time_t now)
 		    "rotate %s\"",
 		    which, path, when, which);
 		rc = 1;
-	} else if (na - now <= ROTATE_WARN_DAYS * 86400L) {
+	} else if (na - now <= ROTATE_WARN_DAYS * DAY_SECS) {
 		acme_log(ACME_LOG_WARN, "certificate expires soon",
 		    "cert=%s path=%s not_after=%s days_left=%ld "
 		    "detail=\"run anvil-ca rotate %s\"",
-		    which, path, when, (long)((na - now) / 86400), which);
+		    which, path, when, (long)((na - now) / DAY_SECS), which);
 		rc = 1;
 	}
 out:
@@ -124,7 +126,7 @@ static void
 rotate_usage(void)
 {
 	fprintf(stderr, "usage: anvil-ca rotate intermediate|tls -c FILE\n");
-	exit(2);
+	exit(EXIT_USAGE);
 }
 
 int
@@ -136,12 +138,13 @@ rotate_main(int argc, char **argv)
 	};
 	struct acme_problem prob = { 0 };
 	struct conf cfg;
-	X509 *chain[2] = { NULL, NULL }, *root = NULL, *made = NULL;
+	X509 *chain[CHAIN_LEN] = { NULL, NULL }, *root = NULL, *made = NULL;
 	X509 *signer;
 	EVP_PKEY *key = NULL, *signer_key = NULL;
 	struct acme_ident *ids = NULL;
 	struct certgen g;
-	char keypath[CONF_PATH_MAX], dirbuf[CONF_PATH_MAX], cn[256], org[256];
+	char keypath[CONF_PATH_MAX], dirbuf[CONF_PATH_MAX],
+	    cn[CERTGEN_NAME_SIZE], org[CERTGEN_NAME_SIZE];
 	const char *path = NULL, *which, *certpath;
 	char *pem = NULL;
 	size_t n = 0, len;
@@ -167,7 +170,7 @@ rotate_main(int argc, char **argv)
 		return 1;
 	}
 	certpath = leaf ? cfg.tls_cert : cfg.issuer_cert;
-	if (read_chain(certpath, chain, 2) < (leaf ? 2u : 1u) ||
+	if (read_chain(certpath, chain, CHAIN_LEN) < (leaf ? CHAIN_LEN : 1u) ||
 	    (key = acme_key_load_file(leaf ? cfg.tls_key : cfg.issuer_key,
 		 &prob)) == NULL ||
 	    read_chain(cfg.root_cert, &root, 1) != 1) {
@@ -209,8 +212,9 @@ rotate_main(int argc, char **argv)
 	g.pubkey = key;
 	g.issuer = signer;
 	g.issuer_key = signer_key;
-	g.not_before = now - 3600;
-	g.not_after = now + (leaf ? 2 : 5) * YEAR;
+	g.not_before = now - CERTGEN_BACKDATE;
+	g.not_after =
+	    now + (leaf ? CERTGEN_LEAF_YEARS : CERTGEN_INTER_YEARS) * YEAR;
 	if (g.not_after > root_na)
 		g.not_after = root_na;
 	g.sans = ids;

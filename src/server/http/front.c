@@ -80,8 +80,6 @@
 #define METRICS_PAGE_MAX (4 << 20)
 /* MHD_OPTION_ARRAY entries for the listening socket: it and the end. */
 #define LISTEN_OPTS 2
-/* The two characters of "[" "]" around an IPv6 address. */
-#define BRACKETS 2
 
 /*
  * One libmicrohttpd daemon of the ACME listener with its own count of
@@ -587,9 +585,9 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	if (*end != '\0' || port < 1 || port > PORT_MAX)
 		return ACME_ERR_INVAL;
 	hl = (size_t)(colon - s);
-	if (hl >= BRACKETS && s[0] == '[' && s[hl - 1] == ']') {
+	if (hl >= LIT_LEN("[]") && s[0] == '[' && s[hl - 1] == ']') {
 		s++;
-		hl -= BRACKETS;
+		hl -= LIT_LEN("[]");
 	}
 	if (hl >= sizeof(host))
 		return ACME_ERR_INVAL;
