@@ -46,8 +46,8 @@ ra_idents_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
 
 		if (ids[i].type != ACME_IDENT_DNS)
 			continue;
-		if (strncmp(v, "*.", 2) == 0)
-			v += 2;
+		if (strncmp(v, WILDCARD, LIT_LEN(WILDCARD)) == 0)
+			v += LIT_LEN(WILDCARD);
 		rc = store_name_blocked(srv->store, v, match, sizeof(match),
 		    prob);
 		if (rc == ACME_ERR_NOTFOUND)
