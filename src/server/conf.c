@@ -120,6 +120,7 @@ static const struct key keys[] = {
 	I("validation_workers", validation_workers, 1, 256),
 	I("validation_timeout", validation_timeout, 1, 120),
 	I("validation_per_account", validation_per_account, 1, 256),
+	I("lease_seconds", lease_seconds, 2, 3600),
 	/* BR 3.2.2.8: a CAA lookup serves for its TTL or 8 hours. */
 	I("caa_cache_seconds", caa_cache_seconds, 0, 8 * 3600),
 	S("log_level", log_level),
@@ -176,6 +177,7 @@ conf_defaults(struct conf *c, const char *dir)
 	c->validation_workers = 4;
 	c->validation_timeout = 10;
 	c->validation_per_account = 2;
+	c->lease_seconds = 30;
 	c->caa_cache_seconds = 300;
 	c->crl_refresh = 86400;
 	c->crl_lifetime = 7 * 86400;

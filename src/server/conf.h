@@ -96,6 +96,7 @@ struct conf {
 	int validation_workers;     /* validation threads */
 	int validation_timeout;     /* seconds for a whole validation (D53) */
 	int validation_per_account; /* validations of one account at once */
+	int lease_seconds;          /* of a job or finalize claim (D80) */
 	char log_level[16];         /* debug, info, warn, error */
 	char log_format[8];         /* text or json (D73) */
 	char admin_listen[256];     /* ADDR:PORT of /metrics, "" = none */

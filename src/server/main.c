@@ -53,6 +53,7 @@
 #include "ra/ra.h"
 #include "va/va.h"
 #include "policy/weakkey.h"
+#include "lease.h"
 #include "reload.h"
 #include "dbguard.h"
 #include "ca/rotate.h"
@@ -376,6 +377,7 @@ cmd_serve(int argc, char **argv)
 	struct srv srv;
 	struct keyblock *blocked = NULL;
 	struct retired_confs old = { NULL, 0 };
+	struct lease *lease = NULL;
 	const char *path = NULL;
 	sigset_t set;
 	int c, sig, dbfd = -1;
@@ -442,7 +444,15 @@ cmd_serve(int argc, char **argv)
 			die("admin page", &prob);
 		}
 	}
-	if (ra_orders_unclaim(&srv, &prob) != 0)
+	if (store_new_id(srv.instance) != 0) {
+		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
+		    "no randomness");
+		die("instance", &prob);
+	}
+	/* On a shared database only the claims whose lease ended (D81). */
+	if (ra_orders_unclaim(&srv,
+		store_shared(srv.store) ? srv.now() : STORE_EVERY_LEASE,
+		&prob) != 0)
 		die(cfg.database, &prob);
 	if ((srv.keys = keycache_new(4096)) == NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
@@ -459,6 +469,9 @@ cmd_serve(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((srv.va = va_open(&srv, ra_chall_validate, &prob)) == NULL)
 		die("validation", &prob);
+	if (store_shared(srv.store) &&
+	    (lease = lease_start(&srv, &prob)) == NULL)
+		die("leases", &prob);
 	if ((srv.crl = crl_new()) == NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
@@ -503,7 +516,10 @@ cmd_serve(int argc, char **argv)
 	front_crl_stop(&srv);
 	front_admin_stop(&srv);
 	front_stop(&srv, 10000);
+	lease_stop(lease);
 	va_close(srv.va);
+	if (lease != NULL)
+		lease_give_back(&srv);
 	crl_free(srv.crl);
 	issuer_free(srv.issuer);
 	audit_close(srv.audit);

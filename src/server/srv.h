@@ -47,6 +47,9 @@ struct srv {
 	struct activity *activity;      /* the operator page's (D86), or NULL */
 	struct login *login;            /* its sessions (D86), or NULL */
 	time_t (*now)(void);            /* clock; tests may replace it */
+	/* This process in the leases of jobs and claims (D80): random, a
+	 * STORE_ID_SIZE string. */
+	char instance[23];
 };
 
 /*

@@ -69,7 +69,8 @@ class MultiBed:
     """The bed: .directory and .base are HAProxy's, .instances the three
     anvil-ca, .tls_ca and .root what clients trust and verify with."""
 
-    def __init__(self, workdir, pg_server, dbname, challtestsrv, n=3):
+    def __init__(self, workdir, pg_server, dbname, challtestsrv, n=3,
+                 config=None):
         self.pg = pg_server
         self.dbname = dbname
         url = pg_server.createdb(dbname)
@@ -83,7 +84,8 @@ class MultiBed:
             "--database", url,
             "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
             "--http01-port", str(self.http01_port)],
-            config={"caa_identities": "anvil.test", "base_url": self.base})
+            config={"caa_identities": "anvil.test", "base_url": self.base,
+                    **(config or {})})
         self.tls_ca = os.path.join(first, "tls", "ca.pem")
         self.root = os.path.join(first, "ca", "root.pem")
         self.instances = []

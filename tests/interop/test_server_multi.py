@@ -7,13 +7,15 @@ directly); anvil-bench through HAProxy while an instance is killed."""
 import json
 import os
 import random
+import socket
 import subprocess
+import threading
 import time
 import types
 
 import pytest
 
-from acmehelp import Account, Client, b64, ec_key, jwk_of, sign
+from acmehelp import Account, Client, b64, csr_der, ec_key, jwk_of, sign
 from conftest import BUILD, ChallTestSrv
 from multibed import MultiBed, wait_for
 from test_client import anvil
@@ -22,13 +24,17 @@ from test_server_lego import lego
 
 BENCH = os.path.join(BUILD, "src", "bench", "anvil-bench")
 ST_PROCESSING = 2
+ST_READY = 3
+ST_VALID = 4
+LEASE = 3  # lease_seconds of the bed: a dead instance's work moves fast
 
 
 @pytest.fixture(scope="module")
 def bed(pg_server, tmp_path_factory):
     d = tmp_path_factory.mktemp("multi")
     dns = ChallTestSrv(str(d))
-    b = MultiBed(str(d), pg_server, "multi", dns)
+    b = MultiBed(str(d), pg_server, "multi", dns,
+                 config={"lease_seconds": LEASE})
     try:
         b.start()
         yield b
@@ -177,6 +183,169 @@ def test_lego_certbot_and_anvil_issue_and_revoke_through_haproxy(bed,
     rows = bed.psql("SELECT reason FROM certs WHERE revoked_at > 0"
                     " ORDER BY reason")
     assert rows.split() == ["1", "1", "4"]
+
+
+class HeldResponder:
+    """An http-01 responder on the bed's port that holds each request
+    until release(): a validation is in flight while the test decides.
+    .conns counts the connections that sent a request."""
+
+    def __init__(self, port):
+        self.keyauth = {}
+        self.conns = 0
+        self.cond = threading.Condition()
+        self.released = threading.Event()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,),
+                             daemon=True).start()
+
+    def _serve(self, conn):
+        with conn:
+            conn.settimeout(60)
+            try:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+                with self.cond:
+                    self.conns += 1
+                    self.cond.notify_all()
+                self.released.wait(60)
+                token = head.split(b" ")[1].rsplit(b"/", 1)[-1].decode()
+                body = self.keyauth.get(token, "").encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n%s"
+                             % (len(body), body))
+            except OSError:
+                pass  # the validating instance was killed
+
+    def wait_conns(self, n, timeout=30):
+        with self.cond:
+            return self.cond.wait_for(lambda: self.conns >= n, timeout)
+
+    def close(self):
+        self.released.set()
+        # shutdown wakes the blocked accept(); close alone would leave
+        # the port listening until it returns.
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
+class PsqlLock:
+    """A psql session holding a lock on a table until release()."""
+
+    def __init__(self, bed, table, mode):
+        self.p = subprocess.Popen(
+            [os.path.join(bed.pg.bin, "psql"), "-X", "-q", "-A", "-t",
+             "-v", "ON_ERROR_STOP=1", "-d", bed.pg.url(bed.dbname)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.p.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN {mode} MODE;\n"
+                           "SELECT 'locked';\n")
+        self.p.stdin.flush()
+        assert self.p.stdout.readline().strip() == "locked"
+
+    def release(self):
+        if self.p.poll() is None:
+            self.p.communicate("ROLLBACK;\n", timeout=30)
+
+
+def test_D80_D81_work_of_a_killed_instance_finished_by_another(bed):
+    """A validation in flight at instance 1 and a finalize in flight at
+    instance 3 are cut by SIGKILL; the other instances take them over
+    once the leases end (the challenge becomes valid, the order ready
+    again and then issued), with the killed instances still down."""
+    name = "held.multi.example"
+    resp = HeldResponder(bed.http01_port)
+    lock = None
+    try:
+        c1, c2, c3 = (Pinned(bed, k) for k in range(3))
+        acct = Account(c1)
+        r = acct.new_order([name])
+        assert r.status_code == 201, r.text
+        order, loc = r.json(), r.headers["Location"]
+        authz = acct.get(order["authorizations"][0]).json()
+        ch = next(c for c in authz["challenges"] if c["type"] == "http-01")
+        resp.keyauth[ch["token"]] = acct.key_authorization(ch["token"])
+        chall_id = ch["url"].rsplit("/", 1)[1]
+        assert acct.post(ch["url"], {}).status_code == 200
+        # Instance 1's worker is connected and waits for the answer.
+        assert resp.wait_conns(1), "no validation reached the responder"
+        owner = bed.psql(f"SELECT owner FROM jobs WHERE chall_id ="
+                         f" '{chall_id}'")
+        assert owner != ""
+        bed.instances[0].kill()
+        resp.released.set()
+        # Another instance claims the job once its lease ends and
+        # validates again; instance 1 stays down.
+        assert wait_for(lambda: bed.psql(
+            f"SELECT status FROM challs WHERE id = '{chall_id}'")
+            == str(ST_VALID)), "the job of the killed instance never ran"
+        assert resp.conns >= 2
+        assert bed.psql(f"SELECT count(*) FROM jobs WHERE chall_id ="
+                        f" '{chall_id}'") == "0"
+        assert bed.instances[0].proc.poll() is not None
+        acct.c = c2
+        assert acct.wait(loc, until=("ready",)).json()["status"] == "ready"
+
+        # A finalize at instance 3 waits for the certs table (locked
+        # here), holding its claim, when instance 3 is killed.
+        order_id = loc.rsplit("/", 1)[1]
+        lock = PsqlLock(bed, "certs", "SHARE ROW EXCLUSIVE")
+        body = c3.signed(acct.key, order["finalize"],
+                         {"csr": b64(csr_der(ec_key(), [name]))},
+                         kid=acct.kid)
+
+        def finalize():
+            try:
+                c3.post(order["finalize"], body)
+            except Exception:
+                pass  # cut by the kill
+        t = threading.Thread(target=finalize, daemon=True)
+        t.start()
+        assert wait_for(lambda: bed.psql(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted"
+            " AND relation = 'certs'::regclass") == "1"), \
+            "the finalize never reached the issuance"
+        assert bed.psql(f"SELECT status, claim_owner <> '' FROM orders"
+                        f" WHERE id = '{order_id}'") == f"{ST_PROCESSING}|t"
+        bed.instances[2].kill()
+        lock.release()
+        t.join(30)
+        # Instance 2 gives the order back once the claim ends: the
+        # client finalizes again there and gets its certificate.
+        assert wait_for(lambda: bed.psql(
+            f"SELECT status FROM orders WHERE id = '{order_id}'")
+            == str(ST_READY)), "the killed instance's claim was never given back"
+        assert bed.psql(f"SELECT count(*) FROM certs WHERE order_id ="
+                        f" '{order_id}'") == "0"
+        acct.c = c2
+        r = acct.post(order["finalize"],
+                      {"csr": b64(csr_der(ec_key(), [name]))})
+        assert r.status_code == 200 and r.json()["status"] == "valid", r.text
+        assert bed.instances[2].proc.poll() is not None
+    finally:
+        if lock is not None:
+            lock.release()
+        resp.close()
+        for k in (0, 2):
+            if bed.instances[k].proc.poll() is not None:
+                bed.instances[k].start()
 
 
 def test_bench_through_haproxy_while_an_instance_is_killed(bed, tmp_path):

@@ -75,19 +75,19 @@ def test_pg_serve_refuses_other_schemas_and_migrate_upgrades(pg_server,
     path = init_ca(str(tmp_path / "ca"), free_port(),
                    extra_init=["--database", url])
     assert pg_server.psql("SELECT version FROM schema_version",
-                          db="schema").strip() == "3"
+                          db="schema").strip() == "4"
     # No schema yet (an empty database): serve refuses, migrate makes it.
     set_database(path, pg_server.createdb("empty"))
     r = serve(path)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
         "anvil-ca: database: database schema 0 is older than this "
-        "anvil-ca (3): run anvil-ca migrate -c FILE"]
+        "anvil-ca (4): run anvil-ca migrate -c FILE"]
     r = subprocess.run([ANVIL_CA, "migrate", "-c", path], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert pg_server.psql("SELECT version FROM schema_version",
-                          db="empty").strip() == "3"
+                          db="empty").strip() == "4"
     assert pg_server.psql("SELECT count(*) FROM certs", db="empty").strip() == "0"
     # A newer anvil-ca's schema: serve and migrate both refuse it.
     pg_server.psql("UPDATE schema_version SET version = 99", db="empty")
@@ -97,7 +97,7 @@ def test_pg_serve_refuses_other_schemas_and_migrate_upgrades(pg_server,
         assert r.returncode == 1
         assert r.stderr.strip().splitlines() == [
             "anvil-ca: database: database schema 99 is newer than this "
-            "anvil-ca (3)"]
+            "anvil-ca (4)"]
 
 
 def test_sqlite_migrate_and_newer_schema_refused(tmp_path):

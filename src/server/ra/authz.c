@@ -140,6 +140,9 @@ ra_chall_start(struct srv *srv, const struct store_authz *z,
 	memset(&job, 0, sizeof(job));
 	snprintf(job.chall_id, sizeof(job.chall_id), "%s", c->id);
 	job.not_before = srv->now();
+	/* Held by this instance from the start (D80). */
+	snprintf(job.owner, sizeof(job.owner), "%s", srv->instance);
+	job.lease_until = job.not_before + srv->cfg->lease_seconds;
 	/* The job and the new status in one transaction: after a crash
 	 * both or neither are there (va_open resumes the job). */
 	if (store_begin(st, prob) != 0 || store_job_add(st, &job, prob) != 0 ||

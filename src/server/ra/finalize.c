@@ -271,9 +271,10 @@ ra_order_finalize(struct srv *srv, struct store_order *o,
 	    (rc = not_an_account_key(srv, csr->key, prob)) != 0)
 		return rc;
 	/* The claim needs no flush of its own: the issuance's commit makes
-	 * it durable, and orders_unclaim gives back one a crash cut off. */
-	rc = store_order_set_status_relaxed(srv->store, o->id, ST_READY,
-	    ST_PROCESSING, NULL, prob);
+	 * it durable, and orders_unclaim gives back one a crash cut off,
+	 * once its lease has ended (D81). */
+	rc = store_order_claim(srv->store, o->id, srv->instance,
+	    srv->now() + srv->cfg->lease_seconds, prob);
 	if (rc == ACME_ERR_CONFLICT)
 		return acme_problem_set(prob, ACME_PROB_ORDER_NOT_READY,
 		    "order is being finalized already");
@@ -302,13 +303,16 @@ ra_order_finalize(struct srv *srv, struct store_order *o,
 }
 
 int
-ra_orders_unclaim(struct srv *srv, struct acme_problem *prob)
+ra_orders_unclaim(struct srv *srv, time_t expired_before,
+    struct acme_problem *prob)
 {
 	size_t n = 0;
 	int rc;
 
 	ACME_ASSERT(srv != NULL);
-	if ((rc = store_orders_unclaim(srv->store, &n, prob)) == 0 && n > 0)
+	if ((rc = store_orders_unclaim(srv->store, expired_before, &n, prob)) ==
+		0 &&
+	    n > 0)
 		acme_log(ACME_LOG_WARN, "finalize cut off",
 		    "orders=%zu detail=\"processing orders are ready again\"",
 		    n);

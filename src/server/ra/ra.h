@@ -130,11 +130,14 @@ int ra_order_finalize(struct srv *srv, struct store_order *o,
     struct acme_problem *prob);
 
 /*
- * At start, before any request: orders a finalize left processing when
- * the process stopped are ready again (each finalize may then be
- * retried), with one warning line naming how many.
+ * Orders a finalize left processing when its process stopped are ready
+ * again (each finalize may then be retried), with one warning line
+ * naming how many: those whose claim ended before expired_before (D81),
+ * at start before any request (STORE_EVERY_LEASE on a back end one
+ * process serves) and at every sweep of lease.c.
  */
-int ra_orders_unclaim(struct srv *srv, struct acme_problem *prob);
+int ra_orders_unclaim(struct srv *srv, time_t expired_before,
+    struct acme_problem *prob);
 
 /*
  * The new-account limit of the client address ip (D51), spent; "" is

@@ -151,6 +151,14 @@ static const char *const migrations[] = {
 	"CREATE TABLE blocked_names (name TEXT PRIMARY KEY,"
 	" created INTEGER NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 9;",
+	/* 10: leases (D80, D81): the instance holding a validation job
+	 * or a finalize's claim, and until when. */
+	"ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders ADD COLUMN claim_until INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"PRAGMA user_version = 10;",
 };
 
 /*
@@ -200,7 +208,9 @@ const char *const sq_sql[S__COUNT] = {
 			       " WHERE id = ? AND status = ?",
 	/* The second term, implied by the first, lets orders_open serve it. */
 	[S_ORDER_UNCLAIM] = "UPDATE orders SET status = 3 WHERE status = 2"
-			    " AND status < 4",
+			    " AND status < 4 AND claim_until < ?",
+	[S_ORDER_CLAIM] = "UPDATE orders SET status = 2, claim_owner = ?,"
+			  " claim_until = ? WHERE id = ? AND status = 3",
 	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?"
 			" AND account_id = ?",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"
@@ -235,11 +245,21 @@ const char *const sq_sql[S__COUNT] = {
 	[S_CHALL_UPDATE] = "UPDATE challs SET status = ?, validated = ?,"
 			   " error = ?, attempts = ? WHERE id = ?"
 			   " AND status = ?",
-	[S_JOB_ADD] = "INSERT OR REPLACE INTO jobs (chall_id, not_before)"
-		      " VALUES (?, ?)",
+	[S_JOB_ADD] = "INSERT OR REPLACE INTO jobs (chall_id, not_before,"
+		      " owner, lease_until) VALUES (?, ?, ?, ?)",
 	[S_JOB_DONE] = "DELETE FROM jobs WHERE chall_id = ?",
-	[S_JOB_LIST] = "SELECT chall_id, not_before FROM jobs"
-		       " ORDER BY not_before, chall_id LIMIT ?",
+	[S_JOB_LIST] = "SELECT chall_id, not_before, owner, lease_until"
+		       " FROM jobs ORDER BY not_before, chall_id LIMIT ?",
+	[S_JOBS_EXPIRED] = "SELECT chall_id, not_before, owner, lease_until"
+			   " FROM jobs WHERE lease_until < ?"
+			   " ORDER BY not_before, chall_id LIMIT ?",
+	/* Taken only from the holder and lease read (D80). */
+	[S_JOB_TAKE] = "UPDATE jobs SET owner = ?, lease_until = ?"
+		       " WHERE chall_id = ? AND owner = ? AND lease_until = ?",
+	[S_JOB_RELEASE] = "UPDATE jobs SET lease_until = 0 WHERE chall_id = ?",
+	[S_LEASE_JOBS] = "UPDATE jobs SET lease_until = ? WHERE owner = ?",
+	[S_LEASE_ORDERS] = "UPDATE orders SET claim_until = ? WHERE status = 2"
+			   " AND status < 4 AND claim_owner = ?",
 	[S_CERT_INSERT] = "INSERT INTO certs (id, serial, account_id,"
 			  " order_id, chain_pem, alt_chain_pem, not_before,"
 			  " not_after, revoked_at, reason, profile)"

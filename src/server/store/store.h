@@ -166,7 +166,14 @@ struct store_block {
 struct store_job {
 	char chall_id[STORE_ID_SIZE];
 	time_t not_before; /* do not run before this time */
+	/* The instance that holds it, and until when (D80). */
+	char owner[STORE_ID_SIZE];
+	time_t lease_until;
 };
+
+/* A cutoff of jobs_claim and orders_unclaim that every lease is before:
+ * all of them, for a back end one process serves (D71, D80). */
+#define STORE_EVERY_LEASE ((time_t)INT64_MAX)
 
 /* One entry of a CRL: a revoked certificate (store_ops.cert_revoked). */
 struct store_revoked {
@@ -250,20 +257,27 @@ struct store_ops {
 	 * harm, so it is not flushed on its own (the next flush covers it:
 	 * the log is written in order): a status derived from durable state
 	 * (ready once every authorization is valid, invalid once expired or
-	 * an authorization failed; ra_order_get computes it again), and
-	 * finalize's claim of a ready order, which the issuance's commit
-	 * makes durable and orders_unclaim undoes after a crash.  A back
+	 * an authorization failed; ra_order_get computes it again).  A back
 	 * end may flush it anyway (PostgreSQL does, D65).
 	 */
 	int (*order_set_status_relaxed)(struct store *s, const char *id,
 	    enum store_status from, enum store_status to, const char *error,
 	    struct acme_problem *prob);
 	/*
-	 * Gives every processing order back (ready): at start no finalize
-	 * is running (D14: finalize issues within its request), so one
-	 * found processing was cut off by a crash.  *n is the count.
+	 * Finalize's claim of order id (ready to processing) for instance
+	 * owner until the time until (D81); ACME_ERR_CONFLICT when it is
+	 * not ready.  Relaxed as above: the issuance's commit makes it
+	 * durable, and orders_unclaim undoes it after a crash.
 	 */
-	int (*orders_unclaim)(struct store *s, size_t *n,
+	int (*order_claim)(struct store *s, const char *id, const char *owner,
+	    time_t until, struct acme_problem *prob);
+	/*
+	 * Gives every processing order whose claim ends before
+	 * expired_before back (ready): its finalize was cut off by a crash
+	 * (D14: finalize issues within its request; a live instance renews
+	 * its claims, lease_renew).  *n is the count.
+	 */
+	int (*orders_unclaim)(struct store *s, time_t expired_before, size_t *n,
 	    struct acme_problem *prob);
 	/*
 	 * Up to max order ids of an account created after the order
@@ -303,7 +317,11 @@ struct store_ops {
 	int (*chall_update)(struct store *s, const struct store_chall *c,
 	    enum store_status from, struct acme_problem *prob);
 
-	/* Validation jobs: queued with the challenge, survive restarts. */
+	/*
+	 * Validation jobs: queued with the challenge, survive restarts,
+	 * each held by one instance at a time under a lease (D80).
+	 * job_add stores j held by j->owner until j->lease_until.
+	 */
 	int (*job_add)(struct store *s, const struct store_job *j,
 	    struct acme_problem *prob);
 	int (*job_done)(struct store *s, const char *chall_id,
@@ -311,6 +329,26 @@ struct store_ops {
 	/* Up to max jobs, oldest not_before first. */
 	int (*job_list)(struct store *s, struct store_job *jobs, size_t max,
 	    size_t *n, struct acme_problem *prob);
+	/*
+	 * Takes up to max jobs whose lease ends before expired_before for
+	 * owner until the time until, oldest not_before first, into jobs
+	 * (as now held); *n is the count.  A job is taken by one claimer
+	 * only, however many race for it (on PostgreSQL, FOR UPDATE SKIP
+	 * LOCKED); until must be at or after expired_before unless the
+	 * cutoff is STORE_EVERY_LEASE.
+	 */
+	int (*jobs_claim)(struct store *s, const char *owner,
+	    time_t expired_before, time_t until, struct store_job *jobs,
+	    size_t max, size_t *n, struct acme_problem *prob);
+	/* Ends the lease of job chall_id now: the next sweep may take it. */
+	int (*job_release)(struct store *s, const char *chall_id,
+	    struct acme_problem *prob);
+	/*
+	 * The heartbeat (D80): every job and every processing order's
+	 * claim owner holds is held until until (0: given back now).
+	 */
+	int (*lease_renew)(struct store *s, const char *owner, time_t until,
+	    struct acme_problem *prob);
 
 	/* Certificates. */
 	int (*cert_insert)(struct store *s, const struct store_cert *c,
@@ -600,11 +638,21 @@ store_order_set_status_relaxed(struct store *s, const char *id,
 }
 
 static inline int
-store_orders_unclaim(struct store *s, size_t *n, struct acme_problem *prob)
+store_order_claim(struct store *s, const char *id, const char *owner,
+    time_t until, struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL && owner != NULL);
+	return s->ops->order_claim(s, id, owner, until, prob);
+}
+
+static inline int
+store_orders_unclaim(struct store *s, time_t expired_before, size_t *n,
+    struct acme_problem *prob)
 {
 	ACME_ASSERT(s != NULL);
 	ACME_ASSERT(n != NULL);
-	return s->ops->orders_unclaim(s, n, prob);
+	return s->ops->orders_unclaim(s, expired_before, n, prob);
 }
 
 static inline int
@@ -715,6 +763,35 @@ store_job_list(struct store *s, struct store_job *jobs, size_t max, size_t *n,
 	ACME_ASSERT(jobs != NULL);
 	ACME_ASSERT(n != NULL);
 	return s->ops->job_list(s, jobs, max, n, prob);
+}
+
+static inline int
+store_jobs_claim(struct store *s, const char *owner, time_t expired_before,
+    time_t until, struct store_job *jobs, size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(owner != NULL && jobs != NULL && n != NULL);
+	return s->ops->jobs_claim(s, owner, expired_before, until, jobs, max, n,
+	    prob);
+}
+
+static inline int
+store_job_release(struct store *s, const char *chall_id,
+    struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(chall_id != NULL);
+	return s->ops->job_release(s, chall_id, prob);
+}
+
+static inline int
+store_lease_renew(struct store *s, const char *owner, time_t until,
+    struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(owner != NULL);
+	return s->ops->lease_renew(s, owner, until, prob);
 }
 
 static inline int

@@ -118,6 +118,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE accounts ADD COLUMN paused bigint NOT NULL DEFAULT 0;"
 	"CREATE TABLE blocked_names (name text COLLATE \"C\" PRIMARY KEY,"
 	" created bigint NOT NULL);",
+	/* 4: leases (D80, D81), as SQLite's 10. */
+	"ALTER TABLE jobs ADD COLUMN owner text NOT NULL DEFAULT '',"
+	" ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN claim_owner text NOT NULL DEFAULT '',"
+	" ADD COLUMN claim_until bigint NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_NEWEST ((int)ACME_ARRAY_LEN(migrations))
@@ -152,6 +157,10 @@ enum stmt {
 	S_JOB_ADD,
 	S_JOB_DONE,
 	S_JOB_LIST,
+	S_JOB_CLAIM,
+	S_JOB_RELEASE,
+	S_LEASE_RENEW,
+	S_ORDER_CLAIM,
 	S_CERT_INSERT,
 	S_CERT_GET,
 	S_CERT_BY_SERIAL,
@@ -235,7 +244,10 @@ static const char *const sql[S__COUNT] = {
 			       " error = coalesce($2::text, error),"
 			       " cert_id = coalesce($3::text, cert_id)"
 			       " WHERE id = $4 AND status = $5",
-	[S_ORDER_UNCLAIM] = "UPDATE orders SET status = 3 WHERE status = 2",
+	[S_ORDER_UNCLAIM] = "UPDATE orders SET status = 3 WHERE status = 2"
+			    " AND claim_until < $1",
+	[S_ORDER_CLAIM] = "UPDATE orders SET status = 2, claim_owner = $1,"
+			  " claim_until = $2 WHERE id = $3 AND status = 3",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = $1"
 			 " AND seq > $2 AND status <> $3 ORDER BY seq"
 			 " LIMIT $4",
@@ -271,12 +283,29 @@ static const char *const sql[S__COUNT] = {
 	[S_CHALL_UPDATE] = "UPDATE challs SET status = $1, validated = $2,"
 			   " error = $3, attempts = $4 WHERE id = $5"
 			   " AND status = $6",
-	[S_JOB_ADD] = "INSERT INTO jobs (chall_id, not_before) VALUES ($1, $2)"
+	[S_JOB_ADD] = "INSERT INTO jobs (chall_id, not_before, owner,"
+		      " lease_until) VALUES ($1, $2, $3, $4)"
 		      " ON CONFLICT (chall_id) DO UPDATE"
-		      " SET not_before = excluded.not_before",
+		      " SET not_before = excluded.not_before,"
+		      " owner = excluded.owner,"
+		      " lease_until = excluded.lease_until",
 	[S_JOB_DONE] = "DELETE FROM jobs WHERE chall_id = $1",
-	[S_JOB_LIST] = "SELECT chall_id, not_before FROM jobs"
-		       " ORDER BY not_before, chall_id LIMIT $1",
+	[S_JOB_LIST] = "SELECT chall_id, not_before, owner, lease_until"
+		       " FROM jobs ORDER BY not_before, chall_id LIMIT $1",
+	/* One claimer per job: rows another holds are skipped, and one
+	 * it took meanwhile no longer matches (D80). */
+	[S_JOB_CLAIM] = "WITH c AS (SELECT chall_id FROM jobs"
+			" WHERE lease_until < $1 ORDER BY not_before, chall_id"
+			" LIMIT $2 FOR UPDATE SKIP LOCKED)"
+			" UPDATE jobs j SET owner = $3, lease_until = $4"
+			" FROM c WHERE j.chall_id = c.chall_id"
+			" RETURNING j.chall_id, j.not_before",
+	[S_JOB_RELEASE] = "UPDATE jobs SET lease_until = 0 WHERE chall_id = $1",
+	/* The heartbeat: one round trip for both tables (D80). */
+	[S_LEASE_RENEW] = "WITH j AS (UPDATE jobs SET lease_until = $2"
+			  " WHERE owner = $1)"
+			  " UPDATE orders SET claim_until = $2"
+			  " WHERE status = 2 AND claim_owner = $1",
 	[S_CERT_INSERT] = "INSERT INTO certs (id, serial, account_id,"
 			  " order_id, chain_pem, alt_chain_pem, not_before,"
 			  " not_after, revoked_at, reason, profile)"
@@ -1026,10 +1055,23 @@ order_set_status_relaxed(struct pconn *c, const char *id,
 }
 
 static int
-orders_unclaim(struct pconn *c, size_t *n, struct acme_problem *prob)
+order_claim(struct pconn *c, const char *id, const char *owner, time_t until,
+    struct acme_problem *prob)
 {
 	int rc;
-	PGresult *r = px(c, S_ORDER_UNCLAIM, &rc, prob, "");
+	PGresult *r =
+	    px(c, S_ORDER_CLAIM, &rc, prob, "sis", owner, (long long)until, id);
+
+	return cond_done(c, r, rc, S_ORDER_EXISTS, id, prob);
+}
+
+static int
+orders_unclaim(struct pconn *c, time_t expired_before, size_t *n,
+    struct acme_problem *prob)
+{
+	int rc;
+	PGresult *r =
+	    px(c, S_ORDER_UNCLAIM, &rc, prob, "i", (long long)expired_before);
 
 	*n = 0;
 	if (r == NULL)
@@ -1236,8 +1278,9 @@ job_add(struct pconn *c, const struct store_job *j, struct acme_problem *prob)
 {
 	int rc;
 
-	return done(px(c, S_JOB_ADD, &rc, prob, "si", j->chall_id,
-			(long long)j->not_before),
+	return done(px(c, S_JOB_ADD, &rc, prob, "sisi", j->chall_id,
+			(long long)j->not_before, j->owner,
+			(long long)j->lease_until),
 	    &rc);
 }
 
@@ -1262,10 +1305,56 @@ job_list(struct pconn *c, struct store_job *jobs, size_t max, size_t *n,
 	for (i = 0; i < PQntuples(r) && *n < max; i++) {
 		col_copy(r, i, 0, jobs[*n].chall_id, sizeof(jobs[*n].chall_id));
 		jobs[*n].not_before = (time_t)col_ll(r, i, 1);
+		col_copy(r, i, 2, jobs[*n].owner, sizeof(jobs[*n].owner));
+		jobs[*n].lease_until = (time_t)col_ll(r, i, 3);
 		(*n)++;
 	}
 	PQclear(r);
 	return 0;
+}
+
+static int
+jobs_claim(struct pconn *c, const char *owner, time_t expired_before,
+    time_t until, struct store_job *jobs, size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	int rc, i;
+	PGresult *r = px(c, S_JOB_CLAIM, &rc, prob, "iisi",
+	    (long long)expired_before, clamp_max(max), owner, (long long)until);
+
+	*n = 0;
+	if (r == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(r) && *n < max; i++) {
+		struct store_job *j = &jobs[*n];
+
+		col_copy(r, i, 0, j->chall_id, sizeof(j->chall_id));
+		j->not_before = (time_t)col_ll(r, i, 1);
+		snprintf(j->owner, sizeof(j->owner), "%s", owner);
+		j->lease_until = until;
+		(*n)++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+job_release(struct pconn *c, const char *chall_id, struct acme_problem *prob)
+{
+	int rc;
+
+	return done(px(c, S_JOB_RELEASE, &rc, prob, "s", chall_id), &rc);
+}
+
+static int
+lease_renew(struct pconn *c, const char *owner, time_t until,
+    struct acme_problem *prob)
+{
+	int rc;
+
+	return done(px(c, S_LEASE_RENEW, &rc, prob, "si", owner,
+			(long long)until),
+	    &rc);
 }
 
 /* --- the audit outbox --- */
@@ -2055,8 +2144,14 @@ POOLED(order_set_status_relaxed,
     (struct store * st, const char *id, enum store_status from,
 	enum store_status to, const char *error, struct acme_problem *prob),
     (c, id, from, to, error, prob))
+POOLED(order_claim,
+    (struct store * st, const char *id, const char *owner, time_t until,
+	struct acme_problem *prob),
+    (c, id, owner, until, prob))
 POOLED(orders_unclaim,
-    (struct store * st, size_t *n, struct acme_problem *prob), (c, n, prob))
+    (struct store * st, time_t expired_before, size_t *n,
+	struct acme_problem *prob),
+    (c, expired_before, n, prob))
 POOLED(order_list,
     (struct store * st, const char *account_id, const char *after,
 	char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
@@ -2100,6 +2195,18 @@ POOLED(job_list,
     (struct store * st, struct store_job *jobs, size_t max, size_t *n,
 	struct acme_problem *prob),
     (c, jobs, max, n, prob))
+POOLED(jobs_claim,
+    (struct store * st, const char *owner, time_t expired_before, time_t until,
+	struct store_job *jobs, size_t max, size_t *n,
+	struct acme_problem *prob),
+    (c, owner, expired_before, until, jobs, max, n, prob))
+POOLED(job_release,
+    (struct store * st, const char *chall_id, struct acme_problem *prob),
+    (c, chall_id, prob))
+POOLED(lease_renew,
+    (struct store * st, const char *owner, time_t until,
+	struct acme_problem *prob),
+    (c, owner, until, prob))
 POOLED(cert_insert,
     (struct store * st, const struct store_cert *ct, struct acme_problem *prob),
     (c, ct, prob))
@@ -2220,6 +2327,7 @@ static const struct store_ops pg_ops = {
 	.order_get = pooled_order_get,
 	.order_set_status = pooled_order_set_status,
 	.order_set_status_relaxed = pooled_order_set_status_relaxed,
+	.order_claim = pooled_order_claim,
 	.orders_unclaim = pooled_orders_unclaim,
 	.order_list = pooled_order_list,
 	.order_count_open = pooled_order_count_open,
@@ -2232,6 +2340,9 @@ static const struct store_ops pg_ops = {
 	.job_add = pooled_job_add,
 	.job_done = pooled_job_done,
 	.job_list = pooled_job_list,
+	.jobs_claim = pooled_jobs_claim,
+	.job_release = pooled_job_release,
+	.lease_renew = pooled_lease_renew,
 	.cert_insert = pooled_cert_insert,
 	.cert_get = pooled_cert_get,
 	.cert_by_serial = pooled_cert_by_serial,

@@ -306,9 +306,21 @@ order_set_status(struct store *st, const char *id, enum store_status from,
 }
 
 static int
-orders_unclaim(struct store *st, size_t *n, struct acme_problem *prob)
+order_claim(struct store *st, const char *id, const char *owner, time_t until,
+    struct acme_problem *prob)
 {
-	sqlite3_stmt *q = sq_prep(st, S_ORDER_UNCLAIM, prob, "");
+	return run_cond(st,
+	    sq_prep(st, S_ORDER_CLAIM, prob, "sis", owner, (long long)until,
+		id),
+	    S_ORDER_EXISTS, id, prob);
+}
+
+static int
+orders_unclaim(struct store *st, time_t expired_before, size_t *n,
+    struct acme_problem *prob)
+{
+	sqlite3_stmt *q =
+	    sq_prep(st, S_ORDER_UNCLAIM, prob, "i", (long long)expired_before);
 	int rc = sq_run(st, q, prob);
 
 	*n = rc == 0 ? (size_t)sqlite3_changes(sqlite3_db_handle(q)) : 0;
@@ -494,8 +506,8 @@ static int
 job_add(struct store *st, const struct store_job *j, struct acme_problem *prob)
 {
 	return sq_run(st,
-	    sq_prep(st, S_JOB_ADD, prob, "si", j->chall_id,
-		(long long)j->not_before),
+	    sq_prep(st, S_JOB_ADD, prob, "sisi", j->chall_id,
+		(long long)j->not_before, j->owner, (long long)j->lease_until),
 	    prob);
 }
 
@@ -505,20 +517,23 @@ job_done(struct store *st, const char *chall_id, struct acme_problem *prob)
 	return sq_run(st, sq_prep(st, S_JOB_DONE, prob, "s", chall_id), prob);
 }
 
+/* Reads the jobs q (S_JOB_LIST or S_JOBS_EXPIRED) lists, up to max. */
 static int
-job_list(struct store *st, struct store_job *jobs, size_t max, size_t *n,
+jobs_read(sqlite3_stmt *q, struct store_job *jobs, size_t max, size_t *n,
     struct acme_problem *prob)
 {
-	sqlite3_stmt *q = sq_prep(st, S_JOB_LIST, prob, "i",
-	    (long long)(max > INT64_MAX ? INT64_MAX : max));
 	int rc = SQLITE_DONE;
 
 	*n = 0;
 	if (q == NULL)
 		return ACME_ERR_IO;
 	while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		col_copy(q, 0, jobs[*n].chall_id, sizeof(jobs[*n].chall_id));
-		jobs[*n].not_before = (time_t)sqlite3_column_int64(q, 1);
+		struct store_job *j = &jobs[*n];
+
+		col_copy(q, 0, j->chall_id, sizeof(j->chall_id));
+		j->not_before = (time_t)sqlite3_column_int64(q, 1);
+		col_copy(q, 2, j->owner, sizeof(j->owner));
+		j->lease_until = (time_t)sqlite3_column_int64(q, 3);
 		(*n)++;
 	}
 	if (*n < max && rc != SQLITE_DONE)
@@ -527,6 +542,78 @@ job_list(struct store *st, struct store_job *jobs, size_t max, size_t *n,
 		rc = 0;
 	sqlite3_reset(q);
 	return rc;
+}
+
+static long long
+clamp_max(size_t max)
+{
+	return max > INT64_MAX ? INT64_MAX : (long long)max;
+}
+
+static int
+job_list(struct store *st, struct store_job *jobs, size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	return jobs_read(sq_prep(st, S_JOB_LIST, prob, "i", clamp_max(max)),
+	    jobs, max, n, prob);
+}
+
+/*
+ * The expired jobs are read, then each is taken only from the holder
+ * and lease read: a claimer on another handle that took it meanwhile
+ * changed them, and this one skips it (D80).
+ */
+static int
+jobs_claim(struct store *st, const char *owner, time_t expired_before,
+    time_t until, struct store_job *jobs, size_t max, size_t *n,
+    struct acme_problem *prob)
+{
+	size_t i, got = 0;
+	int rc;
+
+	if ((rc = jobs_read(sq_prep(st, S_JOBS_EXPIRED, prob, "ii",
+				(long long)expired_before, clamp_max(max)),
+		 jobs, max, n, prob)) != 0)
+		return rc;
+	for (i = 0; i < *n; i++) {
+		struct store_job *j = &jobs[i];
+		sqlite3_stmt *q = sq_prep(st, S_JOB_TAKE, prob, "sissi", owner,
+		    (long long)until, j->chall_id, j->owner,
+		    (long long)j->lease_until);
+
+		if ((rc = sq_run(st, q, prob)) != 0)
+			break;
+		if (sqlite3_changes(sqlite3_db_handle(q)) == 0)
+			continue;
+		jobs[got] = *j;
+		snprintf(jobs[got].owner, sizeof(jobs[got].owner), "%s", owner);
+		jobs[got].lease_until = until;
+		got++;
+	}
+	*n = got;
+	return rc;
+}
+
+static int
+job_release(struct store *st, const char *chall_id, struct acme_problem *prob)
+{
+	return sq_run(st, sq_prep(st, S_JOB_RELEASE, prob, "s", chall_id),
+	    prob);
+}
+
+static int
+lease_renew(struct store *st, const char *owner, time_t until,
+    struct acme_problem *prob)
+{
+	int rc = sq_run(st,
+	    sq_prep(st, S_LEASE_JOBS, prob, "is", (long long)until, owner),
+	    prob);
+
+	return rc != 0 ? rc :
+			 sq_run(st,
+			     sq_prep(st, S_LEASE_ORDERS, prob, "is",
+				 (long long)until, owner),
+			     prob);
 }
 
 /* --- the audit outbox --- */
@@ -1249,7 +1336,21 @@ LOCKED(audit_pending,
 	struct acme_problem *prob),
     (st, rows, max, n, prob))
 LOCKED(orders_unclaim,
-    (struct store * st, size_t *n, struct acme_problem *prob), (st, n, prob))
+    (struct store * st, time_t expired_before, size_t *n,
+	struct acme_problem *prob),
+    (st, expired_before, n, prob))
+LOCKED(jobs_claim,
+    (struct store * st, const char *owner, time_t expired_before, time_t until,
+	struct store_job *jobs, size_t max, size_t *n,
+	struct acme_problem *prob),
+    (st, owner, expired_before, until, jobs, max, n, prob))
+LOCKED(job_release,
+    (struct store * st, const char *chall_id, struct acme_problem *prob),
+    (st, chall_id, prob))
+LOCKED(lease_renew,
+    (struct store * st, const char *owner, time_t until,
+	struct acme_problem *prob),
+    (st, owner, until, prob))
 #undef LOCKED
 
 /*
@@ -1279,6 +1380,10 @@ RELAXED(order_set_status_relaxed,
     (struct store * st, const char *id, enum store_status from,
 	enum store_status to, const char *error, struct acme_problem *prob),
     order_set_status(st, id, from, to, error, NULL, prob))
+RELAXED(order_claim,
+    (struct store * st, const char *id, const char *owner, time_t until,
+	struct acme_problem *prob),
+    order_claim(st, id, owner, until, prob))
 #undef RELAXED
 
 const struct store_ops sq_ops = {
@@ -1295,6 +1400,7 @@ const struct store_ops sq_ops = {
 	.order_get = locked_order_get,
 	.order_set_status = locked_order_set_status,
 	.order_set_status_relaxed = locked_order_set_status_relaxed,
+	.order_claim = locked_order_claim,
 	.orders_unclaim = locked_orders_unclaim,
 	.order_list = locked_order_list,
 	.order_count_open = locked_order_count_open,
@@ -1307,6 +1413,9 @@ const struct store_ops sq_ops = {
 	.job_add = locked_job_add,
 	.job_done = locked_job_done,
 	.job_list = locked_job_list,
+	.jobs_claim = locked_jobs_claim,
+	.job_release = locked_job_release,
+	.lease_renew = locked_lease_renew,
 	.cert_insert = locked_cert_insert,
 	.cert_get = locked_cert_get,
 	.cert_by_serial = locked_cert_by_serial,

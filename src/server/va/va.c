@@ -236,6 +236,15 @@ va_recheck_caa(struct va *va, const struct store_authz *z,
 	return rc;
 }
 
+/* A job this instance holds but cannot queue: its lease ends now, so
+ * the next sweep of any instance takes it (D80), or the next start. */
+static int
+job_give_back(struct va *va, const char *chall_id)
+{
+	store_job_release(va->srv->store, chall_id, NULL);
+	return ACME_ERR_LIMIT;
+}
+
 int
 va_submit(struct va *va, const char *chall_id, const char *account_id)
 {
@@ -243,14 +252,14 @@ va_submit(struct va *va, const char *chall_id, const char *account_id)
 	struct acct *a;
 
 	if (j == NULL)
-		return ACME_ERR_LIMIT; /* the stored job runs at restart */
+		return job_give_back(va, chall_id);
 	snprintf(j->chall_id, sizeof(j->chall_id), "%s", chall_id);
 	pthread_mutex_lock(&va->lock);
 	if (va->count >= QUEUE_MAX ||
 	    (a = acct_find(va, account_id, 1)) == NULL) {
 		pthread_mutex_unlock(&va->lock);
 		free(j);
-		return ACME_ERR_LIMIT; /* likewise */
+		return job_give_back(va, chall_id);
 	}
 	if (a->tail != NULL)
 		a->tail->next = j;
@@ -283,12 +292,61 @@ job_account(struct store *st, const char *chall_id, char *out, size_t size)
 	store_authz_release(&z);
 }
 
+/*
+ * Claims up to max jobs whose lease ended before cutoff and queues
+ * them; *n is the count claimed.
+ */
+static int
+claim(struct va *va, time_t cutoff, struct store_job *jobs, size_t max,
+    size_t *n, struct acme_problem *prob)
+{
+	struct srv *srv = va->srv;
+	size_t i;
+
+	if (store_jobs_claim(srv->store, srv->instance, cutoff,
+		srv->now() + srv->cfg->lease_seconds, jobs, max, n, prob) != 0)
+		return ACME_ERR_IO;
+	for (i = 0; i < *n; i++) {
+		char acct[STORE_ID_SIZE];
+
+		job_account(srv->store, jobs[i].chall_id, acct, sizeof(acct));
+		va_submit(va, jobs[i].chall_id, acct);
+	}
+	return 0;
+}
+
+int
+va_takeover(struct va *va, time_t now, size_t *n)
+{
+	struct store_job *jobs;
+	struct acme_problem prob = { 0 };
+	size_t room;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&va->lock);
+	room = QUEUE_MAX - va->count;
+	pthread_mutex_unlock(&va->lock);
+	if (room > VA_TAKEOVER_MAX)
+		room = VA_TAKEOVER_MAX;
+	if (room == 0)
+		return 0;
+	if ((jobs = calloc(room, sizeof(*jobs))) == NULL)
+		return ACME_ERR_NOMEM;
+	if ((rc = claim(va, now, jobs, room, n, &prob)) != 0)
+		acme_log(ACME_LOG_ERROR, "cannot take over validations",
+		    "detail=\"%s\"", prob.detail);
+	acme_problem_release(&prob);
+	free(jobs);
+	return rc;
+}
+
 struct va *
 va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob)
 {
 	struct store_job *jobs = NULL;
 	struct va *va;
-	size_t n = 0, i;
+	size_t n = 0;
 	int t;
 
 	if ((va = calloc(1, sizeof(*va))) == NULL ||
@@ -304,15 +362,14 @@ va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob)
 	va->per_account = srv->cfg->validation_per_account;
 	pthread_mutex_init(&va->lock, NULL);
 	pthread_cond_init(&va->cond, NULL);
-	/* Validations interrupted by a stop or crash resume now. */
-	if (store_job_list(srv->store, jobs, QUEUE_MAX, &n, prob) != 0)
+	/*
+	 * Validations interrupted by a stop or crash resume now: every
+	 * stored job when one process serves the database (D71), else
+	 * those whose holder's lease has ended (D80).
+	 */
+	if (claim(va, store_shared(srv->store) ? srv->now() : STORE_EVERY_LEASE,
+		jobs, QUEUE_MAX, &n, prob) != 0)
 		goto fail;
-	for (i = 0; i < n; i++) {
-		char acct[STORE_ID_SIZE];
-
-		job_account(srv->store, jobs[i].chall_id, acct, sizeof(acct));
-		va_submit(va, jobs[i].chall_id, acct);
-	}
 	if (n > 0)
 		acme_log(ACME_LOG_INFO, "resuming validations", "count=%zu", n);
 	pthread_mutex_init(&va->recheck_lock, NULL);

@@ -10,7 +10,8 @@
  *
  * va_open() runs the pool of validation workers (va.c, D70): every
  * validation is recorded as a job in storage before it is queued, jobs
- * still in storage at start are queued again, and a worker runs each
+ * still in storage at start, or left by an instance that died, are
+ * claimed and queued again (D80), and a worker runs each
  * with the job function it was given (ra_chall_validate), which reads
  * the challenge, calls va_check() and records the outcome.
  */
@@ -59,9 +60,19 @@ int va_check(const struct va_ctx *ctx, const struct va_request *rq,
 typedef void (*va_job_fn)(struct srv *srv, struct va_resolver *res,
     struct caa_cache *caa, const char *chall_id);
 
-/* Starts the workers, each running job for the jobs it takes, and
- * re-queues stored jobs. */
+/*
+ * Starts the workers, each running job for the jobs it takes, and
+ * claims and queues stored jobs: all of them on a back end one process
+ * serves, those whose lease ended on a shared one (D80).
+ */
 struct va *va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob);
+/*
+ * The sweep (D80): claims and queues the stored jobs whose lease ended
+ * before now (their instance died), at most VA_TAKEOVER_MAX and what the
+ * queue has room for.  *n is the count.  Thread-safe.
+ */
+int va_takeover(struct va *va, time_t now, size_t *n);
+#define VA_TAKEOVER_MAX 256
 /* Stops the workers after the validations they are running. */
 void va_close(struct va *va);
 /* CAA results older than this are checked again at finalize (BR 3.2.2.8). */
@@ -78,7 +89,9 @@ int va_recheck_caa(struct va *va, const struct store_authz *z,
     struct acme_problem *prob);
 
 /*
- * Queues a challenge of account_id whose job is already stored.  At most
+ * Queues a challenge of account_id whose job is already stored, held
+ * by this instance (D80); a job it cannot queue (ACME_ERR_LIMIT) is
+ * given back to the sweeps.  At most
  * validation_per_account validations of one account run at a time; the
  * account's other jobs wait their turn, and accounts take turns (D53).
  * Thread-safe.

@@ -784,8 +784,9 @@ store__order_count_open_by_profile(void **state)
 }
 
 /*
- * At start, orders a crash left processing (claimed by a finalize) are
- * ready again, expired or not; no other order moves.
+ * At start on a back end one process serves, orders a crash left
+ * processing (claimed by a finalize) are ready again, expired or not;
+ * no other order moves.
  */
 static void
 store__orders_unclaim_gives_back_processing(void **state)
@@ -817,7 +818,9 @@ store__orders_unclaim_gives_back_processing(void **state)
 		memcpy(ids[i], o.id, STORE_ID_SIZE);
 		free_order(&o, z);
 	}
-	assert_int_equal(f->s->ops->orders_unclaim(f->s, &n, NULL), 0);
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, STORE_EVERY_LEASE, &n,
+			     NULL),
+	    0);
 	assert_int_equal(n, 2);
 	for (i = 0; i < NROWS; i++) {
 		assert_int_equal(f->s->ops->order_get(f->s, ids[i], &got, NULL),
@@ -825,7 +828,9 @@ store__orders_unclaim_gives_back_processing(void **state)
 		assert_int_equal(got.status, rows[i].after);
 		store_order_release(&got);
 	}
-	assert_int_equal(f->s->ops->orders_unclaim(f->s, &n, NULL), 0);
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, STORE_EVERY_LEASE, &n,
+			     NULL),
+	    0);
 	assert_int_equal(n, 0);
 }
 
@@ -1181,6 +1186,141 @@ store__jobs_oldest_first(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The one job of the table, as job_list reads it. */
+static void
+assert_job_held(struct fx *f, const char *owner, time_t until)
+{
+	struct store_job list[2];
+	size_t n = 0;
+
+	assert_int_equal(f->s->ops->job_list(f->s, list, 2, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].owner, owner);
+	assert_int_equal(list[0].lease_until, until);
+}
+
+/* Claims the jobs expired before cutoff for owner until until: count. */
+static size_t
+claim_jobs(struct store *s, const char *owner, time_t cutoff, time_t until)
+{
+	struct store_job got[4];
+	size_t n = 99, i;
+
+	assert_int_equal(s->ops->jobs_claim(s, owner, cutoff, until, got, 4, &n,
+			     NULL),
+	    0);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(got[i].owner, owner);
+		assert_int_equal(got[i].lease_until, until);
+	}
+	return n;
+}
+
+/*
+ * D80: a job is held by the instance that stored it until its lease
+ * ends; the holder's heartbeat extends it, another instance takes it
+ * only once it has ended (then the old holder's heartbeat no longer
+ * touches it), a released job or a lease given back (0) is taken at
+ * once, and STORE_EVERY_LEASE takes any.
+ */
+static void
+store__D80_job_lease_claim_renew_expire_takeover(void **state)
+{
+	struct fx *f = *state;
+	struct store_job j, got[4];
+	size_t n = 0;
+
+	memset(&j, 0, sizeof(j));
+	snprintf(j.chall_id, sizeof(j.chall_id), "c1");
+	j.not_before = 10;
+	snprintf(j.owner, sizeof(j.owner), "A");
+	j.lease_until = 100;
+	assert_int_equal(f->s->ops->job_add(f->s, &j, NULL), 0);
+	assert_job_held(f, "A", 100);
+	/* Not ended before 100: nobody takes it. */
+	assert_int_equal(claim_jobs(f->s, "B", 100, 200), 0);
+	assert_int_equal(f->s->ops->lease_renew(f->s, "A", 300, NULL), 0);
+	assert_job_held(f, "A", 300);
+	assert_int_equal(claim_jobs(f->s, "B", 250, 350), 0);
+	/* A stopped beating: B takes it over. */
+	assert_int_equal(f->s->ops->jobs_claim(f->s, "B", 301, 400, got, 4, &n,
+			     NULL),
+	    0);
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0].chall_id, "c1");
+	assert_int_equal(got[0].not_before, 10);
+	assert_job_held(f, "B", 400);
+	assert_int_equal(claim_jobs(f->s, "A", 350, 450), 0);
+	assert_int_equal(f->s->ops->lease_renew(f->s, "A", 1000, NULL), 0);
+	assert_job_held(f, "B", 400);
+	/* Released: the next sweep takes it. */
+	assert_int_equal(f->s->ops->job_release(f->s, "c1", NULL), 0);
+	assert_int_equal(claim_jobs(f->s, "A", 1, 500), 1);
+	assert_job_held(f, "A", 500);
+	/* Given back at a clean stop. */
+	assert_int_equal(f->s->ops->lease_renew(f->s, "A", 0, NULL), 0);
+	assert_int_equal(claim_jobs(f->s, "B", 1, 600), 1);
+	assert_job_held(f, "B", 600);
+	/* One process serves the database: its start takes every job. */
+	assert_int_equal(claim_jobs(f->s, "C", STORE_EVERY_LEASE, 700), 1);
+	assert_job_held(f, "C", 700);
+	assert_int_equal(f->s->ops->job_done(f->s, "c1", NULL), 0);
+	assert_int_equal(claim_jobs(f->s, "C", STORE_EVERY_LEASE, 800), 0);
+}
+
+static enum store_status
+order_status(struct fx *f, const char *id)
+{
+	struct store_order got;
+	enum store_status st;
+
+	assert_int_equal(f->s->ops->order_get(f->s, id, &got, NULL), 0);
+	st = got.status;
+	store_order_release(&got);
+	return st;
+}
+
+/*
+ * D81: finalize's claim is held like a job: orders_unclaim gives back
+ * only claims that ended before its cutoff, the holder's heartbeat
+ * extends them, and another holder's heartbeat does not.
+ */
+static void
+store__D81_finalize_claim_lease(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o;
+	struct store_authz z[2];
+	size_t n = 99;
+
+	make_order(&o, z, "acct1");
+	o.status = ST_READY;
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
+	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "A", 100, NULL), 0);
+	assert_int_equal(order_status(f, o.id), ST_PROCESSING);
+	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "B", 100, NULL),
+	    ACME_ERR_CONFLICT);
+	assert_int_equal(f->s->ops->order_claim(f->s, "nosuchorder", "B", 100,
+			     NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, 100, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f->s->ops->lease_renew(f->s, "A", 300, NULL), 0);
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, 250, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(order_status(f, o.id), ST_PROCESSING);
+	/* A died: its claim ends and the order is ready again. */
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, 301, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(order_status(f, o.id), ST_READY);
+	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "B", 500, NULL), 0);
+	assert_int_equal(f->s->ops->lease_renew(f->s, "A", 5000, NULL), 0);
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, 501, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(order_status(f, o.id), ST_READY);
+	free_order(&o, z);
+}
+
 /*
  * The audit outbox (D44): lines come back oldest first, a rolled-back
  * transaction takes its line with it, and done drops up to a seq.
@@ -1378,6 +1518,89 @@ store__rl_take_shared_by_two_handles(void **state)
 	}
 	store_close(other);
 	assert_int_equal(won, 3);
+}
+
+#define NCLAIMER 8
+#define NROUND   10
+
+struct claimer {
+	struct store *s;
+	pthread_barrier_t *go;
+	char owner[8];
+	intptr_t won;
+};
+
+/* Claims the expired jobs once a round, all claimers starting at once. */
+static void *
+claimer(void *arg)
+{
+	struct claimer *c = arg;
+	struct store_job got[2];
+	size_t n;
+	int r;
+
+	for (r = 0; r < NROUND; r++) {
+		pthread_barrier_wait(c->go); /* the job is stored */
+		if (c->s->ops->jobs_claim(c->s, c->owner, 100 + r, 200 + r, got,
+			2, &n, NULL) != 0)
+			return (void *)(intptr_t)-100;
+		c->won += (intptr_t)n;
+		pthread_barrier_wait(c->go); /* every claimer is done */
+	}
+	return NULL;
+}
+
+/*
+ * D80: claimers on two handles (two instances) race for one expired
+ * job, round after round: exactly one of them takes it each time.
+ */
+static void
+store__D80_two_claimers_race_for_one_expired_job(void **state)
+{
+	struct fx *f = *state;
+	struct store *other = store_open(f->url, NULL);
+	struct claimer c[NCLAIMER];
+	pthread_barrier_t go;
+	pthread_t t[NCLAIMER];
+	struct store_job j, list[2];
+	intptr_t won = 0;
+	size_t n;
+	int i, r;
+
+	assert_non_null(other);
+	assert_int_equal(pthread_barrier_init(&go, NULL, NCLAIMER + 1), 0);
+	for (i = 0; i < NCLAIMER; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].s = i % 2 == 0 ? f->s : other;
+		c[i].go = &go;
+		snprintf(c[i].owner, sizeof(c[i].owner), "i%d", i);
+		assert_int_equal(pthread_create(&t[i], NULL, claimer, &c[i]),
+		    0);
+	}
+	memset(&j, 0, sizeof(j));
+	snprintf(j.chall_id, sizeof(j.chall_id), "c1");
+	snprintf(j.owner, sizeof(j.owner), "dead");
+	for (r = 0; r < NROUND; r++) {
+		j.lease_until = 99 + r; /* ended before the claims' cutoff */
+		assert_int_equal(f->s->ops->job_add(f->s, &j, NULL), 0);
+		pthread_barrier_wait(&go);
+		pthread_barrier_wait(&go);
+		assert_int_equal(f->s->ops->job_list(f->s, list, 2, &n, NULL),
+		    0);
+		assert_int_equal(n, 1);
+		assert_string_not_equal(list[0].owner, "dead");
+		assert_int_equal(list[0].lease_until, 200 + r);
+	}
+	for (i = 0; i < NCLAIMER; i++) {
+		void *rv;
+
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_null(rv);
+		won += c[i].won;
+	}
+	pthread_barrier_destroy(&go);
+	store_close(other);
+	assert_int_equal(won, NROUND);
 }
 
 static void
@@ -1877,6 +2100,14 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__rl_take_shared_by_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__D80_job_lease_claim_renew_expire_takeover, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(store__D81_finalize_claim_lease,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__D80_two_claimers_race_for_one_expired_job, setup,
+		    teardown),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		cmocka_unit_test_setup_teardown(
