@@ -19,8 +19,17 @@
 #include <anvil/log.h>
 
 #include "audit.h"
+#include "srvlimits.h"
 
 #include "internal.h"
+
+/* Bytes a tail read adds to the file's: the separator before it, the
+ * newline that ends a cut-short line, and the NUL. */
+#define TAIL_EXTRA 3
+/* Bytes of a record's "time" (RFC 3339 with milliseconds) and spare. */
+#define TIME_MAX 96
+/* struct tm counts years from 1900. */
+#define TM_YEAR_BASE 1900
 
 /* Lines read from the outbox per round; the file tail checked at start. */
 #define AUDIT_ROWS 128
@@ -43,7 +52,7 @@ struct audit {
 static void
 nap_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+	struct timespec ts = { ms / MS_PER_SEC, ms % MS_PER_SEC * NS_PER_MS };
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -212,7 +221,7 @@ copier(void *arg)
 				continue;
 			}
 			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += AUDIT_RETRY_MS / 1000;
+			until.tv_sec += AUDIT_RETRY_MS / MS_PER_SEC;
 			if (pthread_cond_timedwait(&a->cond, &a->lock,
 				&until) != 0)
 				break;
@@ -258,7 +267,7 @@ read_tail(int fd, char **out)
 		return 0;
 	from = sb.st_size > AUDIT_TAIL ? sb.st_size - AUDIT_TAIL : 0;
 	want = (size_t)(sb.st_size - from);
-	if ((t = malloc(want + 3)) == NULL)
+	if ((t = malloc(want + TAIL_EXTRA)) == NULL)
 		return -1;
 	t[0] = from == 0 ? '\n' : ' ';
 	while (got < want) {
@@ -374,7 +383,7 @@ audit_record(struct audit *a, const char *kind, json_t *event,
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[96], *line = NULL;
+	char when[TIME_MAX], *line = NULL;
 	json_t *rec;
 	int rc;
 
@@ -383,8 +392,8 @@ audit_record(struct audit *a, const char *kind, json_t *event,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, ts.tv_nsec / 1000000);
+	    tm.tm_year + TM_YEAR_BASE, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, ts.tv_nsec / NS_PER_MS);
 	rec = json_pack("{s:s, s:s}", "time", when, "event", kind);
 	if (rec == NULL || event == NULL ||
 	    json_object_update(rec, event) != 0 ||

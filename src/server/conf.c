@@ -24,6 +24,19 @@
 
 #include "internal.h"
 
+/* Bytes of the address part of "ADDR/N": an IPv6 address fits. */
+#define CIDR_HOST_MAX 64
+/* The schemes a crl_url or a URL key may have. */
+#define HTTP_SCHEME  "http://"
+#define HTTPS_SCHEME "https://"
+/* crl_http_listen hosts that name no address clients can reach. */
+#define ANY_V4 "0.0.0.0:"
+#define ANY_V6 "[::]:"
+/* Bytes of a configuration file: far above any real one. */
+#define CONF_FILE_MAX (1024 * 1024)
+/* Spaces per level when conf_save() writes the file. */
+#define CONF_INDENT 2
+
 enum ktype {
 	K_STR,
 	K_PATH,
@@ -74,8 +87,8 @@ static const struct key keys[] = {
 	I("database_pool", database_pool, 1, 1000),
 	S("resolver", resolver),
 	P("dnssec_trust_anchor", dnssec_trust_anchor),
-	I("http01_port", http01_port, 1, 65535),
-	I("tls_alpn01_port", tls_alpn01_port, 1, 65535),
+	I("http01_port", http01_port, 1, PORT_MAX),
+	I("tls_alpn01_port", tls_alpn01_port, 1, PORT_MAX),
 	B("allow_private_addresses", allow_private_addresses),
 	L("validation_allowed_ranges", validation_allowed_ranges, K_RANGES),
 	L("allowed_domains", allowed_domains, K_DOMAINS),
@@ -91,25 +104,25 @@ static const struct key keys[] = {
 	S("crl_url", crl_url),
 	S("crl_http_listen", crl_http_listen),
 	/* BR 4.9.7: nextUpdate at most 10 days after thisUpdate. */
-	I("crl_refresh", crl_refresh, 60, 4 * 86400),
-	I("crl_lifetime", crl_lifetime, 3600, 10 * 86400),
+	I("crl_refresh", crl_refresh, 60, 4 * DAY_SECS),
+	I("crl_lifetime", crl_lifetime, 3600, 10 * DAY_SECS),
 	S("terms_of_service", terms_of_service),
 	S("website", website),
 	S("caa_identities", caa_identities),
 	B("external_account_required", external_account_required),
 	B("authz_reuse", authz_reuse),
-	I("order_lifetime", order_lifetime, 60, 30 * 86400),
-	I("authz_lifetime", authz_lifetime, 60, 30 * 86400),
-	I("valid_authz_lifetime", valid_authz_lifetime, 0, 398 * 86400),
-	I("cert_lifetime", cert_lifetime, 3600, 398 * 86400),
+	I("order_lifetime", order_lifetime, 60, 30 * DAY_SECS),
+	I("authz_lifetime", authz_lifetime, 60, 30 * DAY_SECS),
+	I("valid_authz_lifetime", valid_authz_lifetime, 0, 398 * DAY_SECS),
+	I("cert_lifetime", cert_lifetime, 3600, 398 * DAY_SECS),
 	I("max_names", max_names, 1, 100),
 	B("allow_ip_identifiers", allow_ip_identifiers),
 	B("allow_wildcards", allow_wildcards),
-	I("rsa_min_bits", rsa_min_bits, 2048, 8192),
+	I("rsa_min_bits", rsa_min_bits, 2048, RSA_MAX_BITS),
 	B("allow_ed25519_certs", allow_ed25519_certs),
 	P("blocked_keys_file", blocked_keys_file),
 	I("orders_per_page", orders_per_page, 1, 1000),
-	I("ari_retry_after", ari_retry_after, 1, 7 * 86400),
+	I("ari_retry_after", ari_retry_after, 1, 7 * DAY_SECS),
 	S("default_profile", profiles.default_name),
 	{ "profiles", K_PROFILES, offsetof(struct conf, profiles), 0, 0, 0 },
 	{ "rate_limits", K_RATELIMITS, offsetof(struct conf, rate_limits), 0, 0,
@@ -122,7 +135,7 @@ static const struct key keys[] = {
 	I("validation_per_account", validation_per_account, 1, 256),
 	I("lease_seconds", lease_seconds, 2, 3600),
 	/* BR 3.2.2.8: a CAA lookup serves for its TTL or 8 hours. */
-	I("caa_cache_seconds", caa_cache_seconds, 0, 8 * 3600),
+	I("caa_cache_seconds", caa_cache_seconds, 0, 8 * HOUR_SECS),
 	S("log_level", log_level),
 	S("log_format", log_format),
 	S("admin_listen", admin_listen),
@@ -158,17 +171,17 @@ conf_defaults(struct conf *c, const char *dir)
 	setstr(c->tls_key, sizeof(c->tls_key), dir, "tls/server.key");
 	setstr(c->audit_log, sizeof(c->audit_log), dir, "audit.log");
 	c->authz_reuse = 1;
-	c->order_lifetime = 7 * 86400;
-	c->authz_lifetime = 7 * 86400;
-	c->valid_authz_lifetime = 30 * 86400;
-	c->cert_lifetime = 90 * 86400;
+	c->order_lifetime = 7 * DAY_SECS;
+	c->authz_lifetime = 7 * DAY_SECS;
+	c->valid_authz_lifetime = 30 * DAY_SECS;
+	c->cert_lifetime = 90 * DAY_SECS;
 	c->max_names = 100;
 	c->allow_ip_identifiers = 1;
 	c->allow_wildcards = 1;
 	c->rsa_min_bits = 2048;
 	c->allow_ed25519_certs = 0;
 	c->orders_per_page = 100;
-	c->ari_retry_after = 6 * 3600;
+	c->ari_retry_after = 6 * HOUR_SECS;
 	profile_defaults(&c->profiles);
 	c->http_threads = 4;
 	c->database_pool = 16; /* STORE_POOL_DEFAULT */
@@ -179,8 +192,8 @@ conf_defaults(struct conf *c, const char *dir)
 	c->validation_per_account = 2;
 	c->lease_seconds = 30;
 	c->caa_cache_seconds = 300;
-	c->crl_refresh = 86400;
-	c->crl_lifetime = 7 * 86400;
+	c->crl_refresh = DAY_SECS;
+	c->crl_lifetime = 7 * DAY_SECS;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	snprintf(c->log_format, sizeof(c->log_format), "text");
 }
@@ -189,7 +202,7 @@ conf_defaults(struct conf *c, const char *dir)
 static int
 parse_range(const char *s, struct conf_range *r)
 {
-	char host[64], *end;
+	char host[CIDR_HOST_MAX], *end;
 	const char *slash = strchr(s, '/');
 	long bits;
 	int max;
@@ -201,10 +214,10 @@ parse_range(const char *s, struct conf_range *r)
 	memset(r, 0, sizeof(*r));
 	if (inet_pton(AF_INET, host, r->addr) == 1) {
 		r->family = AF_INET;
-		max = 32;
+		max = IPV4_LEN * CHAR_BIT;
 	} else if (inet_pton(AF_INET6, host, r->addr) == 1) {
 		r->family = AF_INET6;
-		max = 128;
+		max = IPV6_LEN * CHAR_BIT;
 	} else
 		return -1;
 	bits = strtol(slash + 1, &end, 10);
@@ -256,7 +269,7 @@ load_list(struct conf *c, const struct key *k, json_t *v,
 			    "such as 10.0.0.0/8 (at most %d)",
 			    k->name, s, CONF_RANGES_MAX);
 		n = strlen(s);
-		if (used + n + 2 > k->size)
+		if (used + n + LIT_LEN(",") + 1 > k->size)
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "config key %s is too long", k->name);
 		if (used > 0)
@@ -270,18 +283,18 @@ load_list(struct conf *c, const struct key *k, json_t *v,
 static int
 in_range(const struct conf_range *r, int family, const unsigned char *a)
 {
-	int full = r->bits / 8, rest = r->bits % 8;
+	int full = r->bits / CHAR_BIT, rest = r->bits % CHAR_BIT;
 
 	if (r->family != family || memcmp(r->addr, a, (size_t)full) != 0)
 		return 0;
-	return rest == 0 ||
-	       ((r->addr[full] ^ a[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+	return rest == 0 || ((r->addr[full] ^ a[full]) &
+				(0xff << (CHAR_BIT - rest)) & 0xff) == 0;
 }
 
 int
 conf_addr_allowed(const struct conf *c, const char *addr)
 {
-	unsigned char a[16];
+	unsigned char a[IPV6_LEN];
 	int family;
 	size_t i;
 
@@ -374,13 +387,13 @@ crl_check(const struct conf *c, const char *path, struct acme_problem *prob)
 		    "%s: crl_refresh (%d) must be below crl_lifetime (%d)",
 		    path, c->crl_refresh, c->crl_lifetime);
 	if (u[0] != '\0') {
-		if (strncmp(u, "http://", 7) != 0 &&
-		    strncmp(u, "https://", 8) != 0)
+		if (strncmp(u, HTTP_SCHEME, LIT_LEN(HTTP_SCHEME)) != 0 &&
+		    strncmp(u, HTTPS_SCHEME, LIT_LEN(HTTPS_SCHEME)) != 0)
 			return acme_problem_set(prob, ACME_PROB_MALFORMED,
 			    "%s: crl_url must be an http:// URL", path);
 		for (i = 0; u[i] != '\0'; i++)
-			if ((unsigned char)u[i] <= 0x20 ||
-			    (unsigned char)u[i] >= 0x7f)
+			if ((unsigned char)u[i] <= ' ' ||
+			    (unsigned char)u[i] >= ASCII_DEL)
 				return acme_problem_set(prob,
 				    ACME_PROB_MALFORMED,
 				    "%s: crl_url holds a space or a control "
@@ -388,8 +401,8 @@ crl_check(const struct conf *c, const char *path, struct acme_problem *prob)
 				    path);
 	}
 	if (u[0] == '\0' && h[0] != '\0' &&
-	    (strncmp(h, "0.0.0.0:", 8) == 0 || strncmp(h, "[::]:", 5) == 0 ||
-		h[0] == ':'))
+	    (strncmp(h, ANY_V4, LIT_LEN(ANY_V4)) == 0 ||
+		strncmp(h, ANY_V6, LIT_LEN(ANY_V6)) == 0 || h[0] == ':'))
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "%s: crl_http_listen %s is a wildcard address; set "
 		    "crl_url to the name clients reach it by",
@@ -403,10 +416,12 @@ is_url(const char *u)
 {
 	size_t i;
 
-	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+	if (strncmp(u, HTTPS_SCHEME, LIT_LEN(HTTPS_SCHEME)) != 0 &&
+	    strncmp(u, HTTP_SCHEME, LIT_LEN(HTTP_SCHEME)) != 0)
 		return 0;
 	for (i = 0; u[i] != '\0'; i++)
-		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+		if ((unsigned char)u[i] <= ' ' ||
+		    (unsigned char)u[i] >= ASCII_DEL)
 			return 0;
 	return strchr(u, '/')[2] != '\0';
 }
@@ -443,10 +458,11 @@ database_path(struct conf *c, const char *path, struct acme_problem *prob)
 {
 	char rel[CONF_PATH_MAX];
 
-	if (strncmp(c->database, "sqlite:", 7) != 0 || c->database[7] == '/' ||
-	    strcmp(c->database + 7, ":memory:") == 0)
+	if (strncmp(c->database, SQLITE_SCHEME, LIT_LEN(SQLITE_SCHEME)) != 0 ||
+	    c->database[LIT_LEN(SQLITE_SCHEME)] == '/' ||
+	    strcmp(c->database + LIT_LEN(SQLITE_SCHEME), ":memory:") == 0)
 		return 0;
-	snprintf(rel, sizeof(rel), "%s", c->database + 7);
+	snprintf(rel, sizeof(rel), "%s", c->database + LIT_LEN(SQLITE_SCHEME));
 	if (snprintf(c->database, sizeof(c->database), "sqlite:%s/%s", c->dir,
 		rel) >= (int)sizeof(c->database))
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
@@ -494,7 +510,7 @@ conf_load(struct conf *c, const char *path, struct acme_problem *prob)
 		    "config path too long");
 	dir = dirname(dirbuf);
 	conf_defaults(c, dir);
-	rc = acme_file_read(path, 1024 * 1024, &text, &len, prob);
+	rc = acme_file_read(path, CONF_FILE_MAX, &text, &len, prob);
 	if (rc != 0)
 		goto out;
 	root = acme_json_parse(text, len, ACME_JSON_OBJECT, prob);
@@ -619,15 +635,15 @@ conf_save(const struct conf *c, const char *path, struct acme_problem *prob)
 		if (json_object_set_new(root, k->name, v) != 0)
 			goto out;
 	}
-	if (strncmp(c->database, "sqlite:", 7) == 0) {
-		char db[CONF_PATH_MAX + 8];
+	if (strncmp(c->database, SQLITE_SCHEME, LIT_LEN(SQLITE_SCHEME)) == 0) {
+		char db[CONF_PATH_MAX + sizeof(SQLITE_SCHEME)];
 
 		snprintf(db, sizeof(db), "sqlite:%s",
-		    relative(c, c->database + 7));
+		    relative(c, c->database + LIT_LEN(SQLITE_SCHEME)));
 		if (json_object_set_new(root, "database", json_string(db)) != 0)
 			goto out;
 	}
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = json_dumps(root, JSON_INDENT(CONF_INDENT) | JSON_PRESERVE_ORDER);
 	if (text == NULL)
 		goto out;
 	rc = acme_file_write_atomic(path, text, strlen(text), 0600, prob);

@@ -9,13 +9,14 @@
 #include <anvil/err.h>
 
 #include "dbguard.h"
+#include "srvlimits.h"
 
 /* The file of a SQLite url, or NULL for other back ends. */
 static const char *
 sqlite_path(const char *url)
 {
-	if (strncmp(url, "sqlite:", 7) == 0)
-		url += 7;
+	if (strncmp(url, SQLITE_SCHEME, LIT_LEN(SQLITE_SCHEME)) == 0)
+		url += LIT_LEN(SQLITE_SCHEME);
 	else if (url[0] != '/' && url[0] != '.')
 		return NULL;
 	return strcmp(url, ":memory:") == 0 ? NULL : url;

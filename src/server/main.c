@@ -64,6 +64,19 @@
 
 #include "internal.h"
 
+/* Bytes of "anvil-ca CMD", the head of a command's usage lines. */
+#define USAGE_HEAD_MAX 64
+/* What starts usage_text; its other lines are indented as wide. */
+#define USAGE "usage: "
+/* Milliseconds a reload or a stop waits for requests in flight. */
+#define DRAIN_GRACE_MS 10000
+/* Account keys the key cache holds (slots), imported once each. */
+#define KEYCACHE_SLOTS 4096
+/* parse_when(): "now", and the farthest "now+N" or "now-N" reaches
+ * (seconds: ten years, beyond any certificate's life). */
+#define NOW      "now"
+#define WHEN_MAX (3650L * DAY_SECS)
+
 static const char usage_text[] =
     "usage: anvil-ca init DIR [--listen ADDR:PORT] [--resolver "
     "ADDR:PORT]\n"
@@ -170,7 +183,7 @@ static void
 usage_to(FILE *out, const char *cmd)
 {
 	const char *line = usage_text, *nl;
-	char head[64];
+	char head[USAGE_HEAD_MAX];
 	int in = 0;
 
 	snprintf(head, sizeof(head), "anvil-ca %s", cmd != NULL ? cmd : "");
@@ -183,12 +196,14 @@ usage_to(FILE *out, const char *cmd)
 			in = cmd == NULL ||
 			     (strncmp(at, head, strlen(head)) == 0 &&
 				 strchr(" \n", at[strlen(head)]) != NULL);
-		if (in)
-			fprintf(out, "%s%.*s\n",
-			    cmd != NULL && at == line + 7 ? "usage: " : "",
-			    (int)(nl - line) -
-				(cmd != NULL && at == line + 7 ? 7 : 0),
-			    cmd != NULL && at == line + 7 ? at : line);
+		if (in) {
+			int skip = cmd != NULL && at == line + LIT_LEN(USAGE) ?
+				       (int)LIT_LEN(USAGE) :
+				       0;
+
+			fprintf(out, "%s%.*s\n", skip ? USAGE : "",
+			    (int)(nl - line) - skip, skip ? at : line);
+		}
 	}
 	if (cmd == NULL)
 		return;
@@ -202,7 +217,7 @@ static void
 usage(void)
 {
 	usage_to(stderr, NULL);
-	exit(2);
+	exit(EXIT_USAGE);
 }
 
 static void
@@ -324,17 +339,17 @@ reload(struct srv *srv, const char *path, struct retired_confs *old)
 	 */
 	old->v[old->n++] = srv->cfg;
 	__atomic_store_n(&srv->cfg, next, __ATOMIC_SEQ_CST);
-	acme_log_init(2, level_from_name(next->log_level));
+	acme_log_init(STDERR_FILENO, level_from_name(next->log_level));
 	acme_log_set_json(strcmp(next->log_format, "json") == 0);
 	acme_log(ACME_LOG_INFO, "reloaded", "config=%s", path);
 out:
 	sd_notify(0, "READY=1");
 	/* Signals wait while the old listener finishes its requests. */
-	front_drain(drain, 10000);
+	front_drain(drain, DRAIN_GRACE_MS);
 }
 
 static int
-spend_nonce(void *arg, const unsigned char nonce[16], int64_t expires,
+spend_nonce(void *arg, const unsigned char nonce[NONCE_BLOCK], int64_t expires,
     int64_t now)
 {
 	struct store *st = arg;
@@ -354,7 +369,7 @@ static void
 share_nonces(struct srv *srv)
 {
 	struct acme_problem prob = { 0 };
-	unsigned char key[16];
+	unsigned char key[NONCE_KEY_LEN];
 
 	if (store_nonce_key(srv->store, key, &prob) != 0)
 		die("nonces", &prob);
@@ -397,7 +412,7 @@ cmd_serve(int argc, char **argv)
 		usage();
 	if (conf_load(&cfg, path, &prob) != 0)
 		die(path, &prob);
-	acme_log_init(2, level_from_name(cfg.log_level));
+	acme_log_init(STDERR_FILENO, level_from_name(cfg.log_level));
 	acme_log_set_json(strcmp(cfg.log_format, "json") == 0);
 	if (cfg.blocked_keys_file[0] != '\0') {
 		if ((blocked = keyblock_load(cfg.blocked_keys_file, &prob)) ==
@@ -454,7 +469,7 @@ cmd_serve(int argc, char **argv)
 		store_shared(srv.store) ? srv.now() : STORE_EVERY_LEASE,
 		&prob) != 0)
 		die(cfg.database, &prob);
-	if ((srv.keys = keycache_new(4096)) == NULL) {
+	if ((srv.keys = keycache_new(KEYCACHE_SLOTS)) == NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
 		    "out of memory");
 		die("key cache", &prob);
@@ -497,7 +512,7 @@ cmd_serve(int argc, char **argv)
 	    (long)getpid(), cfg.listen);
 
 	for (;;) {
-		const struct timespec day = { 86400, 0 };
+		const struct timespec day = { DAY_SECS, 0 };
 
 		if ((sig = sigtimedwait(&set, NULL, &day)) < 0) {
 			if (errno == EAGAIN)
@@ -515,7 +530,7 @@ cmd_serve(int argc, char **argv)
 	acme_log(ACME_LOG_INFO, "stopping", "signal=%d", sig);
 	front_crl_stop(&srv);
 	front_admin_stop(&srv);
-	front_stop(&srv, 10000);
+	front_stop(&srv, DRAIN_GRACE_MS);
 	lease_stop(lease);
 	va_close(srv.va);
 	if (lease != NULL)
@@ -581,18 +596,19 @@ parse_when(const char *s, time_t now, time_t *out)
 	char *end;
 	long n;
 
-	if (strncmp(s, "now", 3) != 0)
+	if (strncmp(s, NOW, LIT_LEN(NOW)) != 0)
 		return acme_rfc3339_parse(s, out);
-	if (s[3] == '\0') {
+	if (s[LIT_LEN(NOW)] == '\0') {
 		*out = now;
 		return 0;
 	}
-	if (s[3] != '+' && s[3] != '-')
+	if (s[LIT_LEN(NOW)] != '+' && s[LIT_LEN(NOW)] != '-')
 		return -1;
-	n = strtol(s + 4, &end, 10);
-	if (end == s + 4 || *end != '\0' || n < 0 || n > 3650L * 86400)
+	n = strtol(s + LIT_LEN(NOW "+"), &end, 10);
+	if (end == s + LIT_LEN(NOW "+") || *end != '\0' || n < 0 ||
+	    n > WHEN_MAX)
 		return -1;
-	*out = s[3] == '+' ? now + n : now - n;
+	*out = s[LIT_LEN(NOW)] == '+' ? now + n : now - n;
 	return 0;
 }
 
@@ -657,14 +673,14 @@ cmd_ari(int argc, char **argv)
 	    admin_norm_serial(serial, hex, sizeof(hex)) != 0) {
 		fprintf(stderr, "anvil-ca: ari: %s is not a serial number\n",
 		    serial);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (parse_when(ts, now, &start) != 0 ||
 	    parse_when(te, now, &end) != 0 || end <= start) {
 		/* A window must end after it starts (S-ARI-5). */
 		fprintf(stderr, "anvil-ca: ari: --start and --end must be "
 				"times, the end after the start\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (conf_load(&cfg, path, &prob) != 0)
 		die(path, &prob);
@@ -899,5 +915,5 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "rotate") == 0)
 		return rotate_main(argc - 1, argv + 1);
 	usage();
-	return 2;
+	return EXIT_USAGE;
 }

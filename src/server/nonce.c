@@ -3,6 +3,7 @@
  * Replay nonces: encrypted counters with a used-bitmap window (see
  * nonce.h for the scheme and its reasoning).
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,13 @@
 
 #include "internal.h"
 
+/* The nonce block: the counter (8 bytes), at INST_AT the instance or,
+ * shared, the issue second (4), at ZERO_AT zeros (4) that a forged or
+ * other pool's nonce fails to decrypt to. */
+#define INST_AT  8
+#define ZERO_AT  12
+#define ZERO_LEN 4
+
 struct nonce_pool {
 	pthread_mutex_t lock;
 	EVP_CIPHER_CTX *enc;
@@ -28,7 +36,7 @@ struct nonce_pool {
 	time_t (*now)(void);
 	nonce_spend_fn spend;
 	void *arg;
-	uint8_t used[NONCE_WINDOW / 8]; /* bit per counter mod window */
+	uint8_t used[NONCE_WINDOW / CHAR_BIT]; /* bit per counter mod window */
 };
 
 static struct nonce_pool *
@@ -68,7 +76,7 @@ struct nonce_pool *
 nonce_pool_new(unsigned instance)
 {
 	struct nonce_pool *p;
-	unsigned char key[16];
+	unsigned char key[NONCE_KEY_LEN];
 
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		return NULL;
@@ -80,8 +88,8 @@ nonce_pool_new(unsigned instance)
 }
 
 struct nonce_pool *
-nonce_pool_new_shared(const unsigned char key[16], time_t (*now)(void),
-    nonce_spend_fn spend, void *arg)
+nonce_pool_new_shared(const unsigned char key[NONCE_KEY_LEN],
+    time_t (*now)(void), nonce_spend_fn spend, void *arg)
 {
 	struct nonce_pool *p = pool_new(key);
 
@@ -109,7 +117,7 @@ put64(unsigned char *b, uint64_t v)
 {
 	int i;
 
-	for (i = 7; i >= 0; i--) {
+	for (i = (int)sizeof(v) - 1; i >= 0; i--) {
 		b[i] = (unsigned char)(v & 0xff);
 		v >>= 8;
 	}
@@ -142,7 +150,7 @@ redeem_shared(struct nonce_pool *p, const unsigned char *ct, uint32_t issued)
 	int64_t t = (int64_t)issued;
 
 	/* The seconds wrap in 2106; the clock's high bits are the issue's. */
-	t |= now & ~(int64_t)0xffffffff;
+	t |= now & ~(int64_t)UINT32_MAX;
 	if (t > now + NONCE_SHARED_SKEW || now - t > NONCE_SHARED_TTL)
 		return ACME_ERR_VERIFY;
 	return p->spend(p->arg, ct, t + NONCE_SHARED_TTL, now) == 0 ?
@@ -156,7 +164,7 @@ get64(const unsigned char *b)
 	uint64_t v = 0;
 	int i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < (int)sizeof(v); i++)
 		v = (v << 8) | b[i];
 	return v;
 }
@@ -164,7 +172,7 @@ get64(const unsigned char *b)
 int
 nonce_issue(struct nonce_pool *p, char out[NONCE_LEN + 1])
 {
-	unsigned char block[16], ct[16];
+	unsigned char block[NONCE_BLOCK], ct[NONCE_BLOCK];
 	uint64_t ctr;
 	int n = 0, rc = ACME_ERR_CRYPTO;
 
@@ -172,13 +180,13 @@ nonce_issue(struct nonce_pool *p, char out[NONCE_LEN + 1])
 	pthread_mutex_lock(&p->lock);
 	ctr = p->next++;
 	/* Clear the bit this counter reuses in the window. */
-	p->used[(ctr % NONCE_WINDOW) / 8] &=
-	    (uint8_t) ~(1u << (ctr % NONCE_WINDOW % 8));
+	p->used[(ctr % NONCE_WINDOW) / CHAR_BIT] &=
+	    (uint8_t) ~(1u << (ctr % NONCE_WINDOW % CHAR_BIT));
 	put64(block, ctr);
-	put32(block + 8,
+	put32(block + INST_AT,
 	    p->spend != NULL ? (uint32_t)p->now() : (uint32_t)p->instance);
 	if (EVP_EncryptUpdate(p->enc, ct, &n, block, sizeof(block)) == 1 &&
-	    n == 16)
+	    n == NONCE_BLOCK)
 		rc = 0;
 	pthread_mutex_unlock(&p->lock);
 	if (rc != 0)
@@ -189,7 +197,7 @@ nonce_issue(struct nonce_pool *p, char out[NONCE_LEN + 1])
 int
 nonce_redeem(struct nonce_pool *p, const char *nonce)
 {
-	unsigned char *ct = NULL, pt[16];
+	unsigned char *ct = NULL, pt[NONCE_BLOCK];
 	size_t len = 0;
 	uint64_t ctr;
 	uint8_t bit;
@@ -197,29 +205,32 @@ nonce_redeem(struct nonce_pool *p, const char *nonce)
 	int n = 0, rc = ACME_ERR_VERIFY;
 
 	if (nonce == NULL || strlen(nonce) != NONCE_LEN ||
-	    acme_b64url_decode(nonce, NONCE_LEN, &ct, &len) != 0 || len != 16)
+	    acme_b64url_decode(nonce, NONCE_LEN, &ct, &len) != 0 ||
+	    len != NONCE_BLOCK)
 		goto out;
 	pthread_mutex_lock(&p->lock);
-	if (EVP_DecryptUpdate(p->dec, pt, &n, ct, 16) != 1 || n != 16) {
+	if (EVP_DecryptUpdate(p->dec, pt, &n, ct, NONCE_BLOCK) != 1 ||
+	    n != NONCE_BLOCK) {
 		pthread_mutex_unlock(&p->lock);
 		goto out;
 	}
 	ctr = get64(pt);
-	if (memcmp(pt + 12, "\0\0\0\0", 4) == 0 && p->spend != NULL) {
+	if (memcmp(pt + ZERO_AT, "\0\0\0\0", ZERO_LEN) == 0 &&
+	    p->spend != NULL) {
 		pthread_mutex_unlock(&p->lock);
-		rc = redeem_shared(p, ct, get32(pt + 8));
+		rc = redeem_shared(p, ct, get32(pt + INST_AT));
 		goto out;
 	}
-	if (memcmp(pt + 12, "\0\0\0\0", 4) != 0 || p->spend != NULL ||
-	    get32(pt + 8) != p->instance || ctr >= p->next ||
-	    p->next - ctr > NONCE_WINDOW) {
+	if (memcmp(pt + ZERO_AT, "\0\0\0\0", ZERO_LEN) != 0 ||
+	    p->spend != NULL || get32(pt + INST_AT) != p->instance ||
+	    ctr >= p->next || p->next - ctr > NONCE_WINDOW) {
 		pthread_mutex_unlock(&p->lock);
 		goto out;
 	}
 	idx = (size_t)(ctr % NONCE_WINDOW);
-	bit = (uint8_t)(1u << (idx % 8));
-	if ((p->used[idx / 8] & bit) == 0) {
-		p->used[idx / 8] |= bit;
+	bit = (uint8_t)(1u << (idx % CHAR_BIT));
+	if ((p->used[idx / CHAR_BIT] & bit) == 0) {
+		p->used[idx / CHAR_BIT] |= bit;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&p->lock);

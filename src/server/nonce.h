@@ -22,6 +22,9 @@
 
 #define NONCE_WINDOW (1u << 20) /* outstanding nonces accepted */
 #define NONCE_LEN    22         /* base64url of 16 bytes */
+/* Bytes of a nonce as sent: one AES-128 block, and of the pool's key. */
+#define NONCE_BLOCK   16
+#define NONCE_KEY_LEN 16
 
 struct nonce_pool;
 
@@ -35,14 +38,14 @@ struct nonce_pool *nonce_pool_new(unsigned instance);
  * Records a nonce (its 16 bytes as sent) spent until expires: 0 the
  * first time, non-zero when it was spent before or cannot be recorded.
  */
-typedef int (*nonce_spend_fn)(void *arg, const unsigned char nonce[16],
+typedef int (*nonce_spend_fn)(void *arg, const unsigned char nonce[NONCE_BLOCK],
     int64_t expires, int64_t now);
 
 /*
  * A pool whose nonces every pool with the same key accepts once, spent
  * through spend(arg, ...) (D77); now is the clock.  NULL on failure.
  */
-struct nonce_pool *nonce_pool_new_shared(const unsigned char key[16],
+struct nonce_pool *nonce_pool_new_shared(const unsigned char key[NONCE_KEY_LEN],
     time_t (*now)(void), nonce_spend_fn spend, void *arg);
 void nonce_pool_free(struct nonce_pool *p);
 

@@ -27,6 +27,9 @@
 /* The label that makes a DNS identifier a wildcard (RFC 8555 7.1.3). */
 #define WILDCARD "*."
 
+/* What starts a SQLite database URL (the rest is its file). */
+#define SQLITE_SCHEME "sqlite:"
+
 /* Hex digits that spell one byte. */
 #define HEX_PER_BYTE 2
 
