@@ -43,6 +43,19 @@ def test_S_KEY_4_S_KEY_6_rollover_switches_keys(anvil_ca):
     problem(acct.get(order), "malformed")                      # old key dead
 
 
+def test_S_KEY_4_response_shows_the_new_key(anvil_ca):
+    """The account object a rollover returns names the key now bound
+    (it named the old one)."""
+    acct = Account(Client(anvil_ca))
+    new = ec_key()
+    r = rollover(acct, new)
+    assert r.status_code == 200, r.text
+    assert r.json()["key"] == jwk_of(new)
+    assert r.json()["status"] == "valid"
+    acct.key = new
+    assert acct.post(acct.kid, None).json()["key"] == jwk_of(new)
+
+
 def test_S_KEY_5_key_of_another_account_is_409(anvil_ca):
     c = Client(anvil_ca)
     a, b = Account(c), Account(c)

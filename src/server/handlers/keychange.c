@@ -85,10 +85,10 @@ void
 h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
+	struct store_account now;
 	struct acme_jws *inner = NULL;
 	char *thumb = NULL, *jwk_text = NULL, url[URL_MAX],
 	     other[STORE_ID_SIZE];
-	int rc;
 
 	other[0] = '\0';
 	if (inner_jws(req, req->acct, &inner, url, &prob) != 0 ||
@@ -101,10 +101,13 @@ h_key_change(struct srv *srv, struct req *req, struct resp *resp)
 		    "out of memory");
 		goto fail;
 	}
-	rc = ra_key_change(srv, req->acct, thumb, jwk_text, other, &prob);
-	if (rc != 0)
+	if (ra_key_change(srv, req->acct, thumb, jwk_text, other, &prob) != 0)
 		goto fail;
-	if (reply_json(resp, HTTP_OK, account_json(req, req->acct)) == 0)
+	/* The account as it is now, with the new key (S-KEY-4). */
+	now = *req->acct;
+	now.jwk = jwk_text;
+	snprintf(now.thumbprint, sizeof(now.thumbprint), "%s", thumb);
+	if (reply_json(resp, HTTP_OK, account_json(req, &now)) == 0)
 		reply_header(resp, "Location", url);
 	goto out;
 fail:
