@@ -27,9 +27,10 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 class Instance:
     """One anvil-ca of the bed; .base is its own address."""
 
-    def __init__(self, workdir, port):
+    def __init__(self, workdir, port, admin_port=None):
         self.dir = workdir
         self.port = port
+        self.admin_port = admin_port
         self.base = f"https://127.0.0.1:{port}"
         self.config = os.path.join(workdir, "anvil-ca.json")
         self.proc = None
@@ -67,10 +68,16 @@ class Instance:
 
 class MultiBed:
     """The bed: .directory and .base are HAProxy's, .instances the three
-    anvil-ca, .tls_ca and .root what clients trust and verify with."""
+    anvil-ca, .tls_ca and .root what clients trust and verify with.
+    admin: each instance also gets an admin listener (.admin_port), for
+    its /metrics (bench/run --postgres).  check: HAProxy's health check
+    of an instance; the default marks it down at the first check not
+    answered within 300 ms (a killed instance leaves the rotation at
+    once), which a loaded machine's slow TLS handshake can also do."""
 
     def __init__(self, workdir, pg_server, dbname, challtestsrv, n=3,
-                 config=None):
+                 config=None, admin=False,
+                 check="inter 300ms fall 1 rise 1"):
         self.pg = pg_server
         self.dbname = dbname
         url = pg_server.createdb(dbname)
@@ -98,13 +105,17 @@ class MultiBed:
                 text = f.read()
             cfg = json.loads(text.replace(first, d))
             cfg["listen"] = f"127.0.0.1:{port}"
+            admin_port = free_port() if admin else None
+            if admin:
+                cfg["admin_listen"] = f"127.0.0.1:{admin_port}"
             with open(os.path.join(d, "anvil-ca.json"), "w") as f:
                 json.dump(cfg, f)
-            self.instances.append(Instance(d, port))
+            self.instances.append(Instance(d, port, admin_port))
         self.haproxy = None
         self.hadir = os.path.join(workdir, "haproxy")
         os.makedirs(self.hadir)
         self.stats = os.path.join(self.hadir, "stats.sock")
+        self.check = check
 
     def start(self):
         for inst in self.instances:
@@ -121,7 +132,7 @@ class MultiBed:
                     out.write(f.read())
         servers = "\n".join(
             f"    server i{k + 1} 127.0.0.1:{inst.port} ssl verify required"
-            f" ca-file {self.tls_ca} check inter 300ms fall 1 rise 1"
+            f" ca-file {self.tls_ca} check {self.check}"
             for k, inst in enumerate(self.instances))
         cfg = f"""global
     maxconn 512

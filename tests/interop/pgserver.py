@@ -43,7 +43,10 @@ def _free_port():
 
 
 class PgServer:
-    def __init__(self, durable=False):
+    """durable: fsync and synchronous_commit on; settings: more server
+    settings, "name=value" each."""
+
+    def __init__(self, durable=False, settings=()):
         self.bin = bindir()
         root = os.geteuid() == 0
         # As root the server runs as nobody, who must reach the
@@ -62,7 +65,8 @@ class PgServer:
                    "-E", "UTF8", "--locale=C", "--no-sync"])
         opts = [f"-p {self.port}", "-c listen_addresses=127.0.0.1",
                 f"-c unix_socket_directories={self.dir}",
-                "-c max_connections=200", "-c shared_buffers=64MB"]
+                "-c max_connections=200", "-c shared_buffers=64MB",
+                *[f"-c {x}" for x in settings]]
         if not durable:
             # Tests check outcomes, not what survives a power loss.
             opts += ["-c fsync=off", "-c synchronous_commit=off",

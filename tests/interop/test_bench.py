@@ -10,7 +10,7 @@ import subprocess
 
 from cryptography import x509
 
-from conftest import BUILD, free_port
+from conftest import BUILD, TOP, free_port
 
 BENCH = os.path.join(BUILD, "src", "bench", "anvil-bench")
 
@@ -154,3 +154,42 @@ def test_bench_unreachable_ca_one_line():
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("anvil-bench: "), r.stderr
     assert "127.0.0.1" in lines[0]
+
+
+def test_bench_run_postgres_prints_the_table():
+    """Issue 18: bench/run --postgres, as small as it goes (one round of
+    4 orders per setup), prints its one table: SQLite and 1, 2, 3
+    instances on PostgreSQL, each with figures, every certificate issued
+    in the database.  Figures are printed, never judged."""
+    r = subprocess.run([os.path.join(TOP, "bench", "run"), "--postgres",
+                        "--rounds", "1", "--orders", "4",
+                        "--concurrency", "2"],
+                       capture_output=True, text=True, timeout=240,
+                       env=dict(os.environ, ANVIL_BUILD=BUILD))
+    assert r.returncode == 0, r.stderr[-2000:]
+    # The first table: a header, its rule, a row a setup.
+    text = r.stdout.split("\n\n")
+    lines = next(t for t in text if t.startswith("| setup |")).splitlines()
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(head, (c.strip() for c in ln.strip("|").split("|"))))
+            for ln in lines[2:]]
+    assert [x["setup"] for x in rows] == [
+        "SQLite, 1 instance", "PostgreSQL, 1 instance (HAProxy)",
+        "PostgreSQL, 2 instances (HAProxy)",
+        "PostgreSQL, 3 instances (HAProxy)"]
+    rt = "DB round trips/issuance (anvil-ca's count)"
+    for x in rows:
+        assert x["errors (all rounds)"] == "0"
+        assert float(x["issuances/s"]) > 0
+        assert float(x["anvil-ca CPU ms/issuance"]) >= 0
+        # An issuance is dozens of statements (D84): at least one per
+        # JWS request.
+        assert float(x[rt]) >= 6
+        assert x["certificates in the database / issued"] == "4 / 4"
+        if x["setup"].startswith("PostgreSQL"):
+            assert float(x["PostgreSQL CPU ms/issuance"]) >= 0
+            assert float(x["HAProxy CPU ms/issuance"]) >= 0
+            assert float(x["statements/issuance (pg_stat_statements)"]) >= 6
+            assert float(x["commits/issuance"]) > 0
+        else:
+            assert x["PostgreSQL CPU ms/issuance"] == ""
