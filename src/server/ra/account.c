@@ -27,7 +27,7 @@ ra_account_new(struct srv *srv, const char *ip, struct store_account *a,
 		    existing != NULL && retry != NULL);
 	memset(existing, 0, sizeof(*existing));
 	/* D51: after every other check, so a refused request costs none. */
-	if ((rc = ra_account_limit(srv, ip, retry, prob)) != 0)
+	if ((rc = ra__account_limit(srv, ip, retry, prob)) != 0)
 		return rc;
 	if (store_new_id(a->id) != 0)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,

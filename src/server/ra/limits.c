@@ -116,7 +116,7 @@ ra__limits_failed(struct srv *srv, const struct store_authz *z)
 }
 
 int
-ra_account_limit(struct srv *srv, const char *ip, time_t *retry,
+ra__account_limit(struct srv *srv, const char *ip, time_t *retry,
     struct acme_problem *prob)
 {
 	char key[RL_KEY_ACCOUNT_MAX];

@@ -140,14 +140,6 @@ int ra_orders_unclaim(struct srv *srv, time_t expired_before,
     struct acme_problem *prob);
 
 /*
- * The new-account limit of the client address ip (D51), spent; "" is
- * not limited.  *retry as for ra_order_create.  ra_account_new spends
- * it.
- */
-int ra_account_limit(struct srv *srv, const char *ip, time_t *retry,
-    struct acme_problem *prob);
-
-/*
  * The certificate an ARI certID (RFC 9773 4.1) names, in *c: the serial
  * selects the row, and the whole certID, recomputed from the stored
  * certificate, must match, so an identifier with another issuer's key

@@ -60,4 +60,11 @@ void ra__limits_failed(struct srv *srv, const struct store_authz *z);
 int ra__renewal_exempt(struct srv *srv, const struct store_order *o,
     struct acme_problem *prob);
 
+/*
+ * The new-account limit of the client address ip (D51), spent; "" is
+ * not limited.  *retry as for ra_order_create.
+ */
+int ra__account_limit(struct srv *srv, const char *ip, time_t *retry,
+    struct acme_problem *prob);
+
 #endif
