@@ -261,3 +261,220 @@ def test_D68_make_install_puts_files_where_the_contract_says(built, tmp_path):
         assert os.path.exists(os.path.join(dest, path)), path
     with open(os.path.join(dest, "lib/systemd/system/anvil-ca.service")) as f:
         assert "ExecStart=/usr/bin/anvil-ca serve" in f.read()
+
+
+def unit_exec_start(root, unit):
+    """ExecStart= of an installed unit as argv, its program inside root
+    (one command line, no systemd specifiers: checked here)."""
+    with open(os.path.join(root, "lib/systemd/system", unit)) as f:
+        line = re.search(r"^ExecStart=(.+)$", f.read(), re.M).group(1)
+    argv = line.split()
+    assert "%" not in line and argv[0].startswith("/usr/bin/"), line
+    return [root + argv[0]] + argv[1:]
+
+
+def in_root(root, argv, path):
+    """argv with the absolute path (as the unit names it) moved into root."""
+    return [root + a if a == path or a.startswith(path + "/") else a
+            for a in argv]
+
+
+def x509_serial(pem_path):
+    return subprocess.run(["openssl", "x509", "-noout", "-serial", "-in",
+                           pem_path], capture_output=True, text=True,
+                          check=True).stdout.strip().split("=")[1].lower()
+
+
+def doc_command(prog):
+    """The first command of docs/operations.md's "Install from packages"
+    section (its indented lines) that runs prog, continuation lines
+    joined, as argv from prog on (a trailing comment dropped)."""
+    import shlex
+    with open(os.path.join(TOP, "docs/operations.md")) as f:
+        text = f.read()
+    sect = text.split("## Install from packages\n", 1)[1].split("\n## ", 1)[0]
+    lines = [ln[4:] for ln in sect.splitlines() if ln.startswith("    ")]
+    joined, cur = [], ""
+    for ln in lines:
+        cur += ln.rstrip("\\").rstrip() + " " if ln.endswith("\\") else ln
+        if not ln.endswith("\\"):
+            joined.append(cur)
+            cur = ""
+    for cmd in joined:
+        argv = shlex.split(cmd, comments=True)
+        # prog as the command, or as runuser's after its "--".
+        for i, a in enumerate(argv):
+            if a == prog and (i == 0 or argv[i - 1] == "--"):
+                return argv[i:]
+    raise AssertionError(f"docs/operations.md runs no {prog}")
+
+
+def with_options(argv, replace=None, drop=(), add=()):
+    """argv with the values of options in replace changed, the options in
+    drop (with their values) left out, and add appended; each option to
+    replace or drop must be in argv."""
+    replace = replace or {}
+    out, seen, i = [], set(), 0
+    while i < len(argv):
+        a = argv[i]
+        if a in replace or a in drop:
+            seen.add(a)
+            if a in replace:
+                out += [a, replace[a]]
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    assert seen == set(replace) | set(drop), (argv, seen)
+    return out + list(add)
+
+
+def test_issue19_operations_md_from_packages_to_a_renewing_client(root,
+                                                                  tmp_path):
+    """Issue 19's done-when, as far as this machine goes: the commands of
+    docs/operations.md ("Install from packages", "A first certificate")
+    on the packages installed into the scratch root.  `anvil-ca init`
+    makes the CA in the root's /var/lib/anvil-ca; anvil-ca.service's
+    ExecStart (read from the installed unit) serves it with a notify
+    socket as systemd would give it, until READY=1; the installed anvil
+    gets a certificate into the root's /var/lib/anvil (the timer's state
+    directory); the operator opens a renewal window with `anvil-ca ari
+    set`, and anvil-renew.service's ExecStart renews the certificate
+    (a new serial, the order names the one it replaces).  What differs
+    from the document, because no systemd runs here: no runuser (the
+    anvil-ca user exists in the scratch root only), systemctl start and
+    the timer are stood in for by running the units' ExecStart; the CA
+    listens on a free loopback port, validates on a free port and
+    resolves names through pebble-challtestsrv (every name is
+    127.0.0.1), which needs --allow-private-addresses."""
+    import sqlite3
+    ca_exe = os.path.join(root, "usr/bin/anvil-ca")
+    anvil_exe = os.path.join(root, "usr/bin/anvil")
+    ca_dir = os.path.join(root, "var/lib/anvil-ca")
+    state = os.path.join(root, "var/lib/anvil")
+    port, http01, dns = free_port(), free_port(), free_port()
+    dnslog = open(tmp_path / "challtestsrv.log", "w")
+    dnssrv = subprocess.Popen(
+        ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{dns}",
+         "-management", f"127.0.0.1:{free_port()}",
+         "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-http01", "",
+         "-https01", "", "-tlsalpn01", ""],
+        stdout=dnslog, stderr=subprocess.STDOUT)
+    procs = [dnssrv]
+    try:
+        # "Make one as that user": the document's init, in the directory
+        # the package made, on a free port, with the laboratory's flags.
+        doc = doc_command("anvil-ca")
+        assert doc[:3] == ["anvil-ca", "init", "/var/lib/anvil-ca"], doc
+        argv = with_options(
+            [ca_exe, "init", ca_dir] + doc[3:],
+            replace={"--listen": f"127.0.0.1:{port}"},
+            add=["--resolver", f"127.0.0.1:{dns}", "--http01-port",
+                 str(http01), "--allow-private-addresses"])
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        conf = os.path.join(ca_dir, "anvil-ca.json")
+        # The unit's condition now holds; "systemctl start anvil-ca".
+        with open(os.path.join(root, "lib/systemd/system/anvil-ca.service")) as f:
+            cond = re.search(r"^ConditionPathExists=(\S+)", f.read(),
+                             re.M).group(1)
+        assert os.path.exists(root + cond), cond
+        argv = in_root(root, unit_exec_start(root, "anvil-ca.service"),
+                       "/var/lib/anvil-ca")
+        assert argv == [ca_exe, "serve", "-c", conf], argv
+        sock_path = str(tmp_path / "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        serve_log = open(tmp_path / "serve.log", "w")
+        serve = subprocess.Popen(argv, stdout=serve_log,
+                                 stderr=subprocess.STDOUT,
+                                 env=dict(os.environ, NOTIFY_SOCKET=sock_path))
+        procs.append(serve)
+        sock.settimeout(30)
+        assert b"READY=1" in sock.recv(4096)
+
+        # "A first certificate": the command init printed, as root with
+        # the timer's state directory (ANVIL_STATE_DIR stands in for
+        # /var/lib/anvil, root's default).
+        root_pem = os.path.join(ca_dir, "ca/root.pem")
+        assert f"--ca-bundle {root_pem}" in r.stdout, r.stdout
+        env = dict(os.environ, ANVIL_STATE_DIR=state)
+        # The document's command: the CA at this port, its root where
+        # init put it, no web server to reload, http-01 on the port the
+        # CA validates.
+        doc = doc_command("anvil")
+        assert doc[:2] == ["anvil", "issue"], doc
+        argv = with_options(
+            [anvil_exe] + doc[1:],
+            replace={"--server": f"https://127.0.0.1:{port}/directory",
+                     "--ca-bundle": root_pem},
+            drop=["--deploy-hook"], add=["--http-port", str(http01)])
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=120, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        cert = os.path.join(state, "certs/www.corp.example/cert.pem")
+        first = x509_serial(cert)
+        r = subprocess.run(["openssl", "verify", "-CAfile", root_pem,
+                            "-untrusted", os.path.join(
+                                state, "certs/www.corp.example/chain.pem"),
+                            cert], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+        # A new certificate is not due for weeks: the operator opens a
+        # renewal window now (operations.md, ARI), which clients see at
+        # their next check, ari_retry_after (6 h) after issuance.
+        r = subprocess.run([ca_exe, "ari", "set", "-c", conf, "--all",
+                            "--start", "now-3600", "--end", "now-60"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # The timer's runs: anvil-renew.service's ExecStart, as root with
+        # the unit's StateDirectory; the standalone solver and its port
+        # come from what issue kept in renewal.json.  The run now renews
+        # nothing (not due, the window not seen yet); the run 7 h later
+        # (faketime(1), the real libfaketime) sees it and renews.
+        renew = in_root(root, unit_exec_start(root, "anvil-renew.service"),
+                        "/var/lib/anvil")
+        assert renew == [anvil_exe, "renew", "--all"], renew
+        with open(os.path.join(root,
+                               "lib/systemd/system/anvil-renew.service")) as f:
+            assert "\nStateDirectory=anvil\n" in f.read()
+        r = subprocess.run(renew, capture_output=True, text=True,
+                           timeout=120, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert x509_serial(cert) == first and "not due 1" in r.stdout, \
+            r.stdout + r.stderr
+        r = subprocess.run(["faketime", "-f", "+7h", *renew],
+                           capture_output=True, text=True, timeout=120,
+                           env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        second = x509_serial(cert)
+        assert second != first, r.stdout + r.stderr
+        con = sqlite3.connect(os.path.join(ca_dir, "anvil-ca.db"))
+        try:
+            serials = {s.lstrip("0") for s, in con.execute(
+                "SELECT serial FROM certs")}
+            replaced = con.execute(
+                "SELECT count(*) FROM orders WHERE replaces <> ''"
+            ).fetchone()[0]
+        finally:
+            con.close()
+        assert serials == {first.lstrip("0"), second.lstrip("0")}
+        assert replaced == 1
+
+        # "systemctl stop": SIGTERM, STOPPING=1, exit 0.
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+        msgs = b""
+        sock.settimeout(0)
+        try:
+            while True:
+                msgs += sock.recv(4096)
+        except BlockingIOError:
+            pass
+        assert b"STOPPING=1" in msgs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=20)
+        dnslog.close()
