@@ -35,6 +35,11 @@
 
 #include "internal.h"
 
+/* Bytes of a path of the database's files (the WAL, -shm): PATH_MAX. */
+#define SQ_PATH_MAX 4096
+/* Holds a commit or rollback lets go: its own and BEGIN's. */
+#define TXN_HOLDS 2
+
 /*
  * Makes the WAL durable, as gsync_commit()'s flush: (re)opens it when
  * needed (never opened, or unlinked and recreated since) and
@@ -44,7 +49,7 @@ static int
 flush_wal(void *arg)
 {
 	struct sq *s = arg;
-	char path[4096];
+	char path[SQ_PATH_MAX];
 	struct stat sb;
 
 	if (s->walfd >= 0 && (fstat(s->walfd, &sb) != 0 || sb.st_nlink == 0)) {
@@ -107,7 +112,7 @@ static int
 private_files(const char *path, struct acme_problem *prob)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
-	char p[4096];
+	char p[SQ_PATH_MAX];
 	struct stat sb;
 	size_t i;
 	int fd;
@@ -479,7 +484,7 @@ sq_commit(struct store *st, struct acme_problem *prob)
 	/* COMMIT counts as read-only to SQLite; it is the write here. */
 	if (rc == 0)
 		s->unflushed = 1;
-	return sq_leave(s, rc == 0 ? 2 : 1, rc, prob);
+	return sq_leave(s, rc == 0 ? TXN_HOLDS : 1, rc, prob);
 }
 
 void
@@ -490,7 +495,7 @@ sq_rollback(struct store *st)
 	sq_enter(s);
 	step_write(st, sq_prep(st, S_ROLLBACK, NULL, ""), 0, NULL);
 	/* BEGIN's hold too, unless BEGIN itself failed (and let it go). */
-	sq_leave(s, held > 1 ? 2 : 1, 0, NULL);
+	sq_leave(s, held > 1 ? TXN_HOLDS : 1, 0, NULL);
 }
 
 /*

@@ -17,6 +17,15 @@
 
 #include "internal.h"
 
+/* The schemes of a PostgreSQL URL (libpq takes both). */
+#define PG_SCHEME       "postgresql://"
+#define PG_SCHEME_SHORT "postgres://"
+/* Random bytes of an id (128 bits) and of a challenge token (256 bits,
+ * RFC 8555 8.1 asks for at least 128); RANDOM_MAX bounds both. */
+#define ID_BYTES    16
+#define TOKEN_BYTES 32
+#define RANDOM_MAX  32
+
 static const char *const status_names[] = {
 	[ST_PENDING] = "pending",
 	[ST_PROCESSING] = "processing",
@@ -77,10 +86,10 @@ struct store *
 store_open_with(const char *url, const struct store_open_opts *o,
     struct acme_problem *prob)
 {
-	if (strncmp(url, "sqlite:", 7) == 0)
-		return store_sqlite_open(url + 7, prob);
-	if (strncmp(url, "postgresql://", 13) == 0 ||
-	    strncmp(url, "postgres://", 11) == 0)
+	if (strncmp(url, SQLITE_SCHEME, LIT_LEN(SQLITE_SCHEME)) == 0)
+		return store_sqlite_open(url + LIT_LEN(SQLITE_SCHEME), prob);
+	if (strncmp(url, PG_SCHEME, LIT_LEN(PG_SCHEME)) == 0 ||
+	    strncmp(url, PG_SCHEME_SHORT, LIT_LEN(PG_SCHEME_SHORT)) == 0)
 		return store_pg_open(url,
 		    o->pool > 0 ? o->pool : STORE_POOL_DEFAULT, o->migrate,
 		    prob);
@@ -109,7 +118,7 @@ store_close(struct store *s)
 static int
 random_b64(char *out, size_t outsz, size_t nbytes)
 {
-	unsigned char b[32];
+	unsigned char b[RANDOM_MAX];
 
 	if (nbytes > sizeof(b) || RAND_bytes(b, (int)nbytes) != 1)
 		return ACME_ERR_CRYPTO;
@@ -119,13 +128,13 @@ random_b64(char *out, size_t outsz, size_t nbytes)
 int
 store_new_id(char out[STORE_ID_SIZE])
 {
-	return random_b64(out, STORE_ID_SIZE, 16);
+	return random_b64(out, STORE_ID_SIZE, ID_BYTES);
 }
 
 int
 store_new_token(char out[STORE_TOKEN_SIZE])
 {
-	return random_b64(out, STORE_TOKEN_SIZE, 32);
+	return random_b64(out, STORE_TOKEN_SIZE, TOKEN_BYTES);
 }
 
 void

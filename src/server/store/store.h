@@ -34,6 +34,8 @@
 #include <anvil/problem.h>
 
 #include "contract.h"
+#include "../nonce.h"
+#include "../srvlimits.h"
 
 #define STORE_ID_LEN      22 /* base64url of 16 random bytes */
 #define STORE_ID_SIZE     (STORE_ID_LEN + 1)
@@ -430,10 +432,11 @@ struct store_ops {
 	 * spent until expires: 0 the first time, ACME_ERR_EXISTS after;
 	 * rows past their expiry (now) are dropped now and then.
 	 */
-	int (*nonce_key)(struct store *s, unsigned char key[16],
+	int (*nonce_key)(struct store *s, unsigned char key[NONCE_KEY_LEN],
 	    struct acme_problem *prob);
-	int (*nonce_spend)(struct store *s, const unsigned char nonce[16],
-	    int64_t expires, int64_t now, struct acme_problem *prob);
+	int (*nonce_spend)(struct store *s,
+	    const unsigned char nonce[NONCE_BLOCK], int64_t expires,
+	    int64_t now, struct acme_problem *prob);
 
 	/*
 	 * Rate limits (D51), by the generic cell rate algorithm: each key
@@ -973,14 +976,14 @@ store_shared(const struct store *s)
 }
 
 static inline int
-store_nonce_key(struct store *s, unsigned char key[16],
+store_nonce_key(struct store *s, unsigned char key[NONCE_KEY_LEN],
     struct acme_problem *prob)
 {
 	return s->ops->nonce_key(s, key, prob);
 }
 
 static inline int
-store_nonce_spend(struct store *s, const unsigned char nonce[16],
+store_nonce_spend(struct store *s, const unsigned char nonce[NONCE_BLOCK],
     int64_t expires, int64_t now, struct acme_problem *prob)
 {
 	return s->ops->nonce_spend(s, nonce, expires, now, prob);

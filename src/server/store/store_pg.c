@@ -37,8 +37,19 @@
 #include "store.h"
 #include "store_pg.h"
 #include "store_rows.h"
+#include "../policy/ratelimit.h"
 
 #include "internal.h"
+
+/* Bytes of libpq's error message kept in a problem's detail. */
+#define PG_MSG_MAX 512
+/* Digits of an int64 in decimal (19 and a sign), and its text with NUL. */
+#define INT_DIGITS_MAX 20
+#define INT_TEXT_MAX   24
+/* Bytes of a prepared statement's name ("s" and its number). */
+#define STMT_NAME_MAX 16
+/* Bytes of one migration's bookkeeping statement. */
+#define MIGRATE_Q_MAX 96
 
 /*
  * Numbered migrations; entry i brings the schema to version i + 1.
@@ -433,7 +444,7 @@ oom(struct acme_problem *prob)
 static int
 db_fail(PGconn *db, const char *what, struct acme_problem *prob)
 {
-	char msg[512];
+	char msg[PG_MSG_MAX];
 	size_t n;
 
 	snprintf(msg, sizeof(msg), "%s",
@@ -607,7 +618,7 @@ static PGresult *
 px(struct pconn *c, enum stmt id, int *rc, struct acme_problem *prob,
     const char *types, ...)
 {
-	char nums[MAXPARAM][24], name[16];
+	char nums[MAXPARAM][INT_TEXT_MAX], name[STMT_NAME_MAX];
 	const char *vals[MAXPARAM];
 	int lens[MAXPARAM], fmts[MAXPARAM], n = 0;
 	PGresult *r;
@@ -1408,7 +1419,7 @@ audit_pending(struct pconn *c, struct store_audit *rows, size_t max, size_t *n,
 static int
 audit_done(struct pconn *c, int64_t seq, struct acme_problem *prob)
 {
-	char list[AUDIT_READ_MAX * 21 + 3];
+	char list[AUDIT_READ_MAX * (INT_DIGITS_MAX + 1) + LIT_LEN("{}") + 1];
 	size_t i, len = 0;
 	int rc;
 
@@ -1426,9 +1437,10 @@ audit_done(struct pconn *c, int64_t seq, struct acme_problem *prob)
 /* --- shared nonces (D77) --- */
 
 static int
-nonce_key(struct pconn *c, unsigned char key[16], struct acme_problem *prob)
+nonce_key(struct pconn *c, unsigned char key[NONCE_KEY_LEN],
+    struct acme_problem *prob)
 {
-	unsigned char fresh[16], *got;
+	unsigned char fresh[NONCE_KEY_LEN], *got;
 	size_t n = 0;
 	int rc;
 	PGresult *r;
@@ -1450,8 +1462,8 @@ nonce_key(struct pconn *c, unsigned char key[16], struct acme_problem *prob)
 	if (got == NULL)
 		return oom(prob);
 	rc = 0;
-	if (n == 16)
-		memcpy(key, got, 16);
+	if (n == NONCE_KEY_LEN)
+		memcpy(key, got, NONCE_KEY_LEN);
 	else
 		rc = acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "database: the nonce key is %zu bytes, not 16", n);
@@ -1464,14 +1476,14 @@ nonce_key(struct pconn *c, unsigned char key[16], struct acme_problem *prob)
 #define NONCE_PRUNE_EVERY 1024
 
 static int
-nonce_spend(struct pconn *c, const unsigned char nonce[16], int64_t expires,
-    int64_t now, struct acme_problem *prob)
+nonce_spend(struct pconn *c, const unsigned char nonce[NONCE_BLOCK],
+    int64_t expires, int64_t now, struct acme_problem *prob)
 {
 	static _Atomic unsigned spends;
 	int rc;
 
 	rc = insert_done(px(c, S_NONCE_SPEND, &rc, prob, "bi",
-			     (const char *)nonce, (size_t)16,
+			     (const char *)nonce, (size_t)NONCE_BLOCK,
 			     (long long)expires),
 	    &rc);
 	if (rc == 0 && ++spends % NONCE_PRUNE_EVERY == 0)
@@ -1711,7 +1723,7 @@ rl_take(struct pconn *c, const char *key, int64_t now, int64_t interval,
 {
 	PGresult *r;
 	int64_t tat = now;
-	int rc, own = 0, spend = mode == 1 || mode == 2;
+	int rc, own = 0, spend = mode == RL_SPEND || mode == RL_FORCE;
 
 	*retry_ms = 0;
 	/* A look needs no lock: it reads one row. */
@@ -1730,7 +1742,8 @@ rl_take(struct pconn *c, const char *key, int64_t now, int64_t interval,
 		rc = 0;
 	if (rc == 0 && tat - now > burst)
 		*retry_ms = tat - now - burst;
-	if (rc == 0 && (mode == 2 || (mode == 1 && *retry_ms == 0))) {
+	if (rc == 0 &&
+	    (mode == RL_FORCE || (mode == RL_SPEND && *retry_ms == 0))) {
 		rc = done(px(c, S_RL_PRUNE, &rc, prob, "is", (long long)now,
 			      key),
 		    &rc);
@@ -1852,7 +1865,7 @@ cert_find(struct pconn *c, const char *account_id, const char *name,
     char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
     struct acme_problem *prob)
 {
-	char needle[300];
+	char needle[STORE_NEEDLE_MAX];
 	int rc, i;
 	PGresult *r;
 
@@ -1980,7 +1993,7 @@ schema_version(struct pconn *c, int *version, struct acme_problem *prob)
 static int
 migrate(struct pconn *c, struct acme_problem *prob)
 {
-	char q[96];
+	char q[MIGRATE_Q_MAX];
 	int version = 0, i, rc;
 
 	if ((rc = exec_simple(c, "BEGIN", prob)) != 0)
@@ -2305,10 +2318,11 @@ POOLED(audit_pending,
 POOLED(audit_done, (struct store * st, int64_t seq, struct acme_problem *prob),
     (c, seq, prob))
 POOLED(nonce_key,
-    (struct store * st, unsigned char key[16], struct acme_problem *prob),
+    (struct store * st, unsigned char key[NONCE_KEY_LEN],
+	struct acme_problem *prob),
     (c, key, prob))
 POOLED(nonce_spend,
-    (struct store * st, const unsigned char nonce[16], int64_t expires,
+    (struct store * st, const unsigned char nonce[NONCE_BLOCK], int64_t expires,
 	int64_t now, struct acme_problem *prob),
     (c, nonce, expires, now, prob))
 #undef POOLED

@@ -9,6 +9,10 @@
 
 #include "store.h"
 
+/* Bytes of the "value":"NAME" a certificate search by name looks for:
+ * a DNS name (253) fits. */
+#define STORE_NEEDLE_MAX 300
+
 /* The identifiers as a JSON array text (caller frees), or NULL. */
 char *store_idents_json(const struct acme_ident *ids, size_t n);
 /* The ids as a JSON array text (caller frees), or NULL. */

@@ -18,9 +18,14 @@
 
 #include "sqlite_int.h"
 #include "store_rows.h"
+#include "../policy/ratelimit.h"
 #include "store_sqlite.h"
 
 #include "internal.h"
+
+/* Rows a growing result array first holds; it doubles from there. */
+#define ROWS_FIRST     16
+#define ROWS_FIRST_BIG 64 /* of the revoked certificates, for a CRL */
 
 /*
  * Steps a single-row query.  Returns 0 with the row current (the caller
@@ -802,7 +807,7 @@ cert_revoked(struct store *st, time_t expiring_from, struct store_revoked **out,
 		return ACME_ERR_IO;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (*n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
+			cap = cap == 0 ? ROWS_FIRST_BIG : cap * 2;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
 				rc = SQLITE_NOMEM;
 				break;
@@ -917,7 +922,8 @@ rl_take(struct store *st, const char *key, int64_t now, int64_t interval,
 		rc = 0;
 	if (rc == 0 && tat - now > burst)
 		*retry_ms = tat - now - burst;
-	if (rc == 0 && (mode == 2 || (mode == 1 && *retry_ms == 0))) {
+	if (rc == 0 &&
+	    (mode == RL_FORCE || (mode == RL_SPEND && *retry_ms == 0))) {
 		rc = sq_run(st,
 		    sq_prep(st, S_RL_PRUNE, prob, "i", (long long)now), prob);
 		if (rc == 0)
@@ -1001,7 +1007,7 @@ eab_list(struct store *st, struct store_eab **out, size_t *n,
 		return ACME_ERR_IO;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
+			cap = cap ? cap * 2 : ROWS_FIRST;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
 				sqlite3_reset(q);
 				free(v);
@@ -1053,7 +1059,7 @@ cert_find(struct store *st, const char *account_id, const char *name,
     char (*ids)[STORE_ID_SIZE], size_t max, size_t *n,
     struct acme_problem *prob)
 {
-	char needle[300];
+	char needle[STORE_NEEDLE_MAX];
 	sqlite3_stmt *q;
 	int rc = SQLITE_DONE;
 
@@ -1133,7 +1139,7 @@ block_list(struct store *st, struct store_block **out, size_t *n,
 		return ACME_ERR_IO;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
+			cap = cap ? cap * 2 : ROWS_FIRST;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
 				sqlite3_reset(q);
 				free(v);
