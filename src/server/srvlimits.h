@@ -12,6 +12,7 @@
 /* Units of time, for converting between clocks' fields and config keys. */
 #define MS_PER_SEC  1000        /* milliseconds in a second */
 #define US_PER_MS   1000        /* microseconds in a millisecond */
+#define US_PER_SEC  1000000     /* microseconds in a second */
 #define NS_PER_MS   1000000L    /* nanoseconds in a millisecond */
 #define NS_PER_SEC  1000000000L /* nanoseconds in a second */
 #define MINUTE_SECS 60          /* seconds in a minute */
@@ -29,6 +30,9 @@
 
 /* What starts a SQLite database URL (the rest is its file). */
 #define SQLITE_SCHEME "sqlite:"
+
+/* Bytes of a DNS name in text, without a trailing dot (RFC 1035 2.3.4). */
+#define DNS_NAME_MAX 253
 
 /* Hex digits that spell one byte. */
 #define HEX_PER_BYTE 2

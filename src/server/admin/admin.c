@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include <anvil/ari.h>
 #include <anvil/b64url.h>
@@ -31,6 +32,19 @@
 #include "internal.h"
 
 #define FIND_MAX 100000 /* certificates one selection may name */
+/* Database connections an admin command opens: it runs one at a time. */
+#define ADM_POOL 2
+/* Spaces per level of --json output. */
+#define JSON_SPACES 2
+/* Orders read per batch when listing an account's. */
+#define ORDERS_BATCH 100
+/* Bytes of a DNS name argument and its NUL (DNS_NAME_MAX fits). */
+#define NAME_SIZE 256
+/* RFC 5280's reason 7 is unassigned. */
+#define UNUSED_REASON 7
+/* Bytes of a new EAB HMAC key (256 bits, for HS256) and of it in base64url. */
+#define EAB_KEY_LEN     32
+#define EAB_KEY_B64_MAX 64
 
 /* What every command has open. */
 struct adm {
@@ -58,7 +72,7 @@ admin_usage(void)
 	    "       anvil-ca admin -c FILE unpause --account ID [--json]\n"
 	    "       anvil-ca admin -c FILE eab (list | add [--kid ID] | "
 	    "remove KID) [--json]\n");
-	exit(2);
+	exit(EXIT_USAGE);
 }
 
 static int
@@ -112,15 +126,16 @@ name_arg(const char *in, char *out, size_t size)
 {
 	size_t i, o = 0;
 
-	if (strncmp(in, "*.", 2) == 0)
-		in += 2;
+	if (strncmp(in, WILDCARD, LIT_LEN(WILDCARD)) == 0)
+		in += LIT_LEN(WILDCARD);
 	for (i = 0; in[i] != '\0'; i++) {
-		char c =
-		    in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + 32) : in[i];
+		char c = in[i] >= 'A' && in[i] <= 'Z' ?
+			     (char)(in[i] - 'A' + 'a') :
+			     in[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 			c == '-' || c == '.' || c == '_' || c == ':') ||
-		    o + 1 >= size || o >= 253)
+		    o + 1 >= size || o >= DNS_NAME_MAX)
 			return -1;
 		out[o++] = c;
 	}
@@ -133,7 +148,7 @@ name_arg(const char *in, char *out, size_t size)
 static int
 adm_open(struct adm *a, const char *path, struct acme_problem *prob)
 {
-	const struct store_open_opts o = { .migrate = 0, .pool = 2 };
+	const struct store_open_opts o = { .migrate = 0, .pool = ADM_POOL };
 
 	if (conf_load(&a->cfg, path, prob) != 0)
 		return -1;
@@ -178,7 +193,7 @@ audited(struct adm *a, const char *kind, json_t *ev, int rc,
 static void
 print_json(json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *s = json_dumps(v, JSON_INDENT(JSON_SPACES) | JSON_SORT_KEYS);
 
 	if (s != NULL)
 		printf("%s\n", s);
@@ -192,7 +207,8 @@ cert_json(struct adm *a, const char *id, struct store_cert *c,
 {
 	struct store_order o;
 	json_t *names = json_array(), *v = NULL;
-	char nb[32], na[32], rv[32];
+	char nb[ACME_RFC3339_SIZE], na[ACME_RFC3339_SIZE],
+	    rv[ACME_RFC3339_SIZE];
 	size_t i;
 
 	memset(&o, 0, sizeof(o));
@@ -241,7 +257,7 @@ print_cert_line(const json_t *v)
 static json_t *
 account_json(const struct store_account *acc)
 {
-	char cr[32], pa[32];
+	char cr[ACME_RFC3339_SIZE], pa[ACME_RFC3339_SIZE];
 
 	return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*}", "id", acc->id,
 	    "status", store_status_name(acc->status), "created",
@@ -259,7 +275,7 @@ static int
 account_orders(struct adm *a, const char *account, json_t *out,
     struct acme_problem *prob)
 {
-	char ids[100][STORE_ID_SIZE], after[STORE_ID_SIZE] = "";
+	char ids[ORDERS_BATCH][STORE_ID_SIZE], after[STORE_ID_SIZE] = "";
 	struct store_order o;
 	size_t n, i, k;
 	int rc;
@@ -270,7 +286,7 @@ account_orders(struct adm *a, const char *account, json_t *out,
 			return rc;
 		for (i = 0; i < n; i++) {
 			json_t *names = json_array();
-			char ex[32];
+			char ex[ACME_RFC3339_SIZE];
 
 			if ((rc = store_order_get(a->st, ids[i], &o, prob)) !=
 			    0) {
@@ -335,7 +351,7 @@ select_certs(struct adm *a, const char *serial, const char *account,
 /* The selection options every search and revoke takes. */
 struct sel {
 	const char *name, *serial, *account;
-	char name_buf[256], serial_buf[STORE_SERIAL_SIZE];
+	char name_buf[NAME_SIZE], serial_buf[STORE_SERIAL_SIZE];
 };
 
 static int
@@ -349,7 +365,7 @@ sel_check(struct sel *s)
 			fprintf(stderr,
 			    "anvil-ca: admin: %s is not a serial number\n",
 			    s->serial);
-			exit(2);
+			exit(EXIT_USAGE);
 		}
 		s->serial = s->serial_buf;
 	}
@@ -357,7 +373,7 @@ sel_check(struct sel *s)
 		if (name_arg(s->name, s->name_buf, sizeof(s->name_buf)) != 0) {
 			fprintf(stderr, "anvil-ca: admin: %s is not a name\n",
 			    s->name);
-			exit(2);
+			exit(EXIT_USAGE);
 		}
 		s->name = s->name_buf;
 	}
@@ -445,8 +461,9 @@ reason_arg(const char *s)
 			return (int)i;
 	n = strtol(s, &end, 10);
 	/* 7 is unused; the CA never puts certificates on hold. */
-	if (end == s || *end != '\0' || n < 0 || n > 10 || n == 7 || n == 6 ||
-	    n == 8)
+	if (end == s || *end != '\0' || n < 0 || n > CRL_REASON_AA_COMPROMISE ||
+	    n == UNUSED_REASON || n == CRL_REASON_CERTIFICATE_HOLD ||
+	    n == CRL_REASON_REMOVE_FROM_CRL)
 		return -1;
 	return (int)n;
 }
@@ -488,7 +505,7 @@ cmd_revoke(struct adm *a, struct sel *s, const char *reason_s)
 		    reason_s);
 		json_decref(done);
 		json_decref(skipped);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if ((rc = select_certs(a, s->serial, s->account, s->name, &ids, &n,
 		 &prob)) != 0 ||
@@ -662,7 +679,7 @@ static int
 cmd_unblock(struct adm *a, const char *name)
 {
 	struct acme_problem prob = { 0 };
-	char match[256];
+	char match[NAME_SIZE];
 	int rc = one_change(a, do_unblock, "unblock", "name", name, "unblocked",
 	    "unblocked");
 
@@ -703,7 +720,7 @@ cmd_blocked(struct adm *a)
 	struct acme_problem prob = { 0 };
 	struct store_block *v = NULL;
 	json_t *arr = json_array();
-	char when[32];
+	char when[ACME_RFC3339_SIZE];
 	size_t n = 0, i;
 
 	if (store_block_list(a->st, &v, &n, &prob) != 0) {
@@ -732,7 +749,7 @@ eab_list(struct adm *a)
 	struct acme_problem prob = { 0 };
 	struct store_eab *v = NULL;
 	json_t *arr = json_array();
-	char when[32];
+	char when[ACME_RFC3339_SIZE];
 	size_t n = 0, i;
 
 	if (store_eab_list(a->st, &v, &n, &prob) != 0) {
@@ -778,7 +795,7 @@ admin_eab_add(const char *config, const char *kid, int json)
 	struct acme_problem prob = { 0 };
 	struct store_eab e;
 	struct adm a;
-	char keyb64[64];
+	char keyb64[EAB_KEY_B64_MAX];
 	size_t i;
 	int rc;
 
@@ -788,18 +805,18 @@ admin_eab_add(const char *config, const char *kid, int json)
 			return fail("eab", &prob);
 	} else {
 		for (i = 0; kid[i] != '\0'; i++)
-			if (kid[i] <= ' ' || kid[i] >= 0x7f)
+			if (kid[i] <= ' ' || kid[i] >= ASCII_DEL)
 				break;
 		if (kid[i] != '\0' || i == 0 || i >= sizeof(e.kid)) {
 			fprintf(stderr,
 			    "anvil-ca: eab: --kid must be 1 to %zu "
 			    "printable ASCII characters\n",
 			    sizeof(e.kid) - 1);
-			return 2;
+			return EXIT_USAGE;
 		}
 		snprintf(e.kid, sizeof(e.kid), "%s", kid);
 	}
-	e.keylen = 32;
+	e.keylen = EAB_KEY_LEN;
 	if (RAND_bytes(e.key, (int)e.keylen) != 1 ||
 	    acme_b64url_encode_to(e.key, e.keylen, keyb64, sizeof(keyb64)) !=
 		0) {

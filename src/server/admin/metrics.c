@@ -46,8 +46,12 @@ static const struct {
 #define NROUTE ACME_ARRAY_LEN(routes)
 
 /* Statuses counted by code; others count as "other". */
-static const int codes[] = { 200, 201, 204, 301, 400, 401, 403, 404, 405, 409,
-	413, 415, 429, 500, 503, 0 };
+static const int codes[] = { HTTP_OK, HTTP_CREATED, HTTP_NO_CONTENT,
+	HTTP_MOVED_PERMANENTLY, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED,
+	HTTP_FORBIDDEN, HTTP_NOT_FOUND, HTTP_METHOD_NOT_ALLOWED, HTTP_CONFLICT,
+	HTTP_PAYLOAD_TOO_LARGE, HTTP_UNSUPPORTED_MEDIA_TYPE,
+	HTTP_TOO_MANY_REQUESTS, HTTP_SERVER_ERROR, HTTP_SERVICE_UNAVAILABLE,
+	0 };
 #define NCODE ACME_ARRAY_LEN(codes)
 
 /* Upper bounds, seconds; +Inf is the extra last bucket. */
@@ -63,7 +67,12 @@ static const char *const db_ops[] = { "commit", "order_insert",
 	"account_insert" };
 #define NDBOP ACME_ARRAY_LEN(db_ops)
 
-#define NCHALL 4 /* enum store_chall_type, 0 unused */
+#define NCHALL  4 /* enum store_chall_type, 0 unused */
+#define NRESULT 2 /* a validation failed (0) or succeeded (1) */
+/* Validation jobs read per scrape for the queue gauges. */
+#define JOBS_READ_MAX 4096
+/* Bytes of one series' labels, such as route="..." and code="...". */
+#define LABELS_MAX 160
 
 struct hist {
 	uint64_t count[NREQB > NDBB ? NREQB : NDBB]; /* not cumulative */
@@ -74,7 +83,7 @@ struct metrics {
 	uint64_t requests[NROUTE][NCODE];
 	struct hist latency[NROUTE];
 	uint64_t problems[ACME_PROB__COUNT];
-	uint64_t validations[NCHALL][2]; /* [type][ok] */
+	uint64_t validations[NCHALL][NRESULT]; /* [type][ok] */
 	uint64_t issuances;
 	struct hist db[NDBOP];
 	time_t started;
@@ -100,7 +109,7 @@ observe(struct hist *h, const double *bounds, size_t nb, double seconds)
 	for (i = 0; i < nb && seconds > bounds[i]; i++)
 		;
 	add(&h->count[i], 1);
-	add(&h->sum_us, seconds > 0 ? (uint64_t)(seconds * 1e6) : 0);
+	add(&h->sum_us, seconds > 0 ? (uint64_t)(seconds * US_PER_SEC) : 0);
 }
 
 struct metrics *
@@ -175,7 +184,7 @@ since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) +
-	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	       (double)(t1.tv_nsec - t0->tv_nsec) / NS_PER_SEC;
 }
 
 static int
@@ -260,7 +269,7 @@ hist_out(struct acme_buf *b, const char *name, const char *labels,
 			    name, labels, (unsigned long long)cum);
 	}
 	acme_buf_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels,
-	    (double)get(&h->sum_us) / 1e6, name, labels,
+	    (double)get(&h->sum_us) / US_PER_SEC, name, labels,
 	    (unsigned long long)cum);
 }
 
@@ -268,7 +277,7 @@ hist_out(struct acme_buf *b, const char *name, const char *labels,
 static void
 store_gauges(struct srv *srv, struct acme_buf *b)
 {
-	static struct store_job jobs[4096];
+	static struct store_job jobs[JOBS_READ_MAX];
 	struct store *st = srv->store;
 	struct acme_problem prob = { 0 };
 	struct store_crl crl;
@@ -315,7 +324,7 @@ int
 metrics_render(struct srv *srv, struct acme_buf *b)
 {
 	struct metrics *m = srv->metrics;
-	char labels[160];
+	char labels[LABELS_MAX];
 	size_t r, c, t;
 
 	head(b, "anvil_build_info", "gauge", "Version of anvil-ca.");
@@ -370,7 +379,7 @@ metrics_render(struct srv *srv, struct acme_buf *b)
 	head(b, "anvil_validations_total", "counter",
 	    "Challenge validations finished, by type and result.");
 	for (t = 1; t < NCHALL; t++)
-		for (c = 0; c < 2; c++)
+		for (c = 0; c < NRESULT; c++)
 			acme_buf_printf(b,
 			    "anvil_validations_total{type=\"%s\","
 			    "result=\"%s\"} %llu\n",
