@@ -144,7 +144,7 @@ ra_chall_start(struct srv *srv, const struct store_authz *z,
 	snprintf(job.owner, sizeof(job.owner), "%s", srv->instance);
 	job.lease_until = job.not_before + srv->cfg->lease_seconds;
 	/* The job and the new status in one transaction: after a crash
-	 * both or neither are there (va_open resumes the job). */
+	 * both or neither are there (va_open or a sweep resumes it, D80). */
 	if (store_begin(st, prob) != 0 || store_job_add(st, &job, prob) != 0 ||
 	    (rc = store_chall_update(st, c, ST_PENDING, prob)) != 0 ||
 	    (rc = store_commit(st, prob)) != 0) {
