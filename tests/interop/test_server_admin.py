@@ -11,7 +11,7 @@ import subprocess
 import urllib.request
 
 from acmehelp import b64, csr_der, ec_key
-from conftest import ANVIL_CA
+from conftest import ANVIL_CA, free_port, start_ca
 from test_server_lego import lego
 from test_server_orders import flow, problem, ready_order  # noqa: F401
 
@@ -283,3 +283,42 @@ def test_D88_block_holds_at_new_authz_and_at_finalize(flow):
     assert r.status_code == 200, r.text
     assert acct.wait(loc).json()["status"] == "valid"
     assert ca.db("SELECT count(*) FROM certs") == [(1,)]
+
+
+def test_D88_block_and_pause_undone_on_postgresql(pg_server, challtestsrv,
+                                                  tmp_path):
+    """The same commands on a CA whose database is PostgreSQL: block,
+    blocked, unblock, pause and unpause act on its tables, and lego is
+    refused and served again accordingly."""
+    url = pg_server.createdb("admin88")
+    http01 = free_port()
+    ca = start_ca(tmp_path, extra_init=[
+        "--database", url, "--resolver", f"127.0.0.1:{challtestsrv.dns_port}",
+        "--http01-port", str(http01)], config={"caa_identities": "anvil.test"})
+    ca.http01_port = http01
+    try:
+        admin_json(ca, "block", "--name", "pg.example.net")
+        assert [b["name"] for b in admin_json(ca, "blocked")] == [
+            "pg.example.net"]
+        r = issue(ca, tmp_path / "lego", "www.pg.example.net")
+        assert r.returncode != 0 and "rejectedIdentifier" in r.stdout + r.stderr
+        assert admin_json(ca, "unblock", "--name", "pg.example.net") == {
+            "unblocked": "pg.example.net"}
+        assert pg_server.psql("SELECT count(*) FROM blocked_names",
+                              db="admin88").strip() == "0"
+        r = issue(ca, tmp_path / "lego", "www.pg.example.net")
+        assert r.returncode == 0, r.stdout + r.stderr
+        acct = pg_server.psql("SELECT id FROM accounts", db="admin88").strip()
+        admin_json(ca, "pause", "--account", acct)
+        r = issue(ca, tmp_path / "lego", "two.pg.example.net")
+        assert r.returncode != 0 and "paused" in r.stdout + r.stderr
+        assert admin_json(ca, "unpause", "--account", acct) == {
+            "unpaused": acct}
+        assert pg_server.psql("SELECT paused FROM accounts",
+                              db="admin88").strip() == "0"
+        r = issue(ca, tmp_path / "lego", "two.pg.example.net")
+        assert r.returncode == 0, r.stdout + r.stderr
+        ca.audit(lambda e: e["event"] == "unpause" and e["account"] == acct)
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
