@@ -89,6 +89,28 @@ def test_pg_serve_refuses_other_schemas_and_migrate_upgrades(pg_server,
     assert pg_server.psql("SELECT version FROM schema_version",
                           db="empty").strip() == "4"
     assert pg_server.psql("SELECT count(*) FROM certs", db="empty").strip() == "0"
+    # Version 3 (before the leases, D80) with a job queued: serve refuses
+    # it, migrate brings it to 4 and the job keeps its row, held by
+    # nobody (lease 0: the first sweep takes it).
+    pg_server.psql("ALTER TABLE jobs DROP COLUMN owner, DROP COLUMN"
+                   " lease_until; ALTER TABLE orders DROP COLUMN claim_owner,"
+                   " DROP COLUMN claim_until; UPDATE schema_version"
+                   " SET version = 3; INSERT INTO jobs VALUES ('c-old', 5)",
+                   db="empty")
+    r = serve(path)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        "anvil-ca: database: database schema 3 is older than this "
+        "anvil-ca (4): run anvil-ca migrate -c FILE"]
+    r = subprocess.run([ANVIL_CA, "migrate", "-c", path], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert pg_server.psql("SELECT version FROM schema_version",
+                          db="empty").strip() == "4"
+    assert pg_server.psql("SELECT chall_id, not_before, owner, lease_until"
+                          " FROM jobs", db="empty").strip() == "c-old|5||0"
+    assert pg_server.psql("SELECT count(*) FROM orders WHERE claim_until = 0"
+                          " AND claim_owner = ''", db="empty").strip() == "0"
     # A newer anvil-ca's schema: serve and migrate both refuse it.
     pg_server.psql("UPDATE schema_version SET version = 99", db="empty")
     for argv in (["serve"], ["migrate"]):
