@@ -249,16 +249,25 @@ def test_D88_unpause_serves_the_account_again(flow):
     assert r.returncode == 1 and "no account" in r.stderr
 
 
-def test_D88_block_holds_at_new_authz_and_at_finalize(flow):
+def test_D88_block_holds_at_new_authz_challenge_and_finalize(flow):
     """Issue 19: an order made ready before its domain was blocked is
     not issued after: finalize gets rejectedIdentifier (403) and the
     order becomes invalid with that error; a pre-authorization of a name
-    under the block is refused too.  Unblocked, the name is ordered and
-    issued again."""
+    under the block is refused too, and so is the answer to a challenge
+    of an authorization made before the block (it stays pending, nothing
+    is validated).  Unblocked, the name is ordered and issued again."""
     ca, acct, resp = flow
     order, loc = ready_order(acct, resp, ["www.late.example.com",
                                           "ok.example.com"])
+    pend = acct.new_order(["pend.late.example.com"]).json()
+    ch = [c for c in acct.get(pend["authorizations"][0]).json()["challenges"]
+          if c["type"] == "http-01"][0]
+    resp.tokens[ch["token"]] = acct.key_authorization(ch["token"])
     admin_json(ca, "block", "--name", "late.example.com")
+    doc = problem(acct.post(ch["url"], {}), "rejectedIdentifier", 403)
+    assert "blocked by the CA's operator" in doc["detail"], doc
+    assert acct.get(ch["url"]).json()["status"] == "pending"
+    assert ca.db("SELECT count(*) FROM jobs") == [(0,)]
     csr = {"csr": b64(csr_der(ec_key(), ["www.late.example.com",
                                          "ok.example.com"]))}
     doc = problem(acct.post(order["finalize"], csr), "rejectedIdentifier",

@@ -136,6 +136,9 @@ ra_chall_start(struct srv *srv, const struct store_authz *z,
 	ACME_ASSERT(srv != NULL && z != NULL && c != NULL);
 	if (c->status != ST_PENDING || z->status != ST_PENDING)
 		return 0;
+	/* D88: no validation of a name the operator blocked since. */
+	if ((rc = ra_idents_blocked(srv, &z->ident, 1, prob)) != 0)
+		return rc;
 	c->status = ST_PROCESSING;
 	memset(&job, 0, sizeof(job));
 	snprintf(job.chall_id, sizeof(job.chall_id), "%s", c->id);

@@ -52,7 +52,8 @@ int ra_order_get(struct srv *srv, const char *id, struct store_order *o,
  * Identifiers the operator blocked (anvil-ca admin block, D74): a DNS
  * name (a wildcard's base) that is a blocked name or under one.
  * ACME_ERR_INVAL with prob rejectedIdentifier (403), one subproblem per
- * blocked identifier, or 0.  newOrder, newAuthz and finalize ask (D88).
+ * blocked identifier, or 0.  newOrder, newAuthz, a challenge's answer
+ * and finalize ask (D88).
  */
 int ra_idents_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
     struct acme_problem *prob);
@@ -85,7 +86,8 @@ int ra_authz_deactivate(struct srv *srv, struct store_authz *z,
     struct acme_problem *prob);
 
 /*
- * Answers challenge c of authorization z: a pending challenge of a
+ * Answers challenge c of authorization z: refused when the operator
+ * has blocked its identifier (D88); else a pending challenge of a
  * pending authorization becomes processing and its validation job is
  * stored in the same transaction, then queued; anything else is left
  * as it is.  *c is updated.
