@@ -48,6 +48,10 @@
 /* DEL, the first byte past printable ASCII. */
 #define ASCII_DEL 0x7f
 
+/* The ports of HTTP and HTTPS (RFC 9110 4.2). */
+#define HTTP_PORT  80
+#define HTTPS_PORT 443
+
 /* The highest TCP port number. */
 #define PORT_MAX 65535
 
@@ -57,7 +61,11 @@ enum http_status {
 	HTTP_OK = 200,
 	HTTP_CREATED = 201,
 	HTTP_NO_CONTENT = 204,
+	HTTP_SUCCESS_MAX = 299, /* the highest 2xx */
 	HTTP_MOVED_PERMANENTLY = 301,
+	HTTP_FOUND = 302,
+	HTTP_TEMPORARY_REDIRECT = 307,
+	HTTP_PERMANENT_REDIRECT = 308,
 	HTTP_BAD_REQUEST = 400,
 	HTTP_UNAUTHORIZED = 401,
 	HTTP_FORBIDDEN = 403,

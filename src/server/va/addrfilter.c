@@ -9,11 +9,19 @@
  * handled as bytes only: D52 records why no sockaddr is built here.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "addrfilter.h"
+
+/* Where va_addr_embedded_v4() finds IPv4 addresses (see addrfilter.h):
+ * after a 96-bit prefix, in 6to4, in Teredo's server and client. */
+#define V4_IN_V6_AT      (IPV6_LEN - IPV4_LEN)
+#define SIX_TO_FOUR_AT   2
+#define TEREDO_SERVER_AT 4
+#define TEREDO_CLIENT_AT 12
 
 struct block {
 	const char *prefix; /* textual address of the block */
@@ -63,7 +71,7 @@ static const struct block v6_blocks[] = {
 static int
 prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
 {
-	unsigned whole = bits / 8, rest = bits % 8;
+	unsigned whole = bits / CHAR_BIT, rest = bits % CHAR_BIT;
 
 	if (memcmp(a, b, whole) != 0)
 		return 0;
@@ -76,7 +84,7 @@ prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
 static const char *
 lookup(const struct block *t, size_t n, int family, const unsigned char *addr)
 {
-	unsigned char p[16];
+	unsigned char p[IPV6_LEN];
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -87,28 +95,32 @@ lookup(const struct block *t, size_t n, int family, const unsigned char *addr)
 }
 
 size_t
-va_addr_embedded_v4(const unsigned char *v6, unsigned char out[2][4])
+va_addr_embedded_v4(const unsigned char *v6,
+    unsigned char out[VA_EMBEDDED_MAX][IPV4_LEN])
 {
-	static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-	static const unsigned char compat[12] = { 0 };
+	static const unsigned char nat64[V4_IN_V6_AT] = { 0x00, 0x64, 0xff,
+		0x9b };
+	static const unsigned char
+	    mapped[V4_IN_V6_AT] = { [10] = 0xff, [11] = 0xff };
+	static const unsigned char compat[V4_IN_V6_AT] = { 0 };
 	int i;
 
-	if (memcmp(v6, nat64, 12) == 0 || memcmp(v6, mapped, 12) == 0 ||
-	    memcmp(v6, compat, 12) == 0) {
-		memcpy(out[0], v6 + 12, 4);
+	if (memcmp(v6, nat64, V4_IN_V6_AT) == 0 ||
+	    memcmp(v6, mapped, V4_IN_V6_AT) == 0 ||
+	    memcmp(v6, compat, V4_IN_V6_AT) == 0) {
+		memcpy(out[0], v6 + V4_IN_V6_AT, IPV4_LEN);
 		return 1;
 	}
 	if (v6[0] == 0x20 && v6[1] == 0x02) { /* 6to4: 2002:V4ADDR::/48 */
-		memcpy(out[0], v6 + 2, 4);
+		memcpy(out[0], v6 + SIX_TO_FOUR_AT, IPV4_LEN);
 		return 1;
 	}
 	if (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0 && v6[3] == 0) {
 		/* Teredo (RFC 4380 4): server, then the obfuscated client. */
-		memcpy(out[0], v6 + 4, 4);
-		for (i = 0; i < 4; i++)
-			out[1][i] = (unsigned char)~v6[12 + i];
-		return 2;
+		memcpy(out[0], v6 + TEREDO_SERVER_AT, IPV4_LEN);
+		for (i = 0; i < IPV4_LEN; i++)
+			out[1][i] = (unsigned char)~v6[TEREDO_CLIENT_AT + i];
+		return VA_EMBEDDED_MAX;
 	}
 	return 0;
 }
@@ -116,8 +128,9 @@ va_addr_embedded_v4(const unsigned char *v6, unsigned char out[2][4])
 const char *
 va_addr_reserved(int family, const unsigned char *addr)
 {
-	static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
-	unsigned char v4[2][4];
+	static const unsigned char nat64[V4_IN_V6_AT] = { 0x00, 0x64, 0xff,
+		0x9b };
+	unsigned char v4[VA_EMBEDDED_MAX][IPV4_LEN];
 	const char *name;
 	size_t i, n;
 
@@ -137,7 +150,7 @@ va_addr_reserved(int family, const unsigned char *addr)
 				   "6to4 embedding a reserved IPv4 address" :
 				   "NAT64 embedding a reserved IPv4 address";
 	/* IANA assigns global unicast from 2000::/3 only (RFC 4291 2.4). */
-	if ((addr[0] & 0xe0) != 0x20 && memcmp(addr, nat64, 12) != 0)
+	if ((addr[0] & 0xe0) != 0x20 && memcmp(addr, nat64, V4_IN_V6_AT) != 0)
 		return "outside the global unicast space 2000::/3";
 	return NULL;
 }
@@ -145,7 +158,7 @@ va_addr_reserved(int family, const unsigned char *addr)
 const char *
 va_addr_reserved_text(const char *addr)
 {
-	unsigned char b[16];
+	unsigned char b[IPV6_LEN];
 
 	if (inet_pton(AF_INET, addr, b) == 1)
 		return va_addr_reserved(AF_INET, b);

@@ -14,6 +14,11 @@
 
 #include <stddef.h>
 
+#include "../srvlimits.h"
+
+/* IPv4 addresses one IPv6 address can embed: Teredo's two. */
+#define VA_EMBEDDED_MAX 2
+
 /*
  * Why addr is not public: the name of the registry block it falls in
  * (a static string such as "loopback" or "6to4 embedding a private IPv4
@@ -40,6 +45,7 @@ int va_addr_private(const char *addr);
  * the client, bytes 12-15 inverted).  Writes up to two to out and
  * returns how many.
  */
-size_t va_addr_embedded_v4(const unsigned char *v6, unsigned char out[2][4]);
+size_t va_addr_embedded_v4(const unsigned char *v6,
+    unsigned char out[VA_EMBEDDED_MAX][IPV4_LEN]);
 
 #endif

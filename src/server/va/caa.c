@@ -25,12 +25,22 @@
 
 #define RR_CAA       DNSMSG_TYPE_CAA
 #define CAA_CRITICAL 0x80
+/* RFC 8659 4.1: the flags and tag length bytes before the tag. */
+#define CAA_FIXED 2
+/* Bytes kept of a tag (which SHOULD be at most 15 octets, RFC 8659
+ * 4.1) and of a value, NUL included; a longer one is cut. */
+#define CAA_TAG_SIZE   16
+#define CAA_VALUE_SIZE 512
+/* Bytes of "/acme/acct/ID", the end of this CA's account URLs. */
+#define ACCT_SUFFIX_MAX 64
+/* The scheme an accounturi must have (RFC 8657 3). */
+#define HTTPS "https://"
 
 struct caa_rr {
 	int flags;
-	int cut;      /* tag or value longer than the buffer: unusable */
-	char tag[16]; /* RFC 8659 4.1: tags SHOULD be at most 15 octets */
-	char value[512];
+	int cut; /* tag or value longer than the buffer: unusable */
+	char tag[CAA_TAG_SIZE];
+	char value[CAA_VALUE_SIZE];
 };
 
 /* Trims spaces at both ends in place; returns the start. */
@@ -127,7 +137,7 @@ issue_value_ok(const char *p)
 		if (*p++ != '=')
 			return 0;
 		p = skip_wsp(p);
-		while (*p >= 0x21 && *p <= 0x7e && *p != ';')
+		while (*p > ' ' && *p < ASCII_DEL && *p != ';')
 			p++;
 	}
 }
@@ -140,7 +150,7 @@ static int
 permits(const struct conf *cfg, const char *value, const char *account_id,
     const char *method)
 {
-	char buf[512], *params, *issuer, *p, *save = NULL;
+	char buf[CAA_VALUE_SIZE], *params, *issuer, *p, *save = NULL;
 	int accounturis = 0;
 
 	if (!issue_value_ok(value))
@@ -166,7 +176,7 @@ permits(const struct conf *cfg, const char *value, const char *account_id,
 			 * /acme/acct/<id>, the host is whatever clients used.
 			 * Given twice, the property is unsatisfiable
 			 * (S-CAA-12). */
-			char suffix[64];
+			char suffix[ACCT_SUFFIX_MAX];
 			size_t vl = strlen(val), sl;
 
 			if (++accounturis > 1)
@@ -175,8 +185,8 @@ permits(const struct conf *cfg, const char *value, const char *account_id,
 			snprintf(suffix, sizeof(suffix), "/acme/acct/%s",
 			    account_id);
 			sl = strlen(suffix);
-			if (strncmp(val, "https://", 8) != 0 || vl < sl ||
-			    strcmp(val + vl - sl, suffix) != 0)
+			if (strncmp(val, HTTPS, LIT_LEN(HTTPS)) != 0 ||
+			    vl < sl || strcmp(val + vl - sl, suffix) != 0)
 				return 0;
 		} else if (strcasecmp(key, "validationmethods") == 0) {
 			char *m, *save2 = NULL;
@@ -205,24 +215,24 @@ parse_rr(const unsigned char *d, size_t len, struct caa_rr *rr)
 {
 	size_t tl, vl, i, keep;
 
-	if (len < 2)
+	if (len < CAA_FIXED)
 		return -1;
 	rr->flags = d[0];
 	rr->cut = 0;
 	tl = d[1];
-	if (tl == 0 || 2 + tl > len)
+	if (tl == 0 || CAA_FIXED + tl > len)
 		return -1;
 	keep = tl < sizeof(rr->tag) ? tl : sizeof(rr->tag) - 1;
 	for (i = 0; i < keep; i++)
-		rr->tag[i] = (char)tolower(d[2 + i]);
+		rr->tag[i] = (char)tolower(d[CAA_FIXED + i]);
 	rr->tag[keep] = '\0';
-	vl = len - 2 - tl;
+	vl = len - CAA_FIXED - tl;
 	if (keep < tl || vl >= sizeof(rr->value)) {
 		rr->cut = 1;
 		if (vl >= sizeof(rr->value))
 			vl = sizeof(rr->value) - 1;
 	}
-	memcpy(rr->value, d + 2 + tl, vl);
+	memcpy(rr->value, d + CAA_FIXED + tl, vl);
 	rr->value[vl] = '\0';
 	return 0;
 }

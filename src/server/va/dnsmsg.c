@@ -13,6 +13,15 @@
 
 #define HEADER_SIZE 12
 #define RR_FIXED    10 /* type, class, TTL, RDLENGTH */
+/* RFC 1035 4.1: the header's QDCOUNT and ANCOUNT; a question's and a
+ * record's class after their type; a record's RDLENGTH; bytes of a
+ * question after its name (type, class) and of a compression pointer. */
+#define QDCOUNT_AT  4
+#define ANCOUNT_AT  6
+#define CLASS_AT    2
+#define RDLENGTH_AT 8
+#define Q_FIXED     4
+#define PTR_SIZE    2
 #define PTR_MASK    0xC0
 #define PTR_HIGH    0x3F /* the offset's high bits in a pointer */
 
@@ -38,13 +47,13 @@ dnsmsg_name_read(const unsigned char *pkt, size_t len, size_t *pos,
 		if ((c & PTR_MASK) == PTR_MASK) {
 			size_t target;
 
-			if (len - p < 2)
+			if (len - p < PTR_SIZE)
 				return -1;
 			target = (size_t)(c & PTR_HIGH) << 8 | pkt[p + 1];
 			if (target >= floor)
 				return -1; /* forward, to itself, or a loop */
 			if (!jumped)
-				end = p + 2;
+				end = p + PTR_SIZE;
 			jumped = 1;
 			floor = target;
 			p = target;
@@ -84,13 +93,14 @@ dnsmsg_answer_parse(const unsigned char *pkt, size_t len, int qtype,
 
 	out->rcode = 0;
 	out->n = 0;
-	if (len < HEADER_SIZE || u16(pkt + 4) != 1)
+	if (len < HEADER_SIZE || u16(pkt + QDCOUNT_AT) != 1)
 		return -1;
-	an = u16(pkt + 6);
+	an = u16(pkt + ANCOUNT_AT);
 	slen = dnsmsg_name_read(pkt, len, &pos, sname);
-	if (slen < 0 || len - pos < 4 || u16(pkt + pos + 2) != DNSMSG_CLASS_IN)
+	if (slen < 0 || len - pos < Q_FIXED ||
+	    u16(pkt + pos + CLASS_AT) != DNSMSG_CLASS_IN)
 		return -1;
-	pos += 4;
+	pos += Q_FIXED;
 	for (i = 0; i < an; i++) {
 		unsigned int type, class;
 		size_t rdlen;
@@ -99,8 +109,8 @@ dnsmsg_answer_parse(const unsigned char *pkt, size_t len, int qtype,
 		if (olen < 0 || len - pos < RR_FIXED)
 			goto bad;
 		type = u16(pkt + pos);
-		class = u16(pkt + pos + 2);
-		rdlen = u16(pkt + pos + 8);
+		class = u16(pkt + pos + CLASS_AT);
+		rdlen = u16(pkt + pos + RDLENGTH_AT);
 		pos += RR_FIXED;
 		if (rdlen > len - pos)
 			goto bad;

@@ -30,6 +30,11 @@
 #define RR_A     DNSMSG_TYPE_A
 #define RR_AAAA  DNSMSG_TYPE_AAAA
 #define CLASS_IN DNSMSG_CLASS_IN
+/* libunbound's sec of an answer (ub_callback_type): bogus, secure. */
+#define UB_SEC_BOGUS  1
+#define UB_SEC_SECURE 2
+/* Bytes of the forwarder as libunbound spells it, "ADDR@PORT". */
+#define FWD_MAX 300
 
 /* "127.0.0.1:8053" -> "127.0.0.1@8053", the form libunbound takes. */
 static int
@@ -42,9 +47,9 @@ fwd_spec(const char *resolver, char *out, size_t size)
 	if (colon == NULL)
 		return snprintf(out, size, "%s", resolver) < (int)size ? 0 : -1;
 	hl = (size_t)(colon - resolver);
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+	if (hl >= LIT_LEN("[]") && host[0] == '[' && host[hl - 1] == ']') {
 		host++;
-		hl -= 2;
+		hl -= LIT_LEN("[]");
 	}
 	return snprintf(out, size, "%.*s@%s", (int)hl, host, colon + 1) <
 		       (int)size ?
@@ -118,8 +123,8 @@ on_answer(void *arg, int rcode, void *packet, int len, int sec, char *why_bogus,
 	}
 	r->n = a.n;
 	r->havedata = a.n > 0;
-	r->secure = sec == 2;
-	r->bogus = sec == 1;
+	r->secure = sec == UB_SEC_SECURE;
+	r->bogus = sec == UB_SEC_BOGUS;
 }
 
 static void
@@ -155,8 +160,8 @@ va_resolve_bounded(struct va_resolver *res, const char *host, int type,
 	if (!l.done) {
 		if (timeout_ms < 0)
 			timeout_ms = 0;
-		tv.tv_sec = timeout_ms / 1000;
-		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		tv.tv_sec = timeout_ms / MS_PER_SEC;
+		tv.tv_usec = (timeout_ms % MS_PER_SEC) * US_PER_MS;
 		res->expired = 0;
 		if (evtimer_add(res->deadline, &tv) == 0)
 			while (!l.done && !res->expired &&
@@ -195,7 +200,7 @@ va_resolver_new(const char *resolver, const char *trust_anchor)
 {
 	struct va_resolver *r = calloc(1, sizeof(*r));
 	struct ub_ctx *ctx;
-	char fwd[300];
+	char fwd[FWD_MAX];
 
 	if (r == NULL)
 		return NULL;
@@ -228,8 +233,8 @@ int
 va_lookup(struct va_resolver *res, long long deadline, const char *host,
     struct va_addrs *out, struct acme_problem *prob)
 {
-	static const int types[2] = { RR_A, RR_AAAA };
-	unsigned char bin[16];
+	static const int types[] = { RR_A, RR_AAAA };
+	unsigned char bin[IPV6_LEN];
 	size_t i;
 	int t;
 
@@ -245,7 +250,7 @@ va_lookup(struct va_resolver *res, long long deadline, const char *host,
 	if (res == NULL)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "no DNS resolver available");
-	for (t = 0; t < 2; t++) {
+	for (t = 0; t < (int)ACME_ARRAY_LEN(types); t++) {
 		struct va_dns_result r;
 		int rc = va_resolve_bounded(res, host, types[t],
 		    va_time_left(deadline), &r);
@@ -265,7 +270,8 @@ va_lookup(struct va_resolver *res, long long deadline, const char *host,
 			return ACME_ERR_VERIFY;
 		}
 		for (i = 0; i < r.n && out->n < VA_MAX_ADDRS; i++) {
-			if (r.len[i] != (types[t] == RR_A ? 4u : 16u))
+			if (r.len[i] !=
+			    (types[t] == RR_A ? IPV4_LEN : IPV6_LEN))
 				continue;
 			inet_ntop(types[t] == RR_A ? AF_INET : AF_INET6,
 			    r.data[i], out->addr[out->n], sizeof(out->addr[0]));

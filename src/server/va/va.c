@@ -33,6 +33,8 @@
 #define QUEUE_MAX     65536 /* jobs waiting, over all accounts */
 #define ACCT_BUCKETS  1024  /* hash buckets of accounts with jobs */
 #define VA_TRIM_EVERY 1000  /* validations between malloc_trim() calls */
+/* va_time_left()'s cap in ms, a day: it fits an int. */
+#define LEFT_MAX_MS ((long long)DAY_SECS * MS_PER_SEC)
 
 /* A job waiting for a worker. */
 struct job {
@@ -84,8 +86,8 @@ va_deadline(int seconds)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
-	       (long long)seconds * 1000;
+	return (long long)ts.tv_sec * MS_PER_SEC + ts.tv_nsec / NS_PER_MS +
+	       (long long)seconds * MS_PER_SEC;
 }
 
 int
@@ -95,7 +97,7 @@ va_time_left(long long deadline)
 
 	if (left <= 0)
 		return 0;
-	return left > 86400000 ? 86400000 : (int)left;
+	return left > LEFT_MAX_MS ? LEFT_MAX_MS : (int)left;
 }
 
 /* The account entry for id, made when make is set; NULL if none. */

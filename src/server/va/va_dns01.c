@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <unbound.h>
 
 #include <anvil/b64url.h>
@@ -21,6 +22,12 @@
 #include "internal.h"
 
 #define RR_TXT DNSMSG_TYPE_TXT
+/* Bytes of the SHA-256 digest in base64url (43) and its NUL, with room. */
+#define DIGEST_B64_MAX 64
+/* Bytes of "_acme-challenge." and a DNS name (253). */
+#define QNAME_MAX 300
+/* Bytes of a TXT value kept, and of the values quoted in a refusal. */
+#define TXT_MAX 512
 
 /* Concatenates the character-strings of one TXT rdata into out. */
 static int
@@ -45,9 +52,9 @@ int
 va_dns01(struct va_resolver *res, long long deadline, const char *name,
     const char *keyauth, struct acme_problem *prob)
 {
-	unsigned char digest[32];
+	unsigned char digest[SHA256_DIGEST_LENGTH];
 	unsigned int dlen = 0;
-	char want[64], qname[300], got[512];
+	char want[DIGEST_B64_MAX], qname[QNAME_MAX], got[TXT_MAX];
 	struct va_dns_result r;
 	size_t i;
 	int rc, found = 0, nrec = 0;
@@ -81,7 +88,7 @@ va_dns01(struct va_resolver *res, long long deadline, const char *name,
 	}
 	got[0] = '\0';
 	for (i = 0; i < r.n; i++) {
-		char v[512];
+		char v[TXT_MAX];
 
 		if (txt_value(r.data[i], r.len[i], v, sizeof(v)) != 0)
 			continue;

@@ -28,6 +28,15 @@
 
 #define MAX_REDIRECTS 10
 #define MAX_BODY      (64 * 1024)
+/* Bytes of a URL's scheme ("https") and of its host (a DNS name, 253). */
+#define SCHEME_MAX 8
+#define HOST_SIZE  256
+/* Bytes of its path and query. */
+#define PATH_SIZE 2048
+/* Bytes of the URL fetched: scheme, host, port and path. */
+#define URL_SIZE 2600
+/* Bytes of curl's pin "HOST:PORT:ADDR" (CURLOPT_RESOLVE). */
+#define PIN_MAX 600
 
 /*
  * Resolves host and picks the address to use (IPv4 first, then IPv6),
@@ -44,7 +53,7 @@ resolve(const struct conf *cfg, struct va_resolver *res, long long deadline,
 
 	if ((rc = va_lookup(res, deadline, host, &a, prob)) != 0)
 		return rc;
-	for (v6 = 0; v6 < 2; v6++)
+	for (v6 = 0; v6 <= 1; v6++)
 		for (i = 0; i < a.n; i++) {
 			if ((strchr(a.addr[i], ':') != NULL) != v6)
 				continue;
@@ -71,10 +80,10 @@ on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 struct target {
-	char scheme[8];
-	char host[256];
+	char scheme[SCHEME_MAX];
+	char host[HOST_SIZE];
 	long port;
-	char path[2048];
+	char path[PATH_SIZE];
 };
 
 /* Splits a URL and applies the redirect policy. */
@@ -104,8 +113,8 @@ parse_target(const struct conf *cfg, const char *url, struct target *t,
 		goto out;
 	}
 	t->port = strtol(port, NULL, 10);
-	if (t->port != 80 && t->port != 443 && t->port != cfg->http01_port &&
-	    t->port != cfg->tls_alpn01_port) {
+	if (t->port != HTTP_PORT && t->port != HTTPS_PORT &&
+	    t->port != cfg->http01_port && t->port != cfg->tls_alpn01_port) {
 		acme_problem_set(prob, ACME_PROB_CONNECTION,
 		    "redirect to port %ld is not allowed", t->port);
 		goto out;
@@ -115,8 +124,8 @@ parse_target(const struct conf *cfg, const char *url, struct target *t,
 	if (host[0] == '[') {
 		size_t hl = strlen(host);
 
-		snprintf(t->host, sizeof(t->host), "%.*s", (int)(hl - 2),
-		    host + 1);
+		snprintf(t->host, sizeof(t->host), "%.*s",
+		    (int)(hl - LIT_LEN("[]")), host + 1);
 	} else
 		snprintf(t->host, sizeof(t->host), "%s", host);
 	snprintf(t->path, sizeof(t->path), "%s%s%s", path,
@@ -139,7 +148,8 @@ va_http01(const struct conf *cfg, struct va_resolver *res, long long deadline,
 {
 	struct target t;
 	struct acme_buf body;
-	char url[2600], addr[INET6_ADDRSTRLEN + 2], pin[600], *next = NULL;
+	char url[URL_SIZE], addr[INET6_ADDRSTRLEN + LIT_LEN("[]")],
+	    pin[PIN_MAX], *next = NULL;
 	struct curl_slist *resolve_list = NULL;
 	CURL *c = NULL;
 	int hop, rc = ACME_ERR_INVAL;
@@ -224,7 +234,9 @@ va_http01(const struct conf *cfg, struct va_resolver *res, long long deadline,
 			goto out;
 		}
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		if (code == 301 || code == 302 || code == 307 || code == 308) {
+		if (code == HTTP_MOVED_PERMANENTLY || code == HTTP_FOUND ||
+		    code == HTTP_TEMPORARY_REDIRECT ||
+		    code == HTTP_PERMANENT_REDIRECT) {
 			char *loc = NULL;
 
 			if (hop >= MAX_REDIRECTS) {
@@ -248,7 +260,7 @@ va_http01(const struct conf *cfg, struct va_resolver *res, long long deadline,
 		}
 		break;
 	}
-	if (code < 200 || code > 299) {
+	if (code < HTTP_OK || code > HTTP_SUCCESS_MAX) {
 		acme_problem_set(prob, ACME_PROB_UNAUTHORIZED,
 		    "%.300s answered HTTP %ld", url, code);
 		goto out;

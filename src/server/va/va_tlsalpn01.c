@@ -20,6 +20,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -30,6 +31,17 @@
 #include "va.h"
 
 #include "internal.h"
+
+/* connect_to()'s answer when the deadline passed first. */
+#define TIMED_OUT (-2)
+/* Characters each byte of an IPv6 address adds to its ip6.arpa name:
+ * two nibbles, each and a dot. */
+#define NIBBLE_LABELS 4
+/* Bytes of the SNI sent: an ip6.arpa name (73) fits; a DNS name of 128
+ * or more is cut (as before D85). */
+#define SNI_MAX 128
+/* The ALPN protocol of tls-alpn-01 (RFC 8737 6.2). */
+#define ACME_TLS_1 "acme-tls/1"
 
 static const unsigned char alpn[] = "\x0a"
 				    "acme-tls/1";
@@ -60,7 +72,7 @@ wait_fd(int fd, short events, long long deadline)
 
 /*
  * TCP connect before deadline.  Returns a non-blocking socket, -1 on
- * failure, or -2 when the time ran out.
+ * failure, or TIMED_OUT when the time ran out.
  */
 static int
 connect_to(const char *addr, int port, long long deadline)
@@ -98,7 +110,7 @@ connect_to(const char *addr, int port, long long deadline)
 			goto fail;
 		if ((w = wait_fd(fd, POLLOUT, deadline)) != 1) {
 			close(fd);
-			return w == 0 ? -2 : -1;
+			return w == 0 ? TIMED_OUT : -1;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 ||
 		    err != 0)
@@ -143,7 +155,7 @@ handshake(SSL *ssl, int fd, long long deadline)
 static void
 sni_for(const char *value, char *out, size_t size)
 {
-	unsigned char a[16];
+	unsigned char a[IPV6_LEN];
 	size_t o = 0;
 	int i;
 
@@ -155,8 +167,9 @@ sni_for(const char *value, char *out, size_t size)
 	if (inet_pton(AF_INET6, value, a) == 1) {
 		static const char hex[] = "0123456789abcdef";
 
-		for (i = 15; i >= 0 && o + 4 < size; i--) {
-			out[o++] = hex[a[i] & 15];
+		for (i = IPV6_LEN - 1; i >= 0 && o + NIBBLE_LABELS < size;
+		     i--) {
+			out[o++] = hex[a[i] & 0xf];
 			out[o++] = '.';
 			out[o++] = hex[a[i] >> 4];
 			out[o++] = '.';
@@ -171,7 +184,7 @@ sni_for(const char *value, char *out, size_t size)
 static enum acme_ident_type
 ident_type(const char *value)
 {
-	unsigned char a[16];
+	unsigned char a[IPV6_LEN];
 
 	if (inet_pton(AF_INET, value, a) == 1 ||
 	    inet_pton(AF_INET6, value, a) == 1)
@@ -196,7 +209,7 @@ check_cert(X509 *cert, const char *value, const char *keyauth,
 	const ASN1_OCTET_STRING *ext_data;
 	ASN1_OCTET_STRING *inner = NULL;
 	const unsigned char *p;
-	unsigned char digest[32];
+	unsigned char digest[SHA256_DIGEST_LENGTH];
 	unsigned int dlen = 0;
 	X509_EXTENSION *ext;
 	size_t n = 0;
@@ -232,8 +245,9 @@ check_cert(X509 *cert, const char *value, const char *keyauth,
 	if (inner == NULL ||
 	    p != ASN1_STRING_get0_data(ext_data) +
 		     ASN1_STRING_length(ext_data) ||
-	    ASN1_STRING_length(inner) != 32 ||
-	    memcmp(ASN1_STRING_get0_data(inner), digest, 32) != 0) {
+	    ASN1_STRING_length(inner) != SHA256_DIGEST_LENGTH ||
+	    memcmp(ASN1_STRING_get0_data(inner), digest,
+		SHA256_DIGEST_LENGTH) != 0) {
 		acme_problem_set(prob, ACME_PROB_INCORRECT_RESPONSE,
 		    "the acmeIdentifier extension does not hold the key "
 		    "authorization digest");
@@ -271,7 +285,7 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 	X509 *cert = NULL;
 	const unsigned char *sel = NULL;
 	unsigned int sellen = 0;
-	char sni[128];
+	char sni[SNI_MAX];
 	size_t i, refused = 0;
 	int fd = -1, rc, hs;
 
@@ -286,7 +300,7 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 		    a.n > 0 ? va_addr_reserved_text(a.addr[0]) : "missing");
 		goto out;
 	}
-	for (i = 0; i < a.n && fd < 0 && fd != -2; i++)
+	for (i = 0; i < a.n && fd < 0 && fd != TIMED_OUT; i++)
 		if (conf_addr_allowed(cfg, a.addr[i]))
 			fd = connect_to(a.addr[i], cfg->tls_alpn01_port,
 			    deadline);
@@ -303,7 +317,7 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 		acme_problem_set(prob, ACME_PROB_CONNECTION,
 		    "cannot connect to %.200s port %d%s", value,
 		    cfg->tls_alpn01_port,
-		    fd == -2 ? ": validation timed out" : "");
+		    fd == TIMED_OUT ? ": validation timed out" : "");
 		fd = -1;
 		goto out;
 	}
@@ -334,7 +348,8 @@ va_tlsalpn01(const struct conf *cfg, struct va_resolver *res,
 		goto out;
 	}
 	SSL_get0_alpn_selected(ssl, &sel, &sellen);
-	if (sellen != 10 || memcmp(sel, "acme-tls/1", 10) != 0) {
+	if (sellen != LIT_LEN(ACME_TLS_1) ||
+	    memcmp(sel, ACME_TLS_1, LIT_LEN(ACME_TLS_1)) != 0) {
 		acme_problem_set(prob, ACME_PROB_TLS,
 		    "%.200s did not negotiate ALPN acme-tls/1", value);
 		goto out;
