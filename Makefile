@@ -31,6 +31,7 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 test: test-deps build
+	scripts/check-limits
 	scripts/run-tests $(BUILD)
 
 unit: test-deps build
