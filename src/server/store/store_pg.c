@@ -1812,31 +1812,55 @@ eab_bind(struct pconn *c, const char *kid, const char *account_id,
 	return cond_done(c, r, rc, S_EAB_EXISTS, kid, prob);
 }
 
+/*
+ * Every row of statement which (no parameters), each filled by fill into
+ * a new zeroed element of elem bytes: *out (heap, NULL when *n is 0).
+ */
 static int
-eab_list(struct pconn *c, struct store_eab **out, size_t *n,
+pg_rows(struct pconn *c, enum stmt which, size_t elem,
+    void (*fill)(PGresult *r, int i, void *row), void **out, size_t *n,
     struct acme_problem *prob)
 {
 	int rc, i;
-	PGresult *r = px(c, S_EAB_LIST, &rc, prob, "");
+	PGresult *r = px(c, which, &rc, prob, "");
+	unsigned char *v = NULL;
 
 	*out = NULL;
 	*n = 0;
 	if (r == NULL)
 		return rc;
 	if (PQntuples(r) > 0 &&
-	    (*out = calloc((size_t)PQntuples(r), sizeof(**out))) == NULL) {
+	    (v = calloc((size_t)PQntuples(r), elem)) == NULL) {
 		PQclear(r);
 		return oom(prob);
 	}
-	for (i = 0; i < PQntuples(r); i++) {
-		col_copy(r, i, 0, (*out)[i].kid, sizeof((*out)[i].kid));
-		col_copy(r, i, 1, (*out)[i].account_id,
-		    sizeof((*out)[i].account_id));
-		(*out)[i].created = (time_t)col_ll(r, i, 2);
-	}
+	for (i = 0; i < PQntuples(r); i++)
+		fill(r, i, v + (size_t)i * elem);
 	*n = (size_t)PQntuples(r);
+	*out = v;
 	PQclear(r);
 	return 0;
+}
+
+static void
+eab_row(PGresult *r, int i, void *row)
+{
+	struct store_eab *e = row;
+
+	col_copy(r, i, 0, e->kid, sizeof(e->kid));
+	col_copy(r, i, 1, e->account_id, sizeof(e->account_id));
+	e->created = (time_t)col_ll(r, i, 2);
+}
+
+static int
+eab_list(struct pconn *c, struct store_eab **out, size_t *n,
+    struct acme_problem *prob)
+{
+	void *v;
+	int rc = pg_rows(c, S_EAB_LIST, sizeof(**out), eab_row, &v, n, prob);
+
+	*out = v;
+	return rc;
 }
 
 static int
@@ -1931,29 +1955,25 @@ block_remove(struct pconn *c, const char *name, struct acme_problem *prob)
 	return cond_done(c, r, rc, S_BLOCK_EXISTS, name, prob);
 }
 
+static void
+block_row(PGresult *r, int i, void *row)
+{
+	struct store_block *b = row;
+
+	col_copy(r, i, 0, b->name, sizeof(b->name));
+	b->created = (time_t)col_ll(r, i, 1);
+}
+
 static int
 block_list(struct pconn *c, struct store_block **out, size_t *n,
     struct acme_problem *prob)
 {
-	int rc, i;
-	PGresult *r = px(c, S_BLOCK_LIST, &rc, prob, "");
+	void *v;
+	int rc =
+	    pg_rows(c, S_BLOCK_LIST, sizeof(**out), block_row, &v, n, prob);
 
-	*out = NULL;
-	*n = 0;
-	if (r == NULL)
-		return rc;
-	if (PQntuples(r) > 0 &&
-	    (*out = calloc((size_t)PQntuples(r), sizeof(**out))) == NULL) {
-		PQclear(r);
-		return oom(prob);
-	}
-	for (i = 0; i < PQntuples(r); i++) {
-		col_copy(r, i, 0, (*out)[i].name, sizeof((*out)[i].name));
-		(*out)[i].created = (time_t)col_ll(r, i, 1);
-	}
-	*n = (size_t)PQntuples(r);
-	PQclear(r);
-	return 0;
+	*out = v;
+	return rc;
 }
 
 /* --- open, migrate, close --- */

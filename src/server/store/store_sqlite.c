@@ -992,12 +992,17 @@ eab_bind(struct store *st, const char *kid, const char *account_id,
 	    kid, prob);
 }
 
+/*
+ * Every row of statement which (no parameters), each filled by fill into
+ * a new zeroed element of elem bytes: *out (heap, NULL when *n is 0).
+ */
 static int
-eab_list(struct store *st, struct store_eab **out, size_t *n,
+sq_rows(struct store *st, enum stmt which, size_t elem,
+    void (*fill)(sqlite3_stmt *q, void *row), void **out, size_t *n,
     struct acme_problem *prob)
 {
-	sqlite3_stmt *q = sq_prep(st, S_EAB_LIST, prob, "");
-	struct store_eab *v = NULL, *nv;
+	sqlite3_stmt *q = sq_prep(st, which, prob, "");
+	unsigned char *v = NULL, *nv;
 	size_t cap = 0;
 	int rc = SQLITE_DONE;
 
@@ -1008,17 +1013,16 @@ eab_list(struct store *st, struct store_eab **out, size_t *n,
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : ROWS_FIRST;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+			if ((nv = realloc(v, cap * elem)) == NULL) {
 				sqlite3_reset(q);
 				free(v);
+				*n = 0;
 				return sq_oom(prob);
 			}
 			v = nv;
 		}
-		memset(&v[*n], 0, sizeof(v[*n]));
-		col_copy(q, 0, v[*n].kid, sizeof(v[*n].kid));
-		col_copy(q, 1, v[*n].account_id, sizeof(v[*n].account_id));
-		v[*n].created = (time_t)sqlite3_column_int64(q, 2);
+		memset(v + *n * elem, 0, elem);
+		fill(q, v + *n * elem);
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -1031,6 +1035,27 @@ eab_list(struct store *st, struct store_eab **out, size_t *n,
 	sqlite3_reset(q);
 	*out = v;
 	return 0;
+}
+
+static void
+eab_row(sqlite3_stmt *q, void *row)
+{
+	struct store_eab *e = row;
+
+	col_copy(q, 0, e->kid, sizeof(e->kid));
+	col_copy(q, 1, e->account_id, sizeof(e->account_id));
+	e->created = (time_t)sqlite3_column_int64(q, 2);
+}
+
+static int
+eab_list(struct store *st, struct store_eab **out, size_t *n,
+    struct acme_problem *prob)
+{
+	void *v;
+	int rc = sq_rows(st, S_EAB_LIST, sizeof(**out), eab_row, &v, n, prob);
+
+	*out = v;
+	return rc;
 }
 
 static int
@@ -1124,44 +1149,25 @@ block_remove(struct store *st, const char *name, struct acme_problem *prob)
 	    S_BLOCK_EXISTS, name, prob);
 }
 
+static void
+block_row(sqlite3_stmt *q, void *row)
+{
+	struct store_block *b = row;
+
+	col_copy(q, 0, b->name, sizeof(b->name));
+	b->created = (time_t)sqlite3_column_int64(q, 1);
+}
+
 static int
 block_list(struct store *st, struct store_block **out, size_t *n,
     struct acme_problem *prob)
 {
-	sqlite3_stmt *q = sq_prep(st, S_BLOCK_LIST, prob, "");
-	struct store_block *v = NULL, *nv;
-	size_t cap = 0;
-	int rc = SQLITE_DONE;
+	void *v;
+	int rc =
+	    sq_rows(st, S_BLOCK_LIST, sizeof(**out), block_row, &v, n, prob);
 
-	*out = NULL;
-	*n = 0;
-	if (q == NULL)
-		return ACME_ERR_IO;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : ROWS_FIRST;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				sqlite3_reset(q);
-				free(v);
-				*n = 0;
-				return sq_oom(prob);
-			}
-			v = nv;
-		}
-		col_copy(q, 0, v[*n].name, sizeof(v[*n].name));
-		v[*n].created = (time_t)sqlite3_column_int64(q, 1);
-		(*n)++;
-	}
-	if (rc != SQLITE_DONE) {
-		rc = sq_db_fail(sqlite3_db_handle(q), "read", prob);
-		sqlite3_reset(q);
-		free(v);
-		*n = 0;
-		return rc;
-	}
-	sqlite3_reset(q);
 	*out = v;
-	return 0;
+	return rc;
 }
 
 /*
