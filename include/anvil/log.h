@@ -19,7 +19,8 @@ enum acme_log_level {
 
 /*
  * Sets where lines go (a file descriptor, default 2) and the lowest level
- * written (default info).  Not thread-safe: call before starting threads.
+ * written (default info).  May be called while other threads log (a
+ * reload changes the level, D89).
  */
 void acme_log_init(int fd, enum acme_log_level min);
 

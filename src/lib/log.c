@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * key=value line logging for the programs (see include/anvil/log.h).
- * The only process-wide state in libanvil: the destination and the
- * minimum level, set once before threads start.
+ * The only process-wide state in libanvil: the destination, the minimum
+ * level and the format, atomics because a reload changes them while
+ * other threads log (D89).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,8 +27,8 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 void
 acme_log_init(int fd, enum acme_log_level min)
 {
-	log_fd = fd;
-	log_min = min;
+	__atomic_store_n(&log_fd, fd, __ATOMIC_RELAXED);
+	__atomic_store_n(&log_min, min, __ATOMIC_RELAXED);
 }
 
 void
@@ -39,7 +40,7 @@ acme_log_set_json(int json)
 int
 acme_log_enabled(enum acme_log_level level)
 {
-	return level >= log_min;
+	return level >= __atomic_load_n(&log_min, __ATOMIC_RELAXED);
 }
 
 const char *
@@ -220,7 +221,7 @@ acme_log(enum acme_log_level level, const char *msg, const char *fmt, ...)
 	size_t n;
 	int r;
 
-	if (level < log_min || level > ACME_LOG_ERROR)
+	if (!acme_log_enabled(level) || level > ACME_LOG_ERROR)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -248,12 +249,13 @@ acme_log(enum acme_log_level level, const char *msg, const char *fmt, ...)
 		line[n] = '\0';
 		n = to_json(line, json, sizeof(json) - 1);
 		json[n++] = '\n';
-		if (write(log_fd, json, n) < 0)
+		if (write(__atomic_load_n(&log_fd, __ATOMIC_RELAXED), json, n) <
+		    0)
 			return;
 		return;
 	}
 	line[n++] = '\n';
 	/* One write per line; a short write to a pipe is not retried. */
-	if (write(log_fd, line, n) < 0)
+	if (write(__atomic_load_n(&log_fd, __ATOMIC_RELAXED), line, n) < 0)
 		return;
 }

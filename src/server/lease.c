@@ -34,7 +34,7 @@ lease_beat(struct srv *srv, time_t now)
 
 	/* Own leases first, so a slow beat never sweeps its own. */
 	if (store_lease_renew(srv->store, srv->instance,
-		now + srv->cfg->lease_seconds, &prob) != 0)
+		now + srv_conf(srv)->lease_seconds, &prob) != 0)
 		acme_log(ACME_LOG_ERROR, "cannot renew leases", "detail=\"%s\"",
 		    prob.detail);
 	acme_problem_release(&prob);
@@ -56,7 +56,7 @@ beater(void *arg)
 
 	pthread_mutex_lock(&l->lock);
 	while (!l->stopping) {
-		beat = l->srv->cfg->lease_seconds / LEASE_BEATS;
+		beat = srv_conf(l->srv)->lease_seconds / LEASE_BEATS;
 		clock_gettime(CLOCK_MONOTONIC, &at);
 		at.tv_sec += beat > 0 ? beat : 1;
 		while (!l->stopping && pthread_cond_timedwait(&l->cond,

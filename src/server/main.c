@@ -273,7 +273,7 @@ level_from_name(const char *s)
 static void
 log_retired(struct srv *srv)
 {
-	const struct profile_set *set = &srv->cfg->profiles;
+	const struct profile_set *set = &srv_conf(srv)->profiles;
 	size_t i;
 
 	for (i = 0; i < set->n; i++) {
@@ -289,8 +289,11 @@ log_retired(struct srv *srv)
 	}
 }
 
-/* Configurations replaced by reloads: freed at exit (D67). */
-struct retired_confs {
+/*
+ * The configurations reloads loaded, the one in force and those it
+ * replaced: all freed at exit (D67, D89).
+ */
+struct loaded_confs {
 	struct conf **v;
 	size_t n;
 };
@@ -303,7 +306,7 @@ struct retired_confs {
  * was, with one error line.
  */
 static void
-reload(struct srv *srv, const char *path, struct retired_confs *old)
+reload(struct srv *srv, const char *path, struct loaded_confs *loaded)
 {
 	struct acme_problem prob = { 0 };
 	struct front_gen *drain = NULL;
@@ -311,13 +314,13 @@ reload(struct srv *srv, const char *path, struct retired_confs *old)
 
 	sd_notify(0, "RELOADING=1");
 	if ((next = malloc(sizeof(*next))) == NULL ||
-	    (v = realloc(old->v, (old->n + 1) * sizeof(*v))) == NULL) {
+	    (v = realloc(loaded->v, (loaded->n + 1) * sizeof(*v))) == NULL) {
 		free(next);
 		acme_log(ACME_LOG_ERROR, "reload refused",
 		    "detail=\"out of memory\"");
 		goto out;
 	}
-	old->v = v;
+	loaded->v = v;
 	if (conf_load(next, path, &prob) != 0) {
 		free(next);
 		acme_log(ACME_LOG_ERROR, "reload refused",
@@ -325,7 +328,7 @@ reload(struct srv *srv, const char *path, struct retired_confs *old)
 		    path, prob.detail);
 		goto out;
 	}
-	(void)reload_keep_restart_only(srv->cfg, next);
+	(void)reload_keep_restart_only(srv_conf(srv), next);
 	if (front_reload(srv, next, &drain, &prob) != 0) {
 		free(next);
 		acme_log(ACME_LOG_ERROR, "reload refused",
@@ -333,12 +336,9 @@ reload(struct srv *srv, const char *path, struct retired_confs *old)
 		    path, prob.detail);
 		goto out;
 	}
-	/*
-	 * Handlers read srv->cfg per request; the old one stays valid for
-	 * those still holding it.
-	 */
-	old->v[old->n++] = srv->cfg;
-	__atomic_store_n(&srv->cfg, next, __ATOMIC_SEQ_CST);
+	/* The replaced one stays valid for the work holding it (D89). */
+	loaded->v[loaded->n++] = next;
+	srv_conf_swap(srv, next);
 	acme_log_init(STDERR_FILENO, level_from_name(next->log_level));
 	acme_log_set_json(strcmp(next->log_format, "json") == 0);
 	acme_log(ACME_LOG_INFO, "reloaded", "config=%s", path);
@@ -391,7 +391,7 @@ cmd_serve(int argc, char **argv)
 	struct conf cfg;
 	struct srv srv;
 	struct keyblock *blocked = NULL;
-	struct retired_confs old = { NULL, 0 };
+	struct loaded_confs loaded = { NULL, 0 };
 	struct lease *lease = NULL;
 	const char *path = NULL;
 	sigset_t set;
@@ -432,7 +432,7 @@ cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&srv, 0, sizeof(srv));
-	srv.cfg = &cfg;
+	srv_conf_swap(&srv, &cfg);
 	srv.now = wall_clock;
 	if ((srv.nonces = nonce_pool_new(0)) == NULL) {
 		acme_problem_set(&prob, ACME_PROB_SERVER_INTERNAL,
@@ -516,12 +516,12 @@ cmd_serve(int argc, char **argv)
 
 		if ((sig = sigtimedwait(&set, NULL, &day)) < 0) {
 			if (errno == EAGAIN)
-				(void)rotate_warn(srv.cfg, srv.now());
+				(void)rotate_warn(srv_conf(&srv), srv.now());
 			continue;
 		}
 		if (sig == SIGHUP) {
 			audit_reopen(srv.audit); /* D79 */
-			reload(&srv, path, &old);
+			reload(&srv, path, &loaded);
 			continue;
 		}
 		break;
@@ -548,12 +548,9 @@ cmd_serve(int argc, char **argv)
 	curl_global_cleanup();
 	nonce_pool_free(srv.nonces);
 	keyblock_free(blocked);
-	while (old.n > 0)
-		if (old.v[--old.n] != &cfg)
-			free(old.v[old.n]);
-	free(old.v);
-	if (srv.cfg != &cfg)
-		free(srv.cfg);
+	while (loaded.n > 0)
+		free(loaded.v[--loaded.n]);
+	free(loaded.v);
 	acme_log(ACME_LOG_INFO, "stopped", NULL);
 	return 0;
 }

@@ -31,7 +31,12 @@ struct activity;
 struct login;
 
 struct srv {
-	struct conf *cfg; /* borrowed from main */
+	/*
+	 * The running configuration, owned by main.  Only reload stores it
+	 * and everything else reads it through srv_conf(), once per unit of
+	 * work (D89): a request, a validation job, a lease beat.
+	 */
+	const struct conf *live_cfg;
 	struct store *store;
 	struct nonce_pool *nonces;
 	struct issuer *issuer;
@@ -51,6 +56,24 @@ struct srv {
 	 * STORE_ID_SIZE string. */
 	char instance[23];
 };
+
+/*
+ * The configuration now in force: one snapshot, which stays valid until
+ * exit however many reloads follow (D67, D89).  Pairs with the release
+ * store of srv_conf_swap().
+ */
+static inline const struct conf *
+srv_conf(const struct srv *srv)
+{
+	return __atomic_load_n(&srv->live_cfg, __ATOMIC_ACQUIRE);
+}
+
+/* Makes next the configuration in force (SIGHUP, D89). */
+static inline void
+srv_conf_swap(struct srv *srv, const struct conf *next)
+{
+	__atomic_store_n(&srv->live_cfg, next, __ATOMIC_RELEASE);
+}
 
 /*
  * FNV-1a of a string: spreads keys (random ids, DNS names) over the
@@ -80,6 +103,9 @@ srv_hash(const char *s)
 
 /* One HTTP request as the router and handlers see it. */
 struct req {
+	/* The configuration this request uses throughout, taken once by
+	 * the front end when it starts (D89). */
+	const struct conf *cfg;
 	const char *method;       /* "GET", "HEAD", "POST" */
 	const char *path;         /* path without query, as sent */
 	const char *query;        /* after '?', or NULL */

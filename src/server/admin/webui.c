@@ -87,9 +87,9 @@ redirect(struct resp *resp, const char *to)
 
 /* srv_hash of the configured password hash: a session's key. */
 static uint64_t
-hash_key(const struct srv *srv)
+hash_key(const struct webui_req *rq)
 {
-	return srv_hash(srv->cfg->admin_password_hash);
+	return srv_hash(rq->cfg->admin_password_hash);
 }
 
 static void
@@ -149,7 +149,7 @@ static void
 p_login_form(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 {
 	(void)rq;
-	if (login_session_ok(srv->login, rq->cookie, hash_key(srv), srv->now()))
+	if (login_session_ok(srv->login, rq->cookie, hash_key(rq), srv->now()))
 		redirect(resp, "/");
 	else
 		login_page(resp, HTTP_OK, "");
@@ -222,7 +222,7 @@ p_login(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 	}
 	ok =
 	    form_field(rq->body, "password", password, sizeof(password)) == 0 &&
-	    login_password_ok(srv->cfg->admin_password_hash, password);
+	    login_password_ok(rq->cfg->admin_password_hash, password);
 	acme_wipe(password, sizeof(password));
 	if (!ok) {
 		login_failed(srv->login, rq->client_ip, now);
@@ -232,7 +232,7 @@ p_login(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 		return;
 	}
 	login_succeeded(srv->login, rq->client_ip);
-	if (login_session_new(srv->login, hash_key(srv), now, token) != 0) {
+	if (login_session_new(srv->login, hash_key(rq), now, token) != 0) {
 		problem(resp, HTTP_SERVER_ERROR, ACME_PROB_SERVER_INTERNAL,
 		    "cannot make a session token");
 		return;
@@ -407,7 +407,7 @@ webui_dispatch(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 
 	ACME_ASSERT(srv != NULL && rq != NULL && resp != NULL);
 	page_headers(resp);
-	if (srv->cfg->admin_password_hash[0] == '\0' || srv->login == NULL ||
+	if (rq->cfg->admin_password_hash[0] == '\0' || srv->login == NULL ||
 	    srv->activity == NULL) {
 		problem(resp, HTTP_NOT_FOUND, ACME_PROB_MALFORMED,
 		    "no such resource: this listener serves /metrics; the "
@@ -441,7 +441,7 @@ webui_dispatch(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 		return;
 	}
 	if (pg->session && !login_session_ok(srv->login, rq->cookie,
-			       hash_key(srv), srv->now())) {
+			       hash_key(rq), srv->now())) {
 		if (pg->html)
 			redirect(resp, "/login");
 		else

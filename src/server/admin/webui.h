@@ -28,6 +28,7 @@
 
 /* One request as the front end hands it over; all borrowed. */
 struct webui_req {
+	const struct conf *cfg; /* the request's snapshot (D89) */
 	const char *method;
 	const char *path;   /* without the query */
 	const char *name;   /* the decoded "name" query argument, or NULL */
@@ -38,8 +39,8 @@ struct webui_req {
 };
 
 /*
- * Answers rq into resp (status, body, headers) using srv's
- * configuration, store, activity and login.  Always leaves a complete
+ * Answers rq into resp (status, body, headers) using rq's
+ * configuration and srv's store, activity and login.  Always leaves a complete
  * reply; never changes the CA's state.
  */
 void webui_dispatch(struct srv *srv, const struct webui_req *rq,

@@ -207,13 +207,13 @@ new_account_fields(struct srv *srv, const struct req *req,
 {
 	int rc;
 
-	if (srv->cfg->terms_of_service[0] != '\0' && !tos)
+	if (req->cfg->terms_of_service[0] != '\0' && !tos)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "you must agree to the terms of service at %s",
-		    srv->cfg->terms_of_service);
+		    req->cfg->terms_of_service);
 	if ((rc = check_contacts(payload, &a->contact, prob)) != 0)
 		return rc;
-	if (eab == NULL && srv->cfg->external_account_required)
+	if (eab == NULL && req->cfg->external_account_required)
 		return acme_problem_set(prob,
 		    ACME_PROB_EXTERNAL_ACCOUNT_REQUIRED,
 		    "this CA requires an external account binding");
@@ -267,7 +267,8 @@ h_new_account(struct srv *srv, struct req *req, struct resp *resp)
 	snprintf(acct.thumbprint, sizeof(acct.thumbprint), "%s", thumb);
 	if (new_account_fields(srv, req, payload, tos, eab, &acct, &prob) != 0)
 		goto fail;
-	rc = ra_account_new(srv, req->client_ip, &acct, &found, &retry, &prob);
+	rc = ra_account_new(srv, req->cfg, req->client_ip, &acct, &found,
+	    &retry, &prob);
 	if (rc == ACME_ERR_EXISTS)
 		goto found;
 	if (rc != 0)

@@ -134,8 +134,9 @@ h_chall(struct srv *srv, struct req *req, struct resp *resp)
 	acme_jws_payload(req->jws, &len);
 	if (len > 0) {
 		payload = acme_jws_payload_json(req->jws, &prob);
-		rc = payload == NULL ? ACME_ERR_INVAL :
-				       ra_chall_start(srv, &z, c, &prob);
+		rc = payload == NULL ?
+			 ACME_ERR_INVAL :
+			 ra_chall_start(srv, req->cfg, &z, c, &prob);
 		json_decref(payload);
 		if (rc != 0) {
 			reply_problem(resp, &prob);

@@ -31,7 +31,7 @@ h_crl(struct srv *srv, struct req *req, struct resp *resp)
 	struct tm tm;
 
 	(void)req;
-	if (crl_current(srv->crl, srv->store, srv->issuer, srv->cfg, now, &crl,
+	if (crl_current(srv->crl, srv->store, srv->issuer, req->cfg, now, &crl,
 		&prob) != 0) {
 		reply_problem(resp, &prob);
 		acme_problem_release(&prob);
@@ -39,7 +39,7 @@ h_crl(struct srv *srv, struct req *req, struct resp *resp)
 	}
 	if (reply_body(resp, HTTP_OK, "application/pkix-crl",
 		(const char *)crl.der, crl.len) == 0) {
-		until = crl.this_update + srv->cfg->crl_refresh;
+		until = crl.this_update + req->cfg->crl_refresh;
 		if (until > crl.next_update)
 			until = crl.next_update;
 		reply_headerf(resp, "Cache-Control", "public, max-age=%lld",

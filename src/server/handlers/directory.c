@@ -51,9 +51,10 @@ caa_identities(const char *list)
 void
 h_directory(struct srv *srv, struct req *req, struct resp *resp)
 {
-	const struct conf *c = srv->cfg;
+	const struct conf *c = req->cfg;
 	json_t *dir, *meta;
 
+	(void)srv;
 	meta = json_object();
 	if (meta != NULL) {
 		if (c->terms_of_service[0] != '\0')

@@ -94,7 +94,7 @@ reply_order(struct resp *resp, const struct req *req,
  * when absent), which the identifiers must fit (S-PROF-4).
  */
 static int
-order_profile(struct srv *srv, const json_t *payload,
+order_profile(const struct conf *cfg, const json_t *payload,
     const struct acme_ident *ids, size_t n, const struct profile **p,
     struct acme_problem *prob)
 {
@@ -104,7 +104,7 @@ order_profile(struct srv *srv, const json_t *payload,
 
 	if (rc < 0)
 		return rc;
-	if ((rc = profile_for_order(&srv->cfg->profiles, want, p, prob)) != 0)
+	if ((rc = profile_for_order(&cfg->profiles, want, p, prob)) != 0)
 		return rc;
 	return profile_check_identifiers(*p, ids, n, prob);
 }
@@ -125,9 +125,9 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 	if ((payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
 	    acme_json_get_array(payload, "identifiers", ACME_JSON_REQUIRED,
 		&arr, &prob) != 0 ||
-	    policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0 ||
+	    policy_identifiers(req->cfg, arr, &ids, &n, &prob) != 0 ||
 	    ra_idents_blocked(srv, ids, n, &prob) != 0 ||
-	    order_profile(srv, payload, ids, n, &p, &prob) != 0 ||
+	    order_profile(req->cfg, payload, ids, n, &p, &prob) != 0 ||
 	    get_time(payload, "notBefore", &o.not_before, &prob) != 0 ||
 	    get_time(payload, "notAfter", &o.not_after, &prob) != 0 ||
 	    check_validity(srv, p, o.not_before, o.not_after, &prob) != 0 ||
@@ -135,8 +135,8 @@ h_new_order(struct srv *srv, struct req *req, struct resp *resp)
 		&prob) != 0) {
 		free(ids);
 		reply_problem_after(resp, &prob, 0);
-	} else if (ra_order_create(srv, req->acct->id, ids, n, p, exempt, &o,
-		       &retry, &prob) != 0)
+	} else if (ra_order_create(srv, req->cfg, req->acct->id, ids, n, p,
+		       exempt, &o, &retry, &prob) != 0)
 		reply_problem_after(resp, &prob, retry);
 	else
 		reply_order(resp, req, &o, HTTP_CREATED);
@@ -171,7 +171,7 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 		    "out of memory");
 		goto fail;
 	}
-	if (policy_identifiers(srv->cfg, arr, &ids, &n, &prob) != 0) {
+	if (policy_identifiers(req->cfg, arr, &ids, &n, &prob) != 0) {
 		prob.status = HTTP_FORBIDDEN;
 		goto fail;
 	}
@@ -183,8 +183,8 @@ h_new_authz(struct srv *srv, struct req *req, struct resp *resp)
 		    "wildcards cannot be pre-authorized; order them");
 		goto fail;
 	}
-	if (ra_authz_create(srv, req->acct->id, &ids[0], &z, &retry, &prob) !=
-	    0)
+	if (ra_authz_create(srv, req->cfg, req->acct->id, &ids[0], &z, &retry,
+		&prob) != 0)
 		goto fail;
 	if (reply_json(resp, HTTP_CREATED, authz_json(req, &z)) == 0)
 		reply_header(resp, "Location",
@@ -243,12 +243,12 @@ h_finalize(struct srv *srv, struct req *req, struct resp *resp)
 	}
 	if (owner_check(resp, req, o.account_id) != 0)
 		goto out;
-	if (ra_order_finalizable(srv, &o, &profile, &prob) != 0 ||
+	if (ra_order_finalizable(srv, req->cfg, &o, &profile, &prob) != 0 ||
 	    (payload = acme_jws_payload_json(req->jws, &prob)) == NULL ||
 	    acme_json_get_string(payload, "csr", ACME_JSON_REQUIRED, &b64,
 		&prob) != 0 ||
 	    acme_csr_read(b64, &csr, &prob) != 0 ||
-	    ra_order_finalize(srv, &o, profile, &csr, &prob) != 0)
+	    ra_order_finalize(srv, req->cfg, &o, profile, &csr, &prob) != 0)
 		reply_problem(resp, &prob);
 	else
 		reply_order(resp, req, &o, HTTP_OK);
@@ -265,7 +265,7 @@ h_account_orders(struct srv *srv, struct req *req, struct resp *resp)
 {
 	struct acme_problem prob = { 0 };
 	char(*ids)[STORE_ID_SIZE] = NULL;
-	size_t n = 0, i, page = (size_t)srv->cfg->orders_per_page;
+	size_t n = 0, i, page = (size_t)req->cfg->orders_per_page;
 	char url[URL_MAX];
 	json_t *list;
 	const char *after = "";

@@ -85,7 +85,7 @@ h_renewal_info(struct srv *srv, struct req *req, struct resp *resp)
 		    json_string(c.ari_explanation));
 	if (reply_json(resp, HTTP_OK, body) == 0)
 		reply_headerf(resp, "Retry-After", "%d",
-		    srv->cfg->ari_retry_after);
+		    req->cfg->ari_retry_after);
 	store_cert_release(&c);
 }
 

@@ -170,7 +170,7 @@ conn_notify(void *cls, struct MHD_Connection *con, void **socket_context,
 		*socket_context =
 		    ci == NULL ? NULL :
 				 deadline_add(srv->deadlines, ci->connect_fd,
-				     srv->cfg->header_timeout);
+				     srv_conf(srv)->header_timeout);
 		return;
 	}
 	/* Closed: libmicrohttpd closes the descriptor after this. */
@@ -356,9 +356,10 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	resp.status = HTTP_SERVER_ERROR;
+	req.cfg = srv_conf(srv); /* the request's one snapshot (D89) */
 	client_ip(con, rc->client, sizeof(rc->client));
-	if (srv->cfg->base_url[0] != '\0')
-		snprintf(base, sizeof(base), "%s", srv->cfg->base_url);
+	if (req.cfg->base_url[0] != '\0')
+		snprintf(base, sizeof(base), "%s", req.cfg->base_url);
 	else {
 		host = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_HOST);
@@ -455,6 +456,7 @@ crl_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	resp.status = HTTP_SERVER_ERROR;
+	req.cfg = srv_conf(srv); /* D89 */
 	req.method = method;
 	req.path = url;
 	router_dispatch(srv, ROUTER_CRL, &req, &resp);
@@ -503,6 +505,7 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 
 		client_ip(con, ip, sizeof(ip));
 		memset(&wr, 0, sizeof(wr));
+		wr.cfg = srv_conf(srv); /* D89 */
 		wr.method = method;
 		wr.path = url;
 		wr.name = MHD_lookup_connection_value(con,
@@ -810,11 +813,12 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	raise_fd_limit();
 	if ((rc = deadlines_up(srv, prob)) != 0)
 		return rc;
-	if ((gen = gen_new(srv, srv->cfg, prob)) == NULL) {
+	if ((gen = gen_new(srv, srv_conf(srv), prob)) == NULL) {
 		deadlines_down(srv);
 		return ACME_ERR_INVAL;
 	}
-	if ((rc = gen_start(gen, srv->cfg, MHD_INVALID_SOCKET, prob)) != 0) {
+	if ((rc = gen_start(gen, srv_conf(srv), MHD_INVALID_SOCKET, prob)) !=
+	    0) {
 		gen_free(gen);
 		deadlines_down(srv);
 		return rc;
@@ -852,8 +856,9 @@ front_reload(struct srv *srv, const struct conf *next, struct front_gen **oldp,
 		struct acme_problem again = { 0 };
 
 		gen_free(gen);
-		gen = gen_new(srv, srv->cfg, &again);
-		if (gen == NULL || gen_start(gen, srv->cfg, ls, &again) != 0) {
+		gen = gen_new(srv, srv_conf(srv), &again);
+		if (gen == NULL ||
+		    gen_start(gen, srv_conf(srv), ls, &again) != 0) {
 			acme_log(ACME_LOG_ERROR, "listener lost", "detail=%s",
 			    again.detail);
 			gen_free(gen);
@@ -902,7 +907,7 @@ plain_start(struct srv *srv, const char *key, const char *addr,
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	unsigned flags;
+	unsigned flags, per_ip = (unsigned)srv_conf(srv)->per_ip_connections;
 
 	if (addr[0] == '\0')
 		return 0;
@@ -920,10 +925,8 @@ plain_start(struct srv *srv, const char *key, const char *addr,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)srv->cfg->per_ip_connections <
-		    limit / PLAIN_PER_IP_SHARE ?
-		(unsigned)srv->cfg->per_ip_connections :
-		limit / PLAIN_PER_IP_SHARE,
+	    per_ip < limit / PLAIN_PER_IP_SHARE ? per_ip :
+						  limit / PLAIN_PER_IP_SHARE,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -940,8 +943,9 @@ plain_start(struct srv *srv, const char *key, const char *addr,
 int
 front_crl_start(struct srv *srv, struct acme_problem *prob)
 {
-	return plain_start(srv, "crl_http_listen", srv->cfg->crl_http_listen,
-	    crl_access_cb, CRL_CONN_LIMIT, &srv->crl_mhd, prob);
+	return plain_start(srv, "crl_http_listen",
+	    srv_conf(srv)->crl_http_listen, crl_access_cb, CRL_CONN_LIMIT,
+	    &srv->crl_mhd, prob);
 }
 
 void
@@ -957,7 +961,7 @@ front_crl_stop(struct srv *srv)
 int
 front_admin_start(struct srv *srv, struct acme_problem *prob)
 {
-	return plain_start(srv, "admin_listen", srv->cfg->admin_listen,
+	return plain_start(srv, "admin_listen", srv_conf(srv)->admin_listen,
 	    admin_access_cb, ADMIN_CONN_LIMIT, &srv->admin_mhd, prob);
 }
 

@@ -150,7 +150,8 @@ router_dispatch(struct srv *srv, enum router_listener listener, struct req *req,
 	unsigned m;
 	size_t i;
 
-	ACME_ASSERT(srv != NULL && req != NULL && resp != NULL);
+	ACME_ASSERT(
+	    srv != NULL && req != NULL && req->cfg != NULL && resp != NULL);
 	ACME_ASSERT((size_t)listener < ACME_ARRAY_LEN(listeners));
 	l = &listeners[listener];
 	for (i = 0; i < l->nroutes; i++)

@@ -17,8 +17,9 @@
 #include "internal.h"
 
 int
-ra_account_new(struct srv *srv, const char *ip, struct store_account *a,
-    struct store_account *existing, time_t *retry, struct acme_problem *prob)
+ra_account_new(struct srv *srv, const struct conf *cfg, const char *ip,
+    struct store_account *a, struct store_account *existing, time_t *retry,
+    struct acme_problem *prob)
 {
 	struct store_account_change off = { .status = ST_DEACTIVATED };
 	int rc;
@@ -27,7 +28,7 @@ ra_account_new(struct srv *srv, const char *ip, struct store_account *a,
 		    existing != NULL && retry != NULL);
 	memset(existing, 0, sizeof(*existing));
 	/* D51: after every other check, so a refused request costs none. */
-	if ((rc = ra__account_limit(srv, ip, retry, prob)) != 0)
+	if ((rc = ra__account_limit(srv, cfg, ip, retry, prob)) != 0)
 		return rc;
 	if (store_new_id(a->id) != 0)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,

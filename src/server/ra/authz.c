@@ -86,7 +86,7 @@ ra__authz_new(struct srv *srv, const char *account_id,
 }
 
 int
-ra_authz_create(struct srv *srv, const char *account_id,
+ra_authz_create(struct srv *srv, const struct conf *cfg, const char *account_id,
     const struct acme_ident *id, struct store_authz *z, time_t *retry,
     struct acme_problem *prob)
 {
@@ -97,12 +97,12 @@ ra_authz_create(struct srv *srv, const char *account_id,
 	memset(z, 0, sizeof(*z));
 	*retry = 0;
 	/* The limits of an order for the identifier (D57). */
-	if ((rc = ra__limits_order(srv, account_id, id, 1, 0, retry, prob)) !=
-	    0)
+	if ((rc = ra__limits_order(srv, cfg, account_id, id, 1, 0, retry,
+		 prob)) != 0)
 		return rc;
 	/* No order, so no profile: the CA-wide pending lifetime. */
-	if ((rc = ra__authz_new(srv, account_id, id, 0,
-		 srv->cfg->authz_lifetime, z, prob)) != 0)
+	if ((rc = ra__authz_new(srv, account_id, id, 0, cfg->authz_lifetime, z,
+		 prob)) != 0)
 		return rc;
 	return store_authz_insert(srv->store, z, prob);
 }
@@ -126,8 +126,9 @@ ra_authz_deactivate(struct srv *srv, struct store_authz *z,
 }
 
 int
-ra_chall_start(struct srv *srv, const struct store_authz *z,
-    struct store_chall *c, struct acme_problem *prob)
+ra_chall_start(struct srv *srv, const struct conf *cfg,
+    const struct store_authz *z, struct store_chall *c,
+    struct acme_problem *prob)
 {
 	struct store *st = srv->store;
 	struct store_job job;
@@ -145,7 +146,7 @@ ra_chall_start(struct srv *srv, const struct store_authz *z,
 	job.not_before = srv->now();
 	/* Held by this instance from the start (D80). */
 	snprintf(job.owner, sizeof(job.owner), "%s", srv->instance);
-	job.lease_until = job.not_before + srv->cfg->lease_seconds;
+	job.lease_until = job.not_before + cfg->lease_seconds;
 	/* The job and the new status in one transaction: after a crash
 	 * both or neither are there (va_open or a sweep resumes it, D80). */
 	if (store_begin(st, prob) != 0 || store_job_add(st, &job, prob) != 0 ||
@@ -169,8 +170,8 @@ ra_chall_start(struct srv *srv, const struct store_authz *z,
  * one transaction (D44).  1 when it committed.
  */
 static int
-record(struct srv *srv, struct store_chall *ch, const struct store_authz *z,
-    int ok, const struct acme_problem *result)
+record(struct srv *srv, const struct conf *cfg, struct store_chall *ch,
+    const struct store_authz *z, int ok, const struct acme_problem *result)
 {
 	struct acme_problem prob = { 0 };
 	struct store *st = srv->store;
@@ -195,11 +196,10 @@ record(struct srv *srv, struct store_chall *ch, const struct store_authz *z,
 		if (store_chall_update(st, ch, ST_PROCESSING, &prob) == 0)
 			store_authz_set_status(st, z->id, ST_PENDING,
 			    ok ? ST_VALID : ST_INVALID,
-			    ok ? srv->now() + srv->cfg->valid_authz_lifetime :
-				 0,
+			    ok ? srv->now() + cfg->valid_authz_lifetime : 0,
 			    &prob);
 		if (!ok)
-			ra__limits_failed(srv, z);
+			ra__limits_failed(srv, cfg, z);
 		if (store_job_done(st, ch->id, &prob) == 0 &&
 		    audit_record(srv->audit, "validation", ev, &prob) == 0 &&
 		    store_commit(st, &prob) == 0)
@@ -224,6 +224,7 @@ ra_chall_validate(struct srv *srv, struct va_resolver *res,
     struct caa_cache *caa, const char *chall_id)
 {
 	struct acme_problem prob = { 0 }, result = { 0 };
+	const struct conf *cfg = srv_conf(srv); /* this job's (D89) */
 	struct store *st = srv->store;
 	struct store_chall ch;
 	struct store_authz z;
@@ -255,13 +256,13 @@ ra_chall_validate(struct srv *srv, struct va_resolver *res,
 	snprintf(rq.keyauth, sizeof(rq.keyauth), "%s.%s", ch.token,
 	    acct.thumbprint);
 	snprintf(rq.account_id, sizeof(rq.account_id), "%s", z.account_id);
-	ctx.cfg = srv->cfg;
+	ctx.cfg = cfg;
 	ctx.res = res;
 	ctx.caa = caa;
 	/* One deadline for all of it, CAA included (D53). */
-	ctx.deadline = va_deadline(srv->cfg->validation_timeout);
+	ctx.deadline = va_deadline(cfg->validation_timeout);
 	ok = va_check(&ctx, &rq, &result) == 0;
-	finished = record(srv, &ch, &z, ok, &result);
+	finished = record(srv, cfg, &ch, &z, ok, &result);
 	/* Why it failed, as the audit log and the client see it. */
 	acme_log(ACME_LOG_INFO, "validation",
 	    "chall=%s type=%s name=%s ok=%d account=%s problem=%s detail=%s",

@@ -28,8 +28,8 @@
 #include "internal.h"
 
 int
-ra_order_finalizable(struct srv *srv, struct store_order *o,
-    const struct profile **p, struct acme_problem *prob)
+ra_order_finalizable(struct srv *srv, const struct conf *cfg,
+    struct store_order *o, const struct profile **p, struct acme_problem *prob)
 {
 	ACME_ASSERT(srv != NULL && o != NULL && p != NULL);
 	/* S-FIN-4: only a ready order can be finalized. */
@@ -42,13 +42,12 @@ ra_order_finalizable(struct srv *srv, struct store_order *o,
 	 * becomes invalid with that error: no later finalize could
 	 * succeed, and a client polling the order learns why.
 	 */
-	*p = profile_find(&srv->cfg->profiles, o->profile);
+	*p = profile_find(&cfg->profiles, o->profile);
 	if (*p != NULL && !(*p)->retired)
 		return 0;
 	acme_problem_set(prob, ACME_PROB_INVALID_PROFILE,
 	    "profile %s is no longer issued; place a new order",
-	    o->profile[0] != '\0' ? o->profile :
-				    srv->cfg->profiles.default_name);
+	    o->profile[0] != '\0' ? o->profile : cfg->profiles.default_name);
 	ra__order_invalidate(srv, o, prob, NULL);
 	return ACME_ERR_INVAL;
 }
@@ -114,7 +113,7 @@ not_an_account_key(struct srv *srv, EVP_PKEY *key, struct acme_problem *prob)
  * was made invalid, or another error (the caller gives the order back).
  */
 static int
-recheck_authzs(struct srv *srv, struct store_order *o,
+recheck_authzs(struct srv *srv, const struct conf *cfg, struct store_order *o,
     struct acme_problem *prob)
 {
 	struct acme_problem why = { 0 };
@@ -141,7 +140,7 @@ recheck_authzs(struct srv *srv, struct store_order *o,
 			acme_problem_release(&why);
 			return rc;
 		}
-		rc = va_recheck_caa(srv->va, &z, prob);
+		rc = va_recheck_caa(srv->va, cfg, &z, prob);
 		store_authz_release(&z);
 		if (rc != 0)
 			return rc;
@@ -188,7 +187,7 @@ issuance_event(const struct store_cert *cert, const struct store_order *o)
  * the rate-limit spend in one transaction (D44, D51).
  */
 static int
-store_issuance(struct srv *srv, struct store_order *o,
+store_issuance(struct srv *srv, const struct conf *cfg, struct store_order *o,
     const struct store_cert *cert, int counted, struct acme_problem *prob)
 {
 	struct store *st = srv->store;
@@ -204,7 +203,7 @@ store_issuance(struct srv *srv, struct store_order *o,
 	if (rc == 0)
 		rc = audit_record(srv->audit, "issuance", ev, prob);
 	if (rc == 0 && counted)
-		rc = ra__limits_issued(srv, o, prob);
+		rc = ra__limits_issued(srv, cfg, o, prob);
 	if (rc == 0)
 		rc = store_commit(st, prob);
 	if (rc != 0)
@@ -222,14 +221,15 @@ store_issuance(struct srv *srv, struct store_order *o,
 
 /* Signs and stores the certificate for o, valid from nb to na (D56). */
 static int
-issue(struct srv *srv, const struct profile *p, struct store_order *o,
-    const struct acme_csr *csr, time_t nb, time_t na, struct acme_problem *prob)
+issue(struct srv *srv, const struct conf *cfg, const struct profile *p,
+    struct store_order *o, const struct acme_csr *csr, time_t nb, time_t na,
+    struct acme_problem *prob)
 {
 	struct issued out;
 	struct store_cert cert;
 	int rc, counted;
 
-	if ((counted = ra__limits_issuance_counted(srv, o, prob)) < 0)
+	if ((counted = ra__limits_issuance_counted(srv, cfg, o, prob)) < 0)
 		return counted;
 	rc = issuer_issue(srv->issuer, p, csr->key, csr->spki, o->idents,
 	    o->nident, nb, na, &out, prob);
@@ -250,7 +250,7 @@ issue(struct srv *srv, const struct profile *p, struct store_order *o,
 	cert.not_before = out.not_before;
 	cert.not_after = out.not_after;
 	cert.reason = -1;
-	rc = store_issuance(srv, o, &cert, counted, prob);
+	rc = store_issuance(srv, cfg, o, &cert, counted, prob);
 out:
 	free(out.chain_pem);
 	free(out.alt_chain_pem);
@@ -258,8 +258,8 @@ out:
 }
 
 int
-ra_order_finalize(struct srv *srv, struct store_order *o,
-    const struct profile *p, const struct acme_csr *csr,
+ra_order_finalize(struct srv *srv, const struct conf *cfg,
+    struct store_order *o, const struct profile *p, const struct acme_csr *csr,
     struct acme_problem *prob)
 {
 	time_t nb = 0, na = 0;
@@ -267,21 +267,21 @@ ra_order_finalize(struct srv *srv, struct store_order *o,
 
 	ACME_ASSERT(srv != NULL && o != NULL && p != NULL && csr != NULL);
 	if ((rc = same_names(o, csr->ids, csr->nids, prob)) != 0 ||
-	    (rc = policy_cert_key(srv->cfg, csr->key, prob)) != 0 ||
+	    (rc = policy_cert_key(cfg, csr->key, prob)) != 0 ||
 	    (rc = not_an_account_key(srv, csr->key, prob)) != 0)
 		return rc;
 	/* The claim needs no flush of its own: the issuance's commit makes
 	 * it durable, and orders_unclaim gives back one a crash cut off,
 	 * once its lease has ended (D81). */
 	rc = store_order_claim(srv->store, o->id, srv->instance,
-	    srv->now() + srv->cfg->lease_seconds, prob);
+	    srv->now() + cfg->lease_seconds, prob);
 	if (rc == ACME_ERR_CONFLICT)
 		return acme_problem_set(prob, ACME_PROB_ORDER_NOT_READY,
 		    "order is being finalized already");
 	if (rc != 0)
 		return rc;
 	o->status = ST_PROCESSING;
-	if ((rc = recheck_authzs(srv, o, prob)) == ACME_ERR_VERIFY ||
+	if ((rc = recheck_authzs(srv, cfg, o, prob)) == ACME_ERR_VERIFY ||
 	    (rc == 0 && (rc = blocked_since(srv, o, prob)) == ACME_ERR_VERIFY))
 		return rc; /* made invalid */
 	/* The validity is decided now, at signing (D56); an order whose
@@ -292,7 +292,7 @@ ra_order_finalize(struct srv *srv, struct store_order *o,
 		ra__order_invalidate(srv, o, prob, NULL);
 		return rc;
 	}
-	if (rc != 0 || (rc = issue(srv, p, o, csr, nb, na, prob)) != 0) {
+	if (rc != 0 || (rc = issue(srv, cfg, p, o, csr, nb, na, prob)) != 0) {
 		/* Give the order back so the client can try again. */
 		store_order_set_status(srv->store, o->id, ST_PROCESSING,
 		    ST_READY, NULL, NULL, NULL);

@@ -18,11 +18,11 @@
 #include "internal.h"
 
 int
-ra__limits_order(struct srv *srv, const char *account_id,
-    const struct acme_ident *ids, size_t n, int set, time_t *retry,
-    struct acme_problem *prob)
+ra__limits_order(struct srv *srv, const struct conf *cfg,
+    const char *account_id, const struct acme_ident *ids, size_t n, int set,
+    time_t *retry, struct acme_problem *prob)
 {
-	const struct rl_set *rl = &srv->cfg->rate_limits;
+	const struct rl_set *rl = &cfg->rate_limits;
 	time_t now = srv->now();
 	char key[RL_KEY_MAX];
 	size_t i;
@@ -60,12 +60,12 @@ ra__limits_order(struct srv *srv, const char *account_id,
 }
 
 int
-ra__limits_issuance_counted(struct srv *srv, const struct store_order *o,
-    struct acme_problem *prob)
+ra__limits_issuance_counted(struct srv *srv, const struct conf *cfg,
+    const struct store_order *o, struct acme_problem *prob)
 {
 	int rc;
 
-	if (srv->cfg->rate_limits.l[RL_CERTS_PER_IDENT_SET].count == 0)
+	if (cfg->rate_limits.l[RL_CERTS_PER_IDENT_SET].count == 0)
 		return 0;
 	if ((rc = ra__renewal_exempt(srv, o, prob)) != 0)
 		return rc < 0 ? rc : 0;
@@ -73,8 +73,8 @@ ra__limits_issuance_counted(struct srv *srv, const struct store_order *o,
 }
 
 int
-ra__limits_issued(struct srv *srv, const struct store_order *o,
-    struct acme_problem *prob)
+ra__limits_issued(struct srv *srv, const struct conf *cfg,
+    const struct store_order *o, struct acme_problem *prob)
 {
 	char key[RL_KEY_ACCOUNT_MAX];
 	time_t retry;
@@ -82,8 +82,8 @@ ra__limits_issued(struct srv *srv, const struct store_order *o,
 
 	if (rl_key_ident_set(o->idents, o->nident, key, sizeof(key)) != 0)
 		return 0;
-	rc = rl_apply(srv->store, &srv->cfg->rate_limits,
-	    RL_CERTS_PER_IDENT_SET, key, srv->now(), RL_FORCE, &retry, prob);
+	rc = rl_apply(srv->store, &cfg->rate_limits, RL_CERTS_PER_IDENT_SET,
+	    key, srv->now(), RL_FORCE, &retry, prob);
 	if (rc == ACME_ERR_LIMIT) {
 		/* Spent anyway: the certificate is made. */
 		acme_problem_release(prob);
@@ -93,19 +93,19 @@ ra__limits_issued(struct srv *srv, const struct store_order *o,
 }
 
 void
-ra__limits_failed(struct srv *srv, const struct store_authz *z)
+ra__limits_failed(struct srv *srv, const struct conf *cfg,
+    const struct store_authz *z)
 {
 	struct acme_problem p = { 0 };
 	char key[RL_KEY_MAX];
 	time_t retry;
 
-	if (srv->cfg->rate_limits.l[RL_FAILED_AUTHZ_PER_IDENT].count == 0 ||
+	if (cfg->rate_limits.l[RL_FAILED_AUTHZ_PER_IDENT].count == 0 ||
 	    rl_key_failed_authz(z->account_id, &z->ident, key, sizeof(key)) !=
 		0)
 		return;
-	if (rl_apply(srv->store, &srv->cfg->rate_limits,
-		RL_FAILED_AUTHZ_PER_IDENT, key, srv->now(), RL_FORCE, &retry,
-		&p) == ACME_ERR_LIMIT ||
+	if (rl_apply(srv->store, &cfg->rate_limits, RL_FAILED_AUTHZ_PER_IDENT,
+		key, srv->now(), RL_FORCE, &retry, &p) == ACME_ERR_LIMIT ||
 	    p.type == ACME_PROB_NONE) {
 		acme_problem_release(&p);
 		return;
@@ -116,16 +116,16 @@ ra__limits_failed(struct srv *srv, const struct store_authz *z)
 }
 
 int
-ra__account_limit(struct srv *srv, const char *ip, time_t *retry,
-    struct acme_problem *prob)
+ra__account_limit(struct srv *srv, const struct conf *cfg, const char *ip,
+    time_t *retry, struct acme_problem *prob)
 {
 	char key[RL_KEY_ACCOUNT_MAX];
 
 	ACME_ASSERT(srv != NULL && ip != NULL && retry != NULL);
 	*retry = 0;
-	if (srv->cfg->rate_limits.l[RL_NEW_ACCOUNTS_PER_IP].count == 0 ||
+	if (cfg->rate_limits.l[RL_NEW_ACCOUNTS_PER_IP].count == 0 ||
 	    ip[0] == '\0' || rl_key_ip(ip, key, sizeof(key)) != 0)
 		return 0;
-	return rl_apply(srv->store, &srv->cfg->rate_limits,
-	    RL_NEW_ACCOUNTS_PER_IP, key, srv->now(), RL_SPEND, retry, prob);
+	return rl_apply(srv->store, &cfg->rate_limits, RL_NEW_ACCOUNTS_PER_IP,
+	    key, srv->now(), RL_SPEND, retry, prob);
 }

@@ -177,10 +177,11 @@ ra_order_get(struct srv *srv, const char *id, struct store_order *o,
  * validation + valid_authz_lifetime), and valid for a day more at least.
  */
 static time_t
-reuse_min_expires(struct srv *srv, const struct profile *p)
+reuse_min_expires(struct srv *srv, const struct conf *cfg,
+    const struct profile *p)
 {
 	time_t now = srv->now(), day = now + DAY_SECS;
-	time_t fresh = now - p->authz_reuse + srv->cfg->valid_authz_lifetime;
+	time_t fresh = now - p->authz_reuse + cfg->valid_authz_lifetime;
 
 	return fresh > day ? fresh : day;
 }
@@ -190,8 +191,9 @@ reuse_min_expires(struct srv *srv, const struct profile *p)
  * (*reused set) or a new one in fresh.
  */
 static int
-order_authz(struct srv *srv, const struct profile *p, struct store_order *o,
-    size_t i, struct store_authz *fresh, int *reused, struct acme_problem *prob)
+order_authz(struct srv *srv, const struct conf *cfg, const struct profile *p,
+    struct store_order *o, size_t i, struct store_authz *fresh, int *reused,
+    struct acme_problem *prob)
 {
 	struct acme_ident base = o->idents[i];
 	int wildcard = strncmp(base.value, WILDCARD, LIT_LEN(WILDCARD)) == 0;
@@ -203,9 +205,9 @@ order_authz(struct srv *srv, const struct profile *p, struct store_order *o,
 		memmove(base.value, base.value + LIT_LEN(WILDCARD),
 		    strlen(base.value + LIT_LEN(WILDCARD)) + 1);
 	*reused = 0;
-	rc = srv->cfg->authz_reuse && p->authz_reuse > 0 ?
+	rc = cfg->authz_reuse && p->authz_reuse > 0 ?
 		 store_authz_find_valid(srv->store, o->account_id, &base,
-		     wildcard, reuse_min_expires(srv, p), &z, prob) :
+		     wildcard, reuse_min_expires(srv, cfg, p), &z, prob) :
 		 ACME_ERR_NOTFOUND;
 	if (rc == 0) {
 		snprintf(o->authz_ids[i], STORE_ID_SIZE, "%s", z.id);
@@ -224,9 +226,9 @@ order_authz(struct srv *srv, const struct profile *p, struct store_order *o,
 }
 
 int
-ra_order_create(struct srv *srv, const char *account_id, struct acme_ident *ids,
-    size_t n, const struct profile *p, int exempt, struct store_order *o,
-    time_t *retry, struct acme_problem *prob)
+ra_order_create(struct srv *srv, const struct conf *cfg, const char *account_id,
+    struct acme_ident *ids, size_t n, const struct profile *p, int exempt,
+    struct store_order *o, time_t *retry, struct acme_problem *prob)
 {
 	struct store_authz *fresh = NULL;
 	size_t i, nfresh = 0, nvalid = 0;
@@ -240,8 +242,8 @@ ra_order_create(struct srv *srv, const char *account_id, struct acme_ident *ids,
 	snprintf(o->account_id, sizeof(o->account_id), "%s", account_id);
 	*retry = 0;
 	/* ARI renewals of the same names are exempt (S-ARI-16, D57). */
-	if (!exempt && (rc = ra__limits_order(srv, account_id, ids, n, 1, retry,
-			    prob)) != 0)
+	if (!exempt && (rc = ra__limits_order(srv, cfg, account_id, ids, n, 1,
+			    retry, prob)) != 0)
 		return rc;
 	if ((fresh = calloc(n, sizeof(*fresh))) == NULL ||
 	    (o->authz_ids = calloc(n, sizeof(*o->authz_ids))) == NULL ||
@@ -251,7 +253,8 @@ ra_order_create(struct srv *srv, const char *account_id, struct acme_ident *ids,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		rc = order_authz(srv, p, o, i, &fresh[nfresh], &reused, prob);
+		rc = order_authz(srv, cfg, p, o, i, &fresh[nfresh], &reused,
+		    prob);
 		if (rc != 0) {
 			nfresh++; /* release what it allocated */
 			goto out;

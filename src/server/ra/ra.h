@@ -11,7 +11,9 @@
  *
  * Every function returns 0, or an error with prob set to the problem
  * the client gets (the status it carries included).  Records filled are
- * the caller's, released with store_*_release().
+ * the caller's, released with store_*_release().  A function given cfg
+ * takes every setting from it, the request's one snapshot (D89); a
+ * validation job takes its own.
  */
 #ifndef ANVIL_RA_H
 #define ANVIL_RA_H
@@ -68,18 +70,19 @@ int ra_idents_blocked(struct srv *srv, const struct acme_ident *ids, size_t n,
  * authorization was reused).  On ACME_ERR_LIMIT *retry is the seconds
  * to wait (0 when unknown).
  */
-int ra_order_create(struct srv *srv, const char *account_id,
-    struct acme_ident *ids, size_t n, const struct profile *p, int exempt,
-    struct store_order *o, time_t *retry, struct acme_problem *prob);
+int ra_order_create(struct srv *srv, const struct conf *cfg,
+    const char *account_id, struct acme_ident *ids, size_t n,
+    const struct profile *p, int exempt, struct store_order *o, time_t *retry,
+    struct acme_problem *prob);
 
 /*
  * A pre-authorization (RFC 8555 7.4.1) of account_id for id, not a
  * wildcard: meets the limits of an order for it (D57) and stores a new
  * pending authorization in *z.  *retry as for ra_order_create.
  */
-int ra_authz_create(struct srv *srv, const char *account_id,
-    const struct acme_ident *id, struct store_authz *z, time_t *retry,
-    struct acme_problem *prob);
+int ra_authz_create(struct srv *srv, const struct conf *cfg,
+    const char *account_id, const struct acme_ident *id, struct store_authz *z,
+    time_t *retry, struct acme_problem *prob);
 
 /* Deactivates z (pending or valid; else malformed), updating *z. */
 int ra_authz_deactivate(struct srv *srv, struct store_authz *z,
@@ -92,8 +95,9 @@ int ra_authz_deactivate(struct srv *srv, struct store_authz *z,
  * stored in the same transaction, then queued; anything else is left
  * as it is.  *c is updated.
  */
-int ra_chall_start(struct srv *srv, const struct store_authz *z,
-    struct store_chall *c, struct acme_problem *prob);
+int ra_chall_start(struct srv *srv, const struct conf *cfg,
+    const struct store_authz *z, struct store_chall *c,
+    struct acme_problem *prob);
 
 /*
  * One stored validation job, run by a validation worker with its
@@ -113,8 +117,8 @@ void ra_chall_validate(struct srv *srv, struct va_resolver *res,
  * (else invalidProfile, and the order becomes invalid, S-PROF-7).  Sets
  * *p to the profile.
  */
-int ra_order_finalizable(struct srv *srv, struct store_order *o,
-    const struct profile **p, struct acme_problem *prob);
+int ra_order_finalizable(struct srv *srv, const struct conf *cfg,
+    struct store_order *o, const struct profile **p, struct acme_problem *prob);
 
 /*
  * Finalizes o under p with csr: the CSR names the order's identifiers
@@ -127,8 +131,8 @@ int ra_order_finalizable(struct srv *srv, struct store_order *o,
  * transaction.  On a failure that a retry may cure the order is ready
  * again.  o is then the valid order.
  */
-int ra_order_finalize(struct srv *srv, struct store_order *o,
-    const struct profile *p, const struct acme_csr *csr,
+int ra_order_finalize(struct srv *srv, const struct conf *cfg,
+    struct store_order *o, const struct profile *p, const struct acme_csr *csr,
     struct acme_problem *prob);
 
 /*
@@ -197,8 +201,9 @@ int ra_revoke_record(struct store *st, struct audit *au,
  * filled (the caller releases it) when a concurrent newAccount with
  * the same key won (S-ACCT-5).
  */
-int ra_account_new(struct srv *srv, const char *ip, struct store_account *a,
-    struct store_account *existing, time_t *retry, struct acme_problem *prob);
+int ra_account_new(struct srv *srv, const struct conf *cfg, const char *ip,
+    struct store_account *a, struct store_account *existing, time_t *retry,
+    struct acme_problem *prob);
 
 /*
  * Applies chg to seen, the account authn read for this request (D54):

@@ -34,23 +34,24 @@ int ra__authz_new(struct srv *srv, const char *account_id,
  * set are looked at, new orders of the account spent last, so an order
  * refused by the others costs none.  ACME_ERR_LIMIT with *retry set.
  */
-int ra__limits_order(struct srv *srv, const char *account_id,
-    const struct acme_ident *ids, size_t n, int set, time_t *retry,
-    struct acme_problem *prob);
+int ra__limits_order(struct srv *srv, const struct conf *cfg,
+    const char *account_id, const struct acme_ident *ids, size_t n, int set,
+    time_t *retry, struct acme_problem *prob);
 
 /* Whether an issuance for o is counted for its identifier set (D51,
  * D57): 1, 0, or a negative error with prob set. */
-int ra__limits_issuance_counted(struct srv *srv, const struct store_order *o,
-    struct acme_problem *prob);
+int ra__limits_issuance_counted(struct srv *srv, const struct conf *cfg,
+    const struct store_order *o, struct acme_problem *prob);
 
 /* Spends the issuance of o for its identifier set, inside the issuance's
  * transaction; spent even past the limit, the certificate being made. */
-int ra__limits_issued(struct srv *srv, const struct store_order *o,
-    struct acme_problem *prob);
+int ra__limits_issued(struct srv *srv, const struct conf *cfg,
+    const struct store_order *o, struct acme_problem *prob);
 
 /* Counts a failed validation of z, inside the transaction recording it;
  * a failure to count is logged, never undoes the outcome. */
-void ra__limits_failed(struct srv *srv, const struct store_authz *z);
+void ra__limits_failed(struct srv *srv, const struct conf *cfg,
+    const struct store_authz *z);
 
 /*
  * Whether the stored order o is exempt from the rate limits (D57), as
@@ -64,7 +65,7 @@ int ra__renewal_exempt(struct srv *srv, const struct store_order *o,
  * The new-account limit of the client address ip (D51), spent; "" is
  * not limited.  *retry as for ra_order_create.
  */
-int ra__account_limit(struct srv *srv, const char *ip, time_t *retry,
-    struct acme_problem *prob);
+int ra__account_limit(struct srv *srv, const struct conf *cfg, const char *ip,
+    time_t *retry, struct acme_problem *prob);
 
 #endif

@@ -214,8 +214,8 @@ worker(void *arg)
 }
 
 int
-va_recheck_caa(struct va *va, const struct store_authz *z,
-    struct acme_problem *prob)
+va_recheck_caa(struct va *va, const struct conf *cfg,
+    const struct store_authz *z, struct acme_problem *prob)
 {
 	const struct store_chall *won = NULL;
 	size_t i;
@@ -231,9 +231,9 @@ va_recheck_caa(struct va *va, const struct store_authz *z,
 		return 0;
 	pthread_mutex_lock(&va->recheck_lock);
 	/* No cache: the check is made again because the last is old. */
-	rc = va_caa(va->srv->cfg, va->recheck_res, NULL,
-	    va_deadline(va->srv->cfg->validation_timeout), z->ident.value,
-	    z->wildcard, z->account_id, store_chall_type_name(won->type), prob);
+	rc = va_caa(cfg, va->recheck_res, NULL,
+	    va_deadline(cfg->validation_timeout), z->ident.value, z->wildcard,
+	    z->account_id, store_chall_type_name(won->type), prob);
 	pthread_mutex_unlock(&va->recheck_lock);
 	return rc;
 }
@@ -306,7 +306,8 @@ claim(struct va *va, time_t cutoff, struct store_job *jobs, size_t max,
 	size_t i;
 
 	if (store_jobs_claim(srv->store, srv->instance, cutoff,
-		srv->now() + srv->cfg->lease_seconds, jobs, max, n, prob) != 0)
+		srv->now() + srv_conf(srv)->lease_seconds, jobs, max, n,
+		prob) != 0)
 		return ACME_ERR_IO;
 	for (i = 0; i < *n; i++) {
 		char acct[STORE_ID_SIZE];
@@ -346,6 +347,7 @@ va_takeover(struct va *va, time_t now, size_t *n)
 struct va *
 va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob)
 {
+	const struct conf *cfg = srv_conf(srv); /* restart-only settings */
 	struct store_job *jobs = NULL;
 	struct va *va;
 	size_t n = 0;
@@ -353,15 +355,15 @@ va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob)
 
 	if ((va = calloc(1, sizeof(*va))) == NULL ||
 	    (va->accts = calloc(ACCT_BUCKETS, sizeof(*va->accts))) == NULL ||
-	    (va->threads = calloc((size_t)srv->cfg->validation_workers,
+	    (va->threads = calloc((size_t)cfg->validation_workers,
 		 sizeof(*va->threads))) == NULL ||
-	    (va->resolvers = calloc((size_t)srv->cfg->validation_workers,
+	    (va->resolvers = calloc((size_t)cfg->validation_workers,
 		 sizeof(*va->resolvers))) == NULL ||
 	    (jobs = calloc(QUEUE_MAX, sizeof(*jobs))) == NULL)
 		goto nomem;
 	va->srv = srv;
 	va->job = job;
-	va->per_account = srv->cfg->validation_per_account;
+	va->per_account = cfg->validation_per_account;
 	pthread_mutex_init(&va->lock, NULL);
 	pthread_cond_init(&va->cond, NULL);
 	/*
@@ -376,11 +378,11 @@ va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob)
 		acme_log(ACME_LOG_INFO, "resuming validations", "count=%zu", n);
 	pthread_mutex_init(&va->recheck_lock, NULL);
 	va->recheck_res =
-	    va_resolver_new(srv->cfg->resolver, srv->cfg->dnssec_trust_anchor);
-	va->caa = caa_cache_new(srv->cfg->caa_cache_seconds);
+	    va_resolver_new(cfg->resolver, cfg->dnssec_trust_anchor);
+	va->caa = caa_cache_new(cfg->caa_cache_seconds);
 	free(jobs);
 	jobs = NULL;
-	for (t = 0; t < srv->cfg->validation_workers; t++) {
+	for (t = 0; t < cfg->validation_workers; t++) {
 		struct worker_arg *wa = malloc(sizeof(*wa));
 
 		/*
@@ -388,11 +390,11 @@ va_open(struct srv *srv, va_job_fn job, struct acme_problem *prob)
 		 * libunbound's global set-up is not safe to run from several
 		 * threads at once.
 		 */
-		va->resolvers[t] = va_resolver_new(srv->cfg->resolver,
-		    srv->cfg->dnssec_trust_anchor);
+		va->resolvers[t] =
+		    va_resolver_new(cfg->resolver, cfg->dnssec_trust_anchor);
 		if (va->resolvers[t] == NULL)
 			acme_log(ACME_LOG_ERROR, "cannot set up the resolver",
-			    "resolver=%s", srv->cfg->resolver);
+			    "resolver=%s", cfg->resolver);
 		if (wa == NULL)
 			break;
 		wa->va = va;
@@ -433,7 +435,7 @@ va_close(struct va *va)
 	pthread_mutex_unlock(&va->lock);
 	for (t = 0; t < va->nthreads; t++)
 		pthread_join(va->threads[t], NULL);
-	for (t = 0; t < va->srv->cfg->validation_workers; t++)
+	for (t = 0; t < srv_conf(va->srv)->validation_workers; t++)
 		va_resolver_free(va->resolvers[t]);
 	free(va->resolvers);
 	va_resolver_free(va->recheck_res);

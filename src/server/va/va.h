@@ -82,11 +82,12 @@ struct store_authz;
 
 /*
  * Re-checks CAA for a valid DNS authorization whose validation is older
- * than VA_CAA_RECHECK_AFTER.  Returns 0 when issuance may go ahead, else
- * an error with prob set (caa).  Thread-safe.
+ * than VA_CAA_RECHECK_AFTER, under cfg, the finalize request's
+ * configuration (D89).  Returns 0 when issuance may go ahead, else an
+ * error with prob set (caa).  Thread-safe.
  */
-int va_recheck_caa(struct va *va, const struct store_authz *z,
-    struct acme_problem *prob);
+int va_recheck_caa(struct va *va, const struct conf *cfg,
+    const struct store_authz *z, struct acme_problem *prob);
 
 /*
  * Queues a challenge of account_id whose job is already stored, held
