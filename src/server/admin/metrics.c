@@ -225,6 +225,20 @@ timed_account_insert(struct store *s, const struct store_account *a,
 	return rc;
 }
 
+/* Counted as account_insert: the same insert, with its binding (D90). */
+static int
+timed_account_insert_eab(struct store *s, const struct store_account *a,
+    struct acme_problem *prob)
+{
+	struct timespec t0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = inner_ops->account_insert_eab(s, a, prob);
+	observe(&timed_m->db[2], db_bounds, NDBB - 1, since(&t0));
+	return rc;
+}
+
 void
 metrics_time_store(struct metrics *m, struct store *st)
 {
@@ -236,6 +250,7 @@ metrics_time_store(struct metrics *m, struct store *st)
 	timed_ops.commit = timed_commit;
 	timed_ops.order_insert = timed_order_insert;
 	timed_ops.account_insert = timed_account_insert;
+	timed_ops.account_insert_eab = timed_account_insert_eab;
 	st->ops = &timed_ops;
 }
 

@@ -21,7 +21,6 @@ ra_account_new(struct srv *srv, const struct conf *cfg, const char *ip,
     struct store_account *a, struct store_account *existing, time_t *retry,
     struct acme_problem *prob)
 {
-	struct store_account_change off = { .status = ST_DEACTIVATED };
 	int rc;
 
 	ACME_ASSERT(srv != NULL && ip != NULL && a != NULL &&
@@ -35,7 +34,10 @@ ra_account_new(struct srv *srv, const struct conf *cfg, const char *ip,
 		    "cannot create the account");
 	a->status = ST_VALID;
 	a->created = srv->now();
-	rc = store_account_insert(srv->store, a, prob);
+	/* D90: with its binding, or not at all. */
+	rc = a->eab_kid[0] != '\0' ?
+		 store_account_insert_eab(srv->store, a, prob) :
+		 store_account_insert(srv->store, a, prob);
 	if (rc == ACME_ERR_EXISTS) {
 		/* A concurrent newAccount with the same key won the race. */
 		acme_problem_release(prob);
@@ -43,16 +45,15 @@ ra_account_new(struct srv *srv, const struct conf *cfg, const char *ip,
 		    existing, prob);
 		return rc != 0 ? rc : ACME_ERR_EXISTS;
 	}
-	if (rc != 0)
-		return rc;
-	if (a->eab_kid[0] != '\0' &&
-	    store_eab_bind(srv->store, a->eab_kid, a->id, prob) != 0) {
-		/* Bound meanwhile by another account: undo ours. */
-		store_account_update(srv->store, a, &off, NULL);
-		return acme_problem_set(prob, ACME_PROB_UNAUTHORIZED,
-		    "external account key is already bound to an account");
+	/* The key was bound (or removed) since the request's check. */
+	if (rc == ACME_ERR_CONFLICT || rc == ACME_ERR_NOTFOUND) {
+		acme_problem_release(prob);
+		acme_problem_set(prob, ACME_PROB_UNAUTHORIZED,
+		    rc == ACME_ERR_CONFLICT ?
+			"external account key is already bound to an account" :
+			"unknown external account key id");
 	}
-	return 0;
+	return rc;
 }
 
 int

@@ -195,9 +195,10 @@ int ra_revoke_record(struct store *st, struct audit *au,
  * every check of the request passed: a comes with thumbprint, jwk,
  * contact, tos_agreed and, when bound, eab and eab_kid set; its id,
  * status (valid) and created are set here.  Spends the new-account
- * limit first (D51, *retry as for ra_order_create), then binds the
- * external account key (S-EAB-4), undoing the account when another
- * bound it meanwhile (unauthorized).  ACME_ERR_EXISTS with *existing
+ * limit first (D51, *retry as for ra_order_create), then stores it
+ * bound to its external account key (S-EAB-4) in one transaction
+ * (D90): when another account bound the key meanwhile, nothing is
+ * stored (unauthorized, ACME_ERR_CONFLICT).  ACME_ERR_EXISTS with *existing
  * filled (the caller releases it) when a concurrent newAccount with
  * the same key won (S-ACCT-5).
  */

@@ -220,6 +220,15 @@ struct store_ops {
 	/* Accounts. */
 	int (*account_insert)(struct store *s, const struct store_account *a,
 	    struct acme_problem *prob);
+	/*
+	 * account_insert and eab_bind of a->eab_kid to a->id in one
+	 * transaction of its own (D90): ACME_ERR_EXISTS when the
+	 * thumbprint is another account's, ACME_ERR_CONFLICT when the kid
+	 * is bound already, ACME_ERR_NOTFOUND when there is no such kid;
+	 * on any error nothing is stored.
+	 */
+	int (*account_insert_eab)(struct store *s,
+	    const struct store_account *a, struct acme_problem *prob);
 	int (*account_get)(struct store *s, const char *id,
 	    struct store_account *out, struct acme_problem *prob);
 	int (*account_by_thumbprint)(struct store *s, const char *thumb,
@@ -568,6 +577,15 @@ store_account_insert(struct store *s, const struct store_account *a,
 	ACME_ASSERT(s != NULL);
 	ACME_ASSERT(a != NULL);
 	return s->ops->account_insert(s, a, prob);
+}
+
+static inline int
+store_account_insert_eab(struct store *s, const struct store_account *a,
+    struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(a != NULL && a->eab_kid[0] != '\0');
+	return s->ops->account_insert_eab(s, a, prob);
 }
 
 static inline int

@@ -1812,6 +1812,22 @@ eab_bind(struct pconn *c, const char *kid, const char *account_id,
 	return cond_done(c, r, rc, S_EAB_EXISTS, kid, prob);
 }
 
+/* Nothing stored unless both are (D90). */
+static int
+account_insert_eab(struct pconn *c, const struct store_account *a,
+    struct acme_problem *prob)
+{
+	int rc, own;
+
+	if ((rc = own_begin(c, &own, prob)) != 0)
+		return rc;
+	rc = account_insert(c, a, prob);
+	/* A second binder waits here for the first's commit (row lock). */
+	if (rc == 0)
+		rc = eab_bind(c, a->eab_kid, a->id, prob);
+	return own_end(c, own, rc, prob);
+}
+
 /*
  * Every row of statement which (no parameters), each filled by fill into
  * a new zeroed element of elem bytes: *out (heap, NULL when *n is 0).
@@ -2147,6 +2163,10 @@ POOLED(account_insert,
     (struct store * st, const struct store_account *a,
 	struct acme_problem *prob),
     (c, a, prob))
+POOLED(account_insert_eab,
+    (struct store * st, const struct store_account *a,
+	struct acme_problem *prob),
+    (c, a, prob))
 POOLED(account_get,
     (struct store * st, const char *id, struct store_account *out,
 	struct acme_problem *prob),
@@ -2354,6 +2374,7 @@ static const struct store_ops pg_ops = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.account_insert = pooled_account_insert,
+	.account_insert_eab = pooled_account_insert_eab,
 	.account_get = pooled_account_get,
 	.account_by_thumbprint = pooled_account_by_thumbprint,
 	.account_update = pooled_account_update,

@@ -992,6 +992,25 @@ eab_bind(struct store *st, const char *kid, const char *account_id,
 	    kid, prob);
 }
 
+/* Nothing stored unless both are (D90). */
+static int
+account_insert_eab(struct store *st, const struct store_account *a,
+    struct acme_problem *prob)
+{
+	int rc;
+
+	if ((rc = sq_begin(st, prob)) != 0)
+		return rc;
+	rc = account_insert(st, a, prob);
+	if (rc == 0)
+		rc = eab_bind(st, a->eab_kid, a->id, prob);
+	if (rc == 0)
+		rc = sq_commit(st, prob);
+	if (rc != 0)
+		sq_rollback(st);
+	return rc;
+}
+
 /*
  * Every row of statement which (no parameters), each filled by fill into
  * a new zeroed element of elem bytes: *out (heap, NULL when *n is 0).
@@ -1184,6 +1203,10 @@ block_list(struct store *st, struct store_block **out, size_t *n,
 	}
 
 LOCKED(account_insert,
+    (struct store * st, const struct store_account *a,
+	struct acme_problem *prob),
+    (st, a, prob))
+LOCKED(account_insert_eab,
     (struct store * st, const struct store_account *a,
 	struct acme_problem *prob),
     (st, a, prob))
@@ -1405,6 +1428,7 @@ const struct store_ops sq_ops = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.account_insert = locked_account_insert,
+	.account_insert_eab = locked_account_insert_eab,
 	.account_get = locked_account_get,
 	.account_by_thumbprint = locked_account_by_thumbprint,
 	.account_update = locked_account_update,

@@ -1603,6 +1603,168 @@ store__D80_two_claimers_race_for_one_expired_job(void **state)
 	assert_int_equal(won, NROUND);
 }
 
+/* An unbound EAB key kid. */
+static void
+add_eab(struct store *s, const char *kid)
+{
+	struct store_eab e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.kid, sizeof(e.kid), "%s", kid);
+	memset(e.key, 7, 32);
+	e.keylen = 32;
+	e.created = 1234;
+	assert_int_equal(s->ops->eab_insert(s, &e, NULL), 0);
+}
+
+/* An account for thumb bound to EAB key kid, in a. */
+static void
+make_eab_account(struct store_account *a, const char *thumb, const char *kid)
+{
+	make_account(a, thumb);
+	a->eab = eab_text;
+	snprintf(a->eab_kid, sizeof(a->eab_kid), "%s", kid);
+}
+
+/* kid is bound to account_id ("": to none). */
+static void
+assert_bound(struct store *s, const char *kid, const char *account_id)
+{
+	struct store_eab e;
+
+	assert_int_equal(s->ops->eab_get(s, kid, &e, NULL), 0);
+	assert_string_equal(e.account_id, account_id);
+}
+
+static void
+assert_no_account(struct store *s, const char *thumb)
+{
+	struct store_account got;
+
+	assert_int_equal(s->ops->account_by_thumbprint(s, thumb, &got, NULL),
+	    ACME_ERR_NOTFOUND);
+}
+
+/*
+ * D90 (RFC 8555 7.3.4): account_insert_eab stores the account bound to
+ * its EAB key, or nothing: a second account for a bound kid, an
+ * account whose key is another's, and one for an unknown kid are not
+ * stored, and leave every kid as it was.
+ */
+static void
+store__D90_account_insert_eab_stores_one_account_per_kid(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a1, a2, a3, a4, got;
+
+	add_eab(f->s, "kid-r");
+	add_eab(f->s, "kid-s");
+	add_eab(f->s, "kid-t");
+	make_eab_account(&a1, "thumb-r1", "kid-r");
+	assert_int_equal(f->s->ops->account_insert_eab(f->s, &a1, NULL), 0);
+	make_eab_account(&a2, "thumb-r2", "kid-r");
+	assert_int_equal(f->s->ops->account_insert_eab(f->s, &a2, NULL),
+	    ACME_ERR_CONFLICT);
+	assert_no_account(f->s, "thumb-r2");
+	assert_int_equal(f->s->ops->account_get(f->s, a2.id, &got, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_bound(f->s, "kid-r", a1.id);
+	/* The loser's key registers with another kid. */
+	make_eab_account(&a2, "thumb-r2", "kid-s");
+	assert_int_equal(f->s->ops->account_insert_eab(f->s, &a2, NULL), 0);
+	assert_bound(f->s, "kid-s", a2.id);
+	assert_int_equal(f->s->ops->account_by_thumbprint(f->s, "thumb-r2",
+			     &got, NULL),
+	    0);
+	assert_string_equal(got.id, a2.id);
+	assert_int_equal(got.status, ST_VALID);
+	assert_string_equal(got.eab_kid, "kid-s");
+	store_account_release(&got);
+	/* A key already registered binds no kid (S-ACCT-5). */
+	make_eab_account(&a3, "thumb-r1", "kid-t");
+	assert_int_equal(f->s->ops->account_insert_eab(f->s, &a3, NULL),
+	    ACME_ERR_EXISTS);
+	assert_bound(f->s, "kid-t", "");
+	make_eab_account(&a4, "thumb-r4", "kid-none");
+	assert_int_equal(f->s->ops->account_insert_eab(f->s, &a4, NULL),
+	    ACME_ERR_NOTFOUND);
+	assert_no_account(f->s, "thumb-r4");
+}
+
+#define NEABROUND 20
+
+struct eab_racer {
+	struct store *s;
+	pthread_barrier_t *go;
+	int won, lost;
+};
+
+/* One account a round, for the round's kid, all racers at once. */
+static void *
+eab_racer(void *arg)
+{
+	struct eab_racer *r = arg;
+	struct store_account a, got;
+	char kid[16], thumb[STORE_THUMB_SIZE];
+	int n, rc;
+
+	for (n = 0; n < NEABROUND; n++) {
+		pthread_barrier_wait(r->go); /* the kid is stored */
+		snprintf(kid, sizeof(kid), "race-%d", n);
+		make_eab_account(&a, "", kid);
+		snprintf(thumb, sizeof(thumb), "t-%s", a.id);
+		memcpy(a.thumbprint, thumb, sizeof(thumb));
+		rc = r->s->ops->account_insert_eab(r->s, &a, NULL);
+		if (rc == 0)
+			r->won++;
+		else if (rc == ACME_ERR_CONFLICT &&
+			 r->s->ops->account_get(r->s, a.id, &got, NULL) ==
+			     ACME_ERR_NOTFOUND)
+			r->lost++;
+		pthread_barrier_wait(r->go); /* every racer is done */
+	}
+	return NULL;
+}
+
+/*
+ * D90: two handles (two instances) race one account each for one kid,
+ * round after round: one account is stored, the other gets CONFLICT
+ * and leaves no row.
+ */
+static void
+store__D90_two_accounts_race_for_one_kid(void **state)
+{
+	struct fx *f = *state;
+	struct store *other = store_open(f->url, NULL);
+	struct eab_racer r[2];
+	pthread_barrier_t go;
+	pthread_t t[2];
+	char kid[16];
+	int i, n;
+
+	assert_non_null(other);
+	assert_int_equal(pthread_barrier_init(&go, NULL, 3), 0);
+	for (i = 0; i < 2; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].s = i == 0 ? f->s : other;
+		r[i].go = &go;
+		assert_int_equal(pthread_create(&t[i], NULL, eab_racer, &r[i]),
+		    0);
+	}
+	for (n = 0; n < NEABROUND; n++) {
+		snprintf(kid, sizeof(kid), "race-%d", n);
+		add_eab(f->s, kid);
+		pthread_barrier_wait(&go);
+		pthread_barrier_wait(&go);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&go);
+	store_close(other);
+	assert_int_equal(r[0].won + r[1].won, NEABROUND);
+	assert_int_equal(r[0].lost + r[1].lost, NEABROUND);
+}
+
 static void
 insert_cert(struct fx *f, const char *serial, time_t not_after, time_t revoked)
 {
@@ -2090,6 +2252,11 @@ main(void)
 		    store__rl_take_is_a_token_bucket, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__eab_binds_once, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__D90_account_insert_eab_stores_one_account_per_kid,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__D90_two_accounts_race_for_one_kid, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__unpause_unblock_and_list_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(store__jobs_oldest_first, setup,
