@@ -90,6 +90,7 @@ struct front_gen {
 	struct srv *srv;
 	struct MHD_Daemon *mhd;
 	int inflight; /* requests being served (atomic) */
+	int draining; /* replaced by a reload: close after each reply (atomic) */
 	char *cert;   /* the PEM it serves */
 	char *key;
 };
@@ -421,6 +422,9 @@ sent:
 	if (resp.prob.type != ACME_PROB_NONE)
 		activity_failure(srv->activity, srv->now(),
 		    (int)resp.prob.type);
+	/* D89: the client takes its next request to the new listener. */
+	if (__atomic_load_n(&gen->draining, __ATOMIC_SEQ_CST))
+		reply_header(&resp, "Connection", "close");
 	return finish(con, rc, &resp, strcmp(method, "HEAD") == 0);
 }
 
@@ -782,20 +786,33 @@ gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
 	return 0;
 }
 
+/* The connections gen's daemon holds, requests or not. */
+static unsigned
+gen_connections(const struct front_gen *gen)
+{
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(gen->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return di != NULL ? di->num_connections : 0;
+}
+
 /*
  * Stops accepting on gen (returning its listening socket), waits up to
- * grace_ms for its requests in flight, then stops its daemon, which
- * closes its idle keep-alive connections.
+ * grace_ms for its requests in flight and, when conns is set, for its
+ * connections to close (each is answered with Connection: close from
+ * now on), then stops its daemon, which closes the connections left.
  */
 static MHD_socket
-gen_drain(struct front_gen *gen, int grace_ms)
+gen_drain(struct front_gen *gen, int grace_ms, int conns)
 {
 	MHD_socket ls;
 	int waited = 0;
 
 	ls = MHD_quiesce_daemon(gen->mhd);
+	__atomic_store_n(&gen->draining, 1, __ATOMIC_SEQ_CST);
 	while (waited < grace_ms &&
-	       __atomic_load_n(&gen->inflight, __ATOMIC_SEQ_CST) > 0) {
+	       (__atomic_load_n(&gen->inflight, __ATOMIC_SEQ_CST) > 0 ||
+		   (conns && gen_connections(gen) > 0))) {
 		usleep(DRAIN_POLL_MS * US_PER_MS);
 		waited += DRAIN_POLL_MS;
 	}
@@ -875,7 +892,7 @@ void
 front_drain(struct front_gen *old, int grace_ms)
 {
 	if (old != NULL)
-		(void)gen_drain(old, grace_ms);
+		(void)gen_drain(old, grace_ms, 1);
 }
 
 void
@@ -887,7 +904,7 @@ front_stop(struct srv *srv, int grace_ms)
 		deadlines_down(srv); /* a reload lost the listener */
 		return;
 	}
-	ls = gen_drain(srv->front, grace_ms);
+	ls = gen_drain(srv->front, grace_ms, 0);
 	srv->front = NULL;
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);

@@ -26,7 +26,11 @@ int front_start(struct srv *srv, struct acme_problem *prob);
 int front_reload(struct srv *srv, const struct conf *next,
     struct front_gen **old, struct acme_problem *prob);
 
-/* Waits up to grace_ms for old's requests in flight, then closes it. */
+/*
+ * Waits up to grace_ms for old's requests in flight and connections
+ * (each answered with Connection: close from now on, D89), then
+ * closes it.
+ */
 void front_drain(struct front_gen *old, int grace_ms);
 
 /*
