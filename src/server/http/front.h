@@ -10,8 +10,8 @@
 #include "../srv.h"
 
 /*
- * Starts listening on srv->cfg->listen with the TLS certificate and key
- * of the configuration.  Returns 0 or a negative error with prob set.
+ * Starts listening on the configuration's listen address with its TLS
+ * certificate and key.  Returns 0 or a negative error with prob set.
  */
 int front_start(struct srv *srv, struct acme_problem *prob);
 
