@@ -210,7 +210,8 @@ struct store_ops {
 	 * Groups the single-record writes between begin and commit into one
 	 * transaction with one flush to disk (several writes a handler
 	 * makes in a row).  Operations that run their own transaction
-	 * (order_insert, authz_insert) must not be called inside one.
+	 * (order_insert, authz_insert, account_insert_eab) must not be
+	 * called inside one.
 	 * rollback undoes them and may be called after a failed commit.
 	 */
 	int (*begin)(struct store *s, struct acme_problem *prob);
