@@ -428,6 +428,22 @@ def test_anvil_tls_alpn(ca_kind, request, tmp_path):
     check_files(state, "alpn.example.com", root)
 
 
+def test_S_ALPN_6_sni_carries_a_long_name_whole(validating_ca, tmp_path):
+    """A 200-character name (four labels of up to 63): the CA's ClientHello
+    names it whole, so anvil's tls-alpn responder finds the challenge
+    certificate and the validation succeeds.  The SNI buffer once held
+    127 characters, and such names were cut and failed."""
+    ca = validating_ca
+    name = ".".join(c * 63 for c in "abc") + ".example.com"
+    assert len(name) >= 200
+    state = str(tmp_path / "state")
+    r = anvil("issue", "-d", name, "--tls-alpn", "--tls-port",
+              str(ca.tls_alpn01_port), "--server", ca.directory,
+              "--ca-bundle", ca.tls_ca, "--state-dir", state)
+    assert r.returncode == 0, r.stdout + r.stderr
+    check_files(state, name, open(ca.root).read())
+
+
 def test_anvil_eab_against_anvil_ca(tmp_path, challtestsrv):
     from conftest import ANVIL_CA, start_ca
     http01 = free_port()

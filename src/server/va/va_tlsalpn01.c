@@ -37,9 +37,9 @@
 /* Characters each byte of an IPv6 address adds to its ip6.arpa name:
  * two nibbles, each and a dot. */
 #define NIBBLE_LABELS 4
-/* Bytes of the SNI sent: an ip6.arpa name (73) fits; a DNS name of 128
- * or more is cut (as before D85). */
-#define SNI_MAX 128
+/* Bytes of the SNI sent: any DNS name (DNS_NAME_MAX) and an ip6.arpa
+ * name (73) fit, with the NUL. */
+#define SNI_MAX (DNS_NAME_MAX + 1)
 /* The ALPN protocol of tls-alpn-01 (RFC 8737 6.2). */
 #define ACME_TLS_1 "acme-tls/1"
 
