@@ -4,8 +4,8 @@
  * work on the modulus only and cost little next to a signature: Fermat's
  * method is 100 additions with a quadratic-residue filter that sends
  * about one step in 200 to an integer square root, and the ROCA test is
- * 38 remainders of one word.  EVP_PKEY_public_check is the expensive
- * part for RSA (its prime-power test, about 7 ms for 2048 bits).
+ * 38 remainders of one word.  The one exponentiation of
+ * weakkey_composite is the expensive part (D91).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +143,36 @@ weakkey_fermat(const BIGNUM *n, int rounds)
 		}
 	}
 	rc = 0;
+out:
+	BN_CTX_end(ctx);
+	BN_CTX_free(ctx);
+	return rc;
+}
+
+int
+weakkey_composite(const BIGNUM *n)
+{
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *x, *m1;
+	int rc = -1;
+
+	if (ctx == NULL)
+		return -1;
+	BN_CTX_start(ctx);
+	x = BN_CTX_get(ctx);
+	m1 = BN_CTX_get(ctx);
+	/* x = 2^(n-1) mod n: 1 for every prime n (Fermat). */
+	if (m1 == NULL || BN_copy(m1, n) == NULL || !BN_sub_word(m1, 1) ||
+	    !BN_set_word(x, 2) || !BN_mod_exp(x, x, m1, n, ctx))
+		goto out;
+	if (BN_is_one(x)) {
+		rc = 1;
+		goto out;
+	}
+	/* n = p^k: p - 1 divides n - 1, so p divides x - 1. */
+	if (!BN_sub_word(x, 1) || !BN_gcd(x, x, n, ctx))
+		goto out;
+	rc = BN_is_one(x) ? 0 : 2;
 out:
 	BN_CTX_end(ctx);
 	BN_CTX_free(ctx);
@@ -350,6 +380,24 @@ check_rsa(EVP_PKEY *key, struct acme_problem *prob)
 			goto out;
 		}
 	}
+	/* BR 6.1.6: not a power of a prime, in place of OpenSSL's (D91). */
+	switch (weakkey_composite(n)) {
+	case 0:
+		break;
+	case 1:
+		acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR key: the RSA modulus is prime (2^(n-1) mod n is 1)");
+		goto out;
+	case 2:
+		acme_problem_set(prob, ACME_PROB_BAD_CSR,
+		    "CSR key: the RSA modulus is a prime power or shows a "
+		    "factor in 2^(n-1) mod n");
+		goto out;
+	default:
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		goto out;
+	}
 	if (found(weakkey_fermat(n, WEAKKEY_FERMAT_ROUNDS),
 		"the RSA modulus factors by Fermat's method (its primes are "
 		"too close)",
@@ -392,13 +440,17 @@ weakkey_check(const struct keyblock *kb, EVP_PKEY *key,
 	EVP_PKEY_CTX *ctx = NULL;
 	int rc = ACME_ERR_INVAL, b;
 
-	if (EVP_PKEY_is_a(key, "RSA") && check_rsa(key, prob) != 0)
-		goto out;
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL ||
-	    EVP_PKEY_public_check(ctx) != 1) {
-		acme_problem_set(prob, ACME_PROB_BAD_CSR,
-		    "CSR key fails the public-key checks");
-		goto out;
+	/* RSA: check_rsa does what SP 800-56B's public check asks (D91). */
+	if (EVP_PKEY_is_a(key, "RSA")) {
+		if (check_rsa(key, prob) != 0)
+			goto out;
+	} else {
+		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+		if (ctx == NULL || EVP_PKEY_public_check(ctx) != 1) {
+			acme_problem_set(prob, ACME_PROB_BAD_CSR,
+			    "CSR key fails the public-key checks");
+			goto out;
+		}
 	}
 	if ((b = blocked(kb, key)) != 0) {
 		acme_problem_set(prob,

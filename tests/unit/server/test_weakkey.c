@@ -274,6 +274,59 @@ weakkey__rsa_roca_fingerprint(void **state)
 	BN_CTX_free(ctx);
 }
 
+/*
+ * D91: the RSA checks in place of EVP_PKEY_public_check still refuse a
+ * prime modulus (RFC 3526's 2048- and 4096-bit primes), a prime's cube
+ * (Fermat's method finds only squares) and an even modulus, and take an
+ * ordinary one.
+ */
+static void
+weakkey__D91_rsa_prime_prime_power_or_even_modulus_refused(void **state)
+{
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *e = BN_new(), *p = BN_new(), *n = BN_new();
+	BIGNUM *good = good_modulus();
+	BIGNUM *primes[2];
+	EVP_PKEY *k;
+	size_t i;
+
+	(void)state;
+	assert_true(BN_set_word(e, 65537));
+	primes[0] = BN_get_rfc3526_prime_2048(NULL);
+	primes[1] = BN_get_rfc3526_prime_4096(NULL);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(weakkey_composite(primes[i]), 1);
+		k = rsa_pub(primes[i], e);
+		refused(k, "modulus is prime");
+		EVP_PKEY_free(k);
+		BN_free(primes[i]);
+	}
+	/* p^3 of 2048 bits, p a prime of 683 bits. */
+	do {
+		assert_true(
+		    BN_generate_prime_ex2(p, 683, 0, NULL, NULL, NULL, ctx));
+		assert_true(BN_sqr(n, p, ctx) && BN_mul(n, n, p, ctx));
+	} while (BN_num_bits(n) != 2048);
+	assert_int_equal(weakkey_fermat(n, WEAKKEY_FERMAT_ROUNDS), 0);
+	assert_int_equal(weakkey_composite(n), 2);
+	k = rsa_pub(n, e);
+	refused(k, "prime power");
+	EVP_PKEY_free(k);
+	assert_int_equal(weakkey_composite(good), 0);
+	k = rsa_pub(good, e);
+	accepted(k);
+	EVP_PKEY_free(k);
+	assert_true(BN_add_word(good, 1));
+	k = rsa_pub(good, e);
+	refused(k, "modulus is even");
+	EVP_PKEY_free(k);
+	BN_free(e);
+	BN_free(p);
+	BN_free(n);
+	BN_free(good);
+	BN_CTX_free(ctx);
+}
+
 /* Writes text to a new file in dir; returns its path (caller frees). */
 static char *
 write_file(const char *dir, const char *text)
@@ -381,6 +434,8 @@ main(void)
 		cmocka_unit_test(weakkey__rsa_roca_fingerprint),
 		cmocka_unit_test(weakkey__blocklist_file),
 		cmocka_unit_test(weakkey__rsa_bits_multiple_of_8),
+		cmocka_unit_test(
+		    weakkey__D91_rsa_prime_prime_power_or_even_modulus_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
