@@ -200,13 +200,24 @@ def browser():
 
 
 def wait_for(drv, pred, what, timeout=30):
+    """pred's first true value, polled; an element found missing or
+    replaced meanwhile (a page loading, a table redrawn) is polled again."""
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException)
     from selenium.webdriver.support.ui import WebDriverWait
     try:
-        return WebDriverWait(drv, timeout, poll_frequency=0.2).until(
+        return WebDriverWait(
+            drv, timeout, poll_frequency=0.2,
+            ignored_exceptions=(NoSuchElementException,
+                                StaleElementReferenceException)).until(
             lambda d: pred(d))
-    except Exception:
-        raise AssertionError(f"{what}: not within {timeout} s; page: "
-                             + drv.page_source[:3000])
+    except Exception as e:
+        try:
+            body = drv.find_element("tag name", "body").text
+        except Exception as again:
+            body = repr(again)
+        raise AssertionError(f"{what}: not within {timeout} s ({e!r}); "
+                             f"page text: {body}")
 
 
 def total(drv, plot):
