@@ -221,8 +221,29 @@ def wait_for(drv, pred, what, timeout=30):
 
 
 def total(drv, plot):
-    svg = drv.find_element("id", plot)
-    return svg.get_attribute("data-points"), svg.get_attribute("data-total")
+    """The plot's data-points and data-total, read together."""
+    return tuple(drv.execute_script(
+        "const s = document.getElementById(arguments[0]);"
+        "return [s.getAttribute('data-points'),"
+        " s.getAttribute('data-total')];", plot))
+
+
+def snapshot(drv, css, cell_css=None):
+    """The text of every element css matches (with cell_css: of each one's
+    cells, a list per element), read in one script run: the page redraws
+    its plots and tables every few seconds, so elements found by one
+    WebDriver call may be gone by the next."""
+    return drv.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]),"
+        " e => arguments[1] ? Array.from(e.querySelectorAll(arguments[1]),"
+        " c => c.textContent) : e.textContent);", css, cell_css)
+
+
+def bar_counts(drv, plot):
+    return [int(v) for v in drv.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'#' + arguments[0] + ' rect'), r => r.getAttribute('data-count'));",
+        plot)]
 
 
 def issue(ca, name):
@@ -255,8 +276,7 @@ def test_D86_browser_login_plot_validations_and_search(page, browser):
     serial = issue(page, "webui.example.com")
     wait_for(drv, lambda d: int(total(d, "plot-issued")[1]) == before + 1,
              "issuance plotted")
-    bars = [int(b.get_attribute("data-count")) for b in
-            drv.find_elements(By.CSS_SELECTOR, "#plot-issued rect")]
+    bars = bar_counts(drv, "plot-issued")
     assert len(bars) == 60 and sum(bars) == before + 1
     wait_for(drv, lambda d: "webui.example.com" in
              d.find_element(By.ID, "validations").text, "validation listed")
@@ -266,12 +286,11 @@ def test_D86_browser_login_plot_validations_and_search(page, browser):
     answer_all(page.acct, page.resp, r.json(), body=EVIL)
     assert page.acct.wait(r.headers["Location"], until=("invalid",)) \
         .json()["status"] == "invalid"
-    row = wait_for(drv, lambda d: [
-        tr for tr in d.find_elements(By.CSS_SELECTOR, "#validations tbody tr")
-        if "evil.example.com" in tr.text], "failed validation listed")[0]
-    cells = row.find_elements(By.TAG_NAME, "td")
-    assert cells[3].text == "invalid" and cells[4].text == "incorrectResponse"
-    assert "<script>document.title='pwned'</script>" in cells[5].text
+    cells = wait_for(drv, lambda d: [
+        row for row in snapshot(d, "#validations tbody tr", "td")
+        if "evil.example.com" in row], "failed validation listed")[0]
+    assert cells[3] == "invalid" and cells[4] == "incorrectResponse"
+    assert "<script>document.title='pwned'</script>" in cells[5]
     assert not drv.find_elements(By.CSS_SELECTOR, "#validations script, "
                                  "#validations img")
     assert drv.title == "anvil-ca: operator"
