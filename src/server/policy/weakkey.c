@@ -149,30 +149,31 @@ out:
 	return rc;
 }
 
-int
+enum weakkey_modulus
 weakkey_composite(const BIGNUM *n)
 {
 	BN_CTX *ctx = BN_CTX_new();
 	BIGNUM *x, *m1;
-	int rc = -1;
+	enum weakkey_modulus rc = WEAKKEY_NOMEM;
 
 	if (ctx == NULL)
-		return -1;
+		return WEAKKEY_NOMEM;
 	BN_CTX_start(ctx);
 	x = BN_CTX_get(ctx);
 	m1 = BN_CTX_get(ctx);
 	/* x = 2^(n-1) mod n: 1 for every prime n (Fermat). */
 	if (m1 == NULL || BN_copy(m1, n) == NULL || !BN_sub_word(m1, 1) ||
-	    !BN_set_word(x, 2) || !BN_mod_exp(x, x, m1, n, ctx))
+	    !BN_set_word(x, WEAKKEY_FERMAT_BASE) ||
+	    !BN_mod_exp(x, x, m1, n, ctx))
 		goto out;
 	if (BN_is_one(x)) {
-		rc = 1;
+		rc = WEAKKEY_PRIME;
 		goto out;
 	}
 	/* n = p^k: p - 1 divides n - 1, so p divides x - 1. */
 	if (!BN_sub_word(x, 1) || !BN_gcd(x, x, n, ctx))
 		goto out;
-	rc = BN_is_one(x) ? 0 : 2;
+	rc = BN_is_one(x) ? WEAKKEY_COMPOSITE : WEAKKEY_PRIME_POWER;
 out:
 	BN_CTX_end(ctx);
 	BN_CTX_free(ctx);
@@ -382,13 +383,13 @@ check_rsa(EVP_PKEY *key, struct acme_problem *prob)
 	}
 	/* BR 6.1.6: not a power of a prime, in place of OpenSSL's (D91). */
 	switch (weakkey_composite(n)) {
-	case 0:
+	case WEAKKEY_COMPOSITE:
 		break;
-	case 1:
+	case WEAKKEY_PRIME:
 		acme_problem_set(prob, ACME_PROB_BAD_CSR,
 		    "CSR key: the RSA modulus is prime (2^(n-1) mod n is 1)");
 		goto out;
-	case 2:
+	case WEAKKEY_PRIME_POWER:
 		acme_problem_set(prob, ACME_PROB_BAD_CSR,
 		    "CSR key: the RSA modulus is a prime power or shows a "
 		    "factor in 2^(n-1) mod n");

@@ -30,14 +30,25 @@
  */
 int weakkey_fermat(const BIGNUM *n, int rounds);
 
+/* What weakkey_composite found. */
+enum weakkey_modulus {
+	WEAKKEY_NOMEM = -1,     /* without memory */
+	WEAKKEY_COMPOSITE = 0,  /* composite, not a prime power */
+	WEAKKEY_PRIME = 1,      /* x = 1: every prime, and rare composites */
+	WEAKKEY_PRIME_POWER = 2 /* gcd(x - 1, n) > 1 */
+};
+
+/* The Fermat base of weakkey_composite. */
+#define WEAKKEY_FERMAT_BASE 2
+
 /*
  * Whether n (odd, > 2) is a product of two or more distinct primes, by
- * x = 2^(n-1) mod n (D91): 0 when x != 1 and gcd(x - 1, n) = 1, which
- * proves n composite and not a prime power; 1 when x = 1 (every prime,
- * and rare composites); 2 when gcd(x - 1, n) > 1 (every prime power
- * p^k whose x is not 1, as p - 1 divides n - 1); -1 without memory.
+ * x = 2^(n-1) mod n (D91): WEAKKEY_COMPOSITE when x != 1 and
+ * gcd(x - 1, n) = 1, which proves n composite and not a prime power;
+ * WEAKKEY_PRIME when x = 1; WEAKKEY_PRIME_POWER when gcd(x - 1, n) > 1
+ * (every prime power p^k whose x is not 1, as p - 1 divides n - 1).
  */
-int weakkey_composite(const BIGNUM *n);
+enum weakkey_modulus weakkey_composite(const BIGNUM *n);
 
 /*
  * 1 when n has the ROCA fingerprint: the flawed generator's primes are
@@ -67,7 +78,7 @@ void keyblock_free(struct keyblock *kb);
  * Every check above for a certificate key that passed the type and size
  * policy: EVP_PKEY_public_check for other keys; for RSA an odd e with
  * 2^16 < e < 2^256, an odd modulus without a prime factor below 752,
- * weakkey_composite 0, no Fermat factor in
+ * weakkey_composite WEAKKEY_COMPOSITE, no Fermat factor in
  * WEAKKEY_FERMAT_ROUNDS, no ROCA fingerprint; and the key's canonical
  * SubjectPublicKeyInfo (acme_csr_spki) not in kb (may be NULL).
  * Returns 0 or ACME_ERR_INVAL with prob set to badCSR.

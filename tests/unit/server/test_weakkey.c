@@ -295,7 +295,7 @@ weakkey__D91_rsa_prime_prime_power_or_even_modulus_refused(void **state)
 	primes[0] = BN_get_rfc3526_prime_2048(NULL);
 	primes[1] = BN_get_rfc3526_prime_4096(NULL);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(weakkey_composite(primes[i]), 1);
+		assert_int_equal(weakkey_composite(primes[i]), WEAKKEY_PRIME);
 		k = rsa_pub(primes[i], e);
 		refused(k, "modulus is prime");
 		EVP_PKEY_free(k);
@@ -308,11 +308,11 @@ weakkey__D91_rsa_prime_prime_power_or_even_modulus_refused(void **state)
 		assert_true(BN_sqr(n, p, ctx) && BN_mul(n, n, p, ctx));
 	} while (BN_num_bits(n) != 2048);
 	assert_int_equal(weakkey_fermat(n, WEAKKEY_FERMAT_ROUNDS), 0);
-	assert_int_equal(weakkey_composite(n), 2);
+	assert_int_equal(weakkey_composite(n), WEAKKEY_PRIME_POWER);
 	k = rsa_pub(n, e);
 	refused(k, "prime power");
 	EVP_PKEY_free(k);
-	assert_int_equal(weakkey_composite(good), 0);
+	assert_int_equal(weakkey_composite(good), WEAKKEY_COMPOSITE);
 	k = rsa_pub(good, e);
 	accepted(k);
 	EVP_PKEY_free(k);
