@@ -204,12 +204,13 @@ authn_check(struct srv *srv, struct req *req, enum authn_mode mode,
 	jws = NULL;
 	rc = 0;
 out:
+	if (acct_key != NULL)
+		keycache_put(srv->keys, req->acct->id, acct_key);
 	if (rc != 0 && req->acct != NULL) {
 		store_account_release(req->acct);
 		free(req->acct);
 		req->acct = NULL;
 	}
-	EVP_PKEY_free(acct_key);
 	acme_jws_free(jws);
 	acme_problem_release(&prob);
 	return rc;

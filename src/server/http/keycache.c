@@ -4,7 +4,8 @@
  * slot guarded by its own mutex so that threads looking up different
  * accounts do not wait for each other.  An entry is only ever replaced
  * whole; a caller gets its own reference and may use the key after the
- * entry is gone.
+ * entry is gone.  References are given back and dropped under the
+ * slot's mutex (D92).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -109,7 +110,19 @@ keycache_get(struct keycache *kc, const char *id, const char *jwk_text,
 	s->id = nid;
 	s->jwk = njwk;
 	s->key = key;
-	pthread_mutex_unlock(&s->lock);
 	EVP_PKEY_free(old);
+	pthread_mutex_unlock(&s->lock);
 	return key;
+}
+
+void
+keycache_put(struct keycache *kc, const char *id, EVP_PKEY *key)
+{
+	struct slot *s = &kc->slot[srv_hash(id) & kc->mask];
+
+	if (key == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	EVP_PKEY_free(key);
+	pthread_mutex_unlock(&s->lock);
 }

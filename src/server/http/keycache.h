@@ -24,9 +24,15 @@ void keycache_free(struct keycache *kc);
 /*
  * A new reference to the key of account id whose JWK is jwk_text
  * (canonical JSON as stored), importing and keeping it on a miss.
- * Returns NULL with prob set when the JWK does not import.
+ * Returns NULL with prob set when the JWK does not import.  While kc
+ * lives, the caller gives it back with keycache_put(), not
+ * EVP_PKEY_free() (D92).
  */
 EVP_PKEY *keycache_get(struct keycache *kc, const char *id,
     const char *jwk_text, struct acme_problem *prob);
+
+/* Gives back a reference keycache_get(kc, id, ...) returned; key may be
+ * NULL.  The key may be freed by this call, or later by the slot (D92). */
+void keycache_put(struct keycache *kc, const char *id, EVP_PKEY *key);
 
 #endif

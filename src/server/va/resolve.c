@@ -13,6 +13,7 @@
  * va_dns_result.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +58,16 @@ fwd_spec(const char *resolver, char *out, size_t size)
 		   -1;
 }
 
+/* libunbound's process-wide state: what sets it up or tears it down
+ * (creating, finalizing, deleting a context) runs under this (D93). */
+static pthread_mutex_t ub_global = PTHREAD_MUTEX_INITIALIZER;
+
 struct va_resolver {
 	struct event_base *base; /* runs ub's events, on the caller's thread */
 	struct ub_ctx *ub;       /* an event context on base */
 	struct event *deadline;  /* timer bounding one query */
 	int expired;             /* set by deadline */
+	int finalized;           /* its first query ran, under ub_global */
 };
 
 /* One query in flight: where its answer goes. */
@@ -149,11 +155,18 @@ va_resolve_bounded(struct va_resolver *res, const char *host, int type,
 {
 	struct lookup l = { 0, 0, type, out };
 	struct timeval tv;
-	int id = 0, rc;
+	int id = 0, rc, first;
 
 	memset(out, 0, sizeof(*out));
+	/* A context's first query finalizes it: one at a time (D93). */
+	if ((first = !res->finalized))
+		pthread_mutex_lock(&ub_global);
 	rc =
 	    ub_resolve_event(res->ub, host, type, CLASS_IN, &l, on_answer, &id);
+	if (first) {
+		res->finalized = rc == 0;
+		pthread_mutex_unlock(&ub_global);
+	}
 	if (rc != 0)
 		return rc;
 	/* Local data (libunbound's own zones) is answered in the call. */
@@ -186,8 +199,11 @@ va_resolver_free(struct va_resolver *r)
 	if (r == NULL)
 		return;
 	/* The context first: deleting it removes its events from base. */
-	if (r->ub != NULL)
+	if (r->ub != NULL) {
+		pthread_mutex_lock(&ub_global);
 		ub_ctx_delete(r->ub);
+		pthread_mutex_unlock(&ub_global);
+	}
 	if (r->deadline != NULL)
 		event_free(r->deadline);
 	if (r->base != NULL)
@@ -206,8 +222,12 @@ va_resolver_new(const char *resolver, const char *trust_anchor)
 		return NULL;
 	if ((r->base = event_base_new()) == NULL ||
 	    (r->deadline = evtimer_new(r->base, on_deadline, &r->expired)) ==
-		NULL ||
-	    (r->ub = ub_ctx_create_event(r->base)) == NULL)
+		NULL)
+		goto fail;
+	pthread_mutex_lock(&ub_global);
+	r->ub = ub_ctx_create_event(r->base);
+	pthread_mutex_unlock(&ub_global);
+	if (r->ub == NULL)
 		goto fail;
 	ctx = r->ub;
 	if (ub_ctx_set_option(ctx, "do-not-query-localhost:", "no") != 0 ||
