@@ -55,7 +55,8 @@ test-asan: test-deps $(ASAN_BUILD)/build.ninja
 # full flows; any TSan report fails the run (tests/tsan/).  First the
 # unit tests of the server's modules that start threads, which order
 # their threads' steps where a load run leaves it to chance (D92).
-TSAN_UNIT = srv_keycache srv_resolve srv_gsync srv_deadline srv_store
+TSAN_UNIT = srv_keycache srv_resolve srv_gsync srv_deadline srv_store \
+	srv_store_sqlite
 $(TSAN_BUILD)/build.ninja:
 	meson setup $(TSAN_BUILD) --werror -Db_sanitize=thread -Dtests=true
 

@@ -43,7 +43,9 @@
 /*
  * Makes the WAL durable, as gsync_commit()'s flush: (re)opens it when
  * needed (never opened, or unlinked and recreated since) and
- * fdatasyncs it.  Never runs in two threads at once.
+ * fdatasyncs it.  Never runs in two threads at once, but the next
+ * leader can run it while the last one still reports its failure, so
+ * the reason travels in the return value (-errno, D94), not in *s.
  */
 static int
 flush_wal(void *arg)
@@ -62,8 +64,7 @@ flush_wal(void *arg)
 	}
 	if (s->walfd >= 0 && fdatasync(s->walfd) == 0)
 		return 0;
-	s->flush_errno = errno;
-	return ACME_ERR_IO;
+	return errno != 0 ? -errno : -EIO;
 }
 
 /*
@@ -77,10 +78,11 @@ flush_wal(void *arg)
 static int
 durable(struct sq *s, struct acme_problem *prob)
 {
-	if (gsync_commit(&s->gs, flush_wal, s) != 0)
+	int rc = gsync_commit(&s->gs, flush_wal, s);
+
+	if (rc != 0)
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "database: cannot sync %s-wal: %s", s->path,
-		    strerror(s->flush_errno));
+		    "database: cannot sync %s-wal: %s", s->path, strerror(-rc));
 	return 0;
 }
 

@@ -129,7 +129,6 @@ struct sq {
 	unsigned long ck_done; /* checkpoints finished, signalled on ck_cond */
 	struct gsync gs;       /* flushes of the WAL */
 	int walfd;             /* the WAL, for fdatasync; -1 until opened */
-	int flush_errno;       /* why the last flush failed */
 };
 
 /* sqlite_schema.c */

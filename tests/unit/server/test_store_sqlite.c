@@ -7,10 +7,13 @@
  * opening it applies the rest, which must carry the rows over.
  * test_store.c holds the back-end-neutral contract.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -462,9 +465,12 @@ store_sqlite__new_database_has_1k_pages(void **state)
 	free(dir);
 }
 
-/* Stores order number i, pending, of one of seven accounts. */
-static void
-insert_order(struct store *s, int i)
+/*
+ * Stores order number i, pending, of one of seven accounts; returns
+ * order_insert's result, with prob (may be NULL) set on failure.
+ */
+static int
+try_insert_order(struct store *s, int i, struct acme_problem *prob)
 {
 	struct store_order o;
 	char ids[1][STORE_ID_SIZE];
@@ -478,7 +484,13 @@ insert_order(struct store *s, int i)
 	o.nauthz = 1;
 	o.status = ST_PENDING;
 	o.expires = 5000 + i;
-	assert_int_equal(s->ops->order_insert(s, &o, NULL, 0, NULL), 0);
+	return s->ops->order_insert(s, &o, NULL, 0, prob);
+}
+
+static void
+insert_order(struct store *s, int i)
+{
+	assert_int_equal(try_insert_order(s, i, NULL), 0);
 }
 
 /*
@@ -686,6 +698,74 @@ store_sqlite__database_files_are_private(void **state)
 	free(dir);
 }
 
+struct unsynced {
+	struct store *s;
+	int first; /* the writer's first order number */
+	int said;  /* writes refused with the WAL's sync error */
+};
+
+/* Writes 50 orders, counting those refused for the WAL's sync. */
+static void *
+unsynced_writer(void *arg)
+{
+	struct unsynced *u = arg;
+	struct acme_problem prob;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		memset(&prob, 0, sizeof(prob));
+		if (try_insert_order(u->s, u->first + i, &prob) != 0 &&
+		    prob.type == ACME_PROB_SERVER_INTERNAL &&
+		    strstr(prob.detail, "cannot sync") != NULL &&
+		    strstr(prob.detail, strerror(ENOENT)) != NULL)
+			u->said++;
+		acme_problem_release(&prob);
+	}
+	return NULL;
+}
+
+/*
+ * D94: a write whose WAL cannot be made durable is refused with the
+ * reason, in every thread: here the -wal file is unlinked under the
+ * store (SQLite writes on into its open descriptor; the flush finds
+ * the file gone).  Four writers share the failing group commit, so a
+ * leader reports its failure while the next one flushes: with the
+ * reason kept in the store, ThreadSanitizer (make test-tsan) sees that
+ * race.
+ */
+static void
+store_sqlite__D94_unsyncable_wal_refuses_every_write(void **state)
+{
+	char *dir = th_tmpdir(), path[4096], url[4200], wal[4200];
+	struct unsynced u[4];
+	pthread_t t[4];
+	struct store *s;
+	size_t i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_non_null(s = store_open(url, NULL));
+	insert_order(s, 0); /* the WAL exists and the flush has it open */
+	assert_int_equal(unlink(wal), 0);
+	for (i = 0; i < 4; i++) {
+		u[i].s = s;
+		u[i].first = 1000 * ((int)i + 1);
+		u[i].said = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, unsynced_writer,
+				     &u[i]),
+		    0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(u[i].said, 50);
+	}
+	store_close(s);
+	th_rmtree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -704,6 +784,8 @@ main(void)
 		    store_sqlite__authz_get_leaves_no_read_transaction),
 		cmocka_unit_test(
 		    store_sqlite__wal_is_checkpointed_by_the_thread),
+		cmocka_unit_test(
+		    store_sqlite__D94_unsyncable_wal_refuses_every_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
