@@ -139,6 +139,7 @@ static const struct key keys[] = {
 	S("log_level", log_level),
 	S("log_format", log_format),
 	S("admin_listen", admin_listen),
+	B("admin_tls", admin_tls),
 	S("admin_password_hash", admin_password_hash),
 };
 

@@ -100,6 +100,7 @@ struct conf {
 	char log_level[16];         /* debug, info, warn, error */
 	char log_format[8];         /* text or json (D73) */
 	char admin_listen[256];     /* ADDR:PORT of /metrics, "" = none */
+	int admin_tls;              /* it speaks HTTPS with tls_cert (D95) */
 	/* crypt(3) hash of the operator page's password, "" = off (D86) */
 	char admin_password_hash[256];
 };

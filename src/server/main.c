@@ -136,6 +136,8 @@ static const struct {
 	{ "init", "  --crl-listen ADDR:PORT    a plain-HTTP listener serving "
 		  "/crl" },
 	{ "init", "  --admin-listen ADDR:PORT  a listener serving /metrics" },
+	{ "init", "  --admin-tls               it speaks HTTPS with the "
+		  "listener's certificate" },
 	{ "serve", "  -c, --config FILE         the configuration anvil-ca "
 		   "init wrote" },
 	{ "migrate", "  -c, --config FILE         upgrade this CA's database "
@@ -336,6 +338,10 @@ reload(struct srv *srv, const char *path, struct loaded_confs *loaded)
 		    path, prob.detail);
 		goto out;
 	}
+	/* The same pair the ACME listener just took (D95). */
+	if (front_admin_reload(srv, next, &prob) != 0)
+		acme_log(ACME_LOG_ERROR, "admin listener not reloaded",
+		    "detail=\"%s; it keeps its certificate\"", prob.detail);
 	/* The replaced one stays valid for the work holding it (D89). */
 	loaded->v[loaded->n++] = next;
 	srv_conf_swap(srv, next);

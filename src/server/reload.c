@@ -30,6 +30,7 @@ static const struct fixed fixed[] = {
 	I("database_pool", database_pool),
 	S("crl_http_listen", crl_http_listen),
 	S("admin_listen", admin_listen),
+	I("admin_tls", admin_tls),
 	S("crl_url", crl_url),
 	S("root_cert", root_cert),
 	S("issuer_cert", issuer_cert),

@@ -10,6 +10,8 @@ import http.client
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -76,6 +78,16 @@ def request(ca, method, path, body=None, cookie=None, source="127.0.0.1"):
     r.text = r.read().decode()
     con.close()
     return r
+
+
+def sighup(ca):
+    """SIGHUP to serve; returns once it logged the reload."""
+    ca.proc.send_signal(signal.SIGHUP)
+    log = os.path.join(ca.dir, "serve.log")
+    deadline = time.monotonic() + 20
+    while "msg=reloaded" not in open(log).read():
+        assert time.monotonic() < deadline, "no reload logged"
+        time.sleep(0.05)
 
 
 def test_D86_page_needs_a_login_and_metrics_does_not(page):
@@ -152,12 +164,7 @@ def test_D86_a_new_hash_at_sighup_ends_the_sessions(tmp_path):
         cfg["admin_password_hash"] = passwd("new one")
         with open(path, "w") as f:
             json.dump(cfg, f)
-        ca.proc.send_signal(signal.SIGHUP)
-        log = os.path.join(ca.dir, "serve.log")
-        deadline = time.monotonic() + 20
-        while "msg=reloaded" not in open(log).read():
-            assert time.monotonic() < deadline, "no reload logged"
-            time.sleep(0.05)
+        sighup(ca)
         assert request(ca, "GET", "/api/rates", cookie=cookie).status == 401
         assert request(ca, "POST", "/login", {"password": "old one"}).status == 401
         assert request(ca, "POST", "/login", {"password": "new one"}).status == 303
@@ -180,6 +187,70 @@ def test_D86_a_hash_that_is_not_crypt_is_refused(tmp_path):
                        text=True, timeout=30)
     assert r.returncode != 0
     assert "admin_password_hash" in r.stderr
+
+
+def peer_serial(port, cafile):
+    """The serial of the certificate port presents, verified against
+    cafile for 127.0.0.1."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            der = tls.getpeercert(binary_form=True)
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def test_D95_admin_tls_serves_https_a_secure_cookie_and_a_new_certificate_at_sighup(tmp_path):
+    admin = free_port()
+    ca = start_ca(tmp_path, extra_init=["--admin-listen", f"127.0.0.1:{admin}",
+                                        "--admin-tls"],
+                  config={"admin_password_hash": passwd(PASSWORD)})
+    try:
+        wait_port(admin, ca.proc)
+        path = os.path.join(ca.dir, "anvil-ca.json")
+        with open(path) as f:
+            assert json.load(f)["admin_tls"] is True
+        ctx = ssl.create_default_context(cafile=ca.tls_ca)
+
+        def https(method, path, body=None, cookie=None):
+            con = http.client.HTTPSConnection("127.0.0.1", admin, timeout=10,
+                                              context=ctx)
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            if cookie:
+                headers["Cookie"] = cookie
+            con.request(method, path, headers=headers,
+                        body=urllib.parse.urlencode(body) if body else None)
+            r = con.getresponse()
+            r.text = r.read().decode()
+            con.close()
+            return r
+
+        r = https("GET", "/metrics")
+        assert r.status == 200 and "anvil_issuances_total" in r.text
+        # Plain HTTP gets no page: the listener speaks only TLS.
+        with pytest.raises((http.client.HTTPException, OSError)):
+            request(type("A", (), {"admin_port": admin}), "GET", "/metrics")
+        r = https("POST", "/login", {"password": PASSWORD})
+        assert r.status == 303
+        attrs = [a.strip() for a in r.getheader("Set-Cookie").split(";")]
+        assert "Secure" in attrs and "HttpOnly" in attrs, attrs
+        assert https("GET", "/api/rates", cookie=attrs[0]).status == 200
+        r = https("POST", "/logout", cookie=attrs[0])
+        assert "Secure" in r.getheader("Set-Cookie")
+        # The listener certificate re-signed, then SIGHUP: the admin
+        # listener serves the new one, as the ACME listener does.
+        before = peer_serial(admin, ca.tls_ca)
+        assert before == peer_serial(ca.port, ca.tls_ca)
+        r = subprocess.run([ANVIL_CA, "rotate", "tls", "-c", path],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        sighup(ca)
+        after = peer_serial(admin, ca.tls_ca)
+        assert after != before
+        assert after == peer_serial(ca.port, ca.tls_ca)
+        assert https("GET", "/metrics").status == 200
+    finally:
+        assert ca.stop() == 0
+        ca.log.close()
 
 
 @pytest.fixture(scope="module")

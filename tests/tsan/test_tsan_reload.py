@@ -9,7 +9,10 @@ log); a directory naming one configuration's terms and another's
 website would be a request that mixed two.  No request may fail: the
 replaced listener answers what it accepted, with Connection: close
 (D89).  Each reload is sequenced on
-sd_notify's RELOADING=1 / READY=1, so there is no waiting on timing."""
+sd_notify's RELOADING=1 / READY=1, so there is no waiting on timing.
+The admin listener speaks HTTPS (admin_tls, D95) and a scraper reads
+/metrics throughout, so each reload also replaces that daemon while it
+serves (a scrape it cuts may fail: that listener does not drain)."""
 import http.client
 import json
 import os
@@ -67,10 +70,12 @@ def test_D89_sighup_under_load_is_race_free_and_never_mixes(tmp_path,
     dns = ChallTestSrv(str(tmp_path))
     http01 = free_port()
     port = free_port()
+    admin = free_port()
     workdir = str(tmp_path / "ca")
     conf = init_ca(workdir, port, extra_init=[
         "--resolver", f"127.0.0.1:{dns.dns_port}",
-        "--http01-port", str(http01)],
+        "--http01-port", str(http01),
+        "--admin-listen", f"127.0.0.1:{admin}", "--admin-tls"],
         config=dict(version(0), caa_identities="anvil.test"))
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify.sock"))
@@ -88,7 +93,25 @@ def test_D89_sighup_under_load_is_race_free_and_never_mixes(tmp_path,
         env=dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify.sock")))
     ca = CA(workdir, port, proc, log)
     seen, bad, dropped = set(), [], []
+    scrapes = []
     done = threading.Event()
+
+    def scraper():
+        ctx = ssl.create_default_context(cafile=ca.tls_ca)
+        while not done.is_set():
+            con = http.client.HTTPSConnection("127.0.0.1", admin,
+                                              context=ctx, timeout=30)
+            try:
+                con.request("GET", "/metrics")
+                r = con.getresponse()
+                scrapes.append(r.status == 200 and
+                               b"anvil_issuances_total" in r.read())
+            except (OSError, http.client.HTTPException):
+                scrapes.append(False)
+            finally:
+                con.close()
+
+    s = threading.Thread(target=scraper)
 
     def reader():
         while not done.is_set():
@@ -112,6 +135,8 @@ def test_D89_sighup_under_load_is_race_free_and_never_mixes(tmp_path,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         t = threading.Thread(target=reader)
         t.start()
+        wait_port(admin, proc)
+        s.start()
         try:
             with open(conf) as f:
                 base = json.load(f)
@@ -133,6 +158,8 @@ def test_D89_sighup_under_load_is_race_free_and_never_mixes(tmp_path,
         finally:
             done.set()
             t.join()
+            if s.ident is not None:
+                s.join()
             if bench.poll() is None:
                 bench.kill()
                 bench.wait()
@@ -152,9 +179,11 @@ def test_D89_sighup_under_load_is_race_free_and_never_mixes(tmp_path,
     res = json.loads(out)
     print(f"{i} reloads, {res['completed']} issuances, "
           f"{res['errors']} errors {res['errors_by_type']}, {len(seen)} "
-          f"versions seen, {len(dropped)} connections dropped")
+          f"versions seen, {len(dropped)} connections dropped, "
+          f"{scrapes.count(True)} of {len(scrapes)} scrapes answered")
     assert bad == [], bad[:5]
     assert dropped == [], dropped[:5]
     assert len(seen) > 1
+    assert scrapes.count(True) > 0
     assert res["completed"] > 0 and res["errors"] == 0, (
         res["errors_by_type"], res["error_examples"])

@@ -240,11 +240,11 @@ p_login(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 	acme_log(ACME_LOG_INFO, "admin login", "client=%s",
 	    rq->client_ip[0] ? rq->client_ip : "-");
 	redirect(resp, "/");
-	/* No Secure: admin_listen is plain HTTP (D86). */
+	/* Secure only over HTTPS (D95): a browser drops it on plain HTTP. */
 	reply_headerf(resp, "Set-Cookie",
 	    WEBUI_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; "
-			 "SameSite=Strict",
-	    token, LOGIN_SESSION_SECONDS);
+			 "SameSite=Strict%s",
+	    token, LOGIN_SESSION_SECONDS, rq->cfg->admin_tls ? "; Secure" : "");
 	acme_wipe(token, sizeof(token));
 }
 
@@ -253,8 +253,9 @@ p_logout(struct srv *srv, const struct webui_req *rq, struct resp *resp)
 {
 	login_session_end(srv->login, rq->cookie);
 	redirect(resp, "/login");
-	reply_header(resp, "Set-Cookie",
-	    WEBUI_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+	reply_headerf(resp, "Set-Cookie",
+	    WEBUI_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+	    rq->cfg->admin_tls ? "; Secure" : "");
 }
 
 /* obj (new, stolen) as a 200, or a 500 when it is NULL. */

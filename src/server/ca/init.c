@@ -349,7 +349,8 @@ init_usage(void)
 	    "[--dns-name NAME]...\n"
 	    "                [--tls-from-root] [--root-cert F [--root-key F]]\n"
 	    "                [--issuer-cert F --issuer-key F] [--admin-listen "
-	    "ADDR:PORT]\n");
+	    "ADDR:PORT]\n"
+	    "                [--admin-tls]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -463,6 +464,7 @@ init_main(int argc, char **argv)
 		{ "issuer-cert", required_argument, NULL, '3' },
 		{ "issuer-key", required_argument, NULL, '4' },
 		{ "admin-listen", required_argument, NULL, 'A' },
+		{ "admin-tls", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct acme_problem prob = { 0 };
@@ -474,7 +476,7 @@ init_main(int argc, char **argv)
 	struct init_opts io = { .dns_names = dns };
 	struct acme_ident id;
 	char host[HOST_SIZE];
-	int http01 = 0, alpn = 0, private_ok = 0, c;
+	int http01 = 0, alpn = 0, private_ok = 0, admin_tls = 0, c;
 	struct stat st;
 
 	optind = 1;
@@ -547,6 +549,9 @@ init_main(int argc, char **argv)
 		case 'A':
 			admin_listen = optarg;
 			break;
+		case 'S':
+			admin_tls = 1;
+			break;
 		default:
 			init_usage();
 		}
@@ -612,6 +617,7 @@ init_main(int argc, char **argv)
 	if (alpn != 0)
 		cfg.tls_alpn01_port = alpn;
 	cfg.allow_private_addresses = private_ok;
+	cfg.admin_tls = admin_tls;
 	if (io.root_cert != NULL && io.root_key == NULL)
 		cfg.root_key[0] = '\0'; /* kept off this host */
 	if (init_ca_dir(&cfg, &io, &prob) != 0 ||

@@ -80,6 +80,16 @@
 #define METRICS_PAGE_MAX (4 << 20)
 /* MHD_OPTION_ARRAY entries for the listening socket: it and the end. */
 #define LISTEN_OPTS 2
+/* The same for a plain listener: the socket, TLS's three, the end. */
+#define PLAIN_OPTS 5
+/* TLS versions a listener offers: 1.2 and 1.3. */
+#define TLS_PRIORITIES "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0"
+
+/* A listener's certificate chain and key, PEM, as libmicrohttpd takes them. */
+struct front_pair {
+	char *cert;
+	char *key;
+};
 
 /*
  * One libmicrohttpd daemon of the ACME listener with its own count of
@@ -91,8 +101,7 @@ struct front_gen {
 	struct MHD_Daemon *mhd;
 	int inflight; /* requests being served (atomic) */
 	int draining; /* replaced by a reload: close after each reply (atomic) */
-	char *cert;   /* the PEM it serves */
-	char *key;
+	struct front_pair *pair; /* what it serves */
 };
 
 struct reqctx {
@@ -669,30 +678,75 @@ raise_fd_limit(void)
 }
 
 static void
-gen_free(struct front_gen *gen)
+pair_free(struct front_pair *pair)
 {
-	if (gen == NULL)
+	if (pair == NULL)
 		return;
-	if (gen->key != NULL)
-		acme_wipe(gen->key, strlen(gen->key));
-	free(gen->key);
-	free(gen->cert);
-	free(gen);
+	if (pair->key != NULL)
+		acme_wipe(pair->key, strlen(pair->key));
+	free(pair->key);
+	free(pair->cert);
+	free(pair);
 }
 
 /*
- * A generation serving the certificate and key files of cfg; checked
+ * The certificate and key files of cfg (tls_cert, tls_key), checked
  * with OpenSSL first so that a reload with a broken pair is refused
- * before the running daemon is touched.
+ * before a running daemon is touched.  NULL with prob set on failure.
  */
-static struct front_gen *
-gen_new(struct srv *srv, const struct conf *cfg, struct acme_problem *prob)
+static struct front_pair *
+pair_read(const struct conf *cfg, struct acme_problem *prob)
 {
-	struct front_gen *gen;
+	struct front_pair *pair;
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;
 	BIO *b;
 	size_t len;
+
+	if ((pair = calloc(1, sizeof(*pair))) == NULL) {
+		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "out of memory");
+		return NULL;
+	}
+	if (acme_file_read(cfg->tls_cert, TLS_FILE_MAX, &pair->cert, &len,
+		prob) != 0 ||
+	    acme_file_read(cfg->tls_key, TLS_FILE_MAX, &pair->key, &len,
+		prob) != 0) {
+		pair_free(pair);
+		return NULL;
+	}
+	if ((b = BIO_new_mem_buf(pair->cert, -1)) != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if ((b = BIO_new_mem_buf(pair->key, -1)) != NULL)
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x == NULL || k == NULL || X509_check_private_key(x, k) != 1) {
+		acme_problem_set(prob, ACME_PROB_MALFORMED,
+		    "%s and %s are not a PEM certificate and its key",
+		    cfg->tls_cert, cfg->tls_key);
+		pair_free(pair);
+		pair = NULL;
+	}
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return pair;
+}
+
+static void
+gen_free(struct front_gen *gen)
+{
+	if (gen == NULL)
+		return;
+	pair_free(gen->pair);
+	free(gen);
+}
+
+/* A generation serving the certificate and key files of cfg. */
+static struct front_gen *
+gen_new(struct srv *srv, const struct conf *cfg, struct acme_problem *prob)
+{
+	struct front_gen *gen;
 
 	if ((gen = calloc(1, sizeof(*gen))) == NULL) {
 		acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
@@ -700,28 +754,10 @@ gen_new(struct srv *srv, const struct conf *cfg, struct acme_problem *prob)
 		return NULL;
 	}
 	gen->srv = srv;
-	if (acme_file_read(cfg->tls_cert, TLS_FILE_MAX, &gen->cert, &len,
-		prob) != 0 ||
-	    acme_file_read(cfg->tls_key, TLS_FILE_MAX, &gen->key, &len, prob) !=
-		0) {
+	if ((gen->pair = pair_read(cfg, prob)) == NULL) {
 		gen_free(gen);
 		return NULL;
 	}
-	if ((b = BIO_new_mem_buf(gen->cert, -1)) != NULL)
-		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if ((b = BIO_new_mem_buf(gen->key, -1)) != NULL)
-		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (x == NULL || k == NULL || X509_check_private_key(x, k) != 1) {
-		acme_problem_set(prob, ACME_PROB_MALFORMED,
-		    "%s and %s are not a PEM certificate and its key",
-		    cfg->tls_cert, cfg->tls_key);
-		gen_free(gen);
-		gen = NULL;
-	}
-	X509_free(x);
-	EVP_PKEY_free(k);
 	return gen;
 }
 
@@ -767,9 +803,9 @@ gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	gen->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, gen,
-	    MHD_OPTION_ARRAY, where, MHD_OPTION_HTTPS_MEM_CERT, gen->cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, gen->key, MHD_OPTION_HTTPS_PRIORITIES,
-	    "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
+	    MHD_OPTION_ARRAY, where, MHD_OPTION_HTTPS_MEM_CERT, gen->pair->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, gen->pair->key,
+	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
@@ -912,34 +948,57 @@ front_stop(struct srv *srv, int grace_ms)
 }
 
 /*
- * Starts a one-thread plain-HTTP daemon with cb on addr (the value of
- * the configuration key named key) into *out; nothing when addr is "".
- * One thread: relying parties fetch a CRL a few times a day, a scraper
- * asks every few seconds.
+ * Starts a one-thread daemon with cb on addr (the value of the
+ * configuration key named key) into *out; nothing when addr is "".
+ * It speaks HTTPS with pair, or plain HTTP when pair is NULL, and
+ * listens on ls, a socket a daemon before it listened on, or binds
+ * addr when ls is MHD_INVALID_SOCKET.  One thread: relying parties
+ * fetch a CRL a few times a day, a scraper asks every few seconds.
  */
 static int
 plain_start(struct srv *srv, const char *key, const char *addr,
-    MHD_AccessHandlerCallback cb, unsigned limit, struct MHD_Daemon **out,
-    struct acme_problem *prob)
+    const struct front_pair *pair, MHD_socket ls, MHD_AccessHandlerCallback cb,
+    unsigned limit, struct MHD_Daemon **out, struct acme_problem *prob)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
+	/* An array, not a literal: ptr_value is not const. */
+	static char priorities[] = TLS_PRIORITIES;
+	struct MHD_OptionItem opt[PLAIN_OPTS];
 	unsigned flags, per_ip = (unsigned)srv_conf(srv)->per_ip_connections;
+	size_t n = 0;
 
 	if (addr[0] == '\0')
 		return 0;
 	if (parse_listen(addr, &ss, &sslen) != 0)
 		return acme_problem_set(prob, ACME_PROB_MALFORMED,
 		    "%s address \"%s\" is not ADDR:PORT", key, addr);
-	if (deadlines_up(srv, prob) != 0)
-		return ACME_ERR_NOMEM;
+	memset(opt, 0, sizeof(opt));
+	if (ls == MHD_INVALID_SOCKET) {
+		opt[n].option = MHD_OPTION_SOCK_ADDR;
+		opt[n++].ptr_value = &ss;
+	} else {
+		opt[n].option = MHD_OPTION_LISTEN_SOCKET;
+		opt[n++].value = (intptr_t)ls;
+	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 		MHD_USE_ERROR_LOG;
+	if (pair != NULL) {
+		flags |= MHD_USE_TLS;
+		opt[n].option = MHD_OPTION_HTTPS_MEM_CERT;
+		opt[n++].ptr_value = pair->cert;
+		opt[n].option = MHD_OPTION_HTTPS_MEM_KEY;
+		opt[n++].ptr_value = pair->key;
+		opt[n].option = MHD_OPTION_HTTPS_PRIORITIES;
+		opt[n++].ptr_value = priorities;
+	}
+	opt[n].option = MHD_OPTION_END;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	*out = MHD_start_daemon(flags, 0, NULL, NULL, cb, srv,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
+	if (deadlines_up(srv, prob) != 0)
+		return ACME_ERR_NOMEM;
+	*out = MHD_start_daemon(flags, 0, NULL, NULL, cb, srv, MHD_OPTION_ARRAY,
+	    opt, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    per_ip < limit / PLAIN_PER_IP_SHARE ? per_ip :
@@ -961,8 +1020,8 @@ int
 front_crl_start(struct srv *srv, struct acme_problem *prob)
 {
 	return plain_start(srv, "crl_http_listen",
-	    srv_conf(srv)->crl_http_listen, crl_access_cb, CRL_CONN_LIMIT,
-	    &srv->crl_mhd, prob);
+	    srv_conf(srv)->crl_http_listen, NULL, MHD_INVALID_SOCKET,
+	    crl_access_cb, CRL_CONN_LIMIT, &srv->crl_mhd, prob);
 }
 
 void
@@ -978,16 +1037,81 @@ front_crl_stop(struct srv *srv)
 int
 front_admin_start(struct srv *srv, struct acme_problem *prob)
 {
-	return plain_start(srv, "admin_listen", srv_conf(srv)->admin_listen,
-	    admin_access_cb, ADMIN_CONN_LIMIT, &srv->admin_mhd, prob);
+	const struct conf *cfg = srv_conf(srv);
+	int rc;
+
+	if (cfg->admin_listen[0] == '\0')
+		return 0;
+	if (cfg->admin_tls && (srv->admin_pair = pair_read(cfg, prob)) == NULL)
+		return ACME_ERR_INVAL;
+	rc = plain_start(srv, "admin_listen", cfg->admin_listen,
+	    srv->admin_pair, MHD_INVALID_SOCKET, admin_access_cb,
+	    ADMIN_CONN_LIMIT, &srv->admin_mhd, prob);
+	if (rc != 0) {
+		pair_free(srv->admin_pair);
+		srv->admin_pair = NULL;
+	}
+	return rc;
+}
+
+/*
+ * D95: a new daemon with next's pair takes over the listening socket,
+ * then the old one stops (closing its connections: a page's fetch or
+ * a scrape in flight fails and is retried).  On any failure the old
+ * daemon stays and nothing changes.
+ */
+int
+front_admin_reload(struct srv *srv, const struct conf *next,
+    struct acme_problem *prob)
+{
+	struct front_pair *pair;
+	struct MHD_Daemon *old = srv->admin_mhd, *mhd = NULL;
+	MHD_socket ls;
+	int rc;
+
+	if (old == NULL || srv->admin_pair == NULL)
+		return 0;
+	if ((pair = pair_read(next, prob)) == NULL)
+		return ACME_ERR_INVAL;
+	if ((ls = MHD_quiesce_daemon(old)) == MHD_INVALID_SOCKET) {
+		pair_free(pair);
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "cannot take over the admin listening socket");
+	}
+	if ((rc = plain_start(srv, "admin_listen", next->admin_listen, pair, ls,
+		 admin_access_cb, ADMIN_CONN_LIMIT, &mhd, prob)) != 0) {
+		/* GnuTLS refused what OpenSSL took: the old pair again. */
+		struct acme_problem again = { 0 };
+
+		pair_free(pair);
+		pair = srv->admin_pair;
+		if (plain_start(srv, "admin_listen", next->admin_listen, pair,
+			ls, admin_access_cb, ADMIN_CONN_LIMIT, &mhd,
+			&again) != 0) {
+			acme_log(ACME_LOG_ERROR, "listener lost",
+			    "addr=%s admin=1 detail=%s", next->admin_listen,
+			    again.detail);
+			mhd = NULL;
+			close(ls);
+		}
+		srv->admin_pair = NULL; /* pair holds it now */
+	}
+	MHD_stop_daemon(old);
+	deadlines_down(srv);
+	pair_free(srv->admin_pair);
+	srv->admin_mhd = mhd;
+	srv->admin_pair = pair;
+	return rc;
 }
 
 void
 front_admin_stop(struct srv *srv)
 {
-	if (srv->admin_mhd == NULL)
-		return;
-	MHD_stop_daemon(srv->admin_mhd);
-	srv->admin_mhd = NULL;
-	deadlines_down(srv);
+	if (srv->admin_mhd != NULL) {
+		MHD_stop_daemon(srv->admin_mhd);
+		srv->admin_mhd = NULL;
+		deadlines_down(srv);
+	}
+	pair_free(srv->admin_pair);
+	srv->admin_pair = NULL;
 }

@@ -47,10 +47,16 @@ int front_crl_start(struct srv *srv, struct acme_problem *prob);
 void front_crl_stop(struct srv *srv);
 
 /*
- * The plain-HTTP admin listener of admin_listen (D73): GET and HEAD of
- * /metrics.  front_admin_start does nothing when it is "".
+ * The admin listener of admin_listen (D73): /metrics and the operator
+ * page (D86), plain HTTP, or HTTPS with tls_cert and tls_key when
+ * admin_tls is on (D95).  front_admin_start does nothing when
+ * admin_listen is "".  front_admin_reload (SIGHUP) serves next's
+ * certificate from then on; it returns 0, or an error with prob set
+ * and the running listener as it was.
  */
 int front_admin_start(struct srv *srv, struct acme_problem *prob);
+int front_admin_reload(struct srv *srv, const struct conf *next,
+    struct acme_problem *prob);
 void front_admin_stop(struct srv *srv);
 
 #endif
