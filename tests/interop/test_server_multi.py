@@ -7,6 +7,7 @@ directly); anvil-bench through HAProxy while an instance is killed."""
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import threading
@@ -17,10 +18,13 @@ import pytest
 
 from acmehelp import Account, Client, b64, csr_der, ec_key, jwk_of, sign
 from conftest import BUILD, ChallTestSrv
+from http01 import Responder
 from multibed import MultiBed, wait_for
 from test_client import anvil
 from test_server_certbot import certbot
 from test_server_lego import lego
+from test_server_finalize import chain_of
+from test_server_orders import ready_order
 
 BENCH = os.path.join(BUILD, "src", "bench", "anvil-bench")
 ST_PROCESSING = 2
@@ -346,6 +350,94 @@ def test_D80_D81_work_of_a_killed_instance_finished_by_another(bed):
         for k in (0, 2):
             if bed.instances[k].proc.poll() is not None:
                 bed.instances[k].start()
+
+
+def test_D96_a_finalize_that_outlived_its_claim_stores_nothing(bed):
+    """Instance 3 claims a finalize and is stopped (SIGSTOP) in its
+    issuance past its lease; instance 2 gives the order back and a
+    second finalize there claims it.  Instance 3, continued while
+    instance 2 works, must neither store its certificate (the client's
+    retry would end with a certificate for the key it gave up) nor give
+    the order back: it is refused (orderNotReady), and instance 2's
+    finalize issues for the CSR it was sent.  Instance 3 is held at its
+    certificate insert by a lock on certs, instance 2 under its claim by
+    a lock on blocked_names (D88's check, which instance 3 has passed)."""
+    name = "stalled.multi.example"
+    resp = Responder(bed.http01_port)
+    locks = []
+    inst3 = bed.instances[2]
+    stopped = False
+    try:
+        c1, c2, c3 = (Pinned(bed, k) for k in range(3))
+        acct = Account(c1)
+        order, loc = ready_order(acct, resp, [name])
+        order_id = loc.rsplit("/", 1)[1]
+        key_a, key_b = ec_key(), ec_key()
+        replies = {}
+
+        def finalize_at(c, key, who):
+            body = c.signed(acct.key, order["finalize"],
+                            {"csr": b64(csr_der(key, [name]))},
+                            kid=acct.kid)
+            replies[who] = c.post(order["finalize"], body)
+
+        def waiters(table):
+            return int(bed.psql(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                f" AND relation = '{table}'::regclass"))
+
+        def held(c, key, who, table, mode, where):
+            """A finalize at c, held by a lock on table: the lock, the
+            thread sending it, and the owner of its claim."""
+            lk = PsqlLock(bed, table, mode)
+            locks.append(lk)
+            t = threading.Thread(target=finalize_at, args=(c, key, who),
+                                 daemon=True)
+            t.start()
+            assert wait_for(lambda: waiters(table) >= 1), \
+                f"the finalize at {who} never reached {where}"
+            return lk, t, bed.psql(
+                f"SELECT claim_owner FROM orders WHERE id = '{order_id}'"
+                f" AND status = {ST_PROCESSING}")
+
+        lock, ta, owner_a = held(c3, key_a, "a", "certs",
+                                 "SHARE ROW EXCLUSIVE", "the issuance")
+        assert owner_a != ""
+        inst3.proc.send_signal(signal.SIGSTOP)
+        stopped = True
+        lock.release()
+        # Its lease runs out; instance 1 or 2 gives the order back.
+        assert wait_for(lambda: bed.psql(
+            f"SELECT status FROM orders WHERE id = '{order_id}'")
+            == str(ST_READY)), "the stalled claim was never given back"
+        lock, tb, owner_b = held(c2, key_b, "b", "blocked_names",
+                                 "ACCESS EXCLUSIVE", "the block list")
+        assert owner_b not in ("", owner_a)
+        # Instance 3 goes on while instance 2 holds the claim.
+        inst3.proc.send_signal(signal.SIGCONT)
+        stopped = False
+        ta.join(30)
+        assert not ta.is_alive()
+        problem(replies["a"], "orderNotReady", 403)
+        assert bed.psql(f"SELECT status, claim_owner FROM orders"
+                        f" WHERE id = '{order_id}'") == \
+            f"{ST_PROCESSING}|{owner_b}"
+        lock.release()
+        tb.join(30)
+        assert not tb.is_alive()
+        r = replies["b"]
+        assert r.status_code == 200 and r.json()["status"] == "valid", r.text
+        leaf = chain_of(acct, r.json())[0]
+        assert leaf.public_key().public_numbers() == \
+            key_b.public_key().public_numbers()
+        assert bed.psql(f"SELECT count(*) FROM certs WHERE order_id ="
+                        f" '{order_id}'") == "1"
+    finally:
+        if stopped:
+            inst3.proc.send_signal(signal.SIGCONT)
+        for lk in locks:
+            lk.release()
+        resp.close()
 
 
 def test_bench_through_haproxy_while_an_instance_is_killed(bed, tmp_path):

@@ -184,7 +184,8 @@ issuance_event(const struct store_cert *cert, const struct store_order *o)
 
 /*
  * The certificate, the valid order, the audit line and, when counted,
- * the rate-limit spend in one transaction (D44, D51).
+ * the rate-limit spend in one transaction (D44, D51); the order turns
+ * valid only while this instance still holds its claim (D96).
  */
 static int
 store_issuance(struct srv *srv, const struct conf *cfg, struct store_order *o,
@@ -197,9 +198,12 @@ store_issuance(struct srv *srv, const struct conf *cfg, struct store_order *o,
 	rc = store_begin(st, prob);
 	if (rc == 0)
 		rc = store_cert_insert(st, cert, prob);
-	if (rc == 0)
-		rc = store_order_set_status(st, o->id, ST_PROCESSING, ST_VALID,
-		    NULL, cert->id, prob);
+	if (rc == 0 && (rc = store_order_claim_end(st, o->id, srv->instance,
+			    ST_VALID, cert->id, prob)) == ACME_ERR_CONFLICT)
+		acme_problem_set(prob, ACME_PROB_ORDER_NOT_READY,
+		    "order %s was given back to be finalized again: this "
+		    "finalize took longer than its claim",
+		    o->id);
 	if (rc == 0)
 		rc = audit_record(srv->audit, "issuance", ev, prob);
 	if (rc == 0 && counted)
@@ -293,9 +297,10 @@ ra_order_finalize(struct srv *srv, const struct conf *cfg,
 		return rc;
 	}
 	if (rc != 0 || (rc = issue(srv, cfg, p, o, csr, nb, na, prob)) != 0) {
-		/* Give the order back so the client can try again. */
-		store_order_set_status(srv->store, o->id, ST_PROCESSING,
-		    ST_READY, NULL, NULL, NULL);
+		/* Give the order back so the client can try again, unless
+		 * the claim is no longer ours to give (D96). */
+		store_order_claim_end(srv->store, o->id, srv->instance,
+		    ST_READY, NULL, NULL);
 		o->status = ST_READY;
 		return rc;
 	}

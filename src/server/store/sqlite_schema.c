@@ -211,6 +211,10 @@ const char *const sq_sql[S__COUNT] = {
 			    " AND status < 4 AND claim_until < ?",
 	[S_ORDER_CLAIM] = "UPDATE orders SET status = 2, claim_owner = ?,"
 			  " claim_until = ? WHERE id = ? AND status = 3",
+	[S_ORDER_CLAIM_END] =
+	    "UPDATE orders SET status = ?,"
+	    " cert_id = coalesce(?, cert_id)"
+	    " WHERE id = ? AND status = 2 AND claim_owner = ?",
 	[S_ORDER_SEQ] = "SELECT seq FROM orders WHERE id = ?"
 			" AND account_id = ?",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = ?"

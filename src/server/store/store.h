@@ -284,6 +284,16 @@ struct store_ops {
 	int (*order_claim)(struct store *s, const char *id, const char *owner,
 	    time_t until, struct acme_problem *prob);
 	/*
+	 * Ends the claim owner holds on order id: processing to to (valid
+	 * with cert_id when non-NULL, or ready: given back), only while
+	 * owner still holds it; ACME_ERR_CONFLICT when it does not (its
+	 * lease ended and the order was given back, and maybe claimed by
+	 * another instance since, D96).  Flushed, as order_set_status.
+	 */
+	int (*order_claim_end)(struct store *s, const char *id,
+	    const char *owner, enum store_status to, const char *cert_id,
+	    struct acme_problem *prob);
+	/*
 	 * Gives every processing order whose claim ends before
 	 * expired_before back (ready): its finalize was cut off by a crash
 	 * (D14: finalize issues within its request; a live instance renews
@@ -666,6 +676,16 @@ store_order_claim(struct store *s, const char *id, const char *owner,
 	ACME_ASSERT(s != NULL);
 	ACME_ASSERT(id != NULL && owner != NULL);
 	return s->ops->order_claim(s, id, owner, until, prob);
+}
+
+static inline int
+store_order_claim_end(struct store *s, const char *id, const char *owner,
+    enum store_status to, const char *cert_id, struct acme_problem *prob)
+{
+	ACME_ASSERT(s != NULL);
+	ACME_ASSERT(id != NULL && owner != NULL);
+	ACME_ASSERT(to == ST_VALID || to == ST_READY);
+	return s->ops->order_claim_end(s, id, owner, to, cert_id, prob);
 }
 
 static inline int

@@ -172,6 +172,7 @@ enum stmt {
 	S_JOB_RELEASE,
 	S_LEASE_RENEW,
 	S_ORDER_CLAIM,
+	S_ORDER_CLAIM_END,
 	S_CERT_INSERT,
 	S_CERT_GET,
 	S_CERT_BY_SERIAL,
@@ -259,6 +260,10 @@ static const char *const sql[S__COUNT] = {
 			    " AND claim_until < $1",
 	[S_ORDER_CLAIM] = "UPDATE orders SET status = 2, claim_owner = $1,"
 			  " claim_until = $2 WHERE id = $3 AND status = 3",
+	[S_ORDER_CLAIM_END] =
+	    "UPDATE orders SET status = $1,"
+	    " cert_id = coalesce($2::text, cert_id)"
+	    " WHERE id = $3 AND status = 2 AND claim_owner = $4",
 	[S_ORDER_LIST] = "SELECT id FROM orders WHERE account_id = $1"
 			 " AND seq > $2 AND status <> $3 ORDER BY seq"
 			 " LIMIT $4",
@@ -1072,6 +1077,17 @@ order_claim(struct pconn *c, const char *id, const char *owner, time_t until,
 	int rc;
 	PGresult *r =
 	    px(c, S_ORDER_CLAIM, &rc, prob, "sis", owner, (long long)until, id);
+
+	return cond_done(c, r, rc, S_ORDER_EXISTS, id, prob);
+}
+
+static int
+order_claim_end(struct pconn *c, const char *id, const char *owner,
+    enum store_status to, const char *cert_id, struct acme_problem *prob)
+{
+	int rc;
+	PGresult *r = px(c, S_ORDER_CLAIM_END, &rc, prob, "isss", (long long)to,
+	    cert_id, id, owner);
 
 	return cond_done(c, r, rc, S_ORDER_EXISTS, id, prob);
 }
@@ -2201,6 +2217,10 @@ POOLED(order_claim,
     (struct store * st, const char *id, const char *owner, time_t until,
 	struct acme_problem *prob),
     (c, id, owner, until, prob))
+POOLED(order_claim_end,
+    (struct store * st, const char *id, const char *owner, enum store_status to,
+	const char *cert_id, struct acme_problem *prob),
+    (c, id, owner, to, cert_id, prob))
 POOLED(orders_unclaim,
     (struct store * st, time_t expired_before, size_t *n,
 	struct acme_problem *prob),
@@ -2383,6 +2403,7 @@ static const struct store_ops pg_ops = {
 	.order_set_status = pooled_order_set_status,
 	.order_set_status_relaxed = pooled_order_set_status_relaxed,
 	.order_claim = pooled_order_claim,
+	.order_claim_end = pooled_order_claim_end,
 	.orders_unclaim = pooled_orders_unclaim,
 	.order_list = pooled_order_list,
 	.order_count_open = pooled_order_count_open,

@@ -321,6 +321,16 @@ order_claim(struct store *st, const char *id, const char *owner, time_t until,
 }
 
 static int
+order_claim_end(struct store *st, const char *id, const char *owner,
+    enum store_status to, const char *cert_id, struct acme_problem *prob)
+{
+	return run_cond(st,
+	    sq_prep(st, S_ORDER_CLAIM_END, prob, "isss", (long long)to, cert_id,
+		id, owner),
+	    S_ORDER_EXISTS, id, prob);
+}
+
+static int
 orders_unclaim(struct store *st, time_t expired_before, size_t *n,
     struct acme_problem *prob)
 {
@@ -1370,6 +1380,10 @@ LOCKED(audit_pending,
     (struct store * st, struct store_audit *rows, size_t max, size_t *n,
 	struct acme_problem *prob),
     (st, rows, max, n, prob))
+LOCKED(order_claim_end,
+    (struct store * st, const char *id, const char *owner, enum store_status to,
+	const char *cert_id, struct acme_problem *prob),
+    (st, id, owner, to, cert_id, prob))
 LOCKED(orders_unclaim,
     (struct store * st, time_t expired_before, size_t *n,
 	struct acme_problem *prob),
@@ -1437,6 +1451,7 @@ const struct store_ops sq_ops = {
 	.order_set_status = locked_order_set_status,
 	.order_set_status_relaxed = locked_order_set_status_relaxed,
 	.order_claim = locked_order_claim,
+	.order_claim_end = locked_order_claim_end,
 	.orders_unclaim = locked_orders_unclaim,
 	.order_list = locked_order_list,
 	.order_count_open = locked_order_count_open,

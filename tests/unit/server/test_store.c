@@ -1322,6 +1322,64 @@ store__D81_finalize_claim_lease(void **state)
 }
 
 /*
+ * D96: only the instance holding finalize's claim ends it.  A, whose
+ * lease ran out while it worked, can neither store its issuance nor
+ * give back the order once B claimed it; B can do both.
+ */
+static void
+store__D96_claim_ended_only_by_its_holder(void **state)
+{
+	struct fx *f = *state;
+	struct store_order o, got;
+	struct store_authz z[2];
+	size_t n = 0;
+
+	make_order(&o, z, "acct1");
+	o.status = ST_READY;
+	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
+	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "A", 100, NULL), 0);
+	/* Not processing for anyone but A. */
+	assert_int_equal(f->s->ops->order_claim_end(f->s, o.id, "B", ST_READY,
+			     NULL, NULL),
+	    ACME_ERR_CONFLICT);
+	assert_int_equal(f->s->ops->order_claim_end(f->s, "nosuchorder", "A",
+			     ST_READY, NULL, NULL),
+	    ACME_ERR_NOTFOUND);
+	/* A gives it back and claims it again. */
+	assert_int_equal(f->s->ops->order_claim_end(f->s, o.id, "A", ST_READY,
+			     NULL, NULL),
+	    0);
+	assert_int_equal(order_status(f, o.id), ST_READY);
+	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "A", 100, NULL), 0);
+	/* A stalls past its lease; the order goes back and B claims it. */
+	assert_int_equal(f->s->ops->orders_unclaim(f->s, 101, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "B", 500, NULL), 0);
+	/* A wakes: its issuance and its give-back are both refused. */
+	assert_int_equal(f->s->ops->begin(f->s, NULL), 0);
+	assert_int_equal(f->s->ops->order_claim_end(f->s, o.id, "A", ST_VALID,
+			     "certA", NULL),
+	    ACME_ERR_CONFLICT);
+	f->s->ops->rollback(f->s);
+	assert_int_equal(f->s->ops->order_claim_end(f->s, o.id, "A", ST_READY,
+			     NULL, NULL),
+	    ACME_ERR_CONFLICT);
+	assert_int_equal(order_status(f, o.id), ST_PROCESSING);
+	/* B's issuance stands. */
+	assert_int_equal(f->s->ops->order_claim_end(f->s, o.id, "B", ST_VALID,
+			     "certB", NULL),
+	    0);
+	assert_int_equal(f->s->ops->order_get(f->s, o.id, &got, NULL), 0);
+	assert_int_equal(got.status, ST_VALID);
+	assert_string_equal(got.cert_id, "certB");
+	store_order_release(&got);
+	assert_int_equal(f->s->ops->order_claim_end(f->s, o.id, "B", ST_READY,
+			     NULL, NULL),
+	    ACME_ERR_CONFLICT);
+	free_order(&o, z);
+}
+
+/*
  * The audit outbox (D44): lines come back oldest first, a rolled-back
  * transaction takes its line with it, and done drops up to a seq.
  */
@@ -2272,6 +2330,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(store__D81_finalize_claim_lease,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store__D96_claim_ended_only_by_its_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store__D80_two_claimers_race_for_one_expired_job, setup,
 		    teardown),
