@@ -251,6 +251,20 @@ class HeldResponder:
         assert not self.thread.is_alive()
 
 
+def all_stopped(pid):
+    """Whether every thread of process pid is stopped (state T)."""
+    task = f"/proc/{pid}/task"
+    for tid in os.listdir(task):
+        try:
+            with open(f"{task}/{tid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue  # the thread has exited
+        if state not in ("T", "t"):
+            return False
+    return True
+
+
 class PsqlLock:
     """A psql session holding a lock on a table until release()."""
 
@@ -405,11 +419,26 @@ def test_D96_a_finalize_that_outlived_its_claim_stores_nothing(bed):
         assert owner_a != ""
         inst3.proc.send_signal(signal.SIGSTOP)
         stopped = True
+        # kill() returns before every thread has stopped: under load a
+        # thread woken by the database could still run on (seen under
+        # ASan).  The lock goes only once all of them are.
+        assert wait_for(lambda: all_stopped(inst3.proc.pid)), \
+            "instance 3 did not stop"
         lock.release()
         # Its lease runs out; instance 1 or 2 gives the order back.
         assert wait_for(lambda: bed.psql(
             f"SELECT status FROM orders WHERE id = '{order_id}'")
-            == str(ST_READY)), "the stalled claim was never given back"
+            == str(ST_READY)), "the stalled claim was never given back\n" \
+            + bed.psql("SELECT status, claim_owner, claim_until,"
+                       " extract(epoch FROM now())::bigint FROM orders"
+                       f" WHERE id = '{order_id}'") + "\n" + bed.psql(
+                "SELECT pid, state, wait_event_type, wait_event,"
+                " left(query, 100) FROM pg_stat_activity"
+                " WHERE datname = current_database()") + "\n" + bed.psql(
+                "SELECT pid, relation::regclass, mode, granted FROM pg_locks"
+                " WHERE NOT granted OR mode LIKE '%Exclusive%'") + "\n" + \
+            "\n".join(open(os.path.join(i.dir, "serve.log")).read()[-1500:]
+                      for i in bed.instances)
         lock, tb, owner_b = held(c2, key_b, "b", "blocked_names",
                                  "ACCESS EXCLUSIVE", "the block list")
         assert owner_b not in ("", owner_a)
