@@ -195,6 +195,19 @@ def ca_factory(tmp_path):
         ca.log.close()
 
 
+# Every pebble-challtestsrv started, so that pytest_sessionfinish can
+# stop one a fixture failed to (its set-up raised before its finally).
+_challtestsrvs = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for srv in _challtestsrvs:
+        if srv.proc.poll() is None:
+            print(f"\nconftest: stopping pebble-challtestsrv pid {srv.proc.pid}"
+                  " that its test left running")
+            srv.stop()
+
+
 class ChallTestSrv:
     """pebble-challtestsrv as the DNS server every name resolves through:
     A queries for any name answer default_ipv4 (none when "")."""
@@ -212,6 +225,7 @@ class ChallTestSrv:
              "-defaultIPv4", default_ipv4, "-defaultIPv6", "",
              "-http01", "", "-https01", "", "-tlsalpn01", ""],
             stdout=self.log, stderr=subprocess.STDOUT)
+        _challtestsrvs.append(self)
         wait_port(self.mgmt_port, self.proc)
 
     def post(self, path, body):
@@ -224,8 +238,9 @@ class ChallTestSrv:
             return r.status
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
         self.log.close()
 
 

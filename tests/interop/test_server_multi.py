@@ -37,13 +37,14 @@ LEASE = 3  # lease_seconds of the bed: a dead instance's work moves fast
 def bed(pg_server, tmp_path_factory):
     d = tmp_path_factory.mktemp("multi")
     dns = ChallTestSrv(str(d))
-    b = MultiBed(str(d), pg_server, "multi", dns,
-                 config={"lease_seconds": LEASE})
+    b = None
     try:
+        b = MultiBed(str(d), pg_server, "multi", dns,
+                     config={"lease_seconds": LEASE})
         b.start()
         yield b
     finally:
-        rcs = b.stop()
+        rcs = b.stop() if b is not None else None
         dns.stop()
     assert rcs == [0, 0, 0], rcs
 
