@@ -1057,8 +1057,10 @@ front_admin_start(struct srv *srv, struct acme_problem *prob)
 /*
  * D95: a new daemon with next's pair takes over the listening socket,
  * then the old one stops (closing its connections: a page's fetch or
- * a scrape in flight fails and is retried).  On any failure the old
- * daemon stays and nothing changes.
+ * a scrape in flight fails and is retried).  A pair that does not
+ * load, or a socket that cannot be taken over, leaves the old daemon
+ * serving; a new daemon GnuTLS refuses is started again with the old
+ * pair, and only if that fails too is the listener lost (logged).
  */
 int
 front_admin_reload(struct srv *srv, const struct conf *next,

@@ -52,7 +52,8 @@ void front_crl_stop(struct srv *srv);
  * admin_tls is on (D95).  front_admin_start does nothing when
  * admin_listen is "".  front_admin_reload (SIGHUP) serves next's
  * certificate from then on; it returns 0, or an error with prob set
- * and the running listener as it was.
+ * and the listener serving the old certificate (lost, and logged, only
+ * if it cannot be started again with it).
  */
 int front_admin_start(struct srv *srv, struct acme_problem *prob);
 int front_admin_reload(struct srv *srv, const struct conf *next,
