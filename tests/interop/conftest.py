@@ -72,6 +72,26 @@ def wait_port(port, proc, timeout=15.0):
     raise TimeoutError(f"port {port} did not open")
 
 
+def wait_dns(addr, port, proc, timeout=15.0):
+    """Waits until a DNS server on UDP addr:port answers a query."""
+    import struct
+    query = (struct.pack(">HHHHHH", 0x5eed, 0x0100, 1, 0, 0, 0)
+             + b"\x05ready\x07example\x00" + struct.pack(">HH", 1, 1))
+    end = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while time.monotonic() < end:
+            if proc.poll() is not None:
+                raise RuntimeError(f"process exited with {proc.returncode}")
+            try:
+                s.sendto(query, (addr, port))
+                if s.recv(512)[:2] == query[:2]:
+                    return
+            except OSError:
+                time.sleep(0.05)
+    raise TimeoutError(f"DNS on {addr}:{port} did not answer")
+
+
 class CA:
     """A running anvil-ca: URLs, files, and a look into its database."""
 
@@ -226,7 +246,9 @@ class ChallTestSrv:
              "-http01", "", "-https01", "", "-tlsalpn01", ""],
             stdout=self.log, stderr=subprocess.STDOUT)
         _challtestsrvs.append(self)
+        # Its DNS and management servers start apart: wait for both.
         wait_port(self.mgmt_port, self.proc)
+        wait_dns(addr, self.dns_port, self.proc)
 
     def post(self, path, body):
         import json

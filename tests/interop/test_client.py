@@ -88,7 +88,10 @@ class Pebble:
             ["pebble", "-config", os.path.join(d, "pebble.json"),
              "-dnsserver", f"127.0.0.1:{challtestsrv.dns_port}"],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        # pebble opens its ACME and management listeners separately: a
+        # test that asks /roots/0 first thing once found the second closed.
         wait_port(port, self.proc)
+        wait_port(mgmt, self.proc)
         self.directory = f"https://127.0.0.1:{port}/dir"
         self.ca_bundle = tls["ca.pem"]
         self.http01_port = http01
