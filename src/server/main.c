@@ -311,7 +311,8 @@ static void
 reload(struct srv *srv, const char *path, struct loaded_confs *loaded)
 {
 	struct acme_problem prob = { 0 };
-	struct front_gen *drain = NULL;
+	/* The replaced ACME and admin daemons (D67, D97). */
+	struct front_gen *drain[] = { NULL, NULL };
 	struct conf *next, **v;
 
 	sd_notify(0, "RELOADING=1");
@@ -331,7 +332,7 @@ reload(struct srv *srv, const char *path, struct loaded_confs *loaded)
 		goto out;
 	}
 	(void)reload_keep_restart_only(srv_conf(srv), next);
-	if (front_reload(srv, next, &drain, &prob) != 0) {
+	if (front_reload(srv, next, &drain[0], &prob) != 0) {
 		free(next);
 		acme_log(ACME_LOG_ERROR, "reload refused",
 		    "config=%s detail=\"%s; the running configuration stays\"",
@@ -339,7 +340,7 @@ reload(struct srv *srv, const char *path, struct loaded_confs *loaded)
 		goto out;
 	}
 	/* The same pair the ACME listener just took (D95). */
-	if (front_admin_reload(srv, next, &prob) != 0)
+	if (front_admin_reload(srv, next, &drain[1], &prob) != 0)
 		acme_log(ACME_LOG_ERROR, "admin listener not reloaded",
 		    "detail=\"%s; it keeps its certificate\"", prob.detail);
 	/* The replaced one stays valid for the work holding it (D89). */
@@ -350,8 +351,8 @@ reload(struct srv *srv, const char *path, struct loaded_confs *loaded)
 	acme_log(ACME_LOG_INFO, "reloaded", "config=%s", path);
 out:
 	sd_notify(0, "READY=1");
-	/* Signals wait while the old listener finishes its requests. */
-	front_drain(drain, DRAIN_GRACE_MS);
+	/* Signals wait while the old daemons finish their requests. */
+	front_drain(drain, ACME_ARRAY_LEN(drain), DRAIN_GRACE_MS);
 }
 
 static int

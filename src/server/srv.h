@@ -26,7 +26,6 @@ struct keycache;
 struct crl;
 struct deadline_set;
 struct front_gen;
-struct front_pair;
 struct metrics;
 struct activity;
 struct login;
@@ -48,8 +47,7 @@ struct srv {
 	struct front_gen *front;        /* the ACME listener (http/front.c) */
 	struct MHD_Daemon *crl_mhd;     /* crl_http_listen, or NULL */
 	struct deadline_set *deadlines; /* of the listeners (D55) */
-	struct MHD_Daemon *admin_mhd;   /* admin_listen, or NULL (D73) */
-	struct front_pair *admin_pair;  /* its admin_tls pair (D95) */
+	struct front_gen *admin;        /* admin_listen, or NULL (D73) */
 	struct metrics *metrics;        /* counters (D73), or NULL */
 	struct activity *activity;      /* the operator page's (D86), or NULL */
 	struct login *login;            /* its sessions (D86), or NULL */

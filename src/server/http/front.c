@@ -92,16 +92,18 @@ struct front_pair {
 };
 
 /*
- * One libmicrohttpd daemon of the ACME listener with its own count of
- * requests in flight.  A reload (D67) starts a new one on the same
- * listening socket and lets the old one drain.
+ * One libmicrohttpd daemon of the ACME listener, or of the admin
+ * listener, with its own count of requests in flight.  A reload (D67,
+ * D97) starts a new one on the same listening socket and lets the old
+ * one drain.
  */
 struct front_gen {
 	struct srv *srv;
 	struct MHD_Daemon *mhd;
 	int inflight; /* requests being served (atomic) */
 	int draining; /* replaced by a reload: close after each reply (atomic) */
-	struct front_pair *pair; /* what it serves */
+	int deadlines;           /* deadlines_down() once stopped (admin) */
+	struct front_pair *pair; /* what it serves; NULL: plain HTTP */
 };
 
 struct reqctx {
@@ -487,7 +489,8 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **con_cls)
 {
-	struct srv *srv = cls;
+	struct front_gen *gen = cls;
+	struct srv *srv = gen->srv;
 	struct reqctx *rc = *con_cls;
 	struct acme_problem p = { 0 };
 	struct resp resp;
@@ -499,6 +502,8 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	if (!rc->started) {
 		rc->started = 1;
 		deadline_disarm(srv->deadlines, conn_deadline(con));
+		rc->inflight = &gen->inflight;
+		__atomic_add_fetch(rc->inflight, 1, __ATOMIC_SEQ_CST);
 		snprintf(rc->method, sizeof(rc->method), "%s", method);
 		return MHD_YES;
 	}
@@ -556,6 +561,9 @@ admin_access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		acme_buf_release(&b);
 	}
 	acme_problem_release(&p);
+	/* D97: a scraper's next request goes to the new daemon. */
+	if (__atomic_load_n(&gen->draining, __ATOMIC_SEQ_CST))
+		reply_header(&resp, "Connection", "close");
 	return finish(con, rc, &resp, head);
 }
 
@@ -628,7 +636,7 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 }
 
 /*
- * The deadline set both listeners share (D55), made by the first to
+ * The deadline set the listeners share (D55), made by the first to
  * start and freed when the last has stopped.
  */
 static int
@@ -644,8 +652,7 @@ deadlines_up(struct srv *srv, struct acme_problem *prob)
 static void
 deadlines_down(struct srv *srv)
 {
-	if (srv->front != NULL || srv->crl_mhd != NULL ||
-	    srv->admin_mhd != NULL)
+	if (srv->front != NULL || srv->crl_mhd != NULL || srv->admin != NULL)
 		return;
 	deadline_set_free(srv->deadlines);
 	srv->deadlines = NULL;
@@ -742,9 +749,13 @@ gen_free(struct front_gen *gen)
 	free(gen);
 }
 
-/* A generation serving the certificate and key files of cfg. */
+/*
+ * A generation serving the certificate and key files of cfg, or plain
+ * HTTP when tls is 0.
+ */
 static struct front_gen *
-gen_new(struct srv *srv, const struct conf *cfg, struct acme_problem *prob)
+gen_new(struct srv *srv, const struct conf *cfg, int tls,
+    struct acme_problem *prob)
 {
 	struct front_gen *gen;
 
@@ -754,7 +765,7 @@ gen_new(struct srv *srv, const struct conf *cfg, struct acme_problem *prob)
 		return NULL;
 	}
 	gen->srv = srv;
-	if ((gen->pair = pair_read(cfg, prob)) == NULL) {
+	if (tls && (gen->pair = pair_read(cfg, prob)) == NULL) {
 		gen_free(gen);
 		return NULL;
 	}
@@ -833,28 +844,51 @@ gen_connections(const struct front_gen *gen)
 }
 
 /*
- * Stops accepting on gen (returning its listening socket), waits up to
- * grace_ms for its requests in flight and, when conns is set, for its
- * connections to close (each is answered with Connection: close from
- * now on), then stops its daemon, which closes the connections left.
+ * Whether gen still serves a request or, when conns is set, holds a
+ * connection.
  */
-static MHD_socket
-gen_drain(struct front_gen *gen, int grace_ms, int conns)
+static int
+gen_busy(const struct front_gen *gen, int conns)
 {
-	MHD_socket ls;
-	int waited = 0;
+	return __atomic_load_n(&gen->inflight, __ATOMIC_SEQ_CST) > 0 ||
+	       (conns && gen_connections(gen) > 0);
+}
 
-	ls = MHD_quiesce_daemon(gen->mhd);
-	__atomic_store_n(&gen->draining, 1, __ATOMIC_SEQ_CST);
-	while (waited < grace_ms &&
-	       (__atomic_load_n(&gen->inflight, __ATOMIC_SEQ_CST) > 0 ||
-		   (conns && gen_connections(gen) > 0))) {
+/*
+ * Drains the n generations of gens (NULL entries skipped), which accept
+ * nothing more: each answers with Connection: close from now on; all
+ * together get up to grace_ms for their requests in flight and, when
+ * conns is set, for their connections to close; then their daemons
+ * stop, closing the connections left, and they are freed.
+ */
+static void
+gens_drain(struct front_gen *const gens[], size_t n, int grace_ms, int conns)
+{
+	size_t i;
+	int waited = 0, busy;
+
+	for (i = 0; i < n; i++)
+		if (gens[i] != NULL)
+			__atomic_store_n(&gens[i]->draining, 1,
+			    __ATOMIC_SEQ_CST);
+	for (;;) {
+		busy = 0;
+		for (i = 0; i < n; i++)
+			if (gens[i] != NULL && gen_busy(gens[i], conns))
+				busy = 1;
+		if (!busy || waited >= grace_ms)
+			break;
 		usleep(DRAIN_POLL_MS * US_PER_MS);
 		waited += DRAIN_POLL_MS;
 	}
-	MHD_stop_daemon(gen->mhd);
-	gen_free(gen);
-	return ls;
+	for (i = 0; i < n; i++) {
+		if (gens[i] == NULL)
+			continue;
+		MHD_stop_daemon(gens[i]->mhd);
+		if (gens[i]->deadlines)
+			deadlines_down(gens[i]->srv);
+		gen_free(gens[i]);
+	}
 }
 
 int
@@ -866,7 +900,7 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	raise_fd_limit();
 	if ((rc = deadlines_up(srv, prob)) != 0)
 		return rc;
-	if ((gen = gen_new(srv, srv_conf(srv), prob)) == NULL) {
+	if ((gen = gen_new(srv, srv_conf(srv), 1, prob)) == NULL) {
 		deadlines_down(srv);
 		return ACME_ERR_INVAL;
 	}
@@ -880,55 +914,74 @@ front_start(struct srv *srv, struct acme_problem *prob)
 	return 0;
 }
 
+/* Starts a generation's daemon: gen_start or admin_gen_start. */
+typedef int (*gen_start_fn)(struct front_gen *, const struct conf *, MHD_socket,
+    struct acme_problem *);
+
 /*
- * D67: the new generation takes over the listening socket; connections
- * that arrive meanwhile wait in the socket's backlog, none is refused.
- * The old one is handed back to be drained with front_drain().
+ * D67, D97: a new generation with next's pair takes over the listening
+ * socket of *slot (the listener of the configuration key named key); connections that arrive meanwhile wait in the
+ * socket's backlog, none is refused.  The old one is handed back in
+ * *oldp to be drained with front_drain().  A pair that does not load,
+ * or a socket that cannot be taken over, changes nothing (non-zero,
+ * prob set, *oldp NULL).  A new daemon GnuTLS refuses is started again
+ * with the running configuration's pair (non-zero, prob set, *oldp
+ * handed back), and only if that fails too is the listener lost
+ * (logged, *slot NULL).
  */
-int
-front_reload(struct srv *srv, const struct conf *next, struct front_gen **oldp,
+static int
+gen_replace(struct srv *srv, const char *key, struct front_gen **slot, int tls,
+    gen_start_fn start, const struct conf *next, struct front_gen **oldp,
     struct acme_problem *prob)
 {
-	struct front_gen *old = srv->front, *gen;
+	struct front_gen *old = *slot, *gen;
 	MHD_socket ls;
 	int rc;
 
 	*oldp = NULL;
-	if (old == NULL)
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "not listening");
-	if ((gen = gen_new(srv, next, prob)) == NULL)
+	if ((gen = gen_new(srv, next, tls, prob)) == NULL)
 		return ACME_ERR_INVAL;
 	if ((ls = MHD_quiesce_daemon(old->mhd)) == MHD_INVALID_SOCKET) {
 		gen_free(gen);
 		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
 		    "cannot take over the listening socket");
 	}
-	if ((rc = gen_start(gen, next, ls, prob)) != 0) {
+	if ((rc = start(gen, next, ls, prob)) != 0) {
 		/* GnuTLS refused what OpenSSL took: the old pair again. */
 		struct acme_problem again = { 0 };
 
 		gen_free(gen);
-		gen = gen_new(srv, srv_conf(srv), &again);
-		if (gen == NULL ||
-		    gen_start(gen, srv_conf(srv), ls, &again) != 0) {
-			acme_log(ACME_LOG_ERROR, "listener lost", "detail=%s",
-			    again.detail);
+		gen = gen_new(srv, srv_conf(srv), tls, &again);
+		if (gen == NULL || start(gen, srv_conf(srv), ls, &again) != 0) {
+			acme_log(ACME_LOG_ERROR, "listener lost",
+			    "listener=%s detail=%s", key, again.detail);
 			gen_free(gen);
 			gen = NULL;
 			close(ls);
 		}
+		acme_problem_release(&again);
 	}
-	srv->front = gen;
+	*slot = gen;
 	*oldp = old;
 	return rc;
 }
 
-void
-front_drain(struct front_gen *old, int grace_ms)
+int
+front_reload(struct srv *srv, const struct conf *next, struct front_gen **oldp,
+    struct acme_problem *prob)
 {
-	if (old != NULL)
-		(void)gen_drain(old, grace_ms, 1);
+	*oldp = NULL;
+	if (srv->front == NULL)
+		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
+		    "not listening");
+	return gen_replace(srv, "listen", &srv->front, 1, gen_start, next, oldp,
+	    prob);
+}
+
+void
+front_drain(struct front_gen *const old[], size_t n, int grace_ms)
+{
+	gens_drain(old, n, grace_ms, 1);
 }
 
 void
@@ -940,7 +993,8 @@ front_stop(struct srv *srv, int grace_ms)
 		deadlines_down(srv); /* a reload lost the listener */
 		return;
 	}
-	ls = gen_drain(srv->front, grace_ms, 0);
+	ls = MHD_quiesce_daemon(srv->front->mhd);
+	gens_drain(&srv->front, 1, grace_ms, 0);
 	srv->front = NULL;
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
@@ -948,17 +1002,20 @@ front_stop(struct srv *srv, int grace_ms)
 }
 
 /*
- * Starts a one-thread daemon with cb on addr (the value of the
- * configuration key named key) into *out; nothing when addr is "".
+ * Starts a one-thread daemon with cb and its cls on addr (the value of
+ * the configuration key named key) into *out; nothing when addr is "".
  * It speaks HTTPS with pair, or plain HTTP when pair is NULL, and
  * listens on ls, a socket a daemon before it listened on, or binds
  * addr when ls is MHD_INVALID_SOCKET.  One thread: relying parties
  * fetch a CRL a few times a day, a scraper asks every few seconds.
+ * A daemon started keeps srv->deadlines up: deadlines_down() once it
+ * has stopped.
  */
 static int
 plain_start(struct srv *srv, const char *key, const char *addr,
     const struct front_pair *pair, MHD_socket ls, MHD_AccessHandlerCallback cb,
-    unsigned limit, struct MHD_Daemon **out, struct acme_problem *prob)
+    void *cls, unsigned limit, struct MHD_Daemon **out,
+    struct acme_problem *prob)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -997,7 +1054,7 @@ plain_start(struct srv *srv, const char *key, const char *addr,
 		flags |= MHD_USE_IPv6;
 	if (deadlines_up(srv, prob) != 0)
 		return ACME_ERR_NOMEM;
-	*out = MHD_start_daemon(flags, 0, NULL, NULL, cb, srv, MHD_OPTION_ARRAY,
+	*out = MHD_start_daemon(flags, 0, NULL, NULL, cb, cls, MHD_OPTION_ARRAY,
 	    opt, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -1021,7 +1078,7 @@ front_crl_start(struct srv *srv, struct acme_problem *prob)
 {
 	return plain_start(srv, "crl_http_listen",
 	    srv_conf(srv)->crl_http_listen, NULL, MHD_INVALID_SOCKET,
-	    crl_access_cb, CRL_CONN_LIMIT, &srv->crl_mhd, prob);
+	    crl_access_cb, srv, CRL_CONN_LIMIT, &srv->crl_mhd, prob);
 }
 
 void
@@ -1034,86 +1091,61 @@ front_crl_stop(struct srv *srv)
 	deadlines_down(srv);
 }
 
+/* Starts gen's admin daemon (D73) on ls, or on cfg->admin_listen. */
+static int
+admin_gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
+    struct acme_problem *prob)
+{
+	int rc;
+
+	rc = plain_start(gen->srv, "admin_listen", cfg->admin_listen, gen->pair,
+	    ls, admin_access_cb, gen, ADMIN_CONN_LIMIT, &gen->mhd, prob);
+	gen->deadlines = rc == 0;
+	return rc;
+}
+
 int
 front_admin_start(struct srv *srv, struct acme_problem *prob)
 {
 	const struct conf *cfg = srv_conf(srv);
+	struct front_gen *gen;
 	int rc;
 
 	if (cfg->admin_listen[0] == '\0')
 		return 0;
-	if (cfg->admin_tls && (srv->admin_pair = pair_read(cfg, prob)) == NULL)
+	if ((gen = gen_new(srv, cfg, cfg->admin_tls, prob)) == NULL)
 		return ACME_ERR_INVAL;
-	rc = plain_start(srv, "admin_listen", cfg->admin_listen,
-	    srv->admin_pair, MHD_INVALID_SOCKET, admin_access_cb,
-	    ADMIN_CONN_LIMIT, &srv->admin_mhd, prob);
-	if (rc != 0) {
-		pair_free(srv->admin_pair);
-		srv->admin_pair = NULL;
+	if ((rc = admin_gen_start(gen, cfg, MHD_INVALID_SOCKET, prob)) != 0) {
+		gen_free(gen);
+		return rc;
 	}
-	return rc;
+	srv->admin = gen;
+	return 0;
 }
 
-/*
- * D95: a new daemon with next's pair takes over the listening socket,
- * then the old one stops (closing its connections: a page's fetch or
- * a scrape in flight fails and is retried).  A pair that does not
- * load, or a socket that cannot be taken over, leaves the old daemon
- * serving; a new daemon GnuTLS refuses is started again with the old
- * pair, and only if that fails too is the listener lost (logged).
- */
+/* D95, D97: only an HTTPS admin listener has anything to take anew. */
 int
 front_admin_reload(struct srv *srv, const struct conf *next,
-    struct acme_problem *prob)
+    struct front_gen **oldp, struct acme_problem *prob)
 {
-	struct front_pair *pair;
-	struct MHD_Daemon *old = srv->admin_mhd, *mhd = NULL;
-	MHD_socket ls;
-	int rc;
-
-	if (old == NULL || srv->admin_pair == NULL)
+	*oldp = NULL;
+	if (srv->admin == NULL || srv->admin->pair == NULL)
 		return 0;
-	if ((pair = pair_read(next, prob)) == NULL)
-		return ACME_ERR_INVAL;
-	if ((ls = MHD_quiesce_daemon(old)) == MHD_INVALID_SOCKET) {
-		pair_free(pair);
-		return acme_problem_set(prob, ACME_PROB_SERVER_INTERNAL,
-		    "cannot take over the admin listening socket");
-	}
-	if ((rc = plain_start(srv, "admin_listen", next->admin_listen, pair, ls,
-		 admin_access_cb, ADMIN_CONN_LIMIT, &mhd, prob)) != 0) {
-		/* GnuTLS refused what OpenSSL took: the old pair again. */
-		struct acme_problem again = { 0 };
-
-		pair_free(pair);
-		pair = srv->admin_pair;
-		if (plain_start(srv, "admin_listen", next->admin_listen, pair,
-			ls, admin_access_cb, ADMIN_CONN_LIMIT, &mhd,
-			&again) != 0) {
-			acme_log(ACME_LOG_ERROR, "listener lost",
-			    "addr=%s admin=1 detail=%s", next->admin_listen,
-			    again.detail);
-			mhd = NULL;
-			close(ls);
-		}
-		srv->admin_pair = NULL; /* pair holds it now */
-	}
-	MHD_stop_daemon(old);
-	deadlines_down(srv);
-	pair_free(srv->admin_pair);
-	srv->admin_mhd = mhd;
-	srv->admin_pair = pair;
-	return rc;
+	return gen_replace(srv, "admin_listen", &srv->admin, 1, admin_gen_start,
+	    next, oldp, prob);
 }
 
 void
 front_admin_stop(struct srv *srv)
 {
-	if (srv->admin_mhd != NULL) {
-		MHD_stop_daemon(srv->admin_mhd);
-		srv->admin_mhd = NULL;
-		deadlines_down(srv);
-	}
-	pair_free(srv->admin_pair);
-	srv->admin_pair = NULL;
+	struct front_gen *gen = srv->admin;
+	MHD_socket ls;
+
+	if (gen == NULL)
+		return;
+	srv->admin = NULL; /* so that deadlines_down() may end the set */
+	ls = MHD_quiesce_daemon(gen->mhd);
+	gens_drain(&gen, 1, 0, 0);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
 }

@@ -27,11 +27,12 @@ int front_reload(struct srv *srv, const struct conf *next,
     struct front_gen **old, struct acme_problem *prob);
 
 /*
- * Waits up to grace_ms for old's requests in flight and connections
- * (each answered with Connection: close from now on, D89), then
- * closes it.
+ * Waits up to grace_ms in all for the requests in flight and the
+ * connections of the n daemons of old (NULL entries skipped; each
+ * answered with Connection: close from now on, D89, D97), then closes
+ * them.
  */
-void front_drain(struct front_gen *old, int grace_ms);
+void front_drain(struct front_gen *const old[], size_t n, int grace_ms);
 
 /*
  * Stops accepting, waits up to grace_ms for requests in flight to finish,
@@ -51,13 +52,15 @@ void front_crl_stop(struct srv *srv);
  * page (D86), plain HTTP, or HTTPS with tls_cert and tls_key when
  * admin_tls is on (D95).  front_admin_start does nothing when
  * admin_listen is "".  front_admin_reload (SIGHUP) serves next's
- * certificate from then on; it returns 0, or an error with prob set
- * and the listener serving the old certificate (lost, and logged, only
- * if it cannot be started again with it).
+ * certificate from then on, as front_reload does for the ACME listener
+ * (D97): the old daemon, if replaced, is returned in *old for
+ * front_drain(); an error (prob set) leaves the listener serving the
+ * old certificate (lost, and logged, only if it cannot be started
+ * again with it).  Plain HTTP: nothing changes, *old is NULL.
  */
 int front_admin_start(struct srv *srv, struct acme_problem *prob);
 int front_admin_reload(struct srv *srv, const struct conf *next,
-    struct acme_problem *prob);
+    struct front_gen **old, struct acme_problem *prob);
 void front_admin_stop(struct srv *srv);
 
 #endif
