@@ -172,6 +172,17 @@ free_order(struct store_order *o, struct store_authz z[2])
 	store_authz_release(&z[1]);
 }
 
+/* A ready order of "acct1", stored, then claimed by "A" until 100. */
+static void
+claimed_order(struct fx *f, struct store_order *o, struct store_authz z[2])
+{
+	make_order(o, z, "acct1");
+	o->status = ST_READY;
+	assert_int_equal(f->s->ops->order_insert(f->s, o, z, 2, NULL), 0);
+	assert_int_equal(f->s->ops->order_claim(f->s, o->id, "A", 100, NULL),
+	    0);
+}
+
 static void
 assert_chall_equal(const struct store_chall *a, const struct store_chall *b)
 {
@@ -1293,10 +1304,7 @@ store__D81_finalize_claim_lease(void **state)
 	struct store_authz z[2];
 	size_t n = 99;
 
-	make_order(&o, z, "acct1");
-	o.status = ST_READY;
-	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
-	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "A", 100, NULL), 0);
+	claimed_order(f, &o, z);
 	assert_int_equal(order_status(f, o.id), ST_PROCESSING);
 	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "B", 100, NULL),
 	    ACME_ERR_CONFLICT);
@@ -1334,10 +1342,7 @@ store__D96_claim_ended_only_by_its_holder(void **state)
 	struct store_authz z[2];
 	size_t n = 0;
 
-	make_order(&o, z, "acct1");
-	o.status = ST_READY;
-	assert_int_equal(f->s->ops->order_insert(f->s, &o, z, 2, NULL), 0);
-	assert_int_equal(f->s->ops->order_claim(f->s, o.id, "A", 100, NULL), 0);
+	claimed_order(f, &o, z);
 	/* Not processing for anyone but A. */
 	assert_int_equal(f->s->ops->order_claim_end(f->s, o.id, "B", ST_READY,
 			     NULL, NULL),
