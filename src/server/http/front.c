@@ -102,7 +102,6 @@ struct front_gen {
 	struct MHD_Daemon *mhd;
 	int inflight; /* requests being served (atomic) */
 	int draining; /* replaced by a reload: close after each reply (atomic) */
-	int deadlines;           /* deadlines_down() once stopped (admin) */
 	struct front_pair *pair; /* what it serves; NULL: plain HTTP */
 };
 
@@ -881,14 +880,15 @@ gens_drain(struct front_gen *const gens[], size_t n, int grace_ms, int conns)
 		usleep(DRAIN_POLL_MS * US_PER_MS);
 		waited += DRAIN_POLL_MS;
 	}
-	for (i = 0; i < n; i++) {
-		if (gens[i] == NULL)
-			continue;
-		MHD_stop_daemon(gens[i]->mhd);
-		if (gens[i]->deadlines)
+	/* All stopped before the deadline set may end (D55). */
+	for (i = 0; i < n; i++)
+		if (gens[i] != NULL)
+			MHD_stop_daemon(gens[i]->mhd);
+	for (i = 0; i < n; i++)
+		if (gens[i] != NULL) {
 			deadlines_down(gens[i]->srv);
-		gen_free(gens[i]);
-	}
+			gen_free(gens[i]);
+		}
 }
 
 int
@@ -1008,8 +1008,7 @@ front_stop(struct srv *srv, int grace_ms)
  * listens on ls, a socket a daemon before it listened on, or binds
  * addr when ls is MHD_INVALID_SOCKET.  One thread: relying parties
  * fetch a CRL a few times a day, a scraper asks every few seconds.
- * A daemon started keeps srv->deadlines up: deadlines_down() once it
- * has stopped.
+ * Whoever stops the daemon calls deadlines_down() after.
  */
 static int
 plain_start(struct srv *srv, const char *key, const char *addr,
@@ -1096,12 +1095,9 @@ static int
 admin_gen_start(struct front_gen *gen, const struct conf *cfg, MHD_socket ls,
     struct acme_problem *prob)
 {
-	int rc;
-
-	rc = plain_start(gen->srv, "admin_listen", cfg->admin_listen, gen->pair,
-	    ls, admin_access_cb, gen, ADMIN_CONN_LIMIT, &gen->mhd, prob);
-	gen->deadlines = rc == 0;
-	return rc;
+	return plain_start(gen->srv, "admin_listen", cfg->admin_listen,
+	    gen->pair, ls, admin_access_cb, gen, ADMIN_CONN_LIMIT, &gen->mhd,
+	    prob);
 }
 
 int
